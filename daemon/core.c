@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "list.h"
+#include "log.h"
+#include "proc.h"
+#include "region.h"
+
+#define CULPRITS 8
+
+struct uacce_core {
+	pthread_mutex_t lock;
+	struct uacce_core_hooks hooks;
+	struct list devices;		/* uacce_dev.link */
+	struct list queues;		/* uacce_queue.link, every live struct */
+	uint64_t next_qid;
+};
+
+struct uacce_dev {
+	struct list link;		/* uacce_core::devices */
+	struct uacce_core *core;
+	int id;
+	char name[96];			/* "uacce-<name>-<id>" */
+	const struct uacce_backend_ops *ops;
+	void *hw;			/* backend's device */
+	struct uacce_hwdev_info info;
+	int used;			/* hardware queues taken */
+	pid_t excl_tgid;		/* non-SVA: the process using it, 0 = none */
+	int excl_count;			/* its queues holding the exclusivity */
+};
+
+struct uacce_queue {
+	struct list link;		/* uacce_core::queues */
+	int refs;			/* open file + lookups in flight */
+	uint64_t id;
+	struct uacce_dev *dev;
+	enum uacce_q_state state;
+	int dead_err;			/* UQ_DEAD: error for the owner (ENODEV) */
+	bool watched;
+	bool holds_excl;
+	struct uacce_owner owner;
+	void *hwq;			/* backend queue while INIT/STARTED */
+	struct uacce_region *qfrs[UACCE_QFRT_NR];
+	bool mapped[UACCE_QFRT_NR];
+	uint64_t charged;		/* region bytes charged to the owner */
+	void (*notify)(void *);
+	void *notify_arg;
+	pid_t culprits[CULPRITS];	/* other processes already logged */
+	char label[192];
+};
+
+static void lock(struct uacce_core *c) { pthread_mutex_lock(&c->lock); }
+static void unlock(struct uacce_core *c) { pthread_mutex_unlock(&c->lock); }
+
+/* --- devices ------------------------------------------------------------- */
+
+int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out)
+{
+	struct uacce_core *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	if (hooks)
+		c->hooks = *hooks;
+	list_init(&c->devices);
+	list_init(&c->queues);
+	c->next_qid = 1;
+	*out = c;
+	return 0;
+}
+
+void core_free(struct uacce_core *c)
+{
+	if (!c)
+		return;
+	list_for_each(pos, &c->devices) {
+		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
+
+		if (d->hw)
+			core_remove_device(d);
+		list_del(&d->link);
+		free(d);
+	}
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int id,
+		    struct uacce_dev **out)
+{
+	struct uacce_dev *d;
+	int err;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->core = c;
+	d->id = id;
+	snprintf(d->name, sizeof(d->name), "uacce-%s-%d", cfg->name, id);
+	d->ops = uacce_backend_find(cfg->backend);
+	if (!d->ops) {
+		log_err("%s: unknown backend \"%s\"", d->name, cfg->backend);
+		free(d);
+		return -ENOENT;
+	}
+	err = d->ops->dev_create(cfg, &d->info, &d->hw);
+	if (err) {
+		log_err("%s: backend %s: %s", d->name, d->ops->name, strerror(-err));
+		free(d);
+		return err;
+	}
+	lock(c);
+	list_add_tail(&c->devices, &d->link);
+	unlock(c);
+	*out = d;
+	return 0;
+}
+
+int udev_id(const struct uacce_dev *d) { return d->id; }
+const char *udev_name(const struct uacce_dev *d) { return d->name; }
+const struct uacce_hwdev_info *udev_info(const struct uacce_dev *d) { return &d->info; }
+
+static int avail_locked(const struct uacce_dev *d)
+{
+	return d->info.max_queues - d->used;
+}
+
+int udev_available_instances_locked(const struct uacce_dev *d)
+{
+	return avail_locked(d);
+}
+
+int udev_available_instances(struct uacce_dev *d)
+{
+	int n;
+
+	lock(d->core);
+	n = avail_locked(d);
+	unlock(d->core);
+	return n;
+}
+
+void udev_qfrs_offset(const struct uacce_dev *d, uint64_t off[UACCE_QFRT_NR])
+{
+	uint64_t pos = 0;
+
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		if (!d->info.qfr_size[t]) {
+			off[t] = UACCE_QFR_NA;
+			continue;
+		}
+		off[t] = pos;
+		if (t != UACCE_QFRT_SS)
+			pos += d->info.qfr_size[t];
+	}
+}
+
+static void instances_changed(struct uacce_dev *d)
+{
+	if (d->core->hooks.instances_changed)
+		d->core->hooks.instances_changed(d, d->core->hooks.ctx);
+}
+
+/* --- queue teardown -------------------------------------------------------- */
+
+static void release_excl(struct uacce_queue *q)
+{
+	struct uacce_dev *d = q->dev;
+
+	if (!q->holds_excl)
+		return;
+	q->holds_excl = false;
+	if (--d->excl_count == 0)
+		d->excl_tgid = 0;
+}
+
+/* give the hardware queue back (PUT_Q, release, death) */
+static void put_hw_locked(struct uacce_queue *q)
+{
+	if (!q->hwq)
+		return;
+	if (q->state == UQ_STARTED)
+		q->dev->ops->stop_queue(q->hwq);
+	q->dev->ops->put_queue(q->hwq);
+	q->hwq = NULL;
+	q->dev->used--;
+	instances_changed(q->dev);
+}
+
+static void free_regions_locked(struct uacce_queue *q)
+{
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		region_put(q->qfrs[t]);
+		q->qfrs[t] = NULL;
+		q->mapped[t] = false;
+	}
+	q->charged = 0;
+}
+
+static void unwatch_locked(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	if (q->watched && c->hooks.unwatch_owner)
+		c->hooks.unwatch_owner(q, q->owner.pidfd, c->hooks.ctx);
+	q->watched = false;
+}
+
+/* free everything the queue holds; the struct stays for the open file */
+static void teardown_locked(struct uacce_queue *q, int dead_err)
+{
+	put_hw_locked(q);
+	free_regions_locked(q);
+	release_excl(q);
+	unwatch_locked(q);
+	proc_owner_fini(&q->owner);
+	q->state = UQ_DEAD;
+	q->dead_err = dead_err;
+}
+
+static void unref_locked(struct uacce_queue *q)
+{
+	if (--q->refs > 0)
+		return;
+	list_del(&q->link);
+	free(q);
+}
+
+void uq_unref(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	lock(c);
+	unref_locked(q);
+	unlock(c);
+}
+
+void core_remove_device(struct uacce_dev *d)
+{
+	struct uacce_core *c = d->core;
+
+	lock(c);
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+
+		if (q->dev == d && q->state != UQ_DEAD) {
+			log_info("%s: device removed, queue revoked", q->label);
+			teardown_locked(q, ENODEV);
+		}
+	}
+	/* queues still open keep a pointer: d stays listed until core_free */
+	d->ops->dev_destroy(d->hw);
+	d->hw = NULL;
+	unlock(c);
+}
+
+/* --- open / release --------------------------------------------------------- */
+
+static int create_fixed_regions(struct uacce_queue *q)
+{
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		char nm[64];
+		int err;
+
+		if (t == UACCE_QFRT_SS || !q->dev->info.qfr_size[t])
+			continue;
+		snprintf(nm, sizeof(nm), "uacce-q%" PRIu64 "-%d", q->id, t);
+		err = region_create(t, q->dev->info.qfr_size[t], nm, &q->qfrs[t]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_queue **out)
+{
+	struct uacce_core *c = d->core;
+	bool sva = d->info.flags & UACCE_DEV_SVA;
+	struct uacce_queue *q;
+	int err;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	err = proc_owner_init(&q->owner, who->tid, who->uid, who->gid, sva);
+	if (err) {
+		free(q);
+		return err;
+	}
+	list_init(&q->link);
+	q->dev = d;
+	q->refs = 1;
+
+	lock(c);
+	if (!d->hw) {
+		err = -ENODEV;
+		goto out_unlock;
+	}
+	q->id = c->next_qid++;
+	snprintf(q->label, sizeof(q->label), "%s q%" PRIu64 " uid %u pid %d (%s)", d->name,
+		 q->id, (unsigned)who->uid, (int)q->owner.tgid, q->owner.comm);
+	if (!sva && d->excl_tgid && d->excl_tgid != q->owner.tgid) {
+		log_debug("%s: refused, device in use by pid %d", q->label, (int)d->excl_tgid);
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	if (avail_locked(d) <= 0) {
+		log_info("%s: refused, no free hardware queue", q->label);
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	err = create_fixed_regions(q);
+	if (err)
+		goto out_regions;
+	err = d->ops->get_queue(d->hw, q, &q->hwq);
+	if (err)
+		goto out_regions;
+	d->used++;
+	if (!sva) {
+		d->excl_tgid = q->owner.tgid;
+		d->excl_count++;
+		q->holds_excl = true;
+	}
+	if (c->hooks.watch_owner) {
+		err = c->hooks.watch_owner(q, q->owner.pidfd, c->hooks.ctx);
+		if (err)
+			goto out_put;
+		q->watched = true;
+	}
+	q->state = UQ_INIT;
+	list_add_tail(&c->queues, &q->link);
+	instances_changed(d);
+	unlock(c);
+	log_debug("%s: opened", q->label);
+	*out = q;
+	return 0;
+
+out_put:
+	release_excl(q);
+	d->ops->put_queue(q->hwq);
+	d->used--;
+out_regions:
+	free_regions_locked(q);
+out_unlock:
+	unlock(c);
+	proc_owner_fini(&q->owner);
+	free(q);
+	return err;
+}
+
+void uq_set_notify(struct uacce_queue *q, void (*fn)(void *), void *arg)
+{
+	lock(q->dev->core);
+	q->notify = fn;
+	q->notify_arg = arg;
+	unlock(q->dev->core);
+}
+
+void uq_release(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	lock(c);
+	if (q->state != UQ_DEAD)
+		log_debug("%s: released", q->label);
+	teardown_locked(q, ENODEV);
+	q->notify = NULL;
+	unref_locked(q);
+	unlock(c);
+}
+
+void uq_owner_died(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	lock(c);
+	if (q->state != UQ_DEAD) {
+		log_info("%s: owner exited, queue freed", q->label);
+		teardown_locked(q, EPERM);
+	}
+	unlock(c);
+}
+
+/* --- ownership ----------------------------------------------------------- */
+
+static void log_culprit(struct uacce_queue *q, pid_t tid)
+{
+	pid_t tgid = proc_tgid_of(tid);
+
+	for (int i = 0; i < CULPRITS; i++) {
+		if (q->culprits[i] == tgid)
+			return;
+		if (!q->culprits[i]) {
+			q->culprits[i] = tgid;
+			log_info("%s: refused request from pid %d (not the owner)", q->label,
+				 (int)tgid);
+			return;
+		}
+	}
+}
+
+static int check_owner_locked(struct uacce_queue *q, const struct uacce_caller *who)
+{
+	/* the owner is gone (EPERM for everyone) or the device (ENODEV) */
+	if (q->state == UQ_DEAD)
+		return -q->dead_err;
+	if (!proc_owner_is(&q->owner, who->tid)) {
+		log_culprit(q, who->tid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int uq_check_owner(struct uacce_queue *q, const struct uacce_caller *who)
+{
+	int err;
+
+	lock(q->dev->core);
+	err = check_owner_locked(q, who);
+	unlock(q->dev->core);
+	return err;
+}
+
+/* --- ioctls ------------------------------------------------------------- */
+
+static int start_locked(struct uacce_queue *q)
+{
+	int err;
+
+	if (q->state != UQ_INIT)
+		return -EINVAL;
+	err = q->dev->ops->start_queue(q->hwq);
+	if (err)
+		return err;
+	q->state = UQ_STARTED;
+	return 0;
+}
+
+static int put_q_locked(struct uacce_queue *q)
+{
+	put_hw_locked(q);
+	q->state = UQ_ZOMBIE;
+	return 0;
+}
+
+int uq_ioctl(struct uacce_queue *q, const struct uacce_caller *who, unsigned int cmd,
+	     unsigned long arg)
+{
+	struct uacce_core *c = q->dev->core;
+	int err;
+
+	lock(c);
+	err = check_owner_locked(q, who);
+	if (err)
+		goto out;
+	switch (cmd) {
+	case UACCE_CMD_START:
+		err = start_locked(q);
+		break;
+	case UACCE_CMD_PUT_Q:
+		err = put_q_locked(q);
+		break;
+	default:
+		if (!q->hwq || !q->dev->ops->ioctl) {
+			err = -EINVAL;
+			break;
+		}
+		err = q->dev->ops->ioctl(q->hwq, cmd, arg);
+		if (err == -ENOTTY)
+			err = -EINVAL;	/* what the kernel answered */
+		break;
+	}
+out:
+	unlock(c);
+	return err;
+}
+
+int uq_share_svas(struct uacce_queue *q, const struct uacce_caller *who,
+		  struct uacce_queue *src)
+{
+	struct uacce_core *c = q->dev->core;
+	int err;
+
+	lock(c);
+	err = check_owner_locked(q, who);
+	if (err)
+		goto out;
+	if (src == q || src->state == UQ_DEAD || src->owner.tgid != q->owner.tgid) {
+		err = -EINVAL;
+		goto out;
+	}
+	if ((q->dev->info.flags & UACCE_DEV_SVA) || q->state != UQ_STARTED ||
+	    q->qfrs[UACCE_QFRT_SS] || !src->qfrs[UACCE_QFRT_SS] ||
+	    strcmp(src->dev->info.api, q->dev->info.api) != 0) {
+		err = -EINVAL;
+		goto out;
+	}
+	__atomic_store_n(&q->qfrs[UACCE_QFRT_SS], region_get(src->qfrs[UACCE_QFRT_SS]),
+			 __ATOMIC_RELEASE);
+	q->mapped[UACCE_QFRT_SS] = true;
+	log_debug("%s: shares the SS of q%" PRIu64, q->label, src->id);
+out:
+	unlock(c);
+	return err;
+}
+
+int uq_owner_getfd(struct uacce_queue *q, int fd)
+{
+	int r;
+
+	lock(q->dev->core);
+	r = q->state == UQ_DEAD ? -q->dead_err : proc_owner_getfd(&q->owner, fd);
+	unlock(q->dev->core);
+	return r;
+}
+
+int uq_poll(struct uacce_queue *q, const struct uacce_caller *who, unsigned *mask)
+{
+	struct uacce_core *c = q->dev->core;
+	int err;
+
+	*mask = 0;
+	lock(c);
+	err = check_owner_locked(q, who);
+	if (!err && q->hwq && q->dev->ops->is_updated && q->dev->ops->is_updated(q->hwq))
+		*mask = POLLIN | POLLRDNORM;
+	unlock(c);
+	return err;
+}
+
+/* --- regions ------------------------------------------------------------- */
+
+static int check_peer_locked(struct uacce_queue *q, pid_t peer)
+{
+	if (q->state == UQ_DEAD)
+		return -q->dead_err;
+	if (peer != q->owner.tgid || !proc_owner_alive(&q->owner)) {
+		log_culprit(q, peer);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int uq_attach(struct uacce_queue *q, pid_t peer)
+{
+	int err;
+
+	lock(q->dev->core);
+	err = check_peer_locked(q, peer);
+	unlock(q->dev->core);
+	return err;
+}
+
+/* region bytes charged to the owner process over all its queues */
+static uint64_t owner_charged_locked(struct uacce_core *c, pid_t tgid)
+{
+	uint64_t sum = 0;
+
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *o = container_of(pos, struct uacce_queue, link);
+
+		if (o->state != UQ_DEAD && o->owner.tgid == tgid)
+			sum += o->charged;
+	}
+	return sum;
+}
+
+static int charge_locked(struct uacce_queue *q, uint64_t size)
+{
+	uint64_t limit, used;
+	int err;
+
+	err = proc_rlimit_data(&q->owner, &limit);
+	if (err)
+		return err == -ESRCH ? -EPERM : err;
+	used = owner_charged_locked(q->dev->core, q->owner.tgid);
+	if (size > limit || used > limit - size) {
+		log_info("%s: region of %" PRIu64 " bytes refused: RLIMIT_DATA %" PRIu64
+			 ", in use %" PRIu64, q->label, size, limit, used);
+		return -ENOMEM;
+	}
+	q->charged += size;
+	return 0;
+}
+
+static int map_ss_locked(struct uacce_queue *q, uint64_t size)
+{
+	struct uacce_region *r, *old = q->qfrs[UACCE_QFRT_SS];
+	char nm[64];
+	int err;
+
+	if (q->state != UQ_STARTED)
+		return -EINVAL;
+	if (old)	/* mapped before and unmapped: the same memory again */
+		return q->mapped[UACCE_QFRT_SS] ? -EBUSY : size == old->size ? 0 : -EINVAL;
+	if (size > (1ULL << 40))
+		return -ENOMEM;
+	err = charge_locked(q, size);
+	if (err)
+		return err;
+	snprintf(nm, sizeof(nm), "uacce-q%" PRIu64 "-ss", q->id);
+	err = region_create(UACCE_QFRT_SS, size, nm, &r);
+	if (err) {
+		q->charged -= size;
+		return err;
+	}
+	/* backend threads read it without the lock */
+	__atomic_store_n(&q->qfrs[UACCE_QFRT_SS], r, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int uq_map(struct uacce_queue *q, pid_t peer, int type, uint64_t size, int *fd,
+	   uint64_t *out_size)
+{
+	struct uacce_core *c = q->dev->core;
+	bool sva = q->dev->info.flags & UACCE_DEV_SVA;
+	int err;
+
+	lock(c);
+	err = check_peer_locked(q, peer);
+	if (err)
+		goto out;
+	if (type < 0 || type >= UACCE_QFRT_NR || !q->dev->info.qfr_size[type] || size == 0 ||
+	    q->state == UQ_ZOMBIE) {
+		err = -EINVAL;
+		goto out;
+	}
+	if ((type == UACCE_QFRT_DKO || type == UACCE_QFRT_SS) && sva) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (type == UACCE_QFRT_SS) {
+		err = map_ss_locked(q, size);
+		if (err)
+			goto out;
+	} else {
+		if (size != q->dev->info.qfr_size[type]) {
+			err = -EINVAL;
+			goto out;
+		}
+		if (q->mapped[type]) {
+			err = -EBUSY;
+			goto out;
+		}
+		err = charge_locked(q, size);
+		if (err)
+			goto out;
+	}
+	*fd = -1;
+	if (type != UACCE_QFRT_DKO) {
+		*fd = fcntl(q->qfrs[type]->fd, F_DUPFD_CLOEXEC, 0);
+		if (*fd < 0) {
+			err = -errno;
+			goto out;
+		}
+	}
+	q->mapped[type] = true;
+	*out_size = q->qfrs[type]->size;
+out:
+	unlock(c);
+	return err;
+}
+
+int uq_mapped(struct uacce_queue *q, pid_t peer, int type, uint64_t addr)
+{
+	struct uacce_core *c = q->dev->core;
+	int err;
+
+	lock(c);
+	err = check_peer_locked(q, peer);
+	if (!err && (type < 0 || type >= UACCE_QFRT_NR || !q->mapped[type] || !addr ||
+		     addr % 4096))
+		err = -EINVAL;
+	if (!err)
+		__atomic_store_n(&q->qfrs[type]->uaddr, addr, __ATOMIC_RELEASE);
+	unlock(c);
+	return err;
+}
+
+int uq_unmap(struct uacce_queue *q, pid_t peer, int type)
+{
+	struct uacce_core *c = q->dev->core;
+	int err;
+
+	lock(c);
+	err = check_peer_locked(q, peer);
+	if (!err && (type < 0 || type >= UACCE_QFRT_NR || !q->mapped[type]))
+		err = -EINVAL;
+	if (!err) {
+		/* the memory stays until release; the device loses the address */
+		__atomic_store_n(&q->qfrs[type]->uaddr, 0, __ATOMIC_RELEASE);
+		q->mapped[type] = false;
+		if (type != UACCE_QFRT_SS && q->charged >= q->dev->info.qfr_size[type])
+			q->charged -= q->dev->info.qfr_size[type];
+	}
+	unlock(c);
+	return err;
+}
+
+/* --- lookups --------------------------------------------------------------- */
+
+struct uacce_queue *core_get_queue(struct uacce_core *c, uint64_t id)
+{
+	struct uacce_queue *found = NULL;
+
+	lock(c);
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+
+		if (q->id == id) {
+			found = q;
+			q->refs++;
+			break;
+		}
+	}
+	unlock(c);
+	return found;
+}
+
+uint64_t uq_id(const struct uacce_queue *q) { return q->id; }
+struct uacce_dev *uq_dev(const struct uacce_queue *q) { return q->dev; }
+pid_t uq_owner_tgid(const struct uacce_queue *q) { return q->owner.tgid; }
+
+enum uacce_q_state uq_state(struct uacce_queue *q)
+{
+	enum uacce_q_state s;
+
+	lock(q->dev->core);
+	s = q->state;
+	unlock(q->dev->core);
+	return s;
+}
+
+/* --- helpers for backend threads (no lock: see backend.h) ---------------- */
+
+struct uacce_region *uacce_hwq_region(struct uacce_queue *q, int type)
+{
+	return __atomic_load_n(&q->qfrs[type], __ATOMIC_ACQUIRE);
+}
+
+bool uacce_hwq_is_sva(struct uacce_queue *q)
+{
+	return q->dev->info.flags & UACCE_DEV_SVA;
+}
+
+int uacce_hwq_read(struct uacce_queue *q, uint64_t uaddr, void *buf, size_t len)
+{
+	return proc_mem_read(&q->owner, uaddr, buf, len);
+}
+
+int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size_t len)
+{
+	return proc_mem_write(&q->owner, uaddr, buf, len);
+}
+
+void *uacce_hwq_ss_ptr(struct uacce_queue *q, uint64_t uaddr, uint64_t len)
+{
+	struct uacce_region *ss = uacce_hwq_region(q, UACCE_QFRT_SS);
+
+	return ss ? region_translate(ss, uaddr, len) : NULL;
+}
+
+void uacce_hwq_notify(struct uacce_queue *q)
+{
+	void (*fn)(void *) = __atomic_load_n(&q->notify, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn(q->notify_arg);
+}
+
+const char *uacce_hwq_label(struct uacce_queue *q)
+{
+	return q->label;
+}

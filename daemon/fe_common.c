@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fe_common.c - the request handlers both frontends share, the session
+ * loop, and identification of received queue fds.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker_proto.h"
+#include "core.h"
+#include "fe_internal.h"
+#include "log.h"
+#include "proc.h"
+#include "uacce/uacce.h"
+
+#define MAX_RESOLVERS 16
+
+static void caller_of(fuse_req_t req, struct uacce_caller *who)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	who->tid = ctx->pid;
+	who->uid = ctx->uid;
+	who->gid = ctx->gid;
+}
+
+static struct fe_file *file_of(struct fuse_file_info *fi)
+{
+	return (struct fe_file *)(uintptr_t)fi->fh;
+}
+
+/* called by backend threads when a queue has news */
+static void fe_notify(void *arg)
+{
+	struct fe_file *f = arg;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->ph) {
+		fuse_lowlevel_notify_poll(f->ph);
+		fuse_pollhandle_destroy(f->ph);
+		f->ph = NULL;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void file_free(struct fe_file *f);
+
+void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct uacce_caller who;
+	struct fe_file *f;
+	int err;
+
+	caller_of(req, &who);
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	f->node = node;
+	pthread_mutex_init(&f->lock, NULL);
+	err = uq_open(node->dev, &who, &f->q);
+	if (err) {
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	uq_set_notify(f->q, fe_notify, f);
+	pthread_mutex_lock(&node->fe->lock);
+	list_add_tail(&node->fe->files, &f->link);
+	pthread_mutex_unlock(&node->fe->lock);
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	fi->keep_cache = 0;
+	/* if the reply cannot be delivered, no release will ever come */
+	if (fuse_reply_open(req, fi) != 0)
+		file_free(f);
+}
+
+/* the one release path of an open file */
+static void file_free(struct fe_file *f)
+{
+	struct frontend *fe = f->node->fe;
+
+	pthread_mutex_lock(&fe->lock);
+	list_del(&f->link);
+	pthread_mutex_unlock(&fe->lock);
+	uq_release(f->q);	/* stops the backend: no notify after this */
+	if (f->ph)
+		fuse_pollhandle_destroy(f->ph);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+void fe_do_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	file_free(file_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+void fe_release_leftovers(struct frontend *fe)
+{
+	for (;;) {
+		struct fe_file *f = NULL;
+
+		pthread_mutex_lock(&fe->lock);
+		if (!list_empty(&fe->files))
+			f = container_of(fe->files.next, struct fe_file, link);
+		pthread_mutex_unlock(&fe->lock);
+		if (!f)
+			break;
+		file_free(f);
+	}
+}
+
+/* --- SHARE_SVAS: resolving the caller's fd number off the request thread -- */
+
+struct share_job {
+	fuse_req_t req;
+	struct frontend *fe;	/* not the file: it may be released meanwhile */
+	struct uacce_caller who;
+	int dupfd;
+	struct uacce_queue *q;
+};
+
+static void *share_worker(void *arg)
+{
+	struct share_job *j = arg;
+	struct frontend *fe = j->fe;
+	struct uacce_queue *src;
+	uint64_t qid;
+	int err;
+
+	err = frontend_identify(fe, j->dupfd, &qid);
+	close(j->dupfd);
+	if (!err) {
+		src = core_get_queue(fe->core, qid);
+		if (!src) {
+			err = -EINVAL;
+		} else {
+			err = uq_share_svas(j->q, &j->who, src);
+			uq_unref(src);
+		}
+	} else {
+		err = -EINVAL;	/* not a queue of this daemon */
+	}
+	if (err)
+		fuse_reply_err(j->req, -err);
+	else
+		fuse_reply_ioctl(j->req, 0, NULL, 0);
+	uq_unref(j->q);
+	sem_post(&fe->resolvers);
+	free(j);
+	return NULL;
+}
+
+static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
+		       int fdnum)
+{
+	struct frontend *fe = f->node->fe;
+	struct share_job *j;
+	pthread_t t;
+	int err, dupfd;
+
+	err = uq_check_owner(f->q, who);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	/* the caller is the owner: take its fd `fdnum` exactly as it has it */
+	dupfd = uq_owner_getfd(f->q, fdnum);
+	if (dupfd < 0) {
+		fuse_reply_err(req, dupfd == -EBADF ? EBADF : EINVAL);
+		return;
+	}
+	if (sem_trywait(&fe->resolvers) != 0) {
+		close(dupfd);
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		err = ENOMEM;
+		goto fail;
+	}
+	j->req = req;
+	j->fe = fe;
+	j->who = *who;
+	j->dupfd = dupfd;
+	j->q = core_get_queue(fe->core, uq_id(f->q));	/* held until replied */
+	err = pthread_create(&t, NULL, share_worker, j);
+	if (err) {
+		uq_unref(j->q);
+		free(j);
+		goto fail;
+	}
+	pthread_detach(t);
+	return;
+fail:
+	close(dupfd);
+	sem_post(&fe->resolvers);
+	fuse_reply_err(req, err);
+}
+
+static void ident(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
+		  size_t out_bufsz)
+{
+	struct uacced_ident id = { .magic = UACCED_IDENT_MAGIC, .queue_id = uq_id(f->q) };
+
+	/* only the daemon itself may ask which queue an open file is */
+	if (proc_tgid_of(who->tid) != getpid()) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (out_bufsz < sizeof(id)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fuse_reply_ioctl(req, 0, &id, sizeof(id));
+}
+
+void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
+		 unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct fe_file *f = file_of(fi);
+	unsigned int ucmd = (unsigned int)cmd;
+	struct uacce_caller who;
+	int err;
+
+	(void)in_buf;
+	(void)in_bufsz;
+	caller_of(req, &who);
+	if (flags & FUSE_IOCTL_COMPAT) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	switch (ucmd) {
+	case UACCED_CMD_IDENT:
+		ident(req, f, &who, out_bufsz);
+		return;
+	case UACCE_CMD_SHARE_SVAS:
+		share_svas(req, f, &who, (int)(intptr_t)arg);
+		return;
+	default:
+		err = uq_ioctl(f->q, &who, ucmd, (unsigned long)(uintptr_t)arg);
+		if (err)
+			fuse_reply_err(req, -err);
+		else
+			fuse_reply_ioctl(req, 0, NULL, 0);
+	}
+}
+
+void fe_do_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	struct fe_file *f = file_of(fi);
+	struct uacce_caller who;
+	unsigned mask = 0;
+	int err;
+
+	caller_of(req, &who);
+	pthread_mutex_lock(&f->lock);
+	if (ph) {
+		if (f->ph)
+			fuse_pollhandle_destroy(f->ph);
+		f->ph = ph;
+	}
+	err = uq_poll(f->q, &who, &mask);
+	pthread_mutex_unlock(&f->lock);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_poll(req, mask);
+}
+
+/* uacce queues have no read/write: EPERM for strangers, EINVAL for the owner */
+static void no_rw(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct uacce_caller who;
+	int err;
+
+	caller_of(req, &who);
+	err = uq_check_owner(file_of(fi)->q, &who);
+	fuse_reply_err(req, err ? -err : EINVAL);
+}
+
+void fe_do_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)size;
+	(void)off;
+	no_rw(req, fi);
+}
+
+void fe_do_write(fuse_req_t req, const char *buf, size_t size, off_t off,
+		 struct fuse_file_info *fi)
+{
+	(void)buf;
+	(void)size;
+	(void)off;
+	no_rw(req, fi);
+}
+
+void fe_do_flush(fuse_req_t req, struct fuse_file_info *fi)
+{
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+/* --- session loop ---------------------------------------------------------- */
+
+int fe_session_loop(struct frontend *fe, struct fuse_session *se)
+{
+	struct fuse_buf buf = { .mem = NULL };
+	int err = 0;
+
+	while (!fuse_session_exited(se)) {
+		struct pollfd p[2] = {
+			{ .fd = fuse_session_fd(se), .events = POLLIN },
+			{ .fd = fe->stop_efd, .events = POLLIN },
+		};
+		int n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			err = -ENODEV;
+			break;
+		}
+		n = fuse_session_receive_buf(se, &buf);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n <= 0) {
+			err = n ? n : -ENODEV;
+			break;
+		}
+		fuse_session_process_buf(se, &buf);
+	}
+	free(buf.mem);
+	return err;
+}
+
+/* --- identification ---------------------------------------------------------- */
+
+int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
+{
+	struct uacced_ident id = { 0 };
+	struct stat st;
+	bool ours = false;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	/*
+	 * Never issue an ioctl on a file that is not ours: it could belong
+	 * to a FUSE file system of the client's that would never answer.
+	 */
+	if (fe->opts.kind == FE_CUSE) {
+		for (int i = 0; S_ISCHR(st.st_mode) && i < fe->n; i++)
+			ours |= fe->nodes[i].rdev == st.st_rdev;
+	} else {
+		ours = fe_fuse_is_ours(fe, &st);
+	}
+	if (!ours)
+		return -EINVAL;
+	if (ioctl(fd, UACCED_CMD_IDENT, &id) < 0)
+		return -errno;
+	if (id.magic != UACCED_IDENT_MAGIC)
+		return -EINVAL;
+	*qid = id.queue_id;
+	return 0;
+}
+
+/* --- start / stop ------------------------------------------------------------ */
+
+int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
+		   struct uacce_dev *const *devs, int n, struct frontend **out)
+{
+	struct frontend *fe;
+	int err;
+
+	fe = calloc(1, sizeof(*fe));
+	if (!fe)
+		return -ENOMEM;
+	fe->opts = *opts;
+	fe->core = core;
+	fe->n = n;
+	list_init(&fe->files);
+	pthread_mutex_init(&fe->lock, NULL);
+	pthread_cond_init(&fe->cond, NULL);
+	sem_init(&fe->resolvers, 0, MAX_RESOLVERS);
+	fe->nodes = calloc((size_t)(n ? n : 1), sizeof(*fe->nodes));
+	fe->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!fe->nodes || fe->stop_efd < 0) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		fe->nodes[i].fe = fe;
+		fe->nodes[i].dev = devs[i];
+		fe->nodes[i].ino = (ino_t)(i + 2);
+	}
+	err = opts->kind == FE_CUSE ? fe_cuse_start(fe) : fe_fuse_start(fe);
+	if (err)
+		goto fail;
+	*out = fe;
+	return 0;
+fail:
+	if (fe->stop_efd >= 0)
+		close(fe->stop_efd);
+	sem_destroy(&fe->resolvers);
+	free(fe->nodes);
+	free(fe);
+	return err;
+}
+
+void frontend_stop(struct frontend *fe)
+{
+	if (!fe)
+		return;
+	if (fe->opts.kind == FE_CUSE)
+		fe_cuse_stop(fe);
+	else
+		fe_fuse_stop(fe);
+	close(fe->stop_efd);
+	sem_destroy(&fe->resolvers);
+	pthread_cond_destroy(&fe->cond);
+	pthread_mutex_destroy(&fe->lock);
+	free(fe->nodes);
+	free(fe);
+}
+
+const char *frontend_dev_dir(const struct frontend *fe)
+{
+	return fe->dev_dir;
+}

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fe_fuse.c - the fallback for kernels without CUSE: a FUSE file system
+ * mounted at --fuse-dir whose files carry the device names.  open, ioctl,
+ * poll and release reach the same handlers as the CUSE nodes; the kernel
+ * checks the node's mode, owner and group (default_permissions).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "fe_internal.h"
+#include "log.h"
+
+#define ROOT_INO 1
+
+static struct frontend *fe_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct fe_node *node_by_ino(struct frontend *fe, fuse_ino_t ino)
+{
+	if (ino < 2 || ino >= (fuse_ino_t)fe->n + 2)
+		return NULL;
+	return &fe->nodes[ino - 2];
+}
+
+static void fill_attr(struct frontend *fe, fuse_ino_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	if (ino == ROOT_INO) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		return;
+	}
+	st->st_mode = S_IFREG | (fe->opts.mode & 07777);
+	st->st_nlink = 1;
+	st->st_uid = fe->opts.uid;
+	st->st_gid = fe->opts.gid;
+}
+
+static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct frontend *fe = fe_of(req);
+	struct fuse_entry_param e = { 0 };
+
+	if (parent != ROOT_INO) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	for (int i = 0; i < fe->n; i++) {
+		if (strcmp(udev_name(fe->nodes[i].dev), name) == 0) {
+			e.ino = fe->nodes[i].ino;
+			e.attr_timeout = 1.0;
+			e.entry_timeout = 1.0;
+			fill_attr(fe, e.ino, &e.attr);
+			fuse_reply_entry(req, &e);
+			return;
+		}
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+static void f_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct frontend *fe = fe_of(req);
+	struct stat st;
+
+	(void)fi;
+	if (ino != ROOT_INO && !node_by_ino(fe, ino)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_attr(fe, ino, &st);
+	fuse_reply_attr(req, &st, 1.0);
+}
+
+static void f_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	struct frontend *fe = fe_of(req);
+	char *buf;
+	size_t used = 0;
+
+	(void)fi;
+	if (ino != ROOT_INO) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	buf = calloc(1, size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* entries: 0 ".", 1 "..", 2.. the nodes; off = index of the next */
+	for (off_t i = off; i < fe->n + 2; i++) {
+		struct stat st = { 0 };
+		const char *name = i == 0 ? "." : i == 1 ? ".." : udev_name(fe->nodes[i - 2].dev);
+		size_t len;
+
+		st.st_ino = i < 2 ? ROOT_INO : fe->nodes[i - 2].ino;
+		st.st_mode = i < 2 ? S_IFDIR : S_IFREG;
+		len = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void f_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fe_node *node = node_by_ino(fe_of(req), ino);
+
+	if (!node) {
+		fuse_reply_err(req, ino == ROOT_INO ? EISDIR : ENOENT);
+		return;
+	}
+	fe_do_open(node, req, fi);
+}
+
+static void f_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fe_do_release(req, fi);
+}
+
+static void f_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		    struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		    size_t in_bufsz, size_t out_bufsz)
+{
+	(void)ino;
+	fe_do_ioctl(req, (int)cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+}
+
+static void f_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		   struct fuse_pollhandle *ph)
+{
+	(void)ino;
+	fe_do_poll(req, fi, ph);
+}
+
+static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	(void)ino;
+	fe_do_read(req, size, off, fi);
+}
+
+static void f_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		    off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fe_do_write(req, buf, size, off, fi);
+}
+
+static void f_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fe_do_flush(req, fi);
+}
+
+static const struct fuse_lowlevel_ops fuse_ops = {
+	.lookup = f_lookup,
+	.getattr = f_getattr,
+	.readdir = f_readdir,
+	.open = f_open,
+	.release = f_release,
+	.ioctl = f_ioctl,
+	.poll = f_poll,
+	.read = f_read,
+	.write = f_write,
+	.flush = f_flush,
+};
+
+static void *session_thread(void *arg)
+{
+	struct frontend *fe = arg;
+	int err = fe_session_loop(fe, fe->se);
+
+	if (err)
+		log_err("%s: FUSE connection lost: %s", fe->dev_dir, strerror(-err));
+	return NULL;
+}
+
+/* a mount left behind by a daemon that died: detach it */
+static void clear_stale_mount(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0 && (errno == ENOTCONN || errno == ECONNABORTED)) {
+		log_warn("%s: removing a stale mount left by a previous daemon", dir);
+		umount2(dir, MNT_DETACH);
+	}
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[256];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int fe_fuse_start(struct frontend *fe)
+{
+	char *argv[] = { (char *)"uacced", (char *)"-o",
+			 (char *)"allow_other,default_permissions,fsname=uacced,subtype=uacce",
+			 NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct stat st;
+	int err;
+
+	snprintf(fe->dev_dir, sizeof(fe->dev_dir), "%s", fe->opts.fuse_dir);
+	for (int i = 0; i < fe->n; i++)
+		snprintf(fe->nodes[i].path, sizeof(fe->nodes[i].path), "%s/%s", fe->dev_dir,
+			 udev_name(fe->nodes[i].dev));
+	clear_stale_mount(fe->dev_dir);
+	err = mkdir_p(fe->dev_dir, 0755);
+	if (err) {
+		log_err("%s: cannot create the mount point: %s", fe->dev_dir, strerror(-err));
+		return err;
+	}
+	fe->se = fuse_session_new(&args, &fuse_ops, sizeof(fuse_ops), fe);
+	if (!fe->se)
+		return -EINVAL;
+	if (fuse_session_mount(fe->se, fe->dev_dir) != 0) {
+		log_err("%s: FUSE mount failed", fe->dev_dir);
+		fuse_session_destroy(fe->se);
+		fe->se = NULL;
+		return -EIO;
+	}
+	fe->mounted = true;
+	err = -pthread_create(&fe->thread, NULL, session_thread, fe);
+	if (err) {
+		fe_fuse_stop(fe);
+		return err;
+	}
+	fe->thread_started = true;
+	/* answered by the session thread we just started */
+	if (stat(fe->dev_dir, &st) < 0) {
+		err = -errno;
+		log_err("%s: the new mount does not answer: %m", fe->dev_dir);
+		fe_fuse_stop(fe);
+		return err;
+	}
+	fe->fuse_st_dev = st.st_dev;
+	for (int i = 0; i < fe->n; i++)
+		log_info("%s: published (FUSE fallback, mode %04o, gid %u)", fe->nodes[i].path,
+			 (unsigned)fe->opts.mode, (unsigned)fe->opts.gid);
+	return 0;
+}
+
+bool fe_fuse_is_ours(struct frontend *fe, const struct stat *st)
+{
+	return fe->mounted && st->st_dev == fe->fuse_st_dev && S_ISREG(st->st_mode) &&
+	       node_by_ino(fe, st->st_ino) != NULL;
+}
+
+void fe_fuse_stop(struct frontend *fe)
+{
+	uint64_t one = 1;
+
+	if (write(fe->stop_efd, &one, sizeof(one)) < 0)
+		log_warn("frontend: cannot signal the session thread: %m");
+	if (fe->thread_started)
+		pthread_join(fe->thread, NULL);
+	fe->thread_started = false;
+	if (fe->se) {
+		if (fe->mounted)
+			fuse_session_unmount(fe->se);
+		fe->mounted = false;
+		fuse_session_destroy(fe->se);
+		fe->se = NULL;
+	}
+	fe_release_leftovers(fe);
+}

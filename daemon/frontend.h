@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * frontend.h - publishes the devices of the core as character devices
+ * (CUSE: /dev/uacce-<name>-<id>) or, on kernels without CUSE, as files of a
+ * FUSE mount with the same names.  Both drive the same request handlers.
+ */
+#ifndef UACCED_FRONTEND_H
+#define UACCED_FRONTEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct uacce_core;
+struct uacce_dev;
+struct frontend;
+
+enum fe_kind { FE_CUSE, FE_FUSE };
+
+struct fe_opts {
+	enum fe_kind kind;
+	const char *fuse_dir;	/* FE_FUSE: mount point */
+	mode_t mode;		/* node mode */
+	uid_t uid;		/* node owner */
+	gid_t gid;		/* node group */
+};
+
+/* Publish `n` devices; returns once every node exists with its final mode. */
+int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
+		   struct uacce_dev *const *devs, int n, struct frontend **out);
+/* Remove every node; clients of open queues get errors (ENOTCONN/ENODEV). */
+void frontend_stop(struct frontend *fe);
+
+/* The directory holding the nodes ("/dev" or the FUSE mount point). */
+const char *frontend_dev_dir(const struct frontend *fe);
+
+/*
+ * Which of our queues is the open file `fd` (received from a client)?
+ * Verifies that fd is one of our nodes before asking it.  0 or -errno.
+ * Blocks briefly: never call it from a frontend request handler.
+ */
+int frontend_identify(struct frontend *fe, int fd, uint64_t *qid);
+
+/* Is CUSE usable here (after trying modprobe cuse)? */
+bool frontend_cuse_available(void);
+
+#endif

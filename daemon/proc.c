@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+pid_t proc_tgid_of(pid_t tid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	char *p;
+	int fd;
+
+	if (tid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTgid:");
+	if (!p)
+		return -ESRCH;
+	return (pid_t)strtol(p + 6, NULL, 10);
+}
+
+static void read_comm(pid_t pid, char comm[16])
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	strcpy(comm, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, 15);
+	close(fd);
+	if (n <= 0) {
+		strcpy(comm, "?");
+		return;
+	}
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool want_mem)
+{
+	char path[64];
+	pid_t tgid;
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	o->pidfd = o->memfd = -1;
+	tgid = proc_tgid_of(tid);
+	if (tgid < 0)
+		return tgid;
+	o->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+	if (o->pidfd < 0)
+		return -errno;
+	/*
+	 * The thread `tid` is blocked in our request, so it is alive; check
+	 * again that it still belongs to the process we pinned.
+	 */
+	if (proc_tgid_of(tid) != tgid) {
+		err = -ESRCH;
+		goto fail;
+	}
+	o->tgid = tgid;
+	o->uid = uid;
+	o->gid = gid;
+	read_comm(tgid, o->comm);
+	if (want_mem) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
+		o->memfd = open(path, O_RDWR | O_CLOEXEC);
+		if (o->memfd < 0) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	proc_owner_fini(o);
+	return err;
+}
+
+void proc_owner_fini(struct uacce_owner *o)
+{
+	if (o->memfd >= 0)
+		close(o->memfd);
+	if (o->pidfd >= 0)
+		close(o->pidfd);
+	o->memfd = o->pidfd = -1;
+}
+
+bool proc_owner_alive(const struct uacce_owner *o)
+{
+	struct pollfd p = { .fd = o->pidfd, .events = POLLIN };
+
+	if (o->pidfd < 0)
+		return false;
+	return poll(&p, 1, 0) == 0;
+}
+
+bool proc_owner_is(const struct uacce_owner *o, pid_t tid)
+{
+	if (tid <= 0)
+		return false;
+	if (tid != o->tgid && proc_tgid_of(tid) != o->tgid)
+		return false;
+	/* alive => the owner still holds its pid, so tgid names the owner */
+	return proc_owner_alive(o);
+}
+
+int proc_rlimit_data(const struct uacce_owner *o, uint64_t *out)
+{
+	struct rlimit rl;
+
+	if (prlimit(o->tgid, RLIMIT_DATA, NULL, &rl) < 0)
+		return -errno;
+	if (!proc_owner_alive(o))
+		return -ESRCH;
+	*out = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+	return 0;
+}
+
+int proc_mem_read(const struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	if (o->memfd < 0)
+		return -EFAULT;
+	while (done < len) {
+		ssize_t n = pread(o->memfd, (char *)buf + done, len - done,
+				  (off_t)(uaddr + done));
+		if (n <= 0)
+			return n < 0 && errno == EINTR ? -EINTR : -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int proc_mem_write(const struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	if (o->memfd < 0)
+		return -EFAULT;
+	while (done < len) {
+		ssize_t n = pwrite(o->memfd, (const char *)buf + done, len - done,
+				   (off_t)(uaddr + done));
+		if (n <= 0)
+			return n < 0 && errno == EINTR ? -EINTR : -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int proc_owner_getfd(const struct uacce_owner *o, int fd)
+{
+	int r;
+
+	if (fd < 0)
+		return -EBADF;
+	r = (int)syscall(SYS_pidfd_getfd, o->pidfd, fd, 0);
+	return r < 0 ? -errno : r;
+}

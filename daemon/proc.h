@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * proc.h - identity of client processes: thread id -> process, a pinned
+ * owner (pidfd) that pid reuse cannot impersonate, and access to the
+ * owner's address space for SVA devices.
+ */
+#ifndef UACCED_PROC_H
+#define UACCED_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct uacce_owner {
+	pid_t tgid;
+	uid_t uid;
+	gid_t gid;
+	int pidfd;		/* pins the process; readable once it exited */
+	int memfd;		/* /proc/<tgid>/mem: bound to its mm, never to a
+				 * later process that reuses the pid; -1 if unused */
+	char comm[16];
+};
+
+/* Process (thread group) id of thread `tid`, or -errno. */
+pid_t proc_tgid_of(pid_t tid);
+
+/*
+ * Pin the process that thread `tid` belongs to.  `want_mem` also opens
+ * its memory for SVA access.  -errno.
+ */
+int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool want_mem);
+void proc_owner_fini(struct uacce_owner *o);
+
+/* true while the owner process has not exited */
+bool proc_owner_alive(const struct uacce_owner *o);
+
+/* Is thread `tid` (a requester) a thread of the live owner? */
+bool proc_owner_is(const struct uacce_owner *o, pid_t tid);
+
+/* The owner's RLIMIT_DATA soft limit (RLIM_INFINITY as UINT64_MAX). -errno */
+int proc_rlimit_data(const struct uacce_owner *o, uint64_t *out);
+
+/* Read/write the owner's memory at its address `uaddr`. 0 or -errno (EFAULT) */
+int proc_mem_read(const struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len);
+int proc_mem_write(const struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len);
+
+/* Duplicate fd number `fd` of the (live) owner into this process. -errno */
+int proc_owner_getfd(const struct uacce_owner *o, int fd);
+
+#endif

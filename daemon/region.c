@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "region.h"
+
+int region_create(int type, size_t size, const char *name, struct uacce_region **out)
+{
+	struct uacce_region *r;
+	int err;
+
+	if (size == 0)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->refs = 1;
+	r->type = type;
+	r->size = size;
+	r->fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (r->fd < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	if (ftruncate(r->fd, (off_t)size) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	/*
+	 * The client gets this very file: seal its size, or a client could
+	 * shrink it and make the daemon fault on its own mapping.
+	 */
+	if (fcntl(r->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	r->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (r->map == MAP_FAILED) {
+		err = -errno;
+		goto out_close;
+	}
+	*out = r;
+	return 0;
+out_close:
+	close(r->fd);
+out_free:
+	free(r);
+	return err;
+}
+
+struct uacce_region *region_get(struct uacce_region *r)
+{
+	r->refs++;
+	return r;
+}
+
+void region_put(struct uacce_region *r)
+{
+	if (!r || --r->refs > 0)
+		return;
+	munmap(r->map, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+void *region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t len)
+{
+	uint64_t base = region_uaddr(r);
+
+	if (!base || uaddr < base || len > r->size || uaddr - base > r->size - len)
+		return NULL;
+	return (char *)r->map + (uaddr - base);
+}

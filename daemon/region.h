@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * region.h - queue file region memory: a sealed memfd, mapped in the
+ * daemon, whose fd is handed to the owner process by the broker.
+ */
+#ifndef UACCED_REGION_H
+#define UACCED_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct uacce_region {
+	int refs;		/* queues holding it (SS can be shared); core lock */
+	int type;		/* enum uacce_qfrt */
+	int fd;			/* sealed memfd, -1 for a reservation (DKO) */
+	void *map;		/* the daemon's mapping of all `size` bytes */
+	size_t size;
+	uint64_t uaddr;		/* owner's address, 0 = not mapped; atomic */
+};
+
+/* -errno; *out owns one reference */
+int region_create(int type, size_t size, const char *name, struct uacce_region **out);
+struct uacce_region *region_get(struct uacce_region *r);
+/* drop one reference; frees the memory with the last */
+void region_put(struct uacce_region *r);
+
+static inline uint64_t region_uaddr(const struct uacce_region *r)
+{
+	return __atomic_load_n(&r->uaddr, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Translate the owner's [uaddr, uaddr+len) into the daemon's mapping of r,
+ * or NULL when it does not lie wholly inside the mapped region.
+ */
+void *region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t len);
+
+#endif

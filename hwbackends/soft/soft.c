@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "region.h"
+#include "soft.h"
+
+/* adaptive polling: spin this long after the last request, then sleep */
+#define SPIN_NS		50000ULL
+#define BOUNCE		65536
+#define MAX_COPY	(256ULL << 20)
+
+static const struct soft_personality *const personalities[] = {
+	&soft_dummy_v1,
+	&soft_dummy_v2,
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* sleep bound while idle: short right after activity, long when quiet */
+static uint64_t idle_timeout_ns(uint64_t idle)
+{
+	if (idle < 1000000ULL)
+		return 50000ULL;
+	if (idle < 100000000ULL)
+		return 1000000ULL;
+	if (idle < 1000000000ULL)
+		return 5000000ULL;
+	return 20000000ULL;
+}
+
+static void futex_wait(uint32_t *word, uint32_t val, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ULL),
+			       .tv_nsec = (long)(ns % 1000000000ULL) };
+
+	/* shared (not PRIVATE): the word lives in memory the client maps */
+	syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+static void futex_wake(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static int run_once(struct soft_q *sq)
+{
+	int n;
+
+	pthread_mutex_lock(&sq->proc_lock);
+	n = sq->dev->pers->process(sq);
+	pthread_mutex_unlock(&sq->proc_lock);
+	if (n > 0) {
+		__atomic_store_n(&sq->updated, 1, __ATOMIC_RELEASE);
+		uacce_hwq_notify(sq->q);
+	}
+	return n;
+}
+
+static void *worker(void *arg)
+{
+	struct soft_q *sq = arg;
+	const struct soft_personality *p = sq->dev->pers;
+	uint32_t *sleeping, *wake = p->wake_word(sq, &sleeping);
+	uint64_t last = now_ns();
+
+	while (!__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t idle;
+		uint32_t seen;
+
+		if (run_once(sq) > 0) {
+			last = now_ns();
+			continue;
+		}
+		idle = now_ns() - last;
+		if (idle < SPIN_NS) {
+			cpu_relax();
+			continue;
+		}
+		seen = __atomic_load_n(wake, __ATOMIC_ACQUIRE);
+		__atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+		if (!p->pending(sq) && !__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE))
+			futex_wait(wake, seen, idle_timeout_ns(idle));
+		__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
+{
+	char *bounce;
+	int err = 0;
+
+	if (len > MAX_COPY)
+		return EINVAL;
+	if (!uacce_hwq_is_sva(sq->q)) {
+		void *s = uacce_hwq_ss_ptr(sq->q, src, len);
+		void *d = uacce_hwq_ss_ptr(sq->q, dst, len);
+
+		if (!s || !d)
+			return EFAULT;
+		memmove(d, s, len);
+		return 0;
+	}
+	bounce = malloc(len < BOUNCE ? (len ? len : 1) : BOUNCE);
+	if (!bounce)
+		return ENOMEM;
+	for (uint64_t off = 0; off < len && !err;) {
+		size_t chunk = len - off < BOUNCE ? (size_t)(len - off) : BOUNCE;
+
+		err = -uacce_hwq_read(sq->q, src + off, bounce, chunk);
+		if (!err)
+			err = -uacce_hwq_write(sq->q, dst + off, bounce, chunk);
+		off += chunk;
+	}
+	free(bounce);
+	return err;
+}
+
+/* --- ops ------------------------------------------------------------------- */
+
+static int soft_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
+			   void **hwdev)
+{
+	const struct soft_personality *pers = NULL;
+	struct soft_dev *d;
+
+	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]); i++)
+		if (cfg->api && strcmp(personalities[i]->api, cfg->api) == 0)
+			pers = personalities[i];
+	if (!pers)
+		return -EINVAL;
+	if (cfg->queues < 1 || cfg->queues > 4096)
+		return -ERANGE;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->pers = pers;
+	d->sva = cfg->sva;
+	d->max_queues = cfg->queues;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->api, sizeof(info->api), "%s", pers->api);
+	snprintf(info->algorithms, sizeof(info->algorithms), "%s", pers->algorithms);
+	info->flags = cfg->sva ? UACCE_DEV_SVA : UACCE_DEV_SHARE_DOMAIN;
+	memcpy(info->qfr_size, pers->qfr_size, sizeof(info->qfr_size));
+	info->max_queues = cfg->queues;
+	*hwdev = d;
+	return 0;
+}
+
+static void soft_dev_destroy(void *hwdev)
+{
+	free(hwdev);
+}
+
+static int soft_get_queue(void *hwdev, struct uacce_queue *q, void **hwq)
+{
+	struct soft_q *sq = calloc(1, sizeof(*sq));
+	int err;
+
+	if (!sq)
+		return -ENOMEM;
+	sq->dev = hwdev;
+	sq->q = q;
+	pthread_mutex_init(&sq->proc_lock, NULL);
+	err = sq->dev->pers->init_queue(sq);
+	if (err) {
+		pthread_mutex_destroy(&sq->proc_lock);
+		free(sq);
+		return err;
+	}
+	*hwq = sq;
+	return 0;
+}
+
+static void soft_put_queue(void *hwq)
+{
+	struct soft_q *sq = hwq;
+
+	pthread_mutex_destroy(&sq->proc_lock);
+	free(sq->priv);
+	free(sq);
+}
+
+static int soft_start_queue(void *hwq)
+{
+	struct soft_q *sq = hwq;
+	int err;
+
+	sq->stop = 0;
+	err = pthread_create(&sq->thread, NULL, worker, sq);
+	if (err) {
+		log_err("%s: cannot start worker: %s", uacce_hwq_label(sq->q), strerror(err));
+		return -err;
+	}
+	sq->running = true;
+	return 0;
+}
+
+static void soft_stop_queue(void *hwq)
+{
+	struct soft_q *sq = hwq;
+	uint32_t *sleeping, *wake;
+
+	if (!sq->running)
+		return;
+	wake = sq->dev->pers->wake_word(sq, &sleeping);
+	__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(wake, 1, __ATOMIC_SEQ_CST);
+	futex_wake(wake);
+	pthread_join(sq->thread, NULL);
+	sq->running = false;
+}
+
+static int soft_ioctl(void *hwq, unsigned int cmd, unsigned long arg)
+{
+	struct soft_q *sq = hwq;
+
+	(void)arg;
+	if (!sq->dev->pers->flush_cmd || cmd != sq->dev->pers->flush_cmd)
+		return -ENOTTY;
+	if (!sq->running)
+		return -EINVAL;
+	run_once(sq);
+	return 0;
+}
+
+static bool soft_is_updated(void *hwq)
+{
+	struct soft_q *sq = hwq;
+
+	return __atomic_exchange_n(&sq->updated, 0, __ATOMIC_ACQ_REL) != 0;
+}
+
+const struct uacce_backend_ops soft_backend_ops = {
+	.name = "soft",
+	.dev_create = soft_dev_create,
+	.dev_destroy = soft_dev_destroy,
+	.get_queue = soft_get_queue,
+	.put_queue = soft_put_queue,
+	.start_queue = soft_start_queue,
+	.stop_queue = soft_stop_queue,
+	.ioctl = soft_ioctl,
+	.is_updated = soft_is_updated,
+};

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * soft.h - the software accelerator: a worker thread per started queue
+ * plays the hardware.  It notices new ring entries by polling shared
+ * memory (spinning briefly after activity, then sleeping with a growing
+ * timeout), and can be woken at once through a futex word in the queue's
+ * MMIO page, by the FLUSH ioctl, or by stop.
+ */
+#ifndef UACCED_SOFT_H
+#define UACCED_SOFT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+struct soft_dev;
+struct soft_q;
+
+/* A personality: the device model behind an "api". */
+struct soft_personality {
+	const char *api;
+	const char *algorithms;
+	uint64_t qfr_size[UACCE_QFRT_NR];
+	unsigned int flush_cmd;		/* ioctl: process the ring now (0: none) */
+	/* set up the register pages of a new hardware queue */
+	int (*init_queue)(struct soft_q *sq);
+	/* process what is pending; returns how many requests completed */
+	int (*process)(struct soft_q *sq);
+	/* is there work the device has not taken yet? (lock-free peek) */
+	bool (*pending)(struct soft_q *sq);
+	/* the futex wake word of the queue */
+	uint32_t *(*wake_word)(struct soft_q *sq, uint32_t **sleeping);
+};
+
+struct soft_dev {
+	const struct soft_personality *pers;
+	bool sva;
+	int max_queues;
+};
+
+struct soft_q {
+	struct soft_dev *dev;
+	struct uacce_queue *q;
+	pthread_mutex_t proc_lock;	/* one processor at a time (worker, FLUSH) */
+	pthread_t thread;
+	bool running;			/* worker exists; core lock */
+	int stop;			/* atomic: worker must exit */
+	int updated;			/* atomic: news for poll() */
+	uint32_t tail;			/* device's own copy of the ring tail */
+	void *priv;
+};
+
+extern const struct soft_personality soft_dummy_v1, soft_dummy_v2;
+
+/* copy between two client addresses as the device would; 0 or positive errno */
+int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len);
+
+#endif

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* uacce.c - queues, attributes and region mapping through the broker */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "broker_proto.h"
+#include "uacce_internal.h"
+
+UACCE_EXPORT const char *uacce_runtime_dir(void)
+{
+	const char *d = getenv("UACCE_RUNTIME_DIR");
+
+	return d && *d ? d : "/run/uacce";
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if (len == 0)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+UACCE_EXPORT int uacce_dev_attr(const char *dev, const char *attr, char *buf, size_t len)
+{
+	char path[512];
+
+	if (strchr(dev, '/') || strchr(attr, '/'))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/class/%s/%s", uacce_runtime_dir(), dev, attr);
+	return read_file(path, buf, len);
+}
+
+UACCE_EXPORT int uacce_dev_path(const char *dev, char *buf, size_t len)
+{
+	char path[512], dir[256];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/devdir", uacce_runtime_dir());
+	r = read_file(path, dir, sizeof(dir));
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;	/* no daemon running */
+	if (snprintf(buf, len, "%s/%s", dir, dev) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int parse_qfrs(struct uacce_q *q)
+{
+	char buf[256], *p, *end;
+
+	if (uacce_dev_attr(q->dev, "qfrs_offset", buf, sizeof(buf)) < 0)
+		return -ENODEV;
+	p = buf;
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		errno = 0;
+		q->qfr_off[t] = strtoull(p, &end, 10);
+		if (end == p || errno)
+			return -EIO;
+		p = end;
+	}
+	return 0;
+}
+
+UACCE_EXPORT int uacce_queue_open(const char *dev, struct uacce_q **out)
+{
+	char path[512], buf[64];
+	const char *base = strrchr(dev, '/');
+	struct uacce_q *q;
+	int r;
+
+	base = base ? base + 1 : dev;
+	if (strncmp(base, "uacce-", 6) != 0 || strlen(base) >= sizeof(q->dev))
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->sock = -1;
+	q->pid = getpid();
+	snprintf(q->dev, sizeof(q->dev), "%s", base);
+	r = uacce_dev_attr(q->dev, "api", q->api, sizeof(q->api));
+	if (r >= 0)
+		r = uacce_dev_attr(q->dev, "flags", buf, sizeof(buf));
+	if (r >= 0) {
+		q->flags = (unsigned)strtoul(buf, NULL, 10);
+		r = parse_qfrs(q);
+	}
+	if (r < 0) {
+		free(q);
+		return r == -ENOENT ? -ENODEV : r;
+	}
+	if (strchr(dev, '/'))
+		snprintf(path, sizeof(path), "%s", dev);
+	else if ((r = uacce_dev_path(q->dev, path, sizeof(path))) < 0) {
+		free(q);
+		return r;
+	}
+	q->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (q->fd < 0) {
+		r = -errno;
+		free(q);
+		return r;
+	}
+	*out = q;
+	return 0;
+}
+
+UACCE_EXPORT void uacce_queue_close(struct uacce_q *q)
+{
+	if (!q)
+		return;
+	for (int t = 0; t < UACCE_QFRT_NR; t++)
+		if (q->addr[t] && q->own[t] && getpid() == q->pid)
+			munmap(q->addr[t], q->len[t]);
+	if (q->sock >= 0)
+		close(q->sock);
+	close(q->fd);
+	free(q);
+}
+
+UACCE_EXPORT int uacce_queue_fd(const struct uacce_q *q) { return q->fd; }
+UACCE_EXPORT const char *uacce_queue_dev(const struct uacce_q *q) { return q->dev; }
+UACCE_EXPORT unsigned uacce_queue_flags(const struct uacce_q *q) { return q->flags; }
+UACCE_EXPORT const char *uacce_queue_api(const struct uacce_q *q) { return q->api; }
+
+static int xioctl(struct uacce_q *q, unsigned long cmd, unsigned long arg)
+{
+	return ioctl(q->fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+UACCE_EXPORT int uacce_queue_start(struct uacce_q *q)
+{
+	return xioctl(q, UACCE_CMD_START, 0);
+}
+
+UACCE_EXPORT int uacce_queue_put(struct uacce_q *q)
+{
+	return xioctl(q, UACCE_CMD_PUT_Q, 0);
+}
+
+UACCE_EXPORT int uacce_queue_share_ss(struct uacce_q *q, const struct uacce_q *src)
+{
+	int r = xioctl(q, UACCE_CMD_SHARE_SVAS, (unsigned long)src->fd);
+
+	if (!r) {
+		q->addr[UACCE_QFRT_SS] = src->addr[UACCE_QFRT_SS];
+		q->len[UACCE_QFRT_SS] = src->len[UACCE_QFRT_SS];
+		q->own[UACCE_QFRT_SS] = false;
+	}
+	return r;
+}
+
+UACCE_EXPORT int uacce_region_info(const struct uacce_q *q, int type, uint64_t *offset,
+				   uint64_t *size)
+{
+	uint64_t next = UACCE_QFR_NA;
+
+	if (type < 0 || type >= UACCE_QFRT_NR)
+		return -EINVAL;
+	if (q->qfr_off[type] == UACCE_QFR_NA)
+		return -ENXIO;
+	for (int t = type + 1; t < UACCE_QFRT_NR && next == UACCE_QFR_NA; t++)
+		next = q->qfr_off[t];
+	*offset = q->qfr_off[type];
+	*size = type == UACCE_QFRT_SS || next == UACCE_QFR_NA ? 0 : next - q->qfr_off[type];
+	return 0;
+}
+
+/* --- the broker ------------------------------------------------------------ */
+
+static int broker_call(struct uacce_q *q, uint16_t op, const void *body, uint16_t len,
+		       int sendfd, struct ub_reply *r, int *recvfd)
+{
+	char out[sizeof(struct ub_hdr) + UB_MAX_BODY];
+	struct ub_hdr h = { .version = UB_VERSION, .opcode = op, .body_len = len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = out, .iov_len = sizeof(h) + len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct {
+		struct ub_hdr h;
+		struct ub_reply r;
+	} in;
+	ssize_t n;
+
+	if (sendfd >= 0) {
+		struct cmsghdr *cm;
+
+		h.flags = UB_F_FD;
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &sendfd, sizeof(int));
+	}
+	memcpy(out, &h, sizeof(h));
+	if (len)
+		memcpy(out + sizeof(h), body, len);
+	do
+		n = sendmsg(q->sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EPIPE || errno == ECONNRESET ? -ENOTCONN : -errno;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &in;
+	iov.iov_len = sizeof(in);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof(u.buf);
+	do
+		n = recvmsg(q->sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n == 0 ? -ENOTCONN : -errno;
+	*recvfd = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(recvfd, CMSG_DATA(cm), sizeof(int));
+	if ((size_t)n != sizeof(in) || in.h.opcode != UB_REPLY) {
+		if (*recvfd >= 0)
+			close(*recvfd);
+		*recvfd = -1;
+		return -EPROTO;
+	}
+	*r = in.r;
+	return 0;
+}
+
+static int broker_connect(struct uacce_q *q)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ub_reply r;
+	int rfd, err;
+
+	if (q->sock >= 0)
+		return 0;
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", uacce_runtime_dir(),
+		     UB_SOCKET_NAME) >= (int)sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	q->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (q->sock < 0)
+		return -errno;
+	if (connect(q->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = errno == ENOENT || errno == ECONNREFUSED ? -ENOTCONN : -errno;
+		goto fail;
+	}
+	err = broker_call(q, UB_ATTACH, NULL, 0, q->fd, &r, &rfd);
+	if (!err)
+		err = r.status;
+	if (rfd >= 0)
+		close(rfd);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	close(q->sock);
+	q->sock = -1;
+	return err;
+}
+
+static int region_call(struct uacce_q *q, uint16_t op, const void *body, uint16_t len,
+		       struct ub_reply *r, int *rfd)
+{
+	int err = broker_connect(q);
+
+	if (err)
+		return err;
+	err = broker_call(q, op, body, len, -1, r, rfd);
+	return err ? err : r->status;
+}
+
+UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void **addr)
+{
+	struct ub_map m = { .type = (uint32_t)type, .size = len };
+	struct ub_mapped done = { .type = (uint32_t)type };
+	struct ub_reply r;
+	void *p;
+	int fd = -1, err;
+
+	if (type < 0 || type >= UACCE_QFRT_NR)
+		return -EINVAL;
+	if (getpid() != q->pid)
+		return -EPERM;	/* a forked child: the daemon refuses it too */
+	err = region_call(q, UB_MAP, &m, sizeof(m), &r, &fd);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	if (r.kind == UB_MAP_FD && fd >= 0)
+		p = mmap(NULL, r.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	else	/* DKO: reserved, not accessible */
+		p = mmap(NULL, r.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			 0);
+	err = p == MAP_FAILED ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		struct ub_region u = { .type = (uint32_t)type };
+		region_call(q, UB_UNMAP, &u, sizeof(u), &r, &fd);
+		return err;
+	}
+	/* as the kernel's VM_DONTCOPY: a forked child does not get it */
+	madvise(p, r.size, MADV_DONTFORK);
+	done.addr = (uint64_t)(uintptr_t)p;
+	err = region_call(q, UB_MAPPED, &done, sizeof(done), &r, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		munmap(p, r.size);
+		return err;
+	}
+	q->addr[type] = p;
+	q->len[type] = r.size;
+	q->own[type] = true;
+	*addr = p;
+	return 0;
+}
+
+UACCE_EXPORT int uacce_unmap_region(struct uacce_q *q, int type)
+{
+	struct ub_region u = { .type = (uint32_t)type };
+	struct ub_reply r;
+	int fd = -1, err;
+
+	if (type < 0 || type >= UACCE_QFRT_NR || !q->addr[type])
+		return -EINVAL;
+	if (q->own[type])
+		munmap(q->addr[type], q->len[type]);
+	q->addr[type] = NULL;
+	q->len[type] = 0;
+	err = region_call(q, UB_UNMAP, &u, sizeof(u), &r, &fd);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+UACCE_EXPORT void *uacce_mmap(struct uacce_q *q, size_t len, off_t offset)
+{
+	void *addr = NULL;
+	int err = -EINVAL;
+
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		if (q->qfr_off[t] != UACCE_QFR_NA && (uint64_t)offset == q->qfr_off[t]) {
+			err = uacce_map_region(q, t, len, &addr);
+			break;
+		}
+	}
+	if (err) {
+		errno = -err;
+		return MAP_FAILED;
+	}
+	return addr;
+}
+
+UACCE_EXPORT void *uacce_region_addr(const struct uacce_q *q, int type)
+{
+	return type >= 0 && type < UACCE_QFRT_NR ? q->addr[type] : NULL;
+}
+
+UACCE_EXPORT int uacce_queue_wait(struct uacce_q *q, int timeout_ms)
+{
+	struct pollfd p = { .fd = q->fd, .events = POLLIN };
+	int n;
+
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return -ENOTCONN;
+	return n > 0 ? 1 : 0;
+}
