@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -132,16 +131,37 @@ bool proc_owner_is(const struct uacce_owner *o, pid_t tid)
 	return proc_owner_alive(o);
 }
 
+/*
+ * From /proc/<pid>/limits rather than prlimit(2): that needs
+ * CAP_SYS_RESOURCE, which a sandboxed daemon need not hold.
+ */
 int proc_rlimit_data(const struct uacce_owner *o, uint64_t *out)
 {
-	struct rlimit rl;
+	char path[64], buf[4096], *p;
+	ssize_t n;
+	int fd;
 
-	if (prlimit(o->tgid, RLIMIT_DATA, NULL, &rl) < 0)
-		return -errno;
-	if (!proc_owner_alive(o))
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)o->tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
 		return -ESRCH;
-	*out = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
-	return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "\nMax data size");
+	if (!p)
+		return -EIO;
+	p += strlen("\nMax data size");
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "unlimited", 9) == 0)
+		*out = UINT64_MAX;
+	else
+		*out = strtoull(p, NULL, 10);
+	/* alive after the read: the numbers were the owner's */
+	return proc_owner_alive(o) ? 0 : -ESRCH;
 }
 
 int proc_mem_read(const struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)

@@ -92,6 +92,7 @@ rc=\$?
 [ $TRACE = 1 ] && echo "uacce-vm-init: t=\$(/run/uacce-vm-init/busybox cut -d' ' -f1 /proc/uptime)s command exited with \$rc" >/dev/console
 echo \$rc >/run/uacce-vm/rc
 /run/uacce-vm-init/busybox sync
+echo 0 >/proc/sys/kernel/printk     # no "reboot: Restarting system" line
 /run/uacce-vm-init/busybox reboot -f
 EOF
 chmod 755 $S/stage2

@@ -31,7 +31,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${UACCE_VM_CACHE:-/var/cache/uacced-vm}
 KDIR=$CACHE/kernel
-INITRD=$CACHE/initramfs.cpio.gz
+INITRD=$CACHE/initramfs.cpio
 err() { echo "run-vm: $*" >&2; }
 
 [ $# -ge 1 ] || { echo "usage: $0 COMMAND [ARGS...]" >&2; exit 2; }

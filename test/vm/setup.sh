@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${UACCE_VM_CACHE:-/var/cache/uacced-vm}
 KDIR=$CACHE/kernel              # extracted kernel tree (boot/, lib/modules/, vmlinux)
 STAMP=$KDIR/.done               # "<deb file name> <layout>" of the extracted tree
-INITRD=$CACHE/initramfs.cpio.gz
+INITRD=$CACHE/initramfs.cpio
 LISTS=/var/lib/apt/lists
 
 # Module directories (under lib/modules/KVER/kernel/) extracted from the .deb.

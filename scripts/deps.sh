@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install what uacced needs to build and test, on Debian 12, as root.
+#   scripts/deps.sh build   - compiler, autotools, libfuse3, json-c, Check
+#   scripts/deps.sh test    - the above + fuse3, QEMU rig packages, valgrind
+set -eu
+what=${1:-build}
+pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev libjson-c-dev check libsubunit-dev fuse3 gzip"
+if [ "$what" = test ]; then
+	pkgs="$pkgs qemu-system-x86 busybox-static cpio xz-utils kmod util-linux procps psmisc mandoc"
+fi
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
+	apt-get update >/dev/null
+	apt-get install -y --no-install-recommends $missing >/dev/null
+}
