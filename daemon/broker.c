@@ -262,6 +262,7 @@ static void accept_one(struct broker *b)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
+	/* already inherited from the listener; set again in case it was not */
 	if (!c || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
 		free(c);
 		close(fd);
@@ -320,6 +321,7 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct broker *b;
+	int one = 1;
 	int err;
 
 	b = calloc(1, sizeof(*b));
@@ -340,6 +342,12 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 	b->efd = epoll_create1(EPOLL_CLOEXEC);
 	b->stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (b->lfd < 0 || b->efd < 0 || b->stop_efd < 0 ||
+	    /*
+	     * on the listener, so that every accepted socket has it from the
+	     * start: a message sent before accept4() returns carries the
+	     * sender's credentials too
+	     */
+	    setsockopt(b->lfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
 	    bind(b->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(b->path, 0666) < 0 || listen(b->lfd, 128) < 0) {
 		err = -errno;

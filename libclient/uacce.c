@@ -132,9 +132,16 @@ UACCE_EXPORT void uacce_queue_close(struct uacce_q *q)
 {
 	if (!q)
 		return;
-	for (int t = 0; t < UACCE_QFRT_NR; t++)
-		if (q->addr[t] && q->own[t] && getpid() == q->pid)
-			munmap(q->addr[t], q->len[t]);
+	if (getpid() == q->pid) {
+		for (int t = 0; t < UACCE_QFRT_NR; t++)
+			if (q->addr[t] && q->own[t])
+				munmap(q->addr[t], q->len[t]);
+		/*
+		 * Give the hardware queue back now: the FUSE fallback delivers
+		 * the release of a closed file asynchronously.
+		 */
+		ioctl(q->fd, UACCE_CMD_PUT_Q, 0);
+	}
 	if (q->sock >= 0)
 		close(q->sock);
 	close(q->fd);
@@ -304,6 +311,7 @@ UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void 
 	struct ub_map m = { .type = (uint32_t)type, .size = len };
 	struct ub_mapped done = { .type = (uint32_t)type };
 	struct ub_reply r;
+	size_t size;
 	void *p;
 	int fd = -1, err;
 
@@ -317,11 +325,11 @@ UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void 
 			close(fd);
 		return err;
 	}
+	size = (size_t)r.size;
 	if (r.kind == UB_MAP_FD && fd >= 0)
-		p = mmap(NULL, r.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	else	/* DKO: reserved, not accessible */
-		p = mmap(NULL, r.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			 0);
+		p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	err = p == MAP_FAILED ? -errno : 0;
 	if (fd >= 0)
 		close(fd);
@@ -331,17 +339,17 @@ UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void 
 		return err;
 	}
 	/* as the kernel's VM_DONTCOPY: a forked child does not get it */
-	madvise(p, r.size, MADV_DONTFORK);
+	madvise(p, size, MADV_DONTFORK);
 	done.addr = (uint64_t)(uintptr_t)p;
 	err = region_call(q, UB_MAPPED, &done, sizeof(done), &r, &fd);
 	if (fd >= 0)
 		close(fd);
 	if (err) {
-		munmap(p, r.size);
+		munmap(p, size);
 		return err;
 	}
 	q->addr[type] = p;
-	q->len[type] = r.size;
+	q->len[type] = size;
 	q->own[type] = true;
 	*addr = p;
 	return 0;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "log.h"
 #include "region.h"
 #include "soft.h"
@@ -42,25 +43,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* sleep bound while idle: short right after activity, long when quiet */
-static uint64_t idle_timeout_ns(uint64_t idle)
-{
-	if (idle < 1000000ULL)
-		return 50000ULL;
-	if (idle < 100000000ULL)
-		return 1000000ULL;
-	if (idle < 1000000000ULL)
-		return 5000000ULL;
-	return 20000000ULL;
-}
-
 static void futex_wait(uint32_t *word, uint32_t val, uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ULL),
 			       .tv_nsec = (long)(ns % 1000000000ULL) };
 
 	/* shared (not PRIVATE): the word lives in memory the client maps */
-	syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+	syscall(SYS_futex, word, FUTEX_WAIT, val, ns ? &ts : NULL, NULL, 0);
 }
 
 static void futex_wake(uint32_t *word)
@@ -68,6 +57,87 @@ static void futex_wake(uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+/*
+ * Idle policy.  Right after a request the worker spins (SPIN_NS), then
+ * sleeps in short futex waits (a client that writes the ring without any
+ * system call is still served within tens of microseconds), and after
+ * PARK_NS of silence it parks: it sleeps without a timeout, and one shared
+ * scanner thread looks at every parked ring each SCAN_NS and wakes the
+ * worker of a ring that has work.  So idle queues cost one wake-up per
+ * SCAN_NS in all, not one per queue; libuacce's futex kick wakes a parked
+ * worker at once.
+ */
+#define PARK_NS		100000000ULL
+#define SCAN_NS		10000000ULL
+
+static uint64_t idle_timeout_ns(uint64_t idle)
+{
+	return idle < 1000000ULL ? 50000ULL : 1000000ULL;
+}
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* parked list became non-empty */
+	struct list parked;		/* soft_q.park_link */
+	bool started;
+} scanner = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.parked = { &scanner.parked, &scanner.parked },
+};
+
+static void wake_worker(struct soft_q *sq)
+{
+	uint32_t *sleeping, *wake = sq->dev->pers->wake_word(sq, &sleeping);
+
+	__atomic_add_fetch(wake, 1, __ATOMIC_SEQ_CST);
+	futex_wake(wake);
+}
+
+static void *scanner_thread(void *arg)
+{
+	struct timespec tick = { .tv_nsec = (long)SCAN_NS };
+
+	(void)arg;
+	pthread_mutex_lock(&scanner.lock);
+	for (;;) {
+		while (list_empty(&scanner.parked))
+			pthread_cond_wait(&scanner.cond, &scanner.lock);
+		list_for_each(pos, &scanner.parked) {
+			struct soft_q *sq = container_of(pos, struct soft_q, park_link);
+
+			if (sq->dev->pers->pending(sq))
+				wake_worker(sq);
+		}
+		pthread_mutex_unlock(&scanner.lock);
+		nanosleep(&tick, NULL);
+		pthread_mutex_lock(&scanner.lock);
+	}
+	return NULL;
+}
+
+static void park(struct soft_q *sq)
+{
+	pthread_t t;
+
+	pthread_mutex_lock(&scanner.lock);
+	if (!scanner.started && pthread_create(&t, NULL, scanner_thread, NULL) == 0) {
+		pthread_detach(t);
+		scanner.started = true;
+	}
+	list_add_tail(&scanner.parked, &sq->park_link);
+	pthread_cond_signal(&scanner.cond);
+	pthread_mutex_unlock(&scanner.lock);
+}
+
+static void unpark(struct soft_q *sq)
+{
+	pthread_mutex_lock(&scanner.lock);
+	list_del(&sq->park_link);
+	pthread_mutex_unlock(&scanner.lock);
+}
+
+/* ns == 0: no timeout */
 static int run_once(struct soft_q *sq)
 {
 	int n;
@@ -104,8 +174,12 @@ static void *worker(void *arg)
 		}
 		seen = __atomic_load_n(wake, __ATOMIC_ACQUIRE);
 		__atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+		if (idle >= PARK_NS)
+			park(sq);
 		if (!p->pending(sq) && !__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE))
-			futex_wait(wake, seen, idle_timeout_ns(idle));
+			futex_wait(wake, seen, idle >= PARK_NS ? 0 : idle_timeout_ns(idle));
+		if (idle >= PARK_NS)
+			unpark(sq);
 		__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
 	}
 	return NULL;
@@ -225,14 +299,10 @@ static int soft_start_queue(void *hwq)
 static void soft_stop_queue(void *hwq)
 {
 	struct soft_q *sq = hwq;
-	uint32_t *sleeping, *wake;
-
 	if (!sq->running)
 		return;
-	wake = sq->dev->pers->wake_word(sq, &sleeping);
 	__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
-	__atomic_add_fetch(wake, 1, __ATOMIC_SEQ_CST);
-	futex_wake(wake);
+	wake_worker(sq);
 	pthread_join(sq->thread, NULL);
 	sq->running = false;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "list.h"
 
 struct soft_dev;
 struct soft_q;
@@ -49,6 +50,7 @@ struct soft_q {
 	int stop;			/* atomic: worker must exit */
 	int updated;			/* atomic: news for poll() */
 	uint32_t tail;			/* device's own copy of the ring tail */
+	struct list park_link;		/* the idle scanner's list, while parked */
 	void *priv;
 };
 

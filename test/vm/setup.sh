@@ -95,16 +95,22 @@ download() {
     [ -f "$d/$DEBFILE" ] && mv "$d/$DEBFILE" "$CACHE/deb/$DEBFILE"
 }
 
-if [ ! -f "$STAMP" ] || [ "${UACCE_VM_REFRESH:-0}" = 1 ] || [ "$LISTS" -nt "$STAMP" ]; then
+stamp=$(cat "$STAMP" 2>/dev/null || true)
+if [ -z "$stamp" ] || [ "${stamp#* }" != "$LAYOUT" ] || [ "${UACCE_VM_REFRESH:-0}" = 1 ] ||
+   [ "$LISTS" -nt "$STAMP" ]; then
   # Stale lists name a superseded ABI package that is gone from the mirror:
-  # then update once and retry.
-  if ! { resolve && download; }; then
-    say "kernel package not resolvable/downloadable with the current lists; running apt-get update"
-    apt-get update -q >/dev/null || die "apt-get update failed"
-    resolve || die "cannot resolve the package linux-image-amd64 depends on"
-    download || die "apt-get download $KPKG failed"
+  # then update once and retry.  Offline with a usable .deb: keep it.
+  if { resolve && download; } ||
+     { say "cannot resolve/download the kernel package with the current lists: apt-get update";
+       apt-get update -q >/dev/null && resolve && download; }; then
+    :
+  elif [ -n "$stamp" ] && [ -f "$CACHE/deb/${stamp%% *}" ]; then
+    DEBFILE=${stamp%% *}
+    say "WARNING: cannot get the current kernel package; keeping the cached $DEBFILE"
+  else
+    die "cannot resolve or download the package linux-image-amd64 depends on"
   fi
-  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$DEBFILE $LAYOUT" ]; then
+  if [ "$stamp" = "$DEBFILE $LAYOUT" ]; then
     touch "$STAMP"        # same kernel: remember that the lists were checked
   else
     # ---- 3. extract only what the guest needs ------------------------------

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * uacce-bench - measure uacced and its devices in one run, side by side:
+ * 4 KiB round trips through the dummy devices, through a Unix socket to a
+ * helper process (what a user would build instead) and plain memcpy; queue
+ * lifecycles per second; the daemon's CPU use with idle open queues.
+ * Prints a table, or one JSON object with --json.  Ratios between figures
+ * of one run are meaningful; absolute numbers depend on the machine.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uacce/dummy_usr_if.h>
+#include <uacce/libuacce.h>
+#include <uacce/wd.h>
+
+struct lat {
+	double p50_us, p99_us, per_second;
+	bool ok;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void summarize(uint64_t *t, unsigned n, uint64_t total, struct lat *out)
+{
+	qsort(t, n, sizeof(*t), cmp_u64);
+	out->p50_us = t[n / 2] / 1e3;
+	out->p99_us = t[(uint64_t)n * 99 / 100] / 1e3;
+	out->per_second = n / (total / 1e9);
+	out->ok = true;
+}
+
+static void bench_memcpy(unsigned n, struct lat *out)
+{
+	char *a = malloc(4096), *b = malloc(4096);
+	uint64_t *t = calloc(n, sizeof(*t)), t0 = now_ns();
+
+	memset(a, 1, 4096);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t s = now_ns();
+
+		a[i % 4096] = (char)i;
+		memcpy(b, a, 4096);
+		__asm__ __volatile__("" : : "r"(b) : "memory");
+		t[i] = now_ns() - s;
+	}
+	summarize(t, n, now_ns() - t0, out);
+	free(a);
+	free(b);
+	free(t);
+}
+
+static void bench_socket(unsigned n, struct lat *out)
+{
+	char buf[4096] = { 0 };
+	uint64_t *t = calloc(n, sizeof(*t)), t0;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		char in[4096];
+		ssize_t r;
+
+		close(sv[0]);
+		while ((r = read(sv[1], in, sizeof(in))) > 0)
+			if (write(sv[1], in, (size_t)r) != r)
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	t0 = now_ns();
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t s = now_ns();
+
+		buf[0] = (char)i;
+		if (write(sv[0], buf, sizeof(buf)) != sizeof(buf) ||
+		    read(sv[0], buf, sizeof(buf)) != sizeof(buf))
+			break;
+		t[i] = now_ns() - s;
+	}
+	summarize(t, n, now_ns() - t0, out);
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	free(t);
+}
+
+static int bench_dummy(const char *dev, unsigned n, struct lat *out)
+{
+	struct wd_queue q = { .capa.alg = "memcpy" };
+	uint64_t *t, t0;
+	char *src, *dst;
+	bool sva;
+	int err;
+
+	snprintf(q.dev_path, sizeof(q.dev_path), "%s", dev);
+	err = wd_request_queue(&q);
+	if (err)
+		return err;
+	sva = q.dev_flags & UACCE_DEV_SVA;
+	if (sva) {
+		src = malloc(4096);
+		dst = malloc(4096);
+	} else {
+		src = wd_reserve_memory(&q, 8192);
+		if (!src) {
+			err = -errno;
+			wd_release_queue(&q);
+			return err;
+		}
+		dst = src + 4096;
+	}
+	memset(src, 7, 4096);
+	t = calloc(n, sizeof(*t));
+	t0 = now_ns();
+	for (unsigned i = 0; i < n && !err; i++) {
+		struct wd_dummy_cpy_msg m = { .src_addr = src, .tgt_addr = dst, .size = 4096,
+					      .ptr = (void *)(uintptr_t)(i + 1) };
+		void *resp;
+		uint64_t s = now_ns();
+
+		src[i % 4096] = (char)i;
+		err = wd_send(&q, &m);
+		if (!err)
+			err = wd_recv_sync(&q, &resp, 5000);
+		err = err < 0 ? err : 0;
+		t[i] = now_ns() - s;
+	}
+	if (!err)
+		summarize(t, n, now_ns() - t0, out);
+	free(t);
+	if (sva) {
+		free(src);
+		free(dst);
+	}
+	wd_release_queue(&q);
+	return err;
+}
+
+/* open, START, map every region the device has, close */
+static int one_lifecycle(const char *dev)
+{
+	struct uacce_q *q;
+	int err = uacce_queue_open(dev, &q);
+
+	if (err)
+		return err;
+	err = uacce_queue_start(q);
+	for (int t = 0; t < UACCE_QFRT_NR && !err; t++) {
+		uint64_t off, size;
+		void *addr;
+
+		if (uacce_region_info(q, t, &off, &size) < 0 || t == UACCE_QFRT_DKO)
+			continue;
+		if (t == UACCE_QFRT_SS) {
+			if (uacce_queue_flags(q) & UACCE_DEV_SVA)
+				continue;
+			size = 65536;
+		}
+		err = uacce_map_region(q, t, size, &addr);
+	}
+	uacce_queue_close(q);
+	return err;
+}
+
+static double bench_lifecycles(const char *dev, double seconds, int *errp)
+{
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
+	unsigned n = 0;
+
+	*errp = 0;
+	while (now_ns() < end) {
+		*errp = one_lifecycle(dev);
+		if (*errp)
+			return 0;
+		n++;
+	}
+	return n / ((now_ns() - t0) / 1e9);
+}
+
+static long daemon_pid(void)
+{
+	char path[512];
+	FILE *f;
+	long pid = -1;
+
+	snprintf(path, sizeof(path), "%s/uacced.pid", uacce_runtime_dir());
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	return pid;
+}
+
+/* user+system CPU seconds of a process */
+static double cpu_seconds(long pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long ut, st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+			 &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* queues alternate between the two dummy devices (8 hardware queues each) */
+static double bench_idle(int nq, double seconds, int *errp)
+{
+	struct uacce_q **qs = calloc((size_t)nq, sizeof(*qs));
+	long pid = daemon_pid();
+	double c0, c1, pct = -1;
+	int opened = 0;
+
+	*errp = 0;
+	for (; opened < nq; opened++) {
+		const char *dev = opened % 2 ? "uacce-dummy-0" : "uacce-dummy-1";
+
+		*errp = uacce_queue_open(dev, &qs[opened]);
+		if (!*errp)
+			*errp = uacce_queue_start(qs[opened]);
+		if (*errp) {
+			if (qs[opened])
+				uacce_queue_close(qs[opened]);
+			break;
+		}
+	}
+	if (!*errp && pid > 0) {
+		usleep(1200000);	/* let the workers reach their idle sleep */
+		c0 = cpu_seconds(pid);
+		usleep((useconds_t)(seconds * 1e6));
+		c1 = cpu_seconds(pid);
+		if (c0 >= 0 && c1 >= 0)
+			pct = 100.0 * (c1 - c0) / seconds;
+	} else if (pid <= 0) {
+		*errp = -ESRCH;
+	}
+	for (int i = 0; i < opened; i++)
+		uacce_queue_close(qs[i]);
+	free(qs);
+	return pct;
+}
+
+static void print_lat_json(const char *name, const struct lat *l, bool comma)
+{
+	if (l->ok)
+		printf("\"%s\":{\"p50_us\":%.3f,\"p99_us\":%.3f,\"per_second\":%.0f}%s", name,
+		       l->p50_us, l->p99_us, l->per_second, comma ? "," : "");
+	else
+		printf("\"%s\":null%s", name, comma ? "," : "");
+}
+
+static void print_lat(const char *name, const struct lat *l)
+{
+	if (l->ok)
+		printf("  %-34s p50 %8.2f us   p99 %8.2f us   %10.0f /s\n", name, l->p50_us,
+		       l->p99_us, l->per_second);
+	else
+		printf("  %-34s (not measured)\n", name);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "idle-queues", required_argument, NULL, 'i' },
+		{ "idle-seconds", required_argument, NULL, 's' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct lat mc = { 0 }, sock = { 0 }, d0 = { 0 }, d1 = { 0 };
+	unsigned n = 20000;
+	int idle_q = 8, c, e0, e1, el, ei;
+	double idle_s = 10, lc, idle;
+
+	while ((c = getopt_long(argc, argv, "jn:i:s:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			break;
+		case 'n':
+			n = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'i':
+			idle_q = atoi(optarg);
+			break;
+		case 's':
+			idle_s = atof(optarg);
+			break;
+		case 'q':
+			n = 2000;
+			idle_s = 2;
+			break;
+		case 'h':
+			printf("Usage: uacce-bench [--json] [--count N] [--idle-queues N] "
+			       "[--idle-seconds S] [--quick]\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	bool json = false;
+	for (int i = 1; i < argc; i++)
+		json |= strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0;
+	if (n < 100)
+		n = 100;
+	signal(SIGPIPE, SIG_IGN);
+
+	bench_memcpy(n, &mc);
+	bench_socket(n, &sock);
+	e0 = bench_dummy("uacce-dummy-0", n, &d0);
+	e1 = bench_dummy("uacce-dummy-1", n, &d1);
+	lc = bench_lifecycles("uacce-dummy-1", 2.0, &el);
+	idle = bench_idle(idle_q, idle_s, &ei);
+
+	if (json) {
+		printf("{\"size\":4096,\"count\":%u,", n);
+		print_lat_json("memcpy_in_process", &mc, true);
+		print_lat_json("unix_socket_round_trip", &sock, true);
+		print_lat_json("dummy_nonsva_round_trip", &d0, true);
+		print_lat_json("dummy_sva_round_trip", &d1, true);
+		printf("\"ratio_dummy_sva_p50_to_socket_p50\":%.4f,",
+		       d1.ok && sock.ok ? d1.p50_us / sock.p50_us : -1);
+		printf("\"ratio_dummy_nonsva_p50_to_socket_p50\":%.4f,",
+		       d0.ok && sock.ok ? d0.p50_us / sock.p50_us : -1);
+		printf("\"queue_lifecycles_per_second\":%.0f,", lc);
+		printf("\"idle_queues\":%d,\"idle_seconds\":%.1f,\"daemon_cpu_percent_idle\":%.3f,",
+		       idle_q, idle_s, idle);
+		printf("\"errors\":{\"dummy0\":%d,\"dummy1\":%d,\"lifecycle\":%d,\"idle\":%d}}\n",
+		       e0, e1, el, ei);
+	} else {
+		printf("uacce-bench: 4 KiB round trips, %u each\n", n);
+		print_lat("memcpy in process", &mc);
+		print_lat("Unix socket to a helper process", &sock);
+		print_lat("uacce-dummy-0 (non-SVA, SS)", &d0);
+		print_lat("uacce-dummy-1 (SVA, malloc)", &d1);
+		if (d1.ok && sock.ok)
+			printf("  dummy SVA p50 / socket p50 = %.3f, non-SVA = %.3f\n",
+			       d1.p50_us / sock.p50_us, d0.ok ? d0.p50_us / sock.p50_us : -1);
+		printf("queue lifecycles (open, START, map all, close): %.0f /s%s\n", lc,
+		       el ? " (error)" : "");
+		printf("daemon CPU with %d idle started queues over %.0f s: %.3f %% of one core%s\n",
+		       idle_q, idle_s, idle, ei ? " (error)" : "");
+	}
+	return e0 || e1 || el || ei ? 1 : 0;
+}
