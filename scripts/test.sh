@@ -1,0 +1,76 @@
+#!/bin/bash
+# Every test suite of uacced, as root on a fresh Debian 12 machine:
+#   1. build (warnings are errors) and build with ASan/UBSan
+#   2. unit tests (Check) in both builds
+#   3. host integration tests (the real daemon on the FUSE fallback, real
+#      clients as root and as unprivileged users) in both builds
+#   4. man page lint
+#   5. guest integration tests: a QEMU guest with a stock Debian kernel
+#      (CUSE), booted once for the whole suite, in both builds
+# Ends with one line "test.sh: N passed, M failed" (suites) and exits M.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+[ "$(id -u)" = 0 ] || { echo "test.sh: run me as root" >&2; exit 1; }
+build=${UACCE_BUILD:-$top/build}
+asan=${UACCE_BUILD_ASAN:-$top/build-asan}
+passed=0 failed=0 failures=""
+
+suite() {	# suite NAME COMMAND...
+	local name=$1 t0=$SECONDS rc
+	shift
+	echo
+	echo "=== $name"
+	"$@"
+	rc=$?
+	if [ $rc = 0 ]; then
+		passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+	else
+		failed=$((failed + 1)); failures="$failures $name"
+		echo "=== $name: FAILED (exit $rc, $((SECONDS - t0)) s)"
+	fi
+}
+
+unit() {	# unit BUILDDIR
+	make -C "$1" -j"$(nproc)" check >"$1/check.out" 2>&1
+	local rc=$?
+	grep -hE '^[0-9]+%: Checks' "$1"/test/unit/*.log 2>/dev/null
+	grep -E '^(# )?(TOTAL|PASS|FAIL|ERROR)' "$1/check.out"
+	[ $rc = 0 ] || { cat "$1"/test/unit/*.log 2>/dev/null | grep -vE '^[0-9]+%|^Running' | tail -40; }
+	return $rc
+}
+
+lint_man() {
+	local rc=0
+	for m in man/*.[0-9]; do
+		mandoc -Tlint -Wwarning "$m" || rc=1
+	done
+	[ $rc = 0 ] && echo "mandoc -Tlint: $(ls man/*.[0-9] | wc -l) pages clean"
+	return $rc
+}
+
+guest() {	# guest BUILDDIR...
+	test/vm/setup.sh || return 1
+	UACCE_VM_TIMEOUT=${UACCE_VM_TIMEOUT:-1500} test/vm/run-vm.sh test/integ/run-guest.sh "$@"
+}
+
+echo "=== dependencies"
+scripts/deps.sh test || exit 1
+
+suite build scripts/build.sh "$build" --enable-werror
+suite build-asan scripts/build.sh "$asan" --enable-werror --enable-sanitizers
+suite unit unit "$build"
+suite unit-asan unit "$asan"
+suite host-integration test/integ/run-host.sh "$build"
+suite host-integration-asan test/integ/run-host.sh "$asan"
+suite man-lint lint_man
+if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then
+	echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
+else
+	suite guest-cuse guest "$build" "$asan"
+fi
+
+echo
+[ -n "$failures" ] && echo "failed suites:$failures"
+echo "test.sh: $passed passed, $failed failed"
+exit $failed
