@@ -48,8 +48,8 @@ die() { echo "setup: ERROR: $*" >&2; exit 1; }
 # ---- 1. host packages ------------------------------------------------------
 PKGS="qemu-system-x86 busybox-static cpio xz-utils kmod"
 missing=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
-          awk '$2 == "installed" {ok[$1] = 1}
-               END {n = split(P, p, " "); for (i = 1; i <= n; i++) if (!ok[p[i]]) printf "%s ", p[i]}' P="$PKGS")
+          awk -v P="$PKGS" '$2 == "installed" {ok[$1] = 1}
+               END {n = split(P, p, " "); for (i = 1; i <= n; i++) if (!ok[p[i]]) printf "%s ", p[i]}')
 if [ -n "$missing" ]; then
   say "installing $missing"
   export DEBIAN_FRONTEND=noninteractive
