@@ -7,6 +7,7 @@
  * teardown in reverse.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -192,6 +193,68 @@ static void remove_runfiles(struct daemon *dm)
 	}
 }
 
+/* another daemon alive on this runtime dir? */
+static bool rundir_in_use(const char *rundir)
+{
+	char path[320], comm[64] = "";
+	FILE *f;
+	long pid = 0;
+
+	snprintf(path, sizeof(path), "%s/uacced.pid", rundir);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "uacced", 6) == 0;
+}
+
+static void rm_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char sub[600];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (de->d_type == DT_DIR)
+			rm_tree(sub);
+		else
+			unlink(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* files a daemon that died left behind: attributes, socket, pid */
+static void remove_stale(struct daemon *dm)
+{
+	char path[320];
+
+	snprintf(path, sizeof(path), "%s/class", dm->rundir);
+	if (access(path, F_OK) == 0)
+		log_info("%s: removing runtime files left by a previous daemon", dm->rundir);
+	rm_tree(path);
+	remove_runfiles(dm);
+}
+
 static int node_perms(struct daemon *dm, struct fe_opts *o)
 {
 	struct group *gr = getgrnam(dm->cfg.group);
@@ -260,6 +323,11 @@ static int setup(struct daemon *dm)
 		log_err("%s: %s", dm->rundir, strerror(errno));
 		return err;
 	}
+	if (rundir_in_use(dm->rundir)) {
+		log_err("%s: another uacced is running with this runtime directory", dm->rundir);
+		return -EEXIST;
+	}
+	remove_stale(dm);
 	err = core_new(&hooks, &dm->core);
 	if (err)
 		return err;
@@ -298,7 +366,8 @@ static int setup(struct daemon *dm)
 
 static void teardown(struct daemon *dm)
 {
-	remove_runfiles(dm);
+	if (dm->core)	/* only what this daemon created */
+		remove_runfiles(dm);
 	broker_stop(dm->broker);
 	frontend_stop(dm->fe);	/* open queues are released here */
 	for (int i = 0; i < dm->ndev; i++) {
