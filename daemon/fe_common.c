@@ -189,6 +189,10 @@ static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_cal
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
+	if (__atomic_load_n(&fe->stopping, __ATOMIC_SEQ_CST)) {
+		err = ENODEV;
+		goto fail;
+	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
 		err = ENOMEM;
@@ -428,10 +432,27 @@ fail:
 	return err;
 }
 
+/* SHARE_SVAS threads still running use fe and its sessions */
+static void wait_resolvers(struct frontend *fe)
+{
+	for (int i = 0; i < 500; i++) {
+		int v = 0;
+
+		sem_getvalue(&fe->resolvers, &v);
+		if (v >= MAX_RESOLVERS)
+			return;
+		usleep(10000);
+	}
+	log_warn("frontend: SHARE_SVAS lookups still running at shutdown");
+}
+
 void frontend_stop(struct frontend *fe)
 {
 	if (!fe)
 		return;
+	/* lookups in flight need the sessions served: let them end first */
+	__atomic_store_n(&fe->stopping, true, __ATOMIC_SEQ_CST);
+	wait_resolvers(fe);
 	if (fe->opts.kind == FE_CUSE)
 		fe_cuse_stop(fe);
 	else

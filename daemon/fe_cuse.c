@@ -224,10 +224,13 @@ void fe_cuse_stop(struct frontend *fe)
 		if (node->thread_started)
 			pthread_join(node->thread, NULL);
 		node->thread_started = false;
-		/* closing the /dev/cuse fd removes the node */
-		if (node->se)
-			fuse_session_destroy(node->se);
-		node->se = NULL;
 	}
+	/* stop the workers (they notify through the sessions) before those go */
 	fe_release_leftovers(fe);
+	for (int i = 0; i < fe->n; i++) {
+		/* closing the /dev/cuse fd removes the node */
+		if (fe->nodes[i].se)
+			fuse_session_destroy(fe->nodes[i].se);
+		fe->nodes[i].se = NULL;
+	}
 }

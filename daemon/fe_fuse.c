@@ -288,6 +288,8 @@ void fe_fuse_stop(struct frontend *fe)
 	if (fe->thread_started)
 		pthread_join(fe->thread, NULL);
 	fe->thread_started = false;
+	/* stop the workers (they notify through the session) before it goes */
+	fe_release_leftovers(fe);
 	if (fe->se) {
 		if (fe->mounted)
 			fuse_session_unmount(fe->se);
@@ -295,5 +297,4 @@ void fe_fuse_stop(struct frontend *fe)
 		fuse_session_destroy(fe->se);
 		fe->se = NULL;
 	}
-	fe_release_leftovers(fe);
 }

@@ -37,6 +37,7 @@ struct frontend {
 	int stop_efd;			/* eventfd: session threads exit */
 	char dev_dir[256];
 	sem_t resolvers;		/* bounds concurrent SHARE_SVAS lookups */
+	bool stopping;			/* atomic: no new lookups */
 	struct list files;		/* fe_file.link, open files; lock */
 	/* FUSE only */
 	struct fuse_session *se;
