@@ -315,7 +315,7 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 		goto out_unlock;
 	}
 	if (avail_locked(d) <= 0) {
-		log_info("%s: refused, no free hardware queue", q->label);
+		ulog_rl(LOG_INFO, "%s: refused, no free hardware queue", q->label);
 		err = -EBUSY;
 		goto out_unlock;
 	}
@@ -385,7 +385,7 @@ void uq_owner_died(struct uacce_queue *q)
 
 	lock(c);
 	if (q->state != UQ_DEAD) {
-		log_info("%s: owner exited, queue freed", q->label);
+		ulog_rl(LOG_INFO, "%s: owner exited, queue freed", q->label);
 		teardown_locked(q, EPERM);
 	}
 	unlock(c);
@@ -402,8 +402,8 @@ static void log_culprit(struct uacce_queue *q, pid_t tid)
 			return;
 		if (!q->culprits[i]) {
 			q->culprits[i] = tgid;
-			log_info("%s: refused request from pid %d (not the owner)", q->label,
-				 (int)tgid);
+			ulog_rl(LOG_NOTICE, "%s: refused request from pid %d (not the owner)",
+				q->label, (int)tgid);
 			return;
 		}
 	}
@@ -585,8 +585,8 @@ static int charge_locked(struct uacce_queue *q, uint64_t size)
 		return err == -ESRCH ? -EPERM : err;
 	used = owner_charged_locked(q->dev->core, q->owner.tgid);
 	if (size > limit || used > limit - size) {
-		log_info("%s: region of %" PRIu64 " bytes refused: RLIMIT_DATA %" PRIu64
-			 ", in use %" PRIu64, q->label, size, limit, used);
+		ulog_rl(LOG_INFO, "%s: region of %" PRIu64 " bytes refused: RLIMIT_DATA %" PRIu64
+			", in use %" PRIu64, q->label, size, limit, used);
 		return -ENOMEM;
 	}
 	q->charged += size;
