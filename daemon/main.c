@@ -27,6 +27,7 @@
 #include "core.h"
 #include "frontend.h"
 #include "log.h"
+#include "notify.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -361,6 +362,9 @@ static int setup(struct daemon *dm)
 		return err;
 	log_info("ready: %d device(s) in %s, config %s, runtime dir %s", dm->ndev,
 		 frontend_dev_dir(dm->fe), dm->cfg.origin, dm->rundir);
+	/* every node exists with its final mode: frontend_start waited for it */
+	notify_send("READY=1\nSTATUS=%d device(s) in %s\nMAINPID=%d", dm->ndev,
+		    frontend_dev_dir(dm->fe), (int)getpid());
 	return 0;
 }
 
@@ -384,9 +388,15 @@ static void teardown(struct daemon *dm)
 
 static void run(struct daemon *dm)
 {
+	uint64_t wd = notify_watchdog_usec();
+	int timeout = wd ? (int)(wd / 2000) : -1;	/* ping at half the interval */
+
 	for (;;) {
 		struct epoll_event evs[32];
-		int n = epoll_wait(dm->epfd, evs, 32, -1);
+		int n = epoll_wait(dm->epfd, evs, 32, timeout);
+
+		if (wd)
+			notify_send("WATCHDOG=1");
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -405,6 +415,7 @@ static void run(struct daemon *dm)
 					continue;
 				}
 				log_info("signal %d: shutting down", (int)si.ssi_signo);
+				notify_send("STOPPING=1");
 				return;
 			}
 			/* an owner process exited */

@@ -4,7 +4,7 @@
 #   2. unit tests (Check) in both builds
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds
-#   4. man page lint
+#   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
 #      (CUSE), booted once for the whole suite, in both builds
 # Ends with one line "test.sh: N passed, M failed" (suites) and exits M.
@@ -64,6 +64,7 @@ suite unit-asan unit "$asan"
 suite host-integration test/integ/run-host.sh "$build"
 suite host-integration-asan test/integ/run-host.sh "$asan"
 suite man-lint lint_man
+suite install test/integ/check-install.sh
 if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then
 	echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
 else
