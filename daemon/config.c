@@ -145,6 +145,37 @@ static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const c
 	return 0;
 }
 
+/* one JSON value and nothing after it but white space */
+static json_object *parse_json(const char *text, enum json_tokener_error *jerr)
+{
+	json_tokener *tok = json_tokener_new();
+	size_t len = strlen(text);
+	json_object *root;
+	size_t end;
+
+	if (!tok) {
+		*jerr = json_tokener_error_size;
+		return NULL;
+	}
+	/* the terminating NUL ends a top-level number */
+	root = json_tokener_parse_ex(tok, text, (int)len + 1);
+	*jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!root || *jerr != json_tokener_success) {
+		if (*jerr == json_tokener_continue)
+			*jerr = json_tokener_error_parse_eof;
+		json_object_put(root);
+		return NULL;
+	}
+	if (text[end + strspn(text + end, " \t\r\n")] != '\0') {
+		json_object_put(root);
+		*jerr = json_tokener_success;	/* the caller's "trailing text" */
+		return NULL;
+	}
+	return root;
+}
+
 int config_parse(const char *text, const char *origin, struct uacce_config *c, char *err,
 		 size_t errlen)
 {
@@ -157,10 +188,11 @@ int config_parse(const char *text, const char *origin, struct uacce_config *c, c
 	snprintf(c->origin, sizeof(c->origin), "%s", origin);
 	snprintf(c->group, sizeof(c->group), "uacce");
 	c->mode = 0660;
-	root = json_tokener_parse_verbose(text, &jerr);
+	root = parse_json(text, &jerr);
 	if (!root)
 		return fail(err, errlen, origin, "not valid JSON: %s",
-			    json_tokener_error_desc(jerr));
+			    jerr == json_tokener_success ? "text after the top-level value"
+							  : json_tokener_error_desc(jerr));
 	c->root = root;
 	if (!json_object_is_type(root, json_type_object)) {
 		r = fail(err, errlen, origin, "the top level must be an object");
@@ -199,9 +231,10 @@ bad:
 int config_load(const char *path, bool explicit_path, struct uacce_config *c, char *err,
 		size_t errlen)
 {
+	const size_t limit = 1u << 20;
 	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t cap = 0, len = 0;
+	char *text;
+	size_t len;
 	int r;
 
 	if (!f) {
@@ -212,23 +245,19 @@ int config_load(const char *path, bool explicit_path, struct uacce_config *c, ch
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			char *n = realloc(text, cap = cap ? cap * 2 : 8192);
-			if (!n || cap > (1u << 20)) {
-				free(n ? n : text);
-				fclose(f);
-				snprintf(err, errlen, "%s: too large (limit 1 MiB)", path);
-				return -EFBIG;
-			}
-			text = n;
-		}
-		size_t n = fread(text + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
+	text = malloc(limit + 2);
+	if (!text) {
+		fclose(f);
+		return -ENOMEM;
 	}
+	len = fread(text, 1, limit + 1, f);
+	r = ferror(f) ? -EIO : 0;
 	fclose(f);
+	if (r || len > limit) {
+		free(text);
+		snprintf(err, errlen, "%s: %s", path, r ? "read error" : "too large (limit 1 MiB)");
+		return r ? r : -EFBIG;
+	}
 	text[len] = '\0';
 	r = config_parse(text, path, c, err, errlen);
 	free(text);

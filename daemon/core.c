@@ -23,6 +23,7 @@ struct uacce_core {
 	struct list devices;		/* uacce_dev.link */
 	struct list queues;		/* uacce_queue.link, every live struct */
 	uint64_t next_qid;
+	unsigned long acct_gen;		/* marks SS regions counted once */
 };
 
 struct uacce_dev {
@@ -51,7 +52,7 @@ struct uacce_queue {
 	void *hwq;			/* backend queue while INIT/STARTED */
 	struct uacce_region *qfrs[UACCE_QFRT_NR];
 	bool mapped[UACCE_QFRT_NR];
-	uint64_t charged;		/* region bytes charged to the owner */
+	uint64_t charged;		/* mapped MMIO/DKO/DUS bytes (SS: by region) */
 	void (*notify)(void *);
 	void *notify_arg;
 	pid_t culprits[CULPRITS];	/* other processes already logged */
@@ -561,21 +562,33 @@ int uq_attach(struct uacce_queue *q, pid_t peer)
 	return err;
 }
 
-/* region bytes charged to the owner process over all its queues */
+/*
+ * Region bytes charged to the owner process over all its queues: each
+ * queue's mapped fixed regions, and each SS once, however many queues of
+ * the owner share it.
+ */
 static uint64_t owner_charged_locked(struct uacce_core *c, pid_t tgid)
 {
+	unsigned long gen = ++c->acct_gen;
 	uint64_t sum = 0;
 
 	list_for_each(pos, &c->queues) {
 		struct uacce_queue *o = container_of(pos, struct uacce_queue, link);
+		struct uacce_region *ss = o->qfrs[UACCE_QFRT_SS];
 
-		if (o->state != UQ_DEAD && o->owner.tgid == tgid)
-			sum += o->charged;
+		if (o->state == UQ_DEAD || o->owner.tgid != tgid)
+			continue;
+		sum += o->charged;
+		if (ss && ss->acct_gen != gen) {
+			ss->acct_gen = gen;
+			sum += ss->size;
+		}
 	}
 	return sum;
 }
 
-static int charge_locked(struct uacce_queue *q, uint64_t size)
+/* may the owner hold `size` more bytes of region memory? */
+static int charge_check_locked(struct uacce_queue *q, uint64_t size)
 {
 	uint64_t limit, used;
 	int err;
@@ -589,7 +602,6 @@ static int charge_locked(struct uacce_queue *q, uint64_t size)
 			", in use %" PRIu64, q->label, size, limit, used);
 		return -ENOMEM;
 	}
-	q->charged += size;
 	return 0;
 }
 
@@ -605,16 +617,14 @@ static int map_ss_locked(struct uacce_queue *q, uint64_t size)
 		return q->mapped[UACCE_QFRT_SS] ? -EBUSY : size == old->size ? 0 : -EINVAL;
 	if (size > (1ULL << 40))
 		return -ENOMEM;
-	err = charge_locked(q, size);
+	err = charge_check_locked(q, size);
 	if (err)
 		return err;
 	snprintf(nm, sizeof(nm), "uacce-q%" PRIu64 "-ss", q->id);
 	err = region_create(UACCE_QFRT_SS, size, nm, &r);
-	if (err) {
-		q->charged -= size;
+	if (err)
 		return err;
-	}
-	/* backend threads read it without the lock */
+	/* backend threads read it without the lock; from now on it is charged */
 	__atomic_store_n(&q->qfrs[UACCE_QFRT_SS], r, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -652,7 +662,7 @@ int uq_map(struct uacce_queue *q, pid_t peer, int type, uint64_t size, int *fd,
 			err = -EBUSY;
 			goto out;
 		}
-		err = charge_locked(q, size);
+		err = charge_check_locked(q, size);
 		if (err)
 			goto out;
 	}
@@ -664,6 +674,8 @@ int uq_map(struct uacce_queue *q, pid_t peer, int type, uint64_t size, int *fd,
 			goto out;
 		}
 	}
+	if (type != UACCE_QFRT_SS)
+		q->charged += size;
 	q->mapped[type] = true;
 	*out_size = q->qfrs[type]->size;
 out:

@@ -16,6 +16,7 @@ struct uacce_region {
 	void *map;		/* the daemon's mapping of all `size` bytes */
 	size_t size;
 	uint64_t uaddr;		/* owner's address, 0 = not mapped; atomic */
+	unsigned long acct_gen;	/* core accounting pass that counted it; core lock */
 };
 
 /* -errno; *out owns one reference */
