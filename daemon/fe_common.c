@@ -279,8 +279,13 @@ void fe_do_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandl
 			fuse_pollhandle_destroy(f->ph);
 		f->ph = ph;
 	}
-	err = uq_poll(f->q, &who, &mask);
 	pthread_mutex_unlock(&f->lock);
+	/*
+	 * Not under f->lock: the core lock is taken before f->lock elsewhere
+	 * (stopping a worker that is notifying).  No wake-up is lost: the
+	 * handle is in place before the updated flag is read.
+	 */
+	err = uq_poll(f->q, &who, &mask);
 	if (err)
 		fuse_reply_err(req, -err);
 	else

@@ -161,6 +161,7 @@ static int start_node(struct fe_node *node)
 	}
 	snprintf(devname, sizeof(devname), "DEVNAME=%s", name);
 	node->se = cuse_lowlevel_new(&args, &ci, &cuse_ops, node);
+	fuse_opt_free_args(&args);	/* parsing made a copy; the session keeps none */
 	if (!node->se)
 		return -ENOMEM;
 	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);

@@ -194,15 +194,45 @@ static void *session_thread(void *arg)
 	return NULL;
 }
 
-/* a mount left behind by a daemon that died: detach it */
-static void clear_stale_mount(const char *dir)
+/*
+ * Mounts of ours left at dir by a daemon that died: detach them (they may
+ * be stacked).  stat() is no test: the kernel answers it from its attribute
+ * cache for a while after the daemon died; a forced statx() reaches the
+ * (dead) connection.  A live mount means another daemon serves dir.
+ */
+static int clear_stale_mounts(const char *dir)
 {
-	struct stat st;
+	for (int i = 0; i < 16; i++) {
+		struct statx stx;
+		char line[1024];
+		bool found = false;
+		FILE *f = fopen("/proc/self/mountinfo", "re");
 
-	if (stat(dir, &st) < 0 && (errno == ENOTCONN || errno == ECONNABORTED)) {
-		log_warn("%s: removing a stale mount left by a previous daemon", dir);
-		umount2(dir, MNT_DETACH);
+		if (!f)
+			return 0;
+		while (!found && fgets(line, sizeof(line), f)) {
+			char mnt[512], fstype[64];
+
+			/* id parent maj:min root mountpoint opts [optional...] - fstype ... */
+			if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1)
+				continue;
+			char *dash = strstr(line, " - ");
+			if (!dash || sscanf(dash + 3, "%63s", fstype) != 1)
+				continue;
+			found = strcmp(mnt, dir) == 0 && strncmp(fstype, "fuse", 4) == 0;
+		}
+		fclose(f);
+		if (!found)
+			return 0;
+		if (statx(AT_FDCWD, dir, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &stx) == 0) {
+			log_err("%s: a live FUSE file system is mounted here (another uacced?)", dir);
+			return -EBUSY;
+		}
+		log_warn("%s: removing a stale mount left by a previous daemon (%m)", dir);
+		if (umount2(dir, MNT_DETACH) < 0)
+			return -errno;
 	}
+	return -EBUSY;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -237,13 +267,16 @@ int fe_fuse_start(struct frontend *fe)
 	for (int i = 0; i < fe->n; i++)
 		snprintf(fe->nodes[i].path, sizeof(fe->nodes[i].path), "%s/%s", fe->dev_dir,
 			 udev_name(fe->nodes[i].dev));
-	clear_stale_mount(fe->dev_dir);
+	err = clear_stale_mounts(fe->dev_dir);
+	if (err)
+		return err;
 	err = mkdir_p(fe->dev_dir, 0755);
 	if (err) {
 		log_err("%s: cannot create the mount point: %s", fe->dev_dir, strerror(-err));
 		return err;
 	}
 	fe->se = fuse_session_new(&args, &fuse_ops, sizeof(fuse_ops), fe);
+	fuse_opt_free_args(&args);
 	if (!fe->se)
 		return -EINVAL;
 	if (fuse_session_mount(fe->se, fe->dev_dir) != 0) {
