@@ -1,0 +1,369 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # variables for the scripts that source this file
+# test/integ/lib.sh - helpers shared by the integration scripts: the host
+# run (run-host.sh, FUSE fallback) and a guest run (CUSE) can source it and
+# call the same steps.  Nothing here depends on the frontend except
+# through these variables, set before it_init:
+#
+#   UACCE_FRONTEND   fuse (default) or cuse
+#   UACCE_NODE_DIR   where the device nodes appear: <runtime dir>/dev for
+#                    fuse (passed as --fuse-dir), /dev for cuse
+#   UACCE_INTEG_SKIP names of steps to skip (space separated, see it_skip)
+#   UACCE_INTEG_COPY 1 (default): run private copies of the binaries, so a
+#                    rebuild or a stray "pkill <build>/uacced" elsewhere
+#                    on the machine cannot change or kill them mid-run
+#   UACCE_INTEG_VERBOSE 1: print the output of passing commands too
+#   UACCE_INTEG_KEEP 1: keep the temporary directory (logs) at exit
+#   UACCE_TIME_SCALE N (default 1): multiply the time limits, here and in
+#                    abi-probe, on slow (emulated) machines
+#
+# Output: one line per check, "ok: ..." or "FAIL: ...", details of a failing
+# command indented below it, "info: ..." for measurements; it_summary prints
+# the last line "<name>: N passed, M failed".
+
+IT_PASS=0
+IT_FAIL=0
+IT_NAME=${IT_NAME:-integration}
+IT_FRONTEND=${UACCE_FRONTEND:-fuse}
+IT_QUEUES=8				# hardware queues per device in the config
+IT_DEV0=uacce-dummy-0			# dummy_v1, non-SVA
+IT_DEV1=uacce-dummy-1			# dummy_v2, SVA
+IT_DEV2=uacce-dummy-2			# dummy_v2, non-SVA
+IT_GROUP=uacce-test
+IT_USER1=uacce-t1			# in $IT_GROUP
+IT_USER2=uacce-t2			# not in it
+IT_DPID=
+IT_DRC=					# exit status of the daemon, set by it_daemon_kill
+IT_DN=0
+IT_BG_PIDS=()
+IT_TMP=
+IT_TS=${UACCE_TIME_SCALE:-1}		# time limits are multiplied by this
+IT_SANITIZER_RE='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
+
+it_ok()   { IT_PASS=$((IT_PASS + 1)); echo "ok: $*"; }
+it_bad()  { IT_FAIL=$((IT_FAIL + 1)); echo "FAIL: $*"; }
+it_info() { echo "info: $*"; }
+it_ms()   { echo $(($(date +%s%N) / 1000000)); }
+it_indent() { sed 's/^/    /' "$@"; }
+
+# it_skip NAME: true (and says so) when NAME is listed in UACCE_INTEG_SKIP
+it_skip() {
+	case " ${UACCE_INTEG_SKIP:-} " in
+	*" $1 "*) echo "skip: $1 (UACCE_INTEG_SKIP)"; return 0 ;;
+	esac
+	return 1
+}
+
+# it_wait MS COMMAND...: retry COMMAND every 10 ms until it succeeds or
+# MS (times UACCE_TIME_SCALE) pass
+it_wait() {
+	local end=$(($(it_ms) + $1 * IT_TS))
+	shift
+	until "$@"; do
+		[ "$(it_ms)" -ge "$end" ] && return 1
+		sleep 0.01
+	done
+}
+
+it_attr() { cat "$IT_RT/class/$1/$2" 2>/dev/null; }
+it_avail_is() { [ "$(it_attr "$1" available_instances)" = "$2" ]; }
+
+# --- set-up ------------------------------------------------------------------
+
+# it_init BUILD_DIR: temporary directory, private binaries, config, env
+it_init() {
+	local b=$1 p
+	if [ "$(id -u)" != 0 ]; then
+		echo "$IT_NAME: must run as root" >&2
+		return 2
+	fi
+	case $IT_FRONTEND in
+	fuse | cuse) ;;
+	*) echo "$IT_NAME: UACCE_FRONTEND must be fuse or cuse" >&2; return 2 ;;
+	esac
+	for p in uacced uacce-dummy test/clients/abi-probe; do
+		if [ ! -x "$b/$p" ]; then
+			echo "$IT_NAME: $b/$p not found: build first (or pass the build dir)" >&2
+			return 2
+		fi
+	done
+	IT_TMP=$(mktemp -d /tmp/uacce-integ.XXXXXX) || return 2
+	chmod 755 "$IT_TMP"		# the test users reach the runtime dir through it
+	IT_RT=$IT_TMP/run
+	if [ "$IT_FRONTEND" = fuse ]; then
+		IT_NODE_DIR=${UACCE_NODE_DIR:-$IT_RT/dev}
+	else
+		IT_NODE_DIR=${UACCE_NODE_DIR:-/dev}
+	fi
+	mkdir -p "$IT_TMP/bin" "$IT_TMP/lib"
+	if [ "${UACCE_INTEG_COPY:-1}" = 1 ]; then
+		# the real ELF files, not libtool wrappers (which may relink)
+		it_copy_prog "$b" uacced uacce-integ-d || return 2
+		it_copy_prog "$b" uacce-dummy uacce-dummy || return 2
+		it_copy_prog "$b/test/clients" abi-probe abi-probe || return 2
+		cp -a "$b"/libclient/.libs/libuacce.so* "$IT_TMP/lib/" || return 2
+		chmod -R a+rX "$IT_TMP/bin" "$IT_TMP/lib"
+		IT_DAEMON=$IT_TMP/bin/uacce-integ-d
+		IT_DUMMY=$IT_TMP/bin/uacce-dummy
+		IT_PROBE=$IT_TMP/bin/abi-probe
+		export LD_LIBRARY_PATH=$IT_TMP/lib
+	else
+		IT_DAEMON=$b/uacced
+		IT_DUMMY=$b/uacce-dummy
+		IT_PROBE=$b/test/clients/abi-probe
+	fi
+	export UACCE_RUNTIME_DIR=$IT_RT
+	IT_CFG=$IT_TMP/uacce.json
+	return 0
+}
+
+# it_copy_prog DIR NAME NEWNAME: copy DIR/.libs/NAME (or DIR/NAME if it is no wrapper)
+it_copy_prog() {
+	local src=$1/$2
+	[ -x "$1/.libs/$2" ] && src=$1/.libs/$2
+	if head -c 4 "$src" | grep -q ELF; then
+		cp "$src" "$IT_TMP/bin/$3"
+	else
+		echo "$IT_NAME: $src is not an ELF file" >&2
+		return 1
+	fi
+}
+
+# it_users: the test group (groupadd --system if missing: the daemon needs
+# its name) and users (useradd --system, no home, if missing; if that is
+# impossible, the bare uids 64001 and 64002); it_as uses the numbers
+it_users() {
+	if ! getent group "$IT_GROUP" >/dev/null; then
+		groupadd --system "$IT_GROUP" || return 1
+	fi
+	IT_GID=$(getent group "$IT_GROUP" | cut -d: -f3)
+	if ! getent passwd "$IT_USER1" >/dev/null; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin --user-group -G "$IT_GROUP" "$IT_USER1"
+	fi
+	if ! getent passwd "$IT_USER2" >/dev/null; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin --user-group "$IT_USER2"
+	fi
+	if getent passwd "$IT_USER1" >/dev/null && getent passwd "$IT_USER2" >/dev/null; then
+		IT_U1=$(id -u "$IT_USER1")
+		IT_G1=$(id -g "$IT_USER1")
+		IT_U2=$(id -u "$IT_USER2")
+		IT_G2=$(id -g "$IT_USER2")
+	else
+		echo "info: no test users: using the bare uids 64001 and 64002"
+		IT_U1=64001 IT_G1=64001 IT_U2=64002 IT_G2=64002
+	fi
+	[ -n "$IT_GID" ] && [ -n "$IT_U1" ] && [ -n "$IT_U2" ]
+}
+
+# it_as USER COMMAND...: run as root, $IT_USER1 (+ the test group) or $IT_USER2
+it_as() {
+	local u=$1
+	shift
+	case $u in
+	root) "$@" ;;
+	"$IT_USER1") setpriv --reuid="$IT_U1" --regid="$IT_G1" --groups="$IT_GID" -- "$@" ;;
+	"$IT_USER2") setpriv --reuid="$IT_U2" --regid="$IT_G2" --clear-groups -- "$@" ;;
+	*) echo "it_as: unknown user $u" >&2; return 127 ;;
+	esac
+}
+
+it_write_config() {
+	cat >"$IT_CFG" <<EOF
+{"nodes":{"group":"$IT_GROUP","mode":"0660"},
+ "devices":[{"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":$IT_QUEUES}]}
+EOF
+}
+
+# --- the daemon ---------------------------------------------------------------
+
+it_nodes_up() {
+	[ -e "$IT_NODE_DIR/$IT_DEV0" ] && [ -e "$IT_NODE_DIR/$IT_DEV1" ] &&
+		[ -e "$IT_NODE_DIR/$IT_DEV2" ] && [ -s "$IT_RT/devdir" ] && [ -S "$IT_RT/broker.sock" ]
+}
+it_nodes_gone() {
+	[ ! -e "$IT_NODE_DIR/$IT_DEV0" ] && [ ! -e "$IT_NODE_DIR/$IT_DEV1" ] &&
+		[ ! -e "$IT_NODE_DIR/$IT_DEV2" ]
+}
+it_daemon_alive() { [ -n "$IT_DPID" ] && kill -0 "$IT_DPID" 2>/dev/null; }
+it_daemon_gone() { ! it_daemon_alive; }
+it_up_or_dead() { it_nodes_up || it_daemon_gone; }
+
+# it_daemon_start: start it, wait (10 s) for the nodes; 0 when up
+it_daemon_start() {
+	local args=(-f --frontend "$IT_FRONTEND" --runtime-dir "$IT_RT" -c "$IT_CFG")
+	IT_DN=$((IT_DN + 1))
+	IT_DLOG=$IT_TMP/uacced.$IT_DN.log
+	[ "$IT_FRONTEND" = fuse ] && args+=(--fuse-dir "$IT_NODE_DIR")
+	"$IT_DAEMON" "${args[@]}" </dev/null >"$IT_DLOG" 2>&1 &
+	IT_DPID=$!
+	it_wait 10000 it_up_or_dead
+	if it_nodes_up && it_daemon_alive; then
+		return 0
+	fi
+	it_daemon_alive || { wait "$IT_DPID"; IT_DPID=; }
+	return 1
+}
+
+# it_daemon_kill SIGNAL [MS]: signal it and reap it; the exit status is in IT_DRC
+# (stderr off: bash would report "Killed" for the job)
+it_daemon_kill() {
+	local sig=$1 ms=${2:-10000}
+	IT_DRC=
+	[ -n "$IT_DPID" ] || return 0
+	kill "-$sig" "$IT_DPID" 2>/dev/null
+	if ! it_wait "$ms" it_daemon_gone; then
+		kill -KILL "$IT_DPID" 2>/dev/null
+		wait "$IT_DPID" 2>/dev/null
+		IT_DPID=
+		IT_DRC=timeout
+		return 1
+	fi
+	wait "$IT_DPID" 2>/dev/null
+	IT_DRC=$?
+	IT_DPID=
+	return 0
+} 2>/dev/null
+
+# a FUSE mount whose daemon died: stat fails with ENOTCONN
+it_stale_mount() {
+	[ "$IT_FRONTEND" = fuse ] || return 1
+	stat "$IT_NODE_DIR" 2>&1 >/dev/null | grep -q 'not connected'
+}
+it_mount_count() { awk -v d="$IT_NODE_DIR" '$5 == d' /proc/self/mountinfo | wc -l; }
+
+it_cleanup() {
+	local p
+	for p in "${IT_BG_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	it_daemon_kill KILL 5000
+	if [ "$IT_FRONTEND" = fuse ] && [ -n "${IT_NODE_DIR:-}" ]; then
+		for p in 1 2 3 4 5; do	# mounts may be stacked
+			[ "$(it_mount_count)" -gt 0 ] || break
+			umount -l "$IT_NODE_DIR" 2>/dev/null
+		done
+	fi
+	if [ -n "$IT_TMP" ] && [ -d "$IT_TMP" ]; then
+		if [ "${UACCE_INTEG_KEEP:-0}" = 1 ]; then
+			echo "info: kept $IT_TMP" >&2
+		else
+			rm -rf "$IT_TMP"
+		fi
+	fi
+}
+
+# --- checks ---------------------------------------------------------------------
+
+# it_cmd DESC TIMEOUT_S USER COMMAND...: passes when COMMAND exits 0 and
+# prints no sanitizer report; its output is shown when it fails (or verbose)
+it_cmd() {
+	local desc=$1 to=$2 user=$3 out rc
+	shift 3
+	out=$IT_TMP/cmd.out
+	it_as "$user" timeout -k 5 $((to * IT_TS)) "$@" >"$out" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && ! grep -qE "$IT_SANITIZER_RE" "$out"; then
+		it_ok "$desc"
+		grep '^info:' "$out" | it_indent
+		[ "${UACCE_INTEG_VERBOSE:-0}" = 1 ] && grep -v '^info:' "$out" | it_indent
+	else
+		[ $rc = 124 ] && desc="$desc (timed out after $to s)"
+		it_bad "$desc: exit $rc"
+		it_indent "$out" | grep -v '^    ok:' | tail -n 60
+	fi
+	return $rc
+}
+
+# it_cmd_fails DESC TIMEOUT_S USER COMMAND...: passes when COMMAND exits non-zero (not a timeout)
+it_cmd_fails() {
+	local desc=$1 to=$2 user=$3 out rc
+	shift 3
+	out=$IT_TMP/cmd.out
+	it_as "$user" timeout -k 5 $((to * IT_TS)) "$@" >"$out" 2>&1
+	rc=$?
+	if [ $rc != 0 ] && [ $rc != 124 ] && [ $rc -lt 128 ]; then
+		it_ok "$desc (exit $rc: $(head -n 1 "$out"))"
+	else
+		it_bad "$desc: expected a failure got exit $rc"
+		it_indent "$out" | tail -n 20
+	fi
+}
+
+# it_dummy USER DEV COUNT: the uacce-dummy workload must copy and verify everything
+it_dummy() {
+	local user=$1 dev=$2 n=$3
+	if it_cmd "uacce-dummy on $dev as $user: $n x 4 KiB copied and verified" 300 "$user" \
+		"$IT_DUMMY" -d "$dev" -n "$n" -s 4096; then
+		it_indent "$IT_TMP/cmd.out"
+	fi
+}
+
+# it_bg_probe USER OUTFILE ARGS...: start abi-probe in the background and wait
+# (10 s) for its "ready PID" line.  IT_BG: the background job (the timeout
+# process), IT_BG_PROBE: the probe's own pid.
+it_bg_probe() {
+	local user=$1 out=$2
+	shift 2
+	IT_BG_PROBE=
+	it_as "$user" timeout -k 5 $((120 * IT_TS)) "$IT_PROBE" "$@" >"$out" 2>&1 &
+	IT_BG=$!
+	IT_BG_PIDS+=("$IT_BG")
+	if it_wait 10000 grep -q '^ready ' "$out"; then
+		IT_BG_PROBE=$(awk '/^ready /{print $2; exit}' "$out")
+		IT_BG_PIDS+=("$IT_BG_PROBE")
+		return 0
+	fi
+	return 1
+}
+
+# it_owner_death USER DEV: a client holding a started queue is SIGKILLed;
+# available_instances must be back to the maximum within 1 s
+it_owner_death() {
+	local user=$1 dev=$2 out=$IT_TMP/hold.out pid t0 t1
+	if ! it_bg_probe "$user" "$out" hold "$dev"; then
+		it_bad "owner-death $dev: the holder did not start"
+		it_indent "$out"
+		return
+	fi
+	pid=$IT_BG_PROBE
+	if it_avail_is "$dev" $((IT_QUEUES - 1)); then
+		it_ok "owner-death $dev: available_instances is $((IT_QUEUES - 1)) while $user (pid $pid) holds a started queue"
+	else
+		it_bad "owner-death $dev: available_instances: expected $((IT_QUEUES - 1)) got $(it_attr "$dev" available_instances)"
+	fi
+	t0=$(it_ms)
+	kill -KILL "$pid"
+	if it_wait 1000 it_avail_is "$dev" "$IT_QUEUES"; then
+		t1=$(it_ms)
+		it_ok "owner-death $dev: SIGKILL of the holder -> available_instances back to $IT_QUEUES in $((t1 - t0)) ms (limit 1 s)"
+	else
+		it_bad "owner-death $dev: available_instances: expected $IT_QUEUES within 1 s got $(it_attr "$dev" available_instances)"
+	fi
+	wait "$IT_BG" 2>/dev/null
+}
+
+# it_summary: the last line; returns the number of failures (max 255)
+it_summary() {
+	local f
+	for f in "$IT_TMP"/uacced.*.log; do
+		[ -e "$f" ] || continue
+		if grep -qE "$IT_SANITIZER_RE" "$f"; then
+			it_bad "sanitizer report in the daemon log $(basename "$f")"
+			grep -E -A 12 "$IT_SANITIZER_RE" "$f" | head -n 40 | it_indent
+		fi
+	done
+	if [ "$IT_FAIL" != 0 ]; then
+		for f in "$IT_TMP"/uacced.*.log; do
+			[ -e "$f" ] || continue
+			echo "--- last lines of $(basename "$f"):"
+			tail -n 15 "$f" | it_indent
+		done
+	fi
+	echo "$IT_NAME: $IT_PASS passed, $IT_FAIL failed"
+	[ "$IT_FAIL" -gt 255 ] && return 255
+	return "$IT_FAIL"
+}

@@ -1,0 +1,263 @@
+#!/bin/bash
+# test/integ/run-host.sh - integration test of uacced on this machine.
+#
+#   sudo test/integ/run-host.sh [BUILD_DIR]
+#
+# BUILD_DIR defaults to $UACCE_BUILD, else the current directory.  Runs as
+# root: creates the group uacce-test and the system users uacce-t1 (in it)
+# and uacce-t2 (not in it) when missing, starts the real daemon on a
+# temporary runtime directory with the FUSE fallback (UACCE_FRONTEND=cuse:
+# CUSE nodes under /dev, see lib.sh) and three dummy devices (v1 non-SVA,
+# v2 SVA, v2 non-SVA), and checks: the uacce-dummy workload as root and as
+# a group member, EACCES for a non-member, every abi-probe scenario as root
+# and as uacce-t1, a queue fd passed to another uid, cross-user EBUSY,
+# owner death, daemon death (blocked clients get an error, the restarted
+# daemon clears the stale mount), the owner killed under load, and a clean
+# shutdown on SIGTERM.
+#
+# One line per check; the last line is "host-integration: N passed,
+# M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
+# steps: probes-root probes-user cross-user owner-death daemon-death
+# death-under-load shutdown.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE,
+# ...) are listed in lib.sh.
+set -u
+IT_NAME=${IT_NAME:-host-integration}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/integ/lib.sh
+. "$here/lib.sh"
+
+build=${1:-${UACCE_BUILD:-.}}
+if ! build=$(cd "$build" 2>/dev/null && pwd); then
+	echo "FAIL: build directory ${1:-${UACCE_BUILD:-.}} not found"
+	echo "$IT_NAME: 0 passed, 1 failed"
+	exit 1
+fi
+trap it_cleanup EXIT
+trap 'echo "interrupted"; exit 130' INT TERM HUP
+if ! it_init "$build"; then
+	echo "FAIL: set-up (see the message above)"
+	echo "$IT_NAME: 0 passed, 1 failed"
+	exit 1
+fi
+
+# Stop here with the summary when the rest cannot run.
+fatal() {
+	it_bad "$*"
+	it_summary
+	exit "$IT_FAIL"
+}
+
+# --- set-up: users, config, daemon ------------------------------------------
+echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP"
+if it_users; then
+	it_ok "test users: $IT_USER1 (uid $IT_U1, in $IT_GROUP gid $IT_GID), $IT_USER2 (uid $IT_U2, not in it)"
+else
+	fatal "cannot create the group $IT_GROUP and users $IT_USER1, $IT_USER2"
+fi
+it_write_config
+if it_daemon_start; then
+	it_ok "daemon started (--frontend $IT_FRONTEND, pid $IT_DPID): $IT_DEV0, $IT_DEV1, $IT_DEV2 in $IT_NODE_DIR"
+else
+	fatal "daemon did not publish its nodes within 10 s (its log is below)"
+fi
+for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2; do
+	got=$(stat -c '%a %G' "$IT_NODE_DIR/$dev" 2>&1)
+	if [ "$got" = "660 $IT_GROUP" ]; then
+		it_ok "$dev node is mode 0660, group $IT_GROUP"
+	else
+		it_bad "$dev node: expected mode/group \"660 $IT_GROUP\" got \"$got\""
+	fi
+done
+check_attrs() {	# DEV API FLAGS
+	local got
+	got="$(it_attr "$1" api) $(it_attr "$1" flags) $(it_attr "$1" algorithms) $(it_attr "$1" available_instances)"
+	if [ "$got" = "$2 $3 memcpy $IT_QUEUES" ]; then
+		it_ok "$1 attributes: api $2, flags $3, algorithms memcpy, available_instances $IT_QUEUES"
+	else
+		it_bad "$1 attributes (api flags algorithms available_instances): expected \"$2 $3 memcpy $IT_QUEUES\" got \"$got\""
+	fi
+}
+check_attrs $IT_DEV0 dummy_v1 0
+check_attrs $IT_DEV1 dummy_v2 1
+check_attrs $IT_DEV2 dummy_v2 0
+
+# --- the workload, permissions ---------------------------------------------------
+it_dummy root $IT_DEV0 10000
+it_dummy root $IT_DEV1 10000
+it_dummy root $IT_DEV2 2000
+it_dummy "$IT_USER1" $IT_DEV0 2000
+it_dummy "$IT_USER1" $IT_DEV1 2000
+for dev in $IT_DEV0 $IT_DEV1; do
+	it_cmd "open of $dev by $IT_USER2 (not in $IT_GROUP) -> EACCES" 30 "$IT_USER2" \
+		"$IT_PROBE" open "$dev" EACCES
+done
+it_cmd_fails "uacce-dummy as $IT_USER2 is refused" 30 "$IT_USER2" "$IT_DUMMY" -n 10
+
+# --- abi-probe scenarios ------------------------------------------------------------
+scenarios=$("$IT_PROBE" list)
+if ! it_skip probes-root; then
+	for s in $scenarios; do
+		it_cmd "abi-probe $s as root" 180 root "$IT_PROBE" "$s"
+	done
+	it_cmd "abi-probe scm-rights as root, the fd received by $IT_USER2" 60 root \
+		"$IT_PROBE" --peer-uid "$IT_U2" scm-rights
+	# the non-SVA scenarios again on a non-SVA dummy_v2 (DUS + SS)
+	for s in $scenarios; do
+		it_cmd "abi-probe $s on $IT_DEV2 (non-SVA dummy_v2) as root" 180 root \
+			"$IT_PROBE" -N $IT_DEV2 -S none "$s"
+	done
+fi
+if ! it_skip probes-user; then
+	for s in $scenarios; do
+		it_cmd "abi-probe $s as $IT_USER1" 180 "$IT_USER1" "$IT_PROBE" "$s"
+	done
+fi
+
+# --- cross-user exclusivity of the non-SVA device -------------------------------------
+if ! it_skip cross-user; then
+	if it_bg_probe "$IT_USER1" "$IT_TMP/hold.out" hold $IT_DEV0; then
+		it_cmd "$IT_DEV0 held by $IT_USER1: open by root -> EBUSY" 30 root "$IT_PROBE" open $IT_DEV0 EBUSY
+		it_cmd "$IT_DEV0 held by $IT_USER1: open by another process of $IT_USER1 -> EBUSY" 30 \
+			"$IT_USER1" "$IT_PROBE" open $IT_DEV0 EBUSY
+		it_cmd "$IT_DEV1 (SVA) meanwhile: open by root -> success" 30 root "$IT_PROBE" open $IT_DEV1 0
+		kill -KILL "$IT_BG_PROBE"
+		wait "$IT_BG" 2>/dev/null
+		if it_wait 1000 it_avail_is $IT_DEV0 $IT_QUEUES; then
+			it_cmd "$IT_DEV0 after the holder died: open by root -> success" 30 root \
+				"$IT_PROBE" open $IT_DEV0 0
+		else
+			it_bad "$IT_DEV0: holder killed, available_instances not back within 1 s"
+		fi
+	else
+		it_bad "cross-user: the holder did not start"
+		it_indent "$IT_TMP/hold.out"
+	fi
+fi
+
+# --- owner death ------------------------------------------------------------------------
+if ! it_skip owner-death; then
+	it_owner_death "$IT_USER1" $IT_DEV0
+	it_owner_death "$IT_USER1" $IT_DEV1
+	it_owner_death root $IT_DEV1
+fi
+
+# --- daemon death: blocked clients get an error; a restart clears the stale mount ----------
+# shellcheck disable=SC2317 # called through it_wait
+bg_done() { ! kill -0 "$1" 2>/dev/null; }
+if ! it_skip daemon-death; then
+	it_bg_probe "$IT_USER1" "$IT_TMP/wd1.out" wait-death $IT_DEV1
+	w1=$IT_BG
+	it_bg_probe root "$IT_TMP/wd0.out" wait-death $IT_DEV0 poll
+	w0=$IT_BG
+	if grep -q '^ready' "$IT_TMP/wd1.out" && grep -q '^ready' "$IT_TMP/wd0.out"; then
+		it_ok "two clients block: wd_recv_sync on $IT_DEV1 ($IT_USER1), poll on $IT_DEV0 (root)"
+	else
+		it_bad "the blocking clients did not start"
+		it_indent "$IT_TMP/wd1.out" "$IT_TMP/wd0.out"
+	fi
+	# a plain stat(2) now: the kernel then serves the mount root's attributes
+	# from its cache for a second (FUSE attr_timeout), as after any client
+	# activity; the restarted daemon must see the stale mount all the same
+	[ -d "$IT_NODE_DIR" ]
+	t0=$(it_ms)
+	it_daemon_kill KILL 5000
+	for w in "$w1:$IT_TMP/wd1.out:wd_recv_sync on $IT_DEV1" "$w0:$IT_TMP/wd0.out:poll on $IT_DEV0"; do
+		pid=${w%%:*} rest=${w#*:}
+		out=${rest%%:*} what=${rest#*:}
+		if it_wait 5000 bg_done "$pid"; then
+			wait "$pid"
+			rc=$?
+			if [ "$rc" = 0 ]; then
+				it_ok "daemon SIGKILLed: blocked $what returned an error within $(($(it_ms) - t0)) ms"
+			else
+				it_bad "daemon SIGKILLed: blocked $what: client exit $rc"
+			fi
+		else
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			it_bad "daemon SIGKILLed: blocked $what still hangs after 5 s"
+		fi
+		grep -E '^(info|FAIL|ok):' "$out" | grep -v 'a copy before' | it_indent
+	done
+	if [ "$IT_FRONTEND" = fuse ]; then
+		if it_stale_mount; then
+			it_info "a stale FUSE mount is left at $IT_NODE_DIR (ENOTCONN), as expected after SIGKILL"
+		else
+			it_info "no stale mount at $IT_NODE_DIR after SIGKILL"
+		fi
+	elif it_wait 2000 it_nodes_gone; then
+		it_ok "daemon SIGKILLed: the CUSE nodes vanished"
+	else
+		it_bad "daemon SIGKILLed: the CUSE nodes are still there after 2 s"
+	fi
+	# UACCE_INTEG_RESTART_DELAY_MS: wait before the restart (0: at once, the hard case)
+	sleep "$(awk -v ms="${UACCE_INTEG_RESTART_DELAY_MS:-0}" 'BEGIN { print ms / 1000 }')"
+	tr=$(($(it_ms) - t0))
+	if it_daemon_start; then
+		it_ok "daemon restarted $tr ms after SIGKILL (pid $IT_DPID), nodes back"
+		if [ "$IT_FRONTEND" = fuse ]; then
+			n=$(it_mount_count)
+			if [ "$n" = 1 ] && ! it_stale_mount; then
+				it_ok "the restarted daemon cleared the stale mount (one live mount at $IT_NODE_DIR)"
+			else
+				it_bad "after the restart: expected 1 live mount at $IT_NODE_DIR got $n (the new mount sits on the stale one)"
+			fi
+		fi
+		it_dummy root $IT_DEV0 1000
+		it_dummy "$IT_USER1" $IT_DEV1 1000
+	else
+		fatal "the daemon does not start again after SIGKILL (its log is below)"
+	fi
+fi
+
+# --- the owner killed under load ----------------------------------------------------------
+if ! it_skip death-under-load; then
+	it_cmd "abi-probe death-under-load as root" 60 root "$IT_PROBE" death-under-load
+	if ! timeout -k 2 15 "$IT_DUMMY" -d $IT_DEV1 -n 100 -q >/dev/null 2>&1; then
+		echo "note: the daemon no longer serves: SIGKILL and restart it for the remaining steps"
+		it_daemon_kill KILL 5000
+		it_stale_mount && umount -l "$IT_NODE_DIR"
+		it_daemon_start || fatal "the daemon does not start again"
+	fi
+fi
+
+# --- clean shutdown --------------------------------------------------------------------------
+if ! it_skip shutdown; then
+	held=
+	if it_bg_probe "$IT_USER1" "$IT_TMP/hold.out" hold $IT_DEV1; then
+		held=" while $IT_USER1 holds a started queue"
+	fi
+	t0=$(it_ms)
+	if it_daemon_kill TERM 10000 && [ "$IT_DRC" = 0 ]; then
+		it_ok "SIGTERM$held: the daemon exited with status 0 in $(($(it_ms) - t0)) ms"
+	else
+		it_bad "SIGTERM$held: expected exit status 0 within 10 s got ${IT_DRC:-?}"
+	fi
+	if it_nodes_gone; then
+		it_ok "after SIGTERM: no device nodes in $IT_NODE_DIR"
+	else
+		it_bad "after SIGTERM: nodes left in $IT_NODE_DIR: $(cd "$IT_NODE_DIR" 2>/dev/null && echo uacce-*)"
+	fi
+	if [ "$IT_FRONTEND" = fuse ]; then
+		n=$(it_mount_count)
+		if [ "$n" = 0 ] && ! it_stale_mount; then
+			it_ok "after SIGTERM: $IT_NODE_DIR is unmounted"
+		else
+			it_bad "after SIGTERM: expected no mount at $IT_NODE_DIR got $n (stale: $(it_stale_mount && echo yes || echo no))"
+		fi
+	fi
+	for f in class broker.sock devdir uacced.pid; do
+		if [ ! -e "$IT_RT/$f" ]; then
+			it_ok "after SIGTERM: $IT_RT/$f removed"
+		else
+			it_bad "after SIGTERM: $IT_RT/$f still exists"
+		fi
+	done
+	if [ -n "$held" ]; then
+		kill -KILL "$IT_BG_PROBE" 2>/dev/null
+		wait "$IT_BG" 2>/dev/null
+	fi
+fi
+
+it_summary
+exit $?
