@@ -1,0 +1,51 @@
+#!/bin/bash
+# Runs INSIDE the QEMU guest (test/vm/run-vm.sh): the integration suites
+# again with real CUSE character devices under /dev, for each build dir
+# given (e.g. the normal and the ASan build), in one boot.
+#
+#   test/vm/run-vm.sh test/integ/run-guest.sh BUILD_DIR [BUILD_DIR...]
+#
+# Ends with "guest-integration: N passed, M failed" (suites) and exits M.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+pass=0 fail=0 failed=""
+
+if [ "${RIG_GUEST:-}" != 1 ] && [ ! -e /run/uacce-vm ] && [ "${UACCE_GUEST_FORCE:-0}" != 1 ]; then
+	echo "run-guest.sh: runs inside the test guest (test/vm/run-vm.sh); UACCE_GUEST_FORCE=1 to override" >&2
+	exit 2
+fi
+modprobe cuse 2>/dev/null || busybox modprobe cuse
+[ -c /dev/cuse ] || { echo "FAIL: no /dev/cuse in the guest"; echo "guest-integration: 0 passed, 1 failed"; exit 1; }
+echo "info: guest kernel $(uname -r), $(nproc) CPUs"
+export UACCE_FRONTEND=cuse
+
+run() {	# run NAME COMMAND...
+	local name=$1 t0=$SECONDS rc
+	shift
+	echo
+	echo "--- $name"
+	"$@"
+	rc=$?
+	if [ $rc = 0 ]; then
+		pass=$((pass + 1)); echo "--- $name: ok ($((SECONDS - t0)) s)"
+	else
+		fail=$((fail + 1)); failed="$failed $name"; echo "--- $name: FAILED (exit $rc)"
+	fi
+}
+
+for b in "$@"; do
+	b=$(cd "$b" && pwd) || continue
+	tag=$(basename "$b")
+	run "$tag: cuse-specific" env IT_NAME="cuse-checks" "$here/run-cuse.sh" "$b"
+	run "$tag: integration" env IT_NAME="guest-integration-$tag" "$here/run-host.sh" "$b"
+	[ -x "$here/run-churn.sh" ] &&
+		run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-400} "$here/run-churn.sh" "$b"
+	[ -x "$here/run-policy.sh" ] && run "$tag: policy" "$here/run-policy.sh" "$b"
+	[ -x "$top/test/zip/run-zip-tests.sh" ] && run "$tag: zip" "$top/test/zip/run-zip-tests.sh" "$b"
+done
+
+echo
+[ -n "$failed" ] && echo "failed:$failed"
+echo "guest-integration: $pass passed, $fail failed"
+exit $fail
