@@ -20,6 +20,7 @@
 #define SPIN_NS		50000ULL
 #define BOUNCE		65536
 #define MAX_COPY	(256ULL << 20)
+#define COPY_CHUNK	(1ULL << 20)
 
 static const struct soft_personality *const personalities[] = {
 	&soft_dummy_v1,
@@ -185,6 +186,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+bool soft_stopping(struct soft_q *sq)
+{
+	return __atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE) != 0;
+}
+
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 {
 	char *bounce;
@@ -198,7 +204,15 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 
 		if (!s || !d)
 			return EFAULT;
-		memmove(d, s, len);
+		/* in pieces: a queue being stopped must not wait for a huge copy */
+		for (uint64_t off = 0; off < len; off += COPY_CHUNK) {
+			uint64_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+
+			if (soft_stopping(sq))
+				return ECANCELED;
+			memmove((char *)d + (s < d ? len - off - n : off),
+				(char *)s + (s < d ? len - off - n : off), n);
+		}
 		return 0;
 	}
 	bounce = malloc(len < BOUNCE ? (len ? len : 1) : BOUNCE);
@@ -206,6 +220,11 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 		return ENOMEM;
 	for (uint64_t off = 0; off < len && !err;) {
 		size_t chunk = len - off < BOUNCE ? (size_t)(len - off) : BOUNCE;
+
+		if (soft_stopping(sq)) {
+			err = ECANCELED;
+			break;
+		}
 
 		err = -uacce_hwq_read(sq->q, src + off, bounce, chunk);
 		if (!err)

@@ -56,6 +56,8 @@ struct soft_q {
 
 extern const struct soft_personality soft_dummy_v1, soft_dummy_v2;
 
+/* the queue is being stopped: abandon long work (ECANCELED) */
+bool soft_stopping(struct soft_q *sq);
 /* copy between two client addresses as the device would; 0 or positive errno */
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len);
 
