@@ -32,7 +32,8 @@ static int write_attr(const char *rundir, struct uacce_dev *d, const char *attr,
 		err = -errno;
 	if (err) {
 		unlink(tmp);
-		log_err("%s: cannot write attribute %s: %s", udev_name(d), attr, strerror(-err));
+		ulog_ctx(LOG_ERR, UDEV_LOG_CTX(d), "%s: cannot write attribute %s: %s",
+			 udev_name(d), attr, strerror(-err));
 	}
 	return err;
 }

@@ -240,8 +240,13 @@ static void handle(struct broker *b, struct conn *c, struct packet *p)
 		err = -EOPNOTSUPP;
 	}
 	r.status = err;
-	if (send_reply(c->fd, &r, err ? -1 : passfd) < 0)
-		log_debug("broker: reply not delivered");
+	if (send_reply(c->fd, &r, err ? -1 : passfd) < 0) {
+		if (c->q)
+			ulog_ctx(LOG_DEBUG, UQ_LOG_CTX(c->q), "broker: %s: reply not delivered",
+				 uq_label(c->q));
+		else
+			log_debug("broker: reply not delivered");
+	}
 	if (passfd >= 0)
 		close(passfd);
 }

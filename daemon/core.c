@@ -12,6 +12,7 @@
 #include "core.h"
 #include "list.h"
 #include "log.h"
+#include "policy.h"
 #include "proc.h"
 #include "region.h"
 
@@ -24,13 +25,16 @@ struct uacce_core {
 	struct list queues;		/* uacce_queue.link, every live struct */
 	uint64_t next_qid;
 	unsigned long acct_gen;		/* marks SS regions counted once */
+	struct uacce_policy *policy;	/* a reference, or NULL: no limits */
 };
 
 struct uacce_dev {
 	struct list link;		/* uacce_core::devices */
 	struct uacce_core *core;
+	int refs;			/* creator + holders + queue structs; lock */
 	int id;
 	char name[96];			/* "uacce-<name>-<id>" */
+	char cfg_name[40];		/* "<name>" */
 	const struct uacce_backend_ops *ops;
 	void *hw;			/* backend's device */
 	struct uacce_hwdev_info info;
@@ -49,6 +53,8 @@ struct uacce_queue {
 	bool watched;
 	bool holds_excl;
 	struct uacce_owner owner;
+	gid_t *groups;			/* the opener's supplementary groups */
+	int ngroups;
 	void *hwq;			/* backend queue while INIT/STARTED */
 	struct uacce_region *qfrs[UACCE_QFRT_NR];
 	bool mapped[UACCE_QFRT_NR];
@@ -61,6 +67,36 @@ struct uacce_queue {
 
 static void lock(struct uacce_core *c) { pthread_mutex_lock(&c->lock); }
 static void unlock(struct uacce_core *c) { pthread_mutex_unlock(&c->lock); }
+
+/* a record about queue q: "<label>: ..." with its journal fields */
+#define qlog(prio, q, fmt, ...) \
+	ulog_ctx((prio), UQ_LOG_CTX(q), "%s: " fmt, (q)->label, ##__VA_ARGS__)
+#define qlog_rl(prio, q, fmt, ...) \
+	ulog_ctx_rl((prio), UQ_LOG_CTX(q), "%s: " fmt, (q)->label, ##__VA_ARGS__)
+
+const struct ulog_ctx *udev_log_ctx(const struct uacce_dev *d, struct ulog_ctx *ctx)
+{
+	*ctx = (struct ulog_ctx){ .device = d->name };
+	return ctx;
+}
+
+const struct ulog_ctx *uq_log_ctx(const struct uacce_queue *q, struct ulog_ctx *ctx)
+{
+	*ctx = (struct ulog_ctx){
+		.device = q->dev->name,
+		.queue = q->id,
+		.owner = true,
+		.uid = q->owner.uid,
+		.pid = q->owner.tgid,
+		.comm = q->owner.comm,
+	};
+	return ctx;
+}
+
+const char *uq_label(const struct uacce_queue *q)
+{
+	return q->label;
+}
 
 /* --- devices ------------------------------------------------------------- */
 
@@ -80,6 +116,8 @@ int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out)
 	return 0;
 }
 
+static void remove_locked(struct uacce_dev *d);
+
 void core_free(struct uacce_core *c)
 {
 	if (!c)
@@ -87,11 +125,15 @@ void core_free(struct uacce_core *c)
 	list_for_each(pos, &c->devices) {
 		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
 
-		if (d->hw)
-			core_remove_device(d);
+		if (d->hw) {
+			lock(c);
+			remove_locked(d);
+			unlock(c);
+		}
 		list_del(&d->link);
 		free(d);
 	}
+	policy_unref(c->policy);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -106,17 +148,21 @@ int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int i
 	if (!d)
 		return -ENOMEM;
 	d->core = c;
+	d->refs = 1;
 	d->id = id;
 	snprintf(d->name, sizeof(d->name), "uacce-%s-%d", cfg->name, id);
+	snprintf(d->cfg_name, sizeof(d->cfg_name), "%s", cfg->name);
 	d->ops = uacce_backend_find(cfg->backend);
 	if (!d->ops) {
-		log_err("%s: unknown backend \"%s\"", d->name, cfg->backend);
+		ulog_ctx(LOG_ERR, UDEV_LOG_CTX(d), "%s: unknown backend \"%s\"", d->name,
+			 cfg->backend);
 		free(d);
 		return -ENOENT;
 	}
 	err = d->ops->dev_create(cfg, &d->info, &d->hw);
 	if (err) {
-		log_err("%s: backend %s: %s", d->name, d->ops->name, strerror(-err));
+		ulog_ctx(LOG_ERR, UDEV_LOG_CTX(d), "%s: backend %s: %s", d->name, d->ops->name,
+			 strerror(-err));
 		free(d);
 		return err;
 	}
@@ -129,6 +175,48 @@ int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int i
 
 int udev_id(const struct uacce_dev *d) { return d->id; }
 const char *udev_name(const struct uacce_dev *d) { return d->name; }
+const char *udev_cfg_name(const struct uacce_dev *d) { return d->cfg_name; }
+
+/* a removed device goes with its last reference; one still registered stays */
+static void dev_unref_locked(struct uacce_dev *d)
+{
+	if (--d->refs > 0 || d->hw)
+		return;
+	list_del(&d->link);
+	free(d);
+}
+
+struct uacce_dev *udev_ref(struct uacce_dev *d)
+{
+	lock(d->core);
+	d->refs++;
+	unlock(d->core);
+	return d;
+}
+
+void udev_unref(struct uacce_dev *d)
+{
+	struct uacce_core *c;
+
+	if (!d)
+		return;
+	c = d->core;
+	lock(c);
+	dev_unref_locked(d);
+	unlock(c);
+}
+
+void core_set_policy(struct uacce_core *c, struct uacce_policy *p)
+{
+	struct uacce_policy *old;
+
+	policy_ref(p);
+	lock(c);
+	old = c->policy;
+	c->policy = p;
+	unlock(c);
+	policy_unref(old);
+}
 const struct uacce_hwdev_info *udev_info(const struct uacce_dev *d) { return &d->info; }
 
 static int avail_locked(const struct uacce_dev *d)
@@ -231,10 +319,14 @@ static void teardown_locked(struct uacce_queue *q, int dead_err)
 
 static void unref_locked(struct uacce_queue *q)
 {
+	struct uacce_dev *d = q->dev;
+
 	if (--q->refs > 0)
 		return;
 	list_del(&q->link);
+	free(q->groups);
 	free(q);
+	dev_unref_locked(d);
 }
 
 void uq_unref(struct uacce_queue *q)
@@ -246,22 +338,34 @@ void uq_unref(struct uacce_queue *q)
 	unlock(c);
 }
 
+/* revoke the device's queues and destroy the backend device; d stays */
+static void remove_locked(struct uacce_dev *d)
+{
+	struct uacce_core *c = d->core;
+
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+
+		if (q->dev == d && q->state != UQ_DEAD) {
+			qlog(LOG_INFO, q, "device removed, queue revoked");
+			teardown_locked(q, ENODEV);
+		}
+	}
+	d->ops->dev_destroy(d->hw);
+	d->hw = NULL;
+}
+
 void core_remove_device(struct uacce_dev *d)
 {
 	struct uacce_core *c = d->core;
 
 	lock(c);
-	list_for_each(pos, &c->queues) {
-		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
-
-		if (q->dev == d && q->state != UQ_DEAD) {
-			log_info("%s: device removed, queue revoked", q->label);
-			teardown_locked(q, ENODEV);
-		}
+	remove_locked(d);
+	/* holders (creator, frontend, open queues) keep a pointer: see udev_unref */
+	if (d->refs == 0) {	/* every holder let go before the removal */
+		list_del(&d->link);
+		free(d);
 	}
-	/* queues still open keep a pointer: d stays listed until core_free */
-	d->ops->dev_destroy(d->hw);
-	d->hw = NULL;
 	unlock(c);
 }
 
@@ -283,6 +387,81 @@ static int create_fixed_regions(struct uacce_queue *q)
 	return 0;
 }
 
+/* --- policy ----------------------------------------------------------------- */
+
+static void ident_of(const struct uacce_queue *q, struct uacce_ident *id)
+{
+	id->uid = q->owner.uid;
+	id->gid = q->owner.gid;
+	id->groups = q->groups;
+	id->ngroups = q->ngroups;
+}
+
+static bool holds_hw(const struct uacce_queue *q)
+{
+	return q->state == UQ_INIT || q->state == UQ_STARTED;
+}
+
+/* queues of `uid` holding a hardware queue: in all, and on device d */
+static void count_queues_locked(struct uacce_core *c, uid_t uid, const struct uacce_dev *d,
+				uint64_t *all, uint64_t *on_dev)
+{
+	*all = *on_dev = 0;
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *o = container_of(pos, struct uacce_queue, link);
+
+		if (!holds_hw(o) || o->owner.uid != uid)
+			continue;
+		(*all)++;
+		if (o->dev == d)
+			(*on_dev)++;
+	}
+}
+
+/* may q's opener open one more queue of q->dev?  (q is not listed yet) */
+static int policy_open_check_locked(struct uacce_queue *q)
+{
+	struct uacce_dev *d = q->dev;
+	struct uacce_core *c = d->core;
+	struct uacce_ident id;
+	struct policy_limits l;
+	uint64_t all, on_dev;
+	const char *by;
+
+	ident_of(q, &id);
+	if (!policy_device_allowed(c->policy, &id, d->name, d->cfg_name, &by)) {
+		qlog_rl(LOG_NOTICE, q, "open refused (EACCES): device not allowed by the "
+			"policy of %s", by);
+		return -EACCES;
+	}
+	policy_resolve(c->policy, &id, &l);
+	count_queues_locked(c, id.uid, d, &all, &on_dev);
+	if (all >= l.lim[PL_MAX_QUEUES]) {
+		qlog_rl(LOG_NOTICE, q, "open refused (EDQUOT): max_queues %" PRIu64 " (%s), "
+			"in use %" PRIu64, l.lim[PL_MAX_QUEUES], l.src[PL_MAX_QUEUES], all);
+		return -EDQUOT;
+	}
+	if (on_dev >= l.lim[PL_MAX_QUEUES_PER_DEVICE]) {
+		qlog_rl(LOG_NOTICE, q, "open refused (EDQUOT): max_queues_per_device %" PRIu64
+			" (%s), in use on %s %" PRIu64, l.lim[PL_MAX_QUEUES_PER_DEVICE],
+			l.src[PL_MAX_QUEUES_PER_DEVICE], d->name, on_dev);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+static int copy_groups(struct uacce_queue *q, const struct uacce_caller *who)
+{
+	if (!who->groups || who->ngroups <= 0)
+		return 0;
+	q->groups = malloc((size_t)who->ngroups * sizeof(gid_t));
+	if (!q->groups)
+		return -ENOMEM;
+	memcpy(q->groups, who->groups, (size_t)who->ngroups * sizeof(gid_t));
+	q->ngroups = who->ngroups;
+	return 0;
+}
+
 int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_queue **out)
 {
 	struct uacce_core *c = d->core;
@@ -293,8 +472,11 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	err = proc_owner_init(&q->owner, who->tid, who->uid, who->gid, sva);
+	err = copy_groups(q, who);
+	if (!err)
+		err = proc_owner_init(&q->owner, who->tid, who->uid, who->gid, sva);
 	if (err) {
+		free(q->groups);
 		free(q);
 		return err;
 	}
@@ -310,13 +492,16 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	q->id = c->next_qid++;
 	snprintf(q->label, sizeof(q->label), "%s q%" PRIu64 " uid %u pid %d (%s)", d->name,
 		 q->id, (unsigned)who->uid, (int)q->owner.tgid, q->owner.comm);
+	err = policy_open_check_locked(q);
+	if (err)
+		goto out_unlock;
 	if (!sva && d->excl_tgid && d->excl_tgid != q->owner.tgid) {
-		log_debug("%s: refused, device in use by pid %d", q->label, (int)d->excl_tgid);
+		qlog(LOG_DEBUG, q, "refused, device in use by pid %d", (int)d->excl_tgid);
 		err = -EBUSY;
 		goto out_unlock;
 	}
 	if (avail_locked(d) <= 0) {
-		ulog_rl(LOG_INFO, "%s: refused, no free hardware queue", q->label);
+		qlog_rl(LOG_INFO, q, "refused, no free hardware queue");
 		err = -EBUSY;
 		goto out_unlock;
 	}
@@ -340,9 +525,10 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	}
 	q->state = UQ_INIT;
 	list_add_tail(&c->queues, &q->link);
+	d->refs++;	/* dropped when the struct is freed (unref_locked) */
 	instances_changed(d);
 	unlock(c);
-	log_debug("%s: opened", q->label);
+	qlog(LOG_DEBUG, q, "opened");
 	*out = q;
 	return 0;
 
@@ -355,6 +541,7 @@ out_regions:
 out_unlock:
 	unlock(c);
 	proc_owner_fini(&q->owner);
+	free(q->groups);
 	free(q);
 	return err;
 }
@@ -373,7 +560,7 @@ void uq_release(struct uacce_queue *q)
 
 	lock(c);
 	if (q->state != UQ_DEAD)
-		log_debug("%s: released", q->label);
+		qlog(LOG_DEBUG, q, "released");
 	teardown_locked(q, ENODEV);
 	q->notify = NULL;
 	unref_locked(q);
@@ -386,7 +573,7 @@ void uq_owner_died(struct uacce_queue *q)
 
 	lock(c);
 	if (q->state != UQ_DEAD) {
-		ulog_rl(LOG_INFO, "%s: owner exited, queue freed", q->label);
+		qlog_rl(LOG_INFO, q, "owner exited, queue freed");
 		teardown_locked(q, EPERM);
 	}
 	unlock(c);
@@ -403,8 +590,8 @@ static void log_culprit(struct uacce_queue *q, pid_t tid)
 			return;
 		if (!q->culprits[i]) {
 			q->culprits[i] = tgid;
-			ulog_rl(LOG_NOTICE, "%s: refused request from pid %d (not the owner)",
-				q->label, (int)tgid);
+			qlog_rl(LOG_NOTICE, q, "refused request from pid %d (not the owner)",
+				(int)tgid);
 			return;
 		}
 	}
@@ -509,7 +696,7 @@ int uq_share_svas(struct uacce_queue *q, const struct uacce_caller *who,
 	__atomic_store_n(&q->qfrs[UACCE_QFRT_SS], region_get(src->qfrs[UACCE_QFRT_SS]),
 			 __ATOMIC_RELEASE);
 	q->mapped[UACCE_QFRT_SS] = true;
-	log_debug("%s: shares the SS of q%" PRIu64, q->label, src->id);
+	qlog(LOG_DEBUG, q, "shares the SS of q%" PRIu64, src->id);
 out:
 	unlock(c);
 	return err;
@@ -563,11 +750,13 @@ int uq_attach(struct uacce_queue *q, pid_t peer)
 }
 
 /*
- * Region bytes charged to the owner process over all its queues: each
- * queue's mapped fixed regions, and each SS once, however many queues of
- * the owner share it.
+ * Region bytes charged to the owner process (by_uid false: process `who`)
+ * or to a user (by_uid: uid `who`) over all their queues: each queue's
+ * mapped fixed regions, and each SS once, however many queues share it
+ * (only queues of one process can).  Queues count until they are
+ * released or their owner exits (after PUT_Q too: the memory is held).
  */
-static uint64_t owner_charged_locked(struct uacce_core *c, pid_t tgid)
+static uint64_t charged_locked(struct uacce_core *c, bool by_uid, uint32_t who)
 {
 	unsigned long gen = ++c->acct_gen;
 	uint64_t sum = 0;
@@ -576,7 +765,8 @@ static uint64_t owner_charged_locked(struct uacce_core *c, pid_t tgid)
 		struct uacce_queue *o = container_of(pos, struct uacce_queue, link);
 		struct uacce_region *ss = o->qfrs[UACCE_QFRT_SS];
 
-		if (o->state == UQ_DEAD || o->owner.tgid != tgid)
+		if (o->state == UQ_DEAD ||
+		    (by_uid ? o->owner.uid != (uid_t)who : o->owner.tgid != (pid_t)who))
 			continue;
 		sum += o->charged;
 		if (ss && ss->acct_gen != gen) {
@@ -585,6 +775,29 @@ static uint64_t owner_charged_locked(struct uacce_core *c, pid_t tgid)
 		}
 	}
 	return sum;
+}
+
+/* may the owner's user hold `size` more bytes of region memory? */
+static int user_charge_check_locked(struct uacce_queue *q, uint64_t size)
+{
+	struct uacce_core *c = q->dev->core;
+	struct uacce_ident id;
+	struct policy_limits l;
+	uint64_t limit, used;
+
+	ident_of(q, &id);
+	policy_resolve(c->policy, &id, &l);
+	limit = l.lim[PL_MAX_REGION_BYTES];
+	if (limit == POLICY_UNLIMITED)
+		return 0;
+	used = charged_locked(c, true, id.uid);
+	if (size > limit || used > limit - size) {
+		qlog_rl(LOG_NOTICE, q, "region of %" PRIu64 " bytes refused (ENOMEM): "
+			"max_region_bytes %" PRIu64 " (%s), in use %" PRIu64, size, limit,
+			l.src[PL_MAX_REGION_BYTES], used);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* may the owner hold `size` more bytes of region memory? */
@@ -596,13 +809,13 @@ static int charge_check_locked(struct uacce_queue *q, uint64_t size)
 	err = proc_rlimit_data(&q->owner, &limit);
 	if (err)
 		return err == -ESRCH ? -EPERM : err;
-	used = owner_charged_locked(q->dev->core, q->owner.tgid);
+	used = charged_locked(q->dev->core, false, (uint32_t)q->owner.tgid);
 	if (size > limit || used > limit - size) {
-		ulog_rl(LOG_INFO, "%s: region of %" PRIu64 " bytes refused: RLIMIT_DATA %" PRIu64
-			", in use %" PRIu64, q->label, size, limit, used);
+		qlog_rl(LOG_INFO, q, "region of %" PRIu64 " bytes refused: RLIMIT_DATA %" PRIu64
+			", in use %" PRIu64, size, limit, used);
 		return -ENOMEM;
 	}
-	return 0;
+	return user_charge_check_locked(q, size);
 }
 
 static int map_ss_locked(struct uacce_queue *q, uint64_t size)
@@ -751,6 +964,188 @@ enum uacce_q_state uq_state(struct uacce_queue *q)
 	s = q->state;
 	unlock(q->dev->core);
 	return s;
+}
+
+/* --- snapshots ---------------------------------------------------------------- */
+
+/* grow *arr to hold n + 1 elements of `size` bytes; -ENOMEM */
+static int grow(void **arr, int n, size_t size)
+{
+	void *a = realloc(*arr, (size_t)(n + 1) * size);
+
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	memset((char *)a + (size_t)n * size, 0, size);
+	return 0;
+}
+
+int core_devices(struct uacce_core *c, struct core_dev_stat **out, int *n)
+{
+	struct core_dev_stat *a = NULL;
+	int cnt = 0, err = 0;
+
+	lock(c);
+	list_for_each(pos, &c->devices) {
+		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
+		struct core_dev_stat *s;
+
+		if (!d->hw)
+			continue;
+		err = grow((void **)&a, cnt, sizeof(*a));
+		if (err)
+			break;
+		s = &a[cnt++];
+		s->id = d->id;
+		snprintf(s->name, sizeof(s->name), "%s", d->name);
+		snprintf(s->cfg_name, sizeof(s->cfg_name), "%s", d->cfg_name);
+		s->info = d->info;
+		s->available = avail_locked(d);
+		list_for_each(qp, &c->queues) {
+			struct uacce_queue *q = container_of(qp, struct uacce_queue, link);
+
+			s->open_queues += q->dev == d && q->state != UQ_DEAD;
+		}
+	}
+	unlock(c);
+	if (err) {
+		free(a);
+		return err;
+	}
+	/* ids are unique: sort by id for the reader */
+	for (int i = 1; i < cnt; i++)
+		for (int j = i; j > 0 && a[j - 1].id > a[j].id; j--) {
+			struct core_dev_stat t = a[j];
+
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+		}
+	*out = a;
+	*n = cnt;
+	return 0;
+}
+
+int core_queues(struct uacce_core *c, struct core_queue_stat **out, int *n)
+{
+	struct core_queue_stat *a = NULL;
+	int cnt = 0, err = 0;
+
+	lock(c);
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+		struct uacce_region *ss = q->qfrs[UACCE_QFRT_SS];
+		struct core_queue_stat *s;
+
+		if (q->state == UQ_DEAD)
+			continue;
+		err = grow((void **)&a, cnt, sizeof(*a));
+		if (err)
+			break;
+		s = &a[cnt++];
+		s->id = q->id;
+		snprintf(s->dev, sizeof(s->dev), "%s", q->dev->name);
+		s->pid = q->owner.tgid;
+		s->uid = q->owner.uid;
+		snprintf(s->comm, sizeof(s->comm), "%s", q->owner.comm);
+		s->state = q->state;
+		memcpy(s->mapped, q->mapped, sizeof(s->mapped));
+		s->has_ss = ss != NULL;
+		s->ss_shared = ss && ss->refs > 1;
+		s->bytes = q->charged + (ss ? ss->size : 0);
+	}
+	unlock(c);
+	if (err) {
+		free(a);
+		return err;
+	}
+	*out = a;
+	*n = cnt;
+	return 0;
+}
+
+static void user_limits_locked(struct uacce_core *c, const struct uacce_queue *newest,
+			       struct core_user_stat *s)
+{
+	const char *pats[CORE_USER_PATTERNS], *by;
+	struct uacce_ident id;
+	struct policy_limits l;
+	int np;
+
+	ident_of(newest, &id);
+	policy_resolve(c->policy, &id, &l);
+	for (int k = 0; k < PL_NR; k++) {
+		s->lim[k] = l.lim[k];
+		snprintf(s->src[k], sizeof(s->src[k]), "%s", l.src[k]);
+	}
+	np = policy_device_patterns(c->policy, &id, pats, CORE_USER_PATTERNS, &by);
+	s->npatterns = np < CORE_USER_PATTERNS ? np : CORE_USER_PATTERNS;
+	for (int i = 0; i < s->npatterns; i++)
+		snprintf(s->patterns[i], sizeof(s->patterns[i]), "%s", pats[i]);
+	snprintf(s->devices_src, sizeof(s->devices_src), "%s", by);
+}
+
+/* the row of one user: q is its first live queue in the list */
+static void user_row_locked(struct uacce_core *c, struct uacce_queue *first,
+			    struct core_user_stat *s)
+{
+	uid_t uid = first->owner.uid;
+	struct uacce_queue *newest = first;
+
+	s->uid = uid;
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+		uint64_t all, on_dev;
+
+		if (q->state == UQ_DEAD || q->owner.uid != uid)
+			continue;
+		newest = q->id > newest->id ? q : newest;
+		count_queues_locked(c, uid, q->dev, &all, &on_dev);
+		s->queues = (int)all;
+		if ((int)on_dev > s->dev_queues) {
+			s->dev_queues = (int)on_dev;
+			snprintf(s->dev, sizeof(s->dev), "%s", q->dev->name);
+		}
+	}
+	s->bytes = charged_locked(c, true, uid);
+	user_limits_locked(c, newest, s);
+}
+
+int core_usage(struct uacce_core *c, struct core_user_stat **out, int *n)
+{
+	struct core_user_stat *a = NULL;
+	int cnt = 0, err = 0;
+
+	lock(c);
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+		bool seen = false;
+
+		if (q->state == UQ_DEAD)
+			continue;
+		for (int i = 0; i < cnt && !seen; i++)
+			seen = a[i].uid == q->owner.uid;
+		if (seen)
+			continue;
+		err = grow((void **)&a, cnt, sizeof(*a));
+		if (err)
+			break;
+		user_row_locked(c, q, &a[cnt++]);
+	}
+	unlock(c);
+	if (err) {
+		free(a);
+		return err;
+	}
+	for (int i = 1; i < cnt; i++)
+		for (int j = i; j > 0 && a[j - 1].uid > a[j].uid; j--) {
+			struct core_user_stat t = a[j];
+
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+		}
+	*out = a;
+	*n = cnt;
+	return 0;
 }
 
 /* --- helpers for backend threads (no lock: see backend.h) ---------------- */

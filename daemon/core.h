@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "policy.h"
 
 struct uacce_core;
 struct uacce_dev;
@@ -26,6 +27,9 @@ struct uacce_caller {
 	pid_t tid;
 	uid_t uid;
 	gid_t gid;
+	/* open only: the supplementary groups of tid (for the policy) */
+	const gid_t *groups;
+	int ngroups;
 };
 
 enum uacce_q_state {
@@ -48,14 +52,28 @@ int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out);
 /* every device must have been removed */
 void core_free(struct uacce_core *c);
 
+/* *out holds one reference (see udev_unref) */
 int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int id,
 		    struct uacce_dev **out);
-/* revoke every queue (ENODEV from now on) and free the device */
+/*
+ * Revoke every queue (ENODEV from now on) and destroy the backend device.
+ * The struct stays valid for its holders: it is freed with the last
+ * reference after the removal (udev_unref), or by core_free.
+ */
 void core_remove_device(struct uacce_dev *d);
+struct uacce_dev *udev_ref(struct uacce_dev *d);
+void udev_unref(struct uacce_dev *d);
+
+/*
+ * Install the admin policy (a reference is taken; NULL = no limits).  New
+ * opens and new region maps obey it from now on; queues already open stay.
+ */
+void core_set_policy(struct uacce_core *c, struct uacce_policy *p);
 
 /* device attributes */
 int udev_id(const struct uacce_dev *d);
 const char *udev_name(const struct uacce_dev *d);	/* "uacce-dummy-1" */
+const char *udev_cfg_name(const struct uacce_dev *d);	/* "dummy" */
 const struct uacce_hwdev_info *udev_info(const struct uacce_dev *d);
 int udev_available_instances(struct uacce_dev *d);
 /* the same, for hooks that run with the core lock held */
@@ -103,5 +121,69 @@ uint64_t uq_id(const struct uacce_queue *q);
 struct uacce_dev *uq_dev(const struct uacce_queue *q);
 enum uacce_q_state uq_state(struct uacce_queue *q);
 pid_t uq_owner_tgid(const struct uacce_queue *q);
+
+/*
+ * Journal fields (log.h) of a record about a device (UACCE_DEVICE) or a
+ * queue (UACCE_DEVICE, UACCE_QUEUE and the owner's UACCE_UID, UACCE_PID,
+ * UACCE_COMM): fill *ctx, return it.  No lock: these never change.  The
+ * strings point into d / q.  E.g.
+ *	ulog_ctx(LOG_INFO, UQ_LOG_CTX(q), "%s: ...", uq_label(q));
+ */
+struct ulog_ctx;
+const struct ulog_ctx *udev_log_ctx(const struct uacce_dev *d, struct ulog_ctx *ctx);
+const struct ulog_ctx *uq_log_ctx(const struct uacce_queue *q, struct ulog_ctx *ctx);
+#define UDEV_LOG_CTX(d)	udev_log_ctx((d), &(struct ulog_ctx){ 0 })
+#define UQ_LOG_CTX(q)	uq_log_ctx((q), &(struct ulog_ctx){ 0 })
+/* "uacce-dummy-1 q7 uid 1000 pid 1234 (comm)" */
+const char *uq_label(const struct uacce_queue *q);
+
+/* --- snapshots for the control socket (malloc'd arrays, free()) ---------- */
+
+struct core_dev_stat {
+	int id;
+	char name[96];			/* "uacce-dummy-0" */
+	char cfg_name[40];		/* "dummy" */
+	struct uacce_hwdev_info info;
+	int available;			/* available_instances */
+	int open_queues;		/* open files that are not dead */
+};
+
+struct core_queue_stat {
+	uint64_t id;
+	char dev[96];
+	pid_t pid;
+	uid_t uid;
+	char comm[16];
+	enum uacce_q_state state;
+	bool mapped[UACCE_QFRT_NR];
+	bool has_ss, ss_shared;
+	uint64_t bytes;			/* region bytes charged (SS: its size) */
+};
+
+#define CORE_USER_PATTERNS 16
+
+/* One user (uid) with live queues, and the limits that apply to it. */
+struct core_user_stat {
+	uid_t uid;
+	int queues;			/* holding a hardware queue (max_queues) */
+	int dev_queues;			/* the most on one device ... */
+	char dev[96];			/* ... this one (max_queues_per_device) */
+	uint64_t bytes;			/* region bytes (max_region_bytes) */
+	uint64_t lim[PL_NR];
+	char src[PL_NR][POLICY_LABEL_MAX];
+	int npatterns;			/* allowed devices; -1: every device */
+	char patterns[CORE_USER_PATTERNS][64];
+	char devices_src[POLICY_LABEL_MAX];
+};
+
+/* devices not removed, in id order */
+int core_devices(struct uacce_core *c, struct core_dev_stat **out, int *n);
+/* queues not dead, in open order */
+int core_queues(struct uacce_core *c, struct core_queue_stat **out, int *n);
+/*
+ * Per user, in uid order; limits are resolved with the identity (groups)
+ * of the user's most recent open.
+ */
+int core_usage(struct uacce_core *c, struct core_user_stat **out, int *n);
 
 #endif

@@ -52,26 +52,125 @@ static void fe_notify(void *arg)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* --- nodes ------------------------------------------------------------------- */
+
+struct fe_node *fe_node_new(struct frontend *fe, struct uacce_dev *d)
+{
+	struct fe_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	list_init(&n->link);
+	n->refs = 1;
+	n->fe = fe;
+	n->dev = udev_ref(d);
+	n->stop_efd = -1;
+	pthread_mutex_lock(&fe->lock);
+	n->ino = fe->next_ino++;
+	pthread_mutex_unlock(&fe->lock);
+	return n;
+}
+
+struct fe_node *fe_node_get(struct fe_node *n)
+{
+	struct frontend *fe = n->fe;
+
+	pthread_mutex_lock(&fe->lock);
+	if (n->removed)
+		n = NULL;
+	else
+		n->refs++;
+	pthread_mutex_unlock(&fe->lock);
+	return n;
+}
+
+void fe_node_free(struct fe_node *n)
+{
+	struct frontend *fe = n->fe;
+
+	pthread_mutex_lock(&fe->lock);
+	list_del(&n->link);
+	pthread_mutex_unlock(&fe->lock);
+	if (n->stop_efd >= 0)
+		close(n->stop_efd);
+	udev_unref(n->dev);
+	free(n);
+}
+
+void fe_node_put(struct fe_node *n)
+{
+	struct frontend *fe = n->fe;
+	bool last;
+
+	pthread_mutex_lock(&fe->lock);
+	last = --n->refs == 0;
+	pthread_mutex_unlock(&fe->lock);
+	if (!last)
+		return;
+	/* only a removed node loses its last reference */
+	if (fe->opts.kind == FE_CUSE)
+		fe_cuse_node_idle(n);
+	else
+		fe_node_free(n);
+}
+
+/* the published node of d (no reference taken: main thread only) */
+struct fe_node *fe_node_of_dev(struct frontend *fe, struct uacce_dev *d)
+{
+	struct fe_node *found = NULL;
+
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
+
+		if (n->dev == d && !n->removed)
+			found = n;
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return found;
+}
+
+/* --- requests ------------------------------------------------------------------ */
+
 static void file_free(struct fe_file *f);
+
+/* the opener's identity for the policy: its supplementary groups too */
+static int open_caller(fuse_req_t req, struct uacce_caller *who, gid_t **groups)
+{
+	int n, err;
+
+	caller_of(req, who);
+	err = proc_groups_of(who->tid, groups, &n);
+	if (err)
+		return err;
+	who->groups = *groups;
+	who->ngroups = n;
+	return 0;
+}
 
 void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct uacce_caller who;
+	gid_t *groups = NULL;
 	struct fe_file *f;
 	int err;
 
-	caller_of(req, &who);
 	f = calloc(1, sizeof(*f));
 	if (!f) {
+		fe_node_put(node);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	f->node = node;
+	f->node = node;	/* the caller's reference, now the file's */
 	pthread_mutex_init(&f->lock, NULL);
-	err = uq_open(node->dev, &who, &f->q);
+	err = open_caller(req, &who, &groups);
+	if (!err)
+		err = uq_open(node->dev, &who, &f->q);
+	free(groups);
 	if (err) {
 		pthread_mutex_destroy(&f->lock);
 		free(f);
+		fe_node_put(node);
 		fuse_reply_err(req, -err);
 		return;
 	}
@@ -100,6 +199,7 @@ static void file_free(struct fe_file *f)
 	if (f->ph)
 		fuse_pollhandle_destroy(f->ph);
 	pthread_mutex_destroy(&f->lock);
+	fe_node_put(f->node);
 	free(f);
 }
 
@@ -109,14 +209,20 @@ void fe_do_release(fuse_req_t req, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-void fe_release_leftovers(struct frontend *fe)
+void fe_release_leftovers(struct frontend *fe, struct fe_node *node)
 {
 	for (;;) {
 		struct fe_file *f = NULL;
 
 		pthread_mutex_lock(&fe->lock);
-		if (!list_empty(&fe->files))
-			f = container_of(fe->files.next, struct fe_file, link);
+		list_for_each(pos, &fe->files) {
+			struct fe_file *o = container_of(pos, struct fe_file, link);
+
+			if (!node || o->node == node) {
+				f = o;
+				break;
+			}
+		}
 		pthread_mutex_unlock(&fe->lock);
 		if (!f)
 			break;
@@ -327,25 +433,26 @@ void fe_do_flush(fuse_req_t req, struct fuse_file_info *fi)
 
 /* --- session loop ---------------------------------------------------------- */
 
-int fe_session_loop(struct frontend *fe, struct fuse_session *se)
+int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 {
 	struct fuse_buf buf = { .mem = NULL };
 	int err = 0;
 
 	while (!fuse_session_exited(se)) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{ .fd = fuse_session_fd(se), .events = POLLIN },
 			{ .fd = fe->stop_efd, .events = POLLIN },
+			{ .fd = node_efd, .events = POLLIN },	/* ignored when -1 */
 		};
 		int n;
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
 			break;
 		}
-		if (p[1].revents)
+		if (p[1].revents || p[2].revents)
 			break;
 		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 			err = -ENODEV;
@@ -379,8 +486,13 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 	 * to a FUSE file system of the client's that would never answer.
 	 */
 	if (fe->opts.kind == FE_CUSE) {
-		for (int i = 0; S_ISCHR(st.st_mode) && i < fe->n; i++)
-			ours |= fe->nodes[i].rdev == st.st_rdev;
+		pthread_mutex_lock(&fe->lock);
+		list_for_each(pos, &fe->nodes) {
+			struct fe_node *n = container_of(pos, struct fe_node, link);
+
+			ours |= S_ISCHR(st.st_mode) && n->rdev == st.st_rdev;
+		}
+		pthread_mutex_unlock(&fe->lock);
 	} else {
 		ours = fe_fuse_is_ours(fe, &st);
 	}
@@ -396,6 +508,13 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 
 /* --- start / stop ------------------------------------------------------------ */
 
+/* every session is gone and every file released */
+static void free_nodes(struct frontend *fe)
+{
+	list_for_each(pos, &fe->nodes)
+		fe_node_free(container_of(pos, struct fe_node, link));
+}
+
 int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 		   struct uacce_dev *const *devs, int n, struct frontend **out)
 {
@@ -407,21 +526,25 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 		return -ENOMEM;
 	fe->opts = *opts;
 	fe->core = core;
-	fe->n = n;
 	list_init(&fe->files);
+	list_init(&fe->nodes);
+	fe->next_ino = 2;	/* 1 is the FUSE root */
 	pthread_mutex_init(&fe->lock, NULL);
 	pthread_cond_init(&fe->cond, NULL);
 	sem_init(&fe->resolvers, 0, MAX_RESOLVERS);
-	fe->nodes = calloc((size_t)(n ? n : 1), sizeof(*fe->nodes));
 	fe->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!fe->nodes || fe->stop_efd < 0) {
-		err = -ENOMEM;
+	if (fe->stop_efd < 0) {
+		err = -errno;
 		goto fail;
 	}
 	for (int i = 0; i < n; i++) {
-		fe->nodes[i].fe = fe;
-		fe->nodes[i].dev = devs[i];
-		fe->nodes[i].ino = (ino_t)(i + 2);
+		struct fe_node *node = fe_node_new(fe, devs[i]);
+
+		if (!node) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		list_add_tail(&fe->nodes, &node->link);
 	}
 	err = opts->kind == FE_CUSE ? fe_cuse_start(fe) : fe_fuse_start(fe);
 	if (err)
@@ -429,12 +552,57 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 	*out = fe;
 	return 0;
 fail:
+	free_nodes(fe);
 	if (fe->stop_efd >= 0)
 		close(fe->stop_efd);
 	sem_destroy(&fe->resolvers);
-	free(fe->nodes);
+	pthread_cond_destroy(&fe->cond);
+	pthread_mutex_destroy(&fe->lock);
 	free(fe);
 	return err;
+}
+
+int frontend_add_device(struct frontend *fe, struct uacce_dev *d)
+{
+	struct fe_node *node = fe_node_new(fe, d);
+	int err;
+
+	if (!node)
+		return -ENOMEM;
+	err = fe->opts.kind == FE_CUSE ? fe_cuse_add(fe, node) : fe_fuse_add(fe, node);
+	if (err) {
+		udev_unref(node->dev);
+		free(node);
+	}
+	return err;
+}
+
+void frontend_remove_device(struct frontend *fe, struct uacce_dev *d)
+{
+	struct fe_node *node = fe_node_of_dev(fe, d);
+
+	if (!node)
+		return;
+	pthread_mutex_lock(&fe->lock);
+	node->removed = true;
+	pthread_mutex_unlock(&fe->lock);
+	if (fe->opts.kind == FE_CUSE)
+		fe_cuse_remove(fe, node);
+	else
+		fe_fuse_remove(fe, node);
+}
+
+void frontend_set_perms(struct frontend *fe, uid_t uid, gid_t gid, mode_t mode)
+{
+	pthread_mutex_lock(&fe->lock);
+	fe->opts.uid = uid;
+	fe->opts.gid = gid;
+	fe->opts.mode = mode;
+	pthread_mutex_unlock(&fe->lock);
+	if (fe->opts.kind == FE_CUSE)
+		fe_cuse_set_perms(fe);
+	else
+		fe_fuse_set_perms(fe);
 }
 
 /* SHARE_SVAS threads still running use fe and its sessions */
@@ -462,11 +630,11 @@ void frontend_stop(struct frontend *fe)
 		fe_cuse_stop(fe);
 	else
 		fe_fuse_stop(fe);
+	free_nodes(fe);
 	close(fe->stop_efd);
 	sem_destroy(&fe->resolvers);
 	pthread_cond_destroy(&fe->cond);
 	pthread_mutex_destroy(&fe->lock);
-	free(fe->nodes);
 	free(fe);
 }
 

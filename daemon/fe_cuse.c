@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -43,6 +44,23 @@ static void set_init(struct fe_node *node, int err)
 	pthread_mutex_unlock(&fe->lock);
 }
 
+static int apply_perms(struct fe_node *node)
+{
+	struct frontend *fe = node->fe;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+
+	pthread_mutex_lock(&fe->lock);
+	uid = fe->opts.uid;
+	gid = fe->opts.gid;
+	mode = fe->opts.mode;
+	pthread_mutex_unlock(&fe->lock);
+	if (chown(node->path, uid, gid) < 0 || chmod(node->path, mode) < 0)
+		return -errno;
+	return 0;
+}
+
 static void c_init_done(void *userdata)
 {
 	struct fe_node *node = userdata;
@@ -59,16 +77,21 @@ static void c_init_done(void *userdata)
 		err = -ENOENT;
 	} else {
 		node->rdev = st.st_rdev;
-		if (chown(node->path, node->fe->opts.uid, node->fe->opts.gid) < 0 ||
-		    chmod(node->path, node->fe->opts.mode) < 0)
-			err = -errno;
+		err = apply_perms(node);
 	}
 	set_init(node, err);
 }
 
 static void c_open(fuse_req_t req, struct fuse_file_info *fi)
 {
-	fe_do_open(node_of(req), req, fi);
+	struct fe_node *node = fe_node_get(node_of(req));
+
+	/* removed: only reachable through a leftover path */
+	if (!node) {
+		fuse_reply_err(req, ENODEV);
+		return;
+	}
+	fe_do_open(node, req, fi);
 }
 
 static void c_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
@@ -108,12 +131,27 @@ static const struct fuse_custom_io cuse_io = {
 static void *session_thread(void *arg)
 {
 	struct fe_node *node = arg;
-	int err = fe_session_loop(node->fe, node->se);
+	struct frontend *fe = node->fe;
+	int err = fe_session_loop(fe, node->se, node->stop_efd);
+	bool idle;
 
 	if (!node->init_done)
 		set_init(node, err ? err : -EEXIST);
 	else if (err)
-		log_err("%s: CUSE connection lost: %s", node->path, strerror(-err));
+		node_err(node, "%s: CUSE connection lost: %s", node->path, strerror(-err));
+	pthread_mutex_lock(&fe->lock);
+	idle = node->idle_exit;
+	pthread_mutex_unlock(&fe->lock);
+	if (idle) {
+		/* removed and its last file closed: the device goes now */
+		fuse_session_destroy(node->se);
+		node->se = NULL;
+		node_info(node, "%s: removed device: last file closed, CUSE device gone",
+			  node->path);
+	}
+	pthread_mutex_lock(&fe->lock);
+	node->thread_done = true;
+	pthread_mutex_unlock(&fe->lock);
 	return NULL;
 }
 
@@ -155,11 +193,14 @@ static int start_node(struct fe_node *node)
 
 	snprintf(node->path, sizeof(node->path), "/dev/%s", name);
 	if (name_taken(name)) {
-		log_err("%s: the name is already taken by another device "
-			"(another uacced running?)", node->path);
+		node_err(node, "%s: the name is already taken by another device "
+			 "(another uacced running?)", node->path);
 		return -EEXIST;
 	}
 	snprintf(devname, sizeof(devname), "DEVNAME=%s", name);
+	node->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (node->stop_efd < 0)
+		return -errno;
 	node->se = cuse_lowlevel_new(&args, &ci, &cuse_ops, node);
 	fuse_opt_free_args(&args);	/* parsing made a copy; the session keeps none */
 	if (!node->se)
@@ -167,7 +208,7 @@ static int start_node(struct fe_node *node)
 	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		log_err("%s: cannot open /dev/cuse: %s", node->path, strerror(errno));
+		node_err(node, "%s: cannot open /dev/cuse: %s", node->path, strerror(errno));
 		return err;
 	}
 	err = fuse_session_custom_io(node->se, &cuse_io, fd);
@@ -188,11 +229,20 @@ static int start_node(struct fe_node *node)
 	err = node->init_done ? node->init_err : -ETIMEDOUT;
 	pthread_mutex_unlock(&fe->lock);
 	if (err == -EEXIST)
-		log_err("%s: the kernel refused the device name (taken by another CUSE "
-			"device?)", node->path);
+		node_err(node, "%s: the kernel refused the device name (taken by another CUSE "
+			 "device?)", node->path);
 	else if (err)
-		log_err("%s: CUSE registration failed: %s", node->path, strerror(-err));
+		node_err(node, "%s: CUSE registration failed: %s", node->path, strerror(-err));
 	return err;
+}
+
+static void log_published(struct fe_node *node)
+{
+	struct frontend *fe = node->fe;
+
+	node_info(node, "%s: published (CUSE %u:%u, mode %04o, uid %u, gid %u)", node->path,
+		  major(node->rdev), minor(node->rdev), (unsigned)fe->opts.mode,
+		  (unsigned)fe->opts.uid, (unsigned)fe->opts.gid);
 }
 
 int fe_cuse_start(struct frontend *fe)
@@ -200,38 +250,190 @@ int fe_cuse_start(struct frontend *fe)
 	int err;
 
 	snprintf(fe->dev_dir, sizeof(fe->dev_dir), "/dev");
-	for (int i = 0; i < fe->n; i++) {
-		err = start_node(&fe->nodes[i]);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+
+		err = start_node(node);
 		if (err) {
 			fe_cuse_stop(fe);
 			return err;
 		}
-		log_info("%s: published (CUSE %u:%u, mode %04o, gid %u)", fe->nodes[i].path,
-			 major(fe->nodes[i].rdev), minor(fe->nodes[i].rdev),
-			 (unsigned)fe->opts.mode, (unsigned)fe->opts.gid);
+		log_published(node);
 	}
 	return 0;
 }
 
-void fe_cuse_stop(struct frontend *fe)
+static void signal_efd(int efd)
 {
 	uint64_t one = 1;
 
-	if (write(fe->stop_efd, &one, sizeof(one)) < 0)
-		log_warn("frontend: cannot signal session threads: %m");
-	for (int i = 0; i < fe->n; i++) {
-		struct fe_node *node = &fe->nodes[i];
+	if (efd >= 0 && write(efd, &one, sizeof(one)) < 0)
+		log_warn("frontend: cannot signal a session thread: %m");
+}
+
+/*
+ * End a node that is not (or no longer) listed as published: its thread
+ * stops, its files are released (their clients get ENOTCONN from the
+ * kernel once the session goes), the session is destroyed and the node
+ * freed.  Main thread only.
+ */
+static void node_finish(struct fe_node *node)
+{
+	struct frontend *fe = node->fe;
+
+	signal_efd(node->stop_efd);
+	if (node->thread_started)
+		pthread_join(node->thread, NULL);
+	node->thread_started = false;
+	fe_release_leftovers(fe, node);
+	if (node->se)
+		fuse_session_destroy(node->se);
+	node->se = NULL;
+	fe_node_free(node);
+}
+
+/* removed nodes whose thread ended after their last file: join and free */
+static void reap(struct frontend *fe)
+{
+	for (;;) {
+		struct fe_node *found = NULL;
+
+		pthread_mutex_lock(&fe->lock);
+		list_for_each(pos, &fe->nodes) {
+			struct fe_node *n = container_of(pos, struct fe_node, link);
+
+			if (n->removed && n->thread_done && n->refs == 0)
+				found = n;
+		}
+		pthread_mutex_unlock(&fe->lock);
+		if (!found)
+			return;
+		node_finish(found);
+	}
+}
+
+/* a removed node still holding the name `name` (open files), or NULL */
+static struct fe_node *lingering(struct frontend *fe, const char *name)
+{
+	struct fe_node *found = NULL;
+
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
+
+		if (n->removed && strcmp(udev_name(n->dev), name) == 0)
+			found = n;
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return found;
+}
+
+int fe_cuse_add(struct frontend *fe, struct fe_node *node)
+{
+	struct fe_node *old;
+	int err;
+
+	reap(fe);
+	while ((old = lingering(fe, udev_name(node->dev)))) {
+		node_warn(node, "/dev/%s: the name is needed again: ending the session of the "
+			  "removed device of that name (its open files now get ENOTCONN)",
+			  udev_name(node->dev));
+		node_finish(old);
+	}
+	err = start_node(node);
+	if (err) {
+		signal_efd(node->stop_efd);
+		if (node->thread_started)
+			pthread_join(node->thread, NULL);
+		if (node->se)
+			fuse_session_destroy(node->se);
+		if (node->stop_efd >= 0)
+			close(node->stop_efd);
+		return err;
+	}
+	pthread_mutex_lock(&fe->lock);
+	list_add_tail(&fe->nodes, &node->link);
+	pthread_mutex_unlock(&fe->lock);
+	log_published(node);
+	return 0;
+}
+
+void fe_cuse_node_idle(struct fe_node *node)
+{
+	struct frontend *fe = node->fe;
+
+	pthread_mutex_lock(&fe->lock);
+	node->idle_exit = true;
+	pthread_mutex_unlock(&fe->lock);
+	signal_efd(node->stop_efd);
+}
+
+void fe_cuse_remove(struct frontend *fe, struct fe_node *node)
+{
+	bool idle;
+	int files;
+
+	fe_node_put(node);	/* the table's reference */
+	pthread_mutex_lock(&fe->lock);
+	idle = node->idle_exit;
+	files = node->refs;
+	pthread_mutex_unlock(&fe->lock);
+	if (idle) {
+		/* no file open: the thread destroys the session, the node goes */
+		pthread_join(node->thread, NULL);
+		node->thread_started = false;
+		node_info(node, "%s: removed", node->path);
+		node_finish(node);
+	} else {
+		/*
+		 * Open files keep the session (their queues answer ENODEV) until
+		 * they are closed; the path goes now, so that nobody opens it.
+		 */
+		if (unlink(node->path) < 0 && errno != ENOENT)
+			node_warn(node, "%s: cannot remove the node: %m", node->path);
+		node_info(node, "%s: removed (%d file(s) still open: the CUSE device stays, "
+			  "unreachable, until they are closed)", node->path, files);
+	}
+	reap(fe);
+}
+
+void fe_cuse_set_perms(struct frontend *fe)
+{
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		int err;
+
+		if (node->removed)
+			continue;
+		pthread_mutex_unlock(&fe->lock);	/* main thread: the list stays */
+		err = apply_perms(node);
+		if (err)
+			node_warn(node, "%s: cannot set owner/mode: %s", node->path,
+				  strerror(-err));
+		pthread_mutex_lock(&fe->lock);
+	}
+	pthread_mutex_unlock(&fe->lock);
+}
+
+void fe_cuse_stop(struct frontend *fe)
+{
+	signal_efd(fe->stop_efd);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
 
 		if (node->thread_started)
 			pthread_join(node->thread, NULL);
 		node->thread_started = false;
 	}
 	/* stop the workers (they notify through the sessions) before those go */
-	fe_release_leftovers(fe);
-	for (int i = 0; i < fe->n; i++) {
+	fe_release_leftovers(fe, NULL);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+
 		/* closing the /dev/cuse fd removes the node */
-		if (fe->nodes[i].se)
-			fuse_session_destroy(fe->nodes[i].se);
-		fe->nodes[i].se = NULL;
+		if (node->se)
+			fuse_session_destroy(node->se);
+		node->se = NULL;
 	}
 }

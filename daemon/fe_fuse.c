@@ -21,17 +21,36 @@
 #include "log.h"
 
 #define ROOT_INO 1
+#define MAX_INVAL 256	/* nodes whose attributes are invalidated at once */
 
 static struct frontend *fe_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
+/* a published node (any node with `any`), with fe->lock held */
+static struct fe_node *find_locked(struct frontend *fe, fuse_ino_t ino, bool any)
+{
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
+
+		if (n->ino == ino && (any || !n->removed))
+			return n;
+	}
+	return NULL;
+}
+
+/* a published node, with a reference */
 static struct fe_node *node_by_ino(struct frontend *fe, fuse_ino_t ino)
 {
-	if (ino < 2 || ino >= (fuse_ino_t)fe->n + 2)
-		return NULL;
-	return &fe->nodes[ino - 2];
+	struct fe_node *n;
+
+	pthread_mutex_lock(&fe->lock);
+	n = find_locked(fe, ino, false);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&fe->lock);
+	return n;
 }
 
 static void fill_attr(struct frontend *fe, fuse_ino_t ino, struct stat *st)
@@ -43,10 +62,12 @@ static void fill_attr(struct frontend *fe, fuse_ino_t ino, struct stat *st)
 		st->st_nlink = 2;
 		return;
 	}
+	pthread_mutex_lock(&fe->lock);
 	st->st_mode = S_IFREG | (fe->opts.mode & 07777);
-	st->st_nlink = 1;
 	st->st_uid = fe->opts.uid;
 	st->st_gid = fe->opts.gid;
+	pthread_mutex_unlock(&fe->lock);
+	st->st_nlink = 1;
 }
 
 static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -58,31 +79,51 @@ static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	for (int i = 0; i < fe->n; i++) {
-		if (strcmp(udev_name(fe->nodes[i].dev), name) == 0) {
-			e.ino = fe->nodes[i].ino;
-			e.attr_timeout = 1.0;
-			e.entry_timeout = 1.0;
-			fill_attr(fe, e.ino, &e.attr);
-			fuse_reply_entry(req, &e);
-			return;
-		}
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
+
+		if (!n->removed && strcmp(udev_name(n->dev), name) == 0)
+			e.ino = n->ino;
 	}
-	fuse_reply_err(req, ENOENT);
+	pthread_mutex_unlock(&fe->lock);
+	if (!e.ino) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	e.attr_timeout = 1.0;
+	e.entry_timeout = 1.0;
+	fill_attr(fe, e.ino, &e.attr);
+	fuse_reply_entry(req, &e);
 }
 
 static void f_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct frontend *fe = fe_of(req);
+	struct fe_node *n = NULL;
 	struct stat st;
 
 	(void)fi;
-	if (ino != ROOT_INO && !node_by_ino(fe, ino)) {
+	if (ino != ROOT_INO && !(n = node_by_ino(fe, ino))) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (n)
+		fe_node_put(n);
 	fill_attr(fe, ino, &st);
 	fuse_reply_attr(req, &st, 1.0);
+}
+
+static bool add_entry(fuse_req_t req, char *buf, size_t size, size_t *used, const char *name,
+		      fuse_ino_t ino, mode_t type, off_t next)
+{
+	struct stat st = { .st_ino = ino, .st_mode = type };
+	size_t len = fuse_add_direntry(req, buf + *used, size - *used, name, &st, next);
+
+	if (len > size - *used)
+		return false;
+	*used += len;
+	return true;
 }
 
 static void f_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -102,19 +143,28 @@ static void f_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* entries: 0 ".", 1 "..", 2.. the nodes; off = index of the next */
-	for (off_t i = off; i < fe->n + 2; i++) {
-		struct stat st = { 0 };
-		const char *name = i == 0 ? "." : i == 1 ? ".." : udev_name(fe->nodes[i - 2].dev);
-		size_t len;
+	/*
+	 * The offset of an entry is the cookie of the next one: "." 1, ".." 2,
+	 * a node its inode number + 1 (inode numbers grow, start at 2 and are
+	 * never reused, so nodes added or removed meanwhile do not shift the
+	 * others).
+	 */
+	if (off < 1 && !add_entry(req, buf, size, &used, ".", ROOT_INO, S_IFDIR, 1))
+		goto out;
+	if (off < 2 && !add_entry(req, buf, size, &used, "..", ROOT_INO, S_IFDIR, 2))
+		goto out;
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
 
-		st.st_ino = i < 2 ? ROOT_INO : fe->nodes[i - 2].ino;
-		st.st_mode = i < 2 ? S_IFDIR : S_IFREG;
-		len = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
-		if (len > size - used)
+		if (n->removed || (off_t)n->ino < off)
+			continue;
+		if (!add_entry(req, buf, size, &used, udev_name(n->dev), n->ino, S_IFREG,
+			       (off_t)n->ino + 1))
 			break;
-		used += len;
 	}
+	pthread_mutex_unlock(&fe->lock);
+out:
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }
@@ -187,7 +237,7 @@ static const struct fuse_lowlevel_ops fuse_ops = {
 static void *session_thread(void *arg)
 {
 	struct frontend *fe = arg;
-	int err = fe_session_loop(fe, fe->se);
+	int err = fe_session_loop(fe, fe->se, -1);
 
 	if (err)
 		log_err("%s: FUSE connection lost: %s", fe->dev_dir, strerror(-err));
@@ -254,6 +304,17 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+static void set_path(struct frontend *fe, struct fe_node *node)
+{
+	snprintf(node->path, sizeof(node->path), "%s/%s", fe->dev_dir, udev_name(node->dev));
+}
+
+static void log_published(struct frontend *fe, struct fe_node *node)
+{
+	node_info(node, "%s: published (FUSE fallback, mode %04o, uid %u, gid %u)", node->path,
+		  (unsigned)fe->opts.mode, (unsigned)fe->opts.uid, (unsigned)fe->opts.gid);
+}
+
 int fe_fuse_start(struct frontend *fe)
 {
 	char *argv[] = { (char *)"uacced", (char *)"-o",
@@ -264,9 +325,8 @@ int fe_fuse_start(struct frontend *fe)
 	int err;
 
 	snprintf(fe->dev_dir, sizeof(fe->dev_dir), "%s", fe->opts.fuse_dir);
-	for (int i = 0; i < fe->n; i++)
-		snprintf(fe->nodes[i].path, sizeof(fe->nodes[i].path), "%s/%s", fe->dev_dir,
-			 udev_name(fe->nodes[i].dev));
+	list_for_each(pos, &fe->nodes)
+		set_path(fe, container_of(pos, struct fe_node, link));
 	err = clear_stale_mounts(fe->dev_dir);
 	if (err)
 		return err;
@@ -300,16 +360,63 @@ int fe_fuse_start(struct frontend *fe)
 		return err;
 	}
 	fe->fuse_st_dev = st.st_dev;
-	for (int i = 0; i < fe->n; i++)
-		log_info("%s: published (FUSE fallback, mode %04o, gid %u)", fe->nodes[i].path,
-			 (unsigned)fe->opts.mode, (unsigned)fe->opts.gid);
+	list_for_each(pos, &fe->nodes)
+		log_published(fe, container_of(pos, struct fe_node, link));
 	return 0;
+}
+
+int fe_fuse_add(struct frontend *fe, struct fe_node *node)
+{
+	set_path(fe, node);
+	pthread_mutex_lock(&fe->lock);
+	list_add_tail(&fe->nodes, &node->link);
+	pthread_mutex_unlock(&fe->lock);
+	/* lookups of unknown names are not cached (no negative entries): visible now */
+	log_published(fe, node);
+	return 0;
+}
+
+void fe_fuse_remove(struct frontend *fe, struct fe_node *node)
+{
+	const char *name = udev_name(node->dev);
+	int err;
+
+	/* the kernel may hold the name for entry_timeout: drop it now */
+	err = fuse_lowlevel_notify_inval_entry(fe->se, ROOT_INO, name, strlen(name));
+	if (err && err != -ENOENT)
+		node_debug(node, "%s: entry invalidation: %s", node->path, strerror(-err));
+	node_info(node, "%s: removed", node->path);
+	fe_node_put(node);	/* the table's reference: freed with its last file */
+}
+
+void fe_fuse_set_perms(struct frontend *fe)
+{
+	fuse_ino_t inos[MAX_INVAL];
+	int n = 0;
+
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+
+		if (!node->removed && n < MAX_INVAL)
+			inos[n++] = node->ino;
+	}
+	pthread_mutex_unlock(&fe->lock);
+	/* cached attributes (attr_timeout) would show the old ones for a while */
+	for (int i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_inode(fe->se, inos[i], -1, 0);
 }
 
 bool fe_fuse_is_ours(struct frontend *fe, const struct stat *st)
 {
-	return fe->mounted && st->st_dev == fe->fuse_st_dev && S_ISREG(st->st_mode) &&
-	       node_by_ino(fe, st->st_ino) != NULL;
+	bool ours;
+
+	if (!fe->mounted || st->st_dev != fe->fuse_st_dev || !S_ISREG(st->st_mode))
+		return false;
+	pthread_mutex_lock(&fe->lock);
+	ours = find_locked(fe, st->st_ino, true) != NULL;	/* removed ones too */
+	pthread_mutex_unlock(&fe->lock);
+	return ours;
 }
 
 void fe_fuse_stop(struct frontend *fe)
@@ -322,7 +429,7 @@ void fe_fuse_stop(struct frontend *fe)
 		pthread_join(fe->thread, NULL);
 	fe->thread_started = false;
 	/* stop the workers (they notify through the session) before it goes */
-	fe_release_leftovers(fe);
+	fe_release_leftovers(fe, NULL);
 	if (fe->se) {
 		if (fe->mounted)
 			fuse_session_unmount(fe->se);

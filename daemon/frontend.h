@@ -31,6 +31,21 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 /* Remove every node; clients of open queues get errors (ENOTCONN/ENODEV). */
 void frontend_stop(struct frontend *fe);
 
+/*
+ * Publish one more device (the frontend takes a reference on d); returns
+ * once its node exists with its final mode.  -errno.
+ */
+int frontend_add_device(struct frontend *fe, struct uacce_dev *d);
+/*
+ * Unpublish d: its node disappears at once (new opens: ENOENT).  Call it
+ * after core_remove_device(d), so that open queues get ENODEV.  CUSE: the
+ * session of d lives on, unreachable, until its last file is closed (or
+ * until its name is needed for a new device: then ENOTCONN for them).
+ */
+void frontend_remove_device(struct frontend *fe, struct uacce_dev *d);
+/* New owner, group and mode for every node (a reload changed nodes.*). */
+void frontend_set_perms(struct frontend *fe, uid_t uid, gid_t gid, mode_t mode);
+
 /* The directory holding the nodes ("/dev" or the FUSE mount point). */
 const char *frontend_dev_dir(const struct frontend *fe);
 

@@ -2,9 +2,11 @@
 /*
  * uacced - userspace uacce accelerator daemon.
  *
- * Set-up in order (config, core + devices, runtime dir + attributes,
- * frontend, broker), one main loop (signals and owner-death pidfds), and
- * teardown in reverse.
+ * Set-up in order (config, core + devices + policy, runtime dir +
+ * attributes, frontend, broker, control socket), one main loop (signals
+ * and owner-death pidfds), and teardown in reverse.  A reload (SIGHUP, or
+ * "uaccectl reload" on the control thread) swaps the configuration under
+ * reload_lock: see reload().
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -12,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +22,15 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "attrs.h"
 #include "broker.h"
 #include "config.h"
+#include "control.h"
 #include "core.h"
 #include "frontend.h"
 #include "log.h"
@@ -33,6 +40,12 @@
 #define PACKAGE_VERSION "0"
 #endif
 
+/* a registered device; its id is its index in daemon::devs */
+struct dm_dev {
+	struct uacce_dev *dev;		/* a reference; NULL: the id is free */
+	struct uacce_dev_cfg cfg;	/* what it was made from (cfg.json: a reference) */
+};
+
 struct daemon {
 	const char *config_path;
 	bool config_explicit;
@@ -40,12 +53,16 @@ struct daemon {
 	char rundir[256];
 	char fuse_dir[300];
 	bool check_only;
+	enum log_target log_target;
+	pthread_mutex_t reload_lock;	/* cfg, devs, node perms: reloads, teardown */
 	struct uacce_config cfg;
 	struct uacce_core *core;
-	struct uacce_dev *devs[CONFIG_MAX_DEVICES];
+	struct dm_dev devs[CONFIG_MAX_DEVICES];
 	int ndev;
+	struct fe_opts fo;		/* node permissions in force */
 	struct frontend *fe;
 	struct broker *broker;
+	struct control *ctl;
 	int epfd;
 	int sigfd;
 };
@@ -91,6 +108,8 @@ static void usage(FILE *f)
 		"      --runtime-dir DIR   runtime files (default /run/uacce)\n"
 		"      --fuse-dir DIR      FUSE fallback mount point (default <runtime-dir>/dev)\n"
 		"      --check-config      validate the configuration and exit\n"
+		"      --log-target T      auto (default: the journal when stderr is\n"
+		"                          connected to it), console or journal\n"
 		"  -v, --verbose           debug logging\n"
 		"      --version           print the version and exit\n"
 		"  -h, --help              this help\n",
@@ -99,7 +118,7 @@ static void usage(FILE *f)
 
 static int parse_args(struct daemon *dm, int argc, char **argv)
 {
-	enum { O_FRONTEND = 256, O_RUNDIR, O_FUSEDIR, O_CHECK, O_VERSION };
+	enum { O_FRONTEND = 256, O_RUNDIR, O_FUSEDIR, O_CHECK, O_VERSION, O_LOGTARGET };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
@@ -107,6 +126,7 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 		{ "runtime-dir", required_argument, NULL, O_RUNDIR },
 		{ "fuse-dir", required_argument, NULL, O_FUSEDIR },
 		{ "check-config", no_argument, NULL, O_CHECK },
+		{ "log-target", required_argument, NULL, O_LOGTARGET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, 'h' },
@@ -144,6 +164,12 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 			break;
 		case O_CHECK:
 			dm->check_only = true;
+			break;
+		case O_LOGTARGET:
+			if (log_target_parse(optarg, &dm->log_target)) {
+				fprintf(stderr, "uacced: --log-target: auto, console or journal\n");
+				return 2;
+			}
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -256,23 +282,264 @@ static void remove_stale(struct daemon *dm)
 	remove_runfiles(dm);
 }
 
-static int node_perms(struct daemon *dm, struct fe_opts *o)
+static void node_perms(const struct uacce_config *c, struct fe_opts *o)
 {
-	struct group *gr = getgrnam(dm->cfg.group);
+	struct group *gr = getgrnam(c->group);
 
-	o->mode = dm->cfg.mode;
-	o->uid = 0;
+	o->mode = c->mode;
+	o->uid = c->owner_uid;
 	o->gid = 0;
 	if (gr) {
 		o->gid = gr->gr_gid;
 	} else {
-		log_warn("group \"%s\" does not exist: device nodes stay root:root %04o "
+		log_warn("group \"%s\" does not exist: device nodes get group root, mode %04o "
 			 "(create it with: groupadd --system %s)",
-			 dm->cfg.group, (unsigned)o->mode, dm->cfg.group);
+			 c->group, (unsigned)o->mode, c->group);
 	}
 	if (o->mode & 0002)
 		log_warn("node mode %04o lets every user open the devices", (unsigned)o->mode);
+}
+
+/* --- devices ------------------------------------------------------------------ */
+
+/* register device `id` from cfg (not yet published) */
+static int dev_create(struct daemon *dm, const struct uacce_dev_cfg *cfg, int id)
+{
+	struct dm_dev *dd = &dm->devs[id];
+	int err;
+
+	err = core_add_device(dm->core, cfg, id, &dd->dev);
+	if (err) {
+		dd->dev = NULL;
+		return err;
+	}
+	dd->cfg = *cfg;
+	json_object_get(cfg->json);
+	dm->ndev++;
 	return 0;
+}
+
+/* revoke its queues (ENODEV), unpublish it, forget it */
+static void dev_destroy(struct daemon *dm, int id)
+{
+	struct dm_dev *dd = &dm->devs[id];
+
+	if (!dd->dev)
+		return;
+	core_remove_device(dd->dev);
+	if (dm->fe)
+		frontend_remove_device(dm->fe, dd->dev);
+	attrs_remove(dm->rundir, dd->dev);
+	udev_unref(dd->dev);
+	json_object_put(dd->cfg.json);
+	memset(dd, 0, sizeof(*dd));
+	dm->ndev--;
+}
+
+/* attributes, then the node (with the frontend running) */
+static int dev_publish(struct daemon *dm, int id)
+{
+	struct uacce_dev *d = dm->devs[id].dev;
+	int err = attrs_publish(dm->rundir, d);
+
+	if (err) {
+		ulog_ctx(LOG_ERR, UDEV_LOG_CTX(d), "%s: cannot publish attributes in %s: %s",
+			 udev_name(d), dm->rundir, strerror(-err));
+		return err;
+	}
+	return dm->fe ? frontend_add_device(dm->fe, d) : 0;
+}
+
+/* --- reload ------------------------------------------------------------------ */
+
+/*
+ * How the devices of a new configuration map onto the registered ones:
+ * an entry equal to a registered device keeps it (id, node, open queues;
+ * first match in id order, entries in file order); registered devices
+ * left over are removed; the other entries get the lowest free ids, in
+ * file order (the kernel's idr does the same), the ids of removed
+ * devices included.
+ */
+struct plan {
+	int id[CONFIG_MAX_DEVICES];	/* per new entry: its id */
+	bool keep[CONFIG_MAX_DEVICES];	/* per new entry: an existing device */
+	bool gone[CONFIG_MAX_DEVICES];	/* per id: removed */
+	struct uacce_dev *made[CONFIG_MAX_DEVICES];	/* per new entry: created */
+	int kept, added, removed;
+};
+
+static void plan_devices(struct daemon *dm, const struct uacce_config *nc, struct plan *p)
+{
+	bool claimed[CONFIG_MAX_DEVICES] = { false }, taken[CONFIG_MAX_DEVICES];
+
+	memset(p, 0, sizeof(*p));
+	for (int j = 0; j < nc->ndev; j++) {
+		p->id[j] = -1;
+		for (int id = 0; id < CONFIG_MAX_DEVICES && p->id[j] < 0; id++) {
+			if (!dm->devs[id].dev || claimed[id] ||
+			    !config_dev_equal(&dm->devs[id].cfg, &nc->devs[j]))
+				continue;
+			claimed[id] = p->keep[j] = true;
+			p->id[j] = id;
+			p->kept++;
+		}
+	}
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++) {
+		p->gone[id] = dm->devs[id].dev && !claimed[id];
+		p->removed += p->gone[id];
+		taken[id] = claimed[id];
+	}
+	for (int j = 0; j < nc->ndev; j++) {
+		if (p->keep[j])
+			continue;
+		for (int id = 0; id < CONFIG_MAX_DEVICES && p->id[j] < 0; id++)
+			if (!taken[id])
+				taken[id] = true, p->id[j] = id;
+		p->added++;
+	}
+}
+
+/* create the added devices (unpublished); all or none */
+static int plan_create(struct daemon *dm, const struct uacce_config *nc, struct plan *p,
+		       char *msg, size_t len)
+{
+	for (int j = 0; j < nc->ndev; j++) {
+		int err;
+
+		if (p->keep[j])
+			continue;
+		err = core_add_device(dm->core, &nc->devs[j], p->id[j], &p->made[j]);
+		if (!err)
+			continue;
+		snprintf(msg, len, "%s: devices[%d] (\"%s\", backend %s): the device cannot be "
+			 "created: %s", nc->origin, j, nc->devs[j].name, nc->devs[j].backend,
+			 strerror(-err));
+		for (int k = 0; k < j; k++) {
+			if (p->made[k]) {
+				core_remove_device(p->made[k]);
+				udev_unref(p->made[k]);
+			}
+		}
+		return err;
+	}
+	return 0;
+}
+
+/* the swap: policy, removals, additions; returns the devices not published */
+static int plan_apply(struct daemon *dm, const struct uacce_config *nc, struct plan *p)
+{
+	int failed = 0;
+
+	core_set_policy(dm->core, nc->policy);
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++)
+		if (p->gone[id])
+			dev_destroy(dm, id);
+	for (int j = 0; j < nc->ndev; j++) {
+		struct dm_dev *dd = &dm->devs[p->id[j]];
+
+		if (p->keep[j])
+			continue;
+		dd->dev = p->made[j];
+		dd->cfg = nc->devs[j];
+		json_object_get(dd->cfg.json);
+		dm->ndev++;
+		if (dev_publish(dm, p->id[j])) {
+			ulog_ctx(LOG_ERR, UDEV_LOG_CTX(dd->dev),
+				 "%s: the new device could not be published: removed again",
+				 udev_name(dd->dev));
+			dev_destroy(dm, p->id[j]);
+			failed++;
+		}
+	}
+	return failed;
+}
+
+static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
+{
+	struct fe_opts fo = dm->fo;
+
+	node_perms(nc, &fo);
+	if (fo.uid == dm->fo.uid && fo.gid == dm->fo.gid && fo.mode == dm->fo.mode)
+		return;
+	log_info("device nodes: owner %u, group %u, mode %04o from now on", (unsigned)fo.uid,
+		 (unsigned)fo.gid, (unsigned)fo.mode);
+	frontend_set_perms(dm->fe, fo.uid, fo.gid, fo.mode);
+	dm->fo = fo;
+}
+
+static uint64_t monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Parse and check the configuration, then swap it in: 0 with a summary in
+ * msg, or -errno with the reason in msg, the old configuration in force.
+ * Open queues of kept devices are untouched; queues of removed devices
+ * get ENODEV.  SIGHUP (main thread) and the control socket (its thread).
+ */
+static int reload(struct daemon *dm, char *msg, size_t len)
+{
+	struct uacce_config nc;
+	struct plan *p = NULL;
+	char err[1024], src[400], sum[256];
+	int r, failed = 0;
+
+	pthread_mutex_lock(&dm->reload_lock);
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
+		    (unsigned long long)monotonic_usec());
+	r = config_load(dm->config_path, dm->config_explicit, &nc, err, sizeof(err));
+	if (r) {
+		snprintf(msg, len, "%s", err);
+		goto out;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		config_free(&nc);
+		r = -ENOMEM;
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	plan_devices(dm, &nc, p);
+	r = plan_create(dm, &nc, p, msg, len);
+	if (r) {
+		config_free(&nc);
+		goto out;
+	}
+	failed = plan_apply(dm, &nc, p);
+	apply_perms(dm, &nc);
+	control_set_admin_group(dm->ctl, nc.admin_group_set, nc.admin_gid, nc.admin_group);
+	config_free(&dm->cfg);
+	dm->cfg = nc;
+	config_sources(&dm->cfg, src, sizeof(src));
+	config_summary(&dm->cfg, sum, sizeof(sum));
+	snprintf(msg, len, "reloaded %s: %s; devices: %d kept, %d added, %d removed%s", src, sum,
+		 p->kept, p->added - failed, p->removed,
+		 failed ? "; some new devices could not be published (see the log)" : "");
+	log_info("%s", msg);
+out:
+	if (r)
+		log_err("reload refused, the previous configuration stays in force: %s", msg);
+	notify_send("READY=1\nSTATUS=%d device(s) in %s%s", dm->ndev, frontend_dev_dir(dm->fe),
+		    r ? " (the last reload was refused)" : "");
+	pthread_mutex_unlock(&dm->reload_lock);
+	free(p);
+	return r;
+}
+
+static int ctl_reload(void *ctx, char *msg, size_t len)
+{
+	return reload(ctx, msg, len);
+}
+
+static const char *dm_dev_dir(void *ctx)
+{
+	struct daemon *dm = ctx;
+
+	return frontend_dev_dir(dm->fe);
 }
 
 static int choose_frontend(struct daemon *dm, enum fe_kind *kind)
@@ -302,9 +569,15 @@ static int setup(struct daemon *dm)
 		.watch_owner = hook_watch,
 		.unwatch_owner = hook_unwatch,
 	};
+	const struct control_ops ctl_ops = {
+		.ctx = dm,
+		.reload = ctl_reload,
+		.dev_dir = dm_dev_dir,
+	};
 	struct fe_opts fo = { .fuse_dir = dm->fuse_dir };
+	struct uacce_dev *devs[CONFIG_MAX_DEVICES];
+	char pid[32], src[400], sum[256];
 	sigset_t mask;
-	char pid[32];
 	int err;
 
 	dm->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -332,36 +605,41 @@ static int setup(struct daemon *dm)
 	err = core_new(&hooks, &dm->core);
 	if (err)
 		return err;
+	core_set_policy(dm->core, dm->cfg.policy);
 	for (int i = 0; i < dm->cfg.ndev; i++) {
-		err = core_add_device(dm->core, &dm->cfg.devs[i], i, &dm->devs[i]);
+		err = dev_create(dm, &dm->cfg.devs[i], i);
+		if (!err)
+			err = dev_publish(dm, i);	/* attributes: no frontend yet */
 		if (err)
 			return err;
-		dm->ndev++;
-		err = attrs_publish(dm->rundir, dm->devs[i]);
-		if (err) {
-			log_err("%s: cannot publish attributes in %s: %s", udev_name(dm->devs[i]),
-				dm->rundir, strerror(-err));
-			return err;
-		}
+		devs[i] = dm->devs[i].dev;
 	}
 	err = choose_frontend(dm, &fo.kind);
 	if (err)
 		return err;
-	node_perms(dm, &fo);
-	err = frontend_start(&fo, dm->core, dm->devs, dm->ndev, &dm->fe);
+	node_perms(&dm->cfg, &fo);
+	dm->fo = fo;
+	err = frontend_start(&fo, dm->core, devs, dm->ndev, &dm->fe);
 	if (err)
 		return err;
 	err = broker_start(dm->rundir, dm->core, dm->fe, &dm->broker);
 	if (err)
 		return err;
+	err = control_start(dm->rundir, dm->core, &ctl_ops, &dm->ctl);
+	if (err)
+		return err;
+	control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
+				dm->cfg.admin_group);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	err = write_runfile(dm->rundir, "devdir", frontend_dev_dir(dm->fe));
 	if (!err)
 		err = write_runfile(dm->rundir, "uacced.pid", pid);
 	if (err)
 		return err;
-	log_info("ready: %d device(s) in %s, config %s, runtime dir %s", dm->ndev,
-		 frontend_dev_dir(dm->fe), dm->cfg.origin, dm->rundir);
+	config_sources(&dm->cfg, src, sizeof(src));
+	config_summary(&dm->cfg, sum, sizeof(sum));
+	log_info("ready: %d device(s) in %s, config %s (%s), runtime dir %s", dm->ndev,
+		 frontend_dev_dir(dm->fe), src, sum, dm->rundir);
 	/* every node exists with its final mode: frontend_start waited for it */
 	notify_send("READY=1\nSTATUS=%d device(s) in %s\nMAINPID=%d", dm->ndev,
 		    frontend_dev_dir(dm->fe), (int)getpid());
@@ -372,12 +650,12 @@ static void teardown(struct daemon *dm)
 {
 	if (dm->core)	/* only what this daemon created */
 		remove_runfiles(dm);
+	control_stop(dm->ctl);	/* no reload from now on */
 	broker_stop(dm->broker);
 	frontend_stop(dm->fe);	/* open queues are released here */
-	for (int i = 0; i < dm->ndev; i++) {
-		attrs_remove(dm->rundir, dm->devs[i]);
-		core_remove_device(dm->devs[i]);
-	}
+	dm->fe = NULL;
+	for (int i = 0; i < CONFIG_MAX_DEVICES; i++)
+		dev_destroy(dm, i);
 	core_free(dm->core);
 	config_free(&dm->cfg);
 	if (dm->sigfd >= 0)
@@ -411,7 +689,10 @@ static void run(struct daemon *dm)
 				if (read(dm->sigfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP) {
-					log_info("SIGHUP: configuration reload is not supported yet");
+					char msg[1024];
+
+					log_info("SIGHUP: reloading the configuration");
+					reload(dm, msg, sizeof(msg));
 					continue;
 				}
 				log_info("signal %d: shutting down", (int)si.ssi_signo);
@@ -431,7 +712,7 @@ static void run(struct daemon *dm)
 
 int main(int argc, char **argv)
 {
-	struct daemon dm = { .epfd = -1, .sigfd = -1 };
+	struct daemon dm = { .epfd = -1, .sigfd = -1, .reload_lock = PTHREAD_MUTEX_INITIALIZER };
 	char err[512];
 	int r;
 
@@ -439,15 +720,13 @@ int main(int argc, char **argv)
 	r = parse_args(&dm, argc, argv);
 	if (r)
 		return r;
+	if (dm.check_only)
+		return config_check("uacced", dm.config_path, dm.config_explicit, stdout, stderr);
+	log_set_target(dm.log_target);
 	r = config_load(dm.config_path, dm.config_explicit, &dm.cfg, err, sizeof(err));
 	if (r) {
 		log_err("configuration rejected: %s", err);
 		return 1;
-	}
-	if (dm.check_only) {
-		printf("%s: OK (%d device(s))\n", dm.cfg.origin, dm.cfg.ndev);
-		config_free(&dm.cfg);
-		return 0;
 	}
 	if (geteuid() != 0)
 		log_warn("not running as root: CUSE, FUSE mounts and SVA access need root");

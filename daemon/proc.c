@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,100 @@ pid_t proc_tgid_of(pid_t tid)
 	if (!p)
 		return -ESRCH;
 	return (pid_t)strtol(p + 6, NULL, 10);
+}
+
+/* the whole of a small /proc file, NUL-terminated; -errno */
+static int read_proc(const char *path, char **out)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = NULL, *nb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (!buf || len + 1 >= cap) {
+			if (buf)
+				cap *= 2;
+			nb = cap > (1u << 21) ? NULL : realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = -errno;
+
+			free(buf);
+			close(fd);
+			return err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+int proc_groups_of(pid_t tid, gid_t **out, int *n)
+{
+	char path[64], *text = NULL, *p, *end;
+	gid_t *g = NULL, *ng;
+	int cnt = 0, err;
+
+	*out = NULL;
+	*n = 0;
+	if (tid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	err = read_proc(path, &text);
+	if (err)
+		return err;
+	p = strstr(text, "\nGroups:");
+	if (!p) {
+		free(text);
+		return -EIO;
+	}
+	p += strlen("\nGroups:");
+	for (;;) {
+		unsigned long v;
+
+		p += strspn(p, " \t");
+		if (*p == '\n' || *p == '\0')
+			break;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (end == p || errno || v > UINT32_MAX) {
+			err = -EIO;
+			break;
+		}
+		p = end;
+		ng = realloc(g, (size_t)(cnt + 1) * sizeof(*g));
+		if (!ng) {
+			err = -ENOMEM;
+			break;
+		}
+		g = ng;
+		g[cnt++] = (gid_t)v;
+	}
+	free(text);
+	if (err) {
+		free(g);
+		return err;
+	}
+	*out = g;
+	*n = cnt;
+	return 0;
 }
 
 static void read_comm(pid_t pid, char comm[16])

@@ -26,6 +26,12 @@ struct uacce_owner {
 pid_t proc_tgid_of(pid_t tid);
 
 /*
+ * Supplementary groups of thread `tid` ("Groups:" of /proc/<tid>/status):
+ * *out (malloc'd, NULL when there are none) and their number.  -errno.
+ */
+int proc_groups_of(pid_t tid, gid_t **out, int *n);
+
+/*
  * Pin the process that thread `tid` belongs to.  `want_mem` also opens
  * its memory for SVA access.  -errno.
  */

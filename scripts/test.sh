@@ -63,6 +63,12 @@ suite unit unit "$build"
 suite unit-asan unit "$asan"
 suite host-integration test/integ/run-host.sh "$build"
 suite host-integration-asan test/integ/run-host.sh "$asan"
+suite churn test/integ/run-churn.sh "$build"
+suite churn-asan test/integ/run-churn.sh "$asan"
+suite policy test/integ/run-policy.sh "$build"
+suite policy-asan test/integ/run-policy.sh "$asan"
+suite zip test/zip/run-zip-tests.sh "$build"
+suite zip-asan test/zip/run-zip-tests.sh "$asan"
 suite man-lint lint_man
 suite install test/integ/check-install.sh
 if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then

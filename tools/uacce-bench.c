@@ -3,7 +3,10 @@
  * uacce-bench - measure uacced and its devices in one run, side by side:
  * 4 KiB round trips through the dummy devices, through a Unix socket to a
  * helper process (what a user would build instead) and plain memcpy; queue
- * lifecycles per second; the daemon's CPU use with idle open queues.
+ * lifecycles per second; the daemon's CPU use with idle open queues;
+ * compression throughput of 1 MiB buffers through the zip device on one
+ * and two queues against zlib and libdeflate called in-process on one and
+ * two threads (zipbench.c).
  * Prints a table, or one JSON object with --json.  Ratios between figures
  * of one run are meaningful; absolute numbers depend on the machine.
  */
@@ -24,6 +27,8 @@
 #include <uacce/dummy_usr_if.h>
 #include <uacce/libuacce.h>
 #include <uacce/wd.h>
+
+#include "bench-zip.h"
 
 struct lat {
 	double p50_us, p99_us, per_second;
@@ -289,6 +294,27 @@ static void print_lat_json(const char *name, const struct lat *l, bool comma)
 		printf("\"%s\":null%s", name, comma ? "," : "");
 }
 
+/* the targets, as booleans over this run's ratios (null: not measured) */
+static void print_target(const char *name, bool measured, bool met)
+{
+	printf("\"%s\":%s,", name, !measured ? "null" : met ? "true" : "false");
+}
+
+static void print_targets_json(const struct lat *sock, const struct lat *d0, const struct lat *d1,
+			       double idle, const struct zip_bench_result *zr)
+{
+	printf("\"targets\":{");
+	print_target("zip_1q_ge_0.9_best_inprocess_1t_l6", zr && zip_ratio_1q(&zr->lv[0]) > 0,
+		     zr && zip_ratio_1q(&zr->lv[0]) >= 0.9);
+	print_target("zip_2q_ge_1.6_1q_l6", zr && zip_ratio_2q(&zr->lv[0]) > 0,
+		     zr && zip_ratio_2q(&zr->lv[0]) >= 1.6);
+	print_target("dummy_sva_p50_le_0.2_socket", d1->ok && sock->ok,
+		     d1->ok && sock->ok && d1->p50_us <= 0.2 * sock->p50_us);
+	print_target("dummy_nonsva_p50_le_0.2_socket", d0->ok && sock->ok,
+		     d0->ok && sock->ok && d0->p50_us <= 0.2 * sock->p50_us);
+	printf("\"idle_cpu_lt_1pct\":%s},", idle < 0 ? "null" : idle < 1.0 ? "true" : "false");
+}
+
 static void print_lat(const char *name, const struct lat *l)
 {
 	if (l->ok)
@@ -296,6 +322,24 @@ static void print_lat(const char *name, const struct lat *l)
 		       l->p99_us, l->per_second);
 	else
 		printf("  %-34s (not measured)\n", name);
+}
+
+static void print_table(unsigned n, const struct lat *mc, const struct lat *sock,
+			const struct lat *d0, const struct lat *d1, double lc, int el, int idle_q,
+			double idle_s, double idle, int ei)
+{
+	printf("uacce-bench: 4 KiB round trips, %u each\n", n);
+	print_lat("memcpy in process", mc);
+	print_lat("Unix socket to a helper process", sock);
+	print_lat("uacce-dummy-0 (non-SVA, SS)", d0);
+	print_lat("uacce-dummy-1 (SVA, malloc)", d1);
+	if (d1->ok && sock->ok)
+		printf("  dummy SVA p50 / socket p50 = %.3f, non-SVA = %.3f\n",
+		       d1->p50_us / sock->p50_us, d0->ok ? d0->p50_us / sock->p50_us : -1);
+	printf("queue lifecycles (open, START, map all, close): %.0f /s%s\n", lc,
+	       el ? " (error)" : "");
+	printf("daemon CPU with %d idle started queues over %.0f s: %.3f %% of one core%s\n",
+	       idle_q, idle_s, idle, ei ? " (error)" : "");
 }
 
 int main(int argc, char **argv)
@@ -306,13 +350,23 @@ int main(int argc, char **argv)
 		{ "idle-queues", required_argument, NULL, 'i' },
 		{ "idle-seconds", required_argument, NULL, 's' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "zip-device", required_argument, NULL, 'Z' },
+		{ "corpus", required_argument, NULL, 'C' },
+		{ "zip-seconds", required_argument, NULL, 'S' },
+		{ "zip-rounds", required_argument, NULL, 'R' },
+		{ "zip-only", no_argument, NULL, 'O' },
+		{ "no-zip", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct lat mc = { 0 }, sock = { 0 }, d0 = { 0 }, d1 = { 0 };
+	struct zip_bench_opts zo = { .corpus_max = 16u << 20, .buf = 1u << 20, .seconds = 1.0,
+				     .rounds = 3, .depth = 4 };
+	struct zip_bench_result zr = { 0 };
+	bool zip = true, others = true;
 	unsigned n = 20000;
-	int idle_q = 8, c, e0, e1, el, ei;
-	double idle_s = 10, lc, idle;
+	int idle_q = 8, c, e0 = 0, e1 = 0, el = 0, ei = 0, ez = 0;
+	double idle_s = 10, lc = 0, idle = -1;
 
 	while ((c = getopt_long(argc, argv, "jn:i:s:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -330,10 +384,34 @@ int main(int argc, char **argv)
 		case 'q':
 			n = 2000;
 			idle_s = 2;
+			zo.seconds = 0.5;
+			zo.rounds = 1;
+			zo.corpus_max = 8u << 20;
+			break;
+		case 'Z':
+			zo.device = optarg;
+			break;
+		case 'C':
+			zo.corpus = optarg;
+			break;
+		case 'S':
+			zo.seconds = atof(optarg) > 0.05 ? atof(optarg) : 0.05;
+			break;
+		case 'R':
+			zo.rounds = atoi(optarg) > 0 ? atoi(optarg) : 1;
+			break;
+		case 'O':
+			others = false;
+			break;
+		case 'N':
+			zip = false;
 			break;
 		case 'h':
 			printf("Usage: uacce-bench [--json] [--count N] [--idle-queues N] "
-			       "[--idle-seconds S] [--quick]\n");
+			       "[--idle-seconds S] [--quick]\n"
+			       "                   [--zip-device DEV] [--corpus FILE] "
+			       "[--zip-seconds S] [--zip-rounds N]\n"
+			       "                   [--zip-only | --no-zip]\n");
 			return 0;
 		default:
 			return 2;
@@ -346,12 +424,16 @@ int main(int argc, char **argv)
 		n = 100;
 	signal(SIGPIPE, SIG_IGN);
 
-	bench_memcpy(n, &mc);
-	bench_socket(n, &sock);
-	e0 = bench_dummy("uacce-dummy-0", n, &d0);
-	e1 = bench_dummy("uacce-dummy-1", n, &d1);
-	lc = bench_lifecycles("uacce-dummy-1", 2.0, &el);
-	idle = bench_idle(idle_q, idle_s, &ei);
+	if (others) {
+		bench_memcpy(n, &mc);
+		bench_socket(n, &sock);
+		e0 = bench_dummy("uacce-dummy-0", n, &d0);
+		e1 = bench_dummy("uacce-dummy-1", n, &d1);
+		lc = bench_lifecycles("uacce-dummy-1", 2.0, &el);
+		idle = bench_idle(idle_q, idle_s, &ei);
+	}
+	if (zip)
+		ez = zip_bench_run(&zo, &zr);
 
 	if (json) {
 		printf("{\"size\":4096,\"count\":%u,", n);
@@ -366,21 +448,18 @@ int main(int argc, char **argv)
 		printf("\"queue_lifecycles_per_second\":%.0f,", lc);
 		printf("\"idle_queues\":%d,\"idle_seconds\":%.1f,\"daemon_cpu_percent_idle\":%.3f,",
 		       idle_q, idle_s, idle);
-		printf("\"errors\":{\"dummy0\":%d,\"dummy1\":%d,\"lifecycle\":%d,\"idle\":%d}}\n",
-		       e0, e1, el, ei);
+		if (zip) {
+			zip_bench_print_json(&zo, &zr);
+			printf(",");
+		}
+		print_targets_json(&sock, &d0, &d1, idle, zip ? &zr : NULL);
+		printf("\"errors\":{\"dummy0\":%d,\"dummy1\":%d,\"lifecycle\":%d,\"idle\":%d,"
+		       "\"zip\":%d}}\n", e0, e1, el, ei, ez);
 	} else {
-		printf("uacce-bench: 4 KiB round trips, %u each\n", n);
-		print_lat("memcpy in process", &mc);
-		print_lat("Unix socket to a helper process", &sock);
-		print_lat("uacce-dummy-0 (non-SVA, SS)", &d0);
-		print_lat("uacce-dummy-1 (SVA, malloc)", &d1);
-		if (d1.ok && sock.ok)
-			printf("  dummy SVA p50 / socket p50 = %.3f, non-SVA = %.3f\n",
-			       d1.p50_us / sock.p50_us, d0.ok ? d0.p50_us / sock.p50_us : -1);
-		printf("queue lifecycles (open, START, map all, close): %.0f /s%s\n", lc,
-		       el ? " (error)" : "");
-		printf("daemon CPU with %d idle started queues over %.0f s: %.3f %% of one core%s\n",
-		       idle_q, idle_s, idle, ei ? " (error)" : "");
+		if (others)
+			print_table(n, &mc, &sock, &d0, &d1, lc, el, idle_q, idle_s, idle, ei);
+		if (zip)
+			zip_bench_print_table(&zo, &zr);
 	}
-	return e0 || e1 || el || ei ? 1 : 0;
+	return e0 || e1 || el || ei || ez ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -25,6 +26,7 @@
 static const struct soft_personality *const personalities[] = {
 	&soft_dummy_v1,
 	&soft_dummy_v2,
+	&soft_zip_v1,
 };
 
 static inline void cpu_relax(void)
@@ -56,6 +58,14 @@ static void futex_wait(uint32_t *word, uint32_t val, uint64_t ns)
 static void futex_wake(uint32_t *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+uint64_t soft_now_ns(void) { return now_ns(); }
+void soft_cpu_relax(void) { cpu_relax(); }
+
+void soft_futex_wake(uint32_t *word, int n)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
 /*
@@ -237,25 +247,78 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 
 /* --- ops ------------------------------------------------------------------- */
 
+/* one worker per CPU this daemon may run on */
+static int default_workers(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return n;
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+/*
+ * The optional "workers" key: 0 (one per CPU, the default) to
+ * SOFT_MAX_WORKERS, for pooled personalities only.
+ */
+static int pool_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out)
+{
+	struct json_object *v;
+	int64_t n;
+
+	*out = default_workers();
+	if (!cfg->json || !json_object_object_get_ex(cfg->json, "workers", &v))
+		return 0;
+	if (!pooled) {
+		log_err("%s: \"workers\": api %s has a worker per queue", cfg->name, cfg->api);
+		return -EINVAL;
+	}
+	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+	if (n < 0 || n > SOFT_MAX_WORKERS) {
+		log_err("%s: \"workers\" must be 0 (one per CPU) to %d", cfg->name,
+			SOFT_MAX_WORKERS);
+		return -EINVAL;
+	}
+	if (n > 0)
+		*out = (int)n;
+	return 0;
+}
+
+static const struct soft_personality *find_personality(const char *api)
+{
+	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]); i++)
+		if (api && strcmp(personalities[i]->api, api) == 0)
+			return personalities[i];
+	return NULL;
+}
+
 static int soft_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
 			   void **hwdev)
 {
-	const struct soft_personality *pers = NULL;
+	const struct soft_personality *pers = find_personality(cfg->api);
 	struct soft_dev *d;
+	int workers = 0, err;
 
-	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]); i++)
-		if (cfg->api && strcmp(personalities[i]->api, cfg->api) == 0)
-			pers = personalities[i];
 	if (!pers)
 		return -EINVAL;
 	if (cfg->queues < 1 || cfg->queues > 4096)
 		return -ERANGE;
+	err = pool_workers(cfg, pers->pooled, &workers);
+	if (err)
+		return err;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->pers = pers;
 	d->sva = cfg->sva;
 	d->max_queues = cfg->queues;
+	snprintf(d->name, sizeof(d->name), "%s", cfg->name ? cfg->name : "soft");
+	if (pers->pooled && (err = soft_pool_create(d, workers, &d->pool))) {
+		free(d);
+		return err;
+	}
 	memset(info, 0, sizeof(*info));
 	snprintf(info->api, sizeof(info->api), "%s", pers->api);
 	snprintf(info->algorithms, sizeof(info->algorithms), "%s", pers->algorithms);
@@ -268,7 +331,11 @@ static int soft_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 
 static void soft_dev_destroy(void *hwdev)
 {
-	free(hwdev);
+	struct soft_dev *d = hwdev;
+
+	if (d && d->pool)
+		soft_pool_destroy(d->pool);
+	free(d);
 }
 
 static int soft_get_queue(void *hwdev, struct uacce_queue *q, void **hwq)
@@ -295,6 +362,8 @@ static void soft_put_queue(void *hwq)
 {
 	struct soft_q *sq = hwq;
 
+	if (sq->dev->pers->fini_queue)
+		sq->dev->pers->fini_queue(sq);
 	pthread_mutex_destroy(&sq->proc_lock);
 	free(sq->priv);
 	free(sq);
@@ -305,6 +374,11 @@ static int soft_start_queue(void *hwq)
 	struct soft_q *sq = hwq;
 	int err;
 
+	if (sq->dev->pool) {
+		soft_pool_add(sq->dev->pool, sq);
+		sq->running = true;
+		return 0;
+	}
 	sq->stop = 0;
 	err = pthread_create(&sq->thread, NULL, worker, sq);
 	if (err) {
@@ -318,8 +392,14 @@ static int soft_start_queue(void *hwq)
 static void soft_stop_queue(void *hwq)
 {
 	struct soft_q *sq = hwq;
+
 	if (!sq->running)
 		return;
+	if (sq->dev->pool) {
+		soft_pool_remove(sq->dev->pool, sq);
+		sq->running = false;
+		return;
+	}
 	__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
 	wake_worker(sq);
 	pthread_join(sq->thread, NULL);

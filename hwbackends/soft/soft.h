@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * soft.h - the software accelerator: a worker thread per started queue
- * plays the hardware.  It notices new ring entries by polling shared
- * memory (spinning briefly after activity, then sleeping with a growing
- * timeout), and can be woken at once through a futex word in the queue's
- * MMIO page, by the FLUSH ioctl, or by stop.
+ * soft.h - the software accelerator.  Two worker models:
+ *  - per queue (dummy): a worker thread per started queue plays the
+ *    hardware.  It notices new ring entries by polling shared memory
+ *    (spinning briefly after activity, then sleeping with a growing
+ *    timeout), and can be woken at once through a futex word in the
+ *    queue's MMIO page, by the FLUSH ioctl, or by stop.
+ *  - pooled (zip): a fixed pool of workers per device (one per CPU by
+ *    default) serves every started queue of the device, one request per
+ *    turn, round robin (pool.c).
  */
 #ifndef UACCED_SOFT_H
 #define UACCED_SOFT_H
@@ -33,12 +37,30 @@ struct soft_personality {
 	bool (*pending)(struct soft_q *sq);
 	/* the futex wake word of the queue */
 	uint32_t *(*wake_word)(struct soft_q *sq, uint32_t **sleeping);
+
+	/*
+	 * Pooled personalities: process() handles at most one request per
+	 * call; set_idle() raises/clears the queue's "need wakeup" flag (the
+	 * client kicks wake_word while it is raised; `sleeping` is unused).
+	 */
+	bool pooled;
+	void (*set_idle)(struct soft_q *sq, bool idle);
+	/* free what process() keeps per thread (pool workers, at exit) */
+	void (*worker_exit)(void);
+	/* free what init_queue allocated besides priv (optional) */
+	void (*fini_queue)(struct soft_q *sq);
 };
+
+struct soft_pool;
+
+#define SOFT_MAX_WORKERS	64
 
 struct soft_dev {
 	const struct soft_personality *pers;
 	bool sva;
 	int max_queues;
+	struct soft_pool *pool;		/* pooled personalities */
+	char name[48];			/* "zip", for thread names */
 };
 
 struct soft_q {
@@ -51,10 +73,27 @@ struct soft_q {
 	int updated;			/* atomic: news for poll() */
 	uint32_t tail;			/* device's own copy of the ring tail */
 	struct list park_link;		/* the idle scanner's list, while parked */
+	/* pooled: all under the pool's lock */
+	struct list pool_link;		/* soft_pool.queues, while started */
+	bool claimed;			/* a worker is serving it */
+	bool leaving;			/* stop_queue waits for the worker */
 	void *priv;
 };
 
-extern const struct soft_personality soft_dummy_v1, soft_dummy_v2;
+extern const struct soft_personality soft_dummy_v1, soft_dummy_v2, soft_zip_v1;
+
+/* pool.c: nworkers threads named "<name>-w<i>"; -errno */
+int soft_pool_create(struct soft_dev *d, int nworkers, struct soft_pool **out);
+/* every queue must have left */
+void soft_pool_destroy(struct soft_pool *p);
+void soft_pool_add(struct soft_pool *p, struct soft_q *sq);
+/* after it returns no worker touches sq */
+void soft_pool_remove(struct soft_pool *p, struct soft_q *sq);
+
+/* time and waiting helpers shared by the worker models (soft.c) */
+uint64_t soft_now_ns(void);
+void soft_cpu_relax(void);
+void soft_futex_wake(uint32_t *word, int n);
 
 /* the queue is being stopped: abandon long work (ECANCELED) */
 bool soft_stopping(struct soft_q *sq);

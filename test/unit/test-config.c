@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 /* not "config.h": that name also finds the autoconf header first */
 #include "../../daemon/config.h"
+#include "policy.h"
 
 #define ORIGIN "test.json"
 
@@ -24,7 +28,7 @@ static void assert_default(const struct uacce_config *c)
 {
 	ck_assert_str_eq(c->group, "uacce");
 	ck_assert_uint_eq(c->mode, 0660);
-	ck_assert_int_eq(c->ndev, 2);
+	ck_assert_int_eq(c->ndev, 3);
 	ck_assert_str_eq(c->devs[0].name, "dummy");
 	ck_assert_str_eq(c->devs[0].backend, "soft");
 	ck_assert_str_eq(c->devs[0].api, "dummy_v1");
@@ -36,6 +40,11 @@ static void assert_default(const struct uacce_config *c)
 	ck_assert_str_eq(c->devs[1].api, "dummy_v2");
 	ck_assert(c->devs[1].sva);
 	ck_assert_int_eq(c->devs[1].queues, 8);
+	ck_assert_str_eq(c->devs[2].name, "zip");
+	ck_assert_str_eq(c->devs[2].backend, "soft");
+	ck_assert_str_eq(c->devs[2].api, "uacce_zip_v1");
+	ck_assert(c->devs[2].sva);
+	ck_assert_int_eq(c->devs[2].queues, 16);
 	ck_assert_ptr_nonnull(c->root);
 }
 
@@ -176,7 +185,8 @@ END_TEST
 
 START_TEST(test_reject_unknown_nodes_key)
 {
-	reject("{ \"nodes\": { \"owner\": \"root\" }, \"devices\": [] }", "nodes.owner",
+	/* "owner" became a key with the policy issue; "user" is not one */
+	reject("{ \"nodes\": { \"user\": \"root\" }, \"devices\": [] }", "nodes.user",
 	       "unknown key", NULL);
 	reject("{ \"nodes\": [], \"devices\": [] }", "nodes", "object", NULL);
 	reject("{ \"nodes\": { \"group\": 5 }, \"devices\": [] }", "nodes.group", NULL);
@@ -409,6 +419,471 @@ START_TEST(test_load_large_file)
 END_TEST
 
 /* ------------------------------------------------------------------------- */
+/* the policy: quotas.*, control.*, nodes.owner                              */
+/* ------------------------------------------------------------------------- */
+
+/* a whole document with `members` besides an empty device list */
+#define Q(members) "{ \"devices\": [], " members " }"
+
+START_TEST(test_quotas_full)
+{
+	struct uacce_config c;
+	const struct policy_entry *e;
+
+	accept(Q("\"quotas\": {"
+		 "  \"default\": { \"max_queues\": 4, \"max_queues_per_device\": \"unlimited\","
+		 "                 \"max_region_bytes\": \"64M\","
+		 "                 \"devices\": [ \"dummy\", \"uacce-zip-*\" ] },"
+		 "  \"users\": { \"root\": { \"max_queues\": 1 },"
+		 "              \"123456\": { \"max_region_bytes\": 4096 } },"
+		 "  \"groups\": { \"root\": { \"devices\": [] } } },"
+		 "\"control\": { \"admin_group\": \"root\" },"
+		 "\"nodes\": { \"owner\": \"root\" }"), &c);
+	ck_assert_ptr_nonnull(c.policy);
+	e = &c.policy->def;
+	ck_assert_uint_eq(e->set, (1u << PL_MAX_QUEUES) | (1u << PL_MAX_QUEUES_PER_DEVICE) |
+				  (1u << PL_MAX_REGION_BYTES) | POLICY_SET_DEVICES);
+	ck_assert_uint_eq(e->lim[PL_MAX_QUEUES], 4);
+	ck_assert_uint_eq(e->lim[PL_MAX_QUEUES_PER_DEVICE], POLICY_UNLIMITED);
+	ck_assert_uint_eq(e->lim[PL_MAX_REGION_BYTES], 64ULL << 20);
+	ck_assert_int_eq(e->ndevices, 2);
+	ck_assert_str_eq(e->devices[1], "uacce-zip-*");
+	ck_assert_int_eq(c.policy->nusers, 2);
+	/* keys become ids; the labels name the user when it has a name */
+	for (int i = 0; i < 2; i++) {
+		const struct policy_id_entry *u = &c.policy->users[i];
+
+		if (u->id == 0) {
+			ck_assert_str_eq(u->e.label, "user root");
+			ck_assert_uint_eq(u->e.set, 1u << PL_MAX_QUEUES);
+		} else {
+			ck_assert_uint_eq(u->id, 123456);
+			ck_assert_str_eq(u->e.label, "user 123456");
+			ck_assert_uint_eq(u->e.lim[PL_MAX_REGION_BYTES], 4096);
+		}
+	}
+	ck_assert_int_eq(c.policy->ngroups, 1);
+	ck_assert_uint_eq(c.policy->groups[0].id, 0);
+	ck_assert_uint_eq(c.policy->groups[0].e.set, POLICY_SET_DEVICES);
+	ck_assert_int_eq(c.policy->groups[0].e.ndevices, 0);
+	ck_assert(c.admin_group_set);
+	ck_assert_uint_eq(c.admin_gid, 0);
+	ck_assert_str_eq(c.owner, "root");
+	ck_assert_uint_eq(c.owner_uid, 0);
+	config_free(&c);
+	ck_assert_ptr_null(c.policy);
+
+	/* without the sections: an empty policy, no admin group, owner root */
+	accept(Q("\"nodes\": {}"), &c);
+	ck_assert_ptr_nonnull(c.policy);
+	ck_assert_uint_eq(c.policy->def.set, 0);
+	ck_assert_int_eq(c.policy->nusers + c.policy->ngroups, 0);
+	ck_assert(!c.admin_group_set);
+	ck_assert_uint_eq(c.owner_uid, 0);
+	config_free(&c);
+	/* numeric ids for owner and admin group */
+	accept(Q("\"nodes\": { \"owner\": 4242 }, \"control\": { \"admin_group\": \"4343\" }"), &c);
+	ck_assert_uint_eq(c.owner_uid, 4242);
+	ck_assert_uint_eq(c.admin_gid, 4343);
+	config_free(&c);
+}
+END_TEST
+
+static uint64_t region_bytes(const char *v)
+{
+	struct uacce_config c;
+	char text[256];
+	uint64_t r;
+
+	snprintf(text, sizeof(text), Q("\"quotas\": { \"default\": { \"max_region_bytes\": %s } }"),
+		 v);
+	accept(text, &c);
+	r = c.policy->def.lim[PL_MAX_REGION_BYTES];
+	config_free(&c);
+	return r;
+}
+
+START_TEST(test_quota_sizes)
+{
+	ck_assert_uint_eq(region_bytes("0"), 0);
+	ck_assert_uint_eq(region_bytes("1048576"), 1048576);
+	ck_assert_uint_eq(region_bytes("\"4096\""), 4096);
+	ck_assert_uint_eq(region_bytes("\"64K\""), 65536);
+	ck_assert_uint_eq(region_bytes("\"64KiB\""), 65536);
+	ck_assert_uint_eq(region_bytes("\"64M\""), 64ULL << 20);
+	ck_assert_uint_eq(region_bytes("\"3MiB\""), 3ULL << 20);
+	ck_assert_uint_eq(region_bytes("\"2G\""), 2ULL << 30);
+	ck_assert_uint_eq(region_bytes("\"1T\""), 1ULL << 40);
+	ck_assert_uint_eq(region_bytes("\"1024TiB\""), 1ULL << 50);	/* the largest */
+	ck_assert_uint_eq(region_bytes("\"unlimited\""), POLICY_UNLIMITED);
+}
+END_TEST
+
+START_TEST(test_quota_reject_sizes)
+{
+	const char *const bad[] = {
+		"\"64k\"", "\"64 M\"", "\"1.5M\"", "\"-1\"", "\"\"", "\"M\"", "\"64MB\"",
+		"\"64Mi\"", "\"0x10\"", "\"1025T\"", "\"99999999999999999\"", "\"Unlimited\"",
+	};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 Q("\"quotas\": { \"default\": { \"max_region_bytes\": %s } }"), bad[i]);
+		reject(text, "quotas.default.max_region_bytes", NULL);
+	}
+	reject(Q("\"quotas\": { \"default\": { \"max_region_bytes\": \"1025T\" } }"),
+	       "too large", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_region_bytes\": \"64X\" } }"), "\"64X\"",
+	       "is not a size", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_region_bytes\": -1 } }"), "out of range",
+	       NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_region_bytes\": 1.5 } }"), "must be a size",
+	       NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_region_bytes\": true } }"), "must be a size",
+	       NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_region_bytes\": 1125899906842625 } }"),
+	       "out of range", NULL);
+}
+END_TEST
+
+START_TEST(test_quota_counts)
+{
+	struct uacce_config c;
+
+	accept(Q("\"quotas\": { \"default\": { \"max_queues\": 0, "
+		 "\"max_queues_per_device\": 1000000 } }"), &c);
+	ck_assert_uint_eq(c.policy->def.lim[PL_MAX_QUEUES], 0);
+	ck_assert_uint_eq(c.policy->def.lim[PL_MAX_QUEUES_PER_DEVICE], 1000000);
+	config_free(&c);
+	reject(Q("\"quotas\": { \"default\": { \"max_queues\": 1000001 } }"),
+	       "quotas.default.max_queues", "out of range", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_queues\": \"3\" } }"),
+	       "quotas.default.max_queues", "not a count", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_queues\": \"64K\" } }"),
+	       "quotas.default.max_queues", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_queues_per_device\": 2.0 } }"),
+	       "quotas.default.max_queues_per_device", "non-negative integer", NULL);
+	reject(Q("\"quotas\": { \"users\": { \"root\": { \"max_queues\": -2 } } }"),
+	       "quotas.users.root.max_queues", "out of range", NULL);
+}
+END_TEST
+
+START_TEST(test_quota_reject_structure)
+{
+	reject(Q("\"quotas\": []"), "quotas", "must be an object", NULL);
+	reject(Q("\"quotas\": { \"defaults\": {} }"), "quotas.defaults", "unknown key", NULL);
+	reject(Q("\"quotas\": { \"default\": [] }"), "quotas.default", "must be an object", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"max_queue\": 1 } }"),
+	       "quotas.default.max_queue", "unknown key", NULL);
+	reject(Q("\"quotas\": { \"users\": [] }"), "quotas.users", "must be an object", NULL);
+	reject(Q("\"quotas\": { \"groups\": { \"root\": 5 } }"), "quotas.groups.root",
+	       "must be an object", NULL);
+	reject(Q("\"quotas\": { \"users\": { \"root\": { \"devices\": \"dummy\" } } }"),
+	       "quotas.users.root.devices", "array", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"devices\": [ 5 ] } }"),
+	       "quotas.default.devices[0]", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"devices\": [ \"a\", \"b/c\" ] } }"),
+	       "quotas.default.devices[1]", NULL);
+	reject(Q("\"quotas\": { \"default\": { \"devices\": [ \"a b\" ] } }"),
+	       "quotas.default.devices[0]", NULL);
+	reject(Q("\"control\": []"), "control", "must be an object", NULL);
+	reject(Q("\"control\": { \"admin\": \"root\" }"), "control.admin", "unknown key", NULL);
+	reject(Q("\"control\": { \"admin_group\": [] }"), "control.admin_group", NULL);
+	reject(Q("\"nodes\": { \"owner\": true }"), "nodes.owner", NULL);
+}
+END_TEST
+
+START_TEST(test_quota_reject_unknown_ids)
+{
+	reject(Q("\"quotas\": { \"users\": { \"no-such-user-uacce\": {} } }"),
+	       "quotas.users.no-such-user-uacce", "no such user", NULL);
+	reject(Q("\"quotas\": { \"groups\": { \"no-such-group-uacce\": {} } }"),
+	       "quotas.groups.no-such-group-uacce", "no such group", NULL);
+	reject(Q("\"control\": { \"admin_group\": \"no-such-group-uacce\" }"),
+	       "control.admin_group", "no such group", NULL);
+	reject(Q("\"nodes\": { \"owner\": \"no-such-user-uacce\" }"), "nodes.owner",
+	       "no such user", NULL);
+	/* ids out of range are not ids, and no user has such a name */
+	reject(Q("\"quotas\": { \"users\": { \"4294967295\": {} } }"), "quotas.users.4294967295",
+	       "no such user", NULL);
+	/* two keys for one user or group */
+	reject(Q("\"quotas\": { \"users\": { \"root\": {}, \"0\": {} } }"), "quotas.users.0",
+	       "the same user as quotas.users.root", NULL);
+	reject(Q("\"quotas\": { \"groups\": { \"0\": {}, \"root\": {} } }"), "quotas.groups.root",
+	       "the same group as quotas.groups.0", NULL);
+}
+END_TEST
+
+START_TEST(test_quota_null_is_absent)
+{
+	struct uacce_config c;
+
+	/* in one document, null is the same as leaving the key out */
+	accept(Q("\"quotas\": { \"users\": { \"root\": null }, "
+		 "\"default\": { \"max_queues\": null } }"), &c);
+	ck_assert_int_eq(c.policy->nusers, 0);
+	ck_assert_uint_eq(c.policy->def.set, 0);
+	config_free(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- */
+/* drop-ins                                                                   */
+/* ------------------------------------------------------------------------- */
+
+struct tree {
+	char dir[64];		/* the configuration directory */
+	char main[128];		/* <dir>/uacced.json */
+	char dropins[128];	/* <dir>/uacced.d */
+};
+
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void mktree(struct tree *t, const char *main_text)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/uacced-test-dropins-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	snprintf(t->main, sizeof(t->main), "%s/uacced.json", t->dir);
+	snprintf(t->dropins, sizeof(t->dropins), "%s/uacced.d", t->dir);
+	ck_assert_int_eq(mkdir(t->dropins, 0755), 0);
+	if (main_text)
+		put_file(t->main, main_text);
+}
+
+static void dropin(struct tree *t, const char *name, const char *text)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", t->dropins, name);
+	put_file(path, text);
+}
+
+static void rmtree(struct tree *t)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const struct policy_id_entry *find_id(const struct policy_id_entry *a, int n, uint32_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i].id == id)
+			return &a[i];
+	return NULL;
+}
+
+START_TEST(test_dropins_merge)
+{
+	struct tree t;
+	struct uacce_config c;
+	const struct policy_id_entry *root;
+	char err[512] = "", buf[512];
+	int r;
+
+	mktree(&t, "{ \"nodes\": { \"group\": \"g0\", \"mode\": \"0600\" },\n"
+		   "  \"devices\": [ { \"name\": \"a\", \"api\": \"dummy_v1\" },\n"
+		   "                 { \"name\": \"b\", \"api\": \"dummy_v1\" } ],\n"
+		   "  \"quotas\": { \"default\": { \"max_queues\": 1, \"max_region_bytes\": \"1M\" },\n"
+		   "              \"groups\": { \"root\": { \"max_queues\": 9 } } } }\n");
+	/* strcmp order: 100-... before 20-... before 30-... */
+	dropin(&t, "20-b.json",
+	       "{ \"quotas\": { \"default\": { \"max_queues\": 2 },\n"
+	       "              \"users\": { \"0\": { \"max_region_bytes\": \"1K\" } } } }");
+	dropin(&t, "100-a.json",
+	       "{ \"nodes\": { \"mode\": \"0640\" },\n"
+	       "  \"devices\": [ { \"name\": \"c\", \"api\": \"dummy_v2\", \"sva\": true } ],\n"
+	       "  \"quotas\": { \"default\": { \"max_queues\": 5 },\n"
+	       "              \"users\": { \"root\": { \"max_queues\": 3 } } } }");
+	dropin(&t, "30-c.json", "{ \"quotas\": { \"groups\": { \"root\": null } } }");
+	/* not drop-ins: other suffixes, hidden files */
+	dropin(&t, "40-d.json.disabled", "garbage");
+	dropin(&t, ".50-e.json", "garbage");
+	dropin(&t, "README", "garbage");
+	r = config_load(t.main, true, &c, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	ck_assert_str_eq(c.origin, t.main);
+	ck_assert_int_eq(c.ndropins, 3);
+	/* objects merge key by key */
+	ck_assert_str_eq(c.group, "g0");
+	ck_assert_uint_eq(c.mode, 0640);
+	/* arrays are replaced whole */
+	ck_assert_int_eq(c.ndev, 1);
+	ck_assert_str_eq(c.devs[0].name, "c");
+	ck_assert(c.devs[0].sva);
+	/* the last file wins, limit by limit */
+	ck_assert_uint_eq(c.policy->def.lim[PL_MAX_QUEUES], 2);
+	ck_assert_uint_eq(c.policy->def.lim[PL_MAX_REGION_BYTES], 1 << 20);
+	/* "root" and "0" are one user: its entry merged from two files */
+	ck_assert_int_eq(c.policy->nusers, 1);
+	root = find_id(c.policy->users, c.policy->nusers, 0);
+	ck_assert_ptr_nonnull(root);
+	ck_assert_uint_eq(root->e.lim[PL_MAX_QUEUES], 3);
+	ck_assert_uint_eq(root->e.lim[PL_MAX_REGION_BYTES], 1024);
+	/* null deletes */
+	ck_assert_int_eq(c.policy->ngroups, 0);
+	config_sources(&c, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "(+3 drop-ins)"));
+	config_free(&c);
+	rmtree(&t);
+}
+END_TEST
+
+START_TEST(test_dropins_errors_name_the_file)
+{
+	struct tree t;
+	struct uacce_config c;
+	char err[512] = "", path[256];
+
+	mktree(&t, DEV("{ \"name\": \"a\", \"api\": \"dummy_v1\" }"));
+	dropin(&t, "10-ok.json", "{ \"quotas\": { \"default\": { \"max_queues\": 1 } } }");
+	dropin(&t, "20-bad.json", "{ \"quotas\": { \"default\": { \"max_queues\": \"x\" } } }");
+	snprintf(path, sizeof(path), "%s/20-bad.json: quotas.default.max_queues", t.dropins);
+	ck_assert_int_eq(config_load(t.main, true, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, path), "%s", err);
+	ck_assert_ptr_null(c.root);
+	ck_assert_ptr_null(c.policy);
+
+	/* a file that is checked alone even if a later one would fix it */
+	dropin(&t, "20-bad.json", "{ \"quotas\": { \"default\": { \"max_queus\": 1 } } }");
+	dropin(&t, "30-fix.json", "{ \"quotas\": { \"default\": { \"max_queus\": null } } }");
+	ck_assert_int_eq(config_load(t.main, true, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "20-bad.json: quotas.default.max_queus: unknown key"), "%s", err);
+
+	/* not JSON, not an object */
+	dropin(&t, "20-bad.json", "{ \"quotas\": ");
+	ck_assert_int_eq(config_load(t.main, true, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "20-bad.json: not valid JSON"), "%s", err);
+	dropin(&t, "20-bad.json", "[]");
+	ck_assert_int_eq(config_load(t.main, true, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "20-bad.json: the top level must be an object"), "%s", err);
+	dropin(&t, "20-bad.json", "{}");
+	dropin(&t, "30-fix.json", "{}");
+
+	/* a directory that looks like a drop-in */
+	snprintf(path, sizeof(path), "%s/25-dir.json", t.dropins);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_eq(config_load(t.main, true, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "25-dir.json: not a regular file"), "%s", err);
+	rmdir(path);
+
+	/* what only the whole can lack: named with the main file and the drop-ins */
+	dropin(&t, "40-nodev.json", "{ \"devices\": null }");
+	ck_assert_int_eq(config_load(t.main, true, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "(+4 drop-ins): devices: required array"), "%s", err);
+	ck_assert_msg(strncmp(err, t.main, strlen(t.main)) == 0, "%s", err);
+	rmtree(&t);
+}
+END_TEST
+
+START_TEST(test_dropins_over_embedded_default)
+{
+	struct tree t;
+	struct uacce_config c, def;
+	char err[512] = "";
+
+	ck_assert_int_eq(config_parse(config_embedded_default, "x", &def, err, sizeof(err)), 0);
+	mktree(&t, NULL);	/* no main file */
+	dropin(&t, "50-quotas.json", "{ \"quotas\": { \"default\": { \"max_queues\": 4 } } }");
+	ck_assert_int_eq(config_load(t.main, false, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.origin, "(embedded default)");
+	ck_assert_int_eq(c.ndropins, 1);
+	ck_assert_int_eq(c.ndev, def.ndev);
+	ck_assert_uint_eq(c.policy->def.lim[PL_MAX_QUEUES], 4);
+	config_free(&c);
+	/* named with -c, the main file must exist */
+	ck_assert_int_eq(config_load(t.main, true, &c, err, sizeof(err)), -ENOENT);
+	config_free(&def);
+	rmtree(&t);
+}
+END_TEST
+
+START_TEST(test_config_check_verdicts)
+{
+	struct tree t;
+	char *out = NULL, *errs = NULL;
+	size_t olen = 0, elen = 0;
+	FILE *fo, *fe;
+
+	mktree(&t, DEV("{ \"name\": \"a\", \"api\": \"dummy_v1\" }"));
+	dropin(&t, "10.json", "{ \"quotas\": { \"users\": { \"root\": {} } }, "
+			      "\"control\": { \"admin_group\": \"root\" } }");
+	fo = open_memstream(&out, &olen);
+	fe = open_memstream(&errs, &elen);
+	ck_assert_int_eq(config_check("prog", t.main, true, fo, fe), 0);
+	fflush(fo);
+	ck_assert_msg(strstr(out, "(+1 drop-in): OK (1 device(s); quotas: 1 user(s), 0 group(s); "
+				  "admin group root)"), "%s", out);
+	dropin(&t, "20.json", "{ \"quotas\": { \"users\": { \"root\": { \"x\": 1 } } } }");
+	ck_assert_int_eq(config_check("prog", t.main, true, fo, fe), 1);
+	fflush(fe);
+	ck_assert_msg(strstr(errs, "prog: configuration rejected: "), "%s", errs);
+	ck_assert_msg(strstr(errs, "20.json: quotas.users.root.x: unknown key"), "%s", errs);
+	fclose(fo);
+	fclose(fe);
+	free(out);
+	free(errs);
+	rmtree(&t);
+}
+END_TEST
+
+static struct uacce_dev_cfg dcfg(const char *name, const char *api, bool sva, int queues,
+				 const char *json)
+{
+	struct uacce_dev_cfg d = {
+		.name = name, .backend = "soft", .api = api, .sva = sva, .queues = queues,
+		.json = json ? json_tokener_parse(json) : NULL,
+	};
+
+	return d;
+}
+
+START_TEST(test_dev_equal)
+{
+	struct uacce_dev_cfg a = dcfg("d", "dummy_v1", false, 8, "{ \"name\": \"d\" }");
+	struct uacce_dev_cfg b = dcfg("d", "dummy_v1", false, 8,
+				      "{ \"name\": \"d\", \"queues\": 8, \"sva\": false }");
+	struct uacce_dev_cfg w1 = dcfg("d", "dummy_v1", false, 8, "{ \"workers\": 2 }");
+	struct uacce_dev_cfg w2 = dcfg("d", "dummy_v1", false, 8, "{ \"workers\": 3 }");
+	struct uacce_dev_cfg w3 = dcfg("d", "dummy_v1", false, 8, "{ \"workers\": 2 }");
+
+	/* defaults written out or not: the same device */
+	ck_assert(config_dev_equal(&a, &b));
+	ck_assert(config_dev_equal(&b, &a));
+	b.queues = 4;
+	ck_assert(!config_dev_equal(&a, &b));
+	b.queues = 8;
+	b.sva = true;
+	ck_assert(!config_dev_equal(&a, &b));
+	b.sva = false;
+	b.api = "dummy_v2";
+	ck_assert(!config_dev_equal(&a, &b));
+	b.api = "dummy_v1";
+	b.name = "e";
+	ck_assert(!config_dev_equal(&a, &b));
+	/* backend-specific keys count */
+	ck_assert(config_dev_equal(&w1, &w3));
+	ck_assert(!config_dev_equal(&w1, &w2));
+	ck_assert(!config_dev_equal(&a, &w1));
+	ck_assert(!config_dev_equal(&w1, &a));
+	json_object_put(a.json);
+	json_object_put(b.json);
+	json_object_put(w1.json);
+	json_object_put(w2.json);
+	json_object_put(w3.json);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- */
 /* regressions (bugs these tests found, now fixed)                             */
 /* ------------------------------------------------------------------------- */
 
@@ -477,6 +952,24 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_reject_bad_name);
 	tcase_add_test(tc, test_reject_unknown_backend);
 	tcase_add_test(tc, test_reject_too_many_devices);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("policy");
+	tcase_add_test(tc, test_quotas_full);
+	tcase_add_test(tc, test_quota_sizes);
+	tcase_add_test(tc, test_quota_reject_sizes);
+	tcase_add_test(tc, test_quota_counts);
+	tcase_add_test(tc, test_quota_reject_structure);
+	tcase_add_test(tc, test_quota_reject_unknown_ids);
+	tcase_add_test(tc, test_quota_null_is_absent);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dropins");
+	tcase_add_test(tc, test_dropins_merge);
+	tcase_add_test(tc, test_dropins_errors_name_the_file);
+	tcase_add_test(tc, test_dropins_over_embedded_default);
+	tcase_add_test(tc, test_config_check_verdicts);
+	tcase_add_test(tc, test_dev_equal);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

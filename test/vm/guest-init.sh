@@ -14,8 +14,12 @@
 #                (uacce.kmod=), so the host's modprobe works in the guest
 # then switch_root's into it and runs /run/uacce-vm/cmd.sh as PID 1 (stage 2,
 # below), and reboots; QEMU runs with -no-reboot, so that ends QEMU.
+# With uacce.init=systemd, stage 2 boots systemd instead (see below): the
+# units run-vm.sh put in the control dir run the command, write its status
+# and reboot.
 # Kernel command line parameters (set by run-vm.sh):
 #   uacce.work=DIR  uacce.kmod=DIR  uacce.trace=1 (timestamps on the console)
+#   uacce.init=systemd
 /bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin /usr/sbin /lower /upper /newroot
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -23,12 +27,13 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
-TRACE=0; WORK=; KMODDIR=
+TRACE=0; WORK=; KMODDIR=; INIT=sh
 for a in $(cat /proc/cmdline); do
   case "$a" in
     uacce.work=*)  WORK=${a#uacce.work=} ;;
     uacce.kmod=*)  KMODDIR=${a#uacce.kmod=} ;;
     uacce.trace=1) TRACE=1 ;;
+    uacce.init=systemd) INIT=systemd ;;
   esac
 done
 trace() { [ $TRACE = 1 ] && echo "uacce-vm-init: t=$(cut -d' ' -f1 /proc/uptime)s $*" >/dev/console; }
@@ -96,5 +101,27 @@ echo 0 >/proc/sys/kernel/printk     # no "reboot: Restarting system" line
 /run/uacce-vm-init/busybox reboot -f
 EOF
 chmod 755 $S/stage2
+if [ $INIT = systemd ]; then
+  # Stage 2 installs the control dir's systemd/ (units and drop-ins that
+  # run-vm.sh wrote) as runtime units, masks what is listed in
+  # systemd/masks, and becomes systemd (PID 1 stays PID 1 across exec).
+  # systemd keeps the mounts made here (/run, /dev, ...) and reads
+  # systemd.unit= from the kernel command line - unless it believes it runs
+  # in a container: the host's /.dockerenv must go (from the overlay only).
+  [ -x $R/lib/systemd/systemd ] || die "uacce.init=systemd: no /lib/systemd/systemd in the root"
+  [ -d $R/run/uacce-vm/systemd ] || die "uacce.init=systemd: no systemd/ in the control dir"
+  rm -f $R/.dockerenv $R/run/.containerenv
+  cat >$S/stage2 <<EOF
+#!/run/uacce-vm-init/busybox sh
+B=/run/uacce-vm-init/busybox
+[ $TRACE = 1 ] && echo "uacce-vm-init: t=\$(\$B cut -d' ' -f1 /proc/uptime)s exec systemd" >/dev/console
+\$B mkdir -p /run/systemd/system
+\$B cp -R /run/uacce-vm/systemd/. /run/systemd/system/
+for u in \$(\$B cat /run/uacce-vm/systemd/masks 2>/dev/null); do
+  \$B ln -sf /dev/null /run/systemd/system/\$u
+done
+exec /lib/systemd/systemd
+EOF
+fi
 exec switch_root $R /run/uacce-vm-init/stage2
 die "switch_root failed"

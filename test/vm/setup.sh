@@ -13,12 +13,16 @@
 #   4. extracts the uncompressed vmlinux from the bzImage (QEMU boots it
 #      directly through its PVH entry point; decompressing the xz bzImage
 #      costs ~2 s per boot under TCG);
-#   5. builds the initramfs (mkinitramfs.sh).
+#   5. builds the initramfs (mkinitramfs.sh);
+#   6. with UACCE_VM_INIT=systemd, on a host without udev: downloads the udev
+#      package of the host's systemd version into $CACHE/udev (the systemd
+#      guest unpacks it into its throw-away root, see run-systemd.sh).
 # Every step is skipped when its result is cached and up to date, so a re-run
 # takes a few milliseconds.  The final line on stdout says what is ready.
 #
 # Env: UACCE_VM_CACHE=DIR  cache directory (default /var/cache/uacced-vm)
 #      UACCE_VM_REFRESH=1  re-resolve the kernel package even if cached
+#      UACCE_VM_INIT=systemd  also step 6
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${UACCE_VM_CACHE:-/var/cache/uacced-vm}
@@ -166,6 +170,27 @@ MODDEP=$KDIR/lib/modules/$KVER/modules.dep     # rewritten only on extraction
 if ! [ "$INITRD" -nt "$HERE/guest-init.sh" ] || ! [ "$INITRD" -nt "$HERE/mkinitramfs.sh" ] ||
    ! [ "$INITRD" -nt "$MODDEP" ]; then
   "$HERE/mkinitramfs.sh" "$KDIR" "$KVER" "$INITRD" >&2 || die "mkinitramfs.sh failed"
+fi
+
+# ---- 6. udev for the systemd guest -------------------------------------------
+# Debian systems have udev, these build hosts (containers) do not.  udev
+# depends on the exact version of libudev1/libsystemd-shared, so it is the
+# host's systemd version, not the newest.
+if [ "${UACCE_VM_INIT:-sh}" = systemd ] && ! command -v udevadm >/dev/null 2>&1; then
+  UVER=$(dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true)
+  [ -n "$UVER" ] || die "UACCE_VM_INIT=systemd: libsystemd-shared is not installed"
+  UFILE=$(echo "udev_${UVER}_amd64.deb" | sed 's/:/%3a/')
+  if [ ! -f "$CACHE/udev/$UFILE" ]; then
+    say "downloading udev $UVER (for the systemd guest)"
+    d=$(mktemp -d "$CACHE/download.XXXXXX"); TMPS="$TMPS $d"
+    get() { (cd "$d" && apt-get download -q -o APT::Sandbox::User=root "udev=$UVER" >/dev/null 2>&1); }
+    get || { apt-get update -q >/dev/null && get; } ||
+      die "cannot download udev=$UVER (the version of the host's systemd)"
+    mkdir -p "$CACHE/udev"
+    rm -f "$CACHE"/udev/udev_*.deb
+    mv "$d/$UFILE" "$CACHE/udev/$UFILE" || die "apt-get download udev=$UVER: no $UFILE"
+  fi
+  say "udev for the systemd guest: $CACHE/udev/$UFILE"
 fi
 
 echo "uacced-vm: ready: kernel $KVER ($(cut -d' ' -f1 "$STAMP")), $KDIR/vmlinux + $INITRD"

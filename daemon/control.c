@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * control.c - the control socket (protocol in control.h): one thread, one
+ * connection at a time; the peer is authorised from its kernel-attested
+ * credentials before its request is parsed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "core.h"
+#include "log.h"
+#include "policy.h"
+
+struct control {
+	struct uacce_core *core;
+	struct control_ops ops;
+	char path[300];
+	int lfd, stop_efd;
+	pthread_t thread;
+	pthread_mutex_t lock;		/* the admin group */
+	bool admin_set;
+	gid_t admin_gid;
+	char admin_name[64];
+};
+
+/* --- authorisation ----------------------------------------------------------- */
+
+/* the peer's supplementary groups (SO_PEERGROUPS); *out malloc'd */
+static int peer_groups(int fd, gid_t **out, int *n)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+
+	for (int tries = 0; tries < 3; tries++) {
+		gid_t *g = malloc(len ? len : sizeof(gid_t));
+
+		if (!g)
+			return -ENOMEM;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+			*out = g;
+			*n = (int)(len / sizeof(gid_t));
+			return 0;
+		}
+		free(g);
+		if (errno != ERANGE)
+			return -errno;
+		/* len now holds the size needed */
+	}
+	return -ERANGE;
+}
+
+/* root, or in the admin group (primary or supplementary)?  Reason in why. */
+static bool authorised(struct control *ctl, int fd, const struct ucred *cr, char *why,
+		       size_t len)
+{
+	gid_t *groups = NULL, gid;
+	bool set, ok;
+	char name[64];
+	int n = 0;
+
+	if (cr->uid == 0)
+		return true;
+	pthread_mutex_lock(&ctl->lock);
+	set = ctl->admin_set;
+	gid = ctl->admin_gid;
+	snprintf(name, sizeof(name), "%s", ctl->admin_name);
+	pthread_mutex_unlock(&ctl->lock);
+	ok = set && cr->gid == gid;
+	if (set && !ok && peer_groups(fd, &groups, &n) == 0)
+		for (int i = 0; i < n && !ok; i++)
+			ok = groups[i] == gid;
+	free(groups);
+	if (!ok) {
+		if (set)
+			snprintf(why, len, "permission denied: only root and members of group "
+				 "\"%s\" may use the uacced control socket", name);
+		else
+			snprintf(why, len, "permission denied: only root may use the uacced "
+				 "control socket (no control.admin_group is configured)");
+	}
+	return ok;
+}
+
+/* --- replies ---------------------------------------------------------------------- */
+
+static json_object *reply_new(bool ok)
+{
+	json_object *r = json_object_new_object();
+
+	if (r) {
+		json_object_object_add(r, "version", json_object_new_int(CONTROL_VERSION));
+		json_object_object_add(r, "ok", json_object_new_boolean(ok));
+	}
+	return r;
+}
+
+static json_object *error_reply(const char *msg)
+{
+	json_object *r = reply_new(false);
+
+	if (r)
+		json_object_object_add(r, "error", json_object_new_string(msg));
+	return r;
+}
+
+static json_object *u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+/* a limit: its number, or null for unlimited */
+static json_object *limit(uint64_t v)
+{
+	return v == POLICY_UNLIMITED ? NULL : u64(v);
+}
+
+static json_object *algorithms(const char *text)
+{
+	json_object *a = json_object_new_array();
+	char buf[sizeof(((struct uacce_hwdev_info *)0)->algorithms)], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *t = strtok_r(buf, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+		json_object_array_add(a, json_object_new_string(t));
+	return a;
+}
+
+static json_object *cmd_list(struct control *ctl)
+{
+	const char *dir = ctl->ops.dev_dir ? ctl->ops.dev_dir(ctl->ops.ctx) : "/dev";
+	struct core_dev_stat *s = NULL;
+	json_object *r, *arr;
+	int n = 0, err;
+
+	err = core_devices(ctl->core, &s, &n);
+	if (err)
+		return error_reply(strerror(-err));
+	r = reply_new(true);
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *d = json_object_new_object();
+		char node[400];
+
+		snprintf(node, sizeof(node), "%s/%s", dir, s[i].name);
+		json_object_object_add(d, "id", json_object_new_int(s[i].id));
+		json_object_object_add(d, "name", json_object_new_string(s[i].name));
+		json_object_object_add(d, "device", json_object_new_string(s[i].cfg_name));
+		json_object_object_add(d, "node", json_object_new_string(node));
+		json_object_object_add(d, "api", json_object_new_string(s[i].info.api));
+		json_object_object_add(d, "flags", json_object_new_int((int)s[i].info.flags));
+		json_object_object_add(d, "sva",
+				       json_object_new_boolean(s[i].info.flags & UACCE_DEV_SVA));
+		json_object_object_add(d, "algorithms", algorithms(s[i].info.algorithms));
+		json_object_object_add(d, "queues", json_object_new_int(s[i].info.max_queues));
+		json_object_object_add(d, "available_instances",
+				       json_object_new_int(s[i].available));
+		json_object_object_add(d, "open_queues", json_object_new_int(s[i].open_queues));
+		json_object_array_add(arr, d);
+	}
+	json_object_object_add(r, "devices", arr);
+	free(s);
+	return r;
+}
+
+static const char *state_name(enum uacce_q_state s)
+{
+	switch (s) {
+	case UQ_INIT:
+		return "init";
+	case UQ_STARTED:
+		return "started";
+	case UQ_ZOMBIE:
+		return "zombie";
+	default:
+		return "dead";
+	}
+}
+
+static json_object *cmd_queues(struct control *ctl)
+{
+	static const char *const rnames[UACCE_QFRT_NR] = { "mmio", "dko", "dus", "ss" };
+	struct core_queue_stat *s = NULL;
+	json_object *r, *arr;
+	int n = 0, err;
+
+	err = core_queues(ctl->core, &s, &n);
+	if (err)
+		return error_reply(strerror(-err));
+	r = reply_new(true);
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *q = json_object_new_object(), *regions = json_object_new_array();
+
+		for (int t = 0; t < UACCE_QFRT_NR; t++)
+			if (s[i].mapped[t] || (t == UACCE_QFRT_SS && s[i].has_ss))
+				json_object_array_add(regions, json_object_new_string(rnames[t]));
+		json_object_object_add(q, "id", u64(s[i].id));
+		json_object_object_add(q, "device", json_object_new_string(s[i].dev));
+		json_object_object_add(q, "pid", json_object_new_int(s[i].pid));
+		json_object_object_add(q, "uid", u64(s[i].uid));
+		json_object_object_add(q, "command", json_object_new_string(s[i].comm));
+		json_object_object_add(q, "state", json_object_new_string(state_name(s[i].state)));
+		json_object_object_add(q, "regions", regions);
+		json_object_object_add(q, "ss_shared", json_object_new_boolean(s[i].ss_shared));
+		json_object_object_add(q, "bytes", u64(s[i].bytes));
+		json_object_array_add(arr, q);
+	}
+	json_object_object_add(r, "queues", arr);
+	free(s);
+	return r;
+}
+
+static void add_limit(json_object *u, const struct core_user_stat *s, enum policy_limit k)
+{
+	char key[64];
+
+	json_object_object_add(u, policy_limit_names[k], limit(s->lim[k]));
+	snprintf(key, sizeof(key), "%s_source", policy_limit_names[k]);
+	json_object_object_add(u, key, json_object_new_string(s->src[k]));
+}
+
+static json_object *cmd_usage(struct control *ctl)
+{
+	struct core_user_stat *s = NULL;
+	json_object *r, *arr;
+	int n = 0, err;
+
+	err = core_usage(ctl->core, &s, &n);
+	if (err)
+		return error_reply(strerror(-err));
+	r = reply_new(true);
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *u = json_object_new_object(), *devs = NULL;
+
+		json_object_object_add(u, "uid", u64(s[i].uid));
+		json_object_object_add(u, "queues", json_object_new_int(s[i].queues));
+		add_limit(u, &s[i], PL_MAX_QUEUES);
+		json_object_object_add(u, "device_queues", json_object_new_int(s[i].dev_queues));
+		json_object_object_add(u, "device_queues_on",
+				       s[i].dev[0] ? json_object_new_string(s[i].dev) : NULL);
+		add_limit(u, &s[i], PL_MAX_QUEUES_PER_DEVICE);
+		json_object_object_add(u, "bytes", u64(s[i].bytes));
+		add_limit(u, &s[i], PL_MAX_REGION_BYTES);
+		if (s[i].npatterns >= 0) {
+			devs = json_object_new_array();
+			for (int j = 0; j < s[i].npatterns; j++)
+				json_object_array_add(devs, json_object_new_string(s[i].patterns[j]));
+		}
+		json_object_object_add(u, "devices", devs);
+		json_object_object_add(u, "devices_source",
+				       json_object_new_string(s[i].devices_src));
+		json_object_array_add(arr, u);
+	}
+	json_object_object_add(r, "users", arr);
+	free(s);
+	return r;
+}
+
+static json_object *cmd_reload(struct control *ctl, const struct ucred *cr)
+{
+	char msg[1024] = "";
+	json_object *r;
+	int err;
+
+	log_info("control: reload requested by uid %u pid %d", (unsigned)cr->uid, (int)cr->pid);
+	err = ctl->ops.reload(ctl->ops.ctx, msg, sizeof(msg));
+	if (err)
+		return error_reply(msg[0] ? msg : strerror(-err));
+	r = reply_new(true);
+	json_object_object_add(r, "message", json_object_new_string(msg));
+	return r;
+}
+
+/* the request (already read): one JSON object with a known command */
+static json_object *dispatch(struct control *ctl, const char *req, const struct ucred *cr)
+{
+	enum json_tokener_error jerr;
+	json_object *o = json_tokener_parse_verbose(req, &jerr), *v, *r;
+	const char *cmd;
+
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "command", &v) || !json_object_is_type(v, json_type_string)) {
+		json_object_put(o);
+		return error_reply("bad request: expected {\"command\": \"...\"}");
+	}
+	cmd = json_object_get_string(v);
+	if (strcmp(cmd, "list") == 0)
+		r = cmd_list(ctl);
+	else if (strcmp(cmd, "queues") == 0)
+		r = cmd_queues(ctl);
+	else if (strcmp(cmd, "usage") == 0)
+		r = cmd_usage(ctl);
+	else if (strcmp(cmd, "reload") == 0)
+		r = cmd_reload(ctl, cr);
+	else
+		r = error_reply("unknown command (list, queues, usage, reload)");
+	json_object_put(o);
+	return r;
+}
+
+/* --- connections ------------------------------------------------------------------- */
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* read until EOF, within the deadline and the size limit; -errno */
+static int read_request(int fd, char *buf, size_t cap, const struct timespec *deadline)
+{
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left = ms_left(deadline);
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		n = recv(fd, buf + len, cap - 1 - len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len >= cap - 1)
+			return -EMSGSIZE;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+static void write_reply(int fd, json_object *r, const struct timespec *deadline)
+{
+	const char *text = r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN)
+			     : "{\"version\":1,\"ok\":false,\"error\":\"out of memory\"}";
+	size_t len = strlen(text), done = 0;
+
+	while (done < len) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		long left = ms_left(deadline);
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) < 0)
+			return;
+		n = send(fd, text + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return;
+		done += (size_t)n;
+	}
+	if (send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("control: reply not terminated");
+}
+
+static void serve(struct control *ctl, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct timespec deadline;
+	char why[256], *req;
+	json_object *r = NULL;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += CONTROL_TIMEOUT_MS / 1000;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return;
+	req = malloc(CONTROL_MAX_REQUEST + 1);
+	if (!req)
+		return;
+	/*
+	 * Read (bounded) even from a stranger, unparsed: closing with unread
+	 * data would reset the connection before the refusal is read.
+	 */
+	err = read_request(fd, req, CONTROL_MAX_REQUEST + 1, &deadline);
+	if (!authorised(ctl, fd, &cr, why, sizeof(why))) {
+		ulog_rl(LOG_NOTICE, "control: refused uid %u pid %d: not root nor in the admin group",
+			(unsigned)cr.uid, (int)cr.pid);
+		r = error_reply(why);
+	} else if (err) {
+		r = error_reply(err == -EMSGSIZE ? "request too large" : "no complete request");
+	} else {
+		r = dispatch(ctl, req, &cr);
+	}
+	free(req);
+	write_reply(fd, r, &deadline);
+	json_object_put(r);
+}
+
+static void *control_thread(void *arg)
+{
+	struct control *ctl = arg;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = ctl->lfd, .events = POLLIN },
+			{ .fd = ctl->stop_efd, .events = POLLIN },
+		};
+		int fd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("control: poll: %m");
+			return NULL;
+		}
+		if (p[1].revents)
+			return NULL;
+		fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			continue;
+		serve(ctl, fd);
+		close(fd);
+	}
+}
+
+/* --- start / stop ---------------------------------------------------------------- */
+
+int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
+		  struct control **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int err;
+
+	if (!ctl)
+		return -ENOMEM;
+	ctl->core = core;
+	ctl->ops = *ops;
+	ctl->lfd = ctl->stop_efd = -1;
+	pthread_mutex_init(&ctl->lock, NULL);
+	if (snprintf(ctl->path, sizeof(ctl->path), "%s/%s", rundir, CONTROL_SOCKET_NAME) >=
+	    (int)sizeof(sa.sun_path)) {
+		err = -ENAMETOOLONG;
+		goto fail;
+	}
+	strcpy(sa.sun_path, ctl->path);
+	unlink(ctl->path);
+	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ctl->stop_efd = eventfd(0, EFD_CLOEXEC);
+	/* anyone may connect: the refusal names the reason (see authorised) */
+	if (ctl->lfd < 0 || ctl->stop_efd < 0 ||
+	    bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(ctl->path, 0666) < 0 || listen(ctl->lfd, 16) < 0) {
+		err = -errno;
+		log_err("control: %s: %s", ctl->path, strerror(errno));
+		goto fail;
+	}
+	err = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
+	if (err)
+		goto fail;
+	*out = ctl;
+	return 0;
+fail:
+	if (ctl->lfd >= 0) {
+		close(ctl->lfd);
+		unlink(ctl->path);
+	}
+	if (ctl->stop_efd >= 0)
+		close(ctl->stop_efd);
+	pthread_mutex_destroy(&ctl->lock);
+	free(ctl);
+	return err;
+}
+
+void control_stop(struct control *ctl)
+{
+	uint64_t one = 1;
+
+	if (!ctl)
+		return;
+	if (write(ctl->stop_efd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(ctl->thread, NULL);
+	close(ctl->lfd);
+	unlink(ctl->path);
+	close(ctl->stop_efd);
+	pthread_mutex_destroy(&ctl->lock);
+	free(ctl);
+}
+
+void control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name)
+{
+	pthread_mutex_lock(&ctl->lock);
+	ctl->admin_set = set;
+	ctl->admin_gid = gid;
+	snprintf(ctl->admin_name, sizeof(ctl->admin_name), "%s", set && name ? name : "");
+	pthread_mutex_unlock(&ctl->lock);
+}

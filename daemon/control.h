@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * control.h - the admin control socket, <runtime-dir>/control.sock, used
+ * by uaccectl(8).  Stream socket; one request per connection:
+ *
+ *   client: {"command": "list" | "queues" | "usage" | "reload"}  (at most
+ *           CONTROL_MAX_REQUEST bytes), then shutdown(SHUT_WR)
+ *   daemon: {"version": 1, "ok": true, ...}  or
+ *           {"version": 1, "ok": false, "error": "<reason>"}, then close
+ *
+ * Only root and members of control.admin_group may use it: the peer's uid,
+ * gid and supplementary groups come from the kernel (SO_PEERCRED,
+ * SO_PEERGROUPS), never from the request.  Others get "ok": false.
+ * Connections are served one at a time by one thread, each bounded by
+ * CONTROL_TIMEOUT_MS.
+ */
+#ifndef UACCED_CONTROL_H
+#define UACCED_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CONTROL_SOCKET_NAME	"control.sock"
+#define CONTROL_VERSION		1
+#define CONTROL_MAX_REQUEST	4096
+#define CONTROL_TIMEOUT_MS	5000
+
+struct uacce_core;
+struct control;
+
+struct control_ops {
+	void *ctx;
+	/*
+	 * Reload the configuration (called on the control thread).  0 with
+	 * what changed in msg, or -errno with the reason in msg.
+	 */
+	int (*reload)(void *ctx, char *msg, size_t len);
+	/* the directory of the device nodes */
+	const char *(*dev_dir)(void *ctx);
+};
+
+int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
+		  struct control **out);
+void control_stop(struct control *ctl);	/* NULL is fine */
+/* who besides root may use the socket (control.admin_group) */
+void control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name);
+
+#endif

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * zip.c - the compression device "uacce_zip_v1" (uacce/zip_usr_if.h,
+ * uacce_zip(7)): deflate, zlib and gzip; whole buffers and streams.
+ *
+ * Codecs: whole-buffer requests use libdeflate (1.8-2.2x zlib's compression
+ * speed at the same ratio, ~3x its decompression speed, on the build
+ * machines); streams use zlib, since libdeflate cannot stream.
+ *
+ * Everything in the MMIO page and the rings is written by the client and
+ * untrusted: the device keeps its own sq_head and cq_tail, bounds what it
+ * reads, copies each SQE before looking at it and validates every field.
+ * Buffers: a non-SVA device reaches them inside the SS (zero copy); an SVA
+ * device stages them through per-worker buffers (uacce_hwq_read/write).
+ *
+ * Runs on the device's worker pool (pool.c): one request per process()
+ * call, one worker per queue at a time, so a queue's requests run in order.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libdeflate.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "region.h"
+#include "soft.h"
+#include "uacce/zip_usr_if.h"
+
+#define SQ_ENTRIES	128u
+#define CQ_ENTRIES	128u
+#define SQE_OFF		0u
+#define CQE_OFF		(SQ_ENTRIES * sizeof(struct uacce_zip_sqe))
+#define MAX_BUF		(4u << 20)
+#define MAX_STREAMS	4
+#define DEFAULT_LEVEL	6
+
+_Static_assert(CQE_OFF + CQ_ENTRIES * sizeof(struct uacce_zip_cqe) <= UACCE_ZIP_DUS_SIZE,
+	       "rings fit in DUS");
+_Static_assert(sizeof(struct uacce_zip_regs) <= UACCE_ZIP_MMIO_SIZE, "regs fit in MMIO");
+
+struct zip_stream {
+	z_stream z;
+	bool zinit;		/* z holds deflate or inflate state */
+	bool live;		/* open for requests */
+	bool ending;		/* compress: Z_FINISH issued */
+	bool between;		/* gzip decompress: at a member boundary */
+	uint32_t left;		/* compress: input the last request did not take */
+	uint8_t op, alg;
+	uint16_t epoch;
+};
+
+struct zip_q {
+	struct uacce_zip_regs *regs;	/* the MMIO page */
+	struct uacce_zip_sqe *sqes;	/* in DUS */
+	struct uacce_zip_cqe *cqes;	/* in DUS */
+	uint32_t sq_head, cq_tail;	/* the device's own copies */
+	bool ring_bad;			/* an invalid sq_tail was seen (logged once) */
+	uint32_t bad_tail;		/* the last one, counted once */
+	struct zip_stream st[MAX_STREAMS + 1];	/* slot 0 unused */
+};
+
+/* per worker thread: codecs and SVA staging buffers */
+static __thread struct {
+	struct libdeflate_compressor *c[10];	/* by level */
+	struct libdeflate_decompressor *d;
+	uint8_t *in, *out;			/* MAX_BUF each */
+} tls;
+
+/* the client's view of one request's buffers */
+struct zbufs {
+	const uint8_t *in;
+	uint8_t *out;
+	bool staged;		/* SVA: out goes back with uacce_hwq_write */
+};
+
+static struct zip_q *zq_of(struct soft_q *sq)
+{
+	return sq->priv;
+}
+
+/* --- rings ----------------------------------------------------------------- */
+
+/* count (once per value) and log (once per queue) a garbage sq_tail */
+static void ring_error(struct soft_q *sq, struct zip_q *zq, uint32_t tail)
+{
+	if (zq->ring_bad && tail == zq->bad_tail)
+		return;
+	__atomic_add_fetch(&zq->regs->ring_errors, 1, __ATOMIC_RELAXED);
+	if (!zq->ring_bad)
+		ulog_rl(LOG_NOTICE, "%s: invalid sq_tail %u (sq_head %u), ring ignored",
+			uacce_hwq_label(sq->q), tail, zq->sq_head);
+	zq->ring_bad = true;
+	zq->bad_tail = tail;
+}
+
+/* SQEs published and not taken; 0 when the client's tail is garbage */
+static uint32_t sq_avail(struct soft_q *sq, struct zip_q *zq)
+{
+	uint32_t tail = __atomic_load_n(&zq->regs->sq_tail, __ATOMIC_ACQUIRE);
+	uint32_t n = tail - zq->sq_head;
+
+	if (n > SQ_ENTRIES) {
+		ring_error(sq, zq, tail);
+		return 0;
+	}
+	return n;
+}
+
+/* room for one more CQE?  A garbage cq_head reads as "full" */
+static bool cq_room(struct zip_q *zq)
+{
+	uint32_t head = __atomic_load_n(&zq->regs->cq_head, __ATOMIC_ACQUIRE);
+
+	return zq->cq_tail - head < CQ_ENTRIES;
+}
+
+static bool zip_pending(struct soft_q *sq)
+{
+	struct zip_q *zq = zq_of(sq);
+
+	return sq_avail(sq, zq) > 0 && cq_room(zq);
+}
+
+static bool take_sqe(struct soft_q *sq, struct zip_q *zq, struct uacce_zip_sqe *e)
+{
+	if (!sq_avail(sq, zq) || !cq_room(zq))
+		return false;
+	memcpy(e, &zq->sqes[zq->sq_head & (SQ_ENTRIES - 1)], sizeof(*e));
+	zq->sq_head++;
+	__atomic_store_n(&zq->regs->sq_head, zq->sq_head, __ATOMIC_RELEASE);
+	return true;
+}
+
+static void post_cqe(struct zip_q *zq, const struct uacce_zip_cqe *c)
+{
+	memcpy(&zq->cqes[zq->cq_tail & (CQ_ENTRIES - 1)], c, sizeof(*c));
+	zq->cq_tail++;
+	/* store, then look for sleepers: pairs with the client's add-then-read */
+	__atomic_store_n(&zq->regs->cq_tail, zq->cq_tail, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&zq->regs->cq_waiters, __ATOMIC_SEQ_CST))
+		soft_futex_wake(&zq->regs->cq_tail, 1 << 30);
+}
+
+/* --- per-thread resources --------------------------------------------------- */
+
+static struct libdeflate_compressor *tls_compressor(int level)
+{
+	if (!tls.c[level])
+		tls.c[level] = libdeflate_alloc_compressor(level);
+	return tls.c[level];
+}
+
+static struct libdeflate_decompressor *tls_decompressor(void)
+{
+	if (!tls.d)
+		tls.d = libdeflate_alloc_decompressor();
+	return tls.d;
+}
+
+static bool tls_staging(void)
+{
+	if (!tls.in)
+		tls.in = malloc(MAX_BUF);
+	if (!tls.out)
+		tls.out = malloc(MAX_BUF);
+	return tls.in && tls.out;
+}
+
+static void zip_worker_exit(void)
+{
+	for (int i = 0; i < 10; i++)
+		libdeflate_free_compressor(tls.c[i]);
+	libdeflate_free_decompressor(tls.d);
+	free(tls.in);
+	free(tls.out);
+	memset(&tls, 0, sizeof(tls));
+}
+
+/* --- buffers ---------------------------------------------------------------- */
+
+static bool overlap(uint64_t a, uint32_t alen, uint64_t b, uint32_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* 0 or a positive errno for the completion */
+static int get_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, struct zbufs *b)
+{
+	static const uint8_t empty[1];
+
+	if (e->src + e->src_len < e->src || e->dst + e->dst_len < e->dst)
+		return EFAULT;
+	if (overlap(e->src, e->src_len, e->dst, e->dst_len))
+		return EINVAL;
+	if (!uacce_hwq_is_sva(sq->q)) {
+		b->in = e->src_len ? uacce_hwq_ss_ptr(sq->q, e->src, e->src_len) : empty;
+		b->out = e->dst_len ? uacce_hwq_ss_ptr(sq->q, e->dst, e->dst_len) : (uint8_t *)empty;
+		return b->in && b->out ? 0 : EFAULT;
+	}
+	if (!tls_staging())
+		return ENOMEM;
+	if (e->src_len && uacce_hwq_read(sq->q, e->src, tls.in, e->src_len))
+		return EFAULT;
+	b->in = tls.in;
+	b->out = tls.out;
+	b->staged = true;
+	return 0;
+}
+
+static int put_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, const struct zbufs *b,
+		    uint32_t produced)
+{
+	if (!b->staged || !produced)
+		return 0;
+	return uacce_hwq_write(sq->q, e->dst, b->out, produced) ? EFAULT : 0;
+}
+
+/* --- whole buffers: libdeflate ---------------------------------------------- */
+
+static int level_of(const struct uacce_zip_sqe *e)
+{
+	return e->level ? e->level : DEFAULT_LEVEL;
+}
+
+static int whole_compress(const struct uacce_zip_sqe *e, const struct zbufs *b,
+			  struct uacce_zip_cqe *c)
+{
+	struct libdeflate_compressor *cmp = tls_compressor(level_of(e));
+	size_t n;
+
+	if (!cmp)
+		return ENOMEM;
+	if (e->alg == UACCE_ZIP_ALG_GZIP)
+		n = libdeflate_gzip_compress(cmp, b->in, e->src_len, b->out, e->dst_len);
+	else if (e->alg == UACCE_ZIP_ALG_ZLIB)
+		n = libdeflate_zlib_compress(cmp, b->in, e->src_len, b->out, e->dst_len);
+	else
+		n = libdeflate_deflate_compress(cmp, b->in, e->src_len, b->out, e->dst_len);
+	if (!n)
+		return ENOSPC;
+	c->consumed = e->src_len;
+	c->produced = (uint32_t)n;
+	c->flags = UACCE_ZIP_CF_EOS;
+	return 0;
+}
+
+static int wbits_of(int alg)
+{
+	return alg == UACCE_ZIP_ALG_DEFLATE ? -15 : alg == UACCE_ZIP_ALG_ZLIB ? 15 : 31;
+}
+
+/*
+ * libdeflate says "insufficient space" for corrupt data that decodes to
+ * more than the buffer too.  Decode again with zlib, which stops at the
+ * first error: EBADMSG if the data is corrupt, ENOSPC if it is only long.
+ */
+static int corrupt_or_full(const struct uacce_zip_sqe *e, const struct zbufs *b)
+{
+	z_stream z = { .next_in = (Bytef *)b->in, .avail_in = e->src_len,
+		       .next_out = b->out, .avail_out = e->dst_len };
+	int r;
+
+	if (inflateInit2(&z, wbits_of(e->alg)) != Z_OK)
+		return ENOSPC;
+	r = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	return r == Z_DATA_ERROR || r == Z_NEED_DICT ? EBADMSG : ENOSPC;
+}
+
+static int whole_decompress(const struct uacce_zip_sqe *e, const struct zbufs *b,
+			    struct uacce_zip_cqe *c)
+{
+	struct libdeflate_decompressor *d = tls_decompressor();
+	size_t in = 0, out = 0;
+	enum libdeflate_result r;
+
+	if (!d)
+		return ENOMEM;
+	if (e->alg == UACCE_ZIP_ALG_GZIP)
+		r = libdeflate_gzip_decompress_ex(d, b->in, e->src_len, b->out, e->dst_len, &in,
+						  &out);
+	else if (e->alg == UACCE_ZIP_ALG_ZLIB)
+		r = libdeflate_zlib_decompress_ex(d, b->in, e->src_len, b->out, e->dst_len, &in,
+						  &out);
+	else
+		r = libdeflate_deflate_decompress_ex(d, b->in, e->src_len, b->out, e->dst_len,
+						     &in, &out);
+	if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
+		return corrupt_or_full(e, b);
+	if (r != LIBDEFLATE_SUCCESS)
+		return EBADMSG;
+	c->consumed = (uint32_t)in;
+	c->produced = (uint32_t)out;
+	c->flags = UACCE_ZIP_CF_EOS;
+	return 0;
+}
+
+/* --- streams: zlib ---------------------------------------------------------- */
+
+static void stream_close(struct zip_stream *s)
+{
+	if (s->zinit) {
+		if (s->op == UACCE_ZIP_OP_COMPRESS)
+			deflateEnd(&s->z);
+		else
+			inflateEnd(&s->z);
+	}
+	s->zinit = false;
+	s->live = false;
+}
+
+static int stream_start(struct zip_stream *s, const struct uacce_zip_sqe *e)
+{
+	int wbits = wbits_of(e->alg);
+	int r;
+
+	stream_close(s);
+	memset(&s->z, 0, sizeof(s->z));
+	if (e->op == UACCE_ZIP_OP_COMPRESS)
+		r = deflateInit2(&s->z, level_of(e), Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY);
+	else
+		r = inflateInit2(&s->z, wbits);
+	if (r != Z_OK)
+		return r == Z_MEM_ERROR ? ENOMEM : EINVAL;
+	s->zinit = s->live = true;
+	s->ending = s->between = false;
+	s->op = e->op;
+	s->alg = e->alg;
+	s->epoch = e->epoch;
+	return 0;
+}
+
+/* the request was cut short: requests queued behind it are stale */
+static void cut_short(struct zip_stream *s, struct uacce_zip_cqe *c)
+{
+	c->flags |= UACCE_ZIP_CF_MORE;
+	s->epoch++;
+}
+
+static void set_counts(const struct zip_stream *s, const struct uacce_zip_sqe *e,
+		       struct uacce_zip_cqe *c)
+{
+	c->consumed = e->src_len - s->z.avail_in;
+	c->produced = e->dst_len - s->z.avail_out;
+}
+
+static int deflate_step(struct zip_stream *s, const struct uacce_zip_sqe *e,
+			const struct zbufs *b, struct uacce_zip_cqe *c)
+{
+	int flush, r;
+
+	if (s->ending && e->src_len > s->left)
+		return EINVAL;	/* after the end: only the rest of the last input */
+	if (e->flags & UACCE_ZIP_F_END)
+		s->ending = true;
+	flush = s->ending ? Z_FINISH : (e->flags & UACCE_ZIP_F_FLUSH) ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+	s->z.next_in = (Bytef *)b->in;
+	s->z.avail_in = e->src_len;
+	s->z.next_out = b->out;
+	s->z.avail_out = e->dst_len;
+	r = deflate(&s->z, flush);
+	if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+		return EINVAL;
+	set_counts(s, e, c);
+	s->left = s->z.avail_in;
+	if (r == Z_STREAM_END) {
+		c->flags |= UACCE_ZIP_CF_EOS;
+		stream_close(s);
+	} else if (s->z.avail_in || !s->z.avail_out || flush == Z_FINISH) {
+		cut_short(s, c);
+	}
+	return 0;
+}
+
+/* inflate into b->out; false with *err set on an error */
+static bool inflate_run(struct zip_stream *s, bool end, bool *eos, int *err)
+{
+	for (;;) {
+		int r;
+
+		if (s->between) {	/* gzip: another member may follow */
+			if (!s->z.avail_in) {
+				*eos = end;
+				return true;
+			}
+			if (s->z.next_in[0] != 0x1f) {	/* trailing data */
+				*eos = true;
+				return true;
+			}
+			inflateReset(&s->z);
+			s->between = false;
+		}
+		r = inflate(&s->z, Z_NO_FLUSH);
+		if (r == Z_STREAM_END && s->alg == UACCE_ZIP_ALG_GZIP) {
+			s->between = true;
+			continue;
+		}
+		if (r == Z_STREAM_END) {
+			*eos = true;
+			return true;
+		}
+		if (r == Z_OK || r == Z_BUF_ERROR) {
+			/* out of input or output: truncated if it was the last input */
+			if (end && s->z.avail_out && !s->z.avail_in) {
+				*err = ENODATA;
+				return false;
+			}
+			return true;
+		}
+		*err = r == Z_MEM_ERROR ? ENOMEM : EBADMSG;
+		return false;
+	}
+}
+
+static int inflate_step(struct zip_stream *s, const struct uacce_zip_sqe *e,
+			const struct zbufs *b, struct uacce_zip_cqe *c)
+{
+	bool eos = false;
+	int err = 0;
+
+	s->z.next_in = (Bytef *)b->in;
+	s->z.avail_in = e->src_len;
+	s->z.next_out = b->out;
+	s->z.avail_out = e->dst_len;
+	if (!inflate_run(s, e->flags & UACCE_ZIP_F_END, &eos, &err))
+		return err;
+	set_counts(s, e, c);
+	if (eos) {
+		c->flags |= UACCE_ZIP_CF_EOS;
+		stream_close(s);
+	} else if (!s->z.avail_out && !s->between) {
+		cut_short(s, c);	/* output full: more may be pending */
+	}
+	return 0;
+}
+
+/* positive errno when the request cannot go on the stream */
+static int stream_admit(struct zip_stream *s, const struct uacce_zip_sqe *e)
+{
+	if (e->flags & UACCE_ZIP_F_START)
+		return stream_start(s, e);
+	if (!s->live)
+		return EPIPE;
+	if (e->epoch != s->epoch)
+		return ECANCELED;
+	if (e->op != s->op || e->alg != s->alg)
+		return EINVAL;
+	return 0;
+}
+
+static int stream_exec(struct soft_q *sq, struct zip_stream *s, const struct uacce_zip_sqe *e,
+		       struct uacce_zip_cqe *c)
+{
+	struct zbufs b = { 0 };
+	int err = stream_admit(s, e);
+
+	if (err == ECANCELED)
+		return err;
+	if (!err)
+		err = get_bufs(sq, e, &b);
+	if (!err && e->op == UACCE_ZIP_OP_COMPRESS)
+		err = deflate_step(s, e, &b, c);
+	else if (!err)
+		err = inflate_step(s, e, &b, c);
+	if (!err)
+		err = put_bufs(sq, e, &b, c->produced);
+	if (err)
+		stream_close(s);
+	return err;
+}
+
+/* --- requests --------------------------------------------------------------- */
+
+static int check_sqe(const struct uacce_zip_sqe *e)
+{
+	if (e->op < UACCE_ZIP_OP_COMPRESS || e->op > UACCE_ZIP_OP_DECOMPRESS ||
+	    e->alg < UACCE_ZIP_ALG_DEFLATE || e->alg > UACCE_ZIP_ALG_GZIP || e->level > 9 ||
+	    e->stream > MAX_STREAMS || (e->flags & ~UACCE_ZIP_F_ALL) || e->rsvd0)
+		return EINVAL;
+	for (size_t i = 0; i < sizeof(e->rsvd) / sizeof(e->rsvd[0]); i++)
+		if (e->rsvd[i])
+			return EINVAL;
+	if (e->src_len > MAX_BUF || e->dst_len > MAX_BUF)
+		return E2BIG;
+	return 0;
+}
+
+static int whole_exec(struct soft_q *sq, const struct uacce_zip_sqe *e, struct uacce_zip_cqe *c)
+{
+	struct zbufs b = { 0 };
+	int err = get_bufs(sq, e, &b);
+
+	if (!err && e->op == UACCE_ZIP_OP_COMPRESS)
+		err = whole_compress(e, &b, c);
+	else if (!err)
+		err = whole_decompress(e, &b, c);
+	if (!err)
+		err = put_bufs(sq, e, &b, c->produced);
+	return err;
+}
+
+static void execute(struct soft_q *sq, struct zip_q *zq, const struct uacce_zip_sqe *e,
+		    struct uacce_zip_cqe *c)
+{
+	struct zip_stream *s = NULL;
+	int err = check_sqe(e);
+
+	if (!err && e->stream) {
+		s = &zq->st[e->stream];
+		err = stream_exec(sq, s, e, c);
+	} else if (!err) {
+		err = whole_exec(sq, e, c);
+	}
+	if (err) {	/* nothing the device wrote is meaningful */
+		c->status = (uint32_t)err;
+		c->flags = 0;
+		c->consumed = c->produced = 0;
+	}
+	if (s)
+		c->epoch = s->epoch;
+}
+
+static int zip_process(struct soft_q *sq)
+{
+	struct zip_q *zq = zq_of(sq);
+	struct uacce_zip_sqe e;
+	struct uacce_zip_cqe c;
+
+	if (!take_sqe(sq, zq, &e))
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.cookie = e.cookie;
+	execute(sq, zq, &e, &c);
+	post_cqe(zq, &c);
+	return 1;
+}
+
+/* --- queue set-up ----------------------------------------------------------- */
+
+static int zip_init_queue(struct soft_q *sq)
+{
+	struct uacce_region *mmio = uacce_hwq_region(sq->q, UACCE_QFRT_MMIO);
+	struct uacce_region *dus = uacce_hwq_region(sq->q, UACCE_QFRT_DUS);
+	struct uacce_zip_regs *regs;
+	struct zip_q *zq;
+
+	if (!mmio || !dus || mmio->size < UACCE_ZIP_MMIO_SIZE || dus->size < UACCE_ZIP_DUS_SIZE)
+		return -EINVAL;
+	zq = calloc(1, sizeof(*zq));
+	if (!zq)
+		return -ENOMEM;
+	regs = mmio->map;
+	memcpy(regs->magic, UACCE_ZIP_MAGIC, sizeof(regs->magic));
+	regs->version = UACCE_ZIP_VERSION;
+	regs->sq_entries = SQ_ENTRIES;
+	regs->cq_entries = CQ_ENTRIES;
+	regs->max_buf = MAX_BUF;
+	regs->max_streams = MAX_STREAMS;
+	regs->sqe_off = SQE_OFF;
+	regs->cqe_off = (uint32_t)CQE_OFF;
+	zq->regs = regs;
+	zq->sqes = (struct uacce_zip_sqe *)((char *)dus->map + SQE_OFF);
+	zq->cqes = (struct uacce_zip_cqe *)((char *)dus->map + CQE_OFF);
+	sq->priv = zq;
+	return 0;
+}
+
+static void zip_fini_queue(struct soft_q *sq)
+{
+	struct zip_q *zq = zq_of(sq);
+
+	for (int i = 1; zq && i <= MAX_STREAMS; i++)
+		stream_close(&zq->st[i]);
+}
+
+static void zip_set_idle(struct soft_q *sq, bool idle)
+{
+	struct zip_q *zq = zq_of(sq);
+
+	__atomic_store_n(&zq->regs->flags, idle ? UACCE_ZIP_NEED_WAKEUP : 0, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static uint32_t *zip_wake_word(struct soft_q *sq, uint32_t **sleeping)
+{
+	struct zip_q *zq = zq_of(sq);
+
+	*sleeping = &zq->regs->flags;
+	return &zq->regs->wake;
+}
+
+const struct soft_personality soft_zip_v1 = {
+	.api = UACCE_ZIP_API,
+	.algorithms = "deflate\nzlib\ngzip",
+	.qfr_size = { [UACCE_QFRT_MMIO] = UACCE_ZIP_MMIO_SIZE,
+		      [UACCE_QFRT_DUS] = UACCE_ZIP_DUS_SIZE, [UACCE_QFRT_SS] = 1 },
+	.flush_cmd = 0,
+	.init_queue = zip_init_queue,
+	.process = zip_process,
+	.pending = zip_pending,
+	.wake_word = zip_wake_word,
+	.pooled = true,
+	.set_idle = zip_set_idle,
+	.worker_exit = zip_worker_exit,
+	.fini_queue = zip_fini_queue,
+};

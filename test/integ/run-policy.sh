@@ -1,0 +1,543 @@
+#!/bin/bash
+# test/integ/run-policy.sh - integration tests of the admin policy: quotas
+# and device access per user and group, configuration drop-ins, live
+# reload (SIGHUP and uaccectl), the control socket and uaccectl.
+#
+#   sudo test/integ/run-policy.sh BUILD_DIR
+#
+# Runs as root.  Creates (when missing) the system users uacce-p1 (in the
+# groups uacce-pg1, uacce-pg2 and uacce-padm) and uacce-p2 (in none), starts
+# its own daemons on a temporary runtime directory with a configuration
+# directory of its own (-c), and drives them with test/clients/policy-probe
+# as root and as both users, and with uaccectl.
+#
+# Frontend: $UACCE_FRONTEND, else $UACCE_TEST_FRONTEND (what run-vm.sh
+# passes into the guest), else cuse inside the QEMU guest (UACCE_VM_GUEST=1),
+# else fuse.  With cuse the nodes are in /dev.
+#
+# One line per check, "ok: ..." or "FAIL: ..."; the last line is
+# "policy-tests: N passed, M failed" and the exit status is M.  Every wait
+# is bounded.  UACCE_INTEG_KEEP=1 keeps the temporary directory.
+set -u
+NAME=policy-tests
+PASS=0
+FAIL=0
+
+ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
+info() { echo "info: $*"; }
+indent() { sed 's/^/    /' "$@"; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
+summary() {
+	local f
+	for f in "${T:-/nonexistent}"/uacced.*.log; do
+		[ -e "$f" ] || continue
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "$f"; then
+			bad "sanitizer report in $(basename "$f")"
+			grep -E -A 15 'Sanitizer|runtime error' "$f" | head -n 40 | indent
+		fi
+	done
+	echo "$NAME: $PASS passed, $FAIL failed"
+	[ "$FAIL" -gt 255 ] && exit 255
+	exit "$FAIL"
+}
+fatal() { bad "$*"; summary; }
+
+# wait_for MS COMMAND...: retry every 20 ms until COMMAND succeeds or MS pass
+wait_for() {
+	local end=$(($(ms) + $1))
+	shift
+	until "$@"; do
+		[ "$(ms)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+
+# --- set-up ------------------------------------------------------------------------
+build=${1:-}
+if [ -z "$build" ] || ! build=$(cd "$build" 2>/dev/null && pwd); then
+	echo "usage: $0 BUILD_DIR" >&2
+	echo "FAIL: no build directory"
+	echo "$NAME: 0 passed, 1 failed"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "FAIL: must run as root"
+	echo "$NAME: 0 passed, 1 failed"
+	exit 1
+fi
+FRONTEND=${UACCE_FRONTEND:-${UACCE_TEST_FRONTEND:-}}
+[ -z "$FRONTEND" ] && { [ "${UACCE_VM_GUEST:-0}" = 1 ] && FRONTEND=cuse || FRONTEND=fuse; }
+case $FRONTEND in fuse | cuse) ;; *) fatal "UACCE_FRONTEND must be fuse or cuse" ;; esac
+
+T=$(mktemp -d /tmp/uacce-policy.XXXXXX) || fatal "mktemp"
+chmod 755 "$T"
+RT=$T/run
+CFG=$T/etc/uacced.json
+DROP=$T/etc/uacced.d
+mkdir -p "$T/bin" "$T/lib" "$DROP"
+DPID=
+BG=()
+cleanup() {
+	local p
+	for p in "${BG[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	[ -n "${NPID:-}" ] && kill "$NPID" 2>/dev/null
+	if [ -n "$DPID" ]; then
+		kill -TERM "$DPID" 2>/dev/null
+		wait_for 10000 dead "$DPID" || kill -KILL "$DPID" 2>/dev/null
+	fi
+	if [ "$FRONTEND" = fuse ]; then
+		for p in 1 2 3; do
+			awk -v d="$RT/dev" '$5 == d' /proc/self/mountinfo | grep -q . || break
+			umount -l "$RT/dev" 2>/dev/null
+		done
+	fi
+	if [ "${UACCE_INTEG_KEEP:-0}" = 1 ]; then echo "info: kept $T" >&2; else rm -rf "$T"; fi
+}
+dead() { ! kill -0 "$1" 2>/dev/null; }
+trap cleanup EXIT
+trap 'echo "interrupted"; exit 130' INT TERM HUP
+
+# the real ELF files (libtool wrappers may relink), private copies
+copy_prog() {	# DIR NAME NEWNAME
+	local src=$1/$2
+	[ -x "$1/.libs/$2" ] && src=$1/.libs/$2
+	head -c 4 "$src" 2>/dev/null | grep -q ELF || fatal "$src: not built (build first)"
+	cp "$src" "$T/bin/$3"
+}
+copy_prog "$build" uacced uacced-policy
+copy_prog "$build" uaccectl uaccectl
+copy_prog "$build/test/clients" policy-probe policy-probe
+cp -a "$build"/libclient/.libs/libuacce.so* "$T/lib/" || fatal "libuacce not built"
+chmod -R a+rX "$T/bin" "$T/lib"
+export LD_LIBRARY_PATH=$T/lib UACCE_RUNTIME_DIR=$RT
+D=$T/bin/uacced-policy
+CTL="$T/bin/uaccectl --runtime-dir $RT"
+PROBE=$T/bin/policy-probe
+if [ "$FRONTEND" = fuse ]; then NODES=$RT/dev; else NODES=/dev; fi
+info "$NAME: build $build, frontend $FRONTEND, nodes in $NODES, temp $T"
+
+# users and groups
+U1=uacce-p1 U2=uacce-p2 G1=uacce-pg1 G2=uacce-pg2 GA=uacce-padm
+for g in $G1 $G2 $GA; do
+	getent group $g >/dev/null || groupadd --system $g || fatal "groupadd $g"
+done
+getent passwd $U1 >/dev/null || useradd --system --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin --user-group $U1 || fatal "useradd $U1"
+getent passwd $U2 >/dev/null || useradd --system --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin --user-group $U2 || fatal "useradd $U2"
+usermod -a -G $G1,$G2,$GA $U1 || fatal "usermod $U1"
+UID1=$(id -u $U1) UID2=$(id -u $U2) GID1=$(getent group $G1 | cut -d: -f3)
+ok "users $U1 (uid $UID1, groups $G1 $G2 $GA) and $U2 (uid $UID2, no extra group)"
+
+# as USER COMMAND...: root, p1 (its groups from /etc/group), p1g1 (only $G1), p2
+as() {
+	local who=$1
+	shift
+	case $who in
+	root) "$@" ;;
+	p1) setpriv --reuid=$U1 --regid=$U1 --init-groups -- "$@" ;;
+	p1g1) setpriv --reuid=$U1 --regid=$U1 --groups="$GID1" -- "$@" ;;
+	p2) setpriv --reuid=$U2 --regid=$U2 --init-groups -- "$@" ;;
+	esac
+}
+
+# probe DESC USER STEP...: policy-probe must pass every step
+probe() {
+	local desc=$1 who=$2 out=$T/probe.out rc
+	shift 2
+	as "$who" timeout -k 5 60 "$PROBE" "$@" >"$out" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		ok "$desc"
+		[ "${UACCE_INTEG_VERBOSE:-0}" = 1 ] && indent "$out"
+	else
+		bad "$desc (policy-probe exit $rc)"
+		indent "$out" | tail -n 30
+	fi
+	return $rc
+}
+
+# hold NAME USER STEP...: a background probe; its steps should end with
+# "ready wait FILE ..." (it then waits for FILE) or "ready sleep".  Sets
+# HOLD_<NAME> to its pid once it printed "ready" (10 s).
+hold() {
+	local name=$1 who=$2 out=$T/$1.out
+	shift 2
+	rm -f "$T/$name.go"
+	as "$who" timeout -k 5 300 "$PROBE" "$@" >"$out" 2>&1 &
+	BG+=($!)
+	eval "JOB_$name=$!"
+	if wait_for 10000 grep -q '^ready ' "$out"; then
+		eval "HOLD_$name=$(awk '/^ready /{print $2; exit}' "$out")"
+		BG+=("$(eval echo "\$HOLD_$name")")
+		return 0
+	fi
+	bad "holder $name did not get ready"
+	indent "$out"
+	return 1
+}
+
+# release NAME DESC: let the holder continue (touch its go file); it must exit 0 (30 s)
+release() {
+	local name=$1 desc=$2 job rc
+	job=$(eval echo "\$JOB_$name")
+	touch "$T/$name.go"
+	if wait_for 30000 dead "$job"; then
+		wait "$job"
+		rc=$?
+		if [ $rc = 0 ]; then
+			ok "$desc ($(grep -E '^ok: (start|put) on queue' "$T/$name.out" | sed 's/^ok: //' | paste -sd, -))"
+		else
+			bad "$desc (exit $rc)"
+			indent "$T/$name.out" | tail -n 20
+		fi
+	else
+		bad "$desc: the holder did not finish within 30 s"
+		indent "$T/$name.out" | tail -n 20
+	fi
+}
+
+# kill_holder NAME: SIGKILL, reaped
+kill_holder() {
+	local job pid
+	job=$(eval echo "\$JOB_$1") pid=$(eval echo "\${HOLD_$1:-}")
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	wait_for 10000 dead "$job"
+	wait "$job" 2>/dev/null
+}
+
+# usage table of the daemon: field N of the row of uid U ("" when no row)
+ufield() { $CTL usage 2>/dev/null | awk -v u="$1" -v c="$2" '$1 == u {print $c}'; }
+ufield_is() { [ "$(ufield "$1" "$2")" = "$3" ]; }
+no_usage() { [ -z "$(ufield "$1" 1)" ]; }
+# check_usage DESC UID FIELD WANT: (3 queues, 4 per-device, 5 region bytes), 3 s to settle
+check_usage() {
+	if wait_for 3000 ufield_is "$2" "$3" "$4"; then
+		ok "$1: uaccectl usage shows $4"
+	else
+		bad "$1: uaccectl usage: expected $4 got \"$(ufield "$2" "$3")\""
+		$CTL usage | indent
+	fi
+}
+avail() { cat "$RT/class/$1/available_instances" 2>/dev/null; }
+avail_is() { [ "$(avail "$1")" = "$2" ]; }
+# count_ge FILE PATTERN N: at least N lines of FILE match
+count_ge() { [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
+log_has() { grep -qF -- "$1" "$DLOG"; }
+check_log() {	# DESC TEXT
+	if wait_for 2000 log_has "$2"; then
+		ok "log: $1"
+	else
+		bad "log: $1: no line with \"$2\" in the daemon log"
+		tail -n 8 "$DLOG" | indent
+	fi
+}
+
+DN=0
+start_daemon() {
+	local args=(-f --frontend "$FRONTEND" --runtime-dir "$RT" -c "$CFG")
+	DN=$((DN + 1))
+	DLOG=$T/uacced.$DN.log
+	[ "$FRONTEND" = fuse ] && args+=(--fuse-dir "$RT/dev")
+	NOTIFY_SOCKET=${NOTIFY_PATH:-} "$D" "${args[@]}" </dev/null >"$DLOG" 2>&1 &
+	DPID=$!
+	wait_for 15000 test -S "$RT/control.sock" && wait_for 5000 test -s "$RT/devdir"
+}
+stop_daemon() {
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID"
+	wait_for 10000 dead "$DPID" || kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+reload_ok() { $CTL reload >"$T/reload.out" 2>&1; }
+
+# --- the configuration ---------------------------------------------------------------
+# device ids: 0 dummy_v1 (non-SVA), 1 dummy_v2 (SVA), 2 dummy_v2 (non-SVA), 3 spare (SVA)
+DEV0=uacce-dummy-0 DEV1=uacce-dummy-1 DEV2=uacce-dummy-2 SPARE=uacce-spare-3
+write_main() {
+	cat >"$CFG" <<EOF
+{
+  "nodes": { "group": "root", "mode": "0666" },
+  "devices": [
+    { "name": "dummy", "api": "dummy_v1", "sva": false, "queues": 8 },
+    { "name": "dummy", "api": "dummy_v2", "sva": true, "queues": 8 },
+    { "name": "dummy", "api": "dummy_v2", "sva": false, "queues": 8 },
+    { "name": "spare", "api": "dummy_v2", "sva": true, "queues": 4 }
+  ],
+  "quotas": {
+    "default": { "max_queues": 2, "max_queues_per_device": 2, "max_region_bytes": "256K",
+                 "devices": [ "dummy" ] },
+    "users": { "$U2": { "max_queues": 5, "max_region_bytes": "1M" } },
+    "groups": {
+      "$G1": { "max_queues": 3, "devices": [ "uacce-dummy-[01]" ] },
+      "$G2": { "max_queues": 6, "max_queues_per_device": 3, "devices": [ "spare" ] }
+    }
+  },
+  "control": { "admin_group": "$GA" }
+}
+EOF
+	# later drop-ins override earlier ones key by key: p2's max_queues 5 -> 4 -> 3
+	echo "{ \"quotas\": { \"users\": { \"$UID2\": { \"max_queues\": 4 } } } }" >"$DROP/10-p2.json"
+	echo "{ \"quotas\": { \"users\": { \"$U2\": { \"max_queues\": 3 } } } }" >"$DROP/20-p2.json"
+	# null deletes: a user entry added by one drop-in and removed by the next
+	echo "{ \"quotas\": { \"users\": { \"nobody\": { \"max_queues\": 0 } } } }" >"$DROP/30-x.json"
+	echo "{ \"quotas\": { \"users\": { \"nobody\": null } } }" >"$DROP/40-x.json"
+	echo "not a drop-in: ignored" >"$DROP/README"
+}
+write_main
+
+# --- 1. configuration checks without a daemon -------------------------------------------
+out=$($CTL check-config "$CFG" 2>&1)
+if [ $? = 0 ] && echo "$out" | grep -q "(+4 drop-ins): OK (4 device(s); quotas: default, 1 user(s), 2 group(s); admin group $GA)"; then
+	ok "uaccectl check-config, no daemon running: $out"
+else
+	bad "uaccectl check-config of the valid configuration: $out"
+fi
+out=$("$D" --check-config -c "$CFG" 2>&1)
+if [ $? = 0 ] && echo "$out" | grep -q "OK (4 device(s)"; then
+	ok "uacced --check-config gives the same verdict: $out"
+else
+	bad "uacced --check-config: $out"
+fi
+out=$($CTL --json check-config "$CFG" 2>&1)
+if echo "$out" | grep -q '"ok":true'; then ok "uaccectl --json check-config: ok true"; else bad "uaccectl --json check-config: $out"; fi
+
+# reject FILE_CONTENT KEYPATH REASON_TEXT: a drop-in with that content must be refused,
+# naming the drop-in file, the key path and the reason, by uaccectl and uacced alike
+reject() {
+	local content=$1 key=$2 reason=$3 f=$DROP/50-bad.json out rc out2 rc2
+	printf '%s\n' "$content" >"$f"
+	out=$($CTL check-config "$CFG" 2>&1)
+	rc=$?
+	out2=$("$D" --check-config -c "$CFG" 2>&1)
+	rc2=$?
+	rm -f "$f"
+	if [ $rc = 1 ] && [ $rc2 = 1 ] && echo "$out" | grep -qF "$f: $key" &&
+		echo "$out" | grep -qF "$reason" && echo "$out2" | grep -qF "$f: $key"; then
+		ok "rejected ($key): $out"
+	else
+		bad "expected a rejection naming $f, $key and \"$reason\": uaccectl (exit $rc): $out / uacced (exit $rc2): $out2"
+	fi
+}
+reject '{ "quotas": { "default": { "max_queue": 1 } } }' "quotas.default.max_queue" "unknown key"
+reject '{ "quota": {} }' "quota" "unknown key"
+reject '{ "quotas": { "users": { "'$U1'": { "max_queues": "3" } } } }' "quotas.users.$U1.max_queues" "is not a count"
+reject '{ "quotas": { "users": { "'$U1'": { "max_queues": -1 } } } }' "quotas.users.$U1.max_queues" "out of range"
+reject '{ "quotas": { "default": { "max_region_bytes": "64X" } } }' "quotas.default.max_region_bytes" "is not a size"
+reject '{ "quotas": { "default": { "max_region_bytes": "1.5M" } } }' "quotas.default.max_region_bytes" "is not a size"
+reject '{ "quotas": { "default": { "max_region_bytes": true } } }' "quotas.default.max_region_bytes" "must be a size"
+reject '{ "quotas": { "default": { "devices": "dummy" } } }' "quotas.default.devices" "must be an array"
+reject '{ "quotas": { "default": { "devices": [ "" ] } } }' "quotas.default.devices[0]" "device name or glob"
+reject '{ "quotas": { "users": { "no-such-user-uacce": {} } } }' "quotas.users.no-such-user-uacce" "no such user"
+reject '{ "quotas": { "groups": { "no-such-group-uacce": {} } } }' "quotas.groups.no-such-group-uacce" "no such group"
+reject '{ "quotas": { "users": { "'$U2'": {}, "'$UID2'": {} } } }' "quotas.users." "the same user as"
+reject '{ "control": { "admin_group": "no-such-group-uacce" } }' "control.admin_group" "no such group"
+reject '{ "nodes": { "owner": "no-such-user-uacce" } }' "nodes.owner" "no such user"
+reject '{ "devices": [ { "name": "x", "api": "dummy_v1", "queues": 0 } ] }' "devices[0].queues" "out of range"
+reject '{ "quotas": ' "not valid JSON" "not valid JSON"
+
+# --- 2. the daemon ------------------------------------------------------------------------
+if [ -x /usr/bin/python3 ]; then
+	NOTIFY_PATH=$T/notify.sock
+	/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+' "$NOTIFY_PATH" "$T/notify.log" &
+	NPID=$!
+	wait_for 5000 test -S "$NOTIFY_PATH" || NOTIFY_PATH=
+fi
+start_daemon || { tail -n 20 "$DLOG" | indent; fatal "the daemon did not start within 20 s"; }
+ok "daemon started (pid $DPID, --frontend $FRONTEND)"
+if $CTL list >"$T/list.out" 2>&1 && grep -q "^3  *$SPARE .* 4  *4  *0 " "$T/list.out" &&
+	grep -q "^0  *$DEV0  *dummy_v1 .*8  *8  *0 " "$T/list.out"; then
+	ok "uaccectl list: 4 devices with their attributes and free instances"
+else
+	bad "uaccectl list"
+	indent "$T/list.out"
+fi
+if $CTL --json list | grep -q '"name":"'$DEV1'"'; then ok "uaccectl --json list"; else bad "uaccectl --json list"; fi
+
+# --- 3. max_queues, max_queues_per_device, devices --------------------------------------
+# p2: its own entry (max_queues 3 after the drop-ins), the default for the rest
+probe "$U2: 2 queues on $DEV1, the 3rd EDQUOT (max_queues_per_device 2, default); 1 on $DEV2; then EDQUOT (max_queues 3, user); $SPARE EACCES (default devices)" p2 \
+	open $DEV1 0 open $DEV1 0 open $DEV1 EDQUOT open $DEV2 0 open $DEV0 EDQUOT open $SPARE EACCES
+check_log "EDQUOT per device for $U2" "uid $UID2 pid"
+check_log "EDQUOT names the limit, its source and the usage" "open refused (EDQUOT): max_queues 3 (user $U2), in use 3"
+check_log "EDQUOT per device names the device" "open refused (EDQUOT): max_queues_per_device 2 (default), in use on $DEV1 2"
+check_log "EACCES names uid, device and rule" "$SPARE q"
+check_log "EACCES reason" "open refused (EACCES): device not allowed by the policy of default"
+# p1 in both groups: the most generous of the groups (max_queues 6 from $G2,
+# per device 3 from $G2, devices: $G1's and $G2's lists together)
+probe "$U1 (groups $G1+$G2): 3 on $DEV1, the 4th EDQUOT (per device 3, $G2); 3 on $SPARE; then EDQUOT (max_queues 6, $G2); $DEV2 EACCES" p1 \
+	open $DEV1 0 open $DEV1 0 open $DEV1 0 open $DEV1 EDQUOT open $SPARE 0 open $SPARE 0 open $SPARE 0 \
+	open $DEV0 EDQUOT open $DEV2 EACCES
+check_log "EDQUOT from the most generous group" "open refused (EDQUOT): max_queues 6 (group $G2), in use 6"
+# p1 with only $G1: max_queues 3 from $G1, per device 2 from the default, no spare
+probe "$U1 (only $G1): 2 on $DEV1, 1 on $DEV0, then EDQUOT (max_queues 3, $G1); $SPARE EACCES" p1g1 \
+	open $DEV1 0 open $DEV1 0 open $DEV1 EDQUOT open $DEV0 0 open $DEV0 EDQUOT open $SPARE EACCES
+check_log "EDQUOT from $G1" "open refused (EDQUOT): max_queues 3 (group $G1), in use 3"
+# root: only an entry for root would apply
+probe "root: 5 queues on $DEV1 and one on $SPARE (quotas.default does not apply to root)" root \
+	open $DEV1 0 open $DEV1 0 open $DEV1 0 open $DEV1 0 open $DEV1 0 open $SPARE 0
+if wait_for 3000 avail_is $DEV1 8; then ok "$DEV1: available_instances back to 8 after the probes"; else bad "$DEV1 available_instances $(avail $DEV1)"; fi
+
+# --- 4. max_region_bytes (ENOMEM), over processes, exact after owner death ------------------
+probe "$U1: MMIO 4K + SS 256K on $DEV0 -> ENOMEM (max_region_bytes 256K, default); SS 252K -> ok" p1 \
+	open $DEV0 0 start 0 map mmio auto 0 map ss 256K ENOMEM map ss 252K 0
+check_log "ENOMEM names the limit, its source and the usage" "bytes refused (ENOMEM): max_region_bytes 262144 (default), in use 4096"
+hold A p2 open $DEV2 0 start 0 map ss 512K 0 ready sleep
+check_usage "$U2 holds SS 512K in process A" "$UID2" 5 "512K/1M"
+probe "$U2, process B: MMIO 4K, SS 512K -> ENOMEM (the user's 1M is shared by its processes), SS 508K -> ok" p2 \
+	open $DEV0 0 start 0 map mmio auto 0 map ss 512K ENOMEM map ss 508K 0
+check_log "ENOMEM of $U2 at exactly 1M" "max_region_bytes 1048576 (user $U2), in use 528384"
+check_usage "process B exited: only A's memory" "$UID2" 5 "512K/1M"
+kill_holder A
+if wait_for 2000 no_usage "$UID2"; then ok "$U2's holder SIGKILLed: no usage left (queues, bytes)"; else bad "usage of $U2 after the owner's death: $($CTL usage | grep "^$UID2 ")"; fi
+
+# --- 5. SS sharing counted once --------------------------------------------------------------
+hold S p2 open $DEV2 0 start 0 map ss 256K 0 open $DEV2 0 start 0 share 0 0 \
+	open $DEV0 0 start 0 map ss 768K 0 map mmio auto ENOMEM ready sleep
+check_usage "SS 256K shared by two queues + SS 768K: counted once, exactly the limit" "$UID2" 5 "1M/1M"
+check_usage "three queues of $U2" "$UID2" 3 "3/3"
+if $CTL queues | grep -E "^[0-9]+ +$DEV2 +$HOLD_S +$UID2 +$U2 +policy-probe +started +ss \(ss shared\) +256K" | wc -l | grep -q 2; then
+	ok "uaccectl queues: both sharing queues, owner pid $HOLD_S, uid, command, state, regions, bytes"
+else
+	bad "uaccectl queues"
+	$CTL queues | indent
+fi
+if $CTL --json queues | grep -q '"ss_shared":true'; then ok "uaccectl --json queues: ss_shared"; else bad "uaccectl --json queues"; fi
+if $CTL --json usage | grep -q '"max_region_bytes_source":"user '$U2'"'; then
+	ok "uaccectl --json usage names the source of each limit"
+else
+	bad "uaccectl --json usage"
+	$CTL --json usage | indent
+fi
+kill_holder S
+wait_for 2000 no_usage "$UID2" && ok "sharing holder killed: $U2's usage is gone" || bad "usage after the sharing holder died"
+
+# --- 6. fork: the child holds the fds, the owner pays; its death frees it all ---------------
+hold F p2 open $DEV1 0 start 0 map mmio auto 0 map dus auto 0 fork-child "$T/child.pid" ready sleep
+wait_for 5000 test -s "$T/child.pid" && CHILD=$(cat "$T/child.pid") && BG+=("$CHILD")
+check_usage "after fork: still the owner's 8K" "$UID2" 5 "8K/1M"
+check_usage "after fork: still one queue" "$UID2" 3 "1/3"
+kill -KILL "$HOLD_F"
+if wait_for 2000 no_usage "$UID2"; then
+	ok "owner SIGKILLed while its forked child keeps the fd: usage back to none"
+else
+	bad "usage after the owner died (child alive): $($CTL usage | grep "^$UID2 ")"
+fi
+probe "$U2 can open its 3 queues again while the child lives" p2 open $DEV1 0 open $DEV1 0 open $DEV2 0 open $DEV0 EDQUOT
+[ -n "${CHILD:-}" ] && kill -KILL "$CHILD"
+wait "$JOB_F" 2>/dev/null
+
+# --- 7. the control socket: who may use it ---------------------------------------------------
+out=$(as p2 $CTL list 2>&1)
+rc=$?
+if [ $rc = 1 ] && echo "$out" | grep -qF "permission denied: only root and members of group \"$GA\" may use the uacced control socket"; then
+	ok "uaccectl as $U2 (not in $GA): refused: $out"
+else
+	bad "uaccectl as $U2: exit $rc: $out"
+fi
+if as p1 $CTL usage >/dev/null 2>&1; then ok "uaccectl as $U1 (member of $GA): allowed"; else bad "uaccectl as $U1 refused"; fi
+check_log "control refusal logged" "control: refused uid $UID2"
+
+# --- 8. reload: a malformed drop-in leaves the old configuration in force --------------------
+hold H p2 open $DEV2 0 start 0 map ss 64K 0 ready wait "$T/H.go" ioctl 0 start EINVAL put 0
+hold R p1 open $SPARE 0 start 0 map mmio auto 0 ready wait "$T/R.go" ioctl 0 start ENODEV ioctl 0 put ENODEV
+echo '{ "quotas": { "users": { "'$U2'": { "max_queues": 1, "max_queue_per_device": 1 } } } }' >"$DROP/60-new.json"
+nr=$(grep -c READY=1 "$T/notify.log" 2>/dev/null)
+kill -HUP "$DPID"
+check_log "SIGHUP with a malformed drop-in: refused, with the file and key" \
+	"reload refused, the previous configuration stays in force: $DROP/60-new.json: quotas.users.$U2.max_queue_per_device: unknown key"
+if kill -0 "$DPID" 2>/dev/null && [ -e "$NODES/$SPARE" ] && [ -e "$NODES/$DEV0" ]; then
+	ok "the daemon still serves after the refused reload (nodes present)"
+else
+	bad "daemon or nodes gone after a refused reload"
+fi
+probe "the old policy is in force: $U2 gets its 2nd queue, not EDQUOT (the new file said 1)" p2 open $DEV1 0
+out=$($CTL reload 2>&1)
+rc=$?
+if [ $rc = 1 ] && echo "$out" | grep -qF "reload refused: $DROP/60-new.json: quotas.users.$U2.max_queue_per_device: unknown key" &&
+	echo "$out" | grep -q "previous configuration stays in force"; then
+	ok "uaccectl reload: refused with the reason: $(echo "$out" | tr "\n" " ")"
+else
+	bad "uaccectl reload of a malformed drop-in: exit $rc: $out"
+fi
+if [ -n "${NOTIFY_PATH:-}" ]; then
+	if wait_for 2000 count_ge "$T/notify.log" RELOADING=1 2 &&
+		wait_for 2000 count_ge "$T/notify.log" READY=1 $((nr + 2)); then
+		ok "systemd: RELOADING=1 then READY=1 around each reload (refused ones too)"
+	else
+		bad "systemd notifications: $(tr '\n' '|' <"$T/notify.log")"
+	fi
+fi
+
+# --- 9. a valid reload: new limits, a removed device, an added one ------------------------------
+echo '{ "quotas": { "users": { "'$U2'": { "max_queues": 1 } } } }' >"$DROP/60-new.json"
+replace_spare() {	# the main file without spare, with "extra" (ids: lowest free)
+	sed -e 's/{ "name": "spare".*/{ "name": "extra", "api": "dummy_v1", "queues": 2 }/' "$CFG" >"$CFG.new" &&
+		mv "$CFG.new" "$CFG"
+}
+replace_spare
+if reload_ok && grep -q "devices: 3 kept, 1 added, 1 removed" "$T/reload.out"; then
+	ok "uaccectl reload: $(cat "$T/reload.out")"
+else
+	bad "uaccectl reload: $(cat "$T/reload.out")"
+fi
+gone() { [ ! -e "$1" ]; }
+if wait_for 2000 gone "$NODES/$SPARE" && [ -e "$NODES/uacce-extra-3" ] && [ ! -e "$RT/class/$SPARE" ] &&
+	[ "$(cat "$RT/class/uacce-extra-3/id" 2>/dev/null)" = 3 ]; then
+	ok "$SPARE removed (node and attributes); the new device got the lowest free id: uacce-extra-3"
+else
+	bad "nodes after the reload: $(ls "$NODES" | grep uacce- | tr '\n' ' ')"
+fi
+probe "new opens obey the new policy: $U2 (one queue held) -> EDQUOT (max_queues 1)" p2 open $DEV1 EDQUOT
+release R "the open queue of the removed $SPARE: START and PUT_Q give ENODEV"
+release H "an open queue of a kept device survives the reload (START -> EINVAL: already started; PUT_Q ok)"
+probe "$U2 opens uacce-extra-3? not in the default devices (\"dummy\") -> EACCES" p2 open uacce-extra-3 EACCES
+if $CTL list | grep -q "^3  *uacce-extra-3 .* 2  *2  *0 "; then ok "uaccectl list shows uacce-extra-3"; else bad "uaccectl list after reload"; $CTL list | indent; fi
+
+# a second reload: remove id 1, add a device: it gets id 1; a changed device is replaced
+hold K p2 open $DEV2 0 start 0 ready wait "$T/K.go" ioctl 0 start ENODEV$([ "$FRONTEND" = cuse ] && echo "|ENOTCONN")
+sed -i -e 's/{ "name": "dummy", "api": "dummy_v2", "sva": true, "queues": 8 }/{ "name": "more", "api": "dummy_v2", "sva": true, "queues": 3 }/' \
+	-e 's/{ "name": "dummy", "api": "dummy_v2", "sva": false, "queues": 8 }/{ "name": "dummy", "api": "dummy_v2", "sva": false, "queues": 6 }/' "$CFG"
+if reload_ok && grep -q "devices: 2 kept, 2 added, 2 removed" "$T/reload.out"; then
+	ok "reload: $(cat "$T/reload.out")"
+else
+	bad "second reload: $(cat "$T/reload.out")"
+fi
+if wait_for 2000 test -e "$NODES/uacce-more-1" && [ -e "$NODES/$DEV0" ] && [ -e "$NODES/$DEV2" ] &&
+	[ ! -e "$NODES/$DEV1" ] && [ "$(avail $DEV2)" = 6 ]; then
+	ok "ids: $DEV0 kept, the new device took the free id 1 (uacce-more-1), the changed $DEV2 kept id 2 (6 queues now)"
+else
+	bad "nodes after the second reload: $(ls "$NODES" | grep uacce- | tr '\n' ' ') avail $DEV2=$(avail $DEV2)"
+fi
+release K "the open queue of the replaced (changed) device gets an error"
+
+# --- 10. reload removes the admin group and changes the node mode -----------------------------
+sed -i -e 's/"control": { "admin_group": "[^"]*" }/"control": {}/' -e 's/"mode": "0666"/"mode": "0640"/' "$CFG"
+reload_ok || bad "reload without the admin group: $(cat "$T/reload.out")"
+node_mode_is() { [ "$(stat -c %a "$NODES/$DEV0" 2>/dev/null)" = "$1" ]; }
+if wait_for 3000 node_mode_is 640; then ok "reload: nodes.mode 0640 applied to the existing nodes"; else bad "node mode after reload: $(stat -c %a "$NODES/$DEV0")"; fi
+probe "$U2 cannot open the 0640 root:root node any more -> EACCES (permissions, not policy)" p2 open $DEV0 EACCES
+out=$(as p1 $CTL list 2>&1)
+if [ $? = 1 ] && echo "$out" | grep -q "only root may use"; then ok "after the reload without control.admin_group, $U1 is refused: $out"; else bad "uaccectl as $U1: $out"; fi
+
+# --- 11. the end ---------------------------------------------------------------------------
+if kill -0 "$DPID" 2>/dev/null; then
+	stop_daemon
+	ok "SIGTERM: the daemon exited"
+	[ ! -e "$RT/control.sock" ] && ok "control.sock removed at exit" || bad "control.sock left at exit"
+else
+	bad "the daemon died during the tests"
+	tail -n 30 "$DLOG" | indent
+fi
+out=$($CTL list 2>&1)
+if [ $? = 1 ] && echo "$out" | grep -q "no uacced is running"; then ok "uaccectl without a daemon: $out"; else bad "uaccectl without a daemon: $out"; fi
+summary

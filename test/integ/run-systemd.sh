@@ -1,0 +1,327 @@
+#!/bin/bash
+# test/integ/run-systemd.sh BUILD_DIR - uacced as a systemd service, for real.
+# Runs INSIDE the QEMU guest booted with systemd as init, and installs into
+# that guest's throw-away root:
+#
+#   mkdir B && cd B && /path/to/configure --prefix=/usr --sysconfdir=/etc && make
+#   UACCE_VM_INIT=systemd test/vm/setup.sh        # + the udev .deb, once
+#   UACCE_VM_INIT=systemd test/vm/run-vm.sh test/integ/run-systemd.sh B
+#
+# Steps: udev (unpacked from the cached .deb when the host has none), make
+# install, systemd-sysusers and systemd-tmpfiles for our files, udevadm
+# control --reload, systemctl daemon-reload; systemctl start (Type=notify:
+# active only once the nodes exist with mode 0660, group uacce), node
+# permissions and the udev rule, a user in the group (ok, SVA and
+# SHARE_SVAS through the sandbox) and one outside (EACCES), the journal
+# fields of a queue event (owner killed), systemctl reload (plain, adding a
+# device, refused), systemctl stop, systemctl kill -s KILL and
+# Restart=on-failure, systemd-analyze security.
+# Last line: "systemd-tests: N passed, M failed"; exit status M; 2 when not
+# run in such a guest.
+set -u
+IT_NAME=${IT_NAME:-systemd-tests}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/integ/lib.sh
+. "$here/lib.sh"
+
+if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] || [ ! -d /run/systemd/system ]; then
+	echo "$IT_NAME: needs systemd as PID 1: UACCE_VM_INIT=systemd test/vm/run-vm.sh $0 BUILD_DIR" >&2
+	exit 2
+fi
+if [ "${UACCE_VM_GUEST:-0}" != 1 ] && [ "${UACCE_SYSTEMD_FORCE:-0}" != 1 ]; then
+	echo "$IT_NAME: installs into / and adds users: runs in the test guest only" \
+		"(UACCE_SYSTEMD_FORCE=1 to override)" >&2
+	exit 2
+fi
+build=$(cd "${1:-.}" && pwd) || exit 2
+if ! grep -qx 'prefix = /usr' "$build/Makefile" 2>/dev/null ||
+	! grep -qx 'sysconfdir = /etc' "$build/Makefile"; then
+	echo "$IT_NAME: $build: configure it with --prefix=/usr --sysconfdir=/etc (and build it)" >&2
+	exit 2
+fi
+unset UACCE_RUNTIME_DIR		# clients find the service's /run/uacce
+IT_TMP=$(mktemp -d /tmp/uacce-systemd.XXXXXX) || exit 2
+chmod 755 "$IT_TMP"
+IT_USER1=uacce-sd1			# in the group uacce
+IT_USER2=uacce-sd2			# not in it
+IT_DUMMY=/usr/bin/uacce-dummy		# the installed one
+IT_PROBE=$build/test/clients/.libs/abi-probe	# with the installed libuacce
+[ -x "$IT_PROBE" ] || IT_PROBE=$build/test/clients/abi-probe
+DEV0=uacce-dummy-0			# in /etc/uacce/uacced.json: dummy_v1, non-SVA
+DEV1=uacce-dummy-1			# dummy_v2, SVA
+DEV2=uacce-dummy-2			# added by a drop-in and a reload
+DROPIN=/etc/uacce/uacced.d/50-systemd-test.json
+cleanup() {
+	local p
+	for p in "${IT_BG_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -f "$DROPIN"
+	[ "${UACCE_INTEG_KEEP:-0}" = 1 ] || rm -rf "$IT_TMP"
+}
+trap cleanup EXIT
+
+prop() { systemctl show -P "$1" uacced.service; }
+# node_perms DEV: "character special file 660 root:uacce"
+node_perms() { stat -c '%F %a %U:%G' "/dev/$1" 2>&1; }
+want_perms="character special file 660 root:uacce"
+nodes_ok() {
+	local d
+	for d in "$@"; do
+		[ "$(node_perms "$d")" = "$want_perms" ] || return 1
+	done
+}
+nodes_gone() {
+	local d
+	for d in "$@"; do
+		[ ! -e "/dev/$d" ] || return 1
+	done
+}
+# check DESC COMMAND...: ok when COMMAND succeeds, its output shown otherwise
+check() {
+	local desc=$1
+	shift
+	if "$@" >"$IT_TMP/check.out" 2>&1; then
+		it_ok "$desc"
+	else
+		it_bad "$desc"
+		it_indent "$IT_TMP/check.out" | tail -n 30
+	fi
+}
+# journal_msgs: uacced's messages since the cursor of the last mark
+journal_mark() { journalctl -u uacced.service -n 0 --show-cursor -q 2>/dev/null | sed -n 's/^-- cursor: //p' >"$IT_TMP/cursor"; }
+journal_msgs() {
+	local c
+	c=$(cat "$IT_TMP/cursor" 2>/dev/null)
+	if [ -n "$c" ]; then
+		journalctl -u uacced.service -o cat --no-pager --after-cursor="$c" 2>/dev/null
+	else
+		journalctl -u uacced.service -o cat --no-pager 2>/dev/null
+	fi
+}
+journal_has() { journal_msgs | grep -q -- "$1"; }
+
+it_info "boot: $(systemd-analyze time 2>/dev/null | head -n 1); the test started at $(cut -d' ' -f1 /proc/uptime) s uptime"
+it_info "guest kernel $(uname -r), systemd $(systemctl --version | awk 'NR == 1 {print $2}'), $(nproc) CPUs"
+
+# --- udev ----------------------------------------------------------------------
+if ! command -v udevadm >/dev/null 2>&1; then
+	deb=$(ls "${UACCE_VM_CACHE:-/var/cache/uacced-vm}"/udev/udev_*.deb 2>/dev/null | head -n 1)
+	if [ -n "$deb" ]; then
+		# not dpkg-deb -x: its tar would replace the /lib -> usr/lib symlink
+		check "udev unpacked into the guest's root ($(basename "$deb"))" sh -c \
+			"dpkg-deb --fsys-tarfile '$deb' | tar -x --keep-directory-symlink -C /"
+	else
+		it_bad "no udevadm and no udev .deb in the cache (run UACCE_VM_INIT=systemd test/vm/setup.sh)"
+	fi
+	systemctl daemon-reload
+fi
+if command -v udevadm >/dev/null 2>&1; then
+	check "systemd-udevd started" systemctl start systemd-udevd.service
+fi
+
+# --- install ---------------------------------------------------------------------
+t0=$(it_ms)
+if it_cmd "make install from $build (--prefix=/usr --sysconfdir=/etc)" 900 root make -C "$build" install; then
+	it_info "make install: $(($(it_ms) - t0)) ms"
+fi
+for f in /usr/sbin/uacced /usr/sbin/uaccectl /usr/bin/uacce-dummy /usr/lib/libuacce.so.0 \
+	/usr/lib/systemd/system/uacced.service /usr/lib/udev/rules.d/60-uacce.rules \
+	/usr/lib/tmpfiles.d/uacced.conf /usr/lib/sysusers.d/uacced.conf /etc/uacce/uacced.json; do
+	[ -e "$f" ] || it_bad "not installed: $f"
+done
+if getent group uacce >/dev/null; then	# the host's, seen through the overlay
+	it_info "the host has a group uacce: deleted in the guest, for sysusers to create it"
+	groupdel uacce || it_bad "groupdel uacce"
+fi
+check "systemd-sysusers /usr/lib/sysusers.d/uacced.conf" systemd-sysusers /usr/lib/sysusers.d/uacced.conf
+IT_GID=$(getent group uacce | cut -d: -f3)
+[ -n "$IT_GID" ] && [ "$IT_GID" -lt 1000 ] && it_ok "group uacce created by sysusers (system gid $IT_GID)" ||
+	it_bad "group uacce: got \"$(getent group uacce)\""
+rm -rf /run/uacce
+check "systemd-tmpfiles --create /usr/lib/tmpfiles.d/uacced.conf" \
+	systemd-tmpfiles --create /usr/lib/tmpfiles.d/uacced.conf
+got=$(stat -c '%F %a %U:%G' /run/uacce 2>&1)
+[ "$got" = "directory 755 root:root" ] && it_ok "/run/uacce: $got" || it_bad "/run/uacce: $got"
+if command -v udevadm >/dev/null 2>&1; then
+	check "udevadm control --reload" udevadm control --reload
+fi
+check "systemctl daemon-reload" systemctl daemon-reload
+got=$(prop FragmentPath)
+[ "$got" = /usr/lib/systemd/system/uacced.service ] && it_ok "unit loaded from $got" ||
+	it_bad "unit: FragmentPath \"$got\" (LoadState $(prop LoadState))"
+check "systemd-analyze verify uacced.service: no complaint" sh -c \
+	"systemd-analyze verify --man=no uacced.service 2>&1 | tee /dev/stderr | (! grep -q .)"
+
+# --- users ------------------------------------------------------------------------
+useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+	--user-group -G uacce "$IT_USER1" && useradd --system --no-create-home \
+	--home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$IT_USER2" ||
+	it_bad "useradd"
+IT_U1=$(id -u "$IT_USER1") IT_G1=$(id -g "$IT_USER1")
+IT_U2=$(id -u "$IT_USER2") IT_G2=$(id -g "$IT_USER2")
+
+# --- start ------------------------------------------------------------------------
+journal_mark
+t0=$(it_ms)
+if systemctl start uacced.service >"$IT_TMP/start.out" 2>&1; then
+	t1=$(it_ms)
+	# no waiting: Type=notify, READY=1 comes once every node has its mode
+	got="$(node_perms $DEV0) / $(node_perms $DEV1)"
+	st=$(prop ActiveState)
+	if [ "$st" = active ] && nodes_ok $DEV0 $DEV1; then
+		it_ok "systemctl start: active in $((t1 - t0)) ms, and already then /dev/$DEV0, /dev/$DEV1: $want_perms"
+	else
+		it_bad "systemctl start returned: ActiveState $st, nodes: $got"
+	fi
+	it_info "StatusText: $(prop StatusText); MainPID $(prop MainPID); WatchdogUSec $(prop WatchdogUSec)"
+else
+	it_bad "systemctl start uacced"
+	it_indent "$IT_TMP/start.out"
+	systemctl status --no-pager -l uacced.service 2>&1 | it_indent
+	journalctl -u uacced.service --no-pager -n 40 2>&1 | it_indent
+fi
+pid1=$(prop MainPID)
+[ "$(cat "/run/uacce/uacced.pid" 2>/dev/null)" = "$pid1" ] && it_ok "/run/uacce/uacced.pid is the MainPID ($pid1)" ||
+	it_bad "/run/uacce/uacced.pid: \"$(cat /run/uacce/uacced.pid 2>&1)\", MainPID $pid1"
+# the records are native journal records, with their source location
+rec=$(journalctl -u uacced.service -o json --no-pager 2>/dev/null | jq -c 'select(.MESSAGE | startswith("ready:"))' | tail -n 1)
+if [ -n "$rec" ] && [ "$(jq -r '[._TRANSPORT, .SYSLOG_IDENTIFIER, .CODE_FUNC, .PRIORITY] | join(" ")' <<<"$rec")" = "journal uacced setup 6" ]; then
+	it_ok "the start-up record is a native journal record: $(jq -c '{MESSAGE, _TRANSPORT, CODE_FILE, CODE_LINE, CODE_FUNC}' <<<"$rec")"
+else
+	it_bad "start-up record: ${rec:-none}"
+fi
+rec=$(journalctl -u uacced.service -o json --no-pager UACCE_DEVICE=$DEV1 2>/dev/null | jq -c 'select(.MESSAGE | contains("published"))' | tail -n 1)
+[ -n "$rec" ] && it_ok "device record: journalctl UACCE_DEVICE=$DEV1 finds $(jq -c '{MESSAGE, UACCE_DEVICE}' <<<"$rec")" ||
+	it_bad "no \"published\" record with UACCE_DEVICE=$DEV1"
+
+# --- the udev rule ------------------------------------------------------------------
+if command -v udevadm >/dev/null 2>&1; then
+	chmod 0600 /dev/$DEV0 && chgrp root /dev/$DEV0
+	udevadm trigger --action=add /sys/class/cuse/$DEV0 && udevadm settle -t 30
+	got=$(node_perms $DEV0)
+	[ "$got" = "$want_perms" ] && it_ok "60-uacce.rules: udev restores /dev/$DEV0 to 660 root:uacce after \"udevadm trigger\"" ||
+		{ it_bad "after udevadm trigger: /dev/$DEV0 $got"; udevadm test /sys/class/cuse/$DEV0 2>&1 | grep -i -E 'uacce|GROUP|MODE' | it_indent; }
+fi
+
+# --- clients -------------------------------------------------------------------------
+it_dummy "$IT_USER1" $DEV0 500
+it_dummy "$IT_USER1" $DEV1 500
+for d in $DEV0 $DEV1; do
+	it_cmd_fails "$IT_USER2 (not in uacce) cannot open /dev/$d" 60 "$IT_USER2" "$IT_DUMMY" -d $d -n 1
+	grep -q 'Permission denied' "$IT_TMP/cmd.out" && it_ok "$IT_USER2 got EACCES" ||
+		{ it_bad "$IT_USER2: no \"Permission denied\""; it_indent "$IT_TMP/cmd.out"; }
+done
+if [ -x "$IT_PROBE" ]; then
+	# SVA (/proc/<pid>/mem: CAP_SYS_PTRACE) and SHARE_SVAS (pidfd_getfd) in the sandbox
+	it_cmd "abi-probe share bad-requests threads as $IT_USER1 (SVA memory and pidfd_getfd through the sandbox)" \
+		300 "$IT_USER1" "$IT_PROBE" -N $DEV0 -S $DEV1 share bad-requests threads
+fi
+
+# --- a queue event in the journal: the owner is killed ----------------------------------
+if [ -x "$IT_PROBE" ] && it_bg_probe "$IT_USER1" "$IT_TMP/hold.out" hold $DEV1; then
+	pid=$IT_BG_PROBE
+	kill -KILL "$pid"
+	wait "$IT_BG" 2>/dev/null
+	owner_rec() { journalctl -o json --no-pager "UACCE_PID=$pid" 2>/dev/null | jq -c 'select(.MESSAGE | contains("owner exited"))' | tail -n 1; }
+	if it_wait 10000 sh -c "[ -n \"\$(journalctl -o json --no-pager UACCE_PID=$pid 2>/dev/null | grep 'owner exited')\" ]"; then
+		rec=$(owner_rec)
+		got=$(jq -r '[.UACCE_DEVICE, .UACCE_UID, .UACCE_PID, .UACCE_COMM, .SYSLOG_IDENTIFIER, .PRIORITY, .CODE_FILE, .CODE_FUNC, ._SYSTEMD_UNIT] | join(" ")' <<<"$rec")
+		want="$DEV1 $IT_U1 $pid abi-probe uacced 6 daemon/core.c uq_owner_died uacced.service"
+		if [ "$got" = "$want" ] && [[ "$(jq -r .UACCE_QUEUE <<<"$rec")" =~ ^[0-9]+$ ]]; then
+			it_ok "owner killed: journalctl UACCE_PID=$pid finds the record with UACCE_DEVICE, UACCE_QUEUE, UACCE_UID, UACCE_PID, UACCE_COMM"
+		else
+			it_bad "owner-exit record: got \"$got\", want \"$want\""
+		fi
+		jq '{MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, CODE_FILE, CODE_LINE, CODE_FUNC, UACCE_DEVICE, UACCE_QUEUE, UACCE_UID, UACCE_PID, UACCE_COMM, _SYSTEMD_UNIT, _TRANSPORT}' <<<"$rec" | it_indent
+	else
+		it_bad "no \"owner exited\" record with UACCE_PID=$pid within 10 s"
+		journalctl -u uacced.service --no-pager -n 20 | it_indent
+	fi
+else
+	it_bad "the queue holder did not start"
+	it_indent "$IT_TMP/hold.out" 2>/dev/null
+fi
+
+# --- reload ---------------------------------------------------------------------------
+journal_mark
+if check "systemctl reload uacced" systemctl reload uacced.service &&
+	it_wait 10000 journal_has "reloaded "; then
+	it_ok "reload: the journal shows \"$(journal_msgs | grep -m1 SIGHUP)\" and \"$(journal_msgs | grep -m1 'reloaded ' | cut -c1-100)...\""
+else
+	it_bad "reload: no \"reloaded\" message"; journal_msgs | it_indent
+fi
+[ "$(prop MainPID)" = "$pid1" ] && [ "$(prop ActiveState)" = active ] && nodes_ok $DEV0 $DEV1 &&
+	it_ok "after the reload: same MainPID, active, nodes in place" ||
+	it_bad "after the reload: MainPID $(prop MainPID) (was $pid1), $(prop ActiveState)"
+# a drop-in that adds a device: the reload publishes it with the configured mode and group
+mkdir -p /etc/uacce/uacced.d
+jq '{devices: (.devices + [{name: "dummy", backend: "soft", api: "dummy_v2", sva: false, queues: 2}])}' \
+	/etc/uacce/uacced.json >"$DROPIN"
+journal_mark
+systemctl reload uacced.service
+if it_wait 10000 nodes_ok $DEV2; then
+	it_ok "reload with a drop-in adding a device: /dev/$DEV2 appears, $(node_perms $DEV2)"
+	it_dummy "$IT_USER1" $DEV2 200
+else
+	it_bad "reload with a new device: /dev/$DEV2: $(node_perms $DEV2)"; journal_msgs | it_indent
+fi
+# a broken drop-in: refused, the previous configuration stays
+echo '{ "devices": [ ' >"$DROPIN"
+journal_mark
+systemctl reload uacced.service
+if it_wait 10000 journal_has "reload refused"; then
+	it_ok "a broken drop-in: \"$(journal_msgs | grep -m1 'reload refused' | cut -c1-110)...\""
+else
+	it_bad "a broken drop-in: no \"reload refused\""; journal_msgs | it_indent
+fi
+[ "$(prop ActiveState)" = active ] && nodes_ok $DEV0 $DEV1 $DEV2 &&
+	it_ok "refused reload: still active, the three nodes stay" || it_bad "after a refused reload: $(prop ActiveState)"
+rm -f "$DROPIN"
+systemctl reload uacced.service
+it_wait 10000 nodes_gone $DEV2 && it_ok "drop-in removed, reload: /dev/$DEV2 is gone" ||
+	it_bad "drop-in removed, reload: /dev/$DEV2 still there"
+
+# --- stop ------------------------------------------------------------------------------
+journal_mark
+if check "systemctl stop uacced" systemctl stop uacced.service; then
+	st="$(prop ActiveState) $(prop Result) status $(prop ExecMainStatus)"
+	[ "$st" = "inactive success status 0" ] && it_ok "stopped: $st" || it_bad "stopped: $st"
+	nodes_gone $DEV0 $DEV1 && it_ok "stop: the nodes are gone" || it_bad "stop: nodes left"
+	[ ! -e /run/uacce ] && it_ok "stop: /run/uacce removed (RuntimeDirectory=)" ||
+		it_bad "stop: /run/uacce left: $(ls /run/uacce)"
+	journal_has "shutting down" && it_ok "stop: the journal shows \"$(journal_msgs | grep -m1 'shutting down')\"" ||
+		it_bad "stop: no \"shutting down\" message"
+fi
+
+# --- kill -s KILL: Restart=on-failure -----------------------------------------------------
+if systemctl start uacced.service && nodes_ok $DEV0 $DEV1; then
+	pid1=$(prop MainPID)
+	n0=$(prop NRestarts)
+	t0=$(it_ms)
+	systemctl kill -s KILL uacced.service
+	if it_wait 20000 sh -c "[ \"\$(systemctl show -P MainPID uacced.service)\" != $pid1 ] &&
+		[ \"\$(systemctl show -P MainPID uacced.service)\" != 0 ] &&
+		[ \"\$(systemctl show -P ActiveState uacced.service)\" = active ]"; then
+		it_ok "systemctl kill -s KILL: restarted by Restart=on-failure in $(($(it_ms) - t0)) ms (RestartSec=1s): MainPID $pid1 -> $(prop MainPID), NRestarts $n0 -> $(prop NRestarts)"
+		nodes_ok $DEV0 $DEV1 && it_ok "after the restart: /dev/$DEV0, /dev/$DEV1: $want_perms" ||
+			it_bad "after the restart: $(node_perms $DEV0) / $(node_perms $DEV1)"
+		it_dummy "$IT_USER1" $DEV1 200
+	else
+		it_bad "no restart after SIGKILL: $(prop ActiveState) $(prop SubState) MainPID $(prop MainPID)"
+		systemctl status --no-pager uacced.service 2>&1 | it_indent
+	fi
+else
+	it_bad "systemctl start (for the kill test)"
+fi
+
+# --- the sandbox ------------------------------------------------------------------------
+sec=$(systemd-analyze security --no-pager uacced.service 2>/dev/null | tail -n 1)
+case "$sec" in
+*"Overall exposure level for uacced.service:"*) it_ok "systemd-analyze security: ${sec#*: }" ;;
+*) it_bad "systemd-analyze security: \"$sec\"" ;;
+esac
+warn=$(journalctl -b --no-pager -o cat _PID=1 2>/dev/null | grep -i 'uacced.service' | grep -iv -E 'start|stop|reload|deactivated|consumed|scheduled restart|main process exited|failed with result|killing process|sent signal' | sort -u)
+[ -n "$warn" ] && { it_info "systemd said about the unit:"; echo "$warn" | it_indent; }
+systemctl stop uacced.service
+it_summary

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bench-zip.c - compression throughput, side by side in one run: 1 MiB
+ * gzip requests through a uacce zip device with 1 and 2 queues (a client
+ * thread per queue, `depth` requests in flight each), and the same buffers
+ * compressed in-process by zlib and by libdeflate on 1 and 2 threads.
+ * Every configuration runs `rounds` times, interleaved, and keeps its best
+ * round, so a burst of load from elsewhere on a shared machine hurts less.
+ *
+ * The corpus is what Debian packages ship: the common licenses and the
+ * man pages (uncompressed), in name order; or a file given by the user.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <libdeflate.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zlib.h>
+
+#include <uacce/zip.h>
+
+#include "bench-zip.h"
+
+struct corpus {
+	unsigned char *data;
+	size_t len, cap, nbuf, buf;
+	int files;
+};
+
+static const char *const cfg_name[ZB_NCFG] = {
+	[ZB_DEV1] = "device_1q", [ZB_DEV2] = "device_2q", [ZB_LD1] = "libdeflate_1t",
+	[ZB_LD2] = "libdeflate_2t", [ZB_Z1] = "zlib_1t", [ZB_Z2] = "zlib_2t",
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* --- the corpus --------------------------------------------------------------- */
+
+/* append a file, gunzipped if it is gzip (gzread passes plain files through) */
+static void append_file(struct corpus *c, const char *path, size_t want)
+{
+	gzFile f = gzopen(path, "rb");
+	int n;
+
+	if (!f)
+		return;
+	while (c->len < want && (n = gzread(f, c->data + c->len,
+					    (unsigned)(want - c->len < 65536 ? want - c->len : 65536))) > 0)
+		c->len += (size_t)n;
+	gzclose(f);
+	c->files++;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* regular files of dir (not symlinks: GPL -> GPL-3 would repeat), by name */
+static void append_dir(struct corpus *c, const char *dir, size_t want)
+{
+	char **names = NULL, path[4096];
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	struct stat st;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? cap * 2 : 256) * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+		}
+		names[n] = strdup(de->d_name);
+		if (names[n])
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (c->len < want && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			append_file(c, path, want);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* deterministic English-like text, when the machine ships too little */
+static void top_up(struct corpus *c, size_t want)
+{
+	static const char *const words[] = {
+		"the", "device", "queue", "request", "buffer", "compress", "data", "of",
+		"and", "to", "a", "in", "is", "that", "for", "license", "software", "any",
+		"program", "you", "with", "as", "this", "copyright", "work", "under",
+	};
+	uint32_t seed = 12345;
+
+	while (c->len + 16 < want) {
+		const char *w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
+		size_t l = strlen(w);
+
+		seed = seed * 1103515245u + 12345u;
+		memcpy(c->data + c->len, w, l);
+		c->len += l;
+		c->data[c->len++] = (seed >> 24) % 11 ? ' ' : '\n';
+	}
+}
+
+static int corpus_load(const struct zip_bench_opts *o, struct corpus *c, char *desc, size_t dlen)
+{
+	static const char *const man[] = { "man1", "man5", "man8", "man3", "man7" };
+	size_t want = o->corpus_max;
+	int lic;
+
+	c->buf = o->buf;
+	c->data = malloc(want + 65536);
+	if (!c->data)
+		return -ENOMEM;
+	if (o->corpus) {
+		append_file(c, o->corpus, want);
+		snprintf(desc, dlen, "%s", o->corpus);
+	} else {
+		append_dir(c, "/usr/share/common-licenses", want);
+		lic = c->files;
+		for (size_t i = 0; i < sizeof(man) / sizeof(man[0]); i++) {
+			char dir[64];
+
+			snprintf(dir, sizeof(dir), "/usr/share/man/%s", man[i]);
+			append_dir(c, dir, want);
+		}
+		snprintf(desc, dlen, "common licenses (%d files) + man pages (%d files)", lic,
+			 c->files - lic);
+		if (c->len < want) {
+			top_up(c, want);
+			snprintf(desc + strlen(desc), dlen - strlen(desc), " + generated text");
+		}
+	}
+	for (char *p = desc; *p; p++)	/* it goes into JSON */
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '_';
+	c->nbuf = c->len / c->buf;
+	return c->nbuf ? 0 : -ENODATA;
+}
+
+/* --- measurements ------------------------------------------------------------- */
+
+struct run {
+	const struct corpus *c;
+	const struct zip_bench_opts *o;
+	enum zip_cfg cfg;
+	int level, nthreads;
+	pthread_barrier_t start;
+	uint64_t t0, deadline;
+};
+
+struct worker {
+	struct run *run;
+	int tid;
+	struct uacce_zip *z;		/* device configurations */
+	uint64_t in, out, end;
+	int err;
+	pthread_t thread;
+};
+
+static const unsigned char *chunk(const struct corpus *c, uint64_t i)
+{
+	return c->data + (size_t)(i % c->nbuf) * c->buf;
+}
+
+static void begin(struct worker *w)
+{
+	pthread_barrier_wait(&w->run->start);
+}
+
+static void inproc_zlib(struct worker *w)
+{
+	const struct corpus *c = w->run->c;
+	size_t cap = deflateBound(NULL, c->buf) + 64;
+	unsigned char *out = malloc(cap);
+	z_stream zs = { 0 };
+
+	if (!out || deflateInit2(&zs, w->run->level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		w->err = -ENOMEM;
+	begin(w);
+	for (uint64_t i = (uint64_t)w->tid; !w->err && now_ns() < w->run->deadline;
+	     i += (uint64_t)w->run->nthreads) {
+		deflateReset(&zs);
+		zs.next_in = (Bytef *)chunk(c, i);
+		zs.avail_in = (uInt)c->buf;
+		zs.next_out = out;
+		zs.avail_out = (uInt)cap;
+		if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+			w->err = -EIO;
+		w->in += c->buf;
+		w->out += zs.total_out;
+	}
+	deflateEnd(&zs);
+	free(out);
+}
+
+static void inproc_libdeflate(struct worker *w)
+{
+	const struct corpus *c = w->run->c;
+	struct libdeflate_compressor *cmp = libdeflate_alloc_compressor(w->run->level);
+	size_t cap = libdeflate_gzip_compress_bound(cmp, c->buf);
+	unsigned char *out = malloc(cap);
+
+	if (!cmp || !out)
+		w->err = -ENOMEM;
+	begin(w);
+	for (uint64_t i = (uint64_t)w->tid; !w->err && now_ns() < w->run->deadline;
+	     i += (uint64_t)w->run->nthreads) {
+		size_t n = libdeflate_gzip_compress(cmp, chunk(c, i), c->buf, out, cap);
+
+		if (!n)
+			w->err = -EIO;
+		w->in += c->buf;
+		w->out += n;
+	}
+	libdeflate_free_compressor(cmp);
+	free(out);
+}
+
+/* one queue, `depth` requests in flight; the thread sleeps while it waits */
+struct dev_slot {
+	unsigned char *in, *out;
+};
+
+static int dev_submit(struct worker *w, struct dev_slot *s, int slot, uint64_t i, size_t cap)
+{
+	const struct corpus *c = w->run->c;
+	const unsigned char *src = chunk(c, i);
+	struct uacce_zip_sqe e = { .dst = (uintptr_t)s[slot].out, .src_len = (uint32_t)c->buf,
+				   .dst_len = (uint32_t)cap, .cookie = (uint64_t)slot,
+				   .op = UACCE_ZIP_OP_COMPRESS, .alg = UACCE_ZIP_ALG_GZIP,
+				   .level = (uint8_t)w->run->level };
+
+	if (s[slot].in) {	/* non-SVA: the device sees only the SS */
+		memcpy(s[slot].in, src, c->buf);
+		src = s[slot].in;
+	}
+	e.src = (uintptr_t)src;
+	return uacce_zip_submit(w->z, &e);
+}
+
+static int dev_alloc(struct worker *w, struct dev_slot *s, int depth, size_t cap)
+{
+	for (int k = 0; k < depth; k++) {
+		s[k].in = uacce_zip_is_sva(w->z) ? NULL : uacce_zip_alloc(w->z, w->run->c->buf);
+		s[k].out = uacce_zip_alloc(w->z, cap);
+		if ((!uacce_zip_is_sva(w->z) && !s[k].in) || !s[k].out)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void device(struct worker *w)
+{
+	int depth = w->run->o->depth, inflight = 0;
+	size_t cap = uacce_zip_bound(UACCE_ZIP_ALG_GZIP, w->run->c->buf);
+	struct dev_slot s[64] = { 0 };
+	uint64_t next = (uint64_t)w->tid * 7;	/* queues start at different buffers */
+	int free_slots[64], nfree = 0;
+
+	if (!w->err)
+		w->err = dev_alloc(w, s, depth, cap);
+	for (int k = depth - 1; k >= 0; k--)
+		free_slots[nfree++] = k;
+	begin(w);
+	while (!w->err) {
+		struct uacce_zip_cqe cqe;
+		int r;
+
+		while (nfree && now_ns() < w->run->deadline && !w->err) {
+			w->err = dev_submit(w, s, free_slots[--nfree], next++, cap);
+			inflight++;
+		}
+		if (!inflight)
+			break;
+		r = uacce_zip_wait(w->z, &cqe, 30000);
+		if (r <= 0) {
+			w->err = r ? r : -ETIMEDOUT;
+			break;
+		}
+		inflight--;
+		free_slots[nfree++] = (int)cqe.cookie;
+		if (cqe.status)
+			w->err = -(int)cqe.status;
+		w->in += w->run->c->buf;
+		w->out += cqe.produced;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	switch (w->run->cfg) {
+	case ZB_Z1: case ZB_Z2:
+		inproc_zlib(w);
+		break;
+	case ZB_LD1: case ZB_LD2:
+		inproc_libdeflate(w);
+		break;
+	default:
+		device(w);
+	}
+	w->end = now_ns();
+	return NULL;
+}
+
+static int open_queues(struct run *run, struct worker *w, const char *dev)
+{
+	int depth = run->o->depth;
+	size_t ss = (size_t)depth * (run->c->buf + uacce_zip_bound(UACCE_ZIP_ALG_GZIP, run->c->buf)) +
+		    65536;
+
+	for (int t = 0; t < run->nthreads; t++) {
+		int err = uacce_zip_open(dev, ss, &w[t].z);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int measure(struct run *run, const char *dev, struct zip_figure *best)
+{
+	struct worker w[2] = { 0 };
+	uint64_t in = 0, out = 0, end = 0;
+	int err = 0;
+
+	run->nthreads = run->cfg == ZB_DEV2 || run->cfg == ZB_LD2 || run->cfg == ZB_Z2 ? 2 : 1;
+	if (run->cfg == ZB_DEV1 || run->cfg == ZB_DEV2)
+		err = open_queues(run, w, dev);
+	pthread_barrier_init(&run->start, NULL, (unsigned)run->nthreads + 1);
+	for (int t = 0; t < run->nthreads; t++) {
+		w[t].run = run;
+		w[t].tid = t;
+		w[t].err = err;
+		pthread_create(&w[t].thread, NULL, worker_main, &w[t]);
+	}
+	run->t0 = now_ns();
+	run->deadline = run->t0 + (uint64_t)(run->o->seconds * 1e9);
+	pthread_barrier_wait(&run->start);
+	for (int t = 0; t < run->nthreads; t++) {
+		pthread_join(w[t].thread, NULL);
+		in += w[t].in;
+		out += w[t].out;
+		end = w[t].end > end ? w[t].end : end;
+		err = err ? err : w[t].err;
+		uacce_zip_close(w[t].z);
+	}
+	pthread_barrier_destroy(&run->start);
+	if (!err && in) {
+		double mbps = (double)in / 1e6 / ((double)(end - run->t0) / 1e9);
+
+		if (!best->ok || mbps > best->mbps)
+			best->mbps = mbps;
+		best->ratio = (double)out / (double)in;
+		best->ok = true;
+	}
+	return err;
+}
+
+static int run_level(const struct zip_bench_opts *o, const struct corpus *c, const char *dev,
+		     struct zip_level_result *lv)
+{
+	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_Z1, ZB_LD2, ZB_DEV2, ZB_Z2 };
+	int first_err = 0;
+
+	for (int r = 0; r < o->rounds; r++) {
+		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+			struct run run = { .c = c, .o = o, .cfg = order[k], .level = lv->level };
+			int err;
+
+			if (!dev && (order[k] == ZB_DEV1 || order[k] == ZB_DEV2))
+				continue;
+			err = measure(&run, dev, &lv->f[order[k]]);
+			first_err = first_err ? first_err : err;
+		}
+	}
+	return first_err;
+}
+
+int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r)
+{
+	struct corpus c = { 0 };
+	struct uacce_zip *z;
+	const char *dev = NULL;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->lv[0].level = 6;
+	r->lv[1].level = 1;
+	err = corpus_load(o, &c, r->corpus_desc, sizeof(r->corpus_desc));
+	r->corpus_bytes = c.nbuf * c.buf;
+	if (!err && o->device)
+		snprintf(r->device, sizeof(r->device), "%s", o->device);
+	else if (!err)
+		err = uacce_zip_find(r->device, sizeof(r->device));
+	if (!err && !(err = uacce_zip_open(r->device, 65536, &z))) {
+		r->sva = uacce_zip_is_sva(z);
+		uacce_zip_close(z);
+		dev = r->device;
+	}
+	r->err = err;
+	for (int l = 0; c.nbuf && l < 2; l++) {
+		int e = run_level(o, &c, dev, &r->lv[l]);
+
+		r->err = r->err ? r->err : e;
+	}
+	free(c.data);
+	return r->err;
+}
+
+/* --- results ------------------------------------------------------------------ */
+
+double zip_ratio_1q(const struct zip_level_result *l)
+{
+	double best = l->f[ZB_LD1].mbps > l->f[ZB_Z1].mbps ? l->f[ZB_LD1].mbps : l->f[ZB_Z1].mbps;
+
+	return l->f[ZB_DEV1].ok && best > 0 ? l->f[ZB_DEV1].mbps / best : -1;
+}
+
+double zip_ratio_2q(const struct zip_level_result *l)
+{
+	return l->f[ZB_DEV1].ok && l->f[ZB_DEV2].ok && l->f[ZB_DEV1].mbps > 0
+		       ? l->f[ZB_DEV2].mbps / l->f[ZB_DEV1].mbps : -1;
+}
+
+static void print_level_json(const struct zip_level_result *l, bool comma)
+{
+	printf("\"level%d\":{", l->level);
+	for (int k = 0; k < ZB_NCFG; k++) {
+		if (l->f[k].ok)
+			printf("\"%s\":{\"mbps\":%.1f,\"ratio\":%.4f},", cfg_name[k], l->f[k].mbps,
+			       l->f[k].ratio);
+		else
+			printf("\"%s\":null,", cfg_name[k]);
+	}
+	printf("\"ratio_device_1q_to_best_1t\":%.3f,\"ratio_device_2q_to_1q\":%.3f,"
+	       "\"ratio_libdeflate_to_zlib_1t\":%.3f,\"ratio_libdeflate_2t_to_1t\":%.3f}%s",
+	       zip_ratio_1q(l), zip_ratio_2q(l),
+	       l->f[ZB_Z1].mbps > 0 ? l->f[ZB_LD1].mbps / l->f[ZB_Z1].mbps : -1,
+	       l->f[ZB_LD1].mbps > 0 ? l->f[ZB_LD2].mbps / l->f[ZB_LD1].mbps : -1, comma ? "," : "");
+}
+
+void zip_bench_print_json(const struct zip_bench_opts *o, const struct zip_bench_result *r)
+{
+	printf("\"zip\":{\"device\":\"%s\",\"sva\":%s,\"buffer\":%zu,\"depth\":%d,"
+	       "\"corpus\":\"%s\",\"corpus_bytes\":%zu,\"rounds\":%d,\"seconds\":%.2f,",
+	       r->device, r->sva ? "true" : "false", o->buf, o->depth, r->corpus_desc,
+	       r->corpus_bytes, o->rounds, o->seconds);
+	print_level_json(&r->lv[0], true);
+	print_level_json(&r->lv[1], true);
+	printf("\"error\":%d}", r->err);
+}
+
+void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_bench_result *r)
+{
+	printf("compression, %zu KiB gzip buffers of %.1f MiB of %s (best of %d x %.1f s):\n",
+	       o->buf >> 10, r->corpus_bytes / 1048576.0, r->corpus_desc, o->rounds, o->seconds);
+	printf("  %-28s %14s %14s\n", "", "level 6", "level 1");
+	for (int k = 0; k < ZB_NCFG; k++) {
+		printf("  %-28s", cfg_name[k]);
+		for (int l = 0; l < 2; l++) {
+			const struct zip_figure *f = &r->lv[l].f[k];
+
+			if (f->ok)
+				printf("  %6.1f MB/s %4.1f%%", f->mbps, 100 * f->ratio);
+			else
+				printf("  %18s", "-");
+		}
+		printf("\n");
+	}
+	printf("  device 1q / best in-process 1t: %.3f (level 6), %.3f (level 1)\n",
+	       zip_ratio_1q(&r->lv[0]), zip_ratio_1q(&r->lv[1]));
+	printf("  device 2q / device 1q:          %.3f (level 6), %.3f (level 1)\n",
+	       zip_ratio_2q(&r->lv[0]), zip_ratio_2q(&r->lv[1]));
+	/* what two CPUs give here at all: a loaded machine has less than two */
+	printf("  libdeflate 2t / 1t (the machine): %.3f (level 6), %.3f (level 1)\n",
+	       r->lv[0].f[ZB_LD1].mbps > 0 ? r->lv[0].f[ZB_LD2].mbps / r->lv[0].f[ZB_LD1].mbps : -1,
+	       r->lv[1].f[ZB_LD1].mbps > 0 ? r->lv[1].f[ZB_LD2].mbps / r->lv[1].f[ZB_LD1].mbps : -1);
+	if (r->err)
+		printf("  device error: %s\n", uacce_zip_strerror(r->err));
+}

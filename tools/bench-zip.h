@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bench-zip.h - uacce-bench's compression part: 1 MiB buffers of a
+ * realistic corpus through the zip device on 1 and 2 queues, against zlib
+ * and libdeflate called in-process on 1 and 2 threads.
+ */
+#ifndef UACCE_BENCH_ZIP_H
+#define UACCE_BENCH_ZIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct zip_bench_opts {
+	const char *device;	/* NULL: the first zip device */
+	const char *corpus;	/* a file, or NULL: licenses + man pages */
+	size_t corpus_max;	/* bytes of the built-in corpus */
+	size_t buf;		/* bytes per request (1 MiB) */
+	double seconds;		/* per measurement */
+	int rounds;		/* best of */
+	int depth;		/* requests in flight per queue */
+};
+
+struct zip_figure {
+	double mbps;		/* input MB (1e6 bytes) per second */
+	double ratio;		/* compressed / input */
+	bool ok;
+};
+
+enum zip_cfg { ZB_DEV1, ZB_DEV2, ZB_LD1, ZB_LD2, ZB_Z1, ZB_Z2, ZB_NCFG };
+
+struct zip_level_result {
+	int level;
+	struct zip_figure f[ZB_NCFG];
+};
+
+struct zip_bench_result {
+	char device[96];
+	bool sva;
+	size_t corpus_bytes;
+	char corpus_desc[160];
+	struct zip_level_result lv[2];	/* level 6, level 1 */
+	int err;			/* device errors: -errno, 0 */
+};
+
+/* runs every measurement; 0 or the first device error (-errno) */
+int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r);
+/* '"zip":{...}' for the JSON object, and the table lines */
+void zip_bench_print_json(const struct zip_bench_opts *o, const struct zip_bench_result *r);
+void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_bench_result *r);
+/* device on one queue / the fastest in-process codec on one thread */
+double zip_ratio_1q(const struct zip_level_result *l);
+/* device on two queues / on one */
+double zip_ratio_2q(const struct zip_level_result *l);
+
+#endif
