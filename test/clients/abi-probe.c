@@ -1210,6 +1210,76 @@ static void sc_scm_rights(const char *dev)
 	wd_release_queue(&q);
 }
 
+/*
+ * Another process reaching the owner's queue file without fork or
+ * SCM_RIGHTS: pidfd_getfd(2) gives it the very same open file (refused like
+ * any stranger); opening /proc/<owner>/fd/<n> re-opens the device node, which
+ * is a new open and so a queue of its own (EBUSY on a non-SVA device the
+ * owner holds), never access to the owner's queue.
+ */
+static void sc_proc_fd(const char *dev)
+{
+	struct wd_queue q;
+	pid_t owner = getpid(), c;
+	int before, st;
+
+	set_ctx(dev, "proc-fd");
+	if (request_wd(&q, dev))
+		return;
+	if (!(q.dev_flags & UACCE_DEV_SVA) && !wd_reserve_memory(&q, SS_SIZE))
+		fail("reserve SS: %s", strerror(errno));
+	before = avail(dev);
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		char path[64];
+		int pfd, fd;
+
+		snprintf(ctx, sizeof(ctx), "proc-fd %s (other process)", dev);
+		n_fail = 0;
+		pfd = (int)syscall(SYS_pidfd_open, owner, 0);
+		fd = pfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pfd, q.fd, 0);
+		if (fd < 0) {
+			info("pidfd_getfd of the owner's queue fd: %s (ptrace rules): skipped",
+			     strerror(errno));
+		} else {
+			ok("pidfd_getfd gave this process the owner's open queue file");
+			stranger_checks(NULL, fd, false);
+			close(fd);
+		}
+		if (pfd >= 0)
+			close(pfd);
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)owner, q.fd);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (q.dev_flags & UACCE_DEV_SVA) {
+			expect("open(/proc/<owner>/fd/<n>) is a new open", fd < 0 ? errno : 0, 0);
+			if (fd >= 0) {
+				expect_true("the new open took a hardware queue of its own",
+					    avail(dev) == before - 1, "available_instances unchanged");
+				expect("UACCE_CMD_START on the new open (its own queue)",
+				       xioctl(fd, UACCE_CMD_START, 0), 0);
+				close(fd);
+			}
+		} else {
+			expect("open(/proc/<owner>/fd/<n>) while the owner holds the non-SVA device",
+			       fd < 0 ? errno : 0, EBUSY);
+			if (fd >= 0)
+				close(fd);
+		}
+		fflush(stdout);
+		_exit(n_fail ? 1 : 0);
+	}
+	if (c < 0) {
+		fail("fork: %s", strerror(errno));
+	} else {
+		st = child_status(c, T(20000));
+		expect_true("the other process finished its checks", st == 0,
+			    st < 0 ? "timeout" : "failures");
+	}
+	check_copy("the owner still copies", &q);
+	wd_release_queue(&q);
+}
+
 /* another non-SVA dummy device with another api, if the daemon has one */
 static char *other_nonsva(const char *dev)
 {
@@ -2068,6 +2138,7 @@ static const struct scenario {
 	{ "nonsva-busy", NONSVA, sc_nonsva_busy, "a second process gets EBUSY on a non-SVA device" },
 	{ "fork", BOTH, sc_fork, "a forked child: no mappings, EPERM, POLLERR; parent unaffected" },
 	{ "scm-rights", BOTH, sc_scm_rights, "a queue fd passed to another process: EPERM" },
+	{ "proc-fd", BOTH, sc_proc_fd, "pidfd_getfd: EPERM; /proc/<pid>/fd reopen: a new queue" },
 	{ "share", NONSVA_SVA, NULL, "UACCE_CMD_SHARE_SVAS rules and use" },
 	{ "rlimit", NONSVA, sc_rlimit, "SS beyond RLIMIT_DATA -> ENOMEM" },
 	{ "bad-requests", BOTH, sc_bad_requests, "bad addresses fail the request, not the daemon" },
