@@ -559,7 +559,13 @@ void uq_release(struct uacce_queue *q)
 	struct uacce_core *c = q->dev->core;
 
 	lock(c);
-	if (q->state != UQ_DEAD)
+	/*
+	 * A killed owner's files are closed before its pidfd says it exited
+	 * (and CUSE waits for this release): then this is the owner's exit.
+	 */
+	if (q->state != UQ_DEAD && proc_owner_exiting(&q->owner))
+		qlog_rl(LOG_INFO, q, "owner exited, queue freed");
+	else if (q->state != UQ_DEAD)
 		qlog(LOG_DEBUG, q, "released");
 	teardown_locked(q, ENODEV);
 	q->notify = NULL;
@@ -1185,7 +1191,9 @@ void uacce_hwq_notify(struct uacce_queue *q)
 		fn(q->notify_arg);
 }
 
+/* backends log with it: the record that names q gets q's journal fields */
 const char *uacce_hwq_label(struct uacce_queue *q)
 {
+	ulog_label_ctx(q->label, UQ_LOG_CTX(q));
 	return q->label;
 }

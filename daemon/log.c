@@ -261,6 +261,17 @@ static void journal_record(int prio, const struct ulog_ctx *ctx, const char *fil
 
 /* --- records -------------------------------------------------------------------- */
 
+static __thread struct {
+	const char *label;		/* NULL: none */
+	struct ulog_ctx ctx;
+} pending;
+
+void ulog_label_ctx(const char *label, const struct ulog_ctx *ctx)
+{
+	pending.label = label;
+	pending.ctx = *ctx;
+}
+
 static void emit(int prio, const struct ulog_ctx *ctx, const char *file, int line,
 		 const char *func, const char *msg)
 {
@@ -308,15 +319,24 @@ void ulog_at(int prio, const struct ulog_ctx *ctx, bool rl_limited, const char *
 {
 	int saved = errno;
 	unsigned long dropped = 0;
+	const char *label = pending.label;
+	struct ulog_ctx lctx = { 0 };
 	char msg[MSG_MAX];
 	va_list ap;
 
+	/* a label's context is for this record only, whatever becomes of it */
+	if (label) {
+		lctx = pending.ctx;
+		pending.label = NULL;
+	}
 	if ((prio & 7) > log_get_level())
 		return;
 	/* first, while errno is the caller's ("%m") */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (!ctx && label && strncmp(msg, label, strlen(label)) == 0)
+		ctx = &lctx;
 	if (rl_limited && !rl_pass(&dropped)) {
 		errno = saved;
 		return;

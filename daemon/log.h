@@ -49,6 +49,13 @@ bool log_stderr_is_journal(void);
 /* journald's native socket; NULL restores the default (for tests) */
 void log_set_journal_socket(const char *path);
 
+/*
+ * The next record of this thread, if its message starts with `label`, is
+ * about *ctx (copied; its strings must outlive that record): for code that
+ * names a queue by its label only - the backends, through uacce_hwq_label().
+ */
+void ulog_label_ctx(const char *label, const struct ulog_ctx *ctx);
+
 void log_set_level(int level);
 int log_get_level(void);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -214,6 +215,60 @@ bool proc_owner_alive(const struct uacce_owner *o)
 	if (o->pidfd < 0)
 		return false;
 	return poll(&p, 1, 0) == 0;
+}
+
+#define PF_EXITING_FLAG	0x00000004	/* PF_EXITING of include/linux/sched.h */
+
+/* the "flags" of /proc/<pid>/task/<tid>/stat: 0, or -errno */
+static int task_flags(const char *path, unsigned long *flags)
+{
+	char buf[1024], *p;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may hold ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", flags) != 1)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Exiting: every thread left has PF_EXITING (a SIGKILL or exit_group()
+ * marks them all; the leader alone may have ended with pthread_exit).
+ */
+bool proc_owner_exiting(const struct uacce_owner *o)
+{
+	char dir[64], path[64 + sizeof(((struct dirent *)0)->d_name) + 8];
+	struct dirent *de;
+	bool exiting = true;
+	DIR *d;
+
+	/* the pidfd pins the pid: /proc/<tgid> is the owner's until it is reaped */
+	if (!proc_owner_alive(o))
+		return true;
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)o->tgid);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT || errno == ESRCH;
+	while (exiting && (de = readdir(d))) {
+		unsigned long flags;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/stat", dir, de->d_name);
+		if (task_flags(path, &flags) == 0)	/* else: gone meanwhile */
+			exiting = flags & PF_EXITING_FLAG;
+	}
+	closedir(d);
+	return exiting;
 }
 
 bool proc_owner_is(const struct uacce_owner *o, pid_t tid)

@@ -40,6 +40,11 @@ void proc_owner_fini(struct uacce_owner *o);
 
 /* true while the owner process has not exited */
 bool proc_owner_alive(const struct uacce_owner *o);
+/*
+ * true once the owner is exiting (PF_EXITING: e.g. its files are being
+ * closed by its death, before the pidfd says so) or gone
+ */
+bool proc_owner_exiting(const struct uacce_owner *o);
 
 /* Is thread `tid` (a requester) a thread of the live owner? */
 bool proc_owner_is(const struct uacce_owner *o, pid_t tid);

@@ -7,6 +7,9 @@
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
 #      (CUSE), booted once for the whole suite, in both builds
+#   6. the service under systemd: a guest booted with systemd as init, make
+#      install of a --prefix=/usr build, systemctl start/reload/stop/kill,
+#      the journal's fields (UACCE_SKIP_SYSTEMD=1 skips it: ~7 min under TCG)
 # Ends with one line "test.sh: N passed, M failed" (suites) and exits M.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,6 +78,10 @@ if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then
 	echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
 else
 	suite guest-cuse guest "$build" "$asan"
+	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
+		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc
+		suite guest-systemd test/integ/run-systemd.sh --vm "$top/build-usr"
+	fi
 fi
 
 echo

@@ -1,11 +1,16 @@
 #!/bin/bash
 # test/integ/run-systemd.sh BUILD_DIR - uacced as a systemd service, for real.
 # Runs INSIDE the QEMU guest booted with systemd as init, and installs into
-# that guest's throw-away root:
+# that guest's throw-away root.  From the host:
 #
-#   mkdir B && cd B && /path/to/configure --prefix=/usr --sysconfdir=/etc && make
-#   UACCE_VM_INIT=systemd test/vm/setup.sh        # + the udev .deb, once
-#   UACCE_VM_INIT=systemd test/vm/run-vm.sh test/integ/run-systemd.sh B
+#   mkdir B && cd B && /path/to/configure --prefix=/usr --sysconfdir=/etc
+#   test/integ/run-systemd.sh --vm B
+#
+# which builds B (make), prepares the rig (UACCE_VM_INIT=systemd
+# test/vm/setup.sh: + the udev .deb, once) and runs this script in the guest
+# (UACCE_VM_INIT=systemd test/vm/run-vm.sh test/integ/run-systemd.sh B).
+# Build right before: make install in the guest rebuilds what is out of
+# date, and compiling under TCG takes minutes.
 #
 # Steps: udev (unpacked from the cached .deb when the host has none), make
 # install, systemd-sysusers and systemd-tmpfiles for our files, udevadm
@@ -21,6 +26,20 @@
 set -u
 IT_NAME=${IT_NAME:-systemd-tests}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+usr_build() {	# usr_build DIR: configured for /usr and /etc?
+	grep -qx 'prefix = /usr' "$1/Makefile" 2>/dev/null && grep -qx 'sysconfdir = /etc' "$1/Makefile" || {
+		echo "$IT_NAME: $1: configure it with --prefix=/usr --sysconfdir=/etc (and build it)" >&2
+		return 1
+	}
+}
+if [ "${1:-}" = --vm ]; then	# on the host: build, then boot the guest
+	build=$(cd "${2:-.}" && pwd) || exit 2
+	usr_build "$build" || exit 2
+	make -C "$build" -j"$(nproc)" >/dev/null || { echo "$IT_NAME: make in $build failed" >&2; exit 2; }
+	UACCE_VM_INIT=systemd "$here/../vm/setup.sh" || exit 2
+	UACCE_VM_INIT=systemd UACCE_VM_TIMEOUT=${UACCE_VM_TIMEOUT:-1200} \
+		exec "$here/../vm/run-vm.sh" "$here/run-systemd.sh" "$build"
+fi
 # shellcheck source=test/integ/lib.sh
 . "$here/lib.sh"
 
@@ -34,11 +53,7 @@ if [ "${UACCE_VM_GUEST:-0}" != 1 ] && [ "${UACCE_SYSTEMD_FORCE:-0}" != 1 ]; then
 	exit 2
 fi
 build=$(cd "${1:-.}" && pwd) || exit 2
-if ! grep -qx 'prefix = /usr' "$build/Makefile" 2>/dev/null ||
-	! grep -qx 'sysconfdir = /etc' "$build/Makefile"; then
-	echo "$IT_NAME: $build: configure it with --prefix=/usr --sysconfdir=/etc (and build it)" >&2
-	exit 2
-fi
+usr_build "$build" || exit 2
 unset UACCE_RUNTIME_DIR		# clients find the service's /run/uacce
 IT_TMP=$(mktemp -d /tmp/uacce-systemd.XXXXXX) || exit 2
 chmod 755 "$IT_TMP"
@@ -49,7 +64,7 @@ IT_PROBE=$build/test/clients/.libs/abi-probe	# with the installed libuacce
 [ -x "$IT_PROBE" ] || IT_PROBE=$build/test/clients/abi-probe
 DEV0=uacce-dummy-0			# in /etc/uacce/uacced.json: dummy_v1, non-SVA
 DEV1=uacce-dummy-1			# dummy_v2, SVA
-DEV2=uacce-dummy-2			# added by a drop-in and a reload
+DEV2=					# added by a drop-in and a reload: the next id
 DROPIN=/etc/uacce/uacced.d/50-systemd-test.json
 cleanup() {
 	local p
@@ -123,7 +138,7 @@ fi
 # --- install ---------------------------------------------------------------------
 t0=$(it_ms)
 if it_cmd "make install from $build (--prefix=/usr --sysconfdir=/etc)" 900 root make -C "$build" install; then
-	it_info "make install: $(($(it_ms) - t0)) ms"
+	it_info "make install: $(($(it_ms) - t0)) ms; compiled or linked in the guest (out of date): $(grep -cE '^ *(CC|CCLD) ' "$IT_TMP/cmd.out")"
 fi
 for f in /usr/sbin/uacced /usr/sbin/uaccectl /usr/bin/uacce-dummy /usr/lib/libuacce.so.0 \
 	/usr/lib/systemd/system/uacced.service /usr/lib/udev/rules.d/60-uacce.rules \
@@ -148,8 +163,15 @@ if command -v udevadm >/dev/null 2>&1; then
 fi
 check "systemctl daemon-reload" systemctl daemon-reload
 got=$(prop FragmentPath)
-[ "$got" = /usr/lib/systemd/system/uacced.service ] && it_ok "unit loaded from $got" ||
+# /lib is /usr/lib here (merged /usr): systemd names the first of its search paths
+[ "$(realpath "$got" 2>/dev/null)" = /usr/lib/systemd/system/uacced.service ] &&
+	it_ok "unit loaded from $got (installed as /usr/lib/systemd/system/uacced.service)" ||
 	it_bad "unit: FragmentPath \"$got\" (LoadState $(prop LoadState))"
+got=$(jq -r '[.devices[0] | .name, .api, (.sva | tostring)] + [.devices[1] | .name, .api, (.sva | tostring)] | join(" ")' /etc/uacce/uacced.json)
+[ "$got" = "dummy dummy_v1 false dummy dummy_v2 true" ] &&
+	it_ok "/etc/uacce/uacced.json: $DEV0 (dummy_v1), $DEV1 (dummy_v2, SVA), $(jq '.devices | length' /etc/uacce/uacced.json) device(s)" ||
+	it_bad "/etc/uacce/uacced.json: the first devices are \"$got\", not dummy_v1 and dummy_v2 (SVA)"
+DEV2=uacce-dummy-$(jq '.devices | length' /etc/uacce/uacced.json)
 check "systemd-analyze verify uacced.service: no complaint" sh -c \
 	"systemd-analyze verify --man=no uacced.service 2>&1 | tee /dev/stderr | (! grep -q .)"
 
@@ -226,8 +248,10 @@ if [ -x "$IT_PROBE" ] && it_bg_probe "$IT_USER1" "$IT_TMP/hold.out" hold $DEV1; 
 	owner_rec() { journalctl -o json --no-pager "UACCE_PID=$pid" 2>/dev/null | jq -c 'select(.MESSAGE | contains("owner exited"))' | tail -n 1; }
 	if it_wait 10000 sh -c "[ -n \"\$(journalctl -o json --no-pager UACCE_PID=$pid 2>/dev/null | grep 'owner exited')\" ]"; then
 		rec=$(owner_rec)
-		got=$(jq -r '[.UACCE_DEVICE, .UACCE_UID, .UACCE_PID, .UACCE_COMM, .SYSLOG_IDENTIFIER, .PRIORITY, .CODE_FILE, .CODE_FUNC, ._SYSTEMD_UNIT] | join(" ")' <<<"$rec")
-		want="$DEV1 $IT_U1 $pid abi-probe uacced 6 daemon/core.c uq_owner_died uacced.service"
+		# CODE_FUNC: uq_release (CUSE waits for the release of the dying
+		# owner's file, before its pidfd fires) or uq_owner_died
+		got=$(jq -r '[.UACCE_DEVICE, .UACCE_UID, .UACCE_PID, .UACCE_COMM, .SYSLOG_IDENTIFIER, .PRIORITY, .CODE_FILE, (.CODE_FUNC | sub("^uq_owner_died$"; "uq_release")), ._SYSTEMD_UNIT] | join(" ")' <<<"$rec")
+		want="$DEV1 $IT_U1 $pid abi-probe uacced 6 daemon/core.c uq_release uacced.service"
 		if [ "$got" = "$want" ] && [[ "$(jq -r .UACCE_QUEUE <<<"$rec")" =~ ^[0-9]+$ ]]; then
 			it_ok "owner killed: journalctl UACCE_PID=$pid finds the record with UACCE_DEVICE, UACCE_QUEUE, UACCE_UID, UACCE_PID, UACCE_COMM"
 		else
@@ -321,7 +345,7 @@ case "$sec" in
 *"Overall exposure level for uacced.service:"*) it_ok "systemd-analyze security: ${sec#*: }" ;;
 *) it_bad "systemd-analyze security: \"$sec\"" ;;
 esac
-warn=$(journalctl -b --no-pager -o cat _PID=1 2>/dev/null | grep -i 'uacced.service' | grep -iv -E 'start|stop|reload|deactivated|consumed|scheduled restart|main process exited|failed with result|killing process|sent signal' | sort -u)
+warn=$(journalctl -b --no-pager -o cat _PID=1 2>/dev/null | grep -i 'uacced.service' | grep -iv -E 'start|stop|reload|deactivated|consumed|scheduled restart|main process exited|failed with result|killing process|sen(t|ding) signal' | sort -u)
 [ -n "$warn" ] && { it_info "systemd said about the unit:"; echo "$warn" | it_indent; }
 systemctl stop uacced.service
 it_summary

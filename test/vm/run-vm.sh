@@ -138,7 +138,6 @@ EOF
       [ "${UACCE_VM_TRACE:-0}" = 1 ] && echo 'echo "uacce-vm-init: t=$(t)s command exited with $rc" >/dev/console'
       echo 'echo $rc >/run/uacce-vm/rc'
       echo 'sync'
-      echo 'echo 0 >/proc/sys/kernel/printk     # no "reboot: Restarting system" line'
     } >"$RUN/systemd/run-cmd.sh"
     # systemd-tmpfiles-setup would empty /tmp ("D /tmp" with --remove):
     # slow over 9p, and the host's /tmp (build dirs) stays visible as in
@@ -150,9 +149,18 @@ ExecStart=
 ExecStart=systemd-tmpfiles --create --remove --boot --exclude-prefix=/dev --exclude-prefix=/tmp --exclude-prefix=/var/tmp --exclude-prefix=/run/uacce-vm --exclude-prefix=$WORK
 EOF
     # What cannot work in the guest (no network, no second console user,
-    # nothing to update) or is just slow under TCG.  The host's enabled
-    # services are in multi-user.target, which this boot never reaches.
+    # nothing to update, modules the guest kernel tree lacks) or only costs
+    # time under TCG (~0.3 s a process).  The host's enabled services are in
+    # multi-user.target, which this boot never reaches.
     cat >"$RUN/systemd/masks" <<'EOF'
+modprobe@drm.service
+modprobe@dm_mod.service
+modprobe@loop.service
+dev-hugepages.mount
+sys-kernel-debug.mount
+sys-kernel-tracing.mount
+systemd-random-seed.service
+proc-sys-fs-binfmt_misc.automount
 timers.target
 getty.target
 serial-getty@ttyS0.service
