@@ -40,7 +40,7 @@ int config_fail(char *err, size_t errlen, const char *origin, const char *fmt, .
 
 static bool key_allowed(const char *key, const char *const *allowed)
 {
-	for (; *allowed; allowed++)
+	for (; allowed && *allowed; allowed++)
 		if (strcmp(key, *allowed) == 0)
 			return true;
 	return false;
@@ -109,22 +109,24 @@ static int parse_nodes(json_object *nodes, struct uacce_config *c, const char *o
 	return 0;
 }
 
+/* the keys every device entry may have; backends name their own */
+static bool known_device_key(const char *key)
+{
+	static const char *const keys[] = { "name", "backend", "api", "sva", "queues", NULL };
+
+	return key_allowed(key, keys);
+}
+
 static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const char *origin,
 			char *err, size_t errlen)
 {
-	/* "workers" is the soft backend's own key: it validates the value */
-	static const char *const keys[] = { "name", "backend", "api", "sva", "queues", "workers",
-					    NULL };
-	char path[32];
+	const struct uacce_backend_ops *ops;
+	char path[32], why[256];
 	json_object *v;
-	int r;
 
 	snprintf(path, sizeof(path), "devices[%d]", i);
 	if (!json_object_is_type(d, json_type_object))
 		return config_fail(err, errlen, origin, "%s: must be an object", path);
-	r = config_check_keys(d, path, keys, origin, err, errlen);
-	if (r)
-		return r;
 	memset(dc, 0, sizeof(*dc));
 	dc->json = d;
 	dc->backend = "soft";
@@ -141,9 +143,16 @@ static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const c
 			return config_fail(err, errlen, origin, "%s.backend: must be a string", path);
 		dc->backend = json_object_get_string(v);
 	}
-	if (!uacce_backend_find(dc->backend))
+	ops = uacce_backend_find(dc->backend);
+	if (!ops)
 		return config_fail(err, errlen, origin, "%s.backend: unknown backend \"%s\"", path,
 			    dc->backend);
+	/* the common keys, and those the backend names as its own */
+	json_object_object_foreach(d, key, val) {
+		(void)val;
+		if (!known_device_key(key) && !key_allowed(key, ops->extra_keys))
+			return config_fail(err, errlen, origin, "%s.%s: unknown key", path, key);
+	}
 	if (!config_get(d, "api", &v) || !json_object_is_type(v, json_type_string))
 		return config_fail(err, errlen, origin, "%s.api: required string", path);
 	dc->api = json_object_get_string(v);
@@ -162,6 +171,8 @@ static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const c
 				    path, (long long)n);
 		dc->queues = (int)n;
 	}
+	if (ops->check_cfg && ops->check_cfg(dc, why, sizeof(why)))
+		return config_fail(err, errlen, origin, "%s.%s", path, why);
 	return 0;
 }
 
@@ -580,13 +591,6 @@ int config_check(const char *prog, const char *path, bool explicit_path, FILE *o
 	fprintf(out, "%s: OK (%s)\n", src, sum);
 	config_free(&c);
 	return 0;
-}
-
-static bool known_device_key(const char *key)
-{
-	static const char *const keys[] = { "name", "backend", "api", "sva", "queues", NULL };
-
-	return key_allowed(key, keys);
 }
 
 /* every backend-specific key of a is in b with an equal value */

@@ -74,7 +74,7 @@ static void unlock(struct uacce_core *c) { pthread_mutex_unlock(&c->lock); }
 #define qlog_rl(prio, q, fmt, ...) \
 	ulog_ctx_rl((prio), UQ_LOG_CTX(q), "%s: " fmt, (q)->label, ##__VA_ARGS__)
 
-const struct ulog_ctx *udev_log_ctx(const struct uacce_dev *d, struct ulog_ctx *ctx)
+const struct ulog_ctx *ud_log_ctx(const struct uacce_dev *d, struct ulog_ctx *ctx)
 {
 	*ctx = (struct ulog_ctx){ .device = d->name };
 	return ctx;
@@ -154,14 +154,14 @@ int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int i
 	snprintf(d->cfg_name, sizeof(d->cfg_name), "%s", cfg->name);
 	d->ops = uacce_backend_find(cfg->backend);
 	if (!d->ops) {
-		ulog_ctx(LOG_ERR, UDEV_LOG_CTX(d), "%s: unknown backend \"%s\"", d->name,
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: unknown backend \"%s\"", d->name,
 			 cfg->backend);
 		free(d);
 		return -ENOENT;
 	}
 	err = d->ops->dev_create(cfg, &d->info, &d->hw);
 	if (err) {
-		ulog_ctx(LOG_ERR, UDEV_LOG_CTX(d), "%s: backend %s: %s", d->name, d->ops->name,
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: backend %s: %s", d->name, d->ops->name,
 			 strerror(-err));
 		free(d);
 		return err;
@@ -173,9 +173,14 @@ int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int i
 	return 0;
 }
 
-int udev_id(const struct uacce_dev *d) { return d->id; }
-const char *udev_name(const struct uacce_dev *d) { return d->name; }
-const char *udev_cfg_name(const struct uacce_dev *d) { return d->cfg_name; }
+int ud_id(const struct uacce_dev *d) { return d->id; }
+
+int ud_hw_release_fd(const struct uacce_dev *d)
+{
+	return d->hw && d->ops->hw_release_fd ? d->ops->hw_release_fd(d->hw) : -1;
+}
+const char *ud_name(const struct uacce_dev *d) { return d->name; }
+const char *ud_cfg_name(const struct uacce_dev *d) { return d->cfg_name; }
 
 /* a removed device goes with its last reference; one still registered stays */
 static void dev_unref_locked(struct uacce_dev *d)
@@ -186,7 +191,7 @@ static void dev_unref_locked(struct uacce_dev *d)
 	free(d);
 }
 
-struct uacce_dev *udev_ref(struct uacce_dev *d)
+struct uacce_dev *ud_ref(struct uacce_dev *d)
 {
 	lock(d->core);
 	d->refs++;
@@ -194,7 +199,7 @@ struct uacce_dev *udev_ref(struct uacce_dev *d)
 	return d;
 }
 
-void udev_unref(struct uacce_dev *d)
+void ud_unref(struct uacce_dev *d)
 {
 	struct uacce_core *c;
 
@@ -217,19 +222,19 @@ void core_set_policy(struct uacce_core *c, struct uacce_policy *p)
 	unlock(c);
 	policy_unref(old);
 }
-const struct uacce_hwdev_info *udev_info(const struct uacce_dev *d) { return &d->info; }
+const struct uacce_hwdev_info *ud_info(const struct uacce_dev *d) { return &d->info; }
 
 static int avail_locked(const struct uacce_dev *d)
 {
 	return d->info.max_queues - d->used;
 }
 
-int udev_available_instances_locked(const struct uacce_dev *d)
+int ud_available_instances_locked(const struct uacce_dev *d)
 {
 	return avail_locked(d);
 }
 
-int udev_available_instances(struct uacce_dev *d)
+int ud_available_instances(struct uacce_dev *d)
 {
 	int n;
 
@@ -239,7 +244,7 @@ int udev_available_instances(struct uacce_dev *d)
 	return n;
 }
 
-void udev_qfrs_offset(const struct uacce_dev *d, uint64_t off[UACCE_QFRT_NR])
+void ud_qfrs_offset(const struct uacce_dev *d, uint64_t off[UACCE_QFRT_NR])
 {
 	uint64_t pos = 0;
 
@@ -361,7 +366,7 @@ void core_remove_device(struct uacce_dev *d)
 
 	lock(c);
 	remove_locked(d);
-	/* holders (creator, frontend, open queues) keep a pointer: see udev_unref */
+	/* holders (creator, frontend, open queues) keep a pointer: see ud_unref */
 	if (d->refs == 0) {	/* every holder let go before the removal */
 		list_del(&d->link);
 		free(d);

@@ -52,17 +52,17 @@ int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out);
 /* every device must have been removed */
 void core_free(struct uacce_core *c);
 
-/* *out holds one reference (see udev_unref) */
+/* *out holds one reference (see ud_unref) */
 int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int id,
 		    struct uacce_dev **out);
 /*
  * Revoke every queue (ENODEV from now on) and destroy the backend device.
  * The struct stays valid for its holders: it is freed with the last
- * reference after the removal (udev_unref), or by core_free.
+ * reference after the removal (ud_unref), or by core_free.
  */
 void core_remove_device(struct uacce_dev *d);
-struct uacce_dev *udev_ref(struct uacce_dev *d);
-void udev_unref(struct uacce_dev *d);
+struct uacce_dev *ud_ref(struct uacce_dev *d);
+void ud_unref(struct uacce_dev *d);
 
 /*
  * Install the admin policy (a reference is taken; NULL = no limits).  New
@@ -71,15 +71,17 @@ void udev_unref(struct uacce_dev *d);
 void core_set_policy(struct uacce_core *c, struct uacce_policy *p);
 
 /* device attributes */
-int udev_id(const struct uacce_dev *d);
-const char *udev_name(const struct uacce_dev *d);	/* "uacce-dummy-1" */
-const char *udev_cfg_name(const struct uacce_dev *d);	/* "dummy" */
-const struct uacce_hwdev_info *udev_info(const struct uacce_dev *d);
-int udev_available_instances(struct uacce_dev *d);
+int ud_id(const struct uacce_dev *d);
+/* readable when the kernel wants the device's hardware back; -1: none */
+int ud_hw_release_fd(const struct uacce_dev *d);
+const char *ud_name(const struct uacce_dev *d);	/* "uacce-dummy-1" */
+const char *ud_cfg_name(const struct uacce_dev *d);	/* "dummy" */
+const struct uacce_hwdev_info *ud_info(const struct uacce_dev *d);
+int ud_available_instances(struct uacce_dev *d);
 /* the same, for hooks that run with the core lock held */
-int udev_available_instances_locked(const struct uacce_dev *d);
+int ud_available_instances_locked(const struct uacce_dev *d);
 /* "%llu\t%llu\t%llu\t%llu" of the region offsets, UACCE_QFR_NA if absent */
-void udev_qfrs_offset(const struct uacce_dev *d, uint64_t off[UACCE_QFRT_NR]);
+void ud_qfrs_offset(const struct uacce_dev *d, uint64_t off[UACCE_QFRT_NR]);
 
 /* --- queues ------------------------------------------------------------- */
 int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_queue **out);
@@ -130,9 +132,9 @@ pid_t uq_owner_tgid(const struct uacce_queue *q);
  *	ulog_ctx(LOG_INFO, UQ_LOG_CTX(q), "%s: ...", uq_label(q));
  */
 struct ulog_ctx;
-const struct ulog_ctx *udev_log_ctx(const struct uacce_dev *d, struct ulog_ctx *ctx);
+const struct ulog_ctx *ud_log_ctx(const struct uacce_dev *d, struct ulog_ctx *ctx);
 const struct ulog_ctx *uq_log_ctx(const struct uacce_queue *q, struct ulog_ctx *ctx);
-#define UDEV_LOG_CTX(d)	udev_log_ctx((d), &(struct ulog_ctx){ 0 })
+#define UD_LOG_CTX(d)	ud_log_ctx((d), &(struct ulog_ctx){ 0 })
 #define UQ_LOG_CTX(q)	uq_log_ctx((q), &(struct ulog_ctx){ 0 })
 /* "uacce-dummy-1 q7 uid 1000 pid 1234 (comm)" */
 const char *uq_label(const struct uacce_queue *q);

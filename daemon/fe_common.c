@@ -63,7 +63,7 @@ struct fe_node *fe_node_new(struct frontend *fe, struct uacce_dev *d)
 	list_init(&n->link);
 	n->refs = 1;
 	n->fe = fe;
-	n->dev = udev_ref(d);
+	n->dev = ud_ref(d);
 	n->stop_efd = -1;
 	pthread_mutex_lock(&fe->lock);
 	n->ino = fe->next_ino++;
@@ -93,7 +93,7 @@ void fe_node_free(struct fe_node *n)
 	pthread_mutex_unlock(&fe->lock);
 	if (n->stop_efd >= 0)
 		close(n->stop_efd);
-	udev_unref(n->dev);
+	ud_unref(n->dev);
 	free(n);
 }
 
@@ -571,7 +571,7 @@ int frontend_add_device(struct frontend *fe, struct uacce_dev *d)
 		return -ENOMEM;
 	err = fe->opts.kind == FE_CUSE ? fe_cuse_add(fe, node) : fe_fuse_add(fe, node);
 	if (err) {
-		udev_unref(node->dev);
+		ud_unref(node->dev);
 		free(node);
 	}
 	return err;

@@ -177,7 +177,7 @@ static int name_taken(const char *name)
 
 static int start_node(struct fe_node *node)
 {
-	const char *name = udev_name(node->dev);
+	const char *name = ud_name(node->dev);
 	char devname[128];
 	const char *dev_info_argv[] = { devname };
 	char *argv[] = { (char *)"uacced", NULL };
@@ -321,7 +321,7 @@ static struct fe_node *lingering(struct frontend *fe, const char *name)
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *n = container_of(pos, struct fe_node, link);
 
-		if (n->removed && strcmp(udev_name(n->dev), name) == 0)
+		if (n->removed && strcmp(ud_name(n->dev), name) == 0)
 			found = n;
 	}
 	pthread_mutex_unlock(&fe->lock);
@@ -334,10 +334,10 @@ int fe_cuse_add(struct frontend *fe, struct fe_node *node)
 	int err;
 
 	reap(fe);
-	while ((old = lingering(fe, udev_name(node->dev)))) {
+	while ((old = lingering(fe, ud_name(node->dev)))) {
 		node_warn(node, "/dev/%s: the name is needed again: ending the session of the "
 			  "removed device of that name (its open files now get ENOTCONN)",
-			  udev_name(node->dev));
+			  ud_name(node->dev));
 		node_finish(old);
 	}
 	err = start_node(node);

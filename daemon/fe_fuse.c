@@ -83,7 +83,7 @@ static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *n = container_of(pos, struct fe_node, link);
 
-		if (!n->removed && strcmp(udev_name(n->dev), name) == 0)
+		if (!n->removed && strcmp(ud_name(n->dev), name) == 0)
 			e.ino = n->ino;
 	}
 	pthread_mutex_unlock(&fe->lock);
@@ -159,7 +159,7 @@ static void f_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		if (n->removed || (off_t)n->ino < off)
 			continue;
-		if (!add_entry(req, buf, size, &used, udev_name(n->dev), n->ino, S_IFREG,
+		if (!add_entry(req, buf, size, &used, ud_name(n->dev), n->ino, S_IFREG,
 			       (off_t)n->ino + 1))
 			break;
 	}
@@ -306,7 +306,7 @@ static int mkdir_p(const char *path, mode_t mode)
 
 static void set_path(struct frontend *fe, struct fe_node *node)
 {
-	snprintf(node->path, sizeof(node->path), "%s/%s", fe->dev_dir, udev_name(node->dev));
+	snprintf(node->path, sizeof(node->path), "%s/%s", fe->dev_dir, ud_name(node->dev));
 }
 
 static void log_published(struct frontend *fe, struct fe_node *node)
@@ -378,7 +378,7 @@ int fe_fuse_add(struct frontend *fe, struct fe_node *node)
 
 void fe_fuse_remove(struct frontend *fe, struct fe_node *node)
 {
-	const char *name = udev_name(node->dev);
+	const char *name = ud_name(node->dev);
 	int err;
 
 	/* the kernel may hold the name for entry_timeout: drop it now */

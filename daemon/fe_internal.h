@@ -26,7 +26,7 @@ struct fe_node {
 	int refs;
 	bool removed;			/* unpublished: no new opens */
 	struct frontend *fe;
-	struct uacce_dev *dev;		/* a reference (udev_ref) */
+	struct uacce_dev *dev;		/* a reference (ud_ref) */
 	char path[300];			/* node path */
 	dev_t rdev;			/* CUSE: the node's device number */
 	ino_t ino;			/* FUSE: inode number, never reused */
@@ -72,7 +72,7 @@ struct fe_file {
 };
 
 /* records about a node's device (journal field UACCE_DEVICE, see log.h) */
-#define node_log(prio, node, ...) ulog_ctx((prio), UDEV_LOG_CTX((node)->dev), __VA_ARGS__)
+#define node_log(prio, node, ...) ulog_ctx((prio), UD_LOG_CTX((node)->dev), __VA_ARGS__)
 #define node_err(node, ...)	node_log(LOG_ERR, (node), __VA_ARGS__)
 #define node_warn(node, ...)	node_log(LOG_WARNING, (node), __VA_ARGS__)
 #define node_info(node, ...)	node_log(LOG_INFO, (node), __VA_ARGS__)

@@ -32,7 +32,9 @@
 #include "config.h"
 #include "control.h"
 #include "core.h"
+#include "backend.h"
 #include "frontend.h"
+#include "hotplug.h"
 #include "log.h"
 #include "notify.h"
 
@@ -40,10 +42,19 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-/* a registered device; its id is its index in daemon::devs */
+/*
+ * A device entry of the configuration; its id is its index in
+ * daemon::devs.  Entries of backends that bind hardware keep their id
+ * while their hardware is away (stable names), without a device.
+ */
 struct dm_dev {
-	struct uacce_dev *dev;		/* a reference; NULL: the id is free */
-	struct uacce_dev_cfg cfg;	/* what it was made from (cfg.json: a reference) */
+	bool used;			/* false: the id is free */
+	struct uacce_dev_cfg cfg;	/* the entry (cfg.json: a reference) */
+	struct uacce_dev *dev;		/* a reference; NULL: not registered */
+	bool hw;			/* its backend binds hardware */
+	bool released;			/* hardware taken back: wait until it goes */
+	int release_fd;			/* watched release fd + 1; 0: none */
+	char why[200];			/* why it waits (logged once per reason) */
 };
 
 struct daemon {
@@ -63,6 +74,7 @@ struct daemon {
 	struct frontend *fe;
 	struct broker *broker;
 	struct control *ctl;
+	struct hotplug *hp;		/* uevents, once an entry binds hardware */
 	int epfd;
 	int sigfd;
 };
@@ -302,38 +314,208 @@ static void node_perms(const struct uacce_config *c, struct fe_opts *o)
 
 /* --- devices ------------------------------------------------------------------ */
 
-/* register device `id` from cfg (not yet published) */
-static int dev_create(struct daemon *dm, const struct uacce_dev_cfg *cfg, int id)
+/*
+ * epoll tags: 0 is the signalfd, queue ids (from 1, far below 2^62) are
+ * owner pidfds, and these two.
+ */
+#define EV_HOTPLUG	(1ULL << 63)
+#define EV_RELEASE	(1ULL << 62)	/* | entry id: its hardware is wanted back */
+
+static bool binds_hw(const struct uacce_dev_cfg *cfg)
+{
+	const struct uacce_backend_ops *ops = uacce_backend_find(cfg->backend);
+
+	return ops && ops->hw_present;
+}
+
+/* entry `id` holds cfg (a reference to its JSON); no device yet */
+static void entry_set(struct daemon *dm, int id, const struct uacce_dev_cfg *cfg)
 {
 	struct dm_dev *dd = &dm->devs[id];
-	int err;
 
-	err = core_add_device(dm->core, cfg, id, &dd->dev);
-	if (err) {
-		dd->dev = NULL;
-		return err;
-	}
+	memset(dd, 0, sizeof(*dd));
+	dd->used = true;
 	dd->cfg = *cfg;
+	dd->hw = binds_hw(cfg);
 	json_object_get(cfg->json);
+}
+
+/* register entry id's device (not yet published); d: made already, or NULL */
+static int dev_create(struct daemon *dm, int id, struct uacce_dev *d)
+{
+	struct dm_dev *dd = &dm->devs[id];
+	int err = 0, fd;
+
+	if (!d)
+		err = core_add_device(dm->core, &dd->cfg, id, &d);
+	if (err)
+		return err;
+	dd->dev = d;
 	dm->ndev++;
+	fd = ud_hw_release_fd(d);
+	if (fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_RELEASE | (uint64_t)id };
+
+		if (epoll_ctl(dm->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+			dd->release_fd = fd + 1;	/* 0: none */
+		else
+			ulog_ctx(LOG_WARNING, UD_LOG_CTX(d), "%s: cannot watch its release "
+				 "interrupt: %m", ud_name(d));
+	}
 	return 0;
 }
 
-/* revoke its queues (ENODEV), unpublish it, forget it */
-static void dev_destroy(struct daemon *dm, int id)
+/* revoke its queues (ENODEV), unpublish and unregister it; the entry stays */
+static void dev_unregister(struct daemon *dm, int id)
 {
 	struct dm_dev *dd = &dm->devs[id];
 
 	if (!dd->dev)
 		return;
+	if (dd->release_fd)
+		epoll_ctl(dm->epfd, EPOLL_CTL_DEL, dd->release_fd - 1, NULL);
+	dd->release_fd = 0;
 	core_remove_device(dd->dev);
 	if (dm->fe)
 		frontend_remove_device(dm->fe, dd->dev);
 	attrs_remove(dm->rundir, dd->dev);
-	udev_unref(dd->dev);
+	ud_unref(dd->dev);
+	dd->dev = NULL;
+	dm->ndev--;
+}
+
+/* unregister its device and forget the entry */
+static void dev_destroy(struct daemon *dm, int id)
+{
+	struct dm_dev *dd = &dm->devs[id];
+
+	if (!dd->used)
+		return;
+	dev_unregister(dm, id);
 	json_object_put(dd->cfg.json);
 	memset(dd, 0, sizeof(*dd));
-	dm->ndev--;
+}
+
+static int dev_publish(struct daemon *dm, int id);
+
+static int hw_waiting(const struct daemon *dm)
+{
+	int n = 0;
+
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++)
+		n += dm->devs[id].used && !dm->devs[id].dev;
+	return n;
+}
+
+/*
+ * An entry whose backend binds hardware: register its device when the
+ * hardware is there (and was not just taken back), else say once why it
+ * waits.  `how`: what made us look, for the log.
+ */
+static void hw_try(struct daemon *dm, int id, const char *how)
+{
+	struct dm_dev *dd = &dm->devs[id];
+	const struct uacce_backend_ops *ops = uacce_backend_find(dd->cfg.backend);
+	char why[sizeof(dd->why)];
+	int err;
+
+	if (!dd->used || !dd->hw || dd->dev || dd->released)
+		return;
+	err = ops->hw_present(&dd->cfg, why, sizeof(why));
+	if (!err) {
+		err = dev_create(dm, id, NULL);
+		if (err)
+			snprintf(why, sizeof(why), "its hardware cannot be used: %s (see above)",
+				 strerror(-err));
+		else if ((err = dev_publish(dm, id)) != 0) {
+			dev_unregister(dm, id);
+			snprintf(why, sizeof(why), "it cannot be published: %s", strerror(-err));
+		}
+	}
+	if (!err) {
+		ulog_ctx(LOG_INFO, UD_LOG_CTX(dd->dev), "%s: registered (%s, %s)",
+			 ud_name(dd->dev), dd->cfg.backend, how);
+		dd->why[0] = '\0';
+		return;
+	}
+	if (strcmp(why, dd->why) != 0)	/* once per reason */
+		log_info("uacce-%s-%d (devices[%d], backend %s): waiting for its hardware: %s",
+			 dd->cfg.name, id, id, dd->cfg.backend, why);
+	snprintf(dd->why, sizeof(dd->why), "%s", why);
+}
+
+static void status_update(struct daemon *dm, const char *extra)
+{
+	int waiting = hw_waiting(dm);
+	char w[64] = "";
+
+	if (waiting)
+		snprintf(w, sizeof(w), ", %d waiting for hardware", waiting);
+	notify_send("STATUS=%d device(s) in %s%s%s", dm->ndev, frontend_dev_dir(dm->fe), w,
+		    extra ? extra : "");
+}
+
+/* the kernel wants the hardware of entry id back (unbind, unplug) */
+static void hw_release(struct daemon *dm, int id)
+{
+	struct dm_dev *dd = &dm->devs[id];
+	uint64_t n;
+
+	if (id < 0 || id >= CONFIG_MAX_DEVICES || !dd->dev)
+		return;
+	if (dd->release_fd)
+		while (read(dd->release_fd - 1, &n, sizeof(n)) == sizeof(n))
+			;
+	ulog_ctx(LOG_NOTICE, UD_LOG_CTX(dd->dev), "%s: the kernel asks for its hardware back "
+		 "(unbind or unplug): queues revoked (ENODEV), device unregistered",
+		 ud_name(dd->dev));
+	dev_unregister(dm, id);
+	dd->released = true;
+	dd->why[0] = '\0';
+}
+
+static int hotplug_start(struct daemon *dm);
+
+/* a uevent: re-check the entries it concerns */
+static void on_uevent(struct daemon *dm, const struct hotplug_event *ev)
+{
+	char how[160];
+
+	snprintf(how, sizeof(how), "uevent %s %s%s%s", ev->action, ev->sysname,
+		 ev->driver[0] ? " driver " : "", ev->driver);
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++) {
+		struct dm_dev *dd = &dm->devs[id];
+		const struct uacce_backend_ops *ops;
+		char why[sizeof(dd->why)];
+
+		if (!dd->used || !dd->hw)
+			continue;
+		ops = uacce_backend_find(dd->cfg.backend);
+		if (!ops->hw_uevent(&dd->cfg, ev->subsystem, ev->sysname))
+			continue;
+		log_debug("devices[%d]: %s", id, how);
+		if (ops->hw_present(&dd->cfg, why, sizeof(why)) != 0) {
+			dd->released = false;	/* gone: the next arrival is new */
+			if (dd->dev) {
+				ulog_ctx(LOG_NOTICE, UD_LOG_CTX(dd->dev), "%s: its hardware is gone "
+					 "(%s): queues revoked (ENODEV), device unregistered",
+					 ud_name(dd->dev), why);
+				dev_unregister(dm, id);
+			}
+		}
+		hw_try(dm, id, how);
+	}
+}
+
+static void hotplug_drain(struct daemon *dm)
+{
+	struct hotplug_event ev;
+
+	pthread_mutex_lock(&dm->reload_lock);
+	while (hotplug_next(dm->hp, &ev) == 0)
+		on_uevent(dm, &ev);
+	status_update(dm, NULL);
+	pthread_mutex_unlock(&dm->reload_lock);
 }
 
 /* attributes, then the node (with the frontend running) */
@@ -343,11 +525,42 @@ static int dev_publish(struct daemon *dm, int id)
 	int err = attrs_publish(dm->rundir, d);
 
 	if (err) {
-		ulog_ctx(LOG_ERR, UDEV_LOG_CTX(d), "%s: cannot publish attributes in %s: %s",
-			 udev_name(d), dm->rundir, strerror(-err));
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot publish attributes in %s: %s",
+			 ud_name(d), dm->rundir, strerror(-err));
 		return err;
 	}
 	return dm->fe ? frontend_add_device(dm->fe, d) : 0;
+}
+
+/* listen to uevents (once; the first entry that binds hardware asks) */
+static int hotplug_start(struct daemon *dm)
+{
+	const char *subs[CONFIG_MAX_DEVICES + 1] = { NULL };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_HOTPLUG };
+	int n = 0, err;
+
+	if (dm->hp)
+		return 0;
+	for (size_t i = 0; uacce_backend_nth(i) && n < CONFIG_MAX_DEVICES; i++) {
+		const char *sub = uacce_backend_nth(i)->hw_subsystem;
+		bool dup = false;
+
+		for (int k = 0; k < n && sub; k++)
+			dup |= strcmp(subs[k], sub) == 0;
+		if (sub && !dup)
+			subs[n++] = sub;
+	}
+	err = hotplug_open(subs, &dm->hp);
+	if (!err && epoll_ctl(dm->epfd, EPOLL_CTL_ADD, hotplug_fd(dm->hp), &ev) < 0) {
+		err = -errno;
+		hotplug_close(dm->hp);
+		dm->hp = NULL;
+	}
+	if (err)
+		log_err("cannot listen to kernel uevents (hardware hot-plug): %s", strerror(-err));
+	else
+		log_debug("listening to kernel uevents for hardware hot-plug");
+	return err;
 }
 
 /* --- reload ------------------------------------------------------------------ */
@@ -376,7 +589,7 @@ static void plan_devices(struct daemon *dm, const struct uacce_config *nc, struc
 	for (int j = 0; j < nc->ndev; j++) {
 		p->id[j] = -1;
 		for (int id = 0; id < CONFIG_MAX_DEVICES && p->id[j] < 0; id++) {
-			if (!dm->devs[id].dev || claimed[id] ||
+			if (!dm->devs[id].used || claimed[id] ||
 			    !config_dev_equal(&dm->devs[id].cfg, &nc->devs[j]))
 				continue;
 			claimed[id] = p->keep[j] = true;
@@ -385,7 +598,7 @@ static void plan_devices(struct daemon *dm, const struct uacce_config *nc, struc
 		}
 	}
 	for (int id = 0; id < CONFIG_MAX_DEVICES; id++) {
-		p->gone[id] = dm->devs[id].dev && !claimed[id];
+		p->gone[id] = dm->devs[id].used && !claimed[id];
 		p->removed += p->gone[id];
 		taken[id] = claimed[id];
 	}
@@ -406,7 +619,7 @@ static int plan_create(struct daemon *dm, const struct uacce_config *nc, struct 
 	for (int j = 0; j < nc->ndev; j++) {
 		int err;
 
-		if (p->keep[j])
+		if (p->keep[j] || binds_hw(&nc->devs[j]))	/* those come when they can */
 			continue;
 		err = core_add_device(dm->core, &nc->devs[j], p->id[j], &p->made[j]);
 		if (!err)
@@ -417,7 +630,7 @@ static int plan_create(struct daemon *dm, const struct uacce_config *nc, struct 
 		for (int k = 0; k < j; k++) {
 			if (p->made[k]) {
 				core_remove_device(p->made[k]);
-				udev_unref(p->made[k]);
+				ud_unref(p->made[k]);
 			}
 		}
 		return err;
@@ -439,14 +652,17 @@ static int plan_apply(struct daemon *dm, const struct uacce_config *nc, struct p
 
 		if (p->keep[j])
 			continue;
-		dd->dev = p->made[j];
-		dd->cfg = nc->devs[j];
-		json_object_get(dd->cfg.json);
-		dm->ndev++;
+		entry_set(dm, p->id[j], &nc->devs[j]);
+		if (dd->hw) {
+			if (hotplug_start(dm) == 0)
+				hw_try(dm, p->id[j], "reload");
+			continue;
+		}
+		dev_create(dm, p->id[j], p->made[j]);
 		if (dev_publish(dm, p->id[j])) {
-			ulog_ctx(LOG_ERR, UDEV_LOG_CTX(dd->dev),
+			ulog_ctx(LOG_ERR, UD_LOG_CTX(dd->dev),
 				 "%s: the new device could not be published: removed again",
-				 udev_name(dd->dev));
+				 ud_name(dd->dev));
 			dev_destroy(dm, p->id[j]);
 			failed++;
 		}
@@ -516,15 +732,16 @@ static int reload(struct daemon *dm, char *msg, size_t len)
 	dm->cfg = nc;
 	config_sources(&dm->cfg, src, sizeof(src));
 	config_summary(&dm->cfg, sum, sizeof(sum));
-	snprintf(msg, len, "reloaded %s: %s; devices: %d kept, %d added, %d removed%s", src, sum,
+	snprintf(msg, len, "reloaded %s: %s; devices: %d kept, %d added, %d removed%s%s", src, sum,
 		 p->kept, p->added - failed, p->removed,
-		 failed ? "; some new devices could not be published (see the log)" : "");
+		 failed ? "; some new devices could not be published (see the log)" : "",
+		 hw_waiting(dm) ? "; some wait for their hardware (see the log)" : "");
 	log_info("%s", msg);
 out:
 	if (r)
 		log_err("reload refused, the previous configuration stays in force: %s", msg);
-	notify_send("READY=1\nSTATUS=%d device(s) in %s%s", dm->ndev, frontend_dev_dir(dm->fe),
-		    r ? " (the last reload was refused)" : "");
+	notify_send("READY=1");
+	status_update(dm, r ? " (the last reload was refused)" : NULL);
 	pthread_mutex_unlock(&dm->reload_lock);
 	free(p);
 	return r;
@@ -578,7 +795,7 @@ static int setup(struct daemon *dm)
 	struct uacce_dev *devs[CONFIG_MAX_DEVICES];
 	char pid[32], src[400], sum[256];
 	sigset_t mask;
-	int err;
+	int err, nreg = 0;
 
 	dm->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&mask);
@@ -607,19 +824,30 @@ static int setup(struct daemon *dm)
 		return err;
 	core_set_policy(dm->core, dm->cfg.policy);
 	for (int i = 0; i < dm->cfg.ndev; i++) {
-		err = dev_create(dm, &dm->cfg.devs[i], i);
+		entry_set(dm, i, &dm->cfg.devs[i]);
+		if (dm->devs[i].hw) {
+			/* listen first: hardware that comes meanwhile is not missed */
+			err = hotplug_start(dm);
+			if (err)
+				return err;
+			hw_try(dm, i, "start-up");	/* attributes only: no frontend yet */
+			if (dm->devs[i].dev)
+				devs[nreg++] = dm->devs[i].dev;
+			continue;
+		}
+		err = dev_create(dm, i, NULL);
 		if (!err)
 			err = dev_publish(dm, i);	/* attributes: no frontend yet */
 		if (err)
 			return err;
-		devs[i] = dm->devs[i].dev;
+		devs[nreg++] = dm->devs[i].dev;
 	}
 	err = choose_frontend(dm, &fo.kind);
 	if (err)
 		return err;
 	node_perms(&dm->cfg, &fo);
 	dm->fo = fo;
-	err = frontend_start(&fo, dm->core, devs, dm->ndev, &dm->fe);
+	err = frontend_start(&fo, dm->core, devs, nreg, &dm->fe);
 	if (err)
 		return err;
 	err = broker_start(dm->rundir, dm->core, dm->fe, &dm->broker);
@@ -638,11 +866,12 @@ static int setup(struct daemon *dm)
 		return err;
 	config_sources(&dm->cfg, src, sizeof(src));
 	config_summary(&dm->cfg, sum, sizeof(sum));
-	log_info("ready: %d device(s) in %s, config %s (%s), runtime dir %s", dm->ndev,
-		 frontend_dev_dir(dm->fe), src, sum, dm->rundir);
+	log_info("ready: %d device(s) in %s%s, config %s (%s), runtime dir %s", dm->ndev,
+		 frontend_dev_dir(dm->fe), hw_waiting(dm) ? " (others wait for hardware)" : "",
+		 src, sum, dm->rundir);
 	/* every node exists with its final mode: frontend_start waited for it */
-	notify_send("READY=1\nSTATUS=%d device(s) in %s\nMAINPID=%d", dm->ndev,
-		    frontend_dev_dir(dm->fe), (int)getpid());
+	notify_send("READY=1\nMAINPID=%d", (int)getpid());
+	status_update(dm, NULL);
 	return 0;
 }
 
@@ -656,6 +885,8 @@ static void teardown(struct daemon *dm)
 	dm->fe = NULL;
 	for (int i = 0; i < CONFIG_MAX_DEVICES; i++)
 		dev_destroy(dm, i);
+	hotplug_close(dm->hp);
+	dm->hp = NULL;
 	core_free(dm->core);
 	config_free(&dm->cfg);
 	if (dm->sigfd >= 0)
@@ -698,6 +929,17 @@ static void run(struct daemon *dm)
 				log_info("signal %d: shutting down", (int)si.ssi_signo);
 				notify_send("STOPPING=1");
 				return;
+			}
+			if (evs[i].data.u64 == EV_HOTPLUG) {
+				hotplug_drain(dm);
+				continue;
+			}
+			if (evs[i].data.u64 & EV_RELEASE) {
+				pthread_mutex_lock(&dm->reload_lock);
+				hw_release(dm, (int)(evs[i].data.u64 & ~EV_RELEASE));
+				status_update(dm, NULL);
+				pthread_mutex_unlock(&dm->reload_lock);
+				continue;
 			}
 			/* an owner process exited */
 			struct uacce_queue *q = core_get_queue(dm->core, evs[i].data.u64);

@@ -41,6 +41,10 @@ struct uacce_dev_cfg {
 
 struct uacce_backend_ops {
 	const char *name;
+	/* keys a device entry may have besides name, backend, api, sva, queues */
+	const char *const *extra_keys;
+	/* check an entry without touching hardware: 0, or -EINVAL with why */
+	int (*check_cfg)(const struct uacce_dev_cfg *cfg, char *why, size_t len);
 	/* validate cfg, create the device; fill *info. -errno */
 	int (*dev_create)(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
 			  void **hwdev);
@@ -55,10 +59,30 @@ struct uacce_backend_ops {
 	int (*ioctl)(void *hwq, unsigned int cmd, unsigned long arg);
 	/* the consuming "is updated" test behind poll() */
 	bool (*is_updated)(void *hwq);
+
+	/*
+	 * Backends that bind hardware (NULL for the others).  The daemon
+	 * registers such a device while its hardware is there and usable and
+	 * unregisters it (queues get ENODEV) when it goes, at runtime.
+	 *  hw_present: is cfg's hardware there and usable now?  0, or -errno
+	 *     with the reason in why (-ENODEV: absent or bound elsewhere).
+	 *  hw_uevent: does a kernel uevent of (subsystem, sysname) concern
+	 *     cfg's hardware?  (The daemon then asks hw_present again.)
+	 *  hw_release_fd: an fd that becomes readable when the kernel asks for
+	 *     the hardware back (it is being unbound or unplugged): the daemon
+	 *     then unregisters the device; -1 for none.  Owned by hwdev.
+	 */
+	const char *hw_subsystem;	/* whose uevents matter: "pci" */
+	int (*hw_present)(const struct uacce_dev_cfg *cfg, char *why, size_t len);
+	bool (*hw_uevent)(const struct uacce_dev_cfg *cfg, const char *subsystem,
+			  const char *sysname);
+	int (*hw_release_fd)(void *hwdev);
 };
 
 /* Registered backends, by name. NULL if none. */
 const struct uacce_backend_ops *uacce_backend_find(const char *name);
+/* the i-th registered backend, NULL past the last */
+const struct uacce_backend_ops *uacce_backend_nth(size_t i);
 
 /* --- helpers for backend threads ---------------------------------------- */
 

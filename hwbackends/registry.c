@@ -3,10 +3,11 @@
 
 #include "backend.h"
 
-extern const struct uacce_backend_ops soft_backend_ops;
+extern const struct uacce_backend_ops soft_backend_ops, vfio_backend_ops;
 
 static const struct uacce_backend_ops *const backends[] = {
 	&soft_backend_ops,
+	&vfio_backend_ops,
 };
 
 const struct uacce_backend_ops *uacce_backend_find(const char *name)
@@ -15,4 +16,9 @@ const struct uacce_backend_ops *uacce_backend_find(const char *name)
 		if (strcmp(backends[i]->name, name) == 0)
 			return backends[i];
 	return NULL;
+}
+
+const struct uacce_backend_ops *uacce_backend_nth(size_t i)
+{
+	return i < sizeof(backends) / sizeof(backends[0]) ? backends[i] : NULL;
 }

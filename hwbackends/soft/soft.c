@@ -208,6 +208,17 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 
 	if (len > MAX_COPY)
 		return EINVAL;
+	if (sq->dev->engine) {	/* a DMA engine: offsets into the SS region */
+		struct uacce_region *ss = uacce_hwq_region(sq->q, UACCE_QFRT_SS);
+		char *s = uacce_hwq_ss_ptr(sq->q, src, len);
+		char *d = uacce_hwq_ss_ptr(sq->q, dst, len);
+
+		if (!ss || !s || !d)
+			return EFAULT;
+		return sq->dev->engine->copy(sq->dev->engine_ctx, sq, ss,
+					     (uint64_t)(d - (char *)ss->map),
+					     (uint64_t)(s - (char *)ss->map), len);
+	}
 	if (!uacce_hwq_is_sva(sq->q)) {
 		void *s = uacce_hwq_ss_ptr(sq->q, src, len);
 		void *d = uacce_hwq_ss_ptr(sq->q, dst, len);
@@ -263,7 +274,8 @@ static int default_workers(void)
  * The optional "workers" key: 0 (one per CPU, the default) to
  * SOFT_MAX_WORKERS, for pooled personalities only.
  */
-static int pool_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out)
+static int pool_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out, char *why,
+			size_t len)
 {
 	struct json_object *v;
 	int64_t n;
@@ -272,13 +284,12 @@ static int pool_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out)
 	if (!cfg->json || !json_object_object_get_ex(cfg->json, "workers", &v))
 		return 0;
 	if (!pooled) {
-		log_err("%s: \"workers\": api %s has a worker per queue", cfg->name, cfg->api);
+		snprintf(why, len, "workers: api %s has a worker per queue", cfg->api);
 		return -EINVAL;
 	}
 	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 	if (n < 0 || n > SOFT_MAX_WORKERS) {
-		log_err("%s: \"workers\" must be 0 (one per CPU) to %d", cfg->name,
-			SOFT_MAX_WORKERS);
+		snprintf(why, len, "workers: must be 0 (one per CPU) to %d", SOFT_MAX_WORKERS);
 		return -EINVAL;
 	}
 	if (n > 0)
@@ -294,26 +305,49 @@ static const struct soft_personality *find_personality(const char *api)
 	return NULL;
 }
 
-static int soft_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
-			   void **hwdev)
+static const char *const soft_keys[] = { "workers", NULL };
+
+static int soft_check_cfg(const struct uacce_dev_cfg *cfg, char *why, size_t len)
+{
+	const struct soft_personality *pers = find_personality(cfg->api);
+	int workers;
+
+	if (!pers) {
+		snprintf(why, len, "api: \"%s\" is not one of the soft backend's (dummy_v1, "
+			 "dummy_v2, uacce_zip_v1)", cfg->api);
+		return -EINVAL;
+	}
+	if (pool_workers(cfg, pers->pooled, &workers, why, len))
+		return -EINVAL;
+	return 0;
+}
+
+static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *engine,
+		  void *engine_ctx, struct uacce_hwdev_info *info, void **hwdev)
 {
 	const struct soft_personality *pers = find_personality(cfg->api);
 	struct soft_dev *d;
+	char why[160];
 	int workers = 0, err;
 
 	if (!pers)
 		return -EINVAL;
 	if (cfg->queues < 1 || cfg->queues > 4096)
 		return -ERANGE;
-	err = pool_workers(cfg, pers->pooled, &workers);
-	if (err)
-		return err;
+	if (engine && (cfg->sva || pers->pooled))
+		return -EINVAL;
+	if (pool_workers(cfg, pers->pooled, &workers, why, sizeof(why))) {
+		log_err("%s: %s", cfg->name, why);
+		return -EINVAL;
+	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->pers = pers;
 	d->sva = cfg->sva;
 	d->max_queues = cfg->queues;
+	d->engine = engine;
+	d->engine_ctx = engine_ctx;
 	snprintf(d->name, sizeof(d->name), "%s", cfg->name ? cfg->name : "soft");
 	if (pers->pooled && (err = soft_pool_create(d, workers, &d->pool))) {
 		free(d);
@@ -327,6 +361,18 @@ static int soft_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 	info->max_queues = cfg->queues;
 	*hwdev = d;
 	return 0;
+}
+
+static int soft_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
+			   void **hwdev)
+{
+	return create(cfg, NULL, NULL, info, hwdev);
+}
+
+int soft_dev_create_engine(const struct uacce_dev_cfg *cfg, const struct soft_engine *engine,
+			   void *engine_ctx, struct uacce_hwdev_info *info, void **hwdev)
+{
+	return create(cfg, engine, engine_ctx, info, hwdev);
 }
 
 static void soft_dev_destroy(void *hwdev)
@@ -404,6 +450,8 @@ static void soft_stop_queue(void *hwq)
 	wake_worker(sq);
 	pthread_join(sq->thread, NULL);
 	sq->running = false;
+	if (sq->dev->engine && sq->dev->engine->queue_stopped)
+		sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
 }
 
 static int soft_ioctl(void *hwq, unsigned int cmd, unsigned long arg)
@@ -428,6 +476,8 @@ static bool soft_is_updated(void *hwq)
 
 const struct uacce_backend_ops soft_backend_ops = {
 	.name = "soft",
+	.extra_keys = soft_keys,
+	.check_cfg = soft_check_cfg,
 	.dev_create = soft_dev_create,
 	.dev_destroy = soft_dev_destroy,
 	.get_queue = soft_get_queue,

@@ -52,8 +52,24 @@ struct soft_personality {
 };
 
 struct soft_pool;
+struct uacce_region;
 
 #define SOFT_MAX_WORKERS	64
+
+/*
+ * A copy engine other than the CPU: a device's DMA engine (hwbackends/
+ * vfio).  Non-SVA personalities only: copy() moves len bytes from offset
+ * src to offset dst of the queue's SS region (both checked to lie inside
+ * it; they may overlap) and returns 0 or a positive errno, abandoning the
+ * copy with ECANCELED once soft_stopping(sq).  queue_stopped() is called
+ * after the queue's worker has stopped: the engine drops what it keeps
+ * for the queue (IOMMU mappings) in sq->engine_q.
+ */
+struct soft_engine {
+	int (*copy)(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint64_t dst,
+		    uint64_t src, uint64_t len);
+	void (*queue_stopped)(void *ctx, struct soft_q *sq);
+};
 
 struct soft_dev {
 	const struct soft_personality *pers;
@@ -61,6 +77,8 @@ struct soft_dev {
 	int max_queues;
 	struct soft_pool *pool;		/* pooled personalities */
 	char name[48];			/* "zip", for thread names */
+	const struct soft_engine *engine;	/* NULL: the CPU copies */
+	void *engine_ctx;
 };
 
 struct soft_q {
@@ -78,9 +96,19 @@ struct soft_q {
 	bool claimed;			/* a worker is serving it */
 	bool leaving;			/* stop_queue waits for the worker */
 	void *priv;
+	void *engine_q;			/* the copy engine's, per queue */
 };
 
 extern const struct soft_personality soft_dummy_v1, soft_dummy_v2, soft_zip_v1;
+extern const struct uacce_backend_ops soft_backend_ops;
+
+/*
+ * For backends that drive real hardware with a soft personality's ring
+ * protocol (hwbackends/vfio): a soft device of cfg->api whose copies go
+ * through engine; the queue ops of soft_backend_ops then serve it.
+ */
+int soft_dev_create_engine(const struct uacce_dev_cfg *cfg, const struct soft_engine *engine,
+			   void *engine_ctx, struct uacce_hwdev_info *info, void **hwdev);
 
 /* pool.c: nworkers threads named "<name>-w<i>"; -errno */
 int soft_pool_create(struct soft_dev *d, int nworkers, struct soft_pool **out);

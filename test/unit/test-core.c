@@ -69,7 +69,7 @@ static void hk_instances(struct uacce_dev *d, void *ctx)
 	ck_assert_ptr_eq(ctx, &H);
 	H.inst_calls++;
 	H.inst_dev = d;
-	H.inst_last = udev_available_instances_locked(d);
+	H.inst_last = ud_available_instances_locked(d);
 }
 
 static int hk_watch(struct uacce_queue *q, int pidfd, void *ctx)
@@ -386,7 +386,7 @@ START_TEST(test_qfrs_offset_v1)
 	uint64_t off[UACCE_QFRT_NR];
 	char buf[128];
 
-	udev_qfrs_offset(d, off);
+	ud_qfrs_offset(d, off);
 	ck_assert_uint_eq(off[UACCE_QFRT_MMIO], 0);
 	ck_assert_uint_eq(off[UACCE_QFRT_DKO], UACCE_QFR_NA);
 	ck_assert_uint_eq(off[UACCE_QFRT_DUS], UACCE_QFR_NA);
@@ -395,12 +395,12 @@ START_TEST(test_qfrs_offset_v1)
 		 (unsigned long long)off[1], (unsigned long long)off[2],
 		 (unsigned long long)off[3]);
 	ck_assert_str_eq(buf, "0\t18446744073709551615\t18446744073709551615\t4096");
-	ck_assert_str_eq(udev_name(d), "uacce-dummy-3");
-	ck_assert_int_eq(udev_id(d), 3);
-	ck_assert_str_eq(udev_info(d)->api, "dummy_v1");
-	ck_assert_str_eq(udev_info(d)->algorithms, "memcpy");
-	ck_assert_uint_eq(udev_info(d)->flags, UACCE_DEV_SHARE_DOMAIN);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_str_eq(ud_name(d), "uacce-dummy-3");
+	ck_assert_int_eq(ud_id(d), 3);
+	ck_assert_str_eq(ud_info(d)->api, "dummy_v1");
+	ck_assert_str_eq(ud_info(d)->algorithms, "memcpy");
+	ck_assert_uint_eq(ud_info(d)->flags, UACCE_DEV_SHARE_DOMAIN);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	core_free(c);
 }
 END_TEST
@@ -411,14 +411,14 @@ START_TEST(test_qfrs_offset_v2)
 	struct uacce_dev *d = mkdev(c, "dummy_v2", true, 5, 0);
 	uint64_t off[UACCE_QFRT_NR];
 
-	udev_qfrs_offset(d, off);
+	ud_qfrs_offset(d, off);
 	ck_assert_uint_eq(off[UACCE_QFRT_MMIO], 0);
 	ck_assert_uint_eq(off[UACCE_QFRT_DKO], UACCE_QFR_NA);
 	ck_assert_uint_eq(off[UACCE_QFRT_DUS], 4096);
 	ck_assert_uint_eq(off[UACCE_QFRT_SS], 8192);
-	ck_assert_str_eq(udev_info(d)->api, "dummy_v2");
-	ck_assert_uint_eq(udev_info(d)->flags, UACCE_DEV_SVA);
-	ck_assert_int_eq(udev_available_instances(d), 5);
+	ck_assert_str_eq(ud_info(d)->api, "dummy_v2");
+	ck_assert_uint_eq(ud_info(d)->flags, UACCE_DEV_SVA);
+	ck_assert_int_eq(ud_available_instances(d), 5);
 	core_free(c);
 }
 END_TEST
@@ -456,13 +456,13 @@ START_TEST(test_open_init_and_instances)
 	struct uacce_queue *q;
 	int pidfd;
 
-	ck_assert_int_eq(udev_available_instances(d), 4);
+	ck_assert_int_eq(ud_available_instances(d), 4);
 	q = open_me(d);
 	ck_assert_int_eq(state(q), UQ_INIT);
 	ck_assert_int_eq(uq_owner_tgid(q), getpid());
 	ck_assert_ptr_eq(uq_dev(q), d);
 	ck_assert_uint_gt(uq_id(q), 0);
-	ck_assert_int_eq(udev_available_instances(d), 3);
+	ck_assert_int_eq(ud_available_instances(d), 3);
 	ck_assert_int_eq(H.inst_calls, 1);
 	ck_assert_int_eq(H.inst_last, 3);
 	ck_assert_ptr_eq(H.inst_dev, d);
@@ -476,13 +476,13 @@ START_TEST(test_open_init_and_instances)
 	/* PUT_Q gives the hardware queue back */
 	ck_assert_int_eq(ioc(q, me(), UACCE_CMD_PUT_Q), 0);
 	ck_assert_int_eq(state(q), UQ_ZOMBIE);
-	ck_assert_int_eq(udev_available_instances(d), 4);
+	ck_assert_int_eq(ud_available_instances(d), 4);
 	ck_assert_int_eq(H.inst_calls, 2);
 	ck_assert_int_eq(H.inst_last, 4);
 
 	/* release after PUT_Q: no second increment */
 	uq_release(q);
-	ck_assert_int_eq(udev_available_instances(d), 4);
+	ck_assert_int_eq(ud_available_instances(d), 4);
 	ck_assert_int_eq(H.unwatch_calls, 1);
 	ck_assert_ptr_eq(H.unwatch_q, q);
 	ck_assert_int_eq(H.unwatch_fd, pidfd);
@@ -499,15 +499,15 @@ START_TEST(test_open_release_returns_instance)
 
 	q1 = open_me(d);
 	q2 = open_me(d);
-	ck_assert_int_eq(udev_available_instances(d), 0);
+	ck_assert_int_eq(ud_available_instances(d), 0);
 	ck_assert_int_eq(H.inst_calls, 2);
 	start_as(q1, me());
 	uq_release(q1);		/* STARTED: stopped and put */
-	ck_assert_int_eq(udev_available_instances(d), 1);
+	ck_assert_int_eq(ud_available_instances(d), 1);
 	ck_assert_int_eq(H.inst_calls, 3);
 	ck_assert_int_eq(H.inst_last, 1);
 	uq_release(q2);		/* INIT */
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	ck_assert_int_eq(H.inst_calls, 4);
 	ck_assert_int_eq(H.inst_last, 2);
 	ck_assert_int_eq(H.unwatch_calls, 2);
@@ -528,17 +528,17 @@ START_TEST(test_open_no_free_queue_ebusy)
 	calls = H.inst_calls;
 	ck_assert_int_eq(uq_open(d, &w, &q3), -EBUSY);
 	ck_assert_ptr_null(q3);
-	ck_assert_int_eq(udev_available_instances(d), 0);
+	ck_assert_int_eq(ud_available_instances(d), 0);
 	ck_assert_int_eq(H.inst_calls, calls);
 	ck_assert_int_eq(H.watch_calls, 2);
 	/* a queue given back with PUT_Q can be taken again */
 	ck_assert_int_eq(ioc(q2, w, UACCE_CMD_PUT_Q), 0);
 	q3 = open_me(d);
-	ck_assert_int_eq(udev_available_instances(d), 0);
+	ck_assert_int_eq(ud_available_instances(d), 0);
 	uq_release(q1);
 	uq_release(q2);
 	uq_release(q3);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	core_free(c);
 }
 END_TEST
@@ -554,10 +554,10 @@ START_TEST(test_open_nonsva_exclusive)
 	q1 = open_me(d);
 	ck_assert_int_eq(uq_open(d, &other, &qc), -EBUSY);
 	ck_assert_ptr_null(qc);
-	ck_assert_int_eq(udev_available_instances(d), 3);
+	ck_assert_int_eq(ud_available_instances(d), 3);
 	/* the same process may open a second queue */
 	q2 = open_me(d);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	/* PUT_Q does not end the exclusivity: the queue is still open */
 	ck_assert_int_eq(ioc(q1, w, UACCE_CMD_PUT_Q), 0);
 	ck_assert_int_eq(uq_open(d, &other, &qc), -EBUSY);
@@ -572,7 +572,7 @@ START_TEST(test_open_nonsva_exclusive)
 	uq_release(qc);
 	q1 = open_me(d);
 	uq_release(q1);
-	ck_assert_int_eq(udev_available_instances(d), 4);
+	ck_assert_int_eq(ud_available_instances(d), 4);
 	kill_child(&ch);
 	core_free(c);
 }
@@ -587,7 +587,7 @@ START_TEST(test_open_sva_not_exclusive)
 
 	q1 = open_me(d);
 	qc = open_as(d, who_tid(ch.pid));
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	uq_release(qc);
 	uq_release(q1);
 	kill_child(&ch);
@@ -615,7 +615,7 @@ START_TEST(test_open_excl_released_by_owner_died)
 		ck_assert_int_eq(uq_open(d, &w, &q2), -EBUSY);
 	}
 	uq_release(qc);
-	ck_assert_int_eq(udev_available_instances(d), 4);
+	ck_assert_int_eq(ud_available_instances(d), 4);
 	kill_child(&ch);
 	core_free(c);
 }
@@ -632,7 +632,7 @@ START_TEST(test_open_watch_failure)
 	H.watch_ret = -EMFILE;
 	ck_assert_int_eq(uq_open(d, &w, &q), -EMFILE);
 	ck_assert_ptr_null(q);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	ck_assert_int_eq(H.inst_calls, 0);
 	ck_assert_int_eq(H.unwatch_calls, 0);
 	/* no exclusivity left behind */
@@ -655,7 +655,7 @@ START_TEST(test_open_dead_caller)
 	kill_child(&ch);
 	ck_assert_int_eq(uq_open(d, &gone, &q), -ESRCH);
 	ck_assert_ptr_null(q);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	ck_assert_int_eq(H.watch_calls, 0);
 	core_free(c);
 }
@@ -689,7 +689,7 @@ START_TEST(test_get_queue_reference)
 	uq_release(q);
 	/* the lookup's reference keeps the struct: it is dead, not freed */
 	ck_assert_int_eq(state(r), UQ_DEAD);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	uq_unref(r);
 	ck_assert_ptr_null(core_get_queue(c, id));
 	/* ids are not reused */
@@ -715,7 +715,7 @@ START_TEST(test_start)
 	ck_assert_int_eq(state(q), UQ_STARTED);
 	ck_assert_int_eq(ioc(q, me(), UACCE_CMD_START), -EINVAL);
 	ck_assert_int_eq(state(q), UQ_STARTED);
-	ck_assert_int_eq(udev_available_instances(d), 1);
+	ck_assert_int_eq(ud_available_instances(d), 1);
 	uq_release(q);
 	core_free(c);
 }
@@ -738,7 +738,7 @@ START_TEST(test_put_q_then_start)
 	calls = H.inst_calls;
 	ck_assert_int_eq(ioc(q1, me(), UACCE_CMD_PUT_Q), 0);
 	ck_assert_int_eq(state(q1), UQ_ZOMBIE);
-	ck_assert_int_eq(udev_available_instances(d), 1);
+	ck_assert_int_eq(ud_available_instances(d), 1);
 	ck_assert_int_eq(H.inst_calls, calls);
 	/* PUT_Q from STARTED stops the queue */
 	start_as(q2, me());
@@ -746,10 +746,10 @@ START_TEST(test_put_q_then_start)
 	ck_assert_int_eq(state(q2), UQ_ZOMBIE);
 	ck_assert_int_eq(ioc(q2, me(), UACCE_CMD_START), -EINVAL);
 	ck_assert_int_eq(ioc(q2, me(), DUMMY_CMD_FLUSH), -EINVAL);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	uq_release(q1);
 	uq_release(q2);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	core_free(c);
 }
 END_TEST
@@ -818,7 +818,7 @@ START_TEST(test_owner_other_process_refused)
 	ck_assert_int_eq(state(q), UQ_INIT);
 	ck_assert_int_eq(uq_ioctl(q, &other, UACCE_CMD_PUT_Q, 0), -EPERM);
 	ck_assert_int_eq(state(q), UQ_INIT);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	ck_assert_int_eq(uq_ioctl(q, &other, DUMMY_CMD_FLUSH, 0), -EPERM);
 	ck_assert_int_eq(uq_ioctl(q, &other, 0x1234, 0), -EPERM);
 	ck_assert_int_eq(uq_poll(q, &other, &mask), -EPERM);
@@ -958,9 +958,9 @@ START_TEST(test_owner_exited_refused)
 	ck_assert_int_eq(uq_attach(q, pid), -EPERM);
 	ck_assert_int_eq(try_map(q, pid, UACCE_QFRT_MMIO, PAGE), -EPERM);
 	ck_assert_int_eq(uq_ioctl(q, &cw, UACCE_CMD_PUT_Q, 0), -EPERM);
-	ck_assert_int_eq(udev_available_instances(d), 3);
+	ck_assert_int_eq(ud_available_instances(d), 3);
 	uq_owner_died(q);
-	ck_assert_int_eq(udev_available_instances(d), 4);
+	ck_assert_int_eq(ud_available_instances(d), 4);
 	uq_release(q);
 	core_free(c);
 }
@@ -1489,7 +1489,7 @@ static void share_release_order(bool src_first)
 		surv = src;
 		rsurv = rs;
 	}
-	ck_assert_int_eq(udev_available_instances(d), 3);
+	ck_assert_int_eq(ud_available_instances(d), 3);
 	/* the device still reaches the SS through the survivor */
 	ck_assert_uint_eq(do_copy(rsurv, ss, ss + 2 * PAGE, PAGE), 0);
 	ck_assert_mem_eq(ss + 2 * PAGE, ss, PAGE);
@@ -1501,7 +1501,7 @@ static void share_release_order(bool src_first)
 	munmap(ss, 8 * PAGE);
 	munmap(rsurv, PAGE);
 	uq_release(surv);
-	ck_assert_int_eq(udev_available_instances(d), 4);
+	ck_assert_int_eq(ud_available_instances(d), 4);
 	core_free(c);
 }
 
@@ -1781,10 +1781,10 @@ START_TEST(test_owner_died)
 	start_as(q, w);
 	reg = map_me(q, UACCE_QFRT_MMIO, PAGE);
 	ss = map_ss_me(q, PAGE);
-	ck_assert_int_eq(udev_available_instances(d), 1);
+	ck_assert_int_eq(ud_available_instances(d), 1);
 	calls = H.inst_calls;
 	uq_owner_died(q);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	ck_assert_int_eq(H.inst_calls, calls + 1);
 	ck_assert_int_eq(H.unwatch_calls, 1);
 	ck_assert_int_eq(H.unwatch_fd, pidfd);
@@ -1807,10 +1807,10 @@ START_TEST(test_owner_died)
 	ck_assert_int_eq(H.inst_calls, calls + 1);
 	uq_release(q);
 	ck_assert_int_eq(H.unwatch_calls, 1);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	/* the device is usable again */
 	q = open_me(d);
-	ck_assert_int_eq(udev_available_instances(d), 1);
+	ck_assert_int_eq(ud_available_instances(d), 1);
 	uq_release(q);
 	munmap(reg, PAGE);
 	munmap(ss, PAGE);
@@ -1825,14 +1825,14 @@ START_TEST(test_owner_died_in_init_and_zombie)
 	struct uacce_queue *qi = open_me(d), *qz = open_me(d);
 
 	ck_assert_int_eq(ioc(qz, me(), UACCE_CMD_PUT_Q), 0);
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	uq_owner_died(qz);	/* nothing more to give back */
-	ck_assert_int_eq(udev_available_instances(d), 2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
 	uq_owner_died(qi);
-	ck_assert_int_eq(udev_available_instances(d), 3);
+	ck_assert_int_eq(ud_available_instances(d), 3);
 	uq_release(qz);
 	uq_release(qi);
-	ck_assert_int_eq(udev_available_instances(d), 3);
+	ck_assert_int_eq(ud_available_instances(d), 3);
 	core_free(c);
 }
 END_TEST
@@ -1874,7 +1874,7 @@ START_TEST(test_remove_device)
 	/* the other device is untouched */
 	ck_assert_int_eq(state(qk), UQ_STARTED);
 	ck_assert_int_eq(uq_check_owner(qk, &w), 0);
-	ck_assert_int_eq(udev_available_instances(keep), 3);
+	ck_assert_int_eq(ud_available_instances(keep), 3);
 	/* the owner dying after the removal changes nothing */
 	uq_owner_died(q1);
 	ck_assert_int_eq(uq_check_owner(q1, &w), -ENODEV);
@@ -1991,7 +1991,7 @@ START_TEST(test_policy_device_access)
 	H.watch_calls = 0;
 	ck_assert_int_eq(try_open(d0, who_u(gettid(), 1000, NULL, 0)), -EACCES);
 	ck_assert_int_eq(H.watch_calls, 0);	/* nothing was taken */
-	ck_assert_int_eq(udev_available_instances(d0), 4);
+	ck_assert_int_eq(ud_available_instances(d0), 4);
 	ck_assert_int_eq(try_open(d1, who_u(gettid(), 1000, NULL, 0)), 0);
 	/* the group's list allows both */
 	ck_assert_int_eq(try_open(d0, who_u(gettid(), 1000, grp, 1)), 0);
@@ -2016,7 +2016,7 @@ START_TEST(test_policy_max_queues)
 	a = open_as(d1, w);
 	b = open_as(d1, w);
 	ck_assert_int_eq(try_open(d1, w), -EDQUOT);	/* per device */
-	ck_assert_int_eq(udev_available_instances(d1), 6);
+	ck_assert_int_eq(ud_available_instances(d1), 6);
 	e = open_as(d0, w);
 	ck_assert_int_eq(try_open(d0, w), -EDQUOT);	/* in all */
 	/* another user is counted apart */
@@ -2249,17 +2249,17 @@ START_TEST(test_device_references)
 	struct core_dev_stat *ds = NULL;
 	int n = 0;
 
-	ck_assert_ptr_eq(udev_ref(d), d);	/* a frontend's reference */
+	ck_assert_ptr_eq(ud_ref(d), d);	/* a frontend's reference */
 	core_remove_device(d);
-	udev_unref(d);				/* the creator's */
-	ck_assert_str_eq(udev_name(d), "uacce-dummy-1");
+	ud_unref(d);				/* the creator's */
+	ck_assert_str_eq(ud_name(d), "uacce-dummy-1");
 	ck_assert_int_eq(try_open(d, w), -ENODEV);
-	udev_unref(d);				/* freed here */
+	ud_unref(d);				/* freed here */
 	/* an open queue holds its device */
 	core_remove_device(e);
-	udev_unref(e);
+	ud_unref(e);
 	ck_assert_int_eq(uq_check_owner(q, &w), -ENODEV);
-	ck_assert_str_eq(udev_name(uq_dev(q)), "uacce-dummy-2");
+	ck_assert_str_eq(ud_name(uq_dev(q)), "uacce-dummy-2");
 	ck_assert_int_eq(core_devices(c, &ds, &n), 0);
 	ck_assert_int_eq(n, 0);		/* removed devices are not listed */
 	free(ds);

@@ -723,7 +723,7 @@ START_TEST(test_core_queue_record)
 	ck_assert_str_eq(get(&r, "UACCE_COMM"), "log test");
 	uq_release(q);		/* dead already: nothing more to say */
 	core_remove_device(d);
-	udev_unref(d);
+	ud_unref(d);
 	core_free(c);
 	ck_assert(!next_record(&r));
 	journal_down();
@@ -785,7 +785,7 @@ START_TEST(test_core_release_by_death)
 	waitpid(child, NULL, 0);
 	close(pfd[1]);
 	core_remove_device(d);
-	udev_unref(d);
+	ud_unref(d);
 	core_free(c);
 	journal_down();
 }
@@ -863,7 +863,7 @@ START_TEST(test_core_release_leader_gone)
 	ck_assert_int_eq(write(pipe_end[1], "e", 1), 1);
 	waitpid(child, NULL, 0);
 	core_remove_device(d);
-	udev_unref(d);
+	ud_unref(d);
 	core_free(c);
 	journal_down();
 }
@@ -894,7 +894,7 @@ START_TEST(test_core_backend_label)
 	ck_assert_str_eq(get(&r, "UACCE_QUEUE"), "1");
 	uq_release(q);
 	core_remove_device(d);
-	udev_unref(d);
+	ud_unref(d);
 	core_free(c);
 	journal_down();
 }

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "iova.h"
+
+struct iova_range {
+	struct list link;
+	uint64_t start, size;
+};
+
+void iova_init(struct iova_space *s, uint64_t base, uint64_t end, uint64_t align)
+{
+	s->align = align ? align : 1;
+	s->base = (base + s->align - 1) & ~(s->align - 1);
+	s->end = end;
+	s->in_use = 0;
+	list_init(&s->used);
+}
+
+void iova_fini(struct iova_space *s)
+{
+	list_for_each(pos, &s->used) {
+		list_del(pos);
+		free(container_of(pos, struct iova_range, link));
+	}
+	s->in_use = 0;
+}
+
+int iova_alloc(struct iova_space *s, uint64_t size, uint64_t *iova)
+{
+	uint64_t at = s->base;
+	struct iova_range *r;
+	struct list *before = &s->used;	/* insert before this one */
+
+	if (!size || size > s->end - s->base)
+		return size ? -ENOSPC : -EINVAL;
+	size = (size + s->align - 1) & ~(s->align - 1);
+	if (!size)
+		return -ENOSPC;
+	list_for_each(pos, &s->used) {
+		struct iova_range *u = container_of(pos, struct iova_range, link);
+
+		if (u->start - at >= size) {
+			before = pos;
+			break;
+		}
+		at = u->start + u->size;
+	}
+	if (before == &s->used && (at > s->end || s->end - at < size))
+		return -ENOSPC;
+	r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->start = at;
+	r->size = size;
+	list_add_tail(before, &r->link);	/* i.e. just before `before` */
+	s->in_use += size;
+	*iova = at;
+	return 0;
+}
+
+int iova_free(struct iova_space *s, uint64_t iova)
+{
+	list_for_each(pos, &s->used) {
+		struct iova_range *r = container_of(pos, struct iova_range, link);
+
+		if (r->start == iova) {
+			list_del(pos);
+			s->in_use -= r->size;
+			free(r);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

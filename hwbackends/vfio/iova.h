@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * iova.h - a first-fit allocator of I/O virtual address ranges inside a
+ * device's DMA window (e.g. QEMU edu: 28 address bits).  Not thread-safe:
+ * the caller locks.
+ */
+#ifndef UACCED_IOVA_H
+#define UACCED_IOVA_H
+
+#include <stdint.h>
+
+#include "list.h"
+
+struct iova_space {
+	uint64_t base, end;		/* window [base, end) */
+	uint64_t align;			/* power of two */
+	struct list used;		/* struct iova_range, by start */
+	uint64_t in_use;		/* bytes */
+};
+
+void iova_init(struct iova_space *s, uint64_t base, uint64_t end, uint64_t align);
+/* free every range */
+void iova_fini(struct iova_space *s);
+/* 0 with *iova, -EINVAL (size 0), -ENOSPC (no gap), -ENOMEM */
+int iova_alloc(struct iova_space *s, uint64_t size, uint64_t *iova);
+/* 0, or -ENOENT when no range starts at iova */
+int iova_free(struct iova_space *s, uint64_t iova);
+
+#endif

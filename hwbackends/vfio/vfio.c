@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vfio.c - the "vfio" backend's ops table.  A device entry names one PCI
+ * function ("pci": "0000:00:03.0") bound to vfio-pci; the function's
+ * vendor:device picks the model that drives it.  The daemon registers the
+ * device while the function is there and bound (hw_present), learns of
+ * changes from kernel uevents (hw_uevent) and lets the function go when
+ * the kernel asks for it back through VFIO's request interrupt
+ * (hw_release_fd): unbinding or unplugging never waits for clients.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <json-c/json.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "soft.h"
+#include "vfio.h"
+
+static const struct vfio_model *const models[] = {
+	&vfio_model_edu,
+};
+
+struct vfio_dev {
+	struct vfio_pci pci;
+	const struct vfio_model *model;
+	void *priv;
+	void *soft;			/* the soft device serving the queues */
+	int req_efd;			/* VFIO request interrupt, -1: none */
+};
+
+static const char *const vfio_keys[] = { "pci", NULL };
+
+static const struct vfio_model *find_model(uint16_t vendor, uint16_t device)
+{
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		if (models[i]->vendor == vendor && models[i]->device == device)
+			return models[i];
+	return NULL;
+}
+
+static void supported(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]) && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%04x:%04x (%s)", i ? ", " : "",
+				      models[i]->vendor, models[i]->device, models[i]->desc);
+}
+
+/* the entry's "pci" value, normalised; -EINVAL with why */
+static int cfg_bdf(const struct uacce_dev_cfg *cfg, char bdf[VFIO_BDF_LEN], char *why, size_t len)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!cfg->json || !json_object_object_get_ex(cfg->json, "pci", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		snprintf(why, len, "pci: required: the PCI function, e.g. \"0000:00:03.0\"");
+		return -EINVAL;
+	}
+	s = json_object_get_string(v);
+	if (vfio_bdf_parse(s, bdf)) {
+		snprintf(why, len, "pci: \"%.40s\" is not a PCI address "
+			 "(domain:bus:slot.function, e.g. \"0000:00:03.0\")", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vfio_check_cfg(const struct uacce_dev_cfg *cfg, char *why, size_t len)
+{
+	char bdf[VFIO_BDF_LEN];
+	bool api_known = false;
+	int err = cfg_bdf(cfg, bdf, why, len);
+
+	if (err)
+		return err;
+	if (cfg->sva) {
+		snprintf(why, len, "sva: the vfio backend has no shared virtual addressing "
+			 "(the device sees only the queue's SS region through the IOMMU)");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		api_known |= models[i]->api_ok(cfg->api);
+	if (!api_known) {
+		snprintf(why, len, "api: \"%s\" is not one the vfio backend offers (%s)", cfg->api,
+			 vfio_model_edu.apis);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vfio_hw_present(const struct uacce_dev_cfg *cfg, char *why, size_t len)
+{
+	struct vfio_pci_sysfs s;
+	char bdf[VFIO_BDF_LEN], sup[160], node[32];
+	const struct vfio_model *m;
+	int err = cfg_bdf(cfg, bdf, why, len);
+
+	if (err)
+		return err;
+	err = vfio_pci_sysfs_read(bdf, &s);
+	if (err == -ENODEV) {
+		snprintf(why, len, "no PCI function %s", bdf);
+		return err;
+	}
+	if (err) {
+		snprintf(why, len, "%s: sysfs: %s", bdf, strerror(-err));
+		return err;
+	}
+	m = find_model(s.vendor, s.device);
+	if (!m) {
+		supported(sup, sizeof(sup));
+		snprintf(why, len, "%s is %04x:%04x, not a device the vfio backend drives (%s)",
+			 bdf, s.vendor, s.device, sup);
+		return -ENOTSUP;
+	}
+	if (!m->api_ok(cfg->api)) {
+		snprintf(why, len, "%s (%s) offers api %s, not %s", bdf, m->desc, m->apis, cfg->api);
+		return -ENOTSUP;
+	}
+	if (strcmp(s.driver, "vfio-pci") != 0) {
+		if (s.driver[0])
+			snprintf(why, len, "%s is bound to driver %s, not vfio-pci", bdf, s.driver);
+		else
+			snprintf(why, len, "%s has no driver (bind it to vfio-pci)", bdf);
+		return -ENODEV;
+	}
+	snprintf(node, sizeof(node), "/dev/vfio/%d", s.group_id);
+	if (s.group_id < 0 || access(node, F_OK) != 0) {
+		snprintf(why, len, "%s: no VFIO group node %s yet", bdf, s.group_id < 0 ? "" : node);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static bool vfio_hw_uevent(const struct uacce_dev_cfg *cfg, const char *subsystem,
+			   const char *sysname)
+{
+	char bdf[VFIO_BDF_LEN], why[128];
+
+	return subsystem && sysname && strcmp(subsystem, "pci") == 0 &&
+	       cfg_bdf(cfg, bdf, why, sizeof(why)) == 0 && strcmp(sysname, bdf) == 0;
+}
+
+static void vfio_dev_free(struct vfio_dev *vd)
+{
+	if (vd->req_efd >= 0) {
+		vfio_pci_irq_disable(&vd->pci, VFIO_PCI_REQ_IRQ_INDEX);
+		close(vd->req_efd);
+	}
+	vfio_pci_close(&vd->pci);
+	free(vd);
+}
+
+static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
+			   void **hwdev)
+{
+	struct vfio_pci_sysfs s;
+	struct vfio_dev *vd;
+	char bdf[VFIO_BDF_LEN], why[320];
+	int err;
+
+	err = vfio_hw_present(cfg, why, sizeof(why));
+	if (err)
+		goto fail;
+	cfg_bdf(cfg, bdf, why, sizeof(why));
+	vfio_pci_sysfs_read(bdf, &s);
+	vd = calloc(1, sizeof(*vd));
+	if (!vd)
+		return -ENOMEM;
+	vd->req_efd = -1;
+	vd->model = find_model(s.vendor, s.device);
+	err = vfio_pci_open(bdf, &vd->pci, why, sizeof(why));
+	if (err) {
+		free(vd);
+		goto fail;
+	}
+	err = vfio_pci_irq_eventfd(&vd->pci, VFIO_PCI_REQ_IRQ_INDEX, &vd->req_efd);
+	if (err) {
+		vd->req_efd = -1;
+		log_warn("%s: %s has no VFIO request interrupt (%s): unbinding it waits until "
+			 "the daemon stops", cfg->name, bdf, strerror(-err));
+	}
+	err = vd->model->create(&vd->pci, cfg, info, &vd->priv, &vd->soft, why, sizeof(why));
+	if (err) {
+		vfio_dev_free(vd);
+		goto fail;
+	}
+	*hwdev = vd;
+	return 0;
+fail:
+	log_err("%s: %s", cfg->name, why);
+	return err;
+}
+
+static void vfio_dev_destroy(void *hwdev)
+{
+	struct vfio_dev *vd = hwdev;
+
+	if (!vd)
+		return;
+	soft_backend_ops.dev_destroy(vd->soft);
+	vd->model->destroy(vd->priv);
+	vfio_dev_free(vd);
+}
+
+static int vfio_hw_release_fd(void *hwdev)
+{
+	return ((struct vfio_dev *)hwdev)->req_efd;
+}
+
+/* the queues: the model's soft device serves them */
+static int vfio_get_queue(void *hwdev, struct uacce_queue *q, void **hwq)
+{
+	return soft_backend_ops.get_queue(((struct vfio_dev *)hwdev)->soft, q, hwq);
+}
+
+static void vfio_put_queue(void *hwq) { soft_backend_ops.put_queue(hwq); }
+static int vfio_start_queue(void *hwq) { return soft_backend_ops.start_queue(hwq); }
+static void vfio_stop_queue(void *hwq) { soft_backend_ops.stop_queue(hwq); }
+static bool vfio_is_updated(void *hwq) { return soft_backend_ops.is_updated(hwq); }
+
+static int vfio_ioctl(void *hwq, unsigned int cmd, unsigned long arg)
+{
+	return soft_backend_ops.ioctl(hwq, cmd, arg);
+}
+
+const struct uacce_backend_ops vfio_backend_ops = {
+	.name = "vfio",
+	.extra_keys = vfio_keys,
+	.check_cfg = vfio_check_cfg,
+	.dev_create = vfio_dev_create,
+	.dev_destroy = vfio_dev_destroy,
+	.get_queue = vfio_get_queue,
+	.put_queue = vfio_put_queue,
+	.start_queue = vfio_start_queue,
+	.stop_queue = vfio_stop_queue,
+	.ioctl = vfio_ioctl,
+	.is_updated = vfio_is_updated,
+	.hw_subsystem = "pci",
+	.hw_present = vfio_hw_present,
+	.hw_uevent = vfio_hw_uevent,
+	.hw_release_fd = vfio_hw_release_fd,
+};
