@@ -171,6 +171,22 @@ static json_object *cmd_list(struct control *ctl)
 	}
 	json_object_object_add(r, "devices", arr);
 	free(s);
+	arr = json_object_new_array();
+	if (ctl->ops.waiting) {
+		struct control_waiting w[16];
+		int nw = ctl->ops.waiting(ctl->ops.ctx, w, 16);
+
+		for (int i = 0; i < nw; i++) {
+			json_object *d = json_object_new_object();
+
+			json_object_object_add(d, "id", json_object_new_int(w[i].id));
+			json_object_object_add(d, "name", json_object_new_string(w[i].name));
+			json_object_object_add(d, "backend", json_object_new_string(w[i].backend));
+			json_object_object_add(d, "reason", json_object_new_string(w[i].reason));
+			json_object_array_add(arr, d);
+		}
+	}
+	json_object_object_add(r, "waiting", arr);
 	return r;
 }
 

@@ -29,6 +29,14 @@
 struct uacce_core;
 struct control;
 
+/* a device entry whose hardware is away ("list": "waiting") */
+struct control_waiting {
+	int id;
+	char name[64];			/* the node name it will have */
+	char backend[16];
+	char reason[200];
+};
+
 struct control_ops {
 	void *ctx;
 	/*
@@ -38,6 +46,8 @@ struct control_ops {
 	int (*reload)(void *ctx, char *msg, size_t len);
 	/* the directory of the device nodes */
 	const char *(*dev_dir)(void *ctx);
+	/* entries waiting for their hardware: how many filled in w[0..max) */
+	int (*waiting)(void *ctx, struct control_waiting *w, int max);
 };
 
 int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,

@@ -759,6 +759,28 @@ static const char *dm_dev_dir(void *ctx)
 	return frontend_dev_dir(dm->fe);
 }
 
+static int dm_waiting(void *ctx, struct control_waiting *w, int max)
+{
+	struct daemon *dm = ctx;
+	int n = 0;
+
+	pthread_mutex_lock(&dm->reload_lock);
+	for (int id = 0; id < CONFIG_MAX_DEVICES && n < max; id++) {
+		const struct dm_dev *dd = &dm->devs[id];
+
+		if (!dd->used || dd->dev)
+			continue;
+		w[n].id = id;
+		snprintf(w[n].name, sizeof(w[n].name), "uacce-%s-%d", dd->cfg.name, id);
+		snprintf(w[n].backend, sizeof(w[n].backend), "%s", dd->cfg.backend);
+		snprintf(w[n].reason, sizeof(w[n].reason), "%s",
+			 dd->why[0] ? dd->why : "released by the kernel, not back yet");
+		n++;
+	}
+	pthread_mutex_unlock(&dm->reload_lock);
+	return n;
+}
+
 static int choose_frontend(struct daemon *dm, enum fe_kind *kind)
 {
 	if (strcmp(dm->frontend, "fuse") == 0) {
@@ -790,6 +812,7 @@ static int setup(struct daemon *dm)
 		.ctx = dm,
 		.reload = ctl_reload,
 		.dev_dir = dm_dev_dir,
+		.waiting = dm_waiting,
 	};
 	struct fe_opts fo = { .fuse_dir = dm->fuse_dir };
 	struct uacce_dev *devs[CONFIG_MAX_DEVICES];

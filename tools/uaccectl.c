@@ -323,6 +323,15 @@ static void print_list(json_object *r)
 			  join(algs, al, sizeof(al)), str(d, "node"));
 	}
 	table_print(&t);
+	json_object_object_get_ex(r, "waiting", &devs);
+	for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
+		json_object *d = json_object_array_get_idx(devs, i);
+
+		if (i == 0)
+			printf("\nwaiting for their hardware:\n");
+		printf("  %s (backend %s): %s\n", str(d, "name"), str(d, "backend"),
+		       str(d, "reason"));
+	}
 }
 
 static void print_queues(json_object *r)

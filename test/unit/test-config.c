@@ -205,6 +205,45 @@ START_TEST(test_reject_unknown_device_key)
 }
 END_TEST
 
+/* each backend names its own keys and checks its entries (no hardware needed) */
+START_TEST(test_backend_keys_and_checks)
+{
+	struct uacce_config c;
+	char err[512];
+
+	/* soft: "workers" only for pooled apis, api must be one of its own */
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"workers\": 2 }"),
+	       "devices[0].workers", "worker per queue", NULL);
+	reject(DEV("{ \"name\": \"z\", \"api\": \"uacce_zip_v1\", \"workers\": 65 }"),
+	       "devices[0].workers", NULL);
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v9\" }"), "devices[0].api",
+	       "dummy_v9", NULL);
+	/* a vfio key on a soft entry, a soft key on a vfio entry */
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"pci\": \"0000:00:03.0\" }"),
+	       "devices[0].pci", "unknown key", NULL);
+	reject(DEV("{ \"name\": \"e\", \"backend\": \"vfio\", \"api\": \"dummy_v1\","
+		   " \"pci\": \"0000:00:03.0\", \"workers\": 1 }"),
+	       "devices[0].workers", "unknown key", NULL);
+	/* vfio: "pci" required and well formed, no SVA, an api a model offers */
+	reject(DEV("{ \"name\": \"e\", \"backend\": \"vfio\", \"api\": \"dummy_v1\" }"),
+	       "devices[0].pci", "required", NULL);
+	reject(DEV("{ \"name\": \"e\", \"backend\": \"vfio\", \"api\": \"dummy_v1\","
+		   " \"pci\": \"00:03.0\" }"), "devices[0].pci", "00:03.0", NULL);
+	reject(DEV("{ \"name\": \"e\", \"backend\": \"vfio\", \"api\": \"dummy_v1\","
+		   " \"pci\": 3 }"), "devices[0].pci", NULL);
+	reject(DEV("{ \"name\": \"e\", \"backend\": \"vfio\", \"api\": \"dummy_v1\","
+		   " \"pci\": \"0000:00:03.0\", \"sva\": true }"), "devices[0].sva", NULL);
+	reject(DEV("{ \"name\": \"e\", \"backend\": \"vfio\", \"api\": \"dummy_v2\","
+		   " \"pci\": \"0000:00:03.0\" }"), "devices[0].api", "dummy_v2", NULL);
+	/* a good one: checked without hardware, upper-case hex accepted */
+	ck_assert_int_eq(config_parse(DEV("{ \"name\": \"e\", \"backend\": \"vfio\","
+					  " \"api\": \"dummy_v1\", \"pci\": \"0000:0A:1f.7\","
+					  " \"queues\": 2 }"), ORIGIN, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.devs[0].backend, "vfio");
+	config_free(&c);
+}
+END_TEST
+
 START_TEST(test_reject_wrong_types)
 {
 	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"sva\": \"true\" }"),
@@ -944,6 +983,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_reject_unknown_top_level_key);
 	tcase_add_test(tc, test_reject_unknown_nodes_key);
 	tcase_add_test(tc, test_reject_unknown_device_key);
+	tcase_add_test(tc, test_backend_keys_and_checks);
 	tcase_add_test(tc, test_reject_wrong_types);
 	tcase_add_test(tc, test_reject_queues_range);
 	tcase_add_test(tc, test_reject_bad_mode);

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-vfio.c - the parts of the vfio backend that need no hardware: the
+ * IOVA allocator (edu's 28-bit DMA window) and PCI address parsing.  The
+ * device itself is tested in the QEMU guest (test/integ/run-vfio.sh).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "iova.h"
+#include "vfio_pci.h"
+
+#define MIB (1ULL << 20)
+
+START_TEST(test_iova_first_fit)
+{
+	struct iova_space s;
+	uint64_t a, b, c, d;
+
+	iova_init(&s, MIB, 8 * MIB, 4096);
+	ck_assert_int_eq(iova_alloc(&s, 1, &a), 0);	/* rounded up to a page */
+	ck_assert_uint_eq(a, MIB);
+	ck_assert_int_eq(iova_alloc(&s, 2 * MIB, &b), 0);
+	ck_assert_uint_eq(b, MIB + 4096);
+	ck_assert_int_eq(iova_alloc(&s, 4096, &c), 0);
+	ck_assert_uint_eq(c, 3 * MIB + 4096);
+	ck_assert_uint_eq(s.in_use, 2 * MIB + 2 * 4096);
+	/* a freed hole is reused by what fits, the rest goes after */
+	ck_assert_int_eq(iova_free(&s, b), 0);
+	ck_assert_int_eq(iova_alloc(&s, MIB, &d), 0);
+	ck_assert_uint_eq(d, b);
+	ck_assert_int_eq(iova_alloc(&s, 2 * MIB, &d), 0);
+	ck_assert_uint_eq(d, c + 4096);
+	ck_assert_int_eq(iova_free(&s, 12345), -ENOENT);
+	ck_assert_int_eq(iova_free(&s, a + 8), -ENOENT);	/* inside, not a start */
+	iova_fini(&s);
+	ck_assert_uint_eq(s.in_use, 0);
+}
+END_TEST
+
+START_TEST(test_iova_window_bounds)
+{
+	struct iova_space s;
+	uint64_t a, b;
+
+	iova_init(&s, MIB, 4 * MIB, 4096);
+	ck_assert_int_eq(iova_alloc(&s, 0, &a), -EINVAL);
+	ck_assert_int_eq(iova_alloc(&s, 3 * MIB + 1, &a), -ENOSPC);
+	ck_assert_int_eq(iova_alloc(&s, UINT64_MAX, &a), -ENOSPC);	/* no wrap */
+	ck_assert_int_eq(iova_alloc(&s, UINT64_MAX - 100, &a), -ENOSPC);
+	ck_assert_int_eq(iova_alloc(&s, 3 * MIB, &a), 0);	/* exactly the window */
+	ck_assert_uint_eq(a, MIB);
+	ck_assert_int_eq(iova_alloc(&s, 4096, &b), -ENOSPC);
+	ck_assert_int_eq(iova_free(&s, a), 0);
+	/* many small ranges fill it exactly, then no more */
+	for (int i = 0; i < 768; i++) {
+		ck_assert_int_eq(iova_alloc(&s, 4096, &b), 0);
+		ck_assert(b >= MIB && b + 4096 <= 4 * MIB);
+	}
+	ck_assert_int_eq(iova_alloc(&s, 1, &b), -ENOSPC);
+	iova_fini(&s);
+}
+END_TEST
+
+START_TEST(test_bdf_parse)
+{
+	char out[VFIO_BDF_LEN];
+
+	ck_assert_int_eq(vfio_bdf_parse("0000:00:03.0", out), 0);
+	ck_assert_str_eq(out, "0000:00:03.0");
+	ck_assert_int_eq(vfio_bdf_parse("ABCD:EF:1F.7", out), 0);
+	ck_assert_str_eq(out, "abcd:ef:1f.7");
+	ck_assert_int_eq(vfio_bdf_parse("00:03.0", out), -EINVAL);	/* no domain */
+	ck_assert_int_eq(vfio_bdf_parse("0000:00:03.8", out), -EINVAL);	/* function > 7 */
+	ck_assert_int_eq(vfio_bdf_parse("0000:00:20.0", out), -EINVAL);	/* slot > 0x1f */
+	ck_assert_int_eq(vfio_bdf_parse("0000:00:03.0 ", out), -EINVAL);
+	ck_assert_int_eq(vfio_bdf_parse("0000:0g:03.0", out), -EINVAL);
+	ck_assert_int_eq(vfio_bdf_parse("0000-00:03.0", out), -EINVAL);
+	ck_assert_int_eq(vfio_bdf_parse("../../../etc", out), -EINVAL);
+	ck_assert_int_eq(vfio_bdf_parse("", out), -EINVAL);
+	ck_assert_int_eq(vfio_bdf_parse(NULL, out), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_sysfs_absent_function)
+{
+	struct vfio_pci_sysfs s;
+
+	/* a valid address no machine has: absent, not an error of another kind */
+	ck_assert_int_eq(vfio_pci_sysfs_read("ffff:ff:1f.7", &s), -ENODEV);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("vfio");
+	TCase *tc = tcase_create("vfio");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_iova_first_fit);
+	tcase_add_test(tc, test_iova_window_bounds);
+	tcase_add_test(tc, test_bdf_parse);
+	tcase_add_test(tc, test_sysfs_absent_function);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
