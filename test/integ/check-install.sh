@@ -26,7 +26,8 @@ for f in usr/sbin/uacced usr/bin/uacce-dummy usr/bin/uacce-bench usr/lib/libuacc
 	usr/lib/pkgconfig/libuacce.pc usr/share/man/man8/uacced.8 usr/share/man/man5/uacced.json.5 \
 	usr/share/man/man3/libuacce.3 usr/lib/systemd/system/uacced.service \
 	usr/lib/udev/rules.d/60-uacce.rules usr/lib/tmpfiles.d/uacced.conf \
-	usr/lib/sysusers.d/uacced.conf etc/uacce/uacced.json etc/uacce/uacced.json.example; do
+	usr/lib/sysusers.d/uacced.conf usr/lib/modules-load.d/uacced.conf etc/uacce/uacced.json \
+	etc/uacce/uacced.json.example; do
 	check "installed /$f" test -e "$root/$f"
 done
 check "libuacce soname is libuacce.so.0" sh -c \
