@@ -461,11 +461,14 @@ static void hw_release(struct daemon *dm, int id)
 	struct dm_dev *dd = &dm->devs[id];
 	uint64_t n;
 
-	if (id < 0 || id >= CONFIG_MAX_DEVICES || !dd->dev)
+	if (id < 0 || id >= CONFIG_MAX_DEVICES || !dd->dev || !dd->release_fd)
 		return;
-	if (dd->release_fd)
-		while (read(dd->release_fd - 1, &n, sizeof(n)) == sizeof(n))
-			;
+	/*
+	 * A stale event (its fd was closed earlier in this batch of epoll
+	 * events, and a new device took the entry) finds nothing to read.
+	 */
+	if (read(dd->release_fd - 1, &n, sizeof(n)) != sizeof(n))
+		return;
 	ulog_ctx(LOG_NOTICE, UD_LOG_CTX(dd->dev), "%s: the kernel asks for its hardware back "
 		 "(unbind or unplug): queues revoked (ENODEV), device unregistered",
 		 ud_name(dd->dev));
@@ -514,6 +517,9 @@ static void hotplug_drain(struct daemon *dm)
 	pthread_mutex_lock(&dm->reload_lock);
 	while (hotplug_next(dm->hp, &ev) == 0)
 		on_uevent(dm, &ev);
+	/* uevents can be lost (a full socket buffer): look at every waiting entry */
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++)
+		hw_try(dm, id, "a uevent");
 	status_update(dm, NULL);
 	pthread_mutex_unlock(&dm->reload_lock);
 }
@@ -726,6 +732,8 @@ static int reload(struct daemon *dm, char *msg, size_t len)
 		goto out;
 	}
 	failed = plan_apply(dm, &nc, p);
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++)	/* kept ones waiting too */
+		hw_try(dm, id, "reload");
 	apply_perms(dm, &nc);
 	control_set_admin_group(dm->ctl, nc.admin_group_set, nc.admin_gid, nc.admin_group);
 	config_free(&dm->cfg);
