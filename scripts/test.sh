@@ -78,6 +78,7 @@ if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then
 	echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
 else
 	suite guest-cuse guest "$build" "$asan"
+	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
 	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
 		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc
 		suite guest-systemd test/integ/run-systemd.sh --vm "$top/build-usr"
