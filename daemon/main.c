@@ -438,9 +438,14 @@ static void hw_try(struct daemon *dm, int id, const char *how)
 		dd->why[0] = '\0';
 		return;
 	}
-	if (strcmp(why, dd->why) != 0)	/* once per reason */
-		log_info("uacce-%s-%d (devices[%d], backend %s): waiting for its hardware: %s",
-			 dd->cfg.name, id, id, dd->cfg.backend, why);
+	if (strcmp(why, dd->why) != 0) {	/* once per reason */
+		char name[64];
+
+		snprintf(name, sizeof(name), "uacce-%s-%d", dd->cfg.name, id);
+		ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = name },
+			 "%s (devices[%d], backend %s): waiting for its hardware: %s", name, id,
+			 dd->cfg.backend, why);
+	}
 	snprintf(dd->why, sizeof(dd->why), "%s", why);
 }
 
