@@ -159,7 +159,10 @@ int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int i
 		free(d);
 		return -ENOENT;
 	}
-	err = d->ops->dev_create(cfg, &d->info, &d->hw);
+	struct uacce_dev_cfg named = *cfg;
+
+	named.node_name = d->name;
+	err = d->ops->dev_create(&named, &d->info, &d->hw);
 	if (err) {
 		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: backend %s: %s", d->name, d->ops->name,
 			 strerror(-err));

@@ -37,6 +37,7 @@ struct uacce_dev_cfg {
 	bool sva;
 	int queues;
 	struct json_object *json;	/* the device's whole config object */
+	const char *node_name;		/* "uacce-edu-1", set by the core for dev_create */
 };
 
 struct uacce_backend_ops {

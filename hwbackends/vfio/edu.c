@@ -215,9 +215,10 @@ static int edu_copy(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint6
 			err = transfer(e, EDU_BUF, m->iova + dst + off, n, true);
 		if (err == -ETIMEDOUT) {
 			e->broken = true;
-			ulog(LOG_ERR, "%s (%s): a DMA transfer did not complete in %d ms: the "
-			     "device is out of order, its requests fail with EIO from now on",
-			     e->name, e->pci->bdf, EDU_TIMEOUT_MS);
+			ulog_ctx(LOG_ERR, &(struct ulog_ctx){ .device = e->name },
+				 "%s (%s): a DMA transfer did not complete in %d ms: the device "
+				 "is out of order, its requests fail with EIO from now on",
+				 e->name, e->pci->bdf, EDU_TIMEOUT_MS);
 		}
 		pthread_mutex_unlock(&e->lock);
 		if (err)
@@ -273,7 +274,7 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 		return -ENOMEM;
 	e->pci = pci;
 	e->irq_efd = -1;
-	snprintf(e->name, sizeof(e->name), "%s", cfg->name);
+	snprintf(e->name, sizeof(e->name), "%s", cfg->node_name ? cfg->node_name : cfg->name);
 	pthread_mutex_init(&e->lock, NULL);
 	iova_init(&e->iova, EDU_IOVA_BASE, EDU_IOVA_END, (uint64_t)sysconf(_SC_PAGESIZE));
 	id = *reg32(e, EDU_ID);
@@ -293,7 +294,8 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	err = vfio_pci_irq_eventfd(pci, VFIO_PCI_MSI_IRQ_INDEX, &e->irq_efd);
 	if (err) {
 		e->irq_efd = -1;
-		log_warn("%s (%s): no MSI through VFIO (%s): completions are polled", cfg->name,
+		ulog_ctx(LOG_WARNING, &(struct ulog_ctx){ .device = e->name },
+			 "%s (%s): no MSI through VFIO (%s): completions are polled", e->name,
 			 pci->bdf, strerror(-err));
 	}
 	err = soft_dev_create_engine(cfg, &edu_engine, e, info, soft);
@@ -303,8 +305,9 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 		edu_free(e);
 		return err;
 	}
-	log_info("%s: edu device %s (id 0x%08x), IOMMU group %d, completions by %s, "
-		 "DMA window 0x%llx-0x%llx", cfg->name, pci->bdf, id, pci->group_id,
+	ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = e->name },
+		 "%s: edu device %s (id 0x%08x), IOMMU group %d, completions by %s, "
+		 "DMA window 0x%llx-0x%llx", e->name, pci->bdf, id, pci->group_id,
 		 e->irq_efd >= 0 ? "MSI" : "polling", (unsigned long long)EDU_IOVA_BASE,
 		 (unsigned long long)EDU_IOVA_END - 1);
 	*priv = e;
@@ -315,7 +318,8 @@ static void edu_destroy(void *priv)
 {
 	struct edu *e = priv;
 
-	log_info("%s: edu device %s released after %llu DMA transfers (%llu bytes)", e->name,
+	ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = e->name },
+		 "%s: edu device %s released after %llu DMA transfers (%llu bytes)", e->name,
 		 e->pci->bdf, (unsigned long long)e->transfers, (unsigned long long)e->bytes);
 	vfio_pci_command_clear(e->pci, PCI_COMMAND_MASTER);
 	edu_free(e);

@@ -185,8 +185,9 @@ static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 	err = vfio_pci_irq_eventfd(&vd->pci, VFIO_PCI_REQ_IRQ_INDEX, &vd->req_efd);
 	if (err) {
 		vd->req_efd = -1;
-		log_warn("%s: %s has no VFIO request interrupt (%s): unbinding it waits until "
-			 "the daemon stops", cfg->name, bdf, strerror(-err));
+		ulog_ctx(LOG_WARNING, &(struct ulog_ctx){ .device = cfg->node_name },
+			 "%s: %s has no VFIO request interrupt (%s): unbinding it waits until "
+			 "the daemon stops", cfg->node_name, bdf, strerror(-err));
 	}
 	err = vd->model->create(&vd->pci, cfg, info, &vd->priv, &vd->soft, why, sizeof(why));
 	if (err) {
@@ -196,7 +197,8 @@ static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 	*hwdev = vd;
 	return 0;
 fail:
-	log_err("%s: %s", cfg->name, why);
+	ulog_ctx(LOG_ERR, &(struct ulog_ctx){ .device = cfg->node_name }, "%s: %s",
+		 cfg->node_name ? cfg->node_name : cfg->name, why);
 	return err;
 }
 
