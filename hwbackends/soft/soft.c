@@ -148,7 +148,6 @@ static void unpark(struct soft_q *sq)
 	pthread_mutex_unlock(&scanner.lock);
 }
 
-/* ns == 0: no timeout */
 static int run_once(struct soft_q *sq)
 {
 	int n;
@@ -463,6 +462,17 @@ static int soft_ioctl(void *hwq, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	if (!sq->running)
 		return -EINVAL;
+	/*
+	 * CPU copies: processed in the caller's thread, done when FLUSH
+	 * returns, as the original device did.  A DMA engine's requests take
+	 * as long as the hardware does: FLUSH wakes the worker and returns
+	 * (completion comes through poll), so that the device's frontend
+	 * thread is never held up for its other clients.
+	 */
+	if (sq->dev->engine) {
+		wake_worker(sq);
+		return 0;
+	}
 	run_once(sq);
 	return 0;
 }
