@@ -6,10 +6,14 @@
 #      clients as root and as unprivileged users) in both builds
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
-#      (CUSE), booted once for the whole suite, in both builds
-#   6. the service under systemd: a guest booted with systemd as init, make
-#      install of a --prefix=/usr build, systemctl start/reload/stop/kill,
-#      the journal's fields (UACCE_SKIP_SYSTEMD=1 skips it: ~7 min under TCG)
+#      (CUSE), booted once for the whole suite, in both builds; then a guest
+#      with an IOMMU and QEMU's edu PCI device (UACCE_VM_VFIO=1), booted once:
+#      the vfio backend and hardware hot-plug (test/integ/run-vfio.sh), both
+#      builds
+#   6. the service under systemd: a guest booted with systemd as init and the
+#      edu device, make install of a --prefix=/usr build, systemctl
+#      start/reload/stop/kill, the journal's fields, the vfio backend through
+#      the sandbox (UACCE_SKIP_SYSTEMD=1 skips it: ~7 min under TCG)
 # Ends with one line "test.sh: N passed, M failed" (suites) and exits M.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)

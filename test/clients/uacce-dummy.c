@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 	lat = calloc(count, sizeof(*lat));
 	if (!src || !dst || !lat) {
 		fprintf(stderr, "uacce-dummy: out of memory\n");
-		return 1;
+		bad = 1;
+		goto out;
 	}
 	t0 = now_ns();
 	for (unsigned long i = 0; i < count; i++) {
@@ -140,7 +141,8 @@ int main(int argc, char **argv)
 		if (err < 0) {
 			fprintf(stderr, "uacce-dummy: %s: request %lu: %s\n", q.dev_path, i,
 				strerror(-err));
-			return 1;
+			bad = 1;
+			goto out;
 		}
 		if (resp != m.ptr || memcmp(src, dst, size) != 0)
 			bad++;
@@ -160,6 +162,7 @@ int main(int argc, char **argv)
 		       count, size, bad, count / (total / 1e9), lat[count / 2] / 1e3,
 		       lat[count * 99 / 100] / 1e3);
 	}
+out:
 	free(lat);
 	if (sva) {
 		free(src);
