@@ -6,7 +6,7 @@ set -eu
 what=${1:-build}
 pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev libjson-c-dev check libsubunit-dev fuse3 gzip zlib1g-dev libdeflate-dev libudev-dev"
 if [ "$what" = test ]; then
-	pkgs="$pkgs systemd binutils qemu-system-x86 busybox-static cpio xz-utils kmod util-linux procps psmisc mandoc"
+	pkgs="$pkgs systemd binutils qemu-system-x86 busybox-static cpio xz-utils kmod util-linux procps psmisc mandoc jq python3"
 fi
 missing=""
 for p in $pkgs; do

@@ -259,5 +259,49 @@ if ! it_skip shutdown; then
 	fi
 fi
 
+# --- a hardware entry whose PCI function this machine lacks (vfio backend) -----------
+# The daemon starts without it, says why, lists it as waiting, and a reload
+# keeps it waiting; the soft devices work as usual.  (The hardware itself is
+# tested in the VFIO guest: test/integ/run-vfio.sh.)
+if ! it_skip hw-waiting && it_copy_prog "$build" uaccectl uaccectl; then
+	IT_CFG=$IT_TMP/hw.json
+	cat >"$IT_CFG" <<EOF
+{"nodes":{"group":"$IT_GROUP","mode":"0660"},
+ "devices":[{"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":2},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":2},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":2},
+            {"name":"edu","backend":"vfio","api":"dummy_v1","pci":"ffff:ff:1f.7","queues":2}]}
+EOF
+	hw_ctl() { "$IT_TMP/bin/uaccectl" --runtime-dir "$IT_RT" "$@"; }
+	if it_daemon_start; then
+		it_ok "a vfio entry for an absent PCI function: the daemon starts, the soft devices are up"
+		[ ! -e "$IT_NODE_DIR/uacce-edu-3" ] && [ ! -e "$IT_RT/class/uacce-edu-3" ] &&
+			it_ok "no node and no attributes for uacce-edu-3" || it_bad "uacce-edu-3 exists without its hardware"
+		want="uacce-edu-3 (devices[3], backend vfio): waiting for its hardware: no PCI function ffff:ff:1f.7"
+		grep -qF "$want" "$IT_DLOG" && it_ok "log: \"$want\"" ||
+			{ it_bad "log lacks \"$want\""; it_indent "$IT_DLOG"; }
+		got=$(hw_ctl list --json 2>&1 | jq -r '[(.devices | length), (.waiting[] | .id, .name, .backend, .reason)] | map(tostring) | join("|")' 2>&1)
+		want="3|3|uacce-edu-3|vfio|no PCI function ffff:ff:1f.7"
+		[ "$got" = "$want" ] && it_ok "uaccectl list --json: 3 devices, waiting: $got" ||
+			it_bad "uaccectl list --json: \"$got\", want \"$want\""
+		hw_ctl list 2>&1 | grep -qF "uacce-edu-3 (backend vfio): no PCI function ffff:ff:1f.7" &&
+			it_ok "uaccectl list: the waiting entry and its reason" || it_bad "uaccectl list: no waiting entry"
+		it_dummy root "$IT_DEV0" 100
+		got=$(hw_ctl reload 2>&1)
+		case $got in
+		*"4 kept"*"some wait for their hardware"*) it_ok "reload: \"$got\"" ;;
+		*) it_bad "reload: \"$got\"" ;;
+		esac
+		n=$(grep -c "waiting for its hardware" "$IT_DLOG")
+		[ "$n" = 1 ] && it_ok "the reason is logged once, not again at the reload" ||
+			it_bad "\"waiting for its hardware\" logged $n times"
+		it_daemon_kill TERM
+		[ "$IT_DRC" = 0 ] && it_ok "SIGTERM: exit 0" || it_bad "SIGTERM: exit ${IT_DRC:-?}"
+	else
+		it_bad "a vfio entry for an absent PCI function: the daemon did not start"
+		it_indent "$IT_DLOG" | tail -n 20
+	fi
+fi
+
 it_summary
 exit $?
