@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"	/* CONFIG_MAX_DEVICES */
 #include "control.h"
 #include "core.h"
 #include "log.h"
@@ -173,8 +174,8 @@ static json_object *cmd_list(struct control *ctl)
 	free(s);
 	arr = json_object_new_array();
 	if (ctl->ops.waiting) {
-		struct control_waiting w[16];
-		int nw = ctl->ops.waiting(ctl->ops.ctx, w, 16);
+		struct control_waiting w[CONFIG_MAX_DEVICES];
+		int nw = ctl->ops.waiting(ctl->ops.ctx, w, CONFIG_MAX_DEVICES);
 
 		for (int i = 0; i < nw; i++) {
 			json_object *d = json_object_new_object();

@@ -53,6 +53,8 @@ struct dm_dev {
 	struct uacce_dev *dev;		/* a reference; NULL: not registered */
 	bool hw;			/* its backend binds hardware */
 	bool released;			/* hardware taken back: wait until it goes */
+	bool create_failed;		/* there, but the backend could not use it:
+					   retried at its own uevents and reloads */
 	int release_fd;			/* watched release fd + 1; 0: none */
 	char why[200];			/* why it waits (logged once per reason) */
 };
@@ -424,8 +426,10 @@ static void hw_try(struct daemon *dm, int id, const char *how)
 	err = ops->hw_present(&dd->cfg, why, sizeof(why));
 	if (!err) {
 		err = dev_create(dm, id, NULL);
+		dd->create_failed = err != 0;
 		if (err)
-			snprintf(why, sizeof(why), "its hardware cannot be used: %s (see above)",
+			snprintf(why, sizeof(why), "its hardware is there but cannot be used: %s "
+				 "(the reason is in the log; retried at its next uevent or reload)",
 				 strerror(-err));
 		else if ((err = dev_publish(dm, id)) != 0) {
 			dev_unregister(dm, id);
@@ -502,6 +506,14 @@ static void on_uevent(struct daemon *dm, const struct hotplug_event *ev)
 		if (!ops->hw_uevent(&dd->cfg, ev->subsystem, ev->sysname))
 			continue;
 		log_debug("devices[%d]: %s", id, how);
+		dd->create_failed = false;
+		/*
+		 * Taken back and gone: the next arrival is new.  An unbind or
+		 * remove says so even when sysfs already shows it bound again
+		 * (unbind and bind before we read the socket).
+		 */
+		if (!strcmp(ev->action, "remove") || !strcmp(ev->action, "unbind"))
+			dd->released = false;
 		if (ops->hw_present(&dd->cfg, why, sizeof(why)) != 0) {
 			dd->released = false;	/* gone: the next arrival is new */
 			if (dd->dev) {
@@ -522,9 +534,14 @@ static void hotplug_drain(struct daemon *dm)
 	pthread_mutex_lock(&dm->reload_lock);
 	while (hotplug_next(dm->hp, &ev) == 0)
 		on_uevent(dm, &ev);
-	/* uevents can be lost (a full socket buffer): look at every waiting entry */
+	/*
+	 * uevents can be lost (a full socket buffer): look at every waiting
+	 * entry, but do not retry (and log) a failed open at every uevent of
+	 * some other device
+	 */
 	for (int id = 0; id < CONFIG_MAX_DEVICES; id++)
-		hw_try(dm, id, "a uevent");
+		if (!dm->devs[id].create_failed)
+			hw_try(dm, id, "a uevent");
 	status_update(dm, NULL);
 	pthread_mutex_unlock(&dm->reload_lock);
 }
@@ -737,8 +754,10 @@ static int reload(struct daemon *dm, char *msg, size_t len)
 		goto out;
 	}
 	failed = plan_apply(dm, &nc, p);
-	for (int id = 0; id < CONFIG_MAX_DEVICES; id++)	/* kept ones waiting too */
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++) {	/* kept ones waiting too */
+		dm->devs[id].create_failed = false;
 		hw_try(dm, id, "reload");
+	}
 	apply_perms(dm, &nc);
 	control_set_admin_group(dm->ctl, nc.admin_group_set, nc.admin_gid, nc.admin_group);
 	config_free(&dm->cfg);

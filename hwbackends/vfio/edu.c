@@ -54,14 +54,24 @@
 #define EDU_IOVA_END		(1ULL << 28)	/* edu's default dma_mask */
 #define EDU_TIMEOUT_MS		10000		/* QEMU runs each transfer after 100 ms */
 
+/*
+ * Locks: `dma` (a fair ticket lock: queues take turns, piece by piece) for
+ * the engine's registers, the counters and `broken`; `map` for the IOVA
+ * space and the IOMMU mappings, so that stopping a queue (core lock held)
+ * never waits behind another queue's transfers.  Never both at once.
+ */
 struct edu {
 	struct vfio_pci *pci;
 	char name[48];
 	int irq_efd;			/* MSI, -1: poll the command register */
-	pthread_mutex_t lock;		/* one transfer at a time; iova, counters */
-	struct iova_space iova;
-	uint64_t transfers, bytes;
-	bool broken;			/* a transfer timed out */
+	pthread_mutex_t dma;
+	pthread_cond_t turn;
+	uint64_t next_ticket, serving;	/* dma: the ticket lock */
+	uint64_t transfers, bytes;	/* dma */
+	bool broken;			/* dma: a transfer timed out */
+	pthread_mutex_t map;
+	struct iova_space iova;		/* map */
+	bool leak_iova;			/* map: never reuse a range (see unmap_queue) */
 };
 
 /* the SS region of a queue as the device sees it */
@@ -88,7 +98,29 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* wait for the engine to finish; 0 or -ETIMEDOUT.  e->lock held. */
+static void dma_lock(struct edu *e)
+{
+	uint64_t me;
+
+	pthread_mutex_lock(&e->dma);
+	me = e->next_ticket++;
+	while (e->serving != me)
+		pthread_cond_wait(&e->turn, &e->dma);
+}
+
+static void dma_unlock(struct edu *e)
+{
+	e->serving++;
+	pthread_cond_broadcast(&e->turn);
+	pthread_mutex_unlock(&e->dma);
+}
+
+/*
+ * Wait for the engine to finish; 0 or -ETIMEDOUT.  dma lock held.  A
+ * transfer once started is always waited for (not abandoned when its
+ * queue stops): the device may still write into the queue's memory.  The
+ * register is checked at least every 10 ms, so a lost MSI costs little.
+ */
 static int wait_done(struct edu *e)
 {
 	uint64_t end = now_ms() + EDU_TIMEOUT_MS;
@@ -104,7 +136,7 @@ static int wait_done(struct edu *e)
 			struct pollfd p = { .fd = e->irq_efd, .events = POLLIN };
 			uint64_t n;
 
-			if (poll(&p, 1, (int)(end - now)) > 0 &&
+			if (poll(&p, 1, end - now < 10 ? (int)(end - now) : 10) > 0 &&
 			    read(e->irq_efd, &n, sizeof(n)) != sizeof(n))
 				continue;
 		} else {
@@ -120,7 +152,7 @@ static int wait_done(struct edu *e)
 	return 0;
 }
 
-/* one transfer between RAM (iova) and the device buffer. e->lock held. */
+/* one transfer between RAM (iova) and the device buffer.  dma lock held. */
 static int transfer(struct edu *e, uint64_t src, uint64_t dst, uint64_t len, bool to_ram)
 {
 	int err;
@@ -138,16 +170,33 @@ static int transfer(struct edu *e, uint64_t src, uint64_t dst, uint64_t len, boo
 	return 0;
 }
 
+/*
+ * Drop the queue's IOMMU mapping (its worker has stopped).  Once a
+ * transfer timed out, or an unmap failed, the device may still write to a
+ * range later: such ranges are never handed to another queue.
+ */
 static void unmap_queue(struct edu *e, struct soft_q *sq)
 {
 	struct edu_map *m = sq->engine_q;
+	bool broken;
+	int err;
 
 	if (!m)
 		return;
-	pthread_mutex_lock(&e->lock);
-	vfio_pci_dma_unmap(e->pci, m->iova, m->size);
-	iova_free(&e->iova, m->iova);
-	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_lock(&e->dma);
+	broken = e->broken;
+	pthread_mutex_unlock(&e->dma);
+	pthread_mutex_lock(&e->map);
+	err = vfio_pci_dma_unmap(e->pci, m->iova, m->size);
+	if (err)
+		ulog_ctx(LOG_ERR, &(struct ulog_ctx){ .device = e->name },
+			 "%s: cannot unmap IOVA 0x%llx (+%llu) from the IOMMU: %s; the range "
+			 "stays reserved", e->name, (unsigned long long)m->iova,
+			 (unsigned long long)m->size, strerror(-err));
+	e->leak_iova |= broken || err;
+	if (!e->leak_iova)
+		iova_free(&e->iova, m->iova);
+	pthread_mutex_unlock(&e->map);
 	free(m);
 	sq->engine_q = NULL;
 }
@@ -170,14 +219,14 @@ static int map_queue(struct edu *e, struct soft_q *sq, struct uacce_region *ss,
 		return -ENOMEM;
 	m->ss = ss;
 	m->size = (ss->size + (uint64_t)pg - 1) & ~((uint64_t)pg - 1);
-	pthread_mutex_lock(&e->lock);
+	pthread_mutex_lock(&e->map);
 	err = iova_alloc(&e->iova, m->size, &m->iova);
 	if (!err) {
 		err = vfio_pci_dma_map(e->pci, ss->map, m->iova, m->size);
 		if (err)
 			iova_free(&e->iova, m->iova);
 	}
-	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&e->map);
 	if (err) {
 		ulog_rl(LOG_ERR, "%s: cannot map the SS region (%zu bytes) for the device: %s%s",
 			uacce_hwq_label(sq->q), ss->size, strerror(-err),
@@ -207,8 +256,8 @@ static int edu_copy(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint6
 
 		if (soft_stopping(sq))
 			return ECANCELED;
-		pthread_mutex_lock(&e->lock);
-		err = e->broken ? -EIO : 0;
+		dma_lock(e);
+		err = e->broken ? -EIO : soft_stopping(sq) ? -ECANCELED : 0;
 		if (!err)
 			err = transfer(e, m->iova + src + off, EDU_BUF, n, false);
 		if (!err)
@@ -220,9 +269,9 @@ static int edu_copy(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint6
 				 "is out of order, its requests fail with EIO from now on",
 				 e->name, e->pci->bdf, EDU_TIMEOUT_MS);
 		}
-		pthread_mutex_unlock(&e->lock);
+		dma_unlock(e);
 		if (err)
-			return EIO;
+			return err == -ECANCELED ? ECANCELED : EIO;
 		done += n;
 	}
 	return 0;
@@ -250,7 +299,9 @@ static void edu_free(struct edu *e)
 		close(e->irq_efd);
 	}
 	iova_fini(&e->iova);
-	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->map);
+	pthread_cond_destroy(&e->turn);
+	pthread_mutex_destroy(&e->dma);
 	free(e);
 }
 
@@ -275,21 +326,25 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	e->pci = pci;
 	e->irq_efd = -1;
 	snprintf(e->name, sizeof(e->name), "%s", cfg->node_name ? cfg->node_name : cfg->name);
-	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->dma, NULL);
+	pthread_cond_init(&e->turn, NULL);
+	pthread_mutex_init(&e->map, NULL);
 	iova_init(&e->iova, EDU_IOVA_BASE, EDU_IOVA_END, (uint64_t)sysconf(_SC_PAGESIZE));
+	err = vfio_pci_command_set(pci, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
+	if (err) {
+		snprintf(why, len, "%s: cannot enable memory decoding and bus mastering: %s",
+			 pci->bdf, strerror(-err));
+		edu_free(e);
+		return err;
+	}
 	id = *reg32(e, EDU_ID);
 	*reg32(e, EDU_LIVENESS) = 0x5a5aa5a5u;
 	if ((id & 0xffff) != 0x00ed || *reg32(e, EDU_LIVENESS) != ~0x5a5aa5a5u) {
 		snprintf(why, len, "%s: does not answer like an edu device (id 0x%08x)", pci->bdf,
 			 id);
+		vfio_pci_command_clear(pci, PCI_COMMAND_MASTER);
 		edu_free(e);
 		return -ENODEV;
-	}
-	err = vfio_pci_command_set(pci, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
-	if (err) {
-		snprintf(why, len, "%s: cannot enable bus mastering: %s", pci->bdf, strerror(-err));
-		edu_free(e);
-		return err;
 	}
 	err = vfio_pci_irq_eventfd(pci, VFIO_PCI_MSI_IRQ_INDEX, &e->irq_efd);
 	if (err) {

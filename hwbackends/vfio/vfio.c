@@ -171,7 +171,12 @@ static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 	if (err)
 		goto fail;
 	cfg_bdf(cfg, bdf, why, sizeof(why));
-	vfio_pci_sysfs_read(bdf, &s);
+	err = vfio_pci_sysfs_read(bdf, &s);
+	if (err || !find_model(s.vendor, s.device)) {	/* gone since hw_present */
+		snprintf(why, sizeof(why), "%s went away", bdf);
+		err = err ? err : -ENODEV;
+		goto fail;
+	}
 	vd = calloc(1, sizeof(*vd));
 	if (!vd)
 		return -ENOMEM;
