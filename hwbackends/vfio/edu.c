@@ -287,6 +287,43 @@ static const struct soft_engine edu_engine = {
 	.queue_stopped = edu_queue_stopped,
 };
 
+static int cmp_range(const void *a, const void *b)
+{
+	const struct vfio_pci_iova_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Take out of edu's window what the IOMMU cannot map (an MSI window, a
+ * reserved region of the platform): the complement of its usable ranges.
+ * Returns the bytes of the window taken out.
+ */
+static uint64_t reserve_unusable(struct edu *e)
+{
+	struct vfio_pci_iova_range *r;
+	uint64_t cur = EDU_IOVA_BASE, out = 0;
+	int n;
+
+	if (vfio_pci_iova_ranges(e->pci, &r, &n))
+		return 0;	/* the kernel does not say: all of it is usable */
+	qsort(r, (size_t)n, sizeof(*r), cmp_range);
+	for (int i = 0; i <= n && cur < EDU_IOVA_END; i++) {
+		uint64_t start = i < n ? r[i].start : EDU_IOVA_END;
+
+		if (start > cur) {
+			uint64_t end = (start < EDU_IOVA_END ? start : EDU_IOVA_END) - 1;
+
+			if (iova_reserve(&e->iova, cur, end) == 0)
+				out += end - cur + 1;
+		}
+		if (i < n && r[i].end >= cur)
+			cur = r[i].end == UINT64_MAX ? EDU_IOVA_END : r[i].end + 1;
+	}
+	free(r);
+	return out;
+}
+
 static bool edu_api_ok(const char *api)
 {
 	return strcmp(api, "dummy_v1") == 0;
@@ -309,6 +346,7 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 		      struct uacce_hwdev_info *info, void **priv, void **soft, char *why,
 		      size_t len)
 {
+	uint64_t unusable;
 	struct edu *e;
 	uint32_t id;
 	int err;
@@ -330,6 +368,7 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	pthread_cond_init(&e->turn, NULL);
 	pthread_mutex_init(&e->map, NULL);
 	iova_init(&e->iova, EDU_IOVA_BASE, EDU_IOVA_END, (uint64_t)sysconf(_SC_PAGESIZE));
+	unusable = reserve_unusable(e);
 	err = vfio_pci_command_set(pci, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
 	if (err) {
 		snprintf(why, len, "%s: cannot enable memory decoding and bus mastering: %s",
@@ -362,9 +401,10 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	}
 	ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = e->name },
 		 "%s: edu device %s (id 0x%08x), IOMMU group %d, completions by %s, "
-		 "DMA window 0x%llx-0x%llx", e->name, pci->bdf, id, pci->group_id,
-		 e->irq_efd >= 0 ? "MSI" : "polling", (unsigned long long)EDU_IOVA_BASE,
-		 (unsigned long long)EDU_IOVA_END - 1);
+		 "DMA window 0x%llx-0x%llx (%llu KiB of it not mappable by the IOMMU)", e->name,
+		 pci->bdf, id, pci->group_id, e->irq_efd >= 0 ? "MSI" : "polling",
+		 (unsigned long long)EDU_IOVA_BASE, (unsigned long long)EDU_IOVA_END - 1,
+		 (unsigned long long)(unusable >> 10));
 	*priv = e;
 	return 0;
 }

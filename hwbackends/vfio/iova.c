@@ -60,6 +60,41 @@ int iova_alloc(struct iova_space *s, uint64_t size, uint64_t *iova)
 	return 0;
 }
 
+int iova_reserve(struct iova_space *s, uint64_t start, uint64_t end)
+{
+	struct list *before = &s->used;
+	struct iova_range *r;
+
+	if (start < s->base)
+		start = s->base;
+	if (end >= s->end)
+		end = s->end - 1;
+	if (start > end || s->end == s->base)
+		return 0;	/* nothing of the window */
+	start &= ~(s->align - 1);	/* whole units: allocations stay aligned */
+	end |= s->align - 1;
+	if (end >= s->end)
+		end = s->end - 1;
+	list_for_each(pos, &s->used) {
+		struct iova_range *u = container_of(pos, struct iova_range, link);
+
+		if (u->start <= end && start < u->start + u->size)
+			return -EEXIST;
+		if (u->start > end) {
+			before = pos;
+			break;
+		}
+	}
+	r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->start = start;
+	r->size = end - start + 1;
+	list_add_tail(before, &r->link);
+	s->in_use += r->size;
+	return 0;
+}
+
 int iova_free(struct iova_space *s, uint64_t iova)
 {
 	list_for_each(pos, &s->used) {

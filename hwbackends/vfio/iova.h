@@ -25,5 +25,11 @@ void iova_fini(struct iova_space *s);
 int iova_alloc(struct iova_space *s, uint64_t size, uint64_t *iova);
 /* 0, or -ENOENT when no range starts at iova */
 int iova_free(struct iova_space *s, uint64_t iova);
+/*
+ * Take [start, end] (inclusive, clipped to the window) out of use for
+ * good: addresses the IOMMU cannot map.  Before any allocation.  0,
+ * -EEXIST (overlaps a range), -ENOMEM.
+ */
+int iova_reserve(struct iova_space *s, uint64_t start, uint64_t end);
 
 #endif

@@ -267,6 +267,74 @@ void vfio_pci_irq_disable(struct vfio_pci *v, unsigned index)
 	ioctl(v->device, VFIO_DEVICE_SET_IRQS, &set);
 }
 
+int vfio_pci_iova_ranges(struct vfio_pci *v, struct vfio_pci_iova_range **out, int *n)
+{
+	struct vfio_iommu_type1_info *info;
+	size_t len = sizeof(*info);
+	uint32_t off;
+	int err = -ENOTSUP;
+
+	*out = NULL;
+	*n = 0;
+	for (int pass = 0; pass < 2; pass++) {	/* the kernel says how big it is */
+		info = calloc(1, len);
+		if (!info)
+			return -ENOMEM;
+		info->argsz = (uint32_t)len;
+		if (ioctl(v->container, VFIO_IOMMU_GET_INFO, info) < 0) {
+			err = -errno;
+			free(info);
+			return err;
+		}
+		if (info->argsz <= len || pass == 1)
+			break;
+		len = info->argsz;
+		free(info);
+		info = NULL;
+	}
+	if (!(info->flags & VFIO_IOMMU_INFO_CAPS) || len < sizeof(*info))
+		goto out;
+	/*
+	 * The capability chain: offsets from the start of info, 0 ends it.
+	 * The kernel packs the capabilities at 4-byte offsets: copy them out
+	 * instead of pointing at their 8-byte members.
+	 */
+	for (off = info->cap_offset; off && off + sizeof(struct vfio_info_cap_header) <= len;) {
+		struct vfio_iommu_type1_info_cap_iova_range c;
+		const char *at = (const char *)info + off;
+		struct vfio_info_cap_header h;
+
+		memcpy(&h, at, sizeof(h));
+		if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && off + sizeof(c) <= len) {
+			memcpy(&c, at, sizeof(c));
+			if (c.nr_iovas < 1 || c.nr_iovas > 4096 ||
+			    off + sizeof(c) + c.nr_iovas * sizeof(struct vfio_iova_range) > len)
+				break;
+			*out = calloc(c.nr_iovas, sizeof(**out));
+			if (!*out) {
+				err = -ENOMEM;
+				goto out;
+			}
+			for (uint32_t i = 0; i < c.nr_iovas; i++) {
+				struct vfio_iova_range r;
+
+				memcpy(&r, at + sizeof(c) + i * sizeof(r), sizeof(r));
+				(*out)[i].start = r.start;
+				(*out)[i].end = r.end;
+			}
+			*n = (int)c.nr_iovas;
+			err = 0;
+			break;
+		}
+		if (h.next <= off)	/* the chain only goes forward */
+			break;
+		off = h.next;
+	}
+out:
+	free(info);
+	return err;
+}
+
 int vfio_pci_dma_map(struct vfio_pci *v, void *vaddr, uint64_t iova, uint64_t size)
 {
 	struct vfio_iommu_type1_dma_map m = {

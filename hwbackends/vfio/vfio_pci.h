@@ -48,6 +48,17 @@ int vfio_pci_command_clear(struct vfio_pci *v, uint16_t bits);
  */
 int vfio_pci_irq_eventfd(struct vfio_pci *v, unsigned index, int *efd);
 void vfio_pci_irq_disable(struct vfio_pci *v, unsigned index);
+/* an inclusive range of I/O virtual addresses */
+struct vfio_pci_iova_range {
+	uint64_t start, end;
+};
+
+/*
+ * The IOVA ranges the container's IOMMU can map (VFIO_IOMMU_GET_INFO's
+ * IOVA range capability): *out (malloc'd) and *n; -ENOTSUP when the
+ * kernel does not say (every address is then taken as usable).
+ */
+int vfio_pci_iova_ranges(struct vfio_pci *v, struct vfio_pci_iova_range **out, int *n);
 /* IOMMU: the device may read and write [vaddr, +size) at iova */
 int vfio_pci_dma_map(struct vfio_pci *v, void *vaddr, uint64_t iova, uint64_t size);
 int vfio_pci_dma_unmap(struct vfio_pci *v, uint64_t iova, uint64_t size);

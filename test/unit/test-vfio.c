@@ -64,6 +64,50 @@ START_TEST(test_iova_window_bounds)
 }
 END_TEST
 
+/* what the IOMMU cannot map is taken out of the window for good */
+START_TEST(test_iova_reserve)
+{
+	struct iova_space s;
+	uint64_t a, b;
+
+	iova_init(&s, MIB, 8 * MIB, 4096);
+	/* a hole in the middle (inclusive end), and ranges outside the window */
+	ck_assert_int_eq(iova_reserve(&s, 2 * MIB, 3 * MIB - 1), 0);
+	ck_assert_int_eq(iova_reserve(&s, 0, MIB - 1), 0);		/* below: nothing */
+	ck_assert_int_eq(iova_reserve(&s, 9 * MIB, 10 * MIB), 0);	/* above: nothing */
+	ck_assert_uint_eq(s.in_use, MIB);
+	ck_assert_int_eq(iova_reserve(&s, 2 * MIB + 4096, 2 * MIB + 8191), -EEXIST);
+	/* allocations go around it */
+	ck_assert_int_eq(iova_alloc(&s, MIB, &a), 0);
+	ck_assert_uint_eq(a, MIB);
+	ck_assert_int_eq(iova_alloc(&s, 4096, &b), 0);
+	ck_assert_uint_eq(b, 3 * MIB);
+	ck_assert_int_eq(iova_alloc(&s, 5 * MIB, &b), -ENOSPC);	/* 5 MiB - 4 KiB left */
+	ck_assert_int_eq(iova_alloc(&s, 5 * MIB - 4096, &b), 0);
+	ck_assert_uint_eq(b, 3 * MIB + 4096);
+	/* a reservation is never freed by an allocation's address */
+	ck_assert_int_eq(iova_free(&s, a), 0);
+	ck_assert_int_eq(iova_alloc(&s, 2 * MIB, &a), -ENOSPC);
+	iova_fini(&s);
+	/* clipped to the window at both ends */
+	iova_init(&s, MIB, 4 * MIB, 4096);
+	ck_assert_int_eq(iova_reserve(&s, 0, 2 * MIB - 1), 0);
+	ck_assert_int_eq(iova_reserve(&s, 3 * MIB, UINT64_MAX), 0);
+	ck_assert_uint_eq(s.in_use, 2 * MIB);
+	ck_assert_int_eq(iova_alloc(&s, MIB, &a), 0);
+	ck_assert_uint_eq(a, 2 * MIB);
+	ck_assert_int_eq(iova_alloc(&s, 1, &b), -ENOSPC);
+	iova_fini(&s);
+	/* an unaligned hole takes whole pages: what follows stays aligned */
+	iova_init(&s, MIB, 4 * MIB, 4096);
+	ck_assert_int_eq(iova_reserve(&s, MIB + 100, MIB + 5000), 0);
+	ck_assert_uint_eq(s.in_use, 8192);
+	ck_assert_int_eq(iova_alloc(&s, 4096, &a), 0);
+	ck_assert_uint_eq(a, MIB + 8192);
+	iova_fini(&s);
+}
+END_TEST
+
 START_TEST(test_bdf_parse)
 {
 	char out[VFIO_BDF_LEN];
@@ -102,6 +146,7 @@ int main(void)
 
 	tcase_add_test(tc, test_iova_first_fit);
 	tcase_add_test(tc, test_iova_window_bounds);
+	tcase_add_test(tc, test_iova_reserve);
 	tcase_add_test(tc, test_bdf_parse);
 	tcase_add_test(tc, test_sysfs_absent_function);
 	suite_add_tcase(su, tc);
