@@ -96,10 +96,15 @@ static int vfio_check_cfg(const struct uacce_dev_cfg *cfg, char *why, size_t len
 	return 0;
 }
 
-static int vfio_hw_present(const struct uacce_dev_cfg *cfg, char *why, size_t len)
+/*
+ * Is cfg's function there, a model we drive, bound to vfio-pci with its
+ * group node?  0 with its address and model, or -errno with why.
+ */
+static int probe(const struct uacce_dev_cfg *cfg, char bdf[VFIO_BDF_LEN],
+		 const struct vfio_model **model, char *why, size_t len)
 {
 	struct vfio_pci_sysfs s;
-	char bdf[VFIO_BDF_LEN], sup[160], node[32];
+	char sup[160], node[32];
 	const struct vfio_model *m;
 	int err = cfg_bdf(cfg, bdf, why, len);
 
@@ -137,7 +142,16 @@ static int vfio_hw_present(const struct uacce_dev_cfg *cfg, char *why, size_t le
 		snprintf(why, len, "%s: no VFIO group node %s yet", bdf, s.group_id < 0 ? "" : node);
 		return -ENODEV;
 	}
+	*model = m;
 	return 0;
+}
+
+static int vfio_hw_present(const struct uacce_dev_cfg *cfg, char *why, size_t len)
+{
+	const struct vfio_model *m;
+	char bdf[VFIO_BDF_LEN];
+
+	return probe(cfg, bdf, &m, why, len);
 }
 
 static bool vfio_hw_uevent(const struct uacce_dev_cfg *cfg, const char *subsystem,
@@ -162,26 +176,19 @@ static void vfio_dev_free(struct vfio_dev *vd)
 static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
 			   void **hwdev)
 {
-	struct vfio_pci_sysfs s;
+	const struct vfio_model *model;
 	struct vfio_dev *vd;
 	char bdf[VFIO_BDF_LEN], why[320];
 	int err;
 
-	err = vfio_hw_present(cfg, why, sizeof(why));
+	err = probe(cfg, bdf, &model, why, sizeof(why));
 	if (err)
 		goto fail;
-	cfg_bdf(cfg, bdf, why, sizeof(why));
-	err = vfio_pci_sysfs_read(bdf, &s);
-	if (err || !find_model(s.vendor, s.device)) {	/* gone since hw_present */
-		snprintf(why, sizeof(why), "%s went away", bdf);
-		err = err ? err : -ENODEV;
-		goto fail;
-	}
 	vd = calloc(1, sizeof(*vd));
 	if (!vd)
 		return -ENOMEM;
 	vd->req_efd = -1;
-	vd->model = find_model(s.vendor, s.device);
+	vd->model = model;
 	err = vfio_pci_open(bdf, &vd->pci, why, sizeof(why));
 	if (err) {
 		free(vd);
