@@ -51,7 +51,7 @@ struct dm_dev {
 	bool used;			/* false: the id is free */
 	struct uacce_dev_cfg cfg;	/* the entry (cfg.json: a reference) */
 	struct uacce_dev *dev;		/* a reference; NULL: not registered */
-	bool hw;			/* its backend binds hardware */
+	const struct uacce_backend_ops *hw;	/* its backend, if it binds hardware */
 	bool released;			/* hardware taken back: wait until it goes */
 	bool create_failed;		/* there, but the backend could not use it:
 					   retried at its own uevents and reloads */
@@ -323,11 +323,12 @@ static void node_perms(const struct uacce_config *c, struct fe_opts *o)
 #define EV_HOTPLUG	(1ULL << 63)
 #define EV_RELEASE	(1ULL << 62)	/* | entry id: its hardware is wanted back */
 
-static bool binds_hw(const struct uacce_dev_cfg *cfg)
+/* the entry's backend when it binds hardware, else NULL */
+static const struct uacce_backend_ops *binds_hw(const struct uacce_dev_cfg *cfg)
 {
 	const struct uacce_backend_ops *ops = uacce_backend_find(cfg->backend);
 
-	return ops && ops->hw_present;
+	return ops && ops->hw_present ? ops : NULL;
 }
 
 /* entry `id` holds cfg (a reference to its JSON); no device yet */
@@ -417,13 +418,12 @@ static int hw_waiting(const struct daemon *dm)
 static void hw_try(struct daemon *dm, int id, const char *how)
 {
 	struct dm_dev *dd = &dm->devs[id];
-	const struct uacce_backend_ops *ops = uacce_backend_find(dd->cfg.backend);
 	char why[sizeof(dd->why)];
 	int err;
 
 	if (!dd->used || !dd->hw || dd->dev || dd->released)
 		return;
-	err = ops->hw_present(&dd->cfg, why, sizeof(why));
+	err = dd->hw->hw_present(&dd->cfg, why, sizeof(why));
 	if (!err) {
 		err = dev_create(dm, id, NULL);
 		dd->create_failed = err != 0;
@@ -497,13 +497,11 @@ static void on_uevent(struct daemon *dm, const struct hotplug_event *ev)
 		 ev->driver[0] ? " driver " : "", ev->driver);
 	for (int id = 0; id < CONFIG_MAX_DEVICES; id++) {
 		struct dm_dev *dd = &dm->devs[id];
-		const struct uacce_backend_ops *ops;
 		char why[sizeof(dd->why)];
 
 		if (!dd->used || !dd->hw)
 			continue;
-		ops = uacce_backend_find(dd->cfg.backend);
-		if (!ops->hw_uevent(&dd->cfg, ev->subsystem, ev->sysname))
+		if (!dd->hw->hw_uevent(&dd->cfg, ev->subsystem, ev->sysname))
 			continue;
 		log_debug("devices[%d]: %s", id, how);
 		dd->create_failed = false;
@@ -514,7 +512,7 @@ static void on_uevent(struct daemon *dm, const struct hotplug_event *ev)
 		 */
 		if (!strcmp(ev->action, "remove") || !strcmp(ev->action, "unbind"))
 			dd->released = false;
-		if (ops->hw_present(&dd->cfg, why, sizeof(why)) != 0) {
+		if (dd->hw->hw_present(&dd->cfg, why, sizeof(why)) != 0) {
 			dd->released = false;	/* gone: the next arrival is new */
 			if (dd->dev) {
 				ulog_ctx(LOG_NOTICE, UD_LOG_CTX(dd->dev), "%s: its hardware is gone "
