@@ -208,18 +208,43 @@ it_daemon_start() {
 	return 1
 }
 
-# it_daemon_kill SIGNAL [MS]: signal it and reap it; the exit status is in IT_DRC
-# (stderr off: bash would report "Killed" for the job)
+# it_reaped PID: gone or a zombie (it exited, its fds are closed)
+it_reaped() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
+# it_pstate PID: its threads' names, states and where they sleep in the kernel
+it_pstate() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		echo -n "$(cat "$t/comm" 2>/dev/null):$(awk '{print $3}' "$t/stat" 2>/dev/null):$(cat "$t/wchan" 2>/dev/null) "
+	done
+}
+
+# it_daemon_kill SIGNAL [MS]: signal it and reap it; the exit status is in
+# IT_DRC: "timeout" when it needed SIGKILL after MS, "stuck" (and
+# IT_DAEMON_STUCK=1) when even SIGKILL did not end it within 10 s (a thread
+# stuck in the kernel, e.g. a VFIO unbind waiting for the daemon's own
+# fds): no wait without a bound.  (stderr off: bash would report "Killed")
+IT_DAEMON_STUCK=0
 it_daemon_kill() {
 	local sig=$1 ms=${2:-10000}
 	IT_DRC=
 	[ -n "$IT_DPID" ] || return 0
 	kill "-$sig" "$IT_DPID" 2>/dev/null
-	if ! it_wait "$ms" it_daemon_gone; then
+	if ! it_wait "$ms" it_reaped "$IT_DPID"; then
 		kill -KILL "$IT_DPID" 2>/dev/null
-		wait "$IT_DPID" 2>/dev/null
+		if it_wait 10000 it_reaped "$IT_DPID"; then
+			wait "$IT_DPID" 2>/dev/null
+			IT_DRC=timeout
+		else
+			IT_DRC=stuck
+			IT_DAEMON_STUCK=1
+			echo "info: the daemon (pid $IT_DPID) does not exit after SIGKILL: $(it_pstate "$IT_DPID")"
+		fi
 		IT_DPID=
-		IT_DRC=timeout
 		return 1
 	fi
 	wait "$IT_DPID" 2>/dev/null

@@ -113,38 +113,10 @@ SOFT=uacce-dummy-0
 EDU=uacce-edu-1
 EDU_Q=4
 VF_WPID=
-VF_STUCK=0
-
-# lib.sh's it_daemon_kill, with no unbounded "wait": a daemon thread can
-# be stuck in the kernel (a VFIO unbind that waits for the daemon's own
-# fds), and then the process never exits
-it_daemon_kill() {
-	local sig=$1 ms=${2:-10000}
-	IT_DRC=
-	[ -n "$IT_DPID" ] || return 0
-	kill "-$sig" "$IT_DPID" 2>/dev/null
-	if ! it_wait "$ms" vf_reaped "$IT_DPID"; then
-		kill -KILL "$IT_DPID" 2>/dev/null
-		if it_wait 10000 vf_reaped "$IT_DPID"; then
-			wait "$IT_DPID" 2>/dev/null
-			IT_DRC=timeout
-		else
-			IT_DRC=stuck
-			VF_STUCK=1
-			echo "info: the daemon (pid $IT_DPID) does not exit after SIGKILL: $(vf_pstate "$IT_DPID")"
-		fi
-		IT_DPID=
-		return 1
-	fi
-	wait "$IT_DPID" 2>/dev/null
-	IT_DRC=$?
-	IT_DPID=
-	return 0
-} 2>/dev/null
 
 vf_cleanup() {
 	# a sysfs writer still blocked in the kernel waits for the daemon to let go
-	if [ -n "$VF_WPID" ] && kill -0 "$VF_WPID" 2>/dev/null && [ "$VF_STUCK" != 1 ]; then
+	if [ -n "$VF_WPID" ] && kill -0 "$VF_WPID" 2>/dev/null && [ "$IT_DAEMON_STUCK" != 1 ]; then
 		it_daemon_kill KILL 5000
 		it_wait 30000 vf_dead "$VF_WPID"
 	fi
@@ -161,17 +133,6 @@ it_users || it_bad "test users"
 ENOTCONN_OK="|ENOTCONN"		# CUSE: the node may be gone before the ioctl
 
 vf_dead() { ! kill -0 "$1" 2>/dev/null; }
-vf_reaped() {	# PID: gone or a zombie (exited, fds closed)
-	local st
-	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
-	[ -z "$st" ] || [ "$st" = Z ]
-}
-vf_pstate() {	# PID: its state and where its threads sleep in the kernel
-	local t
-	for t in /proc/"$1"/task/*; do
-		echo -n "$(cat "$t/comm" 2>/dev/null):$(awk '{print $3}' "$t/stat" 2>/dev/null):$(cat "$t/wchan" 2>/dev/null) "
-	done
-}
 vf_driver() { basename "$(readlink "$DEV/driver" 2>/dev/null)" 2>/dev/null; }
 vf_group() { basename "$(readlink "$DEV/iommu_group" 2>/dev/null)" 2>/dev/null; }
 vf_present() { [ -e "$DEV" ]; }
@@ -219,14 +180,14 @@ vf_write() {
 vf_unstick() {
 	[ -n "$VF_WPID" ] || return 0
 	it_daemon_kill KILL 5000
-	if [ "$VF_STUCK" != 1 ] && it_wait 30000 vf_dead "$VF_WPID"; then
+	if [ "$IT_DAEMON_STUCK" != 1 ] && it_wait 30000 vf_dead "$VF_WPID"; then
 		it_info "the blocked sysfs write completed once the daemon was killed"
 		wait "$VF_WPID" 2>/dev/null
 		VF_WPID=
 		return 0
 	fi
-	VF_STUCK=1
-	it_bad "the sysfs write still blocks after SIGKILL of the daemon (kernel: $(vf_pstate "$VF_WPID")): $BDF is stuck, giving up on this build dir"
+	IT_DAEMON_STUCK=1
+	it_bad "the sysfs write still blocks after SIGKILL of the daemon (kernel: $(it_pstate "$VF_WPID")): $BDF is stuck, giving up on this build dir"
 	it_summary
 	exit 1
 }
