@@ -120,7 +120,7 @@ static bool known_device_key(const char *key)
 static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const char *origin,
 			char *err, size_t errlen)
 {
-	const struct uacce_backend_ops *ops;
+	const struct uacce_backend_cfg_ops *ops;
 	char path[32], why[256];
 	json_object *v;
 
@@ -128,7 +128,7 @@ static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const c
 	if (!json_object_is_type(d, json_type_object))
 		return config_fail(err, errlen, origin, "%s: must be an object", path);
 	memset(dc, 0, sizeof(*dc));
-	dc->json = d;
+	dc->entry = d;
 	dc->backend = "soft";
 	dc->queues = 8;
 	if (!config_get(d, "name", &v) || !json_object_is_type(v, json_type_string))
@@ -143,7 +143,7 @@ static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const c
 			return config_fail(err, errlen, origin, "%s.backend: must be a string", path);
 		dc->backend = json_object_get_string(v);
 	}
-	ops = uacce_backend_find(dc->backend);
+	ops = uacce_backend_cfg_find(dc->backend);
 	if (!ops)
 		return config_fail(err, errlen, origin, "%s.backend: unknown backend \"%s\"", path,
 			    dc->backend);
@@ -171,7 +171,7 @@ static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const c
 				    path, (long long)n);
 		dc->queues = (int)n;
 	}
-	if (ops->check_cfg && ops->check_cfg(dc, why, sizeof(why)))
+	if (ops->check(dc, why, sizeof(why)))
 		return config_fail(err, errlen, origin, "%s.%s", path, why);
 	return 0;
 }
@@ -596,14 +596,14 @@ int config_check(const char *prog, const char *path, bool explicit_path, FILE *o
 /* every backend-specific key of a is in b with an equal value */
 static bool extra_keys_in(const struct uacce_dev_cfg *a, const struct uacce_dev_cfg *b)
 {
-	if (!a->json)
+	if (!a->entry)
 		return true;
-	json_object_object_foreach(a->json, key, val) {
+	json_object_object_foreach(a->entry, key, val) {
 		json_object *other = NULL;
 
 		if (known_device_key(key))
 			continue;
-		if (!b->json || !json_object_object_get_ex(b->json, key, &other) ||
+		if (!b->entry || !json_object_object_get_ex(b->entry, key, &other) ||
 		    !json_object_equal(val, other))
 			return false;
 	}

@@ -11,6 +11,7 @@
 
 #include "core.h"
 #include "list.h"
+#include "lockorder.h"
 #include "log.h"
 #include "policy.h"
 #include "proc.h"
@@ -18,6 +19,13 @@
 
 #define CULPRITS 8
 
+/*
+ * Locks (daemon/LOCKING.md): q->lock before core->lock.  core->lock guards
+ * the lists, the devices' counters, the policy, accounting and every
+ * field marked "lock"; q->lock serialises one queue's transitions and its
+ * backend queue ops, which run without core->lock.  Fields marked "both"
+ * are written with both held and may be read with either.
+ */
 struct uacce_core {
 	pthread_mutex_t lock;
 	struct uacce_core_hooks hooks;
@@ -36,7 +44,8 @@ struct uacce_dev {
 	char name[96];			/* "uacce-<name>-<id>" */
 	char cfg_name[40];		/* "<name>" */
 	const struct uacce_backend_ops *ops;
-	void *hw;			/* backend's device */
+	struct uacce_hwdev *hw;		/* backend's device; NULL once removed */
+	bool removing;			/* lock: no new queues (core_remove_device) */
 	struct uacce_hwdev_info info;
 	int used;			/* hardware queues taken */
 	pid_t excl_tgid;		/* non-SVA: the process using it, 0 = none */
@@ -45,17 +54,18 @@ struct uacce_dev {
 
 struct uacce_queue {
 	struct list link;		/* uacce_core::queues */
-	int refs;			/* open file + lookups in flight */
+	pthread_mutex_t lock;		/* see above */
+	int refs;			/* open file + lookups in flight; lock */
 	uint64_t id;
 	struct uacce_dev *dev;
-	enum uacce_q_state state;
-	int dead_err;			/* UQ_DEAD: error for the owner (ENODEV) */
+	enum uacce_q_state state;	/* both */
+	int dead_err;			/* UQ_DEAD: error for the owner (ENODEV); both */
 	bool watched;
 	bool holds_excl;
 	struct uacce_owner owner;
 	gid_t *groups;			/* the opener's supplementary groups */
 	int ngroups;
-	void *hwq;			/* backend queue while INIT/STARTED */
+	struct uacce_hwq *hwq;		/* backend queue while INIT/STARTED; both */
 	struct uacce_region *qfrs[UACCE_QFRT_NR];
 	bool mapped[UACCE_QFRT_NR];
 	uint64_t charged;		/* mapped MMIO/DKO/DUS bytes (SS: by region) */
@@ -65,8 +75,15 @@ struct uacce_queue {
 	char label[192];
 };
 
-static void lock(struct uacce_core *c) { pthread_mutex_lock(&c->lock); }
-static void unlock(struct uacce_core *c) { pthread_mutex_unlock(&c->lock); }
+static void lock(struct uacce_core *c) { rlock(&c->lock, LR_CORE, "core"); }
+static void unlock(struct uacce_core *c) { runlock(&c->lock, LR_CORE); }
+static void qlock(struct uacce_queue *q) { rlock(&q->lock, LR_QUEUE, "queue"); }
+static void qunlock(struct uacce_queue *q) { runlock(&q->lock, LR_QUEUE); }
+
+static const struct uacce_backend_queue_ops *qops(const struct uacce_queue *q)
+{
+	return q->dev->ops->queue;
+}
 
 /* a record about queue q: "<label>: ..." with its journal fields */
 #define qlog(prio, q, fmt, ...) \
@@ -116,7 +133,7 @@ int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out)
 	return 0;
 }
 
-static void remove_locked(struct uacce_dev *d);
+static void remove_hw(struct uacce_dev *d);
 
 void core_free(struct uacce_core *c)
 {
@@ -125,11 +142,8 @@ void core_free(struct uacce_core *c)
 	list_for_each(pos, &c->devices) {
 		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
 
-		if (d->hw) {
-			lock(c);
-			remove_locked(d);
-			unlock(c);
-		}
+		if (d->hw)
+			remove_hw(d);
 		list_del(&d->link);
 		free(d);
 	}
@@ -138,11 +152,16 @@ void core_free(struct uacce_core *c)
 	free(c);
 }
 
-int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int id,
-		    struct uacce_dev **out)
+int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
+		    const struct uacce_dev_cfg *cfg, int id, struct uacce_dev **out)
 {
 	struct uacce_dev *d;
 	int err;
+
+	if (!ops || !ops->cfg || !ops->dev_create || !ops->dev_destroy || !ops->queue ||
+	    !ops->queue->get_queue || !ops->queue->put_queue || !ops->queue->start_queue ||
+	    !ops->queue->stop_queue)
+		return -EINVAL;
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -152,13 +171,7 @@ int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int i
 	d->id = id;
 	snprintf(d->name, sizeof(d->name), "uacce-%s-%d", cfg->name, id);
 	snprintf(d->cfg_name, sizeof(d->cfg_name), "%s", cfg->name);
-	d->ops = uacce_backend_find(cfg->backend);
-	if (!d->ops) {
-		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: unknown backend \"%s\"", d->name,
-			 cfg->backend);
-		free(d);
-		return -ENOENT;
-	}
+	d->ops = ops;
 	struct uacce_dev_cfg named = *cfg;
 
 	named.node_name = d->name;
@@ -180,7 +193,7 @@ int ud_id(const struct uacce_dev *d) { return d->id; }
 
 int ud_hw_release_fd(const struct uacce_dev *d)
 {
-	return d->hw && d->ops->hw_release_fd ? d->ops->hw_release_fd(d->hw) : -1;
+	return d->hw && d->ops->hw ? d->ops->hw->release_fd(d->hw) : -1;
 }
 const char *ud_name(const struct uacce_dev *d) { return d->name; }
 const char *ud_cfg_name(const struct uacce_dev *d) { return d->cfg_name; }
@@ -281,17 +294,38 @@ static void release_excl(struct uacce_queue *q)
 		d->excl_tgid = 0;
 }
 
-/* give the hardware queue back (PUT_Q, release, death) */
-static void put_hw_locked(struct uacce_queue *q)
+/*
+ * Give the hardware queue back (PUT_Q, release, death, removal): q->lock
+ * held, not the core lock.  q->hwq goes NULL under the core lock first, so
+ * that no cancel or is_updated (core lock) can reach a queue being put.
+ * `last`: the queue is going (not PUT_Q): its non-SVA exclusivity goes in
+ * the same section as the instance, so that whoever sees the instance come
+ * back can open the device.
+ */
+static void put_hw(struct uacce_queue *q, bool last)
 {
-	if (!q->hwq)
-		return;
-	if (q->state == UQ_STARTED)
-		q->dev->ops->stop_queue(q->hwq);
-	q->dev->ops->put_queue(q->hwq);
+	struct uacce_core *c = q->dev->core;
+	struct uacce_hwq *hwq;
+	bool started;
+
+	lock(c);
+	hwq = q->hwq;
+	started = q->state == UQ_STARTED;
 	q->hwq = NULL;
-	q->dev->used--;
-	instances_changed(q->dev);
+	unlock(c);
+	if (hwq) {
+		if (started)
+			qops(q)->stop_queue(hwq);
+		qops(q)->put_queue(hwq);
+	}
+	lock(c);
+	if (last)
+		release_excl(q);
+	if (hwq) {
+		q->dev->used--;
+		instances_changed(q->dev);
+	}
+	unlock(c);
 }
 
 static void free_regions_locked(struct uacce_queue *q)
@@ -313,16 +347,46 @@ static void unwatch_locked(struct uacce_queue *q)
 	q->watched = false;
 }
 
-/* free everything the queue holds; the struct stays for the open file */
-static void teardown_locked(struct uacce_queue *q, int dead_err)
+/* the queue is going: make long backend work in progress stop soon */
+static void cancel_hw_locked(struct uacce_queue *q)
 {
-	put_hw_locked(q);
+	if (q->hwq && qops(q)->cancel)
+		qops(q)->cancel(q->hwq);
+}
+
+/*
+ * Free everything the queue holds; the struct stays for the open file.
+ * In two steps, so that the caller logs between them: teardown_begin (no
+ * lock held) returns false when the queue is dead already, else true with
+ * q->lock held, and teardown_end finishes and drops it.
+ */
+static bool teardown_begin(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	lock(c);
+	cancel_hw_locked(q);
+	unlock(c);
+	qlock(q);
+	if (q->state != UQ_DEAD)
+		return true;
+	qunlock(q);
+	return false;
+}
+
+static void teardown_end(struct uacce_queue *q, int dead_err)
+{
+	struct uacce_core *c = q->dev->core;
+
+	put_hw(q, true);
+	lock(c);
 	free_regions_locked(q);
-	release_excl(q);
 	unwatch_locked(q);
 	proc_owner_fini(&q->owner);
 	q->state = UQ_DEAD;
 	q->dead_err = dead_err;
+	unlock(c);
+	qunlock(q);
 }
 
 static void unref_locked(struct uacce_queue *q)
@@ -332,6 +396,7 @@ static void unref_locked(struct uacce_queue *q)
 	if (--q->refs > 0)
 		return;
 	list_del(&q->link);
+	pthread_mutex_destroy(&q->lock);
 	free(q->groups);
 	free(q);
 	dev_unref_locked(d);
@@ -346,29 +411,58 @@ void uq_unref(struct uacce_queue *q)
 	unlock(c);
 }
 
-/* revoke the device's queues and destroy the backend device; d stays */
-static void remove_locked(struct uacce_dev *d)
+/*
+ * Revoke the device's queues and destroy the backend device; d stays.  No
+ * lock held.  Queues are taken one at a time (a reference each), since
+ * q->lock comes before the core lock.
+ */
+static void remove_hw(struct uacce_dev *d)
 {
 	struct uacce_core *c = d->core;
 
+	lock(c);
+	d->removing = true;	/* no new queue from now on: uq_open */
 	list_for_each(pos, &c->queues) {
 		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
 
-		if (q->dev == d && q->state != UQ_DEAD) {
-			qlog(LOG_INFO, q, "device removed, queue revoked");
-			teardown_locked(q, ENODEV);
-		}
+		if (q->dev == d && q->state != UQ_DEAD)
+			cancel_hw_locked(q);
 	}
+	for (;;) {
+		struct uacce_queue *victim = NULL;
+
+		list_for_each(pos, &c->queues) {
+			struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+
+			if (q->dev == d && q->state != UQ_DEAD) {
+				victim = q;
+				victim->refs++;
+				break;
+			}
+		}
+		if (!victim)
+			break;
+		unlock(c);
+		if (teardown_begin(victim)) {
+			qlog(LOG_INFO, victim, "device removed, queue revoked");
+			teardown_end(victim, ENODEV);
+		}
+		lock(c);
+		unref_locked(victim);
+	}
+	unlock(c);
 	d->ops->dev_destroy(d->hw);
+	lock(c);
 	d->hw = NULL;
+	unlock(c);
 }
 
 void core_remove_device(struct uacce_dev *d)
 {
 	struct uacce_core *c = d->core;
 
+	remove_hw(d);
 	lock(c);
-	remove_locked(d);
 	/* holders (creator, frontend, open queues) keep a pointer: see ud_unref */
 	if (d->refs == 0) {	/* every holder let go before the removal */
 		list_del(&d->link);
@@ -489,11 +583,12 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 		return err;
 	}
 	list_init(&q->link);
+	pthread_mutex_init(&q->lock, NULL);
 	q->dev = d;
 	q->refs = 1;
 
 	lock(c);
-	if (!d->hw) {
+	if (!d->hw || d->removing) {
 		err = -ENODEV;
 		goto out_unlock;
 	}
@@ -516,7 +611,7 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	err = create_fixed_regions(q);
 	if (err)
 		goto out_regions;
-	err = d->ops->get_queue(d->hw, q, &q->hwq);
+	err = d->ops->queue->get_queue(d->hw, q, &q->hwq);
 	if (err)
 		goto out_regions;
 	d->used++;
@@ -542,13 +637,17 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 
 out_put:
 	release_excl(q);
-	d->ops->put_queue(q->hwq);
 	d->used--;
+	unlock(c);
+	/* not listed, no other thread can reach it: put it without the lock */
+	d->ops->queue->put_queue(q->hwq);
+	lock(c);
 out_regions:
 	free_regions_locked(q);
 out_unlock:
 	unlock(c);
 	proc_owner_fini(&q->owner);
+	pthread_mutex_destroy(&q->lock);
 	free(q->groups);
 	free(q);
 	return err;
@@ -566,16 +665,19 @@ void uq_release(struct uacce_queue *q)
 {
 	struct uacce_core *c = q->dev->core;
 
+	if (teardown_begin(q)) {
+		/*
+		 * A killed owner's files are closed before its pidfd says it
+		 * exited (and CUSE waits for this release): then this is the
+		 * owner's exit.
+		 */
+		if (proc_owner_exiting(&q->owner))
+			qlog_rl(LOG_INFO, q, "owner exited, queue freed");
+		else
+			qlog(LOG_DEBUG, q, "released");
+		teardown_end(q, ENODEV);
+	}
 	lock(c);
-	/*
-	 * A killed owner's files are closed before its pidfd says it exited
-	 * (and CUSE waits for this release): then this is the owner's exit.
-	 */
-	if (q->state != UQ_DEAD && proc_owner_exiting(&q->owner))
-		qlog_rl(LOG_INFO, q, "owner exited, queue freed");
-	else if (q->state != UQ_DEAD)
-		qlog(LOG_DEBUG, q, "released");
-	teardown_locked(q, ENODEV);
 	q->notify = NULL;
 	unref_locked(q);
 	unlock(c);
@@ -583,14 +685,10 @@ void uq_release(struct uacce_queue *q)
 
 void uq_owner_died(struct uacce_queue *q)
 {
-	struct uacce_core *c = q->dev->core;
-
-	lock(c);
-	if (q->state != UQ_DEAD) {
+	if (teardown_begin(q)) {
 		qlog_rl(LOG_INFO, q, "owner exited, queue freed");
-		teardown_locked(q, EPERM);
+		teardown_end(q, EPERM);
 	}
-	unlock(c);
 }
 
 /* --- ownership ----------------------------------------------------------- */
@@ -635,55 +733,71 @@ int uq_check_owner(struct uacce_queue *q, const struct uacce_caller *who)
 
 /* --- ioctls ------------------------------------------------------------- */
 
-static int start_locked(struct uacce_queue *q)
-{
-	int err;
-
-	if (q->state != UQ_INIT)
-		return -EINVAL;
-	err = q->dev->ops->start_queue(q->hwq);
-	if (err)
-		return err;
-	q->state = UQ_STARTED;
-	return 0;
-}
-
-static int put_q_locked(struct uacce_queue *q)
-{
-	put_hw_locked(q);
-	q->state = UQ_ZOMBIE;
-	return 0;
-}
-
-int uq_ioctl(struct uacce_queue *q, const struct uacce_caller *who, unsigned int cmd,
-	     unsigned long arg)
+/* q->lock held (so q->state and q->hwq cannot change under us) */
+static int start_qlocked(struct uacce_queue *q)
 {
 	struct uacce_core *c = q->dev->core;
 	int err;
 
+	if (q->state != UQ_INIT)
+		return -EINVAL;
+	err = qops(q)->start_queue(q->hwq);
+	if (err)
+		return err;
+	lock(c);
+	q->state = UQ_STARTED;
+	unlock(c);
+	return 0;
+}
+
+static int put_q_qlocked(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	put_hw(q, false);
+	lock(c);
+	q->state = UQ_ZOMBIE;
+	unlock(c);
+	return 0;
+}
+
+/* a device-specific ioctl: q->lock held, not the core lock */
+static int dev_ioctl_qlocked(struct uacce_queue *q, struct uacce_ioctl *io)
+{
+	int err;
+
+	if (!q->hwq || !qops(q)->ioctl)
+		return -EINVAL;
+	if (io->size != _IOC_SIZE(io->cmd) || (io->size && !io->data))
+		return -EINVAL;
+	err = qops(q)->ioctl(q->hwq, io);
+	return err == -ENOTTY ? -EINVAL : err;	/* what the kernel answered */
+}
+
+int uq_ioctl(struct uacce_queue *q, const struct uacce_caller *who, struct uacce_ioctl *io)
+{
+	struct uacce_core *c = q->dev->core;
+	int err;
+
+	qlock(q);
 	lock(c);
 	err = check_owner_locked(q, who);
+	unlock(c);
 	if (err)
 		goto out;
-	switch (cmd) {
+	switch (io->cmd) {
 	case UACCE_CMD_START:
-		err = start_locked(q);
+		err = start_qlocked(q);
 		break;
 	case UACCE_CMD_PUT_Q:
-		err = put_q_locked(q);
+		err = put_q_qlocked(q);
 		break;
 	default:
-		if (!q->hwq || !q->dev->ops->ioctl) {
-			err = -EINVAL;
-			break;
-		}
-		err = q->dev->ops->ioctl(q->hwq, cmd, arg);
-		if (err == -ENOTTY)
-			err = -EINVAL;	/* what the kernel answered */
+		err = dev_ioctl_qlocked(q, io);
 		break;
 	}
 out:
-	unlock(c);
+	qunlock(q);
 	return err;
 }
 
@@ -734,7 +848,7 @@ int uq_poll(struct uacce_queue *q, const struct uacce_caller *who, unsigned *mas
 	*mask = 0;
 	lock(c);
 	err = check_owner_locked(q, who);
-	if (!err && q->hwq && q->dev->ops->is_updated && q->dev->ops->is_updated(q->hwq))
+	if (!err && q->hwq && qops(q)->is_updated && qops(q)->is_updated(q->hwq))
 		*mask = POLLIN | POLLRDNORM;
 	unlock(c);
 	return err;
@@ -1188,7 +1302,7 @@ void *uacce_hwq_ss_ptr(struct uacce_queue *q, uint64_t uaddr, uint64_t len)
 {
 	struct uacce_region *ss = uacce_hwq_region(q, UACCE_QFRT_SS);
 
-	return ss ? region_translate(ss, uaddr, len) : NULL;
+	return ss ? uacce_region_translate(ss, uaddr, len) : NULL;
 }
 
 void uacce_hwq_notify(struct uacce_queue *q)

@@ -4,8 +4,12 @@
  * (states, owner process, fork rule, regions, SS sharing, accounting).
  * Plain C, no libfuse: frontends translate their requests into these calls.
  *
- * All functions return 0 or -errno.  One mutex (core->lock) serialises
- * every state transition; backend threads never take it.
+ * All functions return 0 or -errno.  The core never names a backend: the
+ * caller hands core_add_device the backend's ops.  Locks: one global lock
+ * (devices, lists, accounting, policy) and one per queue (its transitions
+ * and its backend ops, so that one queue's long ioctl never holds up
+ * another client); the order is written in daemon/LOCKING.md.  Backend
+ * threads never take either.
  */
 #ifndef UACCED_CORE_H
 #define UACCED_CORE_H
@@ -52,9 +56,13 @@ int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out);
 /* every device must have been removed */
 void core_free(struct uacce_core *c);
 
-/* *out holds one reference (see ud_unref) */
-int core_add_device(struct uacce_core *c, const struct uacce_dev_cfg *cfg, int id,
-		    struct uacce_dev **out);
+/*
+ * Create a device of backend `ops` (from uacce_backend_find(), or a test's
+ * own table); *out holds one reference (see ud_unref).  -EINVAL when ops
+ * lacks a required member.
+ */
+int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
+		    const struct uacce_dev_cfg *cfg, int id, struct uacce_dev **out);
 /*
  * Revoke every queue (ENODEV from now on) and destroy the backend device.
  * The struct stays valid for its holders: it is freed with the last
@@ -91,9 +99,13 @@ void uq_set_notify(struct uacce_queue *q, void (*fn)(void *), void *arg);
 void uq_release(struct uacce_queue *q);
 
 int uq_check_owner(struct uacce_queue *q, const struct uacce_caller *who);
-/* START, PUT_Q, and device ioctls (SHARE_SVAS: see uq_share_svas) */
-int uq_ioctl(struct uacce_queue *q, const struct uacce_caller *who, unsigned int cmd,
-	     unsigned long arg);
+/*
+ * START, PUT_Q, and device ioctls (SHARE_SVAS: see uq_share_svas), with
+ * backend.h's struct uacce_ioctl contract: the caller (frontend) copies
+ * io->data in and out.  Takes only the queue's lock while the backend
+ * works.
+ */
+int uq_ioctl(struct uacce_queue *q, const struct uacce_caller *who, struct uacce_ioctl *io);
 /* share src's SS with q (UACCE_CMD_SHARE_SVAS, fd already resolved) */
 int uq_share_svas(struct uacce_queue *q, const struct uacce_caller *who,
 		  struct uacce_queue *src);

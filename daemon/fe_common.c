@@ -340,16 +340,53 @@ static void ident(fuse_req_t req, struct fe_file *f, const struct uacce_caller *
 	fuse_reply_ioctl(req, 0, &id, sizeof(id));
 }
 
+/*
+ * A queue ioctl with backend.h's _IOC contract: the restricted ioctls of
+ * CUSE and FUSE already bring _IOC_SIZE(cmd) bytes in for _IOC_WRITE and
+ * take as many back for _IOC_READ; _IOC_NONE passes the raw argument.
+ * Replies exactly once.
+ */
+static void run_ioctl(fuse_req_t req, struct uacce_queue *q, const struct uacce_caller *who,
+		      unsigned int cmd, void *arg, const void *in_buf, size_t in_bufsz,
+		      size_t out_bufsz)
+{
+	struct uacce_ioctl io = { .cmd = cmd, .size = _IOC_SIZE(cmd) };
+	unsigned dir = _IOC_DIR(cmd);
+	int err;
+
+	if (dir == _IOC_NONE)
+		io.arg = (unsigned long)(uintptr_t)arg;
+	if (((dir & _IOC_WRITE) && in_bufsz < io.size) ||
+	    ((dir & _IOC_READ) && out_bufsz < io.size)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (io.size) {
+		io.data = calloc(1, io.size);
+		if (!io.data) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if (dir & _IOC_WRITE)
+			memcpy(io.data, in_buf, io.size);
+	}
+	err = uq_ioctl(q, who, &io);
+	if (err)
+		fuse_reply_err(req, -err);
+	else if (dir & _IOC_READ)
+		fuse_reply_ioctl(req, 0, io.data, io.size);
+	else
+		fuse_reply_ioctl(req, 0, NULL, 0);
+	free(io.data);
+}
+
 void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		 unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
 	struct fe_file *f = file_of(fi);
 	unsigned int ucmd = (unsigned int)cmd;
 	struct uacce_caller who;
-	int err;
 
-	(void)in_buf;
-	(void)in_bufsz;
 	caller_of(req, &who);
 	if (flags & FUSE_IOCTL_COMPAT) {
 		fuse_reply_err(req, ENOTTY);
@@ -363,11 +400,7 @@ void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		share_svas(req, f, &who, (int)(intptr_t)arg);
 		return;
 	default:
-		err = uq_ioctl(f->q, &who, ucmd, (unsigned long)(uintptr_t)arg);
-		if (err)
-			fuse_reply_err(req, -err);
-		else
-			fuse_reply_ioctl(req, 0, NULL, 0);
+		run_ioctl(req, f->q, &who, ucmd, arg, in_buf, in_bufsz, out_bufsz);
 	}
 }
 

@@ -49,9 +49,9 @@
  */
 struct dm_dev {
 	bool used;			/* false: the id is free */
-	struct uacce_dev_cfg cfg;	/* the entry (cfg.json: a reference) */
+	struct uacce_dev_cfg cfg;	/* the entry (cfg.entry: a reference) */
 	struct uacce_dev *dev;		/* a reference; NULL: not registered */
-	const struct uacce_backend_ops *hw;	/* its backend, if it binds hardware */
+	const struct uacce_backend_hw_ops *hw;	/* its backend's hardware ops, if it binds hardware */
 	bool released;			/* hardware taken back: wait until it goes */
 	bool create_failed;		/* there, but the backend could not use it:
 					   retried at its own uevents and reloads */
@@ -324,11 +324,11 @@ static void node_perms(const struct uacce_config *c, struct fe_opts *o)
 #define EV_RELEASE	(1ULL << 62)	/* | entry id: its hardware is wanted back */
 
 /* the entry's backend when it binds hardware, else NULL */
-static const struct uacce_backend_ops *binds_hw(const struct uacce_dev_cfg *cfg)
+static const struct uacce_backend_hw_ops *binds_hw(const struct uacce_dev_cfg *cfg)
 {
 	const struct uacce_backend_ops *ops = uacce_backend_find(cfg->backend);
 
-	return ops && ops->hw_present ? ops : NULL;
+	return ops ? ops->hw : NULL;
 }
 
 /* entry `id` holds cfg (a reference to its JSON); no device yet */
@@ -340,7 +340,7 @@ static void entry_set(struct daemon *dm, int id, const struct uacce_dev_cfg *cfg
 	dd->used = true;
 	dd->cfg = *cfg;
 	dd->hw = binds_hw(cfg);
-	json_object_get(cfg->json);
+	json_object_get(cfg->entry);
 }
 
 /* register entry id's device (not yet published); d: made already, or NULL */
@@ -350,7 +350,7 @@ static int dev_create(struct daemon *dm, int id, struct uacce_dev *d)
 	int err = 0, fd;
 
 	if (!d)
-		err = core_add_device(dm->core, &dd->cfg, id, &d);
+		err = core_add_device(dm->core, uacce_backend_find(dd->cfg.backend), &dd->cfg, id, &d);
 	if (err)
 		return err;
 	dd->dev = d;
@@ -395,7 +395,7 @@ static void dev_destroy(struct daemon *dm, int id)
 	if (!dd->used)
 		return;
 	dev_unregister(dm, id);
-	json_object_put(dd->cfg.json);
+	json_object_put(dd->cfg.entry);
 	memset(dd, 0, sizeof(*dd));
 }
 
@@ -423,7 +423,7 @@ static void hw_try(struct daemon *dm, int id, const char *how)
 
 	if (!dd->used || !dd->hw || dd->dev || dd->released)
 		return;
-	err = dd->hw->hw_present(&dd->cfg, why, sizeof(why));
+	err = dd->hw->present(&dd->cfg, why, sizeof(why));
 	if (!err) {
 		err = dev_create(dm, id, NULL);
 		dd->create_failed = err != 0;
@@ -501,7 +501,7 @@ static void on_uevent(struct daemon *dm, const struct hotplug_event *ev)
 
 		if (!dd->used || !dd->hw)
 			continue;
-		if (!dd->hw->hw_uevent(&dd->cfg, ev->subsystem, ev->sysname))
+		if (!dd->hw->uevent(&dd->cfg, ev->subsystem, ev->sysname))
 			continue;
 		log_debug("devices[%d]: %s", id, how);
 		dd->create_failed = false;
@@ -512,7 +512,7 @@ static void on_uevent(struct daemon *dm, const struct hotplug_event *ev)
 		 */
 		if (!strcmp(ev->action, "remove") || !strcmp(ev->action, "unbind"))
 			dd->released = false;
-		if (dd->hw->hw_present(&dd->cfg, why, sizeof(why)) != 0) {
+		if (dd->hw->present(&dd->cfg, why, sizeof(why)) != 0) {
 			dd->released = false;	/* gone: the next arrival is new */
 			if (dd->dev) {
 				ulog_ctx(LOG_NOTICE, UD_LOG_CTX(dd->dev), "%s: its hardware is gone "
@@ -568,7 +568,8 @@ static int hotplug_start(struct daemon *dm)
 	if (dm->hp)
 		return 0;
 	for (size_t i = 0; uacce_backend_nth(i) && n < CONFIG_MAX_DEVICES; i++) {
-		const char *sub = uacce_backend_nth(i)->hw_subsystem;
+		const struct uacce_backend_hw_ops *hw = uacce_backend_nth(i)->hw;
+		const char *sub = hw ? hw->subsystem : NULL;
 		bool dup = false;
 
 		for (int k = 0; k < n && sub; k++)
@@ -647,7 +648,8 @@ static int plan_create(struct daemon *dm, const struct uacce_config *nc, struct 
 
 		if (p->keep[j] || binds_hw(&nc->devs[j]))	/* those come when they can */
 			continue;
-		err = core_add_device(dm->core, &nc->devs[j], p->id[j], &p->made[j]);
+		err = core_add_device(dm->core, uacce_backend_find(nc->devs[j].backend), &nc->devs[j],
+				      p->id[j], &p->made[j]);
 		if (!err)
 			continue;
 		snprintf(msg, len, "%s: devices[%d] (\"%s\", backend %s): the device cannot be "

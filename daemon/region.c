@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "region.h"
 
 int region_create(int type, size_t size, const char *name, struct uacce_region **out)
@@ -68,7 +69,7 @@ void region_put(struct uacce_region *r)
 	free(r);
 }
 
-void *region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t len)
+void *uacce_region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t len)
 {
 	uint64_t base = region_uaddr(r);
 
@@ -76,3 +77,6 @@ void *region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t le
 		return NULL;
 	return (char *)r->map + (uaddr - base);
 }
+
+void *uacce_region_map(const struct uacce_region *r) { return r->map; }
+size_t uacce_region_size(const struct uacce_region *r) { return r->size; }

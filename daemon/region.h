@@ -30,10 +30,6 @@ static inline uint64_t region_uaddr(const struct uacce_region *r)
 	return __atomic_load_n(&r->uaddr, __ATOMIC_ACQUIRE);
 }
 
-/*
- * Translate the owner's [uaddr, uaddr+len) into the daemon's mapping of r,
- * or NULL when it does not lie wholly inside the mapped region.
- */
-void *region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t len);
+/* uacce_region_map/size/translate: the backend API (backend.h) */
 
 #endif

@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * backend.h - the one ops table through which accelerators plug into the
- * queue core (the operations of the kernel's struct uacce_ops).
+ * backend.h - the backend API: the one contract through which accelerators
+ * plug into the queue core (the operations of the kernel's struct
+ * uacce_ops), and everything a backend may call back.  Backends include
+ * this header, common/ headers (log.h, list.h) and their own; never a
+ * daemon/ header.  The core never names a backend: whoever registers the
+ * devices (the daemon, a unit test) hands it an ops table.
  *
- * Locking: the core calls every op with its lock held, except where noted.
- * A backend's own threads (the "hardware") must never take the core lock;
- * they reach the queue only through the uacce_hwq_* helpers below, which
- * are safe between start_queue and the return of stop_queue.
+ * Handles are typed: a backend embeds struct uacce_hwdev in its device and
+ * struct uacce_hwq in its queue, and gets its own struct back with
+ * container_of.
+ *
+ * Locks (the whole order is in daemon/LOCKING.md): the core has one global
+ * lock (devices, queue lists, accounting) and one lock per queue (its state
+ * transitions and its backend queue ops).  Each op below says which of them
+ * is held when it is called.  No op may take a core lock, and a backend's
+ * own threads (the "hardware") never take one either: they reach the queue
+ * only through the uacce_hwq_* helpers below, which are safe between
+ * start_queue and the return of stop_queue.
  */
 #ifndef UACCED_BACKEND_H
 #define UACCED_BACKEND_H
@@ -19,7 +30,15 @@
 
 struct uacce_queue;
 struct uacce_region;
-struct json_object;
+
+/* a backend's device and queue, embedded in the backend's own structs */
+struct uacce_hwdev {
+	const struct uacce_backend_ops *ops;	/* set by the backend */
+};
+
+struct uacce_hwq {
+	struct uacce_hwdev *dev;		/* set by the backend */
+};
 
 /* What a backend tells the core about a device it created. */
 struct uacce_hwdev_info {
@@ -30,62 +49,134 @@ struct uacce_hwdev_info {
 	int max_queues;
 };
 
+/*
+ * A device entry of the configuration.  The common keys are parsed; the
+ * backend's own keys (cfg_ops.extra_keys) are read through
+ * uacce_dev_cfg_string() / uacce_dev_cfg_int(): the entry's format is the
+ * configuration module's business, not the backend's.
+ */
 struct uacce_dev_cfg {
 	const char *name;
 	const char *backend;
 	const char *api;
 	bool sva;
 	int queues;
-	struct json_object *json;	/* the device's whole config object */
+	void *entry;			/* opaque (the config module's): read it with the accessors */
 	const char *node_name;		/* "uacce-edu-1", set by the core for dev_create */
+};
+
+/* the entry's key as a string / an integer: 0, -ENOENT (absent), -EINVAL (type) */
+int uacce_dev_cfg_string(const struct uacce_dev_cfg *cfg, const char *key, const char **out);
+int uacce_dev_cfg_int(const struct uacce_dev_cfg *cfg, const char *key, int64_t *out);
+
+/*
+ * A device-specific ioctl, with the kernel's _IOC contract: the frontend
+ * copies _IOC_SIZE(cmd) bytes of the caller's argument into `data` before
+ * the call when _IOC_DIR(cmd) has _IOC_WRITE, and back to the caller after
+ * a successful call when it has _IOC_READ.  For _IOC_NONE commands `arg`
+ * is the caller's raw argument: a value (a number, an fd of the caller's),
+ * never a pointer the daemon could follow.
+ */
+struct uacce_ioctl {
+	unsigned int cmd;
+	unsigned long arg;		/* _IOC_NONE only */
+	void *data;			/* _IOC_SIZE(cmd) bytes, NULL when 0 */
+	size_t size;			/* == _IOC_SIZE(cmd) */
+};
+
+/* Checking an entry: what `uaccectl check-config` needs, no hardware touched. */
+struct uacce_backend_cfg_ops {
+	/* keys a device entry may have besides name, backend, api, sva, queues */
+	const char *const *extra_keys;
+	/* required: 0, or -EINVAL with the reason in why */
+	int (*check)(const struct uacce_dev_cfg *cfg, char *why, size_t len);
+};
+
+/*
+ * Backends that bind hardware (the whole table NULL for the others).  The
+ * daemon registers such a device while its hardware is there and usable
+ * and unregisters it (queues get ENODEV) when it goes, at runtime.  Called
+ * from the daemon's main thread, no core lock held.
+ */
+struct uacce_backend_hw_ops {
+	const char *subsystem;		/* whose uevents matter: "pci" */
+	/* required: is cfg's hardware there and usable now?  0, or -errno with
+	 * the reason in why (-ENODEV: absent or bound elsewhere) */
+	int (*present)(const struct uacce_dev_cfg *cfg, char *why, size_t len);
+	/* required: does a kernel uevent of (subsystem, sysname) concern cfg's
+	 * hardware?  (The daemon then asks present() again.) */
+	bool (*uevent)(const struct uacce_dev_cfg *cfg, const char *subsystem,
+		       const char *sysname);
+	/* required: an fd that becomes readable when the kernel asks for the
+	 * hardware back (unbind, unplug); -1 for none.  Owned by the device. */
+	int (*release_fd)(struct uacce_hwdev *hd);
+};
+
+/*
+ * The queue ops.  "qlock" is the queue's lock, "core lock" the global one.
+ * The core calls at most one op of a queue at a time, in this order:
+ * get_queue, then start_queue / ioctl / stop_queue, then put_queue; cancel
+ * and is_updated may come at any time between get_queue and put_queue.
+ */
+struct uacce_backend_queue_ops {
+	/* required; core lock held (keep it short: no waiting on hardware).
+	 * Take a hardware queue for q; its regions MMIO/DKO/DUS exist. */
+	int (*get_queue)(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out);
+	/* required; qlock held */
+	void (*put_queue)(struct uacce_hwq *hq);
+	/* required; qlock held */
+	int (*start_queue)(struct uacce_hwq *hq);
+	/* required; qlock held.  After it returns the backend never touches the
+	 * queue's memory. */
+	void (*stop_queue)(struct uacce_hwq *hq);
+	/* optional (-EINVAL for every device ioctl without it); qlock held, NOT
+	 * the core lock: it may take as long as the hardware needs.  -ENOTTY
+	 * for an unknown command. */
+	int (*ioctl)(struct uacce_hwq *hq, struct uacce_ioctl *io);
+	/* optional; core lock held, must not block: the consuming "is updated"
+	 * test behind poll() */
+	bool (*is_updated)(struct uacce_hwq *hq);
+	/* optional; core lock held, must not block: the queue is about to be
+	 * stopped (owner gone, device removed): abandon long work in progress
+	 * (an ioctl running under qlock) so that the stop comes promptly */
+	void (*cancel)(struct uacce_hwq *hq);
 };
 
 struct uacce_backend_ops {
 	const char *name;
-	/* keys a device entry may have besides name, backend, api, sva, queues */
-	const char *const *extra_keys;
-	/* check an entry without touching hardware: 0, or -EINVAL with why */
-	int (*check_cfg)(const struct uacce_dev_cfg *cfg, char *why, size_t len);
-	/* validate cfg, create the device; fill *info. -errno */
+	const struct uacce_backend_cfg_ops *cfg;	/* required */
+	/* required; no lock held.  Create the device for cfg (already checked
+	 * by cfg->check), fill *info.  -errno */
 	int (*dev_create)(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
-			  void **hwdev);
-	void (*dev_destroy)(void *hwdev);
-	/* take a hardware queue for q; regions MMIO/DKO/DUS already exist */
-	int (*get_queue)(void *hwdev, struct uacce_queue *q, void **hwq);
-	void (*put_queue)(void *hwq);
-	int (*start_queue)(void *hwq);
-	/* after it returns the backend never touches the queue's memory */
-	void (*stop_queue)(void *hwq);
-	/* device-specific ioctl; -ENOTTY when unknown */
-	int (*ioctl)(void *hwq, unsigned int cmd, unsigned long arg);
-	/* the consuming "is updated" test behind poll() */
-	bool (*is_updated)(void *hwq);
-
-	/*
-	 * Backends that bind hardware (NULL for the others).  The daemon
-	 * registers such a device while its hardware is there and usable and
-	 * unregisters it (queues get ENODEV) when it goes, at runtime.
-	 *  hw_present: is cfg's hardware there and usable now?  0, or -errno
-	 *     with the reason in why (-ENODEV: absent or bound elsewhere).
-	 *  hw_uevent: does a kernel uevent of (subsystem, sysname) concern
-	 *     cfg's hardware?  (The daemon then asks hw_present again.)
-	 *  hw_release_fd: an fd that becomes readable when the kernel asks for
-	 *     the hardware back (it is being unbound or unplugged): the daemon
-	 *     then unregisters the device; -1 for none.  Owned by hwdev.
-	 */
-	const char *hw_subsystem;	/* whose uevents matter: "pci" */
-	int (*hw_present)(const struct uacce_dev_cfg *cfg, char *why, size_t len);
-	bool (*hw_uevent)(const struct uacce_dev_cfg *cfg, const char *subsystem,
-			  const char *sysname);
-	int (*hw_release_fd)(void *hwdev);
+			  struct uacce_hwdev **out);
+	/* required; no lock held; every queue of the device has been put */
+	void (*dev_destroy)(struct uacce_hwdev *hd);
+	const struct uacce_backend_queue_ops *queue;	/* required */
+	const struct uacce_backend_hw_ops *hw;		/* optional */
 };
 
-/* Registered backends, by name. NULL if none. */
+/* Registered backends (hwbackends/registry.c), by name; NULL if none. */
 const struct uacce_backend_ops *uacce_backend_find(const char *name);
 /* the i-th registered backend, NULL past the last */
 const struct uacce_backend_ops *uacce_backend_nth(size_t i);
+/*
+ * The configuration part alone (hwbackends/registry_cfg.c), for programs
+ * that check entries without driving devices (uaccectl check-config).
+ */
+const struct uacce_backend_cfg_ops *uacce_backend_cfg_find(const char *name);
 
-/* --- helpers for backend threads ---------------------------------------- */
+/* --- regions: the queue's memory as the device sees it -------------------- */
+
+/* the daemon's mapping of the whole region, and its size */
+void *uacce_region_map(const struct uacce_region *r);
+size_t uacce_region_size(const struct uacce_region *r);
+/*
+ * Translate the owner's [uaddr, uaddr+len) into the daemon's mapping of r,
+ * or NULL when it does not lie wholly inside the mapped region.
+ */
+void *uacce_region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t len);
+
+/* --- helpers for backend threads ------------------------------------------ */
 
 /* region of the queue, or NULL (SS appears once mapped/shared) */
 struct uacce_region *uacce_hwq_region(struct uacce_queue *q, int type);

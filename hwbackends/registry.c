@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* registry.c - the backends the daemon can drive: the one place naming them */
 #include <string.h>
 
 #include "backend.h"

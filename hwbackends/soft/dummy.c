@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "region.h"
 #include "soft.h"
 #include "uacce/dummy_usr_if.h"
 
@@ -19,12 +18,12 @@ static struct dummy_hw_queue_reg *reg_of(struct soft_q *sq)
 {
 	int type = sq->dev->pers == &soft_dummy_v1 ? UACCE_QFRT_MMIO : UACCE_QFRT_DUS;
 
-	return uacce_hwq_region(sq->q, type)->map;
+	return uacce_region_map(uacce_hwq_region(sq->q, type));
 }
 
 static struct dummy_wake *wake_of(struct soft_q *sq)
 {
-	return (struct dummy_wake *)((char *)uacce_hwq_region(sq->q, UACCE_QFRT_MMIO)->map +
+	return (struct dummy_wake *)((char *)uacce_region_map(uacce_hwq_region(sq->q, UACCE_QFRT_MMIO)) +
 				     DUMMY_WAKE_OFFSET);
 }
 
@@ -60,8 +59,9 @@ static int dummy_process(struct soft_q *sq)
 		uint32_t ret;
 
 		memcpy(&m, &reg->ring[sq->tail], sizeof(m));
-		ret = (uint32_t)soft_copy(sq, (uint64_t)(uintptr_t)m.tgt_addr,
-					  (uint64_t)(uintptr_t)m.src_addr, m.size);
+		/* the ring's status word: 0 or a positive errno */
+		ret = (uint32_t)-soft_copy(sq, (uint64_t)(uintptr_t)m.tgt_addr,
+					   (uint64_t)(uintptr_t)m.src_addr, m.size);
 		__atomic_store_n(&reg->ring[sq->tail].ret, ret, __ATOMIC_RELAXED);
 		sq->tail = (sq->tail + 1) % Q_BDS;
 		__atomic_store_n(&reg->tail, sq->tail, __ATOMIC_RELEASE);

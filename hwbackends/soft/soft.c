@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -14,7 +13,6 @@
 
 #include "list.h"
 #include "log.h"
-#include "region.h"
 #include "soft.h"
 
 /* adaptive polling: spin this long after the last request, then sleep */
@@ -206,30 +204,30 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 	int err = 0;
 
 	if (len > MAX_COPY)
-		return EINVAL;
+		return -EINVAL;
 	if (sq->dev->engine) {	/* a DMA engine: offsets into the SS region */
 		struct uacce_region *ss = uacce_hwq_region(sq->q, UACCE_QFRT_SS);
 		char *s = uacce_hwq_ss_ptr(sq->q, src, len);
 		char *d = uacce_hwq_ss_ptr(sq->q, dst, len);
 
 		if (!ss || !s || !d)
-			return EFAULT;
+			return -EFAULT;
 		return sq->dev->engine->copy(sq->dev->engine_ctx, sq, ss,
-					     (uint64_t)(d - (char *)ss->map),
-					     (uint64_t)(s - (char *)ss->map), len);
+					     (uint64_t)(d - (char *)uacce_region_map(ss)),
+					     (uint64_t)(s - (char *)uacce_region_map(ss)), len);
 	}
 	if (!uacce_hwq_is_sva(sq->q)) {
 		void *s = uacce_hwq_ss_ptr(sq->q, src, len);
 		void *d = uacce_hwq_ss_ptr(sq->q, dst, len);
 
 		if (!s || !d)
-			return EFAULT;
+			return -EFAULT;
 		/* in pieces: a queue being stopped must not wait for a huge copy */
 		for (uint64_t off = 0; off < len; off += COPY_CHUNK) {
 			uint64_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
 
 			if (soft_stopping(sq))
-				return ECANCELED;
+				return -ECANCELED;
 			memmove((char *)d + (s < d ? len - off - n : off),
 				(char *)s + (s < d ? len - off - n : off), n);
 		}
@@ -237,18 +235,17 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 	}
 	bounce = malloc(len < BOUNCE ? (len ? len : 1) : BOUNCE);
 	if (!bounce)
-		return ENOMEM;
+		return -ENOMEM;
 	for (uint64_t off = 0; off < len && !err;) {
 		size_t chunk = len - off < BOUNCE ? (size_t)(len - off) : BOUNCE;
 
 		if (soft_stopping(sq)) {
-			err = ECANCELED;
+			err = -ECANCELED;
 			break;
 		}
-
-		err = -uacce_hwq_read(sq->q, src + off, bounce, chunk);
+		err = uacce_hwq_read(sq->q, src + off, bounce, chunk);
 		if (!err)
-			err = -uacce_hwq_write(sq->q, dst + off, bounce, chunk);
+			err = uacce_hwq_write(sq->q, dst + off, bounce, chunk);
 		off += chunk;
 	}
 	free(bounce);
@@ -256,45 +253,6 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 }
 
 /* --- ops ------------------------------------------------------------------- */
-
-/* one worker per CPU this daemon may run on */
-static int default_workers(void)
-{
-	cpu_set_t set;
-	int n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
-		return n;
-	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? n : 1;
-}
-
-/*
- * The optional "workers" key: 0 (one per CPU, the default) to
- * SOFT_MAX_WORKERS, for pooled personalities only.
- */
-static int pool_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out, char *why,
-			size_t len)
-{
-	struct json_object *v;
-	int64_t n;
-
-	*out = default_workers();
-	if (!cfg->json || !json_object_object_get_ex(cfg->json, "workers", &v))
-		return 0;
-	if (!pooled) {
-		snprintf(why, len, "workers: api %s has a worker per queue", cfg->api);
-		return -EINVAL;
-	}
-	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-	if (n < 0 || n > SOFT_MAX_WORKERS) {
-		snprintf(why, len, "workers: must be 0 (one per CPU) to %d", SOFT_MAX_WORKERS);
-		return -EINVAL;
-	}
-	if (n > 0)
-		*out = (int)n;
-	return 0;
-}
 
 static const struct soft_personality *find_personality(const char *api)
 {
@@ -304,25 +262,8 @@ static const struct soft_personality *find_personality(const char *api)
 	return NULL;
 }
 
-static const char *const soft_keys[] = { "workers", NULL };
-
-static int soft_check_cfg(const struct uacce_dev_cfg *cfg, char *why, size_t len)
-{
-	const struct soft_personality *pers = find_personality(cfg->api);
-	int workers;
-
-	if (!pers) {
-		snprintf(why, len, "api: \"%s\" is not one of the soft backend's (dummy_v1, "
-			 "dummy_v2, uacce_zip_v1)", cfg->api);
-		return -EINVAL;
-	}
-	if (pool_workers(cfg, pers->pooled, &workers, why, len))
-		return -EINVAL;
-	return 0;
-}
-
 static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *engine,
-		  void *engine_ctx, struct uacce_hwdev_info *info, void **hwdev)
+		  void *engine_ctx, struct uacce_hwdev_info *info, struct uacce_hwdev **out)
 {
 	const struct soft_personality *pers = find_personality(cfg->api);
 	struct soft_dev *d;
@@ -335,13 +276,14 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 		return -ERANGE;
 	if (engine && (cfg->sva || pers->pooled))
 		return -EINVAL;
-	if (pool_workers(cfg, pers->pooled, &workers, why, sizeof(why))) {
+	if (soft_cfg_workers(cfg, pers->pooled, &workers, why, sizeof(why))) {
 		log_err("%s: %s", cfg->name, why);
 		return -EINVAL;
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->hw.ops = &soft_backend_ops;
 	d->pers = pers;
 	d->sva = cfg->sva;
 	d->max_queues = cfg->queues;
@@ -358,39 +300,40 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 	info->flags = cfg->sva ? UACCE_DEV_SVA : UACCE_DEV_SHARE_DOMAIN;
 	memcpy(info->qfr_size, pers->qfr_size, sizeof(info->qfr_size));
 	info->max_queues = cfg->queues;
-	*hwdev = d;
+	*out = &d->hw;
 	return 0;
 }
 
 static int soft_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
-			   void **hwdev)
+			   struct uacce_hwdev **out)
 {
-	return create(cfg, NULL, NULL, info, hwdev);
+	return create(cfg, NULL, NULL, info, out);
 }
 
 int soft_dev_create_engine(const struct uacce_dev_cfg *cfg, const struct soft_engine *engine,
-			   void *engine_ctx, struct uacce_hwdev_info *info, void **hwdev)
+			   void *engine_ctx, struct uacce_hwdev_info *info, struct uacce_hwdev **out)
 {
-	return create(cfg, engine, engine_ctx, info, hwdev);
+	return create(cfg, engine, engine_ctx, info, out);
 }
 
-static void soft_dev_destroy(void *hwdev)
+static void soft_dev_destroy(struct uacce_hwdev *hd)
 {
-	struct soft_dev *d = hwdev;
+	struct soft_dev *d = hd ? soft_dev_of(hd) : NULL;
 
 	if (d && d->pool)
 		soft_pool_destroy(d->pool);
 	free(d);
 }
 
-static int soft_get_queue(void *hwdev, struct uacce_queue *q, void **hwq)
+int soft_get_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out)
 {
 	struct soft_q *sq = calloc(1, sizeof(*sq));
 	int err;
 
 	if (!sq)
 		return -ENOMEM;
-	sq->dev = hwdev;
+	sq->dev = soft_dev_of(hd);
+	sq->hw.dev = hd;
 	sq->q = q;
 	pthread_mutex_init(&sq->proc_lock, NULL);
 	err = sq->dev->pers->init_queue(sq);
@@ -399,13 +342,13 @@ static int soft_get_queue(void *hwdev, struct uacce_queue *q, void **hwq)
 		free(sq);
 		return err;
 	}
-	*hwq = sq;
+	*out = &sq->hw;
 	return 0;
 }
 
-static void soft_put_queue(void *hwq)
+void soft_put_queue(struct uacce_hwq *hq)
 {
-	struct soft_q *sq = hwq;
+	struct soft_q *sq = soft_q_of(hq);
 
 	if (sq->dev->pers->fini_queue)
 		sq->dev->pers->fini_queue(sq);
@@ -414,9 +357,9 @@ static void soft_put_queue(void *hwq)
 	free(sq);
 }
 
-static int soft_start_queue(void *hwq)
+int soft_start_queue(struct uacce_hwq *hq)
 {
-	struct soft_q *sq = hwq;
+	struct soft_q *sq = soft_q_of(hq);
 	int err;
 
 	if (sq->dev->pool) {
@@ -434,9 +377,9 @@ static int soft_start_queue(void *hwq)
 	return 0;
 }
 
-static void soft_stop_queue(void *hwq)
+void soft_stop_queue(struct uacce_hwq *hq)
 {
-	struct soft_q *sq = hwq;
+	struct soft_q *sq = soft_q_of(hq);
 
 	if (!sq->running)
 		return;
@@ -453,18 +396,18 @@ static void soft_stop_queue(void *hwq)
 		sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
 }
 
-static int soft_ioctl(void *hwq, unsigned int cmd, unsigned long arg)
+int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io)
 {
-	struct soft_q *sq = hwq;
+	struct soft_q *sq = soft_q_of(hq);
 
-	(void)arg;
-	if (!sq->dev->pers->flush_cmd || cmd != sq->dev->pers->flush_cmd)
+	if (!sq->dev->pers->flush_cmd || io->cmd != sq->dev->pers->flush_cmd)
 		return -ENOTTY;
 	if (!sq->running)
 		return -EINVAL;
 	/*
 	 * CPU copies: processed in the caller's thread, done when FLUSH
-	 * returns, as the original device did.  A DMA engine's requests take
+	 * returns, as the original device did (the core holds only this
+	 * queue's lock; a cancel makes the copies stop at the next piece).  A DMA engine's requests take
 	 * as long as the hardware does: FLUSH wakes the worker and returns
 	 * (completion comes through poll), so that the device's frontend
 	 * thread is never held up for its other clients.
@@ -477,23 +420,31 @@ static int soft_ioctl(void *hwq, unsigned int cmd, unsigned long arg)
 	return 0;
 }
 
-static bool soft_is_updated(void *hwq)
+bool soft_is_updated(struct uacce_hwq *hq)
 {
-	struct soft_q *sq = hwq;
-
-	return __atomic_exchange_n(&sq->updated, 0, __ATOMIC_ACQ_REL) != 0;
+	return __atomic_exchange_n(&soft_q_of(hq)->updated, 0, __ATOMIC_ACQ_REL) != 0;
 }
 
-const struct uacce_backend_ops soft_backend_ops = {
-	.name = "soft",
-	.extra_keys = soft_keys,
-	.check_cfg = soft_check_cfg,
-	.dev_create = soft_dev_create,
-	.dev_destroy = soft_dev_destroy,
+/* the queue is going: long copies stop at their next piece (ECANCELED) */
+void soft_cancel(struct uacce_hwq *hq)
+{
+	__atomic_store_n(&soft_q_of(hq)->stop, 1, __ATOMIC_RELEASE);
+}
+
+const struct uacce_backend_queue_ops soft_queue_ops = {
 	.get_queue = soft_get_queue,
 	.put_queue = soft_put_queue,
 	.start_queue = soft_start_queue,
 	.stop_queue = soft_stop_queue,
 	.ioctl = soft_ioctl,
 	.is_updated = soft_is_updated,
+	.cancel = soft_cancel,
+};
+
+const struct uacce_backend_ops soft_backend_ops = {
+	.name = "soft",
+	.cfg = &soft_cfg_ops,
+	.dev_create = soft_dev_create,
+	.dev_destroy = soft_dev_destroy,
+	.queue = &soft_queue_ops,
 };

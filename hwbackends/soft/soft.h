@@ -60,8 +60,8 @@ struct uacce_region;
  * A copy engine other than the CPU: a device's DMA engine (hwbackends/
  * vfio).  Non-SVA personalities only: copy() moves len bytes from offset
  * src to offset dst of the queue's SS region (both checked to lie inside
- * it; they may overlap) and returns 0 or a positive errno, abandoning the
- * copy with ECANCELED once soft_stopping(sq).  queue_stopped() is called
+ * it; they may overlap) and returns 0 or -errno, abandoning the copy with
+ * -ECANCELED once soft_stopping(sq).  queue_stopped() is called
  * after the queue's worker has stopped: the engine drops what it keeps
  * for the queue (IOMMU mappings) in sq->engine_q.
  */
@@ -72,6 +72,7 @@ struct soft_engine {
 };
 
 struct soft_dev {
+	struct uacce_hwdev hw;		/* the core's handle */
 	const struct soft_personality *pers;
 	bool sva;
 	int max_queues;
@@ -82,11 +83,12 @@ struct soft_dev {
 };
 
 struct soft_q {
+	struct uacce_hwq hw;		/* the core's handle */
 	struct soft_dev *dev;
 	struct uacce_queue *q;
 	pthread_mutex_t proc_lock;	/* one processor at a time (worker, FLUSH) */
 	pthread_t thread;
-	bool running;			/* worker exists; core lock */
+	bool running;			/* worker exists; the queue's lock */
 	int stop;			/* atomic: worker must exit */
 	int updated;			/* atomic: news for poll() */
 	uint32_t tail;			/* device's own copy of the ring tail */
@@ -101,6 +103,34 @@ struct soft_q {
 
 extern const struct soft_personality soft_dummy_v1, soft_dummy_v2, soft_zip_v1;
 extern const struct uacce_backend_ops soft_backend_ops;
+extern const struct uacce_backend_queue_ops soft_queue_ops;
+extern const struct uacce_backend_cfg_ops soft_cfg_ops;
+
+static inline struct soft_dev *soft_dev_of(struct uacce_hwdev *hd)
+{
+	return container_of(hd, struct soft_dev, hw);
+}
+
+static inline struct soft_q *soft_q_of(struct uacce_hwq *hq)
+{
+	return container_of(hq, struct soft_q, hw);
+}
+
+/* the queue ops (soft_queue_ops), for backends whose queues soft serves */
+int soft_get_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out);
+void soft_put_queue(struct uacce_hwq *hq);
+int soft_start_queue(struct uacce_hwq *hq);
+void soft_stop_queue(struct uacce_hwq *hq);
+int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io);
+bool soft_is_updated(struct uacce_hwq *hq);
+void soft_cancel(struct uacce_hwq *hq);
+
+/*
+ * soft_cfg.c: the "workers" key of an entry (0: one per CPU, the default,
+ * to SOFT_MAX_WORKERS; pooled personalities only): 0, or -EINVAL with why
+ */
+int soft_cfg_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out, char *why,
+		     size_t len);
 
 /*
  * For backends that drive real hardware with a soft personality's ring
@@ -108,7 +138,7 @@ extern const struct uacce_backend_ops soft_backend_ops;
  * through engine; the queue ops of soft_backend_ops then serve it.
  */
 int soft_dev_create_engine(const struct uacce_dev_cfg *cfg, const struct soft_engine *engine,
-			   void *engine_ctx, struct uacce_hwdev_info *info, void **hwdev);
+			   void *engine_ctx, struct uacce_hwdev_info *info, struct uacce_hwdev **out);
 
 /* pool.c: nworkers threads named "<name>-w<i>"; -errno */
 int soft_pool_create(struct soft_dev *d, int nworkers, struct soft_pool **out);
@@ -125,7 +155,7 @@ void soft_futex_wake(uint32_t *word, int n);
 
 /* the queue is being stopped: abandon long work (ECANCELED) */
 bool soft_stopping(struct soft_q *sq);
-/* copy between two client addresses as the device would; 0 or positive errno */
+/* copy between two client addresses as the device would; 0 or -errno */
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len);
 
 #endif

@@ -24,7 +24,6 @@
 #include <zlib.h>
 
 #include "log.h"
-#include "region.h"
 #include "soft.h"
 #include "uacce/zip_usr_if.h"
 
@@ -546,12 +545,13 @@ static int zip_init_queue(struct soft_q *sq)
 	struct uacce_zip_regs *regs;
 	struct zip_q *zq;
 
-	if (!mmio || !dus || mmio->size < UACCE_ZIP_MMIO_SIZE || dus->size < UACCE_ZIP_DUS_SIZE)
+	if (!mmio || !dus || uacce_region_size(mmio) < UACCE_ZIP_MMIO_SIZE ||
+	    uacce_region_size(dus) < UACCE_ZIP_DUS_SIZE)
 		return -EINVAL;
 	zq = calloc(1, sizeof(*zq));
 	if (!zq)
 		return -ENOMEM;
-	regs = mmio->map;
+	regs = uacce_region_map(mmio);
 	memcpy(regs->magic, UACCE_ZIP_MAGIC, sizeof(regs->magic));
 	regs->version = UACCE_ZIP_VERSION;
 	regs->sq_entries = SQ_ENTRIES;
@@ -561,8 +561,8 @@ static int zip_init_queue(struct soft_q *sq)
 	regs->sqe_off = SQE_OFF;
 	regs->cqe_off = (uint32_t)CQE_OFF;
 	zq->regs = regs;
-	zq->sqes = (struct uacce_zip_sqe *)((char *)dus->map + SQE_OFF);
-	zq->cqes = (struct uacce_zip_cqe *)((char *)dus->map + CQE_OFF);
+	zq->sqes = (struct uacce_zip_sqe *)((char *)uacce_region_map(dus) + SQE_OFF);
+	zq->cqes = (struct uacce_zip_cqe *)((char *)uacce_region_map(dus) + CQE_OFF);
 	sq->priv = zq;
 	return 0;
 }

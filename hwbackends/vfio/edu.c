@@ -28,7 +28,6 @@
 
 #include "iova.h"
 #include "log.h"
-#include "region.h"
 #include "soft.h"
 #include "vfio.h"
 
@@ -57,7 +56,7 @@
 /*
  * Locks: `dma` (a fair ticket lock: queues take turns, piece by piece) for
  * the engine's registers, the counters and `broken`; `map` for the IOVA
- * space and the IOMMU mappings, so that stopping a queue (core lock held)
+ * space and the IOMMU mappings, so that stopping a queue (its lock held)
  * never waits behind another queue's transfers.  Never both at once.
  */
 struct edu {
@@ -218,18 +217,18 @@ static int map_queue(struct edu *e, struct soft_q *sq, struct uacce_region *ss,
 	if (!m)
 		return -ENOMEM;
 	m->ss = ss;
-	m->size = (ss->size + (uint64_t)pg - 1) & ~((uint64_t)pg - 1);
+	m->size = (uacce_region_size(ss) + (uint64_t)pg - 1) & ~((uint64_t)pg - 1);
 	pthread_mutex_lock(&e->map);
 	err = iova_alloc(&e->iova, m->size, &m->iova);
 	if (!err) {
-		err = vfio_pci_dma_map(e->pci, ss->map, m->iova, m->size);
+		err = vfio_pci_dma_map(e->pci, uacce_region_map(ss), m->iova, m->size);
 		if (err)
 			iova_free(&e->iova, m->iova);
 	}
 	pthread_mutex_unlock(&e->map);
 	if (err) {
 		ulog_rl(LOG_ERR, "%s: cannot map the SS region (%zu bytes) for the device: %s%s",
-			uacce_hwq_label(sq->q), ss->size, strerror(-err),
+			uacce_hwq_label(sq->q), uacce_region_size(ss), strerror(-err),
 			err == -ENOSPC ? " (the device's 256 MiB DMA window is full)" : "");
 		free(m);
 		return err;
@@ -249,13 +248,13 @@ static int edu_copy(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint6
 	int err = map_queue(e, sq, ss, &m);
 
 	if (err)
-		return err == -ENOSPC ? ENOMEM : -err;
+		return err == -ENOSPC ? -ENOMEM : err;
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done < EDU_PIECE ? len - done : EDU_PIECE;
 		uint64_t off = backwards ? len - done - n : done;
 
 		if (soft_stopping(sq))
-			return ECANCELED;
+			return -ECANCELED;
 		dma_lock(e);
 		err = e->broken ? -EIO : soft_stopping(sq) ? -ECANCELED : 0;
 		if (!err)
@@ -271,7 +270,7 @@ static int edu_copy(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint6
 		}
 		dma_unlock(e);
 		if (err)
-			return err == -ECANCELED ? ECANCELED : EIO;
+			return err == -ECANCELED ? -ECANCELED : -EIO;
 		done += n;
 	}
 	return 0;
@@ -324,11 +323,6 @@ static uint64_t reserve_unusable(struct edu *e)
 	return out;
 }
 
-static bool edu_api_ok(const char *api)
-{
-	return strcmp(api, "dummy_v1") == 0;
-}
-
 static void edu_free(struct edu *e)
 {
 	if (e->irq_efd >= 0) {
@@ -343,8 +337,8 @@ static void edu_free(struct edu *e)
 }
 
 static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
-		      struct uacce_hwdev_info *info, void **priv, void **soft, char *why,
-		      size_t len)
+		      struct uacce_hwdev_info *info, void **priv, struct uacce_hwdev **soft,
+		      char *why, size_t len)
 {
 	uint64_t unusable;
 	struct edu *e;
@@ -421,11 +415,7 @@ static void edu_destroy(void *priv)
 }
 
 const struct vfio_model vfio_model_edu = {
-	.vendor = 0x1234,
-	.device = 0x11e8,
-	.desc = "QEMU edu",
-	.apis = "dummy_v1",
-	.api_ok = edu_api_ok,
+	.id = &vfio_id_edu,
 	.create = edu_create,
 	.destroy = edu_destroy,
 };

@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <json-c/json.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,19 +25,18 @@ static const struct vfio_model *const models[] = {
 };
 
 struct vfio_dev {
+	struct uacce_hwdev hw;		/* the core's handle */
 	struct vfio_pci pci;
 	const struct vfio_model *model;
 	void *priv;
-	void *soft;			/* the soft device serving the queues */
+	struct uacce_hwdev *soft;	/* the soft device serving the queues */
 	int req_efd;			/* VFIO request interrupt, -1: none */
 };
-
-static const char *const vfio_keys[] = { "pci", NULL };
 
 static const struct vfio_model *find_model(uint16_t vendor, uint16_t device)
 {
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
-		if (models[i]->vendor == vendor && models[i]->device == device)
+		if (models[i]->id->vendor == vendor && models[i]->id->device == device)
 			return models[i];
 	return NULL;
 }
@@ -50,50 +48,7 @@ static void supported(char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]) && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s%04x:%04x (%s)", i ? ", " : "",
-				      models[i]->vendor, models[i]->device, models[i]->desc);
-}
-
-/* the entry's "pci" value, normalised; -EINVAL with why */
-static int cfg_bdf(const struct uacce_dev_cfg *cfg, char bdf[VFIO_BDF_LEN], char *why, size_t len)
-{
-	struct json_object *v;
-	const char *s;
-
-	if (!cfg->json || !json_object_object_get_ex(cfg->json, "pci", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		snprintf(why, len, "pci: required: the PCI function, e.g. \"0000:00:03.0\"");
-		return -EINVAL;
-	}
-	s = json_object_get_string(v);
-	if (vfio_bdf_parse(s, bdf)) {
-		snprintf(why, len, "pci: \"%.40s\" is not a PCI address "
-			 "(domain:bus:slot.function, e.g. \"0000:00:03.0\")", s);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int vfio_check_cfg(const struct uacce_dev_cfg *cfg, char *why, size_t len)
-{
-	char bdf[VFIO_BDF_LEN];
-	bool api_known = false;
-	int err = cfg_bdf(cfg, bdf, why, len);
-
-	if (err)
-		return err;
-	if (cfg->sva) {
-		snprintf(why, len, "sva: the vfio backend has no shared virtual addressing "
-			 "(the device sees only the queue's SS region through the IOMMU)");
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
-		api_known |= models[i]->api_ok(cfg->api);
-	if (!api_known) {
-		snprintf(why, len, "api: \"%s\" is not one the vfio backend offers (%s)", cfg->api,
-			 vfio_model_edu.apis);
-		return -EINVAL;
-	}
-	return 0;
+				      models[i]->id->vendor, models[i]->id->device, models[i]->id->desc);
 }
 
 /*
@@ -106,7 +61,7 @@ static int probe(const struct uacce_dev_cfg *cfg, char bdf[VFIO_BDF_LEN],
 	struct vfio_pci_sysfs s;
 	char sup[160], node[32];
 	const struct vfio_model *m;
-	int err = cfg_bdf(cfg, bdf, why, len);
+	int err = vfio_cfg_bdf(cfg, bdf, why, len);
 
 	if (err)
 		return err;
@@ -126,8 +81,9 @@ static int probe(const struct uacce_dev_cfg *cfg, char bdf[VFIO_BDF_LEN],
 			 bdf, s.vendor, s.device, sup);
 		return -ENOTSUP;
 	}
-	if (!m->api_ok(cfg->api)) {
-		snprintf(why, len, "%s (%s) offers api %s, not %s", bdf, m->desc, m->apis, cfg->api);
+	if (!vfio_model_api_ok(m->id, cfg->api)) {
+		snprintf(why, len, "%s (%s) offers api %s, not %s", bdf, m->id->desc, m->id->apis,
+			 cfg->api);
 		return -ENOTSUP;
 	}
 	if (strcmp(s.driver, "vfio-pci") != 0) {
@@ -160,7 +116,7 @@ static bool vfio_hw_uevent(const struct uacce_dev_cfg *cfg, const char *subsyste
 	char bdf[VFIO_BDF_LEN], why[128];
 
 	return subsystem && sysname && strcmp(subsystem, "pci") == 0 &&
-	       cfg_bdf(cfg, bdf, why, sizeof(why)) == 0 && strcmp(sysname, bdf) == 0;
+	       vfio_cfg_bdf(cfg, bdf, why, sizeof(why)) == 0 && strcmp(sysname, bdf) == 0;
 }
 
 static void vfio_dev_free(struct vfio_dev *vd)
@@ -174,7 +130,7 @@ static void vfio_dev_free(struct vfio_dev *vd)
 }
 
 static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
-			   void **hwdev)
+			   struct uacce_hwdev **out)
 {
 	const struct vfio_model *model;
 	struct vfio_dev *vd;
@@ -187,6 +143,7 @@ static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 	vd = calloc(1, sizeof(*vd));
 	if (!vd)
 		return -ENOMEM;
+	vd->hw.ops = &vfio_backend_ops;
 	vd->req_efd = -1;
 	vd->model = model;
 	err = vfio_pci_open(bdf, &vd->pci, why, sizeof(why));
@@ -206,7 +163,7 @@ static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 		vfio_dev_free(vd);
 		goto fail;
 	}
-	*hwdev = vd;
+	*out = &vd->hw;
 	return 0;
 fail:
 	ulog_ctx(LOG_ERR, &(struct ulog_ctx){ .device = cfg->node_name }, "%s: %s",
@@ -214,52 +171,56 @@ fail:
 	return err;
 }
 
-static void vfio_dev_destroy(void *hwdev)
+static struct vfio_dev *vfio_dev_of(struct uacce_hwdev *hd)
 {
-	struct vfio_dev *vd = hwdev;
+	return container_of(hd, struct vfio_dev, hw);
+}
 
-	if (!vd)
+static void vfio_dev_destroy(struct uacce_hwdev *hd)
+{
+	struct vfio_dev *vd;
+
+	if (!hd)
 		return;
+	vd = vfio_dev_of(hd);
 	soft_backend_ops.dev_destroy(vd->soft);
 	vd->model->destroy(vd->priv);
 	vfio_dev_free(vd);
 }
 
-static int vfio_hw_release_fd(void *hwdev)
+static int vfio_hw_release_fd(struct uacce_hwdev *hd)
 {
-	return ((struct vfio_dev *)hwdev)->req_efd;
+	return vfio_dev_of(hd)->req_efd;
 }
 
-/* the queues: the model's soft device serves them */
-static int vfio_get_queue(void *hwdev, struct uacce_queue *q, void **hwq)
+/* the queues: the model's soft device serves them (soft_queue_ops) */
+static int vfio_get_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out)
 {
-	return soft_backend_ops.get_queue(((struct vfio_dev *)hwdev)->soft, q, hwq);
+	return soft_get_queue(vfio_dev_of(hd)->soft, q, out);
 }
 
-static void vfio_put_queue(void *hwq) { soft_backend_ops.put_queue(hwq); }
-static int vfio_start_queue(void *hwq) { return soft_backend_ops.start_queue(hwq); }
-static void vfio_stop_queue(void *hwq) { soft_backend_ops.stop_queue(hwq); }
-static bool vfio_is_updated(void *hwq) { return soft_backend_ops.is_updated(hwq); }
+static const struct uacce_backend_queue_ops vfio_queue_ops = {
+	.get_queue = vfio_get_queue,
+	.put_queue = soft_put_queue,
+	.start_queue = soft_start_queue,
+	.stop_queue = soft_stop_queue,
+	.ioctl = soft_ioctl,
+	.is_updated = soft_is_updated,
+	.cancel = soft_cancel,
+};
 
-static int vfio_ioctl(void *hwq, unsigned int cmd, unsigned long arg)
-{
-	return soft_backend_ops.ioctl(hwq, cmd, arg);
-}
+static const struct uacce_backend_hw_ops vfio_hw_ops = {
+	.subsystem = "pci",
+	.present = vfio_hw_present,
+	.uevent = vfio_hw_uevent,
+	.release_fd = vfio_hw_release_fd,
+};
 
 const struct uacce_backend_ops vfio_backend_ops = {
 	.name = "vfio",
-	.extra_keys = vfio_keys,
-	.check_cfg = vfio_check_cfg,
+	.cfg = &vfio_cfg_ops,
 	.dev_create = vfio_dev_create,
 	.dev_destroy = vfio_dev_destroy,
-	.get_queue = vfio_get_queue,
-	.put_queue = vfio_put_queue,
-	.start_queue = vfio_start_queue,
-	.stop_queue = vfio_stop_queue,
-	.ioctl = vfio_ioctl,
-	.is_updated = vfio_is_updated,
-	.hw_subsystem = "pci",
-	.hw_present = vfio_hw_present,
-	.hw_uevent = vfio_hw_uevent,
-	.hw_release_fd = vfio_hw_release_fd,
+	.queue = &vfio_queue_ops,
+	.hw = &vfio_hw_ops,
 };

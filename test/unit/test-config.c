@@ -34,7 +34,7 @@ static void assert_default(const struct uacce_config *c)
 	ck_assert_str_eq(c->devs[0].api, "dummy_v1");
 	ck_assert(!c->devs[0].sva);
 	ck_assert_int_eq(c->devs[0].queues, 8);
-	ck_assert_ptr_nonnull(c->devs[0].json);
+	ck_assert_ptr_nonnull(c->devs[0].entry);
 	ck_assert_str_eq(c->devs[1].name, "dummy");
 	ck_assert_str_eq(c->devs[1].backend, "soft");
 	ck_assert_str_eq(c->devs[1].api, "dummy_v2");
@@ -880,7 +880,7 @@ static struct uacce_dev_cfg dcfg(const char *name, const char *api, bool sva, in
 {
 	struct uacce_dev_cfg d = {
 		.name = name, .backend = "soft", .api = api, .sva = sva, .queues = queues,
-		.json = json ? json_tokener_parse(json) : NULL,
+		.entry = json ? json_tokener_parse(json) : NULL,
 	};
 
 	return d;
@@ -914,11 +914,11 @@ START_TEST(test_dev_equal)
 	ck_assert(!config_dev_equal(&w1, &w2));
 	ck_assert(!config_dev_equal(&a, &w1));
 	ck_assert(!config_dev_equal(&w1, &a));
-	json_object_put(a.json);
-	json_object_put(b.json);
-	json_object_put(w1.json);
-	json_object_put(w2.json);
-	json_object_put(w3.json);
+	json_object_put(a.entry);
+	json_object_put(b.entry);
+	json_object_put(w1.entry);
+	json_object_put(w2.entry);
+	json_object_put(w3.entry);
 }
 END_TEST
 

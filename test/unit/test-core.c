@@ -40,6 +40,18 @@
 #include "uacce/dummy_usr_if.h"
 #include "uacce/uacce.h"
 
+/* uq_ioctl as a frontend calls it: _IOC_SIZE(cmd) bytes of argument data */
+static int ioctl_raw(struct uacce_queue *q, const struct uacce_caller *w, unsigned int cmd,
+		     unsigned long arg)
+{
+	static unsigned char data[1 << 14];
+	struct uacce_ioctl io = {
+		.cmd = cmd, .arg = arg, .size = _IOC_SIZE(cmd), .data = _IOC_SIZE(cmd) ? data : NULL,
+	};
+
+	return uq_ioctl(q, w, &io);
+}
+
 #define MiB (1024ULL * 1024ULL)
 #define PAGE 4096ULL
 
@@ -116,7 +128,7 @@ static struct uacce_dev *mkdev(struct uacce_core *c, const char *api, bool sva, 
 	};
 	struct uacce_dev *d = NULL;
 
-	ck_assert_int_eq(core_add_device(c, &cfg, id, &d), 0);
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, id, &d), 0);
 	ck_assert_ptr_nonnull(d);
 	return d;
 }
@@ -234,7 +246,7 @@ static struct uacce_queue *open_me(struct uacce_dev *d)
 
 static int ioc(struct uacce_queue *q, struct uacce_caller w, unsigned int cmd)
 {
-	return uq_ioctl(q, &w, cmd, 0);
+	return ioctl_raw(q, &w, cmd, 0);
 }
 
 static void start_as(struct uacce_queue *q, struct uacce_caller w)
@@ -431,15 +443,16 @@ START_TEST(test_add_device_errors)
 	};
 	struct uacce_dev *d = NULL;
 
-	ck_assert_int_eq(core_add_device(c, &cfg, 0, &d), -ENOENT);
+	ck_assert_ptr_null(uacce_backend_find(cfg.backend));
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 0, &d), -EINVAL);
 	cfg.backend = "soft";
 	cfg.api = "dummy_v9";
-	ck_assert_int_eq(core_add_device(c, &cfg, 0, &d), -EINVAL);
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 0, &d), -EINVAL);
 	cfg.api = "dummy_v1";
 	cfg.queues = 0;
-	ck_assert_int_lt(core_add_device(c, &cfg, 0, &d), 0);
+	ck_assert_int_lt(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 0, &d), 0);
 	cfg.queues = 4097;
-	ck_assert_int_lt(core_add_device(c, &cfg, 0, &d), 0);
+	ck_assert_int_lt(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 0, &d), 0);
 	ck_assert_ptr_null(d);
 	core_free(c);
 }
@@ -764,7 +777,7 @@ START_TEST(test_unknown_ioctl)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_int_eq(uq_ioctl(q, &(struct uacce_caller){ gettid(), 0, 0 }, bad[i], 0),
+		ck_assert_int_eq(ioctl_raw(q, &(struct uacce_caller){ gettid(), 0, 0 }, bad[i], 0),
 				 -EINVAL);
 	start_as(q, me());
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -785,7 +798,7 @@ START_TEST(test_flush_ioctl)
 	ck_assert_int_eq(ioc(q, me(), DUMMY_CMD_FLUSH), -EINVAL);
 	start_as(q, me());
 	ck_assert_int_eq(ioc(q, me(), DUMMY_CMD_FLUSH), 0);
-	ck_assert_int_eq(uq_ioctl(q, &(struct uacce_caller){ gettid(), 0, 0 }, DUMMY_CMD_FLUSH,
+	ck_assert_int_eq(ioctl_raw(q, &(struct uacce_caller){ gettid(), 0, 0 }, DUMMY_CMD_FLUSH,
 				  12345),
 			 0);
 	uq_release(q);
@@ -814,13 +827,13 @@ START_TEST(test_owner_other_process_refused)
 	ss = map_ss_me(src, 64 * 1024);
 
 	ck_assert_int_eq(uq_check_owner(q, &other), -EPERM);
-	ck_assert_int_eq(uq_ioctl(q, &other, UACCE_CMD_START, 0), -EPERM);
+	ck_assert_int_eq(ioctl_raw(q, &other, UACCE_CMD_START, 0), -EPERM);
 	ck_assert_int_eq(state(q), UQ_INIT);
-	ck_assert_int_eq(uq_ioctl(q, &other, UACCE_CMD_PUT_Q, 0), -EPERM);
+	ck_assert_int_eq(ioctl_raw(q, &other, UACCE_CMD_PUT_Q, 0), -EPERM);
 	ck_assert_int_eq(state(q), UQ_INIT);
 	ck_assert_int_eq(ud_available_instances(d), 2);
-	ck_assert_int_eq(uq_ioctl(q, &other, DUMMY_CMD_FLUSH, 0), -EPERM);
-	ck_assert_int_eq(uq_ioctl(q, &other, 0x1234, 0), -EPERM);
+	ck_assert_int_eq(ioctl_raw(q, &other, DUMMY_CMD_FLUSH, 0), -EPERM);
+	ck_assert_int_eq(ioctl_raw(q, &other, 0x1234, 0), -EPERM);
 	ck_assert_int_eq(uq_poll(q, &other, &mask), -EPERM);
 	ck_assert_uint_eq(mask, 0);
 	ck_assert_int_eq(uq_attach(q, ch.pid), -EPERM);
@@ -836,8 +849,8 @@ START_TEST(test_owner_other_process_refused)
 	ck_assert_int_eq(uq_mapped(q, ch.pid, UACCE_QFRT_MMIO, 0x10000), -EPERM);
 	ck_assert_int_eq(uq_unmap(q, ch.pid, UACCE_QFRT_MMIO), -EPERM);
 	ck_assert_int_eq(uq_share_svas(q, &other, src), -EPERM);
-	ck_assert_int_eq(uq_ioctl(q, &other, UACCE_CMD_START, 0), -EPERM);
-	ck_assert_int_eq(uq_ioctl(q, &other, UACCE_CMD_PUT_Q, 0), -EPERM);
+	ck_assert_int_eq(ioctl_raw(q, &other, UACCE_CMD_START, 0), -EPERM);
+	ck_assert_int_eq(ioctl_raw(q, &other, UACCE_CMD_PUT_Q, 0), -EPERM);
 	ck_assert_int_eq(state(q), UQ_STARTED);
 
 	/* nothing of that changed anything: the owner still can */
@@ -847,7 +860,7 @@ START_TEST(test_owner_other_process_refused)
 	ck_assert_int_eq(uq_unmap(q, getpid(), UACCE_QFRT_MMIO), 0);
 	ck_assert_int_eq(uq_poll(q, &w, &mask), 0);
 	ck_assert_int_eq(uq_share_svas(q, &w, src), 0);
-	ck_assert_int_eq(uq_ioctl(q, &w, UACCE_CMD_PUT_Q, 0), 0);
+	ck_assert_int_eq(ioctl_raw(q, &w, UACCE_CMD_PUT_Q, 0), 0);
 
 	/* nonsense peers */
 	ck_assert_int_eq(uq_attach(src, 0), -EPERM);
@@ -885,10 +898,10 @@ START_TEST(test_owner_thread_accepted)
 	ck_assert_int_eq(uq_check_owner(q, &(struct uacce_caller){ getpid(), 0, 0 }), 0);
 	ck_assert_int_eq(uq_poll(q, &t, &mask), 0);
 	ck_assert_uint_eq(mask, 0);
-	ck_assert_int_eq(uq_ioctl(q, &t, UACCE_CMD_START, 0), 0);
-	ck_assert_int_eq(uq_ioctl(q, &t, DUMMY_CMD_FLUSH, 0), 0);
+	ck_assert_int_eq(ioctl_raw(q, &t, UACCE_CMD_START, 0), 0);
+	ck_assert_int_eq(ioctl_raw(q, &t, DUMMY_CMD_FLUSH, 0), 0);
 	ck_assert_int_eq(uq_share_svas(q, &t, src), 0);
-	ck_assert_int_eq(uq_ioctl(q, &t, UACCE_CMD_PUT_Q, 0), 0);
+	ck_assert_int_eq(ioctl_raw(q, &t, UACCE_CMD_PUT_Q, 0), 0);
 	ck_assert_int_eq(state(q), UQ_ZOMBIE);
 	/* regions: the peer is the process */
 	ck_assert_int_eq(uq_attach(q, getpid()), 0);
@@ -957,7 +970,7 @@ START_TEST(test_owner_exited_refused)
 	ck_assert_int_eq(uq_poll(q, &cw, &mask), -EPERM);
 	ck_assert_int_eq(uq_attach(q, pid), -EPERM);
 	ck_assert_int_eq(try_map(q, pid, UACCE_QFRT_MMIO, PAGE), -EPERM);
-	ck_assert_int_eq(uq_ioctl(q, &cw, UACCE_CMD_PUT_Q, 0), -EPERM);
+	ck_assert_int_eq(ioctl_raw(q, &cw, UACCE_CMD_PUT_Q, 0), -EPERM);
 	ck_assert_int_eq(ud_available_instances(d), 3);
 	uq_owner_died(q);
 	ck_assert_int_eq(ud_available_instances(d), 4);

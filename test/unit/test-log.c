@@ -702,7 +702,7 @@ START_TEST(test_core_queue_record)
 	ck_assert_int_eq(prctl(PR_SET_NAME, "log test"), 0);
 	journal_up();
 	ck_assert_int_eq(core_new(NULL, &c), 0);
-	ck_assert_int_eq(core_add_device(c, &cfg, 3, &d), 0);
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 3, &d), 0);
 	ck_assert_int_eq(uq_open(d, &me, &q), 0);
 	while (next_record(&r))
 		;
@@ -752,7 +752,7 @@ START_TEST(test_core_release_by_death)
 
 	journal_up();
 	ck_assert_int_eq(core_new(NULL, &c), 0);
-	ck_assert_int_eq(core_add_device(c, &cfg, 1, &d), 0);
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 1, &d), 0);
 	/* closed by its owner */
 	ck_assert_int_eq(uq_open(d, &me, &q), 0);
 	uq_release(q);
@@ -851,7 +851,7 @@ START_TEST(test_core_release_leader_gone)
 	}
 	journal_up();
 	ck_assert_int_eq(core_new(NULL, &c), 0);
-	ck_assert_int_eq(core_add_device(c, &cfg, 0, &d), 0);
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 0, &d), 0);
 	who.tid = child;
 	ck_assert_int_eq(uq_open(d, &who, &q), 0);
 	ck_assert_int_eq(write(pipe_go[1], "g", 1), 1);
@@ -883,7 +883,7 @@ START_TEST(test_core_backend_label)
 
 	journal_up();
 	ck_assert_int_eq(core_new(NULL, &c), 0);
-	ck_assert_int_eq(core_add_device(c, &cfg, 0, &d), 0);
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find(cfg.backend), &cfg, 0, &d), 0);
 	ck_assert_int_eq(uq_open(d, &me, &q), 0);
 	while (next_record(&r))
 		;

@@ -174,11 +174,11 @@ static void fieldf(struct rec *r, const char *key, const char *fmt, ...)
 
 /*
  * CODE_FILE relative to the source tree: every file is compiled with the
- * same path prefix as this one ("../../src/" for "../../src/daemon/log.c").
+ * same path prefix as this one ("../../src/" for "../../src/common/log.c").
  */
 static const char *code_file(const char *file)
 {
-	static const char self[] = __FILE__, tail[] = "daemon/log.c";
+	static const char self[] = __FILE__, tail[] = "common/log.c";
 	size_t n = sizeof(self) - sizeof(tail);	/* length of the prefix */
 
 	if (sizeof(self) >= sizeof(tail) && strcmp(self + n, tail) == 0 &&

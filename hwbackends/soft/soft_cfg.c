@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * soft_cfg.c - the soft backend's configuration part: which entries it
+ * takes, without its devices (uaccectl check-config links this alone).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "soft.h"
+
+/* the personalities' names (soft.c has the personalities themselves) */
+static const struct {
+	const char *api;
+	bool pooled;
+} apis[] = {
+	{ "dummy_v1", false },
+	{ "dummy_v2", false },
+	{ "uacce_zip_v1", true },
+};
+
+/* one worker per CPU this daemon may run on */
+static int default_workers(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return n;
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+int soft_cfg_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out, char *why,
+		     size_t len)
+{
+	int64_t n;
+	int err;
+
+	*out = default_workers();
+	err = uacce_dev_cfg_int(cfg, "workers", &n);
+	if (err == -ENOENT)
+		return 0;
+	if (!pooled) {
+		snprintf(why, len, "workers: api %s has a worker per queue", cfg->api);
+		return -EINVAL;
+	}
+	if (err || n < 0 || n > SOFT_MAX_WORKERS) {
+		snprintf(why, len, "workers: must be 0 (one per CPU) to %d", SOFT_MAX_WORKERS);
+		return -EINVAL;
+	}
+	if (n > 0)
+		*out = (int)n;
+	return 0;
+}
+
+static const char *const soft_keys[] = { "workers", NULL };
+
+static int soft_check(const struct uacce_dev_cfg *cfg, char *why, size_t len)
+{
+	int workers;
+
+	for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
+		if (cfg->api && strcmp(apis[i].api, cfg->api) == 0)
+			return soft_cfg_workers(cfg, apis[i].pooled, &workers, why, len);
+	snprintf(why, len, "api: \"%s\" is not one of the soft backend's (dummy_v1, "
+		 "dummy_v2, uacce_zip_v1)", cfg->api);
+	return -EINVAL;
+}
+
+const struct uacce_backend_cfg_ops soft_cfg_ops = {
+	.extra_keys = soft_keys,
+	.check = soft_check,
+};
