@@ -136,10 +136,17 @@ static void serve_locked(struct soft_pool *p, struct soft_q *sq)
 	}
 	/*
 	 * Nobody watches it now: raise need-wakeup (set_idle is a full
-	 * barrier).  Work that raced with it is found by our next pick.
+	 * barrier), then look again.  A submission that raced with it is
+	 * either seen here (the flag goes down again at once) or its client
+	 * sees the flag and kicks: no wake-up is lost either way.  Between
+	 * the two a client can see the flag with work left and make one
+	 * spurious kick; looking again keeps that window short.
 	 */
-	if (!pers->pending(sq))
+	if (!pers->pending(sq)) {
 		pers->set_idle(sq, true);
+		if (pers->pending(sq))
+			pers->set_idle(sq, false);
+	}
 }
 
 static bool any_work_locked(struct soft_pool *p)
