@@ -282,7 +282,8 @@ static int parse_ids(json_object *obj, bool users, struct uacce_policy *p, const
 int config_parse_quotas(json_object *q, struct uacce_config *c, const char *origin, char *err,
 			size_t errlen)
 {
-	static const char *const keys[] = { "default", "users", "groups", NULL };
+	static const char *const keys[] = { "default", "users", "groups", "total_region_bytes",
+					     NULL };
 	json_object *v;
 	int r;
 
@@ -291,6 +292,13 @@ int config_parse_quotas(json_object *q, struct uacce_config *c, const char *orig
 	r = config_check_keys(q, "quotas", keys, origin, err, errlen);
 	if (r)
 		return r;
+	if (config_get(q, "total_region_bytes", &v)) {
+		r = parse_limit(v, PL_MAX_REGION_BYTES, "quotas.total_region_bytes",
+				&c->policy->total_region_bytes, origin, err, errlen);
+		if (r)
+			return r;
+		c->policy->total_set = true;
+	}
 	if (config_get(q, "default", &v)) {
 		r = parse_entry(v, "quotas.default", &c->policy->def, origin, err, errlen);
 		if (r)

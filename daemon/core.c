@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #include "core.h"
 #include "list.h"
@@ -34,6 +35,8 @@ struct uacce_core {
 	uint64_t next_qid;
 	unsigned long acct_gen;		/* marks SS regions counted once */
 	struct uacce_policy *policy;	/* a reference, or NULL: no limits */
+	uint64_t builtin_user_bytes;	/* max_region_bytes nobody set (not root) */
+	uint64_t builtin_total_bytes;	/* total_region_bytes when not set */
 };
 
 struct uacce_dev {
@@ -129,8 +132,24 @@ int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out)
 	list_init(&c->devices);
 	list_init(&c->queues);
 	c->next_qid = 1;
+	core_set_builtin_limits(c, 0, 0);
 	*out = c;
 	return 0;
+}
+
+void core_set_builtin_limits(struct uacce_core *c, uint64_t user_bytes, uint64_t total_bytes)
+{
+	struct sysinfo si;
+	uint64_t mem = 0;
+
+	if ((!user_bytes || !total_bytes) && sysinfo(&si) == 0)
+		mem = (uint64_t)si.totalram * si.mem_unit;
+	if (!mem)
+		mem = 1ULL << 32;	/* no figure: assume 4 GiB */
+	lock(c);
+	c->builtin_user_bytes = user_bytes ? user_bytes : mem / 4;
+	c->builtin_total_bytes = total_bytes ? total_bytes : mem / 2;
+	unlock(c);
 }
 
 static void remove_hw(struct uacce_dev *d);
@@ -499,6 +518,21 @@ static void ident_of(const struct uacce_queue *q, struct uacce_ident *id)
 	id->ngroups = q->ngroups;
 }
 
+/*
+ * The policy's limits for id, and the core's built-in region limit where
+ * no entry sets one: the daemon maps every region, so no user may make it
+ * hold unbounded memory (root: only its own entry, as for every limit).
+ */
+static void resolve_locked(struct uacce_core *c, const struct uacce_ident *id,
+			   struct policy_limits *l)
+{
+	policy_resolve(c->policy, id, l);
+	if (id->uid != 0 && strcmp(l->src[PL_MAX_REGION_BYTES], "none") == 0) {
+		l->lim[PL_MAX_REGION_BYTES] = c->builtin_user_bytes;
+		l->src[PL_MAX_REGION_BYTES] = "built-in: a quarter of memory";
+	}
+}
+
 static bool holds_hw(const struct uacce_queue *q)
 {
 	return q->state == UQ_INIT || q->state == UQ_STARTED;
@@ -536,7 +570,7 @@ static int policy_open_check_locked(struct uacce_queue *q)
 			"policy of %s", by);
 		return -EACCES;
 	}
-	policy_resolve(c->policy, &id, &l);
+	resolve_locked(c, &id, &l);
 	count_queues_locked(c, id.uid, d, &all, &on_dev);
 	if (all >= l.lim[PL_MAX_QUEUES]) {
 		qlog_rl(LOG_NOTICE, q, "open refused (EDQUOT): max_queues %" PRIu64 " (%s), "
@@ -884,7 +918,9 @@ int uq_attach(struct uacce_queue *q, pid_t peer)
  * (only queues of one process can).  Queues count until they are
  * released or their owner exits (after PUT_Q too: the memory is held).
  */
-static uint64_t charged_locked(struct uacce_core *c, bool by_uid, uint32_t who)
+enum charge_of { CHARGE_PROCESS, CHARGE_USER, CHARGE_ALL };
+
+static uint64_t charged_locked(struct uacce_core *c, enum charge_of of, uint32_t who)
 {
 	unsigned long gen = ++c->acct_gen;
 	uint64_t sum = 0;
@@ -894,7 +930,8 @@ static uint64_t charged_locked(struct uacce_core *c, bool by_uid, uint32_t who)
 		struct uacce_region *ss = o->qfrs[UACCE_QFRT_SS];
 
 		if (o->state == UQ_DEAD ||
-		    (by_uid ? o->owner.uid != (uid_t)who : o->owner.tgid != (pid_t)who))
+		    (of == CHARGE_USER && o->owner.uid != (uid_t)who) ||
+		    (of == CHARGE_PROCESS && o->owner.tgid != (pid_t)who))
 			continue;
 		sum += o->charged;
 		if (ss && ss->acct_gen != gen) {
@@ -914,15 +951,28 @@ static int user_charge_check_locked(struct uacce_queue *q, uint64_t size)
 	uint64_t limit, used;
 
 	ident_of(q, &id);
-	policy_resolve(c->policy, &id, &l);
+	resolve_locked(c, &id, &l);
 	limit = l.lim[PL_MAX_REGION_BYTES];
+	if (limit != POLICY_UNLIMITED) {
+		used = charged_locked(c, CHARGE_USER, id.uid);
+		if (size > limit || used > limit - size) {
+			qlog_rl(LOG_NOTICE, q, "region of %" PRIu64 " bytes refused (ENOMEM): "
+				"max_region_bytes %" PRIu64 " (%s), in use %" PRIu64, size, limit,
+				l.src[PL_MAX_REGION_BYTES], used);
+			return -ENOMEM;
+		}
+	}
+	/* all users together: what the daemon maps */
+	limit = c->policy && c->policy->total_set ? c->policy->total_region_bytes :
+						      c->builtin_total_bytes;
 	if (limit == POLICY_UNLIMITED)
 		return 0;
-	used = charged_locked(c, true, id.uid);
+	used = charged_locked(c, CHARGE_ALL, 0);
 	if (size > limit || used > limit - size) {
-		qlog_rl(LOG_NOTICE, q, "region of %" PRIu64 " bytes refused (ENOMEM): "
-			"max_region_bytes %" PRIu64 " (%s), in use %" PRIu64, size, limit,
-			l.src[PL_MAX_REGION_BYTES], used);
+		qlog_rl(LOG_WARNING, q, "region of %" PRIu64 " bytes refused (ENOMEM): "
+			"total_region_bytes %" PRIu64 " (%s), in use by all users %" PRIu64, size,
+			limit, c->policy && c->policy->total_set ? "quotas.total_region_bytes" :
+			"built-in: half of memory", used);
 		return -ENOMEM;
 	}
 	return 0;
@@ -937,7 +987,7 @@ static int charge_check_locked(struct uacce_queue *q, uint64_t size)
 	err = proc_rlimit_data(&q->owner, &limit);
 	if (err)
 		return err == -ESRCH ? -EPERM : err;
-	used = charged_locked(q->dev->core, false, (uint32_t)q->owner.tgid);
+	used = charged_locked(q->dev->core, CHARGE_PROCESS, (uint32_t)q->owner.tgid);
 	if (size > limit || used > limit - size) {
 		qlog_rl(LOG_INFO, q, "region of %" PRIu64 " bytes refused: RLIMIT_DATA %" PRIu64
 			", in use %" PRIu64, size, limit, used);
@@ -1200,7 +1250,7 @@ static void user_limits_locked(struct uacce_core *c, const struct uacce_queue *n
 	int np;
 
 	ident_of(newest, &id);
-	policy_resolve(c->policy, &id, &l);
+	resolve_locked(c, &id, &l);
 	for (int k = 0; k < PL_NR; k++) {
 		s->lim[k] = l.lim[k];
 		snprintf(s->src[k], sizeof(s->src[k]), "%s", l.src[k]);
@@ -1234,7 +1284,7 @@ static void user_row_locked(struct uacce_core *c, struct uacce_queue *first,
 			snprintf(s->dev, sizeof(s->dev), "%s", q->dev->name);
 		}
 	}
-	s->bytes = charged_locked(c, true, uid);
+	s->bytes = charged_locked(c, CHARGE_USER, uid);
 	user_limits_locked(c, newest, s);
 }
 

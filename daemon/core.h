@@ -73,6 +73,15 @@ struct uacce_dev *ud_ref(struct uacce_dev *d);
 void ud_unref(struct uacce_dev *d);
 
 /*
+ * The region memory the daemon holds for users, where the policy says
+ * nothing (0: the default): max_region_bytes of a user other than root
+ * with no entry setting it (default: a quarter of the machine's memory),
+ * and the total of all users when quotas.total_region_bytes is not set
+ * (default: half of it).  Region maps over them get ENOMEM.
+ */
+void core_set_builtin_limits(struct uacce_core *c, uint64_t user_bytes, uint64_t total_bytes);
+
+/*
  * Install the admin policy (a reference is taken; NULL = no limits).  New
  * opens and new region maps obey it from now on; queues already open stay.
  */

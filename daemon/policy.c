@@ -41,6 +41,7 @@ int policy_new(struct uacce_policy **out)
 		return -ENOMEM;
 	p->refs = 1;
 	entry_init(&p->def, "default");
+	p->total_region_bytes = POLICY_UNLIMITED;
 	*out = p;
 	return 0;
 }

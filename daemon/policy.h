@@ -12,9 +12,14 @@
  *      supplementary) that set it, the most generous: the highest number
  *      ("unlimited" above all), and for devices the union of the lists;
  *   3. else quotas.default if it sets it;
- *   4. else unlimited / every device.
+ *   4. else unlimited / every device (the core then applies its built-in
+ *      max_region_bytes to users other than root: see core.h).
  * uid 0 is like root in pam_limits: only an entry for user root (or "0")
  * applies to it, never the default nor a group entry.
+ *
+ * quotas.total_region_bytes bounds the region memory of all users
+ * together, root included (the daemon maps it all); when not set the core
+ * applies its built-in total.
  */
 #ifndef UACCED_POLICY_H
 #define UACCED_POLICY_H
@@ -58,6 +63,8 @@ struct uacce_policy {
 	int nusers, ngroups;
 	struct policy_id_entry *users;
 	struct policy_id_entry *groups;
+	bool total_set;			/* quotas.total_region_bytes given */
+	uint64_t total_region_bytes;	/* all users together */
 };
 
 /* Whom a policy is applied to: the opener of a queue. */

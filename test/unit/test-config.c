@@ -558,6 +558,29 @@ START_TEST(test_quota_sizes)
 }
 END_TEST
 
+/* quotas.total_region_bytes: all users together */
+START_TEST(test_quota_total)
+{
+	struct uacce_config c;
+
+	accept(Q("\"quotas\": { \"total_region_bytes\": \"2G\" }"), &c);
+	ck_assert(c.policy->total_set);
+	ck_assert_uint_eq(c.policy->total_region_bytes, 2ULL << 30);
+	config_free(&c);
+	accept(Q("\"quotas\": { \"total_region_bytes\": \"unlimited\" }"), &c);
+	ck_assert(c.policy->total_set);
+	ck_assert_uint_eq(c.policy->total_region_bytes, POLICY_UNLIMITED);
+	config_free(&c);
+	accept(Q("\"quotas\": { \"default\": { \"max_queues\": 1 } }"), &c);
+	ck_assert(!c.policy->total_set);
+	config_free(&c);
+	reject(Q("\"quotas\": { \"total_region_bytes\": \"lots\" }"),
+	       "quotas.total_region_bytes", "not a size", NULL);
+	reject(Q("\"quotas\": { \"total_region_bytes\": -5 }"), "quotas.total_region_bytes",
+	       "out of range", NULL);
+}
+END_TEST
+
 START_TEST(test_quota_reject_sizes)
 {
 	const char *const bad[] = {
@@ -996,6 +1019,7 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("policy");
 	tcase_add_test(tc, test_quotas_full);
+	tcase_add_test(tc, test_quota_total);
 	tcase_add_test(tc, test_quota_sizes);
 	tcase_add_test(tc, test_quota_reject_sizes);
 	tcase_add_test(tc, test_quota_counts);

@@ -2142,6 +2142,47 @@ START_TEST(test_policy_region_bytes)
 }
 END_TEST
 
+/* the daemon maps every region: built-in bounds where the policy says nothing */
+START_TEST(test_policy_builtin_region_limits)
+{
+	struct uacce_core *c = mkcore();
+	struct uacce_dev *d0 = mkdev(c, "dummy_v1", false, 8, 0);
+	struct uacce_dev *d1 = mkdev(c, "dummy_v2", true, 8, 1);
+	struct child ch = spawn_child();
+	struct uacce_caller w = who_u(gettid(), 1000, NULL, 0);
+	struct uacce_caller rw = who_u(ch.pid, 0, NULL, 0);
+	struct uacce_policy *p;
+	struct uacce_queue *q, *qr;
+
+	/* no policy at all (the embedded default): a user gets the built-in */
+	core_set_builtin_limits(c, 62 * 1024, 128 * 1024);
+	q = open_as(d0, w);
+	start_as(q, w);
+	ck_assert_int_eq(try_map(q, getpid(), UACCE_QFRT_SS, 64 * 1024), -ENOMEM);
+	ck_assert_int_eq(try_map(q, getpid(), UACCE_QFRT_SS, 60 * 1024), 0);
+	ck_assert_int_eq(try_map(q, getpid(), UACCE_QFRT_MMIO, PAGE), -ENOMEM);
+	/* root has no per-user built-in, but all users together are bounded */
+	qr = open_as(d1, rw);
+	ck_assert_int_eq(try_map(qr, ch.pid, UACCE_QFRT_MMIO, PAGE), 0);
+	ck_assert_int_eq(try_map(qr, ch.pid, UACCE_QFRT_DUS, PAGE), 0);
+	core_set_builtin_limits(c, 62 * 1024, 66 * 1024);
+	ck_assert_int_eq(uq_unmap(qr, ch.pid, UACCE_QFRT_DUS), 0);
+	ck_assert_int_eq(try_map(qr, ch.pid, UACCE_QFRT_DUS, PAGE), -ENOMEM);
+	/* an entry that says "unlimited" is the admin's word; the total is set too */
+	p = mkpolicy();
+	policy_entry_set_limit(&p->def, PL_MAX_REGION_BYTES, POLICY_UNLIMITED);
+	p->total_set = true;
+	p->total_region_bytes = POLICY_UNLIMITED;
+	install(c, p);
+	ck_assert_int_eq(try_map(q, getpid(), UACCE_QFRT_MMIO, PAGE), 0);
+	ck_assert_int_eq(try_map(qr, ch.pid, UACCE_QFRT_DUS, PAGE), 0);
+	uq_release(q);
+	uq_release(qr);
+	kill_child(&ch);
+	core_free(c);
+}
+END_TEST
+
 START_TEST(test_policy_shared_ss_counted_once)
 {
 	struct uacce_core *c = mkcore();
@@ -2194,6 +2235,7 @@ START_TEST(test_policy_snapshots)
 
 	policy_entry_set_limit(&p->def, PL_MAX_QUEUES, 10);
 	policy_entry_add_device(&p->def, "dummy");
+	core_set_builtin_limits(c, 1ULL << 30, 0);
 	install(c, p);
 	a = open_as(d2, w);
 	b = open_as(d2, w);
@@ -2238,8 +2280,10 @@ START_TEST(test_policy_snapshots)
 	ck_assert_uint_eq(us[1].bytes, PAGE);
 	ck_assert_uint_eq(us[1].lim[PL_MAX_QUEUES], 10);
 	ck_assert_str_eq(us[1].src[PL_MAX_QUEUES], "default");
-	ck_assert_uint_eq(us[1].lim[PL_MAX_REGION_BYTES], POLICY_UNLIMITED);
-	ck_assert_str_eq(us[1].src[PL_MAX_REGION_BYTES], "none");
+	/* no entry sets it: the core's built-in applies, not to root */
+	ck_assert_uint_eq(us[1].lim[PL_MAX_REGION_BYTES], 1ULL << 30);
+	ck_assert_str_eq(us[1].src[PL_MAX_REGION_BYTES], "built-in: a quarter of memory");
+	ck_assert_uint_eq(us[0].lim[PL_MAX_REGION_BYTES], POLICY_UNLIMITED);
 	ck_assert_int_eq(us[1].npatterns, 1);
 	ck_assert_str_eq(us[1].patterns[0], "dummy");
 	ck_assert_str_eq(us[1].devices_src, "default");
@@ -2379,6 +2423,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_policy_swap_keeps_queues);
 	tcase_add_test(tc, test_policy_region_bytes);
 	tcase_add_test(tc, test_policy_shared_ss_counted_once);
+	tcase_add_test(tc, test_policy_builtin_region_limits);
 	tcase_add_test(tc, test_policy_snapshots);
 	tcase_add_test(tc, test_device_references);
 	suite_add_tcase(s, tc);
