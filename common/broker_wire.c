@@ -211,8 +211,6 @@ int ub_recv(int sock, struct ub_msg *m, int flags)
 	}
 	if (cs.fd >= 0)
 		close(cs.fd);
-	if (err)
-		memset(&m->body, 0, sizeof(m->body));
 	return err;
 }
 
