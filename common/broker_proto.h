@@ -5,8 +5,10 @@
  *
  * Every message is one packet: a fixed header followed by the opcode's
  * body.  Client opcodes are below 0x100, server replies at 0x100 and above.
- * A client message that carries a queue fd says so in `flags`
- * (UB_F_FD); the broker ignores (and closes) fds that were not announced.
+ * A message that carries an fd says so in `flags` (UB_F_FD).  The one
+ * codec of this protocol is broker_wire.c: it sends and accepts a message
+ * only with its opcode's exact body size and fd rule, and closes every fd
+ * that came with a packet it refuses.
  *
  * A connection is bound to one queue by UB_ATTACH, which carries the queue
  * fd itself: the broker identifies the open file through its own device

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "broker.h"
-#include "broker_proto.h"
+#include "broker_wire.h"
 #include "core.h"
 #include "frontend.h"
 #include "list.h"
@@ -58,112 +58,7 @@ static void conn_free(struct broker *b, struct conn *c)
 	b->nconns--;
 }
 
-static int send_reply(int fd, const struct ub_reply *r, int passfd)
-{
-	struct {
-		struct ub_hdr h;
-		struct ub_reply r;
-	} msg = { .h = { .version = UB_VERSION, .opcode = UB_REPLY,
-			 .body_len = sizeof(struct ub_reply) },
-		  .r = *r };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (passfd >= 0) {
-		struct cmsghdr *cm;
-
-		msg.h.flags = UB_F_FD;
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
-	}
-	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-/* one received packet: header, body, the sender's pid and at most one fd */
-struct packet {
-	struct ub_hdr h;
-	char body[UB_MAX_BODY];
-	pid_t pid;
-	int fd;
-};
-
-static int recv_packet(int sock, struct packet *p)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(4 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char data[sizeof(struct ub_hdr) + UB_MAX_BODY + 1];
-	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
-	int err = 0;
-
-	p->fd = -1;
-	p->pid = 0;
-	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0)
-		return errno == EAGAIN ? -EAGAIN : -errno;
-	if (n == 0)
-		return -ECONNRESET;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET)
-			continue;
-		if (cm->cmsg_type == SCM_CREDENTIALS &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
-			struct ucred cr;
-
-			memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
-			p->pid = cr.pid;
-		} else if (cm->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < nfd; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-				if (p->fd < 0)
-					p->fd = fd;
-				else
-					close(fd);	/* more than announced */
-			}
-		}
-	}
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(struct ub_hdr)) {
-		err = -EBADMSG;
-		goto bad;
-	}
-	memcpy(&p->h, data, sizeof(p->h));
-	if (p->h.version != UB_VERSION || p->h.body_len > UB_MAX_BODY ||
-	    (size_t)n != sizeof(struct ub_hdr) + p->h.body_len) {
-		err = -EBADMSG;
-		goto bad;
-	}
-	memcpy(p->body, data + sizeof(struct ub_hdr), p->h.body_len);
-	if (!(p->h.flags & UB_F_FD) && p->fd >= 0) {
-		close(p->fd);
-		p->fd = -1;
-	}
-	return 0;
-bad:
-	if (p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
-	return err;
-}
-
-static int do_attach(struct broker *b, struct conn *c, struct packet *p,
+static int do_attach(struct broker *b, struct conn *c, const struct ub_msg *m,
 		     struct ub_reply *r)
 {
 	struct uacce_queue *q;
@@ -172,15 +67,14 @@ static int do_attach(struct broker *b, struct conn *c, struct packet *p,
 
 	if (c->q)
 		return -EALREADY;
-	if (p->fd < 0)
-		return -EBADF;
-	err = frontend_identify(b->fe, p->fd, &qid);
+	/* the codec accepts UB_ATTACH only with its fd: m->fd is set */
+	err = frontend_identify(b->fe, m->fd, &qid);
 	if (err)
 		return err == -EPERM || err == -ENOTCONN ? -ENODEV : -EINVAL;
 	q = core_get_queue(b->core, qid);
 	if (!q)
 		return -ENODEV;
-	err = uq_attach(q, p->pid);
+	err = uq_attach(q, m->pid);
 	if (err) {
 		uq_unref(q);
 		return err;
@@ -190,57 +84,43 @@ static int do_attach(struct broker *b, struct conn *c, struct packet *p,
 	return 0;
 }
 
-static void handle(struct broker *b, struct conn *c, struct packet *p)
+/* carry out one accepted request; *passfd: a region fd for the reply */
+static int dispatch(struct broker *b, struct conn *c, const struct ub_msg *m,
+		    struct ub_reply *r, int *passfd)
+{
+	uint64_t size = 0;
+	int err;
+
+	switch (m->opcode) {
+	case UB_ATTACH:
+		return do_attach(b, c, m, r);
+	case UB_MAP:
+		if (!c->q)
+			return -ENOTCONN;
+		err = uq_map(c->q, m->pid, (int)m->body.map.type, m->body.map.size, passfd, &size);
+		r->size = size;
+		r->kind = *passfd >= 0 ? UB_MAP_FD : UB_MAP_RESERVE;
+		return err;
+	case UB_MAPPED:
+		return c->q ? uq_mapped(c->q, m->pid, (int)m->body.mapped.type,
+					m->body.mapped.addr) : -ENOTCONN;
+	case UB_UNMAP:
+		return c->q ? uq_unmap(c->q, m->pid, (int)m->body.region.type) : -ENOTCONN;
+	default:	/* UB_REPLY: the broker's own, never a request */
+		return -EOPNOTSUPP;
+	}
+}
+
+/* answer one message; `err`: 0, or the codec's refusal of it */
+static void handle(struct broker *b, struct conn *c, const struct ub_msg *m, int err)
 {
 	struct ub_reply r = { 0 };
 	int passfd = -1;
-	int err;
 
-	switch (p->h.opcode) {
-	case UB_ATTACH:
-		err = do_attach(b, c, p, &r);
-		break;
-	case UB_MAP: {
-		struct ub_map m;
-		uint64_t size = 0;
-
-		if (p->h.body_len != sizeof(m)) {
-			err = -EBADMSG;
-			break;
-		}
-		memcpy(&m, p->body, sizeof(m));
-		err = c->q ? uq_map(c->q, p->pid, (int)m.type, m.size, &passfd, &size) : -ENOTCONN;
-		r.size = size;
-		r.kind = passfd >= 0 ? UB_MAP_FD : UB_MAP_RESERVE;
-		break;
-	}
-	case UB_MAPPED: {
-		struct ub_mapped m;
-
-		if (p->h.body_len != sizeof(m)) {
-			err = -EBADMSG;
-			break;
-		}
-		memcpy(&m, p->body, sizeof(m));
-		err = c->q ? uq_mapped(c->q, p->pid, (int)m.type, m.addr) : -ENOTCONN;
-		break;
-	}
-	case UB_UNMAP: {
-		struct ub_region m;
-
-		if (p->h.body_len != sizeof(m)) {
-			err = -EBADMSG;
-			break;
-		}
-		memcpy(&m, p->body, sizeof(m));
-		err = c->q ? uq_unmap(c->q, p->pid, (int)m.type) : -ENOTCONN;
-		break;
-	}
-	default:
-		err = -EOPNOTSUPP;
-	}
+	if (!err)
+		err = dispatch(b, c, m, &r, &passfd);
 	r.status = err;
-	if (send_reply(c->fd, &r, err ? -1 : passfd) < 0) {
+	if (ub_send(c->fd, UB_REPLY, &r, sizeof(r), err ? -1 : passfd, MSG_DONTWAIT) < 0) {
 		if (c->q)
 			ulog_ctx(LOG_DEBUG, UQ_LOG_CTX(c->q), "broker: %s: reply not delivered",
 				 uq_label(c->q));
@@ -249,6 +129,24 @@ static void handle(struct broker *b, struct conn *c, struct packet *p)
 	}
 	if (passfd >= 0)
 		close(passfd);
+}
+
+/*
+ * Read and answer one message of c: 0, -EAGAIN (nothing to read) or an
+ * error after which c must go (end of stream, a packet that is no message).
+ * Every fd that came with the message is closed before this returns.
+ */
+static int conn_input(struct broker *b, struct conn *c)
+{
+	struct ub_msg m;
+	int err = ub_recv(c->fd, &m, MSG_DONTWAIT);
+
+	if (err && !ub_refused(err))
+		return err;
+	handle(b, c, &m, err);
+	if (m.fd >= 0)
+		close(m.fd);
+	return 0;
 }
 
 static void accept_one(struct broker *b)
@@ -296,7 +194,6 @@ static void *broker_thread(void *arg)
 			break;
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
-			struct packet p;
 			int err;
 
 			if (c == (void *)b)
@@ -305,16 +202,9 @@ static void *broker_thread(void *arg)
 				accept_one(b);
 				continue;
 			}
-			err = recv_packet(c->fd, &p);
-			if (err == -EAGAIN)
-				continue;
-			if (err) {
+			err = conn_input(b, c);
+			if (err && err != -EAGAIN)
 				conn_free(b, c);
-				continue;
-			}
-			handle(b, c, &p);
-			if (p.fd >= 0)
-				close(p.fd);
 		}
 	}
 	return NULL;

@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "broker_proto.h"
+#include "broker_wire.h"
 #include "uacce_internal.h"
 
 UACCE_EXPORT const char *uacce_runtime_dir(void)
@@ -198,69 +198,13 @@ UACCE_EXPORT int uacce_region_info(const struct uacce_q *q, int type, uint64_t *
 
 /* --- the broker ------------------------------------------------------------ */
 
+/* one request and its reply; a broker that went away is -ENOTCONN */
 static int broker_call(struct uacce_q *q, uint16_t op, const void *body, uint16_t len,
 		       int sendfd, struct ub_reply *r, int *recvfd)
 {
-	char out[sizeof(struct ub_hdr) + UB_MAX_BODY];
-	struct ub_hdr h = { .version = UB_VERSION, .opcode = op, .body_len = len };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = out, .iov_len = sizeof(h) + len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct {
-		struct ub_hdr h;
-		struct ub_reply r;
-	} in;
-	ssize_t n;
+	int err = ub_call(q->sock, op, body, len, sendfd, r, recvfd);
 
-	if (sendfd >= 0) {
-		struct cmsghdr *cm;
-
-		h.flags = UB_F_FD;
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &sendfd, sizeof(int));
-	}
-	memcpy(out, &h, sizeof(h));
-	if (len)
-		memcpy(out + sizeof(h), body, len);
-	do
-		n = sendmsg(q->sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EPIPE || errno == ECONNRESET ? -ENOTCONN : -errno;
-
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &in;
-	iov.iov_len = sizeof(in);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	do
-		n = recvmsg(q->sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return n == 0 ? -ENOTCONN : -errno;
-	*recvfd = -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(recvfd, CMSG_DATA(cm), sizeof(int));
-	if ((size_t)n != sizeof(in) || in.h.opcode != UB_REPLY) {
-		if (*recvfd >= 0)
-			close(*recvfd);
-		*recvfd = -1;
-		return -EPROTO;
-	}
-	*r = in.r;
-	return 0;
+	return err == -EPIPE || err == -ECONNRESET ? -ENOTCONN : err;
 }
 
 static int broker_connect(struct uacce_q *q)

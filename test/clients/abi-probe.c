@@ -13,12 +13,13 @@
  * --peer-uid: in scm-rights the receiving process first drops to that uid.
  * UACCE_TIME_SCALE=N multiplies every time limit (slow emulated machines).
  *
- * Besides the checking scenarios ("abi-probe list"), three helpers serve
+ * Besides the checking scenarios ("abi-probe list"), four helpers serve
  * the integration scripts: "hold DEV" (take a started queue with its
  * regions, print "ready", sleep until killed), "wait-death DEV [poll]"
  * (block in wd_recv_sync / poll until the daemon dies, then check that the
- * wait returned an error) and "open DEV ERRNO" (open(2) must give ERRNO,
- * "0" for success).
+ * wait returned an error), "open DEV ERRNO" (open(2) must give ERRNO,
+ * "0" for success) and "broker-fdflood" (fds sent with malformed broker
+ * messages must all be closed by the daemon).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -54,7 +55,7 @@
 #include <uacce/uacce.h>
 #include <uacce/wd.h>
 
-#include "broker_proto.h"
+#include "broker_wire.h"
 
 #define SS_SIZE		(64 * 1024)
 #define BUSY_WAIT_MS	3000	/* how long an open waits for a previous owner's release */
@@ -471,64 +472,84 @@ static int bk_connect(void)
 	return s;
 }
 
-/* one request/reply; returns the reply status (-errno) or a transport -errno */
+/* one request/reply through the codec: the reply status (-errno) or a transport -errno */
 static int bk_call(int sock, uint16_t op, const void *body, uint16_t len, int sendfd)
 {
-	char out[sizeof(struct ub_hdr) + UB_MAX_BODY];
-	struct ub_hdr h = { .version = UB_VERSION, .opcode = op, .body_len = len };
+	struct ub_reply r;
+	int rfd, err;
+
+	err = ub_call(sock, op, body, len, sendfd, &r, &rfd);
+	if (rfd >= 0)
+		close(rfd);	/* we only want the status */
+	return err ? err : r.status;
+}
+
+/*
+ * A hand-built packet of `len` bytes with `nfds` fds (SCM_RIGHTS).  The
+ * codec (common/broker_wire.c) refuses to build a malformed message, so the
+ * hostile checks send theirs through this raw path.
+ */
+static int bk_send_raw(int sock, const void *pkt, size_t len, const int *fds, int nfds)
+{
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(64 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = out, .iov_len = sizeof(h) + len };
+	struct iovec iov = { .iov_base = (void *)pkt, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct {
-		struct ub_hdr h;
-		struct ub_reply r;
-	} in;
-	ssize_t n;
 
-	if (sendfd >= 0) {
+	if (nfds < 0 || nfds > 64)
+		return -EINVAL;
+	if (nfds > 0) {
 		struct cmsghdr *cm;
 
-		h.flags = UB_F_FD;
 		memset(&u, 0, sizeof(u));
 		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &sendfd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
 	}
-	memcpy(out, &h, sizeof(h));
-	if (len)
-		memcpy(out + sizeof(h), body, len);
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-		return -errno;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &in;
-	iov.iov_len = sizeof(in);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ENOTCONN;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			int fd;
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
 
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-			close(fd);	/* we only want the status */
-		}
-	}
-	if ((size_t)n != sizeof(in) || in.h.opcode != UB_REPLY)
-		return -EPROTO;
-	return in.r.status;
+/* a hand-built message: any header, a body of `len` bytes, `nfds` fds */
+static int bk_send_msg_raw(int sock, uint16_t version, uint16_t op, uint16_t flags,
+			   const void *body, uint16_t len, const int *fds, int nfds)
+{
+	unsigned char pkt[sizeof(struct ub_hdr) + 256];
+	struct ub_hdr h = { .version = version, .opcode = op, .flags = flags, .body_len = len };
+
+	if (len > sizeof(pkt) - sizeof(h))
+		return -EINVAL;
+	memcpy(pkt, &h, sizeof(h));
+	if (len)
+		memcpy(pkt + sizeof(h), body, len);
+	return bk_send_raw(sock, pkt, sizeof(h) + len, fds, nfds);
+}
+
+/* the broker's reply: its status, or -ECONNRESET (closed), -EPROTO (no reply) */
+static int bk_reply(int sock)
+{
+	struct ub_msg m;
+	int err = ub_recv(sock, &m, 0);
+
+	if (m.fd >= 0)
+		close(m.fd);
+	if (err)
+		return ub_refused(err) ? -EPROTO : err;
+	return m.opcode == UB_REPLY ? m.body.reply.status : -EPROTO;
+}
+
+/* a hand-built request (version 1) and its reply */
+static int bk_call_raw(int sock, uint16_t op, uint16_t flags, const void *body, uint16_t len,
+		       const int *fds, int nfds)
+{
+	int err = bk_send_msg_raw(sock, UB_VERSION, op, flags, body, len, fds, nfds);
+
+	return err ? err : bk_reply(sock);
 }
 
 static int bk_map(int sock, int type, uint64_t size)
@@ -1833,10 +1854,10 @@ static void sc_broker_proto(const char *dev)
 		return;
 	}
 	expect("UB_MAP before UB_ATTACH", -bk_map(s, UACCE_QFRT_MMIO, 4096), ENOTCONN);
-	expect("UB_ATTACH without an fd", -bk_call(s, UB_ATTACH, NULL, 0, -1), EBADF);
+	expect("UB_ATTACH without an fd", -bk_call_raw(s, UB_ATTACH, 0, NULL, 0, NULL, 0), EBADF);
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	expect("UB_ATTACH with /dev/null", -bk_call(s, UB_ATTACH, NULL, 0, nullfd), EINVAL);
-	expect("unknown opcode 0x77", -bk_call(s, 0x77, NULL, 0, -1), EOPNOTSUPP);
+	expect("unknown opcode 0x77", -bk_call_raw(s, 0x77, 0, NULL, 0, NULL, 0), EOPNOTSUPP);
 	expect("UB_ATTACH with the queue fd", -bk_call(s, UB_ATTACH, NULL, 0, q.fd), 0);
 	expect("UB_ATTACH a second time", -bk_call(s, UB_ATTACH, NULL, 0, q.fd), EALREADY);
 	expect("UB_MAP of region type 99", -bk_map(s, 99, 4096), EINVAL);
@@ -1856,12 +1877,12 @@ static void sc_broker_proto(const char *dev)
 	}
 	{
 		struct ub_region u = { .type = UACCE_QFRT_DUS };
-		int e = -bk_call(s, UB_UNMAP, &u, 3, -1);
+		int e = -bk_call_raw(s, UB_UNMAP, 0, &u, 3, NULL, 0);
 
 		expect("UB_UNMAP with a short body", e, EBADMSG);
 	}
 	{	/* an fd with a request that takes none: dropped, the reply comes */
-		r = bk_call(s, 0x77, NULL, 0, nullfd);
+		r = bk_call_raw(s, 0x77, UB_F_FD, NULL, 0, &nullfd, 1);
 		expect("unknown opcode with an fd attached", -r, EOPNOTSUPP);
 	}
 	{	/* a wrong version: the broker drops the connection */
@@ -2076,6 +2097,112 @@ static int cmd_open(const char *dev, const char *want_s)
 	return n_fail ? 1 : 0;
 }
 
+/*
+ * broker-fdflood: fds that come with messages the broker does not accept
+ * must never stay in the daemon.  50 zero-length packets with 4 fds each
+ * (a connection each: the broker drops a connection that sends one), then
+ * 50 malformed messages with fds, 5 rounds of the kinds below.  Every fd
+ * sent is the write end of one pipe: once the broker has closed them all,
+ * the read end sees EOF.  (run-host.sh also counts the daemon's fds.)
+ */
+static const struct flood_kind {
+	const char *what;
+	uint16_t version, op, flags, len;
+	int nfds;
+	int want;		/* the reply status, or ECONNRESET: connection closed */
+} flood_kinds[] = {
+	{ "unknown opcode, UB_F_FD, 1 fd", UB_VERSION, 0x77, UB_F_FD, 0, 1, EOPNOTSUPP },
+	{ "unknown opcode, no UB_F_FD, 4 fds", UB_VERSION, 0x77, 0, 0, 4, EOPNOTSUPP },
+	{ "UB_MAP, no UB_F_FD, 1 fd", UB_VERSION, UB_MAP, 0, sizeof(struct ub_map), 1, EBADMSG },
+	{ "UB_MAP, UB_F_FD, 2 fds", UB_VERSION, UB_MAP, UB_F_FD, sizeof(struct ub_map), 2,
+	  EBADMSG },
+	{ "UB_ATTACH, UB_F_FD, 3 fds", UB_VERSION, UB_ATTACH, UB_F_FD, 0, 3, EBADMSG },
+	{ "UB_UNMAP with a 3-byte body, UB_F_FD, 1 fd", UB_VERSION, UB_UNMAP, UB_F_FD, 3, 1,
+	  EBADMSG },
+	{ "UB_REPLY sent to the broker, UB_F_FD, 1 fd", UB_VERSION, UB_REPLY, UB_F_FD,
+	  sizeof(struct ub_reply), 1, EOPNOTSUPP },
+	{ "opcode 0xffff, UB_F_FD, 32 fds (control data truncated)", UB_VERSION, 0xffff, UB_F_FD,
+	  0, 32, ECONNRESET },
+	{ "version 99, UB_F_FD, 2 fds", 99, UB_ATTACH, UB_F_FD, 0, 2, ECONNRESET },
+	{ "a 3-byte packet with 2 fds", 0, 0, 0, 0, 2, ECONNRESET },
+};
+
+/* wait (5 s) for the broker to close s: true when it did */
+static bool bk_closed(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	char c;
+
+	return poll(&p, 1, T(5000)) == 1 && recv(sock, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+static void flood_one(const struct flood_kind *k, const int *fds, int *sock, int *bad)
+{
+	unsigned char body[sizeof(struct ub_reply)] = { 0 };
+	int r;
+
+	if (*sock < 0 && (*sock = bk_connect()) < 0) {
+		(*bad)++;
+		return;
+	}
+	if (k->version == 0)	/* no header at all */
+		r = bk_send_raw(*sock, "\1\0\2", 3, fds, k->nfds);
+	else
+		r = bk_send_msg_raw(*sock, k->version, k->op, k->flags, body, k->len, fds, k->nfds);
+	if (!r)
+		r = k->want == ECONNRESET ? (bk_closed(*sock) ? -ECONNRESET : -EPROTO)
+					  : bk_reply(*sock);
+	if (-r != k->want) {
+		if (!(*bad)++)
+			fail("%s: expected %s got %s", k->what, ename(k->want), ename(-r));
+	}
+	if (r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN) {
+		close(*sock);
+		*sock = -1;
+	}
+}
+
+static int cmd_fdflood(void)
+{
+	const size_t nk = sizeof(flood_kinds) / sizeof(flood_kinds[0]);
+	struct pollfd pf = { .events = POLLIN };
+	int p[2], fds[32], sock = -1, bad = 0, s;
+	char c;
+
+	set_ctx(NULL, "broker-fdflood");
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fail("pipe: %s", strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		fds[i] = p[1];	/* each copy arrives as an fd of its own */
+	for (int i = 0; i < 50; i++) {
+		s = bk_connect();
+		if (s < 0 || bk_send_raw(s, NULL, 0, fds, 4) < 0 || !bk_closed(s))
+			bad++;
+		if (s >= 0)
+			close(s);
+	}
+	expect_true("50 zero-length packets with 4 fds: each connection closed", !bad,
+		    "a connection left open or not made");
+	bad = 0;
+	for (int i = 0; i < 50; i++)
+		flood_one(&flood_kinds[(size_t)i % nk], fds, &sock, &bad);
+	if (sock >= 0)
+		close(sock);
+	expect_true("50 malformed messages with fds (5 x 10 kinds): the answers expected", !bad,
+		    "other answers");
+	close(p[1]);
+	pf.fd = p[0];
+	expect_true("every fd sent was closed by the broker (the pipe's read end sees EOF)",
+		    poll(&pf, 1, T(5000)) == 1 && read(p[0], &c, 1) == 0,
+		    "write ends still open in the daemon");
+	close(p[0]);
+	expect_true("daemon still running", daemon_alive(), "no daemon");
+	printf("abi-probe: %d ok, %d failed\n", n_ok, n_fail);
+	return n_fail ? 1 : 0;
+}
+
 /* --- main ----------------------------------------------------------------------- */
 
 static int cmp_str(const void *a, const void *b)
@@ -2185,7 +2312,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: abi-probe [-N NONSVA_DEV|none] [-S SVA_DEV|none] [--peer-uid UID] "
 		   "SCENARIO...\n"
-		   "       abi-probe hold DEV | wait-death DEV [poll] | open DEV ERRNO\n"
+		   "       abi-probe hold DEV | wait-death DEV [poll] | open DEV ERRNO | broker-fdflood\n"
 		   "       abi-probe list   (the scenarios of \"all\")\n"
 		   "Scenarios (\"all\" runs every one):\n");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -2244,6 +2371,8 @@ int main(int argc, char **argv)
 				      optind + 2 < argc && strcmp(argv[optind + 2], "poll") == 0);
 	if (strcmp(argv[optind], "open") == 0 && optind + 2 < argc)
 		return cmd_open(argv[optind + 1], argv[optind + 2]);
+	if (strcmp(argv[optind], "broker-fdflood") == 0)
+		return cmd_fdflood();
 	if (!nonsva_dev || !sva_dev)
 		find_devices();
 	if (nonsva_dev && strcmp(nonsva_dev, "none") == 0)

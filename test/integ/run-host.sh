@@ -10,16 +10,17 @@
 # CUSE nodes under /dev, see lib.sh) and three dummy devices (v1 non-SVA,
 # v2 SVA, v2 non-SVA), and checks: the uacce-dummy workload as root and as
 # a group member, EACCES for a non-member, every abi-probe scenario as root
-# and as uacce-t1, a queue fd passed to another uid, cross-user EBUSY,
+# and as uacce-t1, fds sent with malformed broker messages all closed by the
+# daemon (its fd count), a queue fd passed to another uid, cross-user EBUSY,
 # owner death, daemon death (blocked clients get an error, the restarted
 # daemon clears the stale mount), the owner killed under load, and a clean
 # shutdown on SIGTERM.
 #
 # One line per check; the last line is "host-integration: N passed,
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
-# steps: probes-root probes-user cross-user owner-death daemon-death
-# death-under-load shutdown.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE,
-# ...) are listed in lib.sh.
+# steps: probes-root probes-user broker-fdflood cross-user owner-death
+# daemon-death death-under-load shutdown.  More knobs (UACCE_FRONTEND,
+# UACCE_TIME_SCALE, ...) are listed in lib.sh.
 set -u
 IT_NAME=${IT_NAME:-host-integration}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -111,6 +112,22 @@ if ! it_skip probes-user; then
 	for s in $scenarios; do
 		it_cmd "abi-probe $s as $IT_USER1" 180 "$IT_USER1" "$IT_PROBE" "$s"
 	done
+fi
+
+# --- fds sent with messages the broker refuses: all closed (issue 11, item 1) -----------
+daemon_fds() { find "/proc/$IT_DPID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# shellcheck disable=SC2317 # called through it_wait
+daemon_fds_le() { [ "$(daemon_fds)" -le "$1" ]; }
+if ! it_skip broker-fdflood; then
+	fd0=$(daemon_fds)
+	it_cmd "abi-probe broker-fdflood as $IT_USER1: 50 zero-length packets x 4 fds, 50 malformed messages with fds" \
+		60 "$IT_USER1" "$IT_PROBE" broker-fdflood
+	if it_wait 3000 daemon_fds_le "$fd0"; then
+		it_ok "after the fd flood the daemon holds $(daemon_fds) fds, as before it ($fd0)"
+	else
+		it_bad "after the fd flood: expected the daemon's $fd0 fds got $(daemon_fds)"
+	fi
+	it_dummy "$IT_USER1" $IT_DEV1 1000
 fi
 
 # --- cross-user exclusivity of the non-SVA device -------------------------------------
