@@ -6,7 +6,9 @@
  * lifecycles per second; the daemon's CPU use with idle open queues;
  * compression throughput of 1 MiB buffers through the zip device on one
  * and two queues against zlib and libdeflate called in-process on one and
- * two threads (zipbench.c).
+ * two threads (bench-zip.c); with --contention, the latency of open +
+ * START + close on one device, idle and while another client floods FLUSH
+ * with large copies on a second (bench-contention.c).
  * Prints a table, or one JSON object with --json.  Ratios between figures
  * of one run are meaningful; absolute numbers depend on the machine.
  */
@@ -28,6 +30,7 @@
 #include <uacce/libuacce.h>
 #include <uacce/wd.h>
 
+#include "bench-contention.h"
 #include "bench-zip.h"
 
 struct lat {
@@ -301,7 +304,8 @@ static void print_target(const char *name, bool measured, bool met)
 }
 
 static void print_targets_json(const struct lat *sock, const struct lat *d0, const struct lat *d1,
-			       double idle, const struct zip_bench_result *zr)
+			       double idle, const struct zip_bench_result *zr,
+			       const struct contention_result *cr)
 {
 	printf("\"targets\":{");
 	print_target("zip_1q_ge_0.9_best_inprocess_1t_l6", zr && zip_ratio_1q(&zr->lv[0]) > 0,
@@ -312,6 +316,8 @@ static void print_targets_json(const struct lat *sock, const struct lat *d0, con
 		     d1->ok && sock->ok && d1->p50_us <= 0.2 * sock->p50_us);
 	print_target("dummy_nonsva_p50_le_0.2_socket", d0->ok && sock->ok,
 		     d0->ok && sock->ok && d0->p50_us <= 0.2 * sock->p50_us);
+	print_target("contention_p99_le_2x_idle", cr && contention_ratio_p99(cr) > 0,
+		     cr && contention_ratio_p99(cr) <= 2.0);
 	printf("\"idle_cpu_lt_1pct\":%s},", idle < 0 ? "null" : idle < 1.0 ? "true" : "false");
 }
 
@@ -342,6 +348,35 @@ static void print_table(unsigned n, const struct lat *mc, const struct lat *sock
 	       idle_q, idle_s, idle, ei ? " (error)" : "");
 }
 
+/* a byte count with an optional K, M or G (binary) suffix; 0 when invalid */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+	unsigned shift = 0;
+
+	if (end == s)
+		return 0;
+	switch (*end) {
+	case 'K': case 'k':
+		shift = 10;
+		break;
+	case 'M': case 'm':
+		shift = 20;
+		break;
+	case 'G': case 'g':
+		shift = 30;
+		break;
+	case '\0':
+		break;
+	default:
+		return 0;
+	}
+	if (shift && end[1])
+		return 0;
+	return v > (UINT64_MAX >> shift) ? 0 : (uint64_t)v << shift;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -356,6 +391,14 @@ int main(int argc, char **argv)
 		{ "zip-rounds", required_argument, NULL, 'R' },
 		{ "zip-only", no_argument, NULL, 'O' },
 		{ "no-zip", no_argument, NULL, 'N' },
+		{ "contention", no_argument, NULL, 'c' },
+		{ "contention-only", no_argument, NULL, 'o' },
+		{ "contention-samples", required_argument, NULL, 'M' },
+		{ "contention-seconds", required_argument, NULL, 'T' },
+		{ "contention-device", required_argument, NULL, 'D' },
+		{ "flood-device", required_argument, NULL, 'F' },
+		{ "flood-size", required_argument, NULL, 'B' },
+		{ "flood-copies", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -363,9 +406,15 @@ int main(int argc, char **argv)
 	struct zip_bench_opts zo = { .corpus_max = 16u << 20, .buf = 1u << 20, .seconds = 1.0,
 				     .rounds = 3, .depth = 4 };
 	struct zip_bench_result zr = { 0 };
-	bool zip = true, others = true;
+	/* 200 x open+START+close (30 s at most) idle and beside 15 x 64 MiB per FLUSH */
+	struct contention_opts co = { .device = "uacce-dummy-1", .flood_device = "uacce-dummy-0",
+				      .samples = 200, .seconds = 30, .copy_size = 64u << 20,
+				      .copies = 15 };
+	struct contention_result cr = { 0 };
+	bool zip = true, others = true, contention = false, quick = false;
+	bool co_samples = false, co_size = false, co_seconds = false;
 	unsigned n = 20000;
-	int idle_q = 8, c, e0 = 0, e1 = 0, el = 0, ei = 0, ez = 0;
+	int idle_q = 8, c, e0 = 0, e1 = 0, el = 0, ei = 0, ez = 0, ec = 0;
 	double idle_s = 10, lc = 0, idle = -1;
 
 	while ((c = getopt_long(argc, argv, "jn:i:s:qh", opts, NULL)) != -1) {
@@ -387,6 +436,7 @@ int main(int argc, char **argv)
 			zo.seconds = 0.5;
 			zo.rounds = 1;
 			zo.corpus_max = 8u << 20;
+			quick = true;
 			break;
 		case 'Z':
 			zo.device = optarg;
@@ -406,12 +456,55 @@ int main(int argc, char **argv)
 		case 'N':
 			zip = false;
 			break;
+		case 'c':
+			contention = true;
+			break;
+		case 'o':
+			contention = true;
+			others = zip = false;
+			break;
+		case 'M':
+			co.samples = (unsigned)strtoul(optarg, NULL, 0);
+			co_samples = true;
+			break;
+		case 'T':
+			co.seconds = atof(optarg) > 0.1 ? atof(optarg) : 0.1;
+			co_seconds = true;
+			break;
+		case 'D':
+			co.device = optarg;
+			break;
+		case 'F':
+			co.flood_device = optarg;
+			break;
+		case 'B':
+			co.copy_size = parse_size(optarg);
+			co_size = true;
+			/* the soft device copies at most 256 MiB per request */
+			if (co.copy_size < 4096 || co.copy_size > (256u << 20)) {
+				fprintf(stderr, "uacce-bench: --flood-size: 4K to 256M\n");
+				return 2;
+			}
+			break;
+		case 'K':
+			co.copies = (unsigned)strtoul(optarg, NULL, 0);
+			if (co.copies < 1 || co.copies > Q_BDS - 1) {
+				fprintf(stderr, "uacce-bench: --flood-copies: 1 to %d\n", Q_BDS - 1);
+				return 2;
+			}
+			break;
 		case 'h':
 			printf("Usage: uacce-bench [--json] [--count N] [--idle-queues N] "
 			       "[--idle-seconds S] [--quick]\n"
 			       "                   [--zip-device DEV] [--corpus FILE] "
 			       "[--zip-seconds S] [--zip-rounds N]\n"
-			       "                   [--zip-only | --no-zip]\n");
+			       "                   [--zip-only | --no-zip]\n"
+			       "                   [--contention | --contention-only] "
+			       "[--contention-samples N]\n"
+			       "                   [--contention-seconds S] "
+			       "[--contention-device DEV]\n"
+			       "                   [--flood-device DEV] [--flood-size BYTES] "
+			       "[--flood-copies N]\n");
 			return 0;
 		default:
 			return 2;
@@ -422,6 +515,14 @@ int main(int argc, char **argv)
 		json |= strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0;
 	if (n < 100)
 		n = 100;
+	if (quick && !co_samples)
+		co.samples = 50;
+	if (quick && !co_size)
+		co.copy_size = 16u << 20;
+	if (quick && !co_seconds)
+		co.seconds = 5;
+	if (co.samples < 10)
+		co.samples = 10;
 	signal(SIGPIPE, SIG_IGN);
 
 	if (others) {
@@ -434,6 +535,8 @@ int main(int argc, char **argv)
 	}
 	if (zip)
 		ez = zip_bench_run(&zo, &zr);
+	if (contention)
+		ec = contention_bench_run(&co, &cr);
 
 	if (json) {
 		printf("{\"size\":4096,\"count\":%u,", n);
@@ -452,14 +555,21 @@ int main(int argc, char **argv)
 			zip_bench_print_json(&zo, &zr);
 			printf(",");
 		}
-		print_targets_json(&sock, &d0, &d1, idle, zip ? &zr : NULL);
+		if (contention) {
+			contention_bench_print_json(&co, &cr);
+			printf(",");
+		}
+		print_targets_json(&sock, &d0, &d1, idle, zip ? &zr : NULL,
+				   contention ? &cr : NULL);
 		printf("\"errors\":{\"dummy0\":%d,\"dummy1\":%d,\"lifecycle\":%d,\"idle\":%d,"
-		       "\"zip\":%d}}\n", e0, e1, el, ei, ez);
+		       "\"zip\":%d,\"contention\":%d}}\n", e0, e1, el, ei, ez, ec);
 	} else {
 		if (others)
 			print_table(n, &mc, &sock, &d0, &d1, lc, el, idle_q, idle_s, idle, ei);
 		if (zip)
 			zip_bench_print_table(&zo, &zr);
+		if (contention)
+			contention_bench_print_table(&co, &cr);
 	}
-	return e0 || e1 || el || ei || ez ? 1 : 0;
+	return e0 || e1 || el || ei || ez || ec ? 1 : 0;
 }

@@ -13,12 +13,13 @@
 # and as uacce-t1, fds sent with malformed broker messages all closed by the
 # daemon (its fd count), a queue fd passed to another uid, cross-user EBUSY,
 # owner death, daemon death (blocked clients get an error, the restarted
-# daemon clears the stale mount), the owner killed under load, and a clean
+# daemon clears the stale mount), the owner killed under load, a short
+# uacce-bench --contention run (valid JSON, no time asserted), and a clean
 # shutdown on SIGTERM.
 #
 # One line per check; the last line is "host-integration: N passed,
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
-# steps: probes-root probes-user broker-fdflood cross-user owner-death
+# steps: bench probes-root probes-user broker-fdflood cross-user owner-death
 # daemon-death death-under-load shutdown.  More knobs (UACCE_FRONTEND,
 # UACCE_TIME_SCALE, ...) are listed in lib.sh.
 set -u
@@ -93,6 +94,25 @@ for dev in $IT_DEV0 $IT_DEV1; do
 		"$IT_PROBE" open "$dev" EACCES
 done
 it_cmd_fails "uacce-dummy as $IT_USER2 is refused" 30 "$IT_USER2" "$IT_DUMMY" -n 10
+
+# --- uacce-bench's contention figure runs (small sizes; no time is asserted) -----------
+if ! it_skip bench && it_copy_prog "$build" uacce-bench uacce-bench; then
+	keys='.contention | (.idle.samples > 0) and (.flood.samples > 0) and (.idle.p99_us > 0)
+		and (.flood.p99_us > 0) and (.ratio_p99_flood_to_idle > 0) and .error == 0
+		and ([.flood_flushes, .flood_flush_mean_ms, .flood_busy_fraction] | all(type == "number"))'
+	if it_cmd "uacce-bench --contention-only --json (flood on $IT_DEV0, open+START+close on $IT_DEV1)" \
+		120 root "$IT_TMP/bin/uacce-bench" --contention-only --json --contention-samples 20 \
+		--contention-seconds 2 --flood-size 1M --flood-copies 3 \
+		--flood-device $IT_DEV0 --contention-device $IT_DEV1; then
+		if jq -e "$keys" "$IT_TMP/cmd.out" >/dev/null 2>&1; then
+			it_ok "uacce-bench --contention: valid JSON with every key"
+			it_info "contention: $(jq -c '.contention | {idle: .idle.p99_us, flood: .flood.p99_us, ratio_p99_flood_to_idle, flood_flushes}' "$IT_TMP/cmd.out")"
+		else
+			it_bad "uacce-bench --contention: JSON invalid or keys missing"
+			it_indent "$IT_TMP/cmd.out"
+		fi
+	fi
+fi
 
 # --- abi-probe scenarios ------------------------------------------------------------
 scenarios=$("$IT_PROBE" list)
