@@ -304,8 +304,16 @@ it_hold_kill S
 it_wait 2000 no_usage "$UID2" && it_ok "sharing holder killed: $U2's usage is gone" || it_bad "usage after the sharing holder died"
 
 # --- 6. fork: the child holds the fds, the owner pays; its death frees it all ---------------
-hold F p2 open $DEV1 0 start 0 map mmio auto 0 map dus auto 0 fork-child "$T/child.pid" ready sleep
-it_wait 5000 test -s "$T/child.pid" && CHILD=$(cat "$T/child.pid") && IT_BG_PIDS+=("$CHILD")
+# (the child writes its pid file itself, as $U2: in a directory of $U2's;
+# without it the child would outlive the run)
+install -d -o "$U2" "$T/p2"
+hold F p2 open $DEV1 0 start 0 map mmio auto 0 map dus auto 0 fork-child "$T/p2/child.pid" ready sleep
+if it_wait 5000 test -s "$T/p2/child.pid"; then
+	CHILD=$(cat "$T/p2/child.pid")
+	IT_BG_PIDS+=("$CHILD")
+else
+	it_bad "fork: the child wrote no pid file ($T/p2/child.pid)"
+fi
 check_usage "after fork: still the owner's 8K" "$UID2" 5 "8K/1M"
 check_usage "after fork: still one queue" "$UID2" 3 "1/3"
 kill -KILL "${IT_HOLD_PID[F]}"
