@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "uacced_config.h"
 #include "config_internal.h"
 #include "policy.h"
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "uacced_config.h"
 
 /* "<origin>: <message>" into err; returns -EINVAL */
 int config_fail(char *err, size_t errlen, const char *origin, const char *fmt, ...)

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"	/* CONFIG_MAX_DEVICES */
+#include "uacced_config.h"	/* CONFIG_MAX_DEVICES */
 #include "control.h"
 #include "core.h"
 #include "log.h"

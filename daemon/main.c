@@ -9,6 +9,7 @@
  * reload_lock: see reload().
  */
 #define _GNU_SOURCE
+#include "config.h"	/* autoconf: PACKAGE_VERSION */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@
 
 #include "attrs.h"
 #include "broker.h"
-#include "config.h"
+#include "uacced_config.h"
 #include "control.h"
 #include "core.h"
 #include "backend.h"
@@ -37,10 +38,6 @@
 #include "hotplug.h"
 #include "log.h"
 #include "notify.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
 
 /*
  * A device entry of the configuration; its id is its index in

@@ -29,12 +29,7 @@
 
 #include <uacce/zip.h>
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
+#include "config.h"	/* autoconf: PACKAGE_VERSION */
 
 #define PROG		"uacce-zip"
 #define MAX_DEPTH	16

@@ -6,6 +6,7 @@
  * own configuration code).  Tables for people, --json for programs.
  */
 #define _GNU_SOURCE
+#include "config.h"	/* autoconf: PACKAGE_VERSION */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,13 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* not "config.h": that name also finds the autoconf header first */
-#include "../daemon/config.h"
+#include "uacced_config.h"
 #include "control.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
 
 #define MAX_REPLY	(16u << 20)
 #define REPLY_TIMEOUT_MS 120000		/* a reload may register CUSE devices */

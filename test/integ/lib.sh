@@ -38,6 +38,7 @@ IT_DN=0
 IT_BG_PIDS=()
 IT_TMP=
 IT_TS=${UACCE_TIME_SCALE:-1}		# time limits are multiplied by this
+IT_AS=it_as				# runs a command as a user: see it_as
 IT_SANITIZER_RE='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 
 it_ok()   { IT_PASS=$((IT_PASS + 1)); echo "ok: $*"; }
@@ -157,7 +158,9 @@ it_users() {
 	[ -n "$IT_GID" ] && [ -n "$IT_U1" ] && [ -n "$IT_U2" ]
 }
 
-# it_as USER COMMAND...: run as root, $IT_USER1 (+ the test group) or $IT_USER2
+# it_as USER COMMAND...: run as root, $IT_USER1 (+ the test group) or $IT_USER2.
+# it_cmd, it_cmd_fails, it_bg_probe and it_hold run their commands through
+# $IT_AS: a script with users of its own points it at its own function.
 it_as() {
 	local u=$1
 	shift
@@ -289,7 +292,7 @@ it_cmd() {
 	local desc=$1 to=$2 user=$3 out rc
 	shift 3
 	out=$IT_TMP/cmd.out
-	it_as "$user" timeout -k 5 $((to * IT_TS)) "$@" >"$out" 2>&1
+	"$IT_AS" "$user" timeout -k 5 $((to * IT_TS)) "$@" >"$out" 2>&1
 	rc=$?
 	if [ $rc = 0 ] && ! grep -qE "$IT_SANITIZER_RE" "$out"; then
 		it_ok "$desc"
@@ -308,7 +311,7 @@ it_cmd_fails() {
 	local desc=$1 to=$2 user=$3 out rc
 	shift 3
 	out=$IT_TMP/cmd.out
-	it_as "$user" timeout -k 5 $((to * IT_TS)) "$@" >"$out" 2>&1
+	"$IT_AS" "$user" timeout -k 5 $((to * IT_TS)) "$@" >"$out" 2>&1
 	rc=$?
 	if [ $rc != 0 ] && [ $rc != 124 ] && [ $rc -lt 128 ]; then
 		it_ok "$desc (exit $rc: $(head -n 1 "$out"))"
@@ -334,7 +337,7 @@ it_bg_probe() {
 	local user=$1 out=$2
 	shift 2
 	IT_BG_PROBE=
-	it_as "$user" timeout -k 5 $((120 * IT_TS)) "$IT_PROBE" "$@" >"$out" 2>&1 &
+	"$IT_AS" "$user" timeout -k 5 $((120 * IT_TS)) "$IT_PROBE" "$@" >"$out" 2>&1 &
 	IT_BG=$!
 	IT_BG_PIDS+=("$IT_BG")
 	if it_wait 10000 grep -q '^ready ' "$out"; then
@@ -343,6 +346,77 @@ it_bg_probe() {
 		return 0
 	fi
 	return 1
+}
+
+# it_check DESC COMMAND...: passes when COMMAND succeeds; its output is shown when it fails
+it_check() {
+	local desc=$1
+	shift
+	if "$@" >"$IT_TMP/check.out" 2>&1; then
+		it_ok "$desc"
+	else
+		it_bad "$desc"
+		it_indent "$IT_TMP/check.out" | tail -n 30
+	fi
+}
+
+# Holders: a client in the background that prints "ready PID" once it holds
+# what it should, then waits for the file $IT_TMP/NAME.go (policy-probe's
+# steps "... ready wait $IT_TMP/NAME.go STEP...") and exits 0 when the steps
+# after it pass, or that sleeps until killed ("ready sleep").  Several may
+# run at once; IT_HOLD_JOB[NAME] is the background job (the timeout
+# process), IT_HOLD_PID[NAME] the client's own pid; both are killed by
+# it_cleanup.  Its output is $IT_TMP/NAME.out.
+declare -gA IT_HOLD_JOB=() IT_HOLD_PID=()
+
+# it_hold NAME USER MS COMMAND...: start it (at most 300 s) and wait MS for
+# "ready"; 0 when ready, else a failure (with its output) and 1
+it_hold() {
+	local name=$1 user=$2 ms=$3 out=$IT_TMP/$1.out
+	shift 3
+	rm -f "$IT_TMP/$name.go"
+	IT_HOLD_PID[$name]=
+	"$IT_AS" "$user" timeout -k 5 $((300 * IT_TS)) "$@" >"$out" 2>&1 &
+	IT_HOLD_JOB[$name]=$!
+	IT_BG_PIDS+=("$!")
+	if it_wait "$ms" grep -q '^ready ' "$out"; then
+		IT_HOLD_PID[$name]=$(awk '/^ready /{print $2; exit}' "$out")
+		IT_BG_PIDS+=("${IT_HOLD_PID[$name]}")
+		return 0
+	fi
+	it_bad "holder $name did not get ready"
+	it_indent "$out"
+	return 1
+}
+
+# it_release NAME DESC: touch its go file; it must pass its remaining steps
+# and exit 0 within 30 s.  The "ok: start|put on queue" lines it printed
+# after "ready" are quoted in the result.
+it_release() {
+	local name=$1 desc=$2 job=${IT_HOLD_JOB[$1]} out=$IT_TMP/$1.out rc
+	touch "$IT_TMP/$name.go"
+	if it_wait 30000 it_reaped "$job"; then
+		wait "$job"
+		rc=$?
+		if [ $rc = 0 ]; then
+			it_ok "$desc ($(sed -n '/^ready /,$p' "$out" | grep -E '^ok: (start|put) on queue' | sed 's/^ok: //' | paste -sd, -))"
+		else
+			it_bad "$desc (exit $rc)"
+			it_indent "$out" | tail -n 20
+		fi
+	else
+		it_bad "$desc: the holder did not finish within 30 s"
+		it_indent "$out" | tail -n 20
+	fi
+}
+
+# it_hold_kill NAME: SIGKILL the client and reap its job (10 s)
+it_hold_kill() {
+	local job=${IT_HOLD_JOB[$1]:-} pid=${IT_HOLD_PID[$1]:-}
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$job" ] || return 0
+	it_wait 10000 it_reaped "$job"
+	wait "$job" 2>/dev/null
 }
 
 # it_owner_death USER DEV: a client holding a started queue is SIGKILLed;

@@ -19,9 +19,9 @@
 #
 # One line per check; the last line is "host-integration: N passed,
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
-# steps: bench probes-root probes-user broker-fdflood cross-user owner-death
-# daemon-death death-under-load shutdown.  More knobs (UACCE_FRONTEND,
-# UACCE_TIME_SCALE, ...) are listed in lib.sh.
+# steps: version bench probes-root probes-user broker-fdflood cross-user
+# owner-death daemon-death death-under-load shutdown hw-waiting.  More knobs
+# (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed in lib.sh.
 set -u
 IT_NAME=${IT_NAME:-host-integration}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,6 +51,25 @@ fatal() {
 
 # --- set-up: users, config, daemon ------------------------------------------
 echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP"
+
+# --- every program that has --version prints configure.ac's AC_INIT version ---
+if ! it_skip version; then
+	want=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$here/../../configure.ac")
+	[ -n "$want" ] || it_bad "no version in AC_INIT of $here/../../configure.ac"
+	for p in "uacced:$IT_DAEMON" "uaccectl:" "uacce-zip:"; do
+		name=${p%%:*} prog=${p#*:}
+		if [ -z "$prog" ]; then
+			it_copy_prog "$build" "$name" "$name" || { it_bad "$name: not built"; continue; }
+			prog=$IT_TMP/bin/$name
+		fi
+		got=$("$prog" --version 2>&1 | head -n 1)
+		case $got in
+		"$name $want" | "$name (uacced) $want") it_ok "$name --version: \"$got\"" ;;
+		*) it_bad "$name --version: expected version $want got \"$got\"" ;;
+		esac
+	done
+fi
+
 if it_users; then
 	it_ok "test users: $IT_USER1 (uid $IT_U1, in $IT_GROUP gid $IT_GID), $IT_USER2 (uid $IT_U2, not in it)"
 else

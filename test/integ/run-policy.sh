@@ -17,40 +17,21 @@
 #
 # One line per check, "ok: ..." or "FAIL: ..."; the last line is
 # "policy-tests: N passed, M failed" and the exit status is M.  Every wait
-# is bounded.  UACCE_INTEG_KEEP=1 keeps the temporary directory.
+# is bounded.  The framework (checks, holders, daemon, clean-up) is lib.sh's;
+# its knobs apply (UACCE_INTEG_KEEP=1 keeps the temporary directory, ...).
 set -u
-NAME=policy-tests
-PASS=0
-FAIL=0
+IT_NAME=${IT_NAME:-policy-tests}
+FRONTEND=${UACCE_FRONTEND:-${UACCE_TEST_FRONTEND:-}}
+[ -z "$FRONTEND" ] && { [ "${UACCE_VM_GUEST:-0}" = 1 ] && FRONTEND=cuse || FRONTEND=fuse; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/integ/lib.sh
+. "$here/lib.sh"
+IT_FRONTEND=$FRONTEND
 
-ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
-info() { echo "info: $*"; }
-indent() { sed 's/^/    /' "$@"; }
-ms() { echo $(($(date +%s%N) / 1000000)); }
-summary() {
-	local f
-	for f in "${T:-/nonexistent}"/uacced.*.log; do
-		[ -e "$f" ] || continue
-		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "$f"; then
-			bad "sanitizer report in $(basename "$f")"
-			grep -E -A 15 'Sanitizer|runtime error' "$f" | head -n 40 | indent
-		fi
-	done
-	echo "$NAME: $PASS passed, $FAIL failed"
-	[ "$FAIL" -gt 255 ] && exit 255
-	exit "$FAIL"
-}
-fatal() { bad "$*"; summary; }
-
-# wait_for MS COMMAND...: retry every 20 ms until COMMAND succeeds or MS pass
-wait_for() {
-	local end=$(($(ms) + $1))
-	shift
-	until "$@"; do
-		[ "$(ms)" -ge "$end" ] && return 1
-		sleep 0.02
-	done
+fatal() {
+	it_bad "$*"
+	it_summary
+	exit $?
 }
 
 # --- set-up ------------------------------------------------------------------------
@@ -58,64 +39,35 @@ build=${1:-}
 if [ -z "$build" ] || ! build=$(cd "$build" 2>/dev/null && pwd); then
 	echo "usage: $0 BUILD_DIR" >&2
 	echo "FAIL: no build directory"
-	echo "$NAME: 0 passed, 1 failed"
+	echo "$IT_NAME: 0 passed, 1 failed"
 	exit 1
 fi
-if [ "$(id -u)" != 0 ]; then
-	echo "FAIL: must run as root"
-	echo "$NAME: 0 passed, 1 failed"
-	exit 1
-fi
-FRONTEND=${UACCE_FRONTEND:-${UACCE_TEST_FRONTEND:-}}
-[ -z "$FRONTEND" ] && { [ "${UACCE_VM_GUEST:-0}" = 1 ] && FRONTEND=cuse || FRONTEND=fuse; }
-case $FRONTEND in fuse | cuse) ;; *) fatal "UACCE_FRONTEND must be fuse or cuse" ;; esac
-
-T=$(mktemp -d /tmp/uacce-policy.XXXXXX) || fatal "mktemp"
-chmod 755 "$T"
-RT=$T/run
-CFG=$T/etc/uacced.json
-DROP=$T/etc/uacced.d
-mkdir -p "$T/bin" "$T/lib" "$DROP"
-DPID=
-BG=()
-cleanup() {
-	local p
-	for p in "${BG[@]}"; do kill -KILL "$p" 2>/dev/null; done
+po_cleanup() {
 	[ -n "${NPID:-}" ] && kill "$NPID" 2>/dev/null
-	if [ -n "$DPID" ]; then
-		kill -TERM "$DPID" 2>/dev/null
-		wait_for 10000 dead "$DPID" || kill -KILL "$DPID" 2>/dev/null
-	fi
-	if [ "$FRONTEND" = fuse ]; then
-		for p in 1 2 3; do
-			awk -v d="$RT/dev" '$5 == d' /proc/self/mountinfo | grep -q . || break
-			umount -l "$RT/dev" 2>/dev/null
-		done
-	fi
-	if [ "${UACCE_INTEG_KEEP:-0}" = 1 ]; then echo "info: kept $T" >&2; else rm -rf "$T"; fi
+	it_cleanup
 }
-dead() { ! kill -0 "$1" 2>/dev/null; }
-trap cleanup EXIT
+trap po_cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT TERM HUP
+if ! it_init "$build"; then
+	echo "FAIL: set-up (see the message above)"
+	echo "$IT_NAME: 0 passed, 1 failed"
+	exit 1
+fi
 
-# the real ELF files (libtool wrappers may relink), private copies
-copy_prog() {	# DIR NAME NEWNAME
-	local src=$1/$2
-	[ -x "$1/.libs/$2" ] && src=$1/.libs/$2
-	head -c 4 "$src" 2>/dev/null | grep -q ELF || fatal "$src: not built (build first)"
-	cp "$src" "$T/bin/$3"
-}
-copy_prog "$build" uacced uacced-policy
-copy_prog "$build" uaccectl uaccectl
-copy_prog "$build/test/clients" policy-probe policy-probe
-cp -a "$build"/libclient/.libs/libuacce.so* "$T/lib/" || fatal "libuacce not built"
-chmod -R a+rX "$T/bin" "$T/lib"
-export LD_LIBRARY_PATH=$T/lib UACCE_RUNTIME_DIR=$RT
-D=$T/bin/uacced-policy
+T=$IT_TMP
+RT=$IT_RT
+NODES=$IT_NODE_DIR
+IT_CFG=$T/etc/uacced.json
+CFG=$IT_CFG
+DROP=$T/etc/uacced.d
+mkdir -p "$DROP"
+it_copy_prog "$build" uaccectl uaccectl || fatal "uaccectl: not built (build first)"
+it_copy_prog "$build/test/clients" policy-probe policy-probe || fatal "policy-probe: not built (build first)"
+chmod -R a+rX "$T/bin"
+D=$IT_DAEMON
 CTL="$T/bin/uaccectl --runtime-dir $RT"
 PROBE=$T/bin/policy-probe
-if [ "$FRONTEND" = fuse ]; then NODES=$RT/dev; else NODES=/dev; fi
-info "$NAME: build $build, frontend $FRONTEND, nodes in $NODES, temp $T"
+it_info "$IT_NAME: build $build, frontend $FRONTEND, nodes in $NODES, temp $T"
 
 # users and groups
 U1=uacce-p1 U2=uacce-p2 G1=uacce-pg1 G2=uacce-pg2 GA=uacce-padm
@@ -128,9 +80,10 @@ getent passwd $U2 >/dev/null || useradd --system --no-create-home --home-dir /no
 	--shell /usr/sbin/nologin --user-group $U2 || fatal "useradd $U2"
 usermod -a -G $G1,$G2,$GA $U1 || fatal "usermod $U1"
 UID1=$(id -u $U1) UID2=$(id -u $U2) GID1=$(getent group $G1 | cut -d: -f3)
-ok "users $U1 (uid $UID1, groups $G1 $G2 $GA) and $U2 (uid $UID2, no extra group)"
+it_ok "users $U1 (uid $UID1, groups $G1 $G2 $GA) and $U2 (uid $UID2, no extra group)"
 
-# as USER COMMAND...: root, p1 (its groups from /etc/group), p1g1 (only $G1), p2
+# as USER COMMAND...: root, p1 (its groups from /etc/group), p1g1 (only $G1), p2;
+# lib.sh's it_cmd and it_hold run their commands through it
 as() {
 	local who=$1
 	shift
@@ -141,71 +94,14 @@ as() {
 	p2) setpriv --reuid=$U2 --regid=$U2 --init-groups -- "$@" ;;
 	esac
 }
+IT_AS=as
 
 # probe DESC USER STEP...: policy-probe must pass every step
-probe() {
-	local desc=$1 who=$2 out=$T/probe.out rc
-	shift 2
-	as "$who" timeout -k 5 60 "$PROBE" "$@" >"$out" 2>&1
-	rc=$?
-	if [ $rc = 0 ]; then
-		ok "$desc"
-		[ "${UACCE_INTEG_VERBOSE:-0}" = 1 ] && indent "$out"
-	else
-		bad "$desc (policy-probe exit $rc)"
-		indent "$out" | tail -n 30
-	fi
-	return $rc
-}
-
-# hold NAME USER STEP...: a background probe; its steps should end with
-# "ready wait FILE ..." (it then waits for FILE) or "ready sleep".  Sets
-# HOLD_<NAME> to its pid once it printed "ready" (10 s).
-hold() {
-	local name=$1 who=$2 out=$T/$1.out
-	shift 2
-	rm -f "$T/$name.go"
-	as "$who" timeout -k 5 300 "$PROBE" "$@" >"$out" 2>&1 &
-	BG+=($!)
-	eval "JOB_$name=$!"
-	if wait_for 10000 grep -q '^ready ' "$out"; then
-		eval "HOLD_$name=$(awk '/^ready /{print $2; exit}' "$out")"
-		BG+=("$(eval echo "\$HOLD_$name")")
-		return 0
-	fi
-	bad "holder $name did not get ready"
-	indent "$out"
-	return 1
-}
-
-# release NAME DESC: let the holder continue (touch its go file); it must exit 0 (30 s)
-release() {
-	local name=$1 desc=$2 job rc
-	job=$(eval echo "\$JOB_$name")
-	touch "$T/$name.go"
-	if wait_for 30000 dead "$job"; then
-		wait "$job"
-		rc=$?
-		if [ $rc = 0 ]; then
-			ok "$desc ($(grep -E '^ok: (start|put) on queue' "$T/$name.out" | sed 's/^ok: //' | paste -sd, -))"
-		else
-			bad "$desc (exit $rc)"
-			indent "$T/$name.out" | tail -n 20
-		fi
-	else
-		bad "$desc: the holder did not finish within 30 s"
-		indent "$T/$name.out" | tail -n 20
-	fi
-}
-
-# kill_holder NAME: SIGKILL, reaped
-kill_holder() {
-	local job pid
-	job=$(eval echo "\$JOB_$1") pid=$(eval echo "\${HOLD_$1:-}")
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	wait_for 10000 dead "$job"
-	wait "$job" 2>/dev/null
-}
+probe() { it_cmd "$1" 60 "$2" "$PROBE" "${@:3}"; }
+# hold NAME USER STEP...: a background policy-probe (lib.sh's it_hold); its
+# steps should end with "ready wait $T/NAME.go ..." (see it_release) or
+# "ready sleep"
+hold() { it_hold "$1" "$2" 10000 "$PROBE" "${@:3}"; }
 
 # usage table of the daemon: field N of the row of uid U ("" when no row)
 ufield() { $CTL usage 2>/dev/null | awk -v u="$1" -v c="$2" '$1 == u {print $c}'; }
@@ -213,43 +109,29 @@ ufield_is() { [ "$(ufield "$1" "$2")" = "$3" ]; }
 no_usage() { [ -z "$(ufield "$1" 1)" ]; }
 # check_usage DESC UID FIELD WANT: (3 queues, 4 per-device, 5 region bytes), 3 s to settle
 check_usage() {
-	if wait_for 3000 ufield_is "$2" "$3" "$4"; then
-		ok "$1: uaccectl usage shows $4"
+	if it_wait 3000 ufield_is "$2" "$3" "$4"; then
+		it_ok "$1: uaccectl usage shows $4"
 	else
-		bad "$1: uaccectl usage: expected $4 got \"$(ufield "$2" "$3")\""
-		$CTL usage | indent
+		it_bad "$1: uaccectl usage: expected $4 got \"$(ufield "$2" "$3")\""
+		$CTL usage | it_indent
 	fi
 }
-avail() { cat "$RT/class/$1/available_instances" 2>/dev/null; }
-avail_is() { [ "$(avail "$1")" = "$2" ]; }
 # count_ge FILE PATTERN N: at least N lines of FILE match
 count_ge() { [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
-log_has() { grep -qF -- "$1" "$DLOG"; }
+log_has() { grep -qF -- "$1" "$IT_DLOG"; }
 check_log() {	# DESC TEXT
-	if wait_for 2000 log_has "$2"; then
-		ok "log: $1"
+	if it_wait 2000 log_has "$2"; then
+		it_ok "log: $1"
 	else
-		bad "log: $1: no line with \"$2\" in the daemon log"
-		tail -n 8 "$DLOG" | indent
+		it_bad "log: $1: no line with \"$2\" in the daemon log"
+		tail -n 8 "$IT_DLOG" | it_indent
 	fi
 }
 
-DN=0
+# start_daemon: lib.sh's it_daemon_start (nodes up), with the notify socket,
+# then the control socket
 start_daemon() {
-	local args=(-f --frontend "$FRONTEND" --runtime-dir "$RT" -c "$CFG")
-	DN=$((DN + 1))
-	DLOG=$T/uacced.$DN.log
-	[ "$FRONTEND" = fuse ] && args+=(--fuse-dir "$RT/dev")
-	NOTIFY_SOCKET=${NOTIFY_PATH:-} "$D" "${args[@]}" </dev/null >"$DLOG" 2>&1 &
-	DPID=$!
-	wait_for 15000 test -S "$RT/control.sock" && wait_for 5000 test -s "$RT/devdir"
-}
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	kill -TERM "$DPID"
-	wait_for 10000 dead "$DPID" || kill -KILL "$DPID"
-	wait "$DPID" 2>/dev/null
-	DPID=
+	NOTIFY_SOCKET=${NOTIFY_PATH:-} it_daemon_start && it_wait 5000 test -S "$RT/control.sock"
 }
 reload_ok() { $CTL reload >"$T/reload.out" 2>&1; }
 
@@ -291,18 +173,18 @@ write_main
 # --- 1. configuration checks without a daemon -------------------------------------------
 out=$($CTL check-config "$CFG" 2>&1)
 if [ $? = 0 ] && echo "$out" | grep -q "(+4 drop-ins): OK (4 device(s); quotas: default, 1 user(s), 2 group(s); admin group $GA)"; then
-	ok "uaccectl check-config, no daemon running: $out"
+	it_ok "uaccectl check-config, no daemon running: $out"
 else
-	bad "uaccectl check-config of the valid configuration: $out"
+	it_bad "uaccectl check-config of the valid configuration: $out"
 fi
 out=$("$D" --check-config -c "$CFG" 2>&1)
 if [ $? = 0 ] && echo "$out" | grep -q "OK (4 device(s)"; then
-	ok "uacced --check-config gives the same verdict: $out"
+	it_ok "uacced --check-config gives the same verdict: $out"
 else
-	bad "uacced --check-config: $out"
+	it_bad "uacced --check-config: $out"
 fi
 out=$($CTL --json check-config "$CFG" 2>&1)
-if echo "$out" | grep -q '"ok":true'; then ok "uaccectl --json check-config: ok true"; else bad "uaccectl --json check-config: $out"; fi
+if echo "$out" | grep -q '"ok":true'; then it_ok "uaccectl --json check-config: ok true"; else it_bad "uaccectl --json check-config: $out"; fi
 
 # reject FILE_CONTENT KEYPATH REASON_TEXT: a drop-in with that content must be refused,
 # naming the drop-in file, the key path and the reason, by uaccectl and uacced alike
@@ -316,9 +198,9 @@ reject() {
 	rm -f "$f"
 	if [ $rc = 1 ] && [ $rc2 = 1 ] && echo "$out" | grep -qF "$f: $key" &&
 		echo "$out" | grep -qF "$reason" && echo "$out2" | grep -qF "$f: $key"; then
-		ok "rejected ($key): $out"
+		it_ok "rejected ($key): $out"
 	else
-		bad "expected a rejection naming $f, $key and \"$reason\": uaccectl (exit $rc): $out / uacced (exit $rc2): $out2"
+		it_bad "expected a rejection naming $f, $key and \"$reason\": uaccectl (exit $rc): $out / uacced (exit $rc2): $out2"
 	fi
 }
 reject '{ "quotas": { "default": { "max_queue": 1 } } }' "quotas.default.max_queue" "unknown key"
@@ -350,18 +232,18 @@ with open(sys.argv[2], "a", buffering=1) as f:
         f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
 ' "$NOTIFY_PATH" "$T/notify.log" &
 	NPID=$!
-	wait_for 5000 test -S "$NOTIFY_PATH" || NOTIFY_PATH=
+	it_wait 5000 test -S "$NOTIFY_PATH" || NOTIFY_PATH=
 fi
-start_daemon || { tail -n 20 "$DLOG" | indent; fatal "the daemon did not start within 20 s"; }
-ok "daemon started (pid $DPID, --frontend $FRONTEND)"
+start_daemon || { tail -n 20 "$IT_DLOG" | it_indent; fatal "the daemon did not start within 10 s"; }
+it_ok "daemon started (pid $IT_DPID, --frontend $FRONTEND)"
 if $CTL list >"$T/list.out" 2>&1 && grep -q "^3  *$SPARE .* 4  *4  *0 " "$T/list.out" &&
 	grep -q "^0  *$DEV0  *dummy_v1 .*8  *8  *0 " "$T/list.out"; then
-	ok "uaccectl list: 4 devices with their attributes and free instances"
+	it_ok "uaccectl list: 4 devices with their attributes and free instances"
 else
-	bad "uaccectl list"
-	indent "$T/list.out"
+	it_bad "uaccectl list"
+	it_indent "$T/list.out"
 fi
-if $CTL --json list | grep -q '"name":"'$DEV1'"'; then ok "uaccectl --json list"; else bad "uaccectl --json list"; fi
+if $CTL --json list | grep -q '"name":"'$DEV1'"'; then it_ok "uaccectl --json list"; else it_bad "uaccectl --json list"; fi
 
 # --- 3. max_queues, max_queues_per_device, devices --------------------------------------
 # p2: its own entry (max_queues 3 after the drop-ins), the default for the rest
@@ -385,7 +267,7 @@ check_log "EDQUOT from $G1" "open refused (EDQUOT): max_queues 3 (group $G1), in
 # root: only an entry for root would apply
 probe "root: 5 queues on $DEV1 and one on $SPARE (quotas.default does not apply to root)" root \
 	open $DEV1 0 open $DEV1 0 open $DEV1 0 open $DEV1 0 open $DEV1 0 open $SPARE 0
-if wait_for 3000 avail_is $DEV1 8; then ok "$DEV1: available_instances back to 8 after the probes"; else bad "$DEV1 available_instances $(avail $DEV1)"; fi
+if it_wait 3000 it_avail_is $DEV1 8; then it_ok "$DEV1: available_instances back to 8 after the probes"; else it_bad "$DEV1 available_instances $(it_attr $DEV1 available_instances)"; fi
 
 # --- 4. max_region_bytes (ENOMEM), over processes, exact after owner death ------------------
 probe "$U1: MMIO 4K + SS 256K on $DEV0 -> ENOMEM (max_region_bytes 256K, default); SS 252K -> ok" p1 \
@@ -397,54 +279,62 @@ probe "$U2, process B: MMIO 4K, SS 512K -> ENOMEM (the user's 1M is shared by it
 	open $DEV0 0 start 0 map mmio auto 0 map ss 512K ENOMEM map ss 508K 0
 check_log "ENOMEM of $U2 at exactly 1M" "max_region_bytes 1048576 (user $U2), in use 528384"
 check_usage "process B exited: only A's memory" "$UID2" 5 "512K/1M"
-kill_holder A
-if wait_for 2000 no_usage "$UID2"; then ok "$U2's holder SIGKILLed: no usage left (queues, bytes)"; else bad "usage of $U2 after the owner's death: $($CTL usage | grep "^$UID2 ")"; fi
+it_hold_kill A
+if it_wait 2000 no_usage "$UID2"; then it_ok "$U2's holder SIGKILLed: no usage left (queues, bytes)"; else it_bad "usage of $U2 after the owner's death: $($CTL usage | grep "^$UID2 ")"; fi
 
 # --- 5. SS sharing counted once --------------------------------------------------------------
 hold S p2 open $DEV2 0 start 0 map ss 256K 0 open $DEV2 0 start 0 share 0 0 \
 	open $DEV0 0 start 0 map ss 768K 0 map mmio auto ENOMEM ready sleep
 check_usage "SS 256K shared by two queues + SS 768K: counted once, exactly the limit" "$UID2" 5 "1M/1M"
 check_usage "three queues of $U2" "$UID2" 3 "3/3"
-if $CTL queues | grep -E "^[0-9]+ +$DEV2 +$HOLD_S +$UID2 +$U2 +policy-probe +started +ss \(ss shared\) +256K" | wc -l | grep -q 2; then
-	ok "uaccectl queues: both sharing queues, owner pid $HOLD_S, uid, command, state, regions, bytes"
+if $CTL queues | grep -E "^[0-9]+ +$DEV2 +${IT_HOLD_PID[S]} +$UID2 +$U2 +policy-probe +started +ss \(ss shared\) +256K" | wc -l | grep -q 2; then
+	it_ok "uaccectl queues: both sharing queues, owner pid ${IT_HOLD_PID[S]}, uid, command, state, regions, bytes"
 else
-	bad "uaccectl queues"
-	$CTL queues | indent
+	it_bad "uaccectl queues"
+	$CTL queues | it_indent
 fi
-if $CTL --json queues | grep -q '"ss_shared":true'; then ok "uaccectl --json queues: ss_shared"; else bad "uaccectl --json queues"; fi
+if $CTL --json queues | grep -q '"ss_shared":true'; then it_ok "uaccectl --json queues: ss_shared"; else it_bad "uaccectl --json queues"; fi
 if $CTL --json usage | grep -q '"max_region_bytes_source":"user '$U2'"'; then
-	ok "uaccectl --json usage names the source of each limit"
+	it_ok "uaccectl --json usage names the source of each limit"
 else
-	bad "uaccectl --json usage"
-	$CTL --json usage | indent
+	it_bad "uaccectl --json usage"
+	$CTL --json usage | it_indent
 fi
-kill_holder S
-wait_for 2000 no_usage "$UID2" && ok "sharing holder killed: $U2's usage is gone" || bad "usage after the sharing holder died"
+it_hold_kill S
+it_wait 2000 no_usage "$UID2" && it_ok "sharing holder killed: $U2's usage is gone" || it_bad "usage after the sharing holder died"
 
 # --- 6. fork: the child holds the fds, the owner pays; its death frees it all ---------------
-hold F p2 open $DEV1 0 start 0 map mmio auto 0 map dus auto 0 fork-child "$T/child.pid" ready sleep
-wait_for 5000 test -s "$T/child.pid" && CHILD=$(cat "$T/child.pid") && BG+=("$CHILD")
+# (the child writes its pid file itself, as $U2: in a directory of $U2's;
+# without it the child would outlive the run)
+install -d -o "$U2" "$T/p2"
+hold F p2 open $DEV1 0 start 0 map mmio auto 0 map dus auto 0 fork-child "$T/p2/child.pid" ready sleep
+if it_wait 5000 test -s "$T/p2/child.pid"; then
+	CHILD=$(cat "$T/p2/child.pid")
+	IT_BG_PIDS+=("$CHILD")
+else
+	it_bad "fork: the child wrote no pid file ($T/p2/child.pid)"
+fi
 check_usage "after fork: still the owner's 8K" "$UID2" 5 "8K/1M"
 check_usage "after fork: still one queue" "$UID2" 3 "1/3"
-kill -KILL "$HOLD_F"
-if wait_for 2000 no_usage "$UID2"; then
-	ok "owner SIGKILLed while its forked child keeps the fd: usage back to none"
+kill -KILL "${IT_HOLD_PID[F]}"
+if it_wait 2000 no_usage "$UID2"; then
+	it_ok "owner SIGKILLed while its forked child keeps the fd: usage back to none"
 else
-	bad "usage after the owner died (child alive): $($CTL usage | grep "^$UID2 ")"
+	it_bad "usage after the owner died (child alive): $($CTL usage | grep "^$UID2 ")"
 fi
 probe "$U2 can open its 3 queues again while the child lives" p2 open $DEV1 0 open $DEV1 0 open $DEV2 0 open $DEV0 EDQUOT
 [ -n "${CHILD:-}" ] && kill -KILL "$CHILD"
-wait "$JOB_F" 2>/dev/null
+wait "${IT_HOLD_JOB[F]}" 2>/dev/null
 
 # --- 7. the control socket: who may use it ---------------------------------------------------
 out=$(as p2 $CTL list 2>&1)
 rc=$?
 if [ $rc = 1 ] && echo "$out" | grep -qF "permission denied: only root and members of group \"$GA\" may use the uacced control socket"; then
-	ok "uaccectl as $U2 (not in $GA): refused: $out"
+	it_ok "uaccectl as $U2 (not in $GA): refused: $out"
 else
-	bad "uaccectl as $U2: exit $rc: $out"
+	it_bad "uaccectl as $U2: exit $rc: $out"
 fi
-if as p1 $CTL usage >/dev/null 2>&1; then ok "uaccectl as $U1 (member of $GA): allowed"; else bad "uaccectl as $U1 refused"; fi
+if as p1 $CTL usage >/dev/null 2>&1; then it_ok "uaccectl as $U1 (member of $GA): allowed"; else it_bad "uaccectl as $U1 refused"; fi
 check_log "control refusal logged" "control: refused uid $UID2"
 
 # --- 8. reload: a malformed drop-in leaves the old configuration in force --------------------
@@ -452,29 +342,29 @@ hold H p2 open $DEV2 0 start 0 map ss 64K 0 ready wait "$T/H.go" ioctl 0 start E
 hold R p1 open $SPARE 0 start 0 map mmio auto 0 ready wait "$T/R.go" ioctl 0 start ENODEV ioctl 0 put ENODEV
 echo '{ "quotas": { "users": { "'$U2'": { "max_queues": 1, "max_queue_per_device": 1 } } } }' >"$DROP/60-new.json"
 nr=$(grep -c READY=1 "$T/notify.log" 2>/dev/null)
-kill -HUP "$DPID"
+kill -HUP "$IT_DPID"
 check_log "SIGHUP with a malformed drop-in: refused, with the file and key" \
 	"reload refused, the previous configuration stays in force: $DROP/60-new.json: quotas.users.$U2.max_queue_per_device: unknown key"
-if kill -0 "$DPID" 2>/dev/null && [ -e "$NODES/$SPARE" ] && [ -e "$NODES/$DEV0" ]; then
-	ok "the daemon still serves after the refused reload (nodes present)"
+if kill -0 "$IT_DPID" 2>/dev/null && [ -e "$NODES/$SPARE" ] && [ -e "$NODES/$DEV0" ]; then
+	it_ok "the daemon still serves after the refused reload (nodes present)"
 else
-	bad "daemon or nodes gone after a refused reload"
+	it_bad "daemon or nodes gone after a refused reload"
 fi
 probe "the old policy is in force: $U2 gets its 2nd queue, not EDQUOT (the new file said 1)" p2 open $DEV1 0
 out=$($CTL reload 2>&1)
 rc=$?
 if [ $rc = 1 ] && echo "$out" | grep -qF "reload refused: $DROP/60-new.json: quotas.users.$U2.max_queue_per_device: unknown key" &&
 	echo "$out" | grep -q "previous configuration stays in force"; then
-	ok "uaccectl reload: refused with the reason: $(echo "$out" | tr "\n" " ")"
+	it_ok "uaccectl reload: refused with the reason: $(echo "$out" | tr "\n" " ")"
 else
-	bad "uaccectl reload of a malformed drop-in: exit $rc: $out"
+	it_bad "uaccectl reload of a malformed drop-in: exit $rc: $out"
 fi
 if [ -n "${NOTIFY_PATH:-}" ]; then
-	if wait_for 2000 count_ge "$T/notify.log" RELOADING=1 2 &&
-		wait_for 2000 count_ge "$T/notify.log" READY=1 $((nr + 2)); then
-		ok "systemd: RELOADING=1 then READY=1 around each reload (refused ones too)"
+	if it_wait 2000 count_ge "$T/notify.log" RELOADING=1 2 &&
+		it_wait 2000 count_ge "$T/notify.log" READY=1 $((nr + 2)); then
+		it_ok "systemd: RELOADING=1 then READY=1 around each reload (refused ones too)"
 	else
-		bad "systemd notifications: $(tr '\n' '|' <"$T/notify.log")"
+		it_bad "systemd notifications: $(tr '\n' '|' <"$T/notify.log")"
 	fi
 fi
 
@@ -486,58 +376,59 @@ replace_spare() {	# the main file without spare, with "extra" (ids: lowest free)
 }
 replace_spare
 if reload_ok && grep -q "devices: 3 kept, 1 added, 1 removed" "$T/reload.out"; then
-	ok "uaccectl reload: $(cat "$T/reload.out")"
+	it_ok "uaccectl reload: $(cat "$T/reload.out")"
 else
-	bad "uaccectl reload: $(cat "$T/reload.out")"
+	it_bad "uaccectl reload: $(cat "$T/reload.out")"
 fi
 gone() { [ ! -e "$1" ]; }
-if wait_for 2000 gone "$NODES/$SPARE" && [ -e "$NODES/uacce-extra-3" ] && [ ! -e "$RT/class/$SPARE" ] &&
+if it_wait 2000 gone "$NODES/$SPARE" && [ -e "$NODES/uacce-extra-3" ] && [ ! -e "$RT/class/$SPARE" ] &&
 	[ "$(cat "$RT/class/uacce-extra-3/id" 2>/dev/null)" = 3 ]; then
-	ok "$SPARE removed (node and attributes); the new device got the lowest free id: uacce-extra-3"
+	it_ok "$SPARE removed (node and attributes); the new device got the lowest free id: uacce-extra-3"
 else
-	bad "nodes after the reload: $(ls "$NODES" | grep uacce- | tr '\n' ' ')"
+	it_bad "nodes after the reload: $(ls "$NODES" | grep uacce- | tr '\n' ' ')"
 fi
 probe "new opens obey the new policy: $U2 (one queue held) -> EDQUOT (max_queues 1)" p2 open $DEV1 EDQUOT
-release R "the open queue of the removed $SPARE: START and PUT_Q give ENODEV"
-release H "an open queue of a kept device survives the reload (START -> EINVAL: already started; PUT_Q ok)"
+it_release R "the open queue of the removed $SPARE: START and PUT_Q give ENODEV"
+it_release H "an open queue of a kept device survives the reload (START -> EINVAL: already started; PUT_Q ok)"
 probe "$U2 opens uacce-extra-3? not in the default devices (\"dummy\") -> EACCES" p2 open uacce-extra-3 EACCES
-if $CTL list | grep -q "^3  *uacce-extra-3 .* 2  *2  *0 "; then ok "uaccectl list shows uacce-extra-3"; else bad "uaccectl list after reload"; $CTL list | indent; fi
+if $CTL list | grep -q "^3  *uacce-extra-3 .* 2  *2  *0 "; then it_ok "uaccectl list shows uacce-extra-3"; else it_bad "uaccectl list after reload"; $CTL list | it_indent; fi
 
 # a second reload: remove id 1, add a device: it gets id 1; a changed device is replaced
 hold K p2 open $DEV2 0 start 0 ready wait "$T/K.go" ioctl 0 start ENODEV$([ "$FRONTEND" = cuse ] && echo "|ENOTCONN")
 sed -i -e 's/{ "name": "dummy", "api": "dummy_v2", "sva": true, "queues": 8 }/{ "name": "more", "api": "dummy_v2", "sva": true, "queues": 3 }/' \
 	-e 's/{ "name": "dummy", "api": "dummy_v2", "sva": false, "queues": 8 }/{ "name": "dummy", "api": "dummy_v2", "sva": false, "queues": 6 }/' "$CFG"
 if reload_ok && grep -q "devices: 2 kept, 2 added, 2 removed" "$T/reload.out"; then
-	ok "reload: $(cat "$T/reload.out")"
+	it_ok "reload: $(cat "$T/reload.out")"
 else
-	bad "second reload: $(cat "$T/reload.out")"
+	it_bad "second reload: $(cat "$T/reload.out")"
 fi
-if wait_for 2000 test -e "$NODES/uacce-more-1" && [ -e "$NODES/$DEV0" ] && [ -e "$NODES/$DEV2" ] &&
-	[ ! -e "$NODES/$DEV1" ] && [ "$(avail $DEV2)" = 6 ]; then
-	ok "ids: $DEV0 kept, the new device took the free id 1 (uacce-more-1), the changed $DEV2 kept id 2 (6 queues now)"
+if it_wait 2000 test -e "$NODES/uacce-more-1" && [ -e "$NODES/$DEV0" ] && [ -e "$NODES/$DEV2" ] &&
+	[ ! -e "$NODES/$DEV1" ] && [ "$(it_attr $DEV2 available_instances)" = 6 ]; then
+	it_ok "ids: $DEV0 kept, the new device took the free id 1 (uacce-more-1), the changed $DEV2 kept id 2 (6 queues now)"
 else
-	bad "nodes after the second reload: $(ls "$NODES" | grep uacce- | tr '\n' ' ') avail $DEV2=$(avail $DEV2)"
+	it_bad "nodes after the second reload: $(ls "$NODES" | grep uacce- | tr '\n' ' ') avail $DEV2=$(it_attr $DEV2 available_instances)"
 fi
-release K "the open queue of the replaced (changed) device gets an error"
+it_release K "the open queue of the replaced (changed) device gets an error"
 
 # --- 10. reload removes the admin group and changes the node mode -----------------------------
 sed -i -e 's/"control": { "admin_group": "[^"]*" }/"control": {}/' -e 's/"mode": "0666"/"mode": "0640"/' "$CFG"
-reload_ok || bad "reload without the admin group: $(cat "$T/reload.out")"
+reload_ok || it_bad "reload without the admin group: $(cat "$T/reload.out")"
 node_mode_is() { [ "$(stat -c %a "$NODES/$DEV0" 2>/dev/null)" = "$1" ]; }
-if wait_for 3000 node_mode_is 640; then ok "reload: nodes.mode 0640 applied to the existing nodes"; else bad "node mode after reload: $(stat -c %a "$NODES/$DEV0")"; fi
+if it_wait 3000 node_mode_is 640; then it_ok "reload: nodes.mode 0640 applied to the existing nodes"; else it_bad "node mode after reload: $(stat -c %a "$NODES/$DEV0")"; fi
 probe "$U2 cannot open the 0640 root:root node any more -> EACCES (permissions, not policy)" p2 open $DEV0 EACCES
 out=$(as p1 $CTL list 2>&1)
-if [ $? = 1 ] && echo "$out" | grep -q "only root may use"; then ok "after the reload without control.admin_group, $U1 is refused: $out"; else bad "uaccectl as $U1: $out"; fi
+if [ $? = 1 ] && echo "$out" | grep -q "only root may use"; then it_ok "after the reload without control.admin_group, $U1 is refused: $out"; else it_bad "uaccectl as $U1: $out"; fi
 
 # --- 11. the end ---------------------------------------------------------------------------
-if kill -0 "$DPID" 2>/dev/null; then
-	stop_daemon
-	ok "SIGTERM: the daemon exited"
-	[ ! -e "$RT/control.sock" ] && ok "control.sock removed at exit" || bad "control.sock left at exit"
+if kill -0 "$IT_DPID" 2>/dev/null; then
+	it_daemon_kill TERM 10000
+	it_ok "SIGTERM: the daemon exited"
+	[ ! -e "$RT/control.sock" ] && it_ok "control.sock removed at exit" || it_bad "control.sock left at exit"
 else
-	bad "the daemon died during the tests"
-	tail -n 30 "$DLOG" | indent
+	it_bad "the daemon died during the tests"
+	tail -n 30 "$IT_DLOG" | it_indent
 fi
 out=$($CTL list 2>&1)
-if [ $? = 1 ] && echo "$out" | grep -q "no uacced is running"; then ok "uaccectl without a daemon: $out"; else bad "uaccectl without a daemon: $out"; fi
-summary
+if [ $? = 1 ] && echo "$out" | grep -q "no uacced is running"; then it_ok "uaccectl without a daemon: $out"; else it_bad "uaccectl without a daemon: $out"; fi
+it_summary
+exit $?

@@ -274,42 +274,6 @@ soft_copy() {	# PREFIX COUNT
 	it_cmd "$1: uacce-dummy on $SOFT: $2 x 4 KiB verified" 120 root "$IT_DUMMY" -d "$SOFT" -n "$2" -s 4096
 }
 
-# hold NAME USER STEP...: a background policy-probe; its steps end with
-# "ready wait $IT_TMP/NAME.go ..."; sets HOLD_JOB when it printed "ready" (15 s)
-hold() {
-	local name=$1 user=$2 out=$IT_TMP/$1.out
-	shift 2
-	rm -f "$IT_TMP/$name.go"
-	it_as "$user" timeout -k 5 300 "$PROBE" "$@" >"$out" 2>&1 &
-	HOLD_JOB=$!
-	IT_BG_PIDS+=("$HOLD_JOB")
-	if it_wait 15000 grep -q '^ready ' "$out"; then
-		IT_BG_PIDS+=("$(awk '/^ready /{print $2; exit}' "$out")")
-		return 0
-	fi
-	it_bad "holder $name did not get ready"
-	it_indent "$out"
-	return 1
-}
-# release NAME DESC: touch its go file; it must pass its remaining steps (30 s)
-release() {
-	local name=$1 desc=$2 rc
-	touch "$IT_TMP/$name.go"
-	if it_wait 30000 vf_dead "$HOLD_JOB"; then
-		wait "$HOLD_JOB"
-		rc=$?
-		if [ $rc = 0 ]; then
-			it_ok "$desc ($(grep -E '^ok: (start|put) on queue' "$IT_TMP/$name.out" | tail -n 2 | sed 's/^ok: //' | paste -sd, -))"
-		else
-			it_bad "$desc (policy-probe exit $rc)"
-			it_indent "$IT_TMP/$name.out" | tail -n 20
-		fi
-	else
-		it_bad "$desc: the holder did not finish within 30 s"
-		it_indent "$IT_TMP/$name.out" | tail -n 20
-	fi
-}
-
 echo "info: $IT_NAME: build $build, edu $BDF (IOMMU group $(vf_group), driver $(vf_driver)), temp $IT_TMP"
 vf_bind_back || it_bad "set-up: edu $BDF is not bound to vfio-pci (driver \"$(vf_driver)\")"
 write_config "$IT_CFG"
@@ -410,7 +374,7 @@ ctl_info "bound"
 # --- 5. hot-unplug while a queue is held ------------------------------------------------
 # (when the write blocks, the daemon is SIGKILLed to let it complete: the
 # checks that need a cooperating daemon are then skipped, not failed again)
-if hold H "$IT_USER1" open "$EDU" 0 start 0 map ss 64K 0 ready wait "$IT_TMP/H.go" \
+if it_hold H "$IT_USER1" 15000 "$PROBE" open "$EDU" 0 start 0 map ss 64K 0 ready wait "$IT_TMP/H.go" \
 	ioctl 0 start "ENODEV$ENOTCONN_OK" ioctl 0 put "ENODEV$ENOTCONN_OK"; then
 	it_avail_is "$EDU" $((EDU_Q - 1)) && it_ok "unplug: $IT_USER1 holds a started queue (available_instances $((EDU_Q - 1)))" ||
 		it_bad "unplug: available_instances with a held queue: $(it_attr "$EDU" available_instances)"
@@ -419,7 +383,7 @@ if hold H "$IT_USER1" open "$EDU" 0 start 0 map ss 64K 0 ready wait "$IT_TMP/H.g
 			it_bad "unplug: the remove write failed (exit $VF_WRC): $(cat "$IT_TMP/write.err")"
 		vf_absent && it_ok "unplug: $BDF is gone from the PCI bus" || it_bad "unplug: $BDF still present"
 		check_node_gone "unplug" 10000
-		release H "unplug: the held queue: START and PUT_Q give ENODEV (or ENOTCONN: CUSE node gone)"
+		it_release H "unplug: the held queue: START and PUT_Q give ENODEV (or ENOTCONN: CUSE node gone)"
 		check_alive "unplug"
 		it_daemon_alive && soft_copy "unplug" 200
 		grep -iE "$EDU.*hardware|$BDF.*released" "$IT_DLOG" | tail -n 3 | sed 's/^<[0-9]>//; s/^/info: log: /'
@@ -428,7 +392,7 @@ if hold H "$IT_USER1" open "$EDU" 0 start 0 map ss 64K 0 ready wait "$IT_TMP/H.g
 		it_bad "unplug: the remove still blocks after 30 s (the daemon did not let the function go)"
 		grep -iE "$BDF|hardware|release" "$IT_DLOG" | tail -n 5 | it_indent
 		vf_unstick
-		kill -KILL "$HOLD_JOB" 2>/dev/null
+		kill -KILL "${IT_HOLD_JOB[H]}" 2>/dev/null
 		echo "skip: unplug: node, held queue and soft device checks (the daemon was killed to unblock the remove)"
 	fi
 fi

@@ -15,8 +15,7 @@
 
 #include <json-c/json.h>
 
-/* not "config.h": that name also finds the autoconf header first */
-#include "../../daemon/config.h"
+#include "uacced_config.h"
 #include "policy.h"
 
 #define ORIGIN "test.json"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test-log.c - unit tests of the log (daemon/log.c): native journal records
+ * test-log.c - unit tests of the log (common/log.c): native journal records
  * (fields, the binary form of values with newlines, CODE_* locations, the
  * UACCE_* fields of a device or queue, from the core too), the fallback to
  * stderr, errno, the level, the rate limit, and how "auto" finds the journal.

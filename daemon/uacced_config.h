@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * config.h - uacced.json and its drop-ins (uacced.d/NAME.json beside it):
+ * uacced_config.h - uacced.json and its drop-ins (uacced.d/NAME.json beside it):
  * node permissions, devices, the policy (quotas) and the control socket.
  * Unknown keys, wrong types, bad values and unknown users or groups are
  * rejected with the file, the key path and the reason.
@@ -10,6 +10,9 @@
  * key, any other value (arrays included) replaces the earlier one, null
  * deletes the key.  Each file is checked on its own first; the result is
  * checked again as a whole (e.g. "devices" is required somewhere).
+ *
+ * The code is config.c and config_quota.c; the header is not "config.h",
+ * which is autoconf's (PACKAGE_VERSION and the feature macros).
  */
 #ifndef UACCED_CONFIG_H
 #define UACCED_CONFIG_H
