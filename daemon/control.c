@@ -463,17 +463,26 @@ static void on_conn(struct ev_source *s, int fd, uint32_t events, void *ctx)
 		conn_close(c);
 }
 
-/* out of time: a request not complete yet gets its reply if the socket takes it */
+/*
+ * Out of time.  Still reading: what arrived meanwhile (the thread may have
+ * been busy, e.g. with a reload) is read, and the reply written as far as
+ * the socket takes it at once.  Then the connection is closed.
+ */
 static void on_timeout(struct ev_source *s, int fd, uint32_t events, void *ctx)
 {
 	struct cconn *c = ctx;
+	int err;
 
 	(void)s, (void)fd, (void)events;
+	if (!c->reply) {
+		err = read_some(c);
+		if (make_reply(c, err == -EAGAIN ? -ETIMEDOUT : err) == 0 && write_some(c) == 0)
+			goto out;
+	}
 	log_debug("control: uid %u pid %d: no %s within %d ms, closing", (unsigned)c->cr.uid,
 		  (int)c->cr.pid, c->reply ? "reply taken" : "complete request",
 		  CONTROL_TIMEOUT_MS);
-	if (!c->reply && make_reply(c, -ETIMEDOUT) == 0)
-		write_some(c);
+out:
 	conn_close(c);
 }
 
@@ -492,9 +501,10 @@ static void refuse(int fd, const char *fmt, ...)
 	ulog_rl(LOG_NOTICE, "control: %s: refusing a connection", msg);
 	r = error_reply(msg);
 	text = r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN) : "";
-	/* what was sent already: closing with unread data resets the connection */
-	while (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
-		;
+	/* what was sent already (bounded): closing with unread data resets the connection */
+	for (int i = 0; i < CONTROL_MAX_REQUEST / (int)sizeof(scratch); i++)
+		if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) <= 0)
+			break;
 	if (send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
 		send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	json_object_put(r);
