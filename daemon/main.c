@@ -400,9 +400,10 @@ static int loop_setup(struct daemon *dm)
 	err = evloop_add_fd(dm->loop, dm->sigfd, EPOLLIN, on_signal, dm, NULL, NULL);
 	if (err || !wd)
 		return err;
+	wd = wd < 4000 ? 1 : wd / 2000;	/* ping at half the interval (ms) */
 	err = evloop_add_timer(dm->loop, on_watchdog, dm, NULL, &t);
-	if (!err)	/* ping at half the interval */
-		err = evloop_timer_set(t, wd / 2000, wd / 2000);
+	if (!err)
+		err = evloop_timer_set(t, wd, wd);
 	return err;
 }
 
