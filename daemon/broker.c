@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * broker.c - one thread, one epoll loop: the listening socket, its
- * connections and a stop eventfd.  Each connection is bound to one queue
+ * broker.c - one thread, one event loop (evloop.h): the listening socket
+ * and its connections.  Each connection is bound to one queue
  * by UB_ATTACH (proof of possession of the queue fd) and every later
  * message is checked against the sender's credentials, which the kernel
  * attaches to each message (SO_PASSCRED): a forked child that inherited
@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,6 +24,7 @@
 #include "broker.h"
 #include "broker_wire.h"
 #include "core.h"
+#include "evloop.h"
 #include "frontend.h"
 #include "list.h"
 #include "log.h"
@@ -33,7 +33,9 @@
 
 struct conn {
 	struct list link;		/* broker::conns */
+	struct broker *b;
 	int fd;
+	struct ev_source *src;		/* fd in broker::loop */
 	struct uacce_queue *q;		/* attached queue (a reference), or NULL */
 };
 
@@ -41,15 +43,17 @@ struct broker {
 	struct uacce_core *core;
 	struct frontend *fe;
 	char path[300];
-	int lfd, efd, stop_efd;
+	int lfd;
+	struct evloop *loop;
 	int nconns;
 	struct list conns;		/* struct conn.link; broker thread only */
 	pthread_t thread;
 };
 
+/* the broker thread's (or broker_stop's, after it): the source goes with c */
 static void conn_free(struct broker *b, struct conn *c)
 {
-	epoll_ctl(b->efd, EPOLL_CTL_DEL, c->fd, NULL);
+	evloop_remove(c->src);
 	list_del(&c->link);
 	close(c->fd);
 	if (c->q)
@@ -149,14 +153,17 @@ static int conn_input(struct broker *b, struct conn *c)
 	return 0;
 }
 
-static void accept_one(struct broker *b)
+static void on_conn(struct ev_source *s, int fd, uint32_t events, void *ctx);
+
+static void accept_one(struct ev_source *s, int lfd, uint32_t events, void *ctx)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct broker *b = ctx;
 	struct conn *c;
 	int one = 1;
 	int fd;
 
-	fd = accept4(b->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	(void)s, (void)events;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	if (b->nconns >= MAX_CONNS) {
@@ -172,8 +179,8 @@ static void accept_one(struct broker *b)
 		return;
 	}
 	c->fd = fd;
-	ev.data.ptr = c;
-	if (epoll_ctl(b->efd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	c->b = b;
+	if (evloop_add_fd(b->loop, fd, EPOLLIN, on_conn, c, NULL, &c->src) < 0) {
 		close(fd);
 		free(c);
 		return;
@@ -182,31 +189,25 @@ static void accept_one(struct broker *b)
 	b->nconns++;
 }
 
+/* a message, or the peer hung up: c may be freed here (its source with it) */
+static void on_conn(struct ev_source *s, int fd, uint32_t events, void *ctx)
+{
+	struct conn *c = ctx;
+	int err;
+
+	(void)s, (void)events, (void)fd;
+	err = conn_input(c->b, c);
+	if (err && err != -EAGAIN)
+		conn_free(c->b, c);
+}
+
 static void *broker_thread(void *arg)
 {
 	struct broker *b = arg;
+	int err = evloop_run(b->loop);
 
-	for (;;) {
-		struct epoll_event evs[32];
-		int n = epoll_wait(b->efd, evs, 32, -1);
-
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
-			int err;
-
-			if (c == (void *)b)
-				return NULL;	/* stop */
-			if (!c) {
-				accept_one(b);
-				continue;
-			}
-			err = conn_input(b, c);
-			if (err && err != -EAGAIN)
-				conn_free(b, c);
-		}
-	}
+	if (err)
+		log_err("broker: epoll_wait: %s", strerror(-err));
 	return NULL;
 }
 
@@ -214,7 +215,6 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 		 struct broker **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct broker *b;
 	int one = 1;
 	int err;
@@ -225,7 +225,7 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 	b->core = core;
 	b->fe = fe;
 	list_init(&b->conns);
-	b->lfd = b->efd = b->stop_efd = -1;
+	b->lfd = -1;
 	if (snprintf(b->path, sizeof(b->path), "%s/%s", rundir, UB_SOCKET_NAME) >=
 	    (int)sizeof(sa.sun_path)) {
 		free(b);
@@ -233,10 +233,13 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 	}
 	strcpy(sa.sun_path, b->path);
 	unlink(b->path);
+	err = evloop_new(&b->loop);
+	if (err) {
+		free(b);
+		return err;
+	}
 	b->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	b->efd = epoll_create1(EPOLL_CLOEXEC);
-	b->stop_efd = eventfd(0, EFD_CLOEXEC);
-	if (b->lfd < 0 || b->efd < 0 || b->stop_efd < 0 ||
+	if (b->lfd < 0 ||
 	    /*
 	     * on the listener, so that every accepted socket has it from the
 	     * start: a message sent before accept4() returns carries the
@@ -249,22 +252,17 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 		log_err("broker: %s: %s", b->path, strerror(errno));
 		goto fail;
 	}
-	ev.data.ptr = NULL;
-	epoll_ctl(b->efd, EPOLL_CTL_ADD, b->lfd, &ev);
-	ev.data.ptr = b;
-	epoll_ctl(b->efd, EPOLL_CTL_ADD, b->stop_efd, &ev);
-	err = -pthread_create(&b->thread, NULL, broker_thread, b);
+	err = evloop_add_fd(b->loop, b->lfd, EPOLLIN, accept_one, b, NULL, NULL);
+	if (!err)
+		err = -pthread_create(&b->thread, NULL, broker_thread, b);
 	if (err)
 		goto fail;
 	*out = b;
 	return 0;
 fail:
+	evloop_free(b->loop);
 	if (b->lfd >= 0)
 		close(b->lfd);
-	if (b->efd >= 0)
-		close(b->efd);
-	if (b->stop_efd >= 0)
-		close(b->stop_efd);
 	unlink(b->path);
 	free(b);
 	return err;
@@ -272,17 +270,14 @@ fail:
 
 void broker_stop(struct broker *b)
 {
-	uint64_t one = 1;
-
 	if (!b)
 		return;
-	if (write(b->stop_efd, &one, sizeof(one)) == sizeof(one))
-		pthread_join(b->thread, NULL);
-	close(b->lfd);
-	unlink(b->path);
+	evloop_stop(b->loop);
+	pthread_join(b->thread, NULL);
 	list_for_each(pos, &b->conns)
 		conn_free(b, container_of(pos, struct conn, link));
-	close(b->efd);
-	close(b->stop_efd);
+	evloop_free(b->loop);	/* frees the sources: the fds may go now */
+	close(b->lfd);
+	unlink(b->path);
 	free(b);
 }

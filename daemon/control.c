@@ -1,27 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * control.c - the control socket (protocol in control.h): one thread, one
- * connection at a time; the peer is authorised from its kernel-attested
- * credentials before its request is parsed.
+ * event loop (evloop.h) serving every connection without blocking on any;
+ * the peer is authorised from its kernel-attested credentials before its
+ * request is parsed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "uacced_config.h"	/* CONFIG_MAX_DEVICES */
 #include "control.h"
 #include "core.h"
+#include "evloop.h"
+#include "list.h"
 #include "log.h"
 #include "policy.h"
 
@@ -29,7 +31,10 @@ struct control {
 	struct uacce_core *core;
 	struct control_ops ops;
 	char path[300];
-	int lfd, stop_efd;
+	int lfd;
+	struct evloop *loop;
+	struct list conns;		/* struct cconn.link; control thread only */
+	int nconns;
 	pthread_t thread;
 	pthread_mutex_t lock;		/* the admin group */
 	bool admin_set;
@@ -330,127 +335,250 @@ static json_object *dispatch(struct control *ctl, const char *req, const struct 
 
 /* --- connections ------------------------------------------------------------------- */
 
-static long ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
+/*
+ * Each connection is a state served by the loop, never waited for: read
+ * the request until EOF, then write the reply, then close.  Limits (see
+ * control.h; uacced(8) states them): CONTROL_TIMEOUT_MS from accept to the
+ * end of the reply, CONTROL_MAX_PER_UID connections per uid at a time, and
+ * beyond CONTROL_MAX_CONNS in all only root's.  So a silent client holds
+ * its own slots, never another client's turn.
+ */
+struct cconn {
+	struct list link;		/* control::conns */
+	struct control *ctl;
+	int fd;
+	struct ucred cr;		/* the peer (SO_PEERCRED at accept) */
+	struct ev_source *src;		/* fd in control::loop */
+	struct ev_source *timer;	/* CONTROL_TIMEOUT_MS after accept */
+	char *req;			/* CONTROL_MAX_REQUEST + 1 bytes */
+	size_t len;
+	char *reply;			/* the reply and its "\n"; NULL while reading */
+	size_t reply_len, done;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+/* the control thread's (or control_stop's, after it) */
+static void conn_close(struct cconn *c)
+{
+	evloop_remove(c->src);
+	evloop_remove(c->timer);
+	list_del(&c->link);
+	c->ctl->nconns--;
+	close(c->fd);
+	free(c->req);
+	free(c->reply);
+	free(c);
 }
 
-/* read until EOF, within the deadline and the size limit; -errno */
-static int read_request(int fd, char *buf, size_t cap, const struct timespec *deadline)
+/*
+ * Read what is there, until EOF, within the size limit: -EAGAIN for more
+ * to come, 0 at EOF, else -errno (-EMSGSIZE: too large).
+ */
+static int read_some(struct cconn *c)
 {
-	size_t len = 0;
+	const size_t cap = CONTROL_MAX_REQUEST + 1;
 
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long left = ms_left(deadline);
-		ssize_t n;
+		ssize_t n = recv(c->fd, c->req + c->len, cap - 1 - c->len, MSG_DONTWAIT);
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		n = recv(fd, buf + len, cap - 1 - len, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -errno;
+			return errno == EAGAIN ? -EAGAIN : -errno;
 		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len >= cap - 1)
+			return 0;
+		c->len += (size_t)n;
+		if (c->len >= cap - 1)
 			return -EMSGSIZE;
 	}
-	buf[len] = '\0';
-	return 0;
 }
 
-static void write_reply(int fd, json_object *r, const struct timespec *deadline)
+/* the reply to the request read (err: how reading ended); 0 or -ENOMEM */
+static int make_reply(struct cconn *c, int err)
 {
-	const char *text = r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN)
-			     : "{\"version\":1,\"ok\":false,\"error\":\"out of memory\"}";
-	size_t len = strlen(text), done = 0;
+	char why[256];
+	const char *text;
+	json_object *r;
+	size_t len;
 
-	while (done < len) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		long left = ms_left(deadline);
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, (int)left) < 0)
-			return;
-		n = send(fd, text + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			return;
-		done += (size_t)n;
-	}
-	if (send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug("control: reply not terminated");
-}
-
-static void serve(struct control *ctl, int fd)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	struct timespec deadline;
-	char why[256], *req;
-	json_object *r = NULL;
-	int err;
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += CONTROL_TIMEOUT_MS / 1000;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
-		return;
-	req = malloc(CONTROL_MAX_REQUEST + 1);
-	if (!req)
-		return;
-	/*
-	 * Read (bounded) even from a stranger, unparsed: closing with unread
-	 * data would reset the connection before the refusal is read.
-	 */
-	err = read_request(fd, req, CONTROL_MAX_REQUEST + 1, &deadline);
-	if (!authorised(ctl, fd, &cr, why, sizeof(why))) {
+	c->req[c->len] = '\0';
+	if (!authorised(c->ctl, c->fd, &c->cr, why, sizeof(why))) {
 		ulog_rl(LOG_NOTICE, "control: refused uid %u pid %d: not root nor in the admin group",
-			(unsigned)cr.uid, (int)cr.pid);
+			(unsigned)c->cr.uid, (int)c->cr.pid);
 		r = error_reply(why);
 	} else if (err) {
 		r = error_reply(err == -EMSGSIZE ? "request too large" : "no complete request");
 	} else {
-		r = dispatch(ctl, req, &cr);
+		r = dispatch(c->ctl, c->req, &c->cr);
 	}
-	free(req);
-	write_reply(fd, r, &deadline);
+	text = r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN)
+		 : "{\"version\":1,\"ok\":false,\"error\":\"out of memory\"}";
+	len = strlen(text);
+	c->reply = malloc(len + 1);
+	if (c->reply) {
+		memcpy(c->reply, text, len);
+		c->reply[len] = '\n';
+		c->reply_len = len + 1;
+	}
 	json_object_put(r);
+	return c->reply ? 0 : -ENOMEM;
+}
+
+/* write what the socket takes: -EAGAIN for more to write, 0 when done, -errno */
+static int write_some(struct cconn *c)
+{
+	while (c->done < c->reply_len) {
+		ssize_t n = send(c->fd, c->reply + c->done, c->reply_len - c->done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -EAGAIN : -errno;
+		c->done += (size_t)n;
+	}
+	return 0;
+}
+
+static void on_conn(struct ev_source *s, int fd, uint32_t events, void *ctx)
+{
+	struct cconn *c = ctx;
+	int err;
+
+	(void)fd, (void)events;
+	if (!c->reply) {
+		/*
+		 * Read (bounded) even from a stranger, unparsed: closing with
+		 * unread data would reset the connection before the refusal
+		 * is read.
+		 */
+		err = read_some(c);
+		if (err == -EAGAIN)
+			return;
+		if (make_reply(c, err) || evloop_modify(s, EPOLLOUT)) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (write_some(c) != -EAGAIN)
+		conn_close(c);
+}
+
+/*
+ * Out of time.  Still reading: what arrived meanwhile (the thread may have
+ * been busy, e.g. with a reload) is read, and the reply written as far as
+ * the socket takes it at once.  Then the connection is closed.
+ */
+static void on_timeout(struct ev_source *s, int fd, uint32_t events, void *ctx)
+{
+	struct cconn *c = ctx;
+	int err;
+
+	(void)s, (void)fd, (void)events;
+	if (!c->reply) {
+		err = read_some(c);
+		if (make_reply(c, err == -EAGAIN ? -ETIMEDOUT : err) == 0 && write_some(c) == 0)
+			goto out;
+	}
+	log_debug("control: uid %u pid %d: no %s within %d ms, closing", (unsigned)c->cr.uid,
+		  (int)c->cr.pid, c->reply ? "reply taken" : "complete request",
+		  CONTROL_TIMEOUT_MS);
+out:
+	conn_close(c);
+}
+
+/* over a limit: say so (if the socket takes it) and close */
+static void refuse(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(int fd, const char *fmt, ...)
+{
+	char msg[200], scratch[256];
+	const char *text;
+	json_object *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ulog_rl(LOG_NOTICE, "control: %s: refusing a connection", msg);
+	r = error_reply(msg);
+	text = r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN) : "";
+	/* what was sent already (bounded): closing with unread data resets the connection */
+	for (int i = 0; i < CONTROL_MAX_REQUEST / (int)sizeof(scratch); i++)
+		if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) <= 0)
+			break;
+	if (send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	json_object_put(r);
+	close(fd);
+}
+
+/* may this peer have one more connection? */
+static bool admit(struct control *ctl, int fd, const struct ucred *cr)
+{
+	int mine = 0;
+
+	list_for_each(pos, &ctl->conns)
+		mine += container_of(pos, struct cconn, link)->cr.uid == cr->uid;
+	if (mine >= CONTROL_MAX_PER_UID) {
+		refuse(fd, "too many control connections from uid %u (at most %d at a time)",
+		       (unsigned)cr->uid, CONTROL_MAX_PER_UID);
+		return false;
+	}
+	if (cr->uid != 0 && ctl->nconns >= CONTROL_MAX_CONNS) {
+		refuse(fd, "too many control connections (at most %d at a time, root's aside)",
+		       CONTROL_MAX_CONNS);
+		return false;
+	}
+	return true;
+}
+
+static void on_accept(struct ev_source *s, int lfd, uint32_t events, void *ctx)
+{
+	struct control *ctl = ctx;
+	socklen_t len = sizeof(struct ucred);
+	struct cconn *c;
+	struct ucred cr;
+	int fd;
+
+	(void)s, (void)events;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+		close(fd);
+		return;
+	}
+	if (!admit(ctl, fd, &cr))
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->req = malloc(CONTROL_MAX_REQUEST + 1);
+	if (!c || !c->req) {
+		if (c)
+			free(c);
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->fd = fd;
+	c->cr = cr;
+	list_add_tail(&ctl->conns, &c->link);
+	ctl->nconns++;
+	if (evloop_add_fd(ctl->loop, fd, EPOLLIN, on_conn, c, NULL, &c->src) ||
+	    evloop_add_timer(ctl->loop, on_timeout, c, NULL, &c->timer) ||
+	    evloop_timer_set(c->timer, CONTROL_TIMEOUT_MS, 0)) {
+		log_warn("control: cannot watch a new connection: closing it");
+		conn_close(c);
+	}
 }
 
 static void *control_thread(void *arg)
 {
 	struct control *ctl = arg;
+	int err = evloop_run(ctl->loop);
 
-	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = ctl->lfd, .events = POLLIN },
-			{ .fd = ctl->stop_efd, .events = POLLIN },
-		};
-		int fd;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("control: poll: %m");
-			return NULL;
-		}
-		if (p[1].revents)
-			return NULL;
-		fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			continue;
-		serve(ctl, fd);
-		close(fd);
-	}
+	if (err)
+		log_err("control: epoll_wait: %s", strerror(-err));
+	return NULL;
 }
 
 /* --- start / stop ---------------------------------------------------------------- */
@@ -466,7 +594,8 @@ int control_start(const char *rundir, struct uacce_core *core, const struct cont
 		return -ENOMEM;
 	ctl->core = core;
 	ctl->ops = *ops;
-	ctl->lfd = ctl->stop_efd = -1;
+	ctl->lfd = -1;
+	list_init(&ctl->conns);
 	pthread_mutex_init(&ctl->lock, NULL);
 	if (snprintf(ctl->path, sizeof(ctl->path), "%s/%s", rundir, CONTROL_SOCKET_NAME) >=
 	    (int)sizeof(sa.sun_path)) {
@@ -475,28 +604,30 @@ int control_start(const char *rundir, struct uacce_core *core, const struct cont
 	}
 	strcpy(sa.sun_path, ctl->path);
 	unlink(ctl->path);
+	err = evloop_new(&ctl->loop);
+	if (err)
+		goto fail;
 	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	ctl->stop_efd = eventfd(0, EFD_CLOEXEC);
 	/* anyone may connect: the refusal names the reason (see authorised) */
-	if (ctl->lfd < 0 || ctl->stop_efd < 0 ||
-	    bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	if (ctl->lfd < 0 || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(ctl->path, 0666) < 0 || listen(ctl->lfd, 16) < 0) {
 		err = -errno;
 		log_err("control: %s: %s", ctl->path, strerror(errno));
 		goto fail;
 	}
-	err = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
+	err = evloop_add_fd(ctl->loop, ctl->lfd, EPOLLIN, on_accept, ctl, NULL, NULL);
+	if (!err)
+		err = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
 	if (err)
 		goto fail;
 	*out = ctl;
 	return 0;
 fail:
+	evloop_free(ctl->loop);
 	if (ctl->lfd >= 0) {
 		close(ctl->lfd);
 		unlink(ctl->path);
 	}
-	if (ctl->stop_efd >= 0)
-		close(ctl->stop_efd);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl);
 	return err;
@@ -504,15 +635,15 @@ fail:
 
 void control_stop(struct control *ctl)
 {
-	uint64_t one = 1;
-
 	if (!ctl)
 		return;
-	if (write(ctl->stop_efd, &one, sizeof(one)) == sizeof(one))
-		pthread_join(ctl->thread, NULL);
+	evloop_stop(ctl->loop);
+	pthread_join(ctl->thread, NULL);
+	list_for_each(pos, &ctl->conns)
+		conn_close(container_of(pos, struct cconn, link));
+	evloop_free(ctl->loop);
 	close(ctl->lfd);
 	unlink(ctl->path);
-	close(ctl->stop_efd);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl);
 }

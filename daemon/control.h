@@ -11,8 +11,15 @@
  * Only root and members of control.admin_group may use it: the peer's uid,
  * gid and supplementary groups come from the kernel (SO_PEERCRED,
  * SO_PEERGROUPS), never from the request.  Others get "ok": false.
- * Connections are served one at a time by one thread, each bounded by
- * CONTROL_TIMEOUT_MS.
+ *
+ * One thread serves every connection at once, never waiting for one (an
+ * event loop): a silent client cannot delay another.  Limits, stated in
+ * uacced(8) too: a connection has CONTROL_TIMEOUT_MS (5 s) from accept to
+ * send its request and take its reply, then it is closed (a request not
+ * complete by then gets "no complete request" if the socket takes it); a
+ * uid holds at most CONTROL_MAX_PER_UID (8) connections at a time; beyond
+ * CONTROL_MAX_CONNS (128) connections in all only root's are taken.  A
+ * connection over a limit gets "ok": false saying which, and is closed.
  */
 #ifndef UACCED_CONTROL_H
 #define UACCED_CONTROL_H
@@ -25,6 +32,8 @@
 #define CONTROL_VERSION		1
 #define CONTROL_MAX_REQUEST	4096
 #define CONTROL_TIMEOUT_MS	5000
+#define CONTROL_MAX_PER_UID	8
+#define CONTROL_MAX_CONNS	128
 
 struct uacce_core;
 struct control;

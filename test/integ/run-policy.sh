@@ -336,6 +336,48 @@ else
 fi
 if as p1 $CTL usage >/dev/null 2>&1; then it_ok "uaccectl as $U1 (member of $GA): allowed"; else it_bad "uaccectl as $U1 refused"; fi
 check_log "control refusal logged" "control: refused uid $UID2"
+# 20 silent connections of a user hold its own 8 slots (the rest refused at once) and
+# never delay root: the daemon serves connections side by side
+if [ -x /usr/bin/python3 ]; then
+	as p2 /usr/bin/python3 -c '
+import socket, sys, time
+socks = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    socks.append(s)
+print("connected", flush=True)
+time.sleep(0.5)
+refused = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        refused += b"too many control connections from uid" in s.recv(4096)
+    except BlockingIOError:
+        pass
+print("refused", refused, flush=True)
+time.sleep(2)
+' "$RT/control.sock" >"$T/silent.out" 2>&1 &
+	SPID=$!
+	if wait_for 5000 grep -q connected "$T/silent.out"; then
+		t0=$(ms)
+		$CTL list >"$T/list.out" 2>&1
+		rc=$? t1=$(ms)
+		if [ $rc = 0 ] && [ $((t1 - t0)) -lt 4000 ]; then
+			ok "uaccectl list answered in $((t1 - t0)) ms beside 20 silent connections of $U2"
+		else
+			bad "uaccectl list beside 20 silent connections: exit $rc after $((t1 - t0)) ms"
+		fi
+	else
+		bad "20 silent connections: $(cat "$T/silent.out")"
+	fi
+	wait "$SPID"
+	if grep -q "^refused 12$" "$T/silent.out"; then
+		ok "$U2's connections beyond 8 refused with the reason"
+	else
+		bad "connections over the per-uid cap: $(cat "$T/silent.out")"
+	fi
+fi
 
 # --- 8. reload: a malformed drop-in leaves the old configuration in force --------------------
 hold H p2 open $DEV2 0 start 0 map ss 64K 0 ready wait "$T/H.go" ioctl 0 start EINVAL put 0

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * rundir.c - the runtime directory's own files (see rundir.h).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rundir.h"
+
+int rundir_write(const char *rundir, const char *name, const char *val)
+{
+	char path[320];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", rundir, name);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", val);
+	return fclose(f) ? -errno : 0;
+}
+
+void rundir_remove_files(const char *rundir)
+{
+	static const char *const names[] = { "devdir", "uacced.pid" };
+	char path[320];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rundir, names[i]);
+		unlink(path);
+	}
+}
+
+/* another daemon alive on this runtime dir? */
+bool rundir_in_use(const char *rundir)
+{
+	char path[320], comm[64] = "";
+	FILE *f;
+	long pid = 0;
+
+	snprintf(path, sizeof(path), "%s/uacced.pid", rundir);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "uacced", 6) == 0;
+}
+
+static void rm_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char sub[600];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (de->d_type == DT_DIR)
+			rm_tree(sub);
+		else
+			unlink(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* files a daemon that died left behind: attributes, devdir, pid */
+void rundir_remove_stale(const char *rundir)
+{
+	char path[320];
+
+	snprintf(path, sizeof(path), "%s/class", rundir);
+	if (access(path, F_OK) == 0)
+		log_info("%s: removing runtime files left by a previous daemon", rundir);
+	rm_tree(path);
+	rundir_remove_files(rundir);
+}

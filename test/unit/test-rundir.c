@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-rundir.c - unit tests of the runtime directory's files
+ * (daemon/rundir.c): writing a file, removing devdir and uacced.pid, what
+ * a dead daemon left behind, and whether uacced.pid names a live uacced
+ * (a child named "uacced" plays one).  Links rundir.c and the log (libuaccebase).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rundir.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test-rundir.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+static bool exists(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static void put(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(test_write)
+{
+	char path[256], buf[64] = "";
+	FILE *f;
+
+	ck_assert_int_eq(rundir_write(dir, "devdir", "/dev"), 0);
+	snprintf(path, sizeof(path), "%s/devdir", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(buf, 1, sizeof(buf) - 1, f), 5);
+	fclose(f);
+	ck_assert_str_eq(buf, "/dev\n");
+	/* replaced, not appended */
+	ck_assert_int_eq(rundir_write(dir, "devdir", "/x"), 0);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	ck_assert_ptr_null(fgets(buf + 10, 10, f));
+	fclose(f);
+	ck_assert_str_eq(buf, "/x\n");
+	ck_assert_int_eq(rundir_write("/nonexistent/dir", "devdir", "/dev"), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_remove)
+{
+	ck_assert_int_eq(rundir_write(dir, "devdir", "/dev"), 0);
+	ck_assert_int_eq(rundir_write(dir, "uacced.pid", "1"), 0);
+	put("broker.sock", "");
+	rundir_remove_files(dir);
+	ck_assert(!exists("devdir"));
+	ck_assert(!exists("uacced.pid"));
+	ck_assert(exists("broker.sock"));	/* not ours to remove */
+	rundir_remove_files(dir);		/* nothing there: fine */
+}
+END_TEST
+
+START_TEST(test_remove_stale)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/class", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/class/uacce-dummy-0", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/class/uacce-dummy-0/sub", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	put("class/uacce-dummy-0/api", "dummy_v1\n");
+	put("class/uacce-dummy-0/sub/x", "1\n");
+	put("devdir", "/dev\n");
+	put("uacced.pid", "1\n");
+	put("other", "kept\n");
+	rundir_remove_stale(dir);
+	ck_assert(!exists("class"));
+	ck_assert(!exists("devdir"));
+	ck_assert(!exists("uacced.pid"));
+	ck_assert(exists("other"));
+	rundir_remove_stale(dir);		/* nothing left: fine */
+}
+END_TEST
+
+/* a child called "uacced" that waits to be killed */
+static pid_t fake_uacced(const char *comm)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_NAME, comm);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);		/* named by now */
+	close(p[0]);
+	return pid;
+}
+
+START_TEST(test_in_use)
+{
+	char text[32];
+	pid_t pid;
+
+	ck_assert(!rundir_in_use(dir));			/* no pid file */
+	put("uacced.pid", "garbage\n");
+	ck_assert(!rundir_in_use(dir));
+	snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	put("uacced.pid", text);
+	prctl(PR_SET_NAME, "uacced");			/* Check's child: only this test */
+	ck_assert(!rundir_in_use(dir));			/* ourselves */
+	pid = fake_uacced("uacced");
+	snprintf(text, sizeof(text), "%d\n", (int)pid);
+	put("uacced.pid", text);
+	ck_assert(rundir_in_use(dir));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert(!rundir_in_use(dir));			/* it died */
+	pid = fake_uacced("sleep");			/* pid reused by another program */
+	snprintf(text, sizeof(text), "%d\n", (int)pid);
+	put("uacced.pid", text);
+	ck_assert(!rundir_in_use(dir));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("rundir");
+	TCase *tc = tcase_create("rundir");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_write);
+	tcase_add_test(tc, test_remove);
+	tcase_add_test(tc, test_remove_stale);
+	tcase_add_test(tc, test_in_use);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
