@@ -61,7 +61,10 @@ struct fe_transport_ops {
 	void (*fini)(struct frontend *fe);
 	/* a new node's private state (not published yet); -errno */
 	int (*node_init)(struct fe_node *node);
-	/* free it: its session is gone (also for a node never published) */
+	/*
+	 * free it: its session is gone (also for a node never published).
+	 * Any thread: FUSE frees a removed node with its last file.
+	 */
 	void (*node_fini)(struct fe_node *node);
 	/* publish every node of fe->nodes; on failure nothing stays published */
 	int (*start)(struct frontend *fe);
