@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fe_common.c - the request handlers both frontends share, the session
- * loop, and identification of received queue fds.
+ * fe_common.c - what both transports (CUSE, FUSE) share: nodes, the
+ * request handlers, the session loop, identification of received queue
+ * fds, and start/stop, which call the transport through fe->tops.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,9 +29,7 @@ static void caller_of(fuse_req_t req, struct uacce_caller *who)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-	who->tid = ctx->pid;
-	who->uid = ctx->uid;
-	who->gid = ctx->gid;
+	*who = (struct uacce_caller){ .tid = ctx->pid, .uid = ctx->uid, .gid = ctx->gid };
 }
 
 static struct fe_file *file_of(struct fuse_file_info *fi)
@@ -63,11 +62,11 @@ struct fe_node *fe_node_new(struct frontend *fe, struct uacce_dev *d)
 	list_init(&n->link);
 	n->refs = 1;
 	n->fe = fe;
+	if (fe->tops->node_init(n) != 0) {
+		free(n);
+		return NULL;
+	}
 	n->dev = ud_ref(d);
-	n->stop_efd = -1;
-	pthread_mutex_lock(&fe->lock);
-	n->ino = fe->next_ino++;
-	pthread_mutex_unlock(&fe->lock);
 	return n;
 }
 
@@ -91,8 +90,7 @@ void fe_node_free(struct fe_node *n)
 	pthread_mutex_lock(&fe->lock);
 	list_del(&n->link);
 	pthread_mutex_unlock(&fe->lock);
-	if (n->stop_efd >= 0)
-		close(n->stop_efd);
+	fe->tops->node_fini(n);
 	ud_unref(n->dev);
 	free(n);
 }
@@ -108,10 +106,7 @@ void fe_node_put(struct fe_node *n)
 	if (!last)
 		return;
 	/* only a removed node loses its last reference */
-	if (fe->opts.kind == FE_CUSE)
-		fe_cuse_node_idle(n);
-	else
-		fe_node_free(n);
+	fe->tops->node_idle(n);
 }
 
 /* the published node of d (no reference taken: main thread only) */
@@ -128,6 +123,11 @@ struct fe_node *fe_node_of_dev(struct frontend *fe, struct uacce_dev *d)
 	}
 	pthread_mutex_unlock(&fe->lock);
 	return found;
+}
+
+void fe_node_quiesce(struct fe_node *node)
+{
+	fe_pool_wait_tag(&node->fe->pool, node);
 }
 
 /* --- requests ------------------------------------------------------------------ */
@@ -232,7 +232,12 @@ void fe_release_leftovers(struct frontend *fe, struct fe_node *node)
 
 /* --- SHARE_SVAS: resolving the caller's fd number off the request thread -- */
 
+/*
+ * A worker asks the node of the received fd which queue it is: that needs
+ * a session thread free to answer.  The job holds the queue until replied.
+ */
 struct share_job {
+	struct fe_job job;
 	fuse_req_t req;
 	struct frontend *fe;	/* not the file: it may be released meanwhile */
 	struct uacce_caller who;
@@ -240,35 +245,37 @@ struct share_job {
 	struct uacce_queue *q;
 };
 
-static void *share_worker(void *arg)
+static int share_lookup(struct share_job *j)
 {
-	struct share_job *j = arg;
 	struct frontend *fe = j->fe;
 	struct uacce_queue *src;
 	uint64_t qid;
 	int err;
 
 	err = frontend_identify(fe, j->dupfd, &qid);
+	if (err)
+		return -EINVAL;	/* not a queue of this daemon */
+	src = core_get_queue(fe->core, qid);
+	if (!src)
+		return -EINVAL;
+	err = uq_share_svas(j->q, &j->who, src);
+	uq_unref(src);
+	return err;
+}
+
+static void share_run(struct fe_job *job, bool cancelled)
+{
+	struct share_job *j = container_of(job, struct share_job, job);
+	int err = cancelled ? -ENODEV : share_lookup(j);
+
 	close(j->dupfd);
-	if (!err) {
-		src = core_get_queue(fe->core, qid);
-		if (!src) {
-			err = -EINVAL;
-		} else {
-			err = uq_share_svas(j->q, &j->who, src);
-			uq_unref(src);
-		}
-	} else {
-		err = -EINVAL;	/* not a queue of this daemon */
-	}
 	if (err)
 		fuse_reply_err(j->req, -err);
 	else
 		fuse_reply_ioctl(j->req, 0, NULL, 0);
 	uq_unref(j->q);
-	sem_post(&fe->resolvers);
+	sem_post(&j->fe->resolvers);
 	free(j);
-	return NULL;
 }
 
 static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
@@ -276,7 +283,6 @@ static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_cal
 {
 	struct frontend *fe = f->node->fe;
 	struct share_job *j;
-	pthread_t t;
 	int err, dupfd;
 
 	err = uq_check_owner(f->q, who);
@@ -295,32 +301,138 @@ static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_cal
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
-	if (__atomic_load_n(&fe->stopping, __ATOMIC_SEQ_CST)) {
-		err = ENODEV;
-		goto fail;
-	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		err = ENOMEM;
+		err = -ENOMEM;
 		goto fail;
 	}
+	j->job.tag = f->node;
+	j->job.run = share_run;
 	j->req = req;
 	j->fe = fe;
 	j->who = *who;
 	j->dupfd = dupfd;
 	j->q = core_get_queue(fe->core, uq_id(f->q));	/* held until replied */
-	err = pthread_create(&t, NULL, share_worker, j);
+	if (!j->q) {
+		err = -ENODEV;
+		free(j);
+		goto fail;
+	}
+	err = fe_pool_submit(&fe->pool, &j->job);
 	if (err) {
 		uq_unref(j->q);
 		free(j);
 		goto fail;
 	}
-	pthread_detach(t);
 	return;
 fail:
 	close(dupfd);
 	sem_post(&fe->resolvers);
-	fuse_reply_err(req, err);
+	fuse_reply_err(req, -err);
+}
+
+/* --- device ioctls: a worker answers them, the session goes on ------------------ */
+
+/*
+ * A queue ioctl with backend.h's _IOC contract: the restricted ioctls of
+ * CUSE and FUSE already bring _IOC_SIZE(cmd) bytes in for _IOC_WRITE and
+ * take as many back for _IOC_READ; _IOC_NONE passes the raw argument.
+ * Fill *io (its data malloc'd, freed by reply_ioctl): 0 or -errno.
+ */
+static int ioctl_prepare(unsigned int cmd, void *arg, const void *in_buf, size_t in_bufsz,
+			 size_t out_bufsz, struct uacce_ioctl *io)
+{
+	unsigned dir = _IOC_DIR(cmd);
+
+	*io = (struct uacce_ioctl){ .cmd = cmd, .size = _IOC_SIZE(cmd) };
+	if (dir == _IOC_NONE)
+		io->arg = (unsigned long)(uintptr_t)arg;
+	if (((dir & _IOC_WRITE) && in_bufsz < io->size) ||
+	    ((dir & _IOC_READ) && out_bufsz < io->size))
+		return -EINVAL;
+	if (!io->size)
+		return 0;
+	io->data = calloc(1, io->size);
+	if (!io->data)
+		return -ENOMEM;
+	if (dir & _IOC_WRITE)
+		memcpy(io->data, in_buf, io->size);
+	return 0;
+}
+
+/*
+ * The one call into the core for an ioctl on a queue (START, PUT_Q and the
+ * device's own), from the session thread or a worker.
+ */
+static int queue_ioctl(struct uacce_queue *q, const struct uacce_caller *who,
+		       struct uacce_ioctl *io)
+{
+	return uq_ioctl(q, who, io);
+}
+
+/* the reply, exactly once; frees io's data */
+static void reply_ioctl(fuse_req_t req, int err, struct uacce_ioctl *io)
+{
+	if (err)
+		fuse_reply_err(req, -err);
+	else if (_IOC_DIR(io->cmd) & _IOC_READ)
+		fuse_reply_ioctl(req, 0, io->data, io->size);
+	else
+		fuse_reply_ioctl(req, 0, NULL, 0);
+	free(io->data);
+	io->data = NULL;
+}
+
+/*
+ * A device ioctl may run for seconds (the dummy device's FLUSH processes a
+ * whole ring of copies): answered by a worker, so that the session thread
+ * (on the FUSE fallback: the one thread of every node) goes on.  The job
+ * holds the queue, not the file, until replied: the kernel keeps the file
+ * open until the reply comes.
+ */
+struct ioctl_job {
+	struct fe_job job;
+	fuse_req_t req;
+	struct uacce_queue *q;	/* a reference (core_get_queue) */
+	struct uacce_caller who;
+	struct uacce_ioctl io;	/* its data copied in from the client */
+};
+
+static void ioctl_run(struct fe_job *job, bool cancelled)
+{
+	struct ioctl_job *j = container_of(job, struct ioctl_job, job);
+
+	reply_ioctl(j->req, cancelled ? -ENODEV : queue_ioctl(j->q, &j->who, &j->io), &j->io);
+	uq_unref(j->q);
+	free(j);
+}
+
+static void device_ioctl(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
+			 const struct uacce_ioctl *io)
+{
+	struct frontend *fe = f->node->fe;
+	struct ioctl_job *j = calloc(1, sizeof(*j));
+	int err;
+
+	if (!j) {
+		free(io->data);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	j->job.tag = f->node;
+	j->job.run = ioctl_run;
+	j->req = req;
+	j->who = *who;
+	j->io = *io;
+	j->q = core_get_queue(fe->core, uq_id(f->q));	/* held until replied */
+	err = j->q ? fe_pool_submit(&fe->pool, &j->job) : -ENODEV;
+	if (err) {
+		if (j->q)
+			uq_unref(j->q);
+		free(j->io.data);
+		free(j);
+		fuse_reply_err(req, -err);
+	}
 }
 
 static void ident(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
@@ -340,52 +452,14 @@ static void ident(fuse_req_t req, struct fe_file *f, const struct uacce_caller *
 	fuse_reply_ioctl(req, 0, &id, sizeof(id));
 }
 
-/*
- * A queue ioctl with backend.h's _IOC contract: the restricted ioctls of
- * CUSE and FUSE already bring _IOC_SIZE(cmd) bytes in for _IOC_WRITE and
- * take as many back for _IOC_READ; _IOC_NONE passes the raw argument.
- * Replies exactly once.
- */
-static void run_ioctl(fuse_req_t req, struct uacce_queue *q, const struct uacce_caller *who,
-		      unsigned int cmd, void *arg, const void *in_buf, size_t in_bufsz,
-		      size_t out_bufsz)
-{
-	struct uacce_ioctl io = { .cmd = cmd, .size = _IOC_SIZE(cmd) };
-	unsigned dir = _IOC_DIR(cmd);
-	int err;
-
-	if (dir == _IOC_NONE)
-		io.arg = (unsigned long)(uintptr_t)arg;
-	if (((dir & _IOC_WRITE) && in_bufsz < io.size) ||
-	    ((dir & _IOC_READ) && out_bufsz < io.size)) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	if (io.size) {
-		io.data = calloc(1, io.size);
-		if (!io.data) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		if (dir & _IOC_WRITE)
-			memcpy(io.data, in_buf, io.size);
-	}
-	err = uq_ioctl(q, who, &io);
-	if (err)
-		fuse_reply_err(req, -err);
-	else if (dir & _IOC_READ)
-		fuse_reply_ioctl(req, 0, io.data, io.size);
-	else
-		fuse_reply_ioctl(req, 0, NULL, 0);
-	free(io.data);
-}
-
 void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		 unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
 	struct fe_file *f = file_of(fi);
 	unsigned int ucmd = (unsigned int)cmd;
 	struct uacce_caller who;
+	struct uacce_ioctl io;
+	int err;
 
 	caller_of(req, &who);
 	if (flags & FUSE_IOCTL_COMPAT) {
@@ -399,8 +473,20 @@ void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 	case UACCE_CMD_SHARE_SVAS:
 		share_svas(req, f, &who, (int)(intptr_t)arg);
 		return;
+	}
+	err = ioctl_prepare(ucmd, arg, in_buf, in_bufsz, out_bufsz, &io);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	switch (ucmd) {
+	case UACCE_CMD_START:
+	case UACCE_CMD_PUT_Q:
+		/* quick: answered here, in order with the opens and releases */
+		reply_ioctl(req, queue_ioctl(f->q, &who, &io), &io);
+		return;
 	default:
-		run_ioctl(req, f->q, &who, ucmd, arg, in_buf, in_bufsz, out_bufsz);
+		device_ioctl(req, f, &who, &io);
 	}
 }
 
@@ -510,7 +596,6 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 {
 	struct uacced_ident id = { 0 };
 	struct stat st;
-	bool ours = false;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
@@ -518,18 +603,7 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 	 * Never issue an ioctl on a file that is not ours: it could belong
 	 * to a FUSE file system of the client's that would never answer.
 	 */
-	if (fe->opts.kind == FE_CUSE) {
-		pthread_mutex_lock(&fe->lock);
-		list_for_each(pos, &fe->nodes) {
-			struct fe_node *n = container_of(pos, struct fe_node, link);
-
-			ours |= S_ISCHR(st.st_mode) && n->rdev == st.st_rdev;
-		}
-		pthread_mutex_unlock(&fe->lock);
-	} else {
-		ours = fe_fuse_is_ours(fe, &st);
-	}
-	if (!ours)
+	if (!fe->tops->is_ours(fe, &st))
 		return -EINVAL;
 	if (ioctl(fd, UACCED_CMD_IDENT, &id) < 0)
 		return -errno;
@@ -548,6 +622,17 @@ static void free_nodes(struct frontend *fe)
 		fe_node_free(container_of(pos, struct fe_node, link));
 }
 
+/* every job, session, node and file is gone */
+static void frontend_free(struct frontend *fe)
+{
+	if (fe->stop_efd >= 0)
+		close(fe->stop_efd);
+	sem_destroy(&fe->resolvers);
+	fe_pool_destroy(&fe->pool);
+	pthread_mutex_destroy(&fe->lock);
+	free(fe);
+}
+
 int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 		   struct uacce_dev *const *devs, int n, struct frontend **out)
 {
@@ -558,40 +643,42 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 	if (!fe)
 		return -ENOMEM;
 	fe->opts = *opts;
+	/* the one place that knows there are two */
+	fe->tops = opts->kind == FE_CUSE ? &fe_cuse_transport : &fe_fuse_transport;
 	fe->core = core;
 	list_init(&fe->files);
 	list_init(&fe->nodes);
-	fe->next_ino = 2;	/* 1 is the FUSE root */
 	pthread_mutex_init(&fe->lock, NULL);
-	pthread_cond_init(&fe->cond, NULL);
 	sem_init(&fe->resolvers, 0, MAX_RESOLVERS);
+	fe_pool_init(&fe->pool);
 	fe->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fe->stop_efd < 0) {
 		err = -errno;
 		goto fail;
 	}
+	err = fe->tops->init(fe);
+	if (err)
+		goto fail;
 	for (int i = 0; i < n; i++) {
 		struct fe_node *node = fe_node_new(fe, devs[i]);
 
 		if (!node) {
 			err = -ENOMEM;
-			goto fail;
+			goto fail_nodes;
 		}
 		list_add_tail(&fe->nodes, &node->link);
 	}
-	err = opts->kind == FE_CUSE ? fe_cuse_start(fe) : fe_fuse_start(fe);
+	err = fe->tops->start(fe);
 	if (err)
-		goto fail;
+		goto fail_nodes;
 	*out = fe;
 	return 0;
-fail:
+fail_nodes:
 	free_nodes(fe);
-	if (fe->stop_efd >= 0)
-		close(fe->stop_efd);
-	sem_destroy(&fe->resolvers);
-	pthread_cond_destroy(&fe->cond);
-	pthread_mutex_destroy(&fe->lock);
-	free(fe);
+	fe->tops->fini(fe);
+fail:
+	fe_pool_stop(&fe->pool);
+	frontend_free(fe);
 	return err;
 }
 
@@ -602,11 +689,9 @@ int frontend_add_device(struct frontend *fe, struct uacce_dev *d)
 
 	if (!node)
 		return -ENOMEM;
-	err = fe->opts.kind == FE_CUSE ? fe_cuse_add(fe, node) : fe_fuse_add(fe, node);
-	if (err) {
-		ud_unref(node->dev);
-		free(node);
-	}
+	err = fe->tops->add_node(fe, node);
+	if (err)
+		fe_node_free(node);	/* never listed */
 	return err;
 }
 
@@ -619,10 +704,7 @@ void frontend_remove_device(struct frontend *fe, struct uacce_dev *d)
 	pthread_mutex_lock(&fe->lock);
 	node->removed = true;
 	pthread_mutex_unlock(&fe->lock);
-	if (fe->opts.kind == FE_CUSE)
-		fe_cuse_remove(fe, node);
-	else
-		fe_fuse_remove(fe, node);
+	fe->tops->remove_node(fe, node);
 }
 
 void frontend_set_perms(struct frontend *fe, uid_t uid, gid_t gid, mode_t mode)
@@ -632,43 +714,22 @@ void frontend_set_perms(struct frontend *fe, uid_t uid, gid_t gid, mode_t mode)
 	fe->opts.gid = gid;
 	fe->opts.mode = mode;
 	pthread_mutex_unlock(&fe->lock);
-	if (fe->opts.kind == FE_CUSE)
-		fe_cuse_set_perms(fe);
-	else
-		fe_fuse_set_perms(fe);
-}
-
-/* SHARE_SVAS threads still running use fe and its sessions */
-static void wait_resolvers(struct frontend *fe)
-{
-	for (int i = 0; i < 500; i++) {
-		int v = 0;
-
-		sem_getvalue(&fe->resolvers, &v);
-		if (v >= MAX_RESOLVERS)
-			return;
-		usleep(10000);
-	}
-	log_warn("frontend: SHARE_SVAS lookups still running at shutdown");
+	fe->tops->set_perms(fe);
 }
 
 void frontend_stop(struct frontend *fe)
 {
 	if (!fe)
 		return;
-	/* lookups in flight need the sessions served: let them end first */
-	__atomic_store_n(&fe->stopping, true, __ATOMIC_SEQ_CST);
-	wait_resolvers(fe);
-	if (fe->opts.kind == FE_CUSE)
-		fe_cuse_stop(fe);
-	else
-		fe_fuse_stop(fe);
+	/*
+	 * First the workers: their replies go through the sessions, and a
+	 * SHARE_SVAS lookup needs them served.  After this no job uses fe.
+	 */
+	fe_pool_stop(&fe->pool);
+	fe->tops->stop(fe);
 	free_nodes(fe);
-	close(fe->stop_efd);
-	sem_destroy(&fe->resolvers);
-	pthread_cond_destroy(&fe->cond);
-	pthread_mutex_destroy(&fe->lock);
-	free(fe);
+	fe->tops->fini(fe);
+	frontend_free(fe);
 }
 
 const char *frontend_dev_dir(const struct frontend *fe)

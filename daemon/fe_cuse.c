@@ -26,6 +26,39 @@
 
 #define INIT_TIMEOUT_S 10
 
+/* the frontend's CUSE state (fe->priv) */
+struct cuse_fe {
+	pthread_cond_t cond;		/* with fe->lock: a node's init_done */
+};
+
+/*
+ * A node's CUSE session (fe_node.priv).  The main thread starts, joins and
+ * ends it; the fields marked "lock" are shared with the session thread
+ * under fe->lock.
+ */
+struct cuse_node {
+	dev_t rdev;			/* the node's device number (is_ours) */
+	struct fuse_session *se;
+	pthread_t thread;
+	bool thread_started;
+	bool init_done;			/* lock */
+	int init_err;			/* lock */
+	int stop_efd;			/* eventfd: this session's thread exits */
+	bool idle_exit;			/* lock: removed, last file closed: the
+					 * thread destroys the session itself */
+	bool thread_done;		/* lock: the thread returned: join it */
+};
+
+static struct cuse_fe *cf(struct frontend *fe)
+{
+	return fe->priv;
+}
+
+static struct cuse_node *cn(struct fe_node *node)
+{
+	return node->priv;
+}
+
 static struct fe_node *node_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
@@ -34,13 +67,14 @@ static struct fe_node *node_of(fuse_req_t req)
 static void set_init(struct fe_node *node, int err)
 {
 	struct frontend *fe = node->fe;
+	struct cuse_node *c = cn(node);
 
 	pthread_mutex_lock(&fe->lock);
-	if (!node->init_done) {
-		node->init_done = true;
-		node->init_err = err;
+	if (!c->init_done) {
+		c->init_done = true;
+		c->init_err = err;
 	}
-	pthread_cond_broadcast(&fe->cond);
+	pthread_cond_broadcast(&cf(fe)->cond);
 	pthread_mutex_unlock(&fe->lock);
 }
 
@@ -64,7 +98,7 @@ static int apply_perms(struct fe_node *node)
 static void c_init_done(void *userdata)
 {
 	struct fe_node *node = userdata;
-	struct pollfd p = { .fd = fuse_session_fd(node->se), .events = POLLIN };
+	struct pollfd p = { .fd = fuse_session_fd(cn(node)->se), .events = POLLIN };
 	struct stat st;
 	int err = 0;
 
@@ -76,7 +110,7 @@ static void c_init_done(void *userdata)
 	if (stat(node->path, &st) < 0 || !S_ISCHR(st.st_mode)) {
 		err = -ENOENT;
 	} else {
-		node->rdev = st.st_rdev;
+		cn(node)->rdev = st.st_rdev;
 		err = apply_perms(node);
 	}
 	set_init(node, err);
@@ -132,25 +166,30 @@ static void *session_thread(void *arg)
 {
 	struct fe_node *node = arg;
 	struct frontend *fe = node->fe;
-	int err = fe_session_loop(fe, node->se, node->stop_efd);
-	bool idle;
+	struct cuse_node *c = cn(node);
+	int err = fe_session_loop(fe, c->se, c->stop_efd);
+	bool idle, init_done;
 
-	if (!node->init_done)
+	pthread_mutex_lock(&fe->lock);
+	init_done = c->init_done;
+	pthread_mutex_unlock(&fe->lock);
+	if (!init_done)
 		set_init(node, err ? err : -EEXIST);
 	else if (err)
 		node_err(node, "%s: CUSE connection lost: %s", node->path, strerror(-err));
 	pthread_mutex_lock(&fe->lock);
-	idle = node->idle_exit;
+	idle = c->idle_exit;
 	pthread_mutex_unlock(&fe->lock);
 	if (idle) {
 		/* removed and its last file closed: the device goes now */
-		fuse_session_destroy(node->se);
-		node->se = NULL;
+		fe_node_quiesce(node);	/* workers done replying through it */
+		fuse_session_destroy(c->se);
+		c->se = NULL;
 		node_info(node, "%s: removed device: last file closed, CUSE device gone",
 			  node->path);
 	}
 	pthread_mutex_lock(&fe->lock);
-	node->thread_done = true;
+	c->thread_done = true;
 	pthread_mutex_unlock(&fe->lock);
 	return NULL;
 }
@@ -188,6 +227,7 @@ static int start_node(struct fe_node *node)
 		.flags = 0,	/* restricted ioctls, sizes from the command */
 	};
 	struct frontend *fe = node->fe;
+	struct cuse_node *c = cn(node);
 	struct timespec deadline;
 	int fd, err;
 
@@ -198,12 +238,12 @@ static int start_node(struct fe_node *node)
 		return -EEXIST;
 	}
 	snprintf(devname, sizeof(devname), "DEVNAME=%s", name);
-	node->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (node->stop_efd < 0)
+	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->stop_efd < 0)
 		return -errno;
-	node->se = cuse_lowlevel_new(&args, &ci, &cuse_ops, node);
+	c->se = cuse_lowlevel_new(&args, &ci, &cuse_ops, node);
 	fuse_opt_free_args(&args);	/* parsing made a copy; the session keeps none */
-	if (!node->se)
+	if (!c->se)
 		return -ENOMEM;
 	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -211,22 +251,22 @@ static int start_node(struct fe_node *node)
 		node_err(node, "%s: cannot open /dev/cuse: %s", node->path, strerror(errno));
 		return err;
 	}
-	err = fuse_session_custom_io(node->se, &cuse_io, fd);
+	err = fuse_session_custom_io(c->se, &cuse_io, fd);
 	if (err) {
 		close(fd);
 		return err;
 	}
-	err = -pthread_create(&node->thread, NULL, session_thread, node);
+	err = -pthread_create(&c->thread, NULL, session_thread, node);
 	if (err)
 		return err;
-	node->thread_started = true;
+	c->thread_started = true;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += INIT_TIMEOUT_S;
 	pthread_mutex_lock(&fe->lock);
-	while (!node->init_done && err != ETIMEDOUT)
-		err = pthread_cond_timedwait(&fe->cond, &fe->lock, &deadline);
-	err = node->init_done ? node->init_err : -ETIMEDOUT;
+	while (!c->init_done && err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&cf(fe)->cond, &fe->lock, &deadline);
+	err = c->init_done ? c->init_err : -ETIMEDOUT;
 	pthread_mutex_unlock(&fe->lock);
 	if (err == -EEXIST)
 		node_err(node, "%s: the kernel refused the device name (taken by another CUSE "
@@ -241,11 +281,13 @@ static void log_published(struct fe_node *node)
 	struct frontend *fe = node->fe;
 
 	node_info(node, "%s: published (CUSE %u:%u, mode %04o, uid %u, gid %u)", node->path,
-		  major(node->rdev), minor(node->rdev), (unsigned)fe->opts.mode,
+		  major(cn(node)->rdev), minor(cn(node)->rdev), (unsigned)fe->opts.mode,
 		  (unsigned)fe->opts.uid, (unsigned)fe->opts.gid);
 }
 
-int fe_cuse_start(struct frontend *fe)
+static void cuse_stop(struct frontend *fe);
+
+static int cuse_start(struct frontend *fe)
 {
 	int err;
 
@@ -255,7 +297,7 @@ int fe_cuse_start(struct frontend *fe)
 
 		err = start_node(node);
 		if (err) {
-			fe_cuse_stop(fe);
+			cuse_stop(fe);
 			return err;
 		}
 		log_published(node);
@@ -280,15 +322,24 @@ static void signal_efd(int efd)
 static void node_finish(struct fe_node *node)
 {
 	struct frontend *fe = node->fe;
+	struct cuse_node *c = cn(node);
 
-	signal_efd(node->stop_efd);
-	if (node->thread_started)
-		pthread_join(node->thread, NULL);
-	node->thread_started = false;
+	/*
+	 * Workers still replying through the session: first while its thread
+	 * serves (a SHARE_SVAS lookup may be asking this very node), then once
+	 * more for what came meanwhile (the queues are revoked by now: those
+	 * fail at once, and no SHARE_SVAS lookup starts).
+	 */
+	fe_node_quiesce(node);
+	signal_efd(c->stop_efd);
+	if (c->thread_started)
+		pthread_join(c->thread, NULL);
+	c->thread_started = false;
+	fe_node_quiesce(node);
 	fe_release_leftovers(fe, node);
-	if (node->se)
-		fuse_session_destroy(node->se);
-	node->se = NULL;
+	if (c->se)
+		fuse_session_destroy(c->se);
+	c->se = NULL;
 	fe_node_free(node);
 }
 
@@ -302,7 +353,7 @@ static void reap(struct frontend *fe)
 		list_for_each(pos, &fe->nodes) {
 			struct fe_node *n = container_of(pos, struct fe_node, link);
 
-			if (n->removed && n->thread_done && n->refs == 0)
+			if (n->removed && cn(n)->thread_done && n->refs == 0)
 				found = n;
 		}
 		pthread_mutex_unlock(&fe->lock);
@@ -328,7 +379,7 @@ static struct fe_node *lingering(struct frontend *fe, const char *name)
 	return found;
 }
 
-int fe_cuse_add(struct frontend *fe, struct fe_node *node)
+static int cuse_add_node(struct frontend *fe, struct fe_node *node)
 {
 	struct fe_node *old;
 	int err;
@@ -342,13 +393,16 @@ int fe_cuse_add(struct frontend *fe, struct fe_node *node)
 	}
 	err = start_node(node);
 	if (err) {
-		signal_efd(node->stop_efd);
-		if (node->thread_started)
-			pthread_join(node->thread, NULL);
-		if (node->se)
-			fuse_session_destroy(node->se);
-		if (node->stop_efd >= 0)
-			close(node->stop_efd);
+		struct cuse_node *c = cn(node);
+
+		/* the caller frees the node (node_fini closes stop_efd) */
+		signal_efd(c->stop_efd);
+		if (c->thread_started)
+			pthread_join(c->thread, NULL);
+		c->thread_started = false;
+		if (c->se)
+			fuse_session_destroy(c->se);
+		c->se = NULL;
 		return err;
 	}
 	pthread_mutex_lock(&fe->lock);
@@ -358,30 +412,31 @@ int fe_cuse_add(struct frontend *fe, struct fe_node *node)
 	return 0;
 }
 
-void fe_cuse_node_idle(struct fe_node *node)
+static void cuse_node_idle(struct fe_node *node)
 {
 	struct frontend *fe = node->fe;
 
 	pthread_mutex_lock(&fe->lock);
-	node->idle_exit = true;
+	cn(node)->idle_exit = true;
 	pthread_mutex_unlock(&fe->lock);
-	signal_efd(node->stop_efd);
+	signal_efd(cn(node)->stop_efd);
 }
 
-void fe_cuse_remove(struct frontend *fe, struct fe_node *node)
+static void cuse_remove_node(struct frontend *fe, struct fe_node *node)
 {
+	struct cuse_node *c = cn(node);
 	bool idle;
 	int files;
 
 	fe_node_put(node);	/* the table's reference */
 	pthread_mutex_lock(&fe->lock);
-	idle = node->idle_exit;
+	idle = c->idle_exit;
 	files = node->refs;
 	pthread_mutex_unlock(&fe->lock);
 	if (idle) {
 		/* no file open: the thread destroys the session, the node goes */
-		pthread_join(node->thread, NULL);
-		node->thread_started = false;
+		pthread_join(c->thread, NULL);
+		c->thread_started = false;
 		node_info(node, "%s: removed", node->path);
 		node_finish(node);
 	} else {
@@ -397,7 +452,7 @@ void fe_cuse_remove(struct frontend *fe, struct fe_node *node)
 	reap(fe);
 }
 
-void fe_cuse_set_perms(struct frontend *fe)
+static void cuse_set_perms(struct frontend *fe)
 {
 	pthread_mutex_lock(&fe->lock);
 	list_for_each(pos, &fe->nodes) {
@@ -416,24 +471,92 @@ void fe_cuse_set_perms(struct frontend *fe)
 	pthread_mutex_unlock(&fe->lock);
 }
 
-void fe_cuse_stop(struct frontend *fe)
+static void cuse_stop(struct frontend *fe)
 {
 	signal_efd(fe->stop_efd);
 	list_for_each(pos, &fe->nodes) {
-		struct fe_node *node = container_of(pos, struct fe_node, link);
+		struct cuse_node *c = cn(container_of(pos, struct fe_node, link));
 
-		if (node->thread_started)
-			pthread_join(node->thread, NULL);
-		node->thread_started = false;
+		if (c->thread_started)
+			pthread_join(c->thread, NULL);
+		c->thread_started = false;
 	}
 	/* stop the workers (they notify through the sessions) before those go */
 	fe_release_leftovers(fe, NULL);
 	list_for_each(pos, &fe->nodes) {
-		struct fe_node *node = container_of(pos, struct fe_node, link);
+		struct cuse_node *c = cn(container_of(pos, struct fe_node, link));
 
 		/* closing the /dev/cuse fd removes the node */
-		if (node->se)
-			fuse_session_destroy(node->se);
-		node->se = NULL;
+		if (c->se)
+			fuse_session_destroy(c->se);
+		c->se = NULL;
 	}
 }
+
+static bool cuse_is_ours(struct frontend *fe, const struct stat *st)
+{
+	bool ours = false;
+
+	if (!S_ISCHR(st->st_mode))
+		return false;
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes)
+		ours |= cn(container_of(pos, struct fe_node, link))->rdev == st->st_rdev;
+	pthread_mutex_unlock(&fe->lock);
+	return ours;
+}
+
+static int cuse_init(struct frontend *fe)
+{
+	struct cuse_fe *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	pthread_cond_init(&c->cond, NULL);
+	fe->priv = c;
+	return 0;
+}
+
+static void cuse_fini(struct frontend *fe)
+{
+	struct cuse_fe *c = cf(fe);
+
+	pthread_cond_destroy(&c->cond);
+	free(c);
+	fe->priv = NULL;
+}
+
+static int cuse_node_init(struct fe_node *node)
+{
+	struct cuse_node *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->stop_efd = -1;
+	node->priv = c;
+	return 0;
+}
+
+static void cuse_node_fini(struct fe_node *node)
+{
+	struct cuse_node *c = cn(node);
+
+	if (c->stop_efd >= 0)
+		close(c->stop_efd);
+	free(c);
+	node->priv = NULL;
+}
+
+const struct fe_transport_ops fe_cuse_transport = {
+	.init = cuse_init,
+	.fini = cuse_fini,
+	.node_init = cuse_node_init,
+	.node_fini = cuse_node_fini,
+	.start = cuse_start,
+	.stop = cuse_stop,
+	.add_node = cuse_add_node,
+	.remove_node = cuse_remove_node,
+	.node_idle = cuse_node_idle,
+	.set_perms = cuse_set_perms,
+	.is_ours = cuse_is_ours,
+};

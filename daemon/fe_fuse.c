@@ -23,6 +23,31 @@
 #define ROOT_INO 1
 #define MAX_INVAL 256	/* nodes whose attributes are invalidated at once */
 
+/* the frontend's FUSE state (fe->priv): one session serves every node */
+struct fuse_fe {
+	struct fuse_session *se;
+	pthread_t thread;
+	bool thread_started;
+	bool mounted;
+	dev_t st_dev;			/* of the mount (is_ours) */
+	ino_t next_ino;			/* fe->lock */
+};
+
+/* a node's FUSE state (fe_node.priv) */
+struct fuse_node {
+	ino_t ino;			/* never reused */
+};
+
+static struct fuse_fe *ff(struct frontend *fe)
+{
+	return fe->priv;
+}
+
+static ino_t ino_of(const struct fe_node *node)
+{
+	return ((const struct fuse_node *)node->priv)->ino;
+}
+
 static struct frontend *fe_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
@@ -34,7 +59,7 @@ static struct fe_node *find_locked(struct frontend *fe, fuse_ino_t ino, bool any
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *n = container_of(pos, struct fe_node, link);
 
-		if (n->ino == ino && (any || !n->removed))
+		if (ino_of(n) == ino && (any || !n->removed))
 			return n;
 	}
 	return NULL;
@@ -84,7 +109,7 @@ static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		struct fe_node *n = container_of(pos, struct fe_node, link);
 
 		if (!n->removed && strcmp(ud_name(n->dev), name) == 0)
-			e.ino = n->ino;
+			e.ino = ino_of(n);
 	}
 	pthread_mutex_unlock(&fe->lock);
 	if (!e.ino) {
@@ -157,10 +182,10 @@ static void f_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *n = container_of(pos, struct fe_node, link);
 
-		if (n->removed || (off_t)n->ino < off)
+		if (n->removed || (off_t)ino_of(n) < off)
 			continue;
-		if (!add_entry(req, buf, size, &used, ud_name(n->dev), n->ino, S_IFREG,
-			       (off_t)n->ino + 1))
+		if (!add_entry(req, buf, size, &used, ud_name(n->dev), ino_of(n), S_IFREG,
+			       (off_t)ino_of(n) + 1))
 			break;
 	}
 	pthread_mutex_unlock(&fe->lock);
@@ -237,7 +262,7 @@ static const struct fuse_lowlevel_ops fuse_ops = {
 static void *session_thread(void *arg)
 {
 	struct frontend *fe = arg;
-	int err = fe_session_loop(fe, fe->se, -1);
+	int err = fe_session_loop(fe, ff(fe)->se, -1);
 
 	if (err)
 		log_err("%s: FUSE connection lost: %s", fe->dev_dir, strerror(-err));
@@ -315,12 +340,15 @@ static void log_published(struct frontend *fe, struct fe_node *node)
 		  (unsigned)fe->opts.mode, (unsigned)fe->opts.uid, (unsigned)fe->opts.gid);
 }
 
-int fe_fuse_start(struct frontend *fe)
+static void fuse_stop(struct frontend *fe);
+
+static int fuse_start(struct frontend *fe)
 {
 	char *argv[] = { (char *)"uacced", (char *)"-o",
 			 (char *)"allow_other,default_permissions,fsname=uacced,subtype=uacce",
 			 NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct fuse_fe *f = ff(fe);
 	struct stat st;
 	int err;
 
@@ -335,37 +363,37 @@ int fe_fuse_start(struct frontend *fe)
 		log_err("%s: cannot create the mount point: %s", fe->dev_dir, strerror(-err));
 		return err;
 	}
-	fe->se = fuse_session_new(&args, &fuse_ops, sizeof(fuse_ops), fe);
+	f->se = fuse_session_new(&args, &fuse_ops, sizeof(fuse_ops), fe);
 	fuse_opt_free_args(&args);
-	if (!fe->se)
+	if (!f->se)
 		return -EINVAL;
-	if (fuse_session_mount(fe->se, fe->dev_dir) != 0) {
+	if (fuse_session_mount(f->se, fe->dev_dir) != 0) {
 		log_err("%s: FUSE mount failed", fe->dev_dir);
-		fuse_session_destroy(fe->se);
-		fe->se = NULL;
+		fuse_session_destroy(f->se);
+		f->se = NULL;
 		return -EIO;
 	}
-	fe->mounted = true;
-	err = -pthread_create(&fe->thread, NULL, session_thread, fe);
+	f->mounted = true;
+	err = -pthread_create(&f->thread, NULL, session_thread, fe);
 	if (err) {
-		fe_fuse_stop(fe);
+		fuse_stop(fe);
 		return err;
 	}
-	fe->thread_started = true;
+	f->thread_started = true;
 	/* answered by the session thread we just started */
 	if (stat(fe->dev_dir, &st) < 0) {
 		err = -errno;
 		log_err("%s: the new mount does not answer: %m", fe->dev_dir);
-		fe_fuse_stop(fe);
+		fuse_stop(fe);
 		return err;
 	}
-	fe->fuse_st_dev = st.st_dev;
+	f->st_dev = st.st_dev;
 	list_for_each(pos, &fe->nodes)
 		log_published(fe, container_of(pos, struct fe_node, link));
 	return 0;
 }
 
-int fe_fuse_add(struct frontend *fe, struct fe_node *node)
+static int fuse_add_node(struct frontend *fe, struct fe_node *node)
 {
 	set_path(fe, node);
 	pthread_mutex_lock(&fe->lock);
@@ -376,20 +404,20 @@ int fe_fuse_add(struct frontend *fe, struct fe_node *node)
 	return 0;
 }
 
-void fe_fuse_remove(struct frontend *fe, struct fe_node *node)
+static void fuse_remove_node(struct frontend *fe, struct fe_node *node)
 {
 	const char *name = ud_name(node->dev);
 	int err;
 
 	/* the kernel may hold the name for entry_timeout: drop it now */
-	err = fuse_lowlevel_notify_inval_entry(fe->se, ROOT_INO, name, strlen(name));
+	err = fuse_lowlevel_notify_inval_entry(ff(fe)->se, ROOT_INO, name, strlen(name));
 	if (err && err != -ENOENT)
 		node_debug(node, "%s: entry invalidation: %s", node->path, strerror(-err));
 	node_info(node, "%s: removed", node->path);
 	fe_node_put(node);	/* the table's reference: freed with its last file */
 }
 
-void fe_fuse_set_perms(struct frontend *fe)
+static void fuse_set_perms(struct frontend *fe)
 {
 	fuse_ino_t inos[MAX_INVAL];
 	int n = 0;
@@ -399,19 +427,19 @@ void fe_fuse_set_perms(struct frontend *fe)
 		struct fe_node *node = container_of(pos, struct fe_node, link);
 
 		if (!node->removed && n < MAX_INVAL)
-			inos[n++] = node->ino;
+			inos[n++] = ino_of(node);
 	}
 	pthread_mutex_unlock(&fe->lock);
 	/* cached attributes (attr_timeout) would show the old ones for a while */
 	for (int i = 0; i < n; i++)
-		fuse_lowlevel_notify_inval_inode(fe->se, inos[i], -1, 0);
+		fuse_lowlevel_notify_inval_inode(ff(fe)->se, inos[i], -1, 0);
 }
 
-bool fe_fuse_is_ours(struct frontend *fe, const struct stat *st)
+static bool fuse_is_ours(struct frontend *fe, const struct stat *st)
 {
 	bool ours;
 
-	if (!fe->mounted || st->st_dev != fe->fuse_st_dev || !S_ISREG(st->st_mode))
+	if (!ff(fe)->mounted || st->st_dev != ff(fe)->st_dev || !S_ISREG(st->st_mode))
 		return false;
 	pthread_mutex_lock(&fe->lock);
 	ours = find_locked(fe, st->st_ino, true) != NULL;	/* removed ones too */
@@ -419,22 +447,80 @@ bool fe_fuse_is_ours(struct frontend *fe, const struct stat *st)
 	return ours;
 }
 
-void fe_fuse_stop(struct frontend *fe)
+static void fuse_stop(struct frontend *fe)
 {
+	struct fuse_fe *f = ff(fe);
 	uint64_t one = 1;
 
 	if (write(fe->stop_efd, &one, sizeof(one)) < 0)
 		log_warn("frontend: cannot signal the session thread: %m");
-	if (fe->thread_started)
-		pthread_join(fe->thread, NULL);
-	fe->thread_started = false;
+	if (f->thread_started)
+		pthread_join(f->thread, NULL);
+	f->thread_started = false;
 	/* stop the workers (they notify through the session) before it goes */
 	fe_release_leftovers(fe, NULL);
-	if (fe->se) {
-		if (fe->mounted)
-			fuse_session_unmount(fe->se);
-		fe->mounted = false;
-		fuse_session_destroy(fe->se);
-		fe->se = NULL;
+	if (f->se) {
+		if (f->mounted)
+			fuse_session_unmount(f->se);
+		f->mounted = false;
+		fuse_session_destroy(f->se);
+		f->se = NULL;
 	}
 }
+
+/* removed, its last file closed: nothing holds the node any more */
+static void fuse_node_idle(struct fe_node *node)
+{
+	fe_node_free(node);
+}
+
+static int fuse_init(struct frontend *fe)
+{
+	struct fuse_fe *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->next_ino = ROOT_INO + 1;
+	fe->priv = f;
+	return 0;
+}
+
+static void fuse_fini(struct frontend *fe)
+{
+	free(fe->priv);
+	fe->priv = NULL;
+}
+
+static int fuse_node_init(struct fe_node *node)
+{
+	struct frontend *fe = node->fe;
+	struct fuse_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	pthread_mutex_lock(&fe->lock);
+	n->ino = ff(fe)->next_ino++;
+	pthread_mutex_unlock(&fe->lock);
+	node->priv = n;
+	return 0;
+}
+
+static void fuse_node_fini(struct fe_node *node)
+{
+	free(node->priv);
+	node->priv = NULL;
+}
+
+const struct fe_transport_ops fe_fuse_transport = {
+	.init = fuse_init,
+	.fini = fuse_fini,
+	.node_init = fuse_node_init,
+	.node_fini = fuse_node_fini,
+	.start = fuse_start,
+	.stop = fuse_stop,
+	.add_node = fuse_add_node,
+	.remove_node = fuse_remove_node,
+	.node_idle = fuse_node_idle,
+	.set_perms = fuse_set_perms,
+	.is_ours = fuse_is_ours,
+};

@@ -10,6 +10,7 @@
 #include <semaphore.h>
 #include <sys/stat.h>
 
+#include "fe_pool.h"
 #include "frontend.h"
 #include "list.h"
 
@@ -17,9 +18,10 @@
  * One published device.  Lifetime: a reference for the table while it is
  * published (dropped by frontend_remove_device), one per open file and
  * one per lookup in flight; all under fe->lock.  A removed node stays
- * listed (for frontend_identify) until its last reference goes: FUSE then
- * frees it; CUSE destroys its session from the session thread, and the
- * node is reaped (joined, freed) by the next add/remove/stop.
+ * listed (for frontend_identify) until its last reference goes; then the
+ * transport's node_idle ends it (FUSE frees it at once; CUSE destroys its
+ * session from the session thread, and the node is reaped - joined,
+ * freed - by the next add/remove/stop).
  */
 struct fe_node {
 	struct list link;		/* frontend::nodes */
@@ -28,39 +30,64 @@ struct fe_node {
 	struct frontend *fe;
 	struct uacce_dev *dev;		/* a reference (ud_ref) */
 	char path[300];			/* node path */
-	dev_t rdev;			/* CUSE: the node's device number */
-	ino_t ino;			/* FUSE: inode number, never reused */
-	/* CUSE only */
-	struct fuse_session *se;
-	pthread_t thread;
-	bool thread_started;
-	bool init_done;
-	int init_err;
-	int stop_efd;			/* eventfd: this session's thread exits */
-	bool idle_exit;			/* removed, last file closed: the thread
-					 * destroys the session itself */
-	bool thread_done;		/* the thread returned: join it */
+	void *priv;			/* the transport's (node_init .. node_fini) */
 };
+
+struct fe_transport_ops;
 
 struct frontend {
 	struct fe_opts opts;
+	const struct fe_transport_ops *tops;	/* CUSE or FUSE, from opts.kind */
 	struct uacce_core *core;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* CUSE init_done */
 	struct list nodes;		/* fe_node.link, in creation order; lock */
-	ino_t next_ino;			/* FUSE; lock */
 	int stop_efd;			/* eventfd: every session thread exits */
 	char dev_dir[256];
 	sem_t resolvers;		/* bounds concurrent SHARE_SVAS lookups */
-	bool stopping;			/* atomic: no new lookups */
+	struct fe_pool pool;		/* answers device ioctls and SHARE_SVAS */
 	struct list files;		/* fe_file.link, open files; lock */
-	/* FUSE only */
-	struct fuse_session *se;
-	pthread_t thread;
-	bool thread_started;
-	bool mounted;
-	dev_t fuse_st_dev;
+	void *priv;			/* the transport's (init .. fini) */
 };
+
+/*
+ * What differs between CUSE and FUSE.  Every op is required and runs in
+ * the main thread (the one calling frontend_*), without fe->lock, unless
+ * said otherwise.
+ */
+struct fe_transport_ops {
+	/* the frontend's private state, before any node exists; -errno */
+	int (*init)(struct frontend *fe);
+	/* free it: every node is gone */
+	void (*fini)(struct frontend *fe);
+	/* a new node's private state (not published yet); -errno */
+	int (*node_init)(struct fe_node *node);
+	/*
+	 * free it: its session is gone (also for a node never published).
+	 * Any thread: FUSE frees a removed node with its last file.
+	 */
+	void (*node_fini)(struct fe_node *node);
+	/* publish every node of fe->nodes; on failure nothing stays published */
+	int (*start)(struct frontend *fe);
+	/*
+	 * End every session (the pool is stopped already): its thread stops,
+	 * then every file left is released (fe_release_leftovers), then the
+	 * session goes.  The nodes stay listed; the caller frees them.
+	 */
+	void (*stop)(struct frontend *fe);
+	/* publish node and list it in fe->nodes; on failure it is not listed */
+	int (*add_node)(struct frontend *fe, struct fe_node *node);
+	/* node was just marked removed: unpublish it, drop the table's reference */
+	void (*remove_node)(struct frontend *fe, struct fe_node *node);
+	/* the last reference of a removed node went (any thread) */
+	void (*node_idle)(struct fe_node *node);
+	/* apply fe->opts.uid/gid/mode to every published node */
+	void (*set_perms)(struct frontend *fe);
+	/* is st (fstat of a received fd) one of our nodes, removed ones too?  Any thread */
+	bool (*is_ours)(struct frontend *fe, const struct stat *st);
+};
+
+extern const struct fe_transport_ops fe_cuse_transport;
+extern const struct fe_transport_ops fe_fuse_transport;
 
 /* per-open-file state; fuse_file_info.fh points at it */
 struct fe_file {
@@ -104,21 +131,13 @@ void fe_do_flush(fuse_req_t req, struct fuse_file_info *fi);
  */
 void fe_release_leftovers(struct frontend *fe, struct fe_node *node);
 
+/*
+ * The replies of node's requests still being answered by a worker are
+ * sent: its session may go.  Not from a worker.
+ */
+void fe_node_quiesce(struct fe_node *node);
+
 /* run one session until a stop fd fires or the connection ends (node_efd: -1) */
 int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd);
-
-int fe_cuse_start(struct frontend *fe);
-void fe_cuse_stop(struct frontend *fe);
-int fe_cuse_add(struct frontend *fe, struct fe_node *node);
-void fe_cuse_remove(struct frontend *fe, struct fe_node *node);
-/* the last reference of a removed node went */
-void fe_cuse_node_idle(struct fe_node *node);
-void fe_cuse_set_perms(struct frontend *fe);
-int fe_fuse_start(struct frontend *fe);
-void fe_fuse_stop(struct frontend *fe);
-int fe_fuse_add(struct frontend *fe, struct fe_node *node);
-void fe_fuse_remove(struct frontend *fe, struct fe_node *node);
-void fe_fuse_set_perms(struct frontend *fe);
-bool fe_fuse_is_ours(struct frontend *fe, const struct stat *st);
 
 #endif

@@ -90,3 +90,99 @@ int cmd_open(const char *dev, const char *want_s)
 	expect(what, got, want);
 	return n_fail ? 1 : 0;
 }
+
+/*
+ * flood DEV MS [MIB]: for MS ms, fill the ring of a started queue with
+ * Q_BDS - 1 copies of MIB MiB (default 64; in SS on a non-SVA device) and
+ * issue DUMMY_CMD_FLUSH, which makes the daemon process them all before it
+ * answers.  Prints "ready PID" before the first FLUSH, and at the end
+ * "flush-ms N MIN AVG MAX" (N FLUSHes, their durations).
+ */
+int cmd_flood(const char *dev, int ms, size_t mib)
+{
+	size_t sz = mib << 20;
+	unsigned char *src, *heap = NULL;
+	double end, min = 0, max = 0, sum = 0;
+	struct rawq r;
+	int n = 0;
+
+	set_ctx(dev, "flood");
+	if (!mib || rawq_open(&r, dev, 2 * sz))
+		return 1;
+	if (r.sva) {
+		heap = malloc(2 * sz);
+		if (!heap) {
+			fail("malloc %zu MiB", 2 * mib);
+			rawq_close(&r);
+			return 1;
+		}
+	}
+	src = r.sva ? heap : r.ss;
+	memset(src, 0x5a, 2 * sz);
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	end = now_ms() + ms;
+	while (now_ms() < end) {
+		double t0, d;
+		int e;
+
+		for (int i = 0; i < Q_BDS - 1; i++)
+			rawq_submit(&r, src, src + sz, sz, false);
+		t0 = now_ms();
+		e = xioctl(r.fd, DUMMY_CMD_FLUSH, 0);
+		d = now_ms() - t0;
+		if (e || !rawq_done(&r)) {
+			fail("DUMMY_CMD_FLUSH %d: %s, ring %s", n + 1, ename(e),
+			     rawq_done(&r) ? "done" : "not done");
+			break;
+		}
+		for (int i = 0; i < Q_BDS - 1; i++)
+			if (rawq_take(&r) != 0)
+				fail("FLUSH %d: a copy failed", n + 1);
+		min = n && min < d ? min : d;
+		max = max > d ? max : d;
+		sum += d;
+		n++;
+	}
+	info("%d FLUSHes of %d x %zu MiB in %d ms: %.0f ms each at least, %.0f on average, "
+	     "%.0f at most", n, Q_BDS - 1, mib, ms, min, n ? sum / n : 0, max);
+	printf("flush-ms %d %.0f %.0f %.0f\n", n, min, n ? sum / n : 0, max);
+	free(heap);
+	rawq_close(&r);
+	return n_fail || !n ? 1 : 0;
+}
+
+/*
+ * open-start DEV N: N times open DEV, START, close (with 50 ms between);
+ * prints "open-start-ms N MAX AVG".
+ */
+int cmd_open_start(const char *dev, int n)
+{
+	double max = 0, sum = 0;
+
+	set_ctx(dev, "open-start");
+	for (int i = 0; i < n; i++) {
+		double t0 = now_ms(), d;
+		struct uacce_q *q;
+		int e;
+
+		e = uacce_queue_open(dev, &q);
+		if (e) {
+			fail("open %d: %s", i + 1, ename(-e));
+			return 1;
+		}
+		e = uacce_queue_start(q);
+		uacce_queue_close(q);
+		d = now_ms() - t0;
+		if (e) {
+			fail("START %d: %s", i + 1, ename(-e));
+			return 1;
+		}
+		max = max > d ? max : d;
+		sum += d;
+		sleep_ms(50);
+	}
+	info("%d x open+START+close: %.0f ms at most, %.0f on average", n, max, n ? sum / n : 0);
+	printf("open-start-ms %d %.0f %.0f\n", n, max, n ? sum / n : 0);
+	return 0;
+}

@@ -13,13 +13,15 @@
  * --peer-uid: in scm-rights the receiving process first drops to that uid.
  * UACCE_TIME_SCALE=N multiplies every time limit (slow emulated machines).
  *
- * Besides the checking scenarios ("abi-probe list"), four helpers serve
- * the integration scripts: "hold DEV" (take a started queue with its
- * regions, print "ready", sleep until killed), "wait-death DEV [poll]"
- * (block in wd_recv_sync / poll until the daemon dies, then check that the
- * wait returned an error), "open DEV ERRNO" (open(2) must give ERRNO,
- * "0" for success) and "broker-fdflood" (fds sent with malformed broker
- * messages must all be closed by the daemon).
+ * Besides the checking scenarios ("abi-probe list"), helpers serve the
+ * integration scripts: "hold DEV" (take a started queue with its regions,
+ * print "ready", sleep until killed), "wait-death DEV [poll]" (block in
+ * wd_recv_sync / poll until the daemon dies, then check that the wait
+ * returned an error), "open DEV ERRNO" (open(2) must give ERRNO, "0" for
+ * success), "broker-fdflood" (fds sent with malformed broker messages must
+ * all be closed by the daemon), "flood DEV MS [MIB]" (DUMMY_CMD_FLUSH of a
+ * full ring of large copies, again and again, timed) and "open-start DEV N"
+ * (open, START, close, timed).
  *
  * This file holds main and the scenario table; the scenarios live by theme
  * in abi-queue.c, abi-ring.c, abi-regions.c, abi-stranger.c, abi-owner.c and
@@ -139,6 +141,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: abi-probe [-N NONSVA_DEV|none] [-S SVA_DEV|none] [--peer-uid UID] "
 		   "SCENARIO...\n"
 		   "       abi-probe hold DEV | wait-death DEV [poll] | open DEV ERRNO | broker-fdflood\n"
+		   "       abi-probe flood DEV MS [MIB] | open-start DEV N\n"
 		   "       abi-probe list   (the scenarios of \"all\")\n"
 		   "Scenarios (\"all\" runs every one):\n");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -199,6 +202,11 @@ int main(int argc, char **argv)
 		return cmd_open(argv[optind + 1], argv[optind + 2]);
 	if (strcmp(argv[optind], "broker-fdflood") == 0)
 		return cmd_fdflood();
+	if (strcmp(argv[optind], "flood") == 0 && optind + 2 < argc)
+		return cmd_flood(argv[optind + 1], atoi(argv[optind + 2]),
+				 optind + 3 < argc ? (size_t)atol(argv[optind + 3]) : 64);
+	if (strcmp(argv[optind], "open-start") == 0 && optind + 2 < argc)
+		return cmd_open_start(argv[optind + 1], atoi(argv[optind + 2]));
 	if (!nonsva_dev || !sva_dev)
 		find_devices();
 	if (nonsva_dev && strcmp(nonsva_dev, "none") == 0)

@@ -12,16 +12,18 @@
 # a group member, EACCES for a non-member, every abi-probe scenario as root
 # and as uacce-t1, fds sent with malformed broker messages all closed by the
 # daemon (its fd count), a queue fd passed to another uid, cross-user EBUSY,
-# owner death, daemon death (blocked clients get an error, the restarted
-# daemon clears the stale mount), the owner killed under load, a short
-# uacce-bench --contention run (valid JSON, no time asserted), and a clean
+# a long FLUSH on one device holding up no other client, owner death, daemon
+# death (blocked clients get an error, the restarted daemon clears the stale
+# mount), the owner killed under load, a short uacce-bench --contention run
+# (valid JSON, no time asserted), and a clean
 # shutdown on SIGTERM.
 #
 # One line per check; the last line is "host-integration: N passed,
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
 # steps: version bench probes-root probes-user broker-fdflood cross-user
-# owner-death daemon-death death-under-load shutdown hw-waiting.  More knobs
-# (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed in lib.sh.
+# flush-contention owner-death daemon-death death-under-load shutdown
+# hw-waiting.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed
+# in lib.sh.
 set -u
 IT_NAME=${IT_NAME:-host-integration}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -187,6 +189,50 @@ if ! it_skip cross-user; then
 	else
 		it_bad "cross-user: the holder did not start"
 		it_indent "$IT_TMP/hold.out"
+	fi
+fi
+
+# --- a long device ioctl holds up nobody else ----------------------------------------------
+# A client floods DUMMY_CMD_FLUSH on $IT_DEV0 (each processes 15 copies of
+# 128 MiB in the daemon before it answers); meanwhile another process's
+# open+START+close of $IT_DEV1 and, on the FUSE fallback, a listing of the
+# node directory (served by the session thread of every node) must each take
+# less than half the shortest FLUSH.  Relative, not absolute: the machine may
+# be slow or busy.
+if ! it_skip flush-contention; then
+	if it_bg_probe root "$IT_TMP/flood.out" flood $IT_DEV0 5000 128; then
+		sleep 0.3
+		t0=$(it_ms)
+		ls -l "$IT_NODE_DIR" >/dev/null
+		tls=$(($(it_ms) - t0))
+		it_as root timeout -k 5 $((60 * IT_TS)) "$IT_PROBE" open-start $IT_DEV1 10 \
+			>"$IT_TMP/os.out" 2>&1
+		os_rc=$?
+		wait "$IT_BG"
+		flood_rc=$?
+		read -r _ nfl fmin favg fmax < <(grep '^flush-ms' "$IT_TMP/flood.out")
+		read -r _ _ osmax osavg < <(grep '^open-start-ms' "$IT_TMP/os.out")
+		if [ "$flood_rc" != 0 ] || [ "$os_rc" != 0 ] || [ -z "${fmin:-}" ] || [ -z "${osmax:-}" ]; then
+			it_bad "flush contention: flood exit $flood_rc, open-start exit $os_rc"
+			it_indent "$IT_TMP/flood.out" "$IT_TMP/os.out"
+		else
+			it_info "$nfl FLUSHes of 15 x 128 MiB on $IT_DEV0: $fmin ms min, $favg avg, $fmax max"
+			if [ $((osmax * 2)) -lt "$fmin" ]; then
+				it_ok "during the FLUSHes on $IT_DEV0: open+START+close of $IT_DEV1 in $osmax ms at most ($osavg avg), less than half a FLUSH"
+			else
+				it_bad "during the FLUSHes on $IT_DEV0: open+START+close of $IT_DEV1 took up to $osmax ms ($osavg avg), not less than half the shortest FLUSH ($fmin ms)"
+			fi
+			if [ "$IT_FRONTEND" != fuse ]; then
+				:
+			elif [ $((tls * 2)) -lt "$fmin" ]; then
+				it_ok "during the FLUSHes on $IT_DEV0: ls -l of $IT_NODE_DIR in $tls ms, less than half a FLUSH"
+			else
+				it_bad "during the FLUSHes on $IT_DEV0: ls -l of $IT_NODE_DIR took $tls ms, not less than half the shortest FLUSH ($fmin ms)"
+			fi
+		fi
+	else
+		it_bad "flush contention: the flooding client did not start"
+		it_indent "$IT_TMP/flood.out"
 	fi
 fi
 
