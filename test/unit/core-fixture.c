@@ -4,6 +4,8 @@
  * tests (core-fixture.h).
  */
 #define _GNU_SOURCE
+#include <json-c/json.h>
+
 #include "core-fixture.h"
 
 /* uq_ioctl as a frontend calls it: _IOC_SIZE(cmd) bytes of argument data */
@@ -368,4 +370,88 @@ void fx_core_teardown(void)
 {
 	core_free(fx_core);	/* and the devices the test left */
 	fx_core = NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* fake-backend devices                                                        */
+/* ------------------------------------------------------------------------- */
+
+struct uacce_dev *fx_a, *fx_b;
+
+struct fake_params fake_params(void)
+{
+	struct fake_params p = { .queues = 4, .mmio = -1, .dus = -1, .ss = -1 };
+
+	return p;
+}
+
+static void set_int(json_object *o, const char *key, int64_t v)
+{
+	json_object *jv = json_object_new_int64(v);
+
+	ck_assert_ptr_nonnull(jv);
+	ck_assert_int_eq(json_object_object_add(o, key, jv), 0);
+}
+
+int add_fake(struct uacce_core *c, const struct uacce_backend_ops *ops,
+	     const struct fake_params *p, int id, struct uacce_dev **out)
+{
+	json_object *entry = json_object_new_object();
+	struct uacce_dev_cfg cfg = {
+		.name = "fake", .backend = FAKE_NAME, .api = FAKE_API, .sva = p->sva,
+		.queues = p->queues, .entry = entry,
+	};
+	int err;
+
+	/* the entry as the configuration module would hand it over */
+	ck_assert_ptr_nonnull(entry);
+	if (p->mmio >= 0)
+		set_int(entry, "mmio", p->mmio);
+	if (p->dus >= 0)
+		set_int(entry, "dus", p->dus);
+	if (p->ss >= 0)
+		set_int(entry, "ss", p->ss);
+	if (p->create_error)
+		set_int(entry, "create_error", p->create_error);
+	err = core_add_device(c, ops, &cfg, id, out);
+	json_object_put(entry);	/* the core keeps nothing of the entry */
+	return err;
+}
+
+struct uacce_dev *mkfake(struct uacce_core *c, bool sva, int queues, int id)
+{
+	struct fake_params p = fake_params();
+	struct uacce_dev *d = NULL;
+
+	p.sva = sva;
+	p.queues = queues;
+	ck_assert_int_eq(add_fake(c, fake_ops(), &p, id, &d), 0);
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
+
+void fake_assert_clean(void)
+{
+	const char *first = NULL;
+	int n = fake_violations(&first);
+
+	ck_assert_msg(n == 0, "the fake backend saw %d contract violations, the first: %s", n,
+		      first);
+}
+
+void fx_fake_setup(void)
+{
+	fake_reset();
+	fx_core = mkcore();
+	fx_a = mkfake(fx_core, false, 4, 1);
+	fx_b = mkfake(fx_core, true, 4, 2);
+}
+
+void fx_fake_teardown(void)
+{
+	core_free(fx_core);	/* destroys the devices: the fake checks they are empty */
+	fx_core = NULL;
+	fx_a = fx_b = NULL;
+	fake_assert_clean();
+	fake_reset();
 }

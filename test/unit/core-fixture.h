@@ -2,7 +2,7 @@
 /*
  * core-fixture.h - what the unit tests of the queue core (test-core-*.c)
  * share: a core with recording hooks, devices of the soft backend
- * (dummy_v1 / dummy_v2), callers, a
+ * (dummy_v1 / dummy_v2) or of the fake one (fake-backend.h), callers, a
  * child process and a second thread to play "another process/thread",
  * and queue, region, ring and poll helpers.
  *
@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "fake-backend.h"
 #include "log.h"
 #include "policy.h"
 #include "uacce/dummy_usr_if.h"
@@ -80,6 +81,36 @@ struct uacce_dev *mkdev(struct uacce_core *c, const char *api, bool sva, int que
 extern struct uacce_core *fx_core;
 void fx_core_setup(void);
 void fx_core_teardown(void);
+
+/* --- fake-backend devices ------------------------------------------------------ */
+
+/* a device entry of the fake backend (fake-backend.h says what the keys do) */
+struct fake_params {
+	bool sva;
+	int queues;
+	int64_t mmio, dus, ss;		/* -1: the key is absent (default) */
+	int create_error;		/* 0: the key is absent */
+};
+
+/* the entry's defaults: non-SVA, 4 queues, no region key */
+struct fake_params fake_params(void);
+/* core_add_device of a fake device "fake" (uacce-fake-<id>); its return value */
+int add_fake(struct uacce_core *c, const struct uacce_backend_ops *ops,
+	     const struct fake_params *p, int id, struct uacce_dev **out);
+/* the same, which must succeed: the fake's complete ops, sva, queues */
+struct uacce_dev *mkfake(struct uacce_core *c, bool sva, int queues, int id);
+
+/*
+ * checked fixture: fx_core with two fake devices of 4 queues, fx_a
+ * (uacce-fake-1, non-SVA) and fx_b (uacce-fake-2, SVA).  The teardown
+ * frees the core, fails the test if the fake saw a breach of the backend
+ * contract, and resets the fake.
+ */
+extern struct uacce_dev *fx_a, *fx_b;
+void fx_fake_setup(void);
+void fx_fake_teardown(void);
+/* fail the test if the fake saw a breach of the backend contract */
+void fake_assert_clean(void);
 
 /* --- callers ---------------------------------------------------------------- */
 
@@ -163,5 +194,7 @@ TCase *tc_device(void);
 TCase *tc_death(void);
 TCase *tc_policy(void);
 TCase *tc_regressions(void);
+TCase *tc_backend(void);
+TCase *tc_locking(void);
 
 #endif

@@ -4,8 +4,9 @@
  * directly: the suite.  Each group (a Check test case) is in a file of its
  * own, test-core-<group>.c; what they share is in core-fixture.h.
  *
- * The groups run the real "soft" backend (dummy_v1 / dummy_v2) behind the
- * core.
+ * Most groups run the real "soft" backend (dummy_v1 / dummy_v2) behind the
+ * core; "backend" and "locking" run the fake one (fake-backend.h), which
+ * counts and checks every backend op and can block in an ioctl.
  *
  * Every test has a core of its own; Check runs each test in its own
  * process.  The "regressions" case holds tests of bugs these tests found
@@ -30,6 +31,9 @@ static Suite *core_suite(void)
 	suite_add_tcase(s, tc_policy());
 	/* bugs found by these tests, fixed: kept as regressions */
 	suite_add_tcase(s, tc_regressions());
+	/* the backend contract and the locks, with the fake backend */
+	suite_add_tcase(s, tc_backend());
+	suite_add_tcase(s, tc_locking());
 	return s;
 }
 
