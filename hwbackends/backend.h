@@ -80,7 +80,7 @@ int uacce_dev_cfg_int(const struct uacce_dev_cfg *cfg, const char *key, int64_t 
 struct uacce_ioctl {
 	unsigned int cmd;
 	unsigned long arg;		/* _IOC_NONE only */
-	void *data;			/* _IOC_SIZE(cmd) bytes, NULL when 0 */
+	void *data;			/* _IOC_SIZE(cmd) bytes; not to be used when 0 */
 	size_t size;			/* == _IOC_SIZE(cmd) */
 };
 
@@ -122,7 +122,8 @@ struct uacce_backend_queue_ops {
 	/* required; core lock held (keep it short: no waiting on hardware).
 	 * Take a hardware queue for q; its regions MMIO/DKO/DUS exist. */
 	int (*get_queue)(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out);
-	/* required; qlock held */
+	/* required; qlock held (or no lock at all when the open that got the
+	 * queue fails after get_queue: nobody else can reach it then) */
 	void (*put_queue)(struct uacce_hwq *hq);
 	/* required; qlock held */
 	int (*start_queue)(struct uacce_hwq *hq);
@@ -138,7 +139,9 @@ struct uacce_backend_queue_ops {
 	bool (*is_updated)(struct uacce_hwq *hq);
 	/* optional; core lock held, must not block: the queue is about to be
 	 * stopped (owner gone, device removed): abandon long work in progress
-	 * (an ioctl running under qlock) so that the stop comes promptly */
+	 * (an ioctl running under qlock) so that the stop comes promptly.  It
+	 * may come more than once, and it holds until put_queue: an ioctl that
+	 * enters after it must give up too (-ECANCELED). */
 	void (*cancel)(struct uacce_hwq *hq);
 };
 
