@@ -404,6 +404,8 @@ int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io)
 		return -ENOTTY;
 	if (!sq->running)
 		return -EINVAL;
+	if (soft_stopping(sq))
+		return -ECANCELED;	/* cancelled: the queue is going */
 	/*
 	 * CPU copies: processed in the caller's thread, done when FLUSH
 	 * returns, as the original device did (the core holds only this
