@@ -109,8 +109,16 @@ struct ub_cmsgs {
 	unsigned nfds;
 };
 
+static void ub_close(const struct ub_closer *cl, int fd)
+{
+	if (cl && cl->close)
+		cl->close(fd, cl->ctx);
+	else
+		close(fd);
+}
+
 /* take the control data apart; every fd but the first is closed at once */
-static void ub_take_cmsgs(struct msghdr *mh, struct ub_cmsgs *cs)
+static void ub_take_cmsgs(struct msghdr *mh, struct ub_cmsgs *cs, const struct ub_closer *cl)
 {
 	cs->pid = 0;
 	cs->fd = -1;
@@ -134,7 +142,7 @@ static void ub_take_cmsgs(struct msghdr *mh, struct ub_cmsgs *cs)
 				if (cs->nfds++ == 0)
 					cs->fd = fd;
 				else
-					close(fd);
+					ub_close(cl, fd);
 			}
 		}
 	}
@@ -173,6 +181,11 @@ static int ub_decode(const unsigned char *data, size_t n, int msg_flags,
 
 int ub_recv(int sock, struct ub_msg *m, int flags)
 {
+	return ub_recv_closing(sock, m, flags, NULL);
+}
+
+int ub_recv_closing(int sock, struct ub_msg *m, int flags, const struct ub_closer *cl)
+{
 	union {
 		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(UB_RECV_FDS * sizeof(int))];
 		struct cmsghdr align;
@@ -195,7 +208,7 @@ int ub_recv(int sock, struct ub_msg *m, int flags)
 		err = -errno;
 		return ub_refused(err) || err == -EPROTO ? -EIO : err;
 	}
-	ub_take_cmsgs(&mh, &cs);
+	ub_take_cmsgs(&mh, &cs, cl);
 	m->pid = cs.pid;
 	/*
 	 * SOCK_SEQPACKET reads 0 both at the end of the stream and for an
@@ -210,7 +223,7 @@ int ub_recv(int sock, struct ub_msg *m, int flags)
 		return 0;
 	}
 	if (cs.fd >= 0)
-		close(cs.fd);
+		ub_close(cl, cs.fd);
 	return err;
 }
 

@@ -80,6 +80,17 @@ int ub_send(int sock, unsigned opcode, const void *body, size_t len, int fd, int
  */
 int ub_recv(int sock, struct ub_msg *m, int flags);
 
+/*
+ * The same, closing the fds it refuses through cl->close (NULL: close(2)).
+ * A receiver that must never block gives one: close(2) of a file of a FUSE
+ * file system waits for its server (FUSE_FLUSH), which the sender controls.
+ */
+struct ub_closer {
+	void (*close)(int fd, void *ctx);
+	void *ctx;
+};
+int ub_recv_closing(int sock, struct ub_msg *m, int flags, const struct ub_closer *cl);
+
 /* ub_recv() refused a well-framed message: the connection is still usable */
 static inline bool ub_refused(int err)
 {

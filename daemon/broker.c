@@ -25,6 +25,7 @@
 #include "broker_wire.h"
 #include "core.h"
 #include "evloop.h"
+#include "fdclose.h"
 #include "frontend.h"
 #include "list.h"
 #include "log.h"
@@ -135,6 +136,12 @@ static void handle(struct broker *b, struct conn *c, const struct ub_msg *m, int
 		close(passfd);
 }
 
+static void close_refused(int fd, void *ctx)
+{
+	(void)ctx;
+	fd_close_nowait(fd);
+}
+
 /*
  * Read and answer one message of c: 0, -EAGAIN (nothing to read) or an
  * error after which c must go (end of stream, a packet that is no message).
@@ -142,14 +149,15 @@ static void handle(struct broker *b, struct conn *c, const struct ub_msg *m, int
  */
 static int conn_input(struct broker *b, struct conn *c)
 {
+	/* refused fds may be files of a FUSE server the client stopped */
+	static const struct ub_closer closer = { .close = close_refused };
 	struct ub_msg m;
-	int err = ub_recv(c->fd, &m, MSG_DONTWAIT);
+	int err = ub_recv_closing(c->fd, &m, MSG_DONTWAIT, &closer);
 
 	if (err && !ub_refused(err))
 		return err;
 	handle(b, c, &m, err);
-	if (m.fd >= 0)
-		close(m.fd);
+	frontend_close_client_fd(b->fe, m.fd);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "broker_proto.h"
 #include "core.h"
+#include "fdclose.h"
 #include "fe_internal.h"
 #include "log.h"
 #include "proc.h"
@@ -268,7 +269,7 @@ static void share_run(struct fe_job *job, bool cancelled)
 	struct share_job *j = container_of(job, struct share_job, job);
 	int err = cancelled ? -ENODEV : share_lookup(j);
 
-	close(j->dupfd);
+	frontend_close_client_fd(j->fe, j->dupfd);
 	if (err)
 		fuse_reply_err(j->req, -err);
 	else
@@ -297,7 +298,7 @@ static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_cal
 		return;
 	}
 	if (sem_trywait(&fe->resolvers) != 0) {
-		close(dupfd);
+		frontend_close_client_fd(fe, dupfd);
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
@@ -326,7 +327,7 @@ static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_cal
 	}
 	return;
 fail:
-	close(dupfd);
+	frontend_close_client_fd(fe, dupfd);
 	sem_post(&fe->resolvers);
 	fuse_reply_err(req, -err);
 }
@@ -595,15 +596,18 @@ int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 {
 	struct uacced_ident id = { 0 };
-	struct stat st;
+	struct fd_ident fi;
+	int err;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
 	/*
-	 * Never issue an ioctl on a file that is not ours: it could belong
-	 * to a FUSE file system of the client's that would never answer.
+	 * Never call into the file's file system before we know it is ours
+	 * (no fstat, no ioctl): it could belong to a FUSE file system of the
+	 * client's that would never answer.  The kernel's tables tell.
 	 */
-	if (!fe->tops->is_ours(fe, &st))
+	err = fd_ident(fd, &fi);
+	if (err)
+		return err == -EBADF ? err : -EINVAL;	/* pipes, sockets: not ours */
+	if (!fe->tops->is_ours(fe, fd, &fi))
 		return -EINVAL;
 	if (ioctl(fd, UACCED_CMD_IDENT, &id) < 0)
 		return -errno;
@@ -611,6 +615,18 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 		return -EINVAL;
 	*qid = id.queue_id;
 	return 0;
+}
+
+void frontend_close_client_fd(struct frontend *fe, int fd)
+{
+	struct fd_ident fi;
+
+	if (fd < 0)
+		return;
+	if (fd_ident(fd, &fi) == 0 && fe->tops->is_ours(fe, fd, &fi))
+		close(fd);	/* our own node: its flush is ours to answer */
+	else
+		fd_close_nowait(fd);
 }
 
 /* --- start / stop ------------------------------------------------------------ */

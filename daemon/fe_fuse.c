@@ -435,14 +435,16 @@ static void fuse_set_perms(struct frontend *fe)
 		fuse_lowlevel_notify_inval_inode(ff(fe)->se, inos[i], -1, 0);
 }
 
-static bool fuse_is_ours(struct frontend *fe, const struct stat *st)
+/* no fstat: that would be a request to the FUSE server, maybe ours */
+static bool fuse_is_ours(struct frontend *fe, int fd, const struct fd_ident *id)
 {
 	bool ours;
 
-	if (!ff(fe)->mounted || st->st_dev != ff(fe)->st_dev || !S_ISREG(st->st_mode))
+	(void)fd;
+	if (!ff(fe)->mounted || id->dev != ff(fe)->st_dev)
 		return false;
 	pthread_mutex_lock(&fe->lock);
-	ours = find_locked(fe, st->st_ino, true) != NULL;	/* removed ones too */
+	ours = find_locked(fe, id->ino, true) != NULL;	/* removed ones too */
 	pthread_mutex_unlock(&fe->lock);
 	return ours;
 }

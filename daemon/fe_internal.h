@@ -10,6 +10,7 @@
 #include <semaphore.h>
 #include <sys/stat.h>
 
+#include "fdident.h"
 #include "fe_pool.h"
 #include "frontend.h"
 #include "list.h"
@@ -82,8 +83,13 @@ struct fe_transport_ops {
 	void (*node_idle)(struct fe_node *node);
 	/* apply fe->opts.uid/gid/mode to every published node */
 	void (*set_perms)(struct frontend *fe);
-	/* is st (fstat of a received fd) one of our nodes, removed ones too?  Any thread */
-	bool (*is_ours)(struct frontend *fe, const struct stat *st);
+	/* removed nodes count too; any thread */
+	/*
+	 * Is the client's file `fd`, identified by the kernel's tables (id),
+	 * one of our nodes?  Must not wait for any other process: fstat()
+	 * only where fd_ident_local() says the file system is in memory.
+	 */
+	bool (*is_ours)(struct frontend *fe, int fd, const struct fd_ident *id);
 };
 
 extern const struct fe_transport_ops fe_cuse_transport;

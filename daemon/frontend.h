@@ -56,6 +56,13 @@ const char *frontend_dev_dir(const struct frontend *fe);
  */
 int frontend_identify(struct frontend *fe, int fd, uint64_t *qid);
 
+/*
+ * Close an fd received from a client: at once when it is one of our nodes
+ * (its release must come now), else through fd_close_nowait() (fdclose.h):
+ * never waits for a file system the client controls.
+ */
+void frontend_close_client_fd(struct frontend *fe, int fd);
+
 /* Is CUSE usable here (after trying modprobe cuse)? */
 bool frontend_cuse_available(void);
 

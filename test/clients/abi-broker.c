@@ -341,3 +341,64 @@ int cmd_fdflood(void)
 	printf("abi-probe: %d ok, %d failed\n", n_ok, n_fail);
 	return n_fail ? 1 : 0;
 }
+
+/*
+ * attach-foreign PATH: open PATH (a file of another file system, e.g. a
+ * FUSE mount whose server the script stops next), print "ready PID", wait
+ * for SIGUSR1, then send that fd to the broker with UB_ATTACH.  The broker
+ * must answer (EINVAL: not one of its queues) without calling into the
+ * file's file system; prints "attach-ms N" and the answer.  Also exits 1
+ * when no answer came within 10 s (times UACCE_TIME_SCALE).
+ */
+static volatile sig_atomic_t go;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	go = 1;
+}
+
+int cmd_attach_foreign(const char *path)
+{
+	struct pollfd p = { .events = POLLIN };
+	sigset_t block, old;
+	double t0;
+	int fd, s, r;
+
+	set_ctx(NULL, "attach-foreign");
+	signal(SIGUSR1, on_usr1);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fail("open %s: %s", path, strerror(errno));
+		return 1;
+	}
+	s = bk_connect();
+	if (s < 0) {
+		fail("connect to the broker: %s", ename(-s));
+		return 1;
+	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (!go)
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	t0 = now_ms();
+	r = ub_send(s, UB_ATTACH, NULL, 0, fd, 0);
+	p.fd = s;
+	if (!r && poll(&p, 1, T(10000)) != 1) {
+		fail("UB_ATTACH of a file of %s: no answer within %d ms (the broker is stuck)",
+		     path, T(10000));
+		return 1;
+	}
+	if (!r)
+		r = bk_reply(s);
+	printf("attach-ms %.0f\n", now_ms() - t0);
+	expect("UB_ATTACH of a file of another file system", -r, EINVAL);
+	close(s);
+	close(fd);
+	printf("abi-probe: %d ok, %d failed\n", n_ok, n_fail);
+	return n_fail ? 1 : 0;
+}

@@ -130,6 +130,7 @@ int cmd_hold(const char *dev);
 int cmd_wait_death(const char *dev, bool raw_poll);
 int cmd_open(const char *dev, const char *want_s);
 int cmd_fdflood(void);
+int cmd_attach_foreign(const char *path);
 int cmd_flood(const char *dev, int ms, size_t mib);
 int cmd_open_start(const char *dev, int n);
 

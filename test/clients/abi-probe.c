@@ -20,8 +20,9 @@
  * returned an error), "open DEV ERRNO" (open(2) must give ERRNO, "0" for
  * success), "broker-fdflood" (fds sent with malformed broker messages must
  * all be closed by the daemon), "flood DEV MS [MIB]" (DUMMY_CMD_FLUSH of a
- * full ring of large copies, again and again, timed) and "open-start DEV N"
- * (open, START, close, timed).
+ * full ring of large copies, again and again, timed), "open-start DEV N"
+ * (open, START, close, timed) and "attach-foreign PATH" (UB_ATTACH of a
+ * file of a FUSE server the script has stopped: the broker must answer).
  *
  * This file holds main and the scenario table; the scenarios live by theme
  * in abi-queue.c, abi-ring.c, abi-regions.c, abi-stranger.c, abi-owner.c and
@@ -141,7 +142,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: abi-probe [-N NONSVA_DEV|none] [-S SVA_DEV|none] [--peer-uid UID] "
 		   "SCENARIO...\n"
 		   "       abi-probe hold DEV | wait-death DEV [poll] | open DEV ERRNO | broker-fdflood\n"
-		   "       abi-probe flood DEV MS [MIB] | open-start DEV N\n"
+		   "       abi-probe flood DEV MS [MIB] | open-start DEV N | attach-foreign PATH\n"
 		   "       abi-probe list   (the scenarios of \"all\")\n"
 		   "Scenarios (\"all\" runs every one):\n");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -202,6 +203,8 @@ int main(int argc, char **argv)
 		return cmd_open(argv[optind + 1], argv[optind + 2]);
 	if (strcmp(argv[optind], "broker-fdflood") == 0)
 		return cmd_fdflood();
+	if (strcmp(argv[optind], "attach-foreign") == 0 && optind + 1 < argc)
+		return cmd_attach_foreign(argv[optind + 1]);
 	if (strcmp(argv[optind], "flood") == 0 && optind + 2 < argc)
 		return cmd_flood(argv[optind + 1], atoi(argv[optind + 2]),
 				 optind + 3 < argc ? (size_t)atol(argv[optind + 3]) : 64);

@@ -21,7 +21,7 @@
 # One line per check; the last line is "host-integration: N passed,
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
 # steps: version bench probes-root probes-user broker-fdflood cross-user
-# flush-contention owner-death daemon-death death-under-load shutdown
+# flush-contention foreign-fuse owner-death daemon-death death-under-load shutdown
 # hw-waiting.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed
 # in lib.sh.
 set -u
@@ -234,6 +234,50 @@ if ! it_skip flush-contention; then
 		it_bad "flush contention: the flooding client did not start"
 		it_indent "$IT_TMP/flood.out"
 	fi
+fi
+
+# --- a client's fd of a stopped FUSE server ----------------------------------------------
+# UB_ATTACH identifies the fd it carries.  fstat() of a file of a FUSE file
+# system goes to its server: a client that passes a file of its own FUSE
+# mount and stops the server would hang the broker thread (every other
+# client's attach with it).  A second uacced plays the foreign server here:
+# a probe opens one of its files, the server is stopped (SIGSTOP) and its
+# attribute cache (1 s) left to expire, then the probe sends that fd.  The
+# broker must answer EINVAL, and a normal client work meanwhile.
+if ! it_skip foreign-fuse && [ "$IT_FRONTEND" = fuse ]; then
+	frt=$IT_TMP/foreign
+	mkdir -p "$frt/dev"
+	"$IT_DAEMON" -f --frontend fuse --runtime-dir "$frt" --fuse-dir "$frt/dev" -c "$IT_CFG" \
+		</dev/null >"$IT_TMP/foreign.log" 2>&1 &
+	fpid=$!
+	IT_BG_PIDS+=("$fpid")
+	if it_wait 10000 test -e "$frt/dev/$IT_DEV1" && it_bg_probe root "$IT_TMP/af.out" attach-foreign "$frt/dev/$IT_DEV1"; then
+		kill -STOP "$fpid"
+		sleep 1.5
+		kill -USR1 "$IT_BG_PROBE"
+		it_cmd "a normal client works while a UB_ATTACH of a stopped FUSE server's file is in the broker" \
+			30 root "$IT_DUMMY" -d $IT_DEV1 -n 100 -s 4096
+		# the probe cannot exit while the server is stopped (its own close of
+		# that file waits for the server too): wait for its answer first
+		it_wait 10000 grep -q '^abi-probe:' "$IT_TMP/af.out"
+		kill -CONT "$fpid"
+		wait "$IT_BG"
+		af_rc=$?
+		if [ $af_rc = 0 ]; then
+			it_ok "UB_ATTACH of a file of a stopped FUSE server: EINVAL in $(awk '/^attach-ms/{print $2}' "$IT_TMP/af.out") ms, no call into that file system"
+		else
+			it_bad "UB_ATTACH of a file of a stopped FUSE server (exit $af_rc)"
+			it_indent "$IT_TMP/af.out"
+		fi
+	else
+		it_bad "foreign FUSE server: no node, or the probe did not start"
+		it_indent "$IT_TMP/foreign.log" "$IT_TMP/af.out"
+	fi
+	kill -CONT "$fpid" 2>/dev/null
+	kill -TERM "$fpid" 2>/dev/null
+	it_wait 10000 it_reaped "$fpid" || kill -KILL "$fpid" 2>/dev/null
+	wait "$fpid" 2>/dev/null
+	umount -l "$frt/dev" 2>/dev/null
 fi
 
 # --- owner death ------------------------------------------------------------------------

@@ -457,6 +457,47 @@ START_TEST(test_zero_length_with_fds)
 }
 END_TEST
 
+/* a receiver's own closer gets every refused fd, and nothing else closes them */
+static int closed_by_hook;
+
+static void count_close(int fd, void *ctx)
+{
+	ck_assert_ptr_eq(ctx, &closed_by_hook);
+	closed_by_hook++;
+	close(fd);
+}
+
+START_TEST(test_closer_hook)
+{
+	const struct ub_closer cl = { .close = count_close, .ctx = &closed_by_hook };
+	int sv[2], fds[4], before;
+	struct ub_msg m;
+
+	pair(sv, true);
+	before = count_fds();
+	closed_by_hook = 0;
+	open_n(fds, 3);
+	raw_send(sv[0], NULL, 0, fds, 3);	/* zero-length: all three refused */
+	close_n(fds, 3);
+	ck_assert_int_eq(ub_recv_closing(sv[1], &m, MSG_DONTWAIT, &cl), -EPROTO);
+	ck_assert_int_eq(closed_by_hook, 3);
+	open_n(fds, 2);
+	raw_msg(sv[0], UB_VERSION, UB_ATTACH, UB_F_FD, 0, fds, 2);	/* two: both refused */
+	close_n(fds, 2);
+	ck_assert_int_eq(ub_recv_closing(sv[1], &m, MSG_DONTWAIT, &cl), -EBADMSG);
+	ck_assert_int_eq(closed_by_hook, 5);
+	open_n(fds, 1);
+	raw_msg(sv[0], UB_VERSION, UB_ATTACH, UB_F_FD, 0, fds, 1);	/* accepted: the caller's */
+	close_n(fds, 1);
+	ck_assert_int_eq(ub_recv_closing(sv[1], &m, MSG_DONTWAIT, &cl), 0);
+	ck_assert_int_eq(closed_by_hook, 5);
+	ck_assert_int_ge(m.fd, 0);
+	close(m.fd);
+	ck_assert_int_eq(count_fds(), before);
+	unpair(sv);
+}
+END_TEST
+
 START_TEST(test_fds_without_flag)
 {
 	refused(true, UB_VERSION, UB_MAP, 0, sizeof(struct ub_map), 1, -EBADMSG);
@@ -561,6 +602,7 @@ int main(void)
 	tcase_add_test(tc, test_unknown_flags);
 	tcase_add_test(tc, test_control_truncated);
 	tcase_add_test(tc, test_refused_fds_released);
+	tcase_add_test(tc, test_closer_hook);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

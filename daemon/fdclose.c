@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fdclose.c - closing client fds without waiting for them (fdclose.h) */
+#include <pthread.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "fdclose.h"
+#include "fdident.h"
+#include "log.h"
+
+/*
+ * The queue: a ring of fds under `lock`.  Closer threads are detached and
+ * live as long as the process (an fd they are stuck on would keep them
+ * anyway); idle ones sleep on `cond`.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ring[FD_CLOSE_BACKLOG];
+	int head, count;
+	int threads, idle;
+} q = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *closer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&q.lock);
+	for (;;) {
+		int fd;
+
+		while (!q.count) {
+			q.idle++;
+			pthread_cond_wait(&q.cond, &q.lock);
+			q.idle--;
+		}
+		fd = q.ring[q.head];
+		q.head = (q.head + 1) % FD_CLOSE_BACKLOG;
+		q.count--;
+		pthread_mutex_unlock(&q.lock);
+		close(fd);	/* may wait for a stopped server: only this thread does */
+		pthread_mutex_lock(&q.lock);
+	}
+	return NULL;
+}
+
+/* may closing fd wait for another process? */
+static bool may_wait(int fd)
+{
+	struct fd_ident id;
+
+	/* pipes, sockets, anonymous inodes: no flush; in-memory file systems */
+	return fd_ident(fd, &id) == 0 && !fd_ident_local(&id);
+}
+
+void fd_close_nowait(int fd)
+{
+	bool queued = false;
+	pthread_t t;
+
+	if (fd < 0)
+		return;
+	if (!may_wait(fd)) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&q.lock);
+	if (q.count < FD_CLOSE_BACKLOG) {
+		q.ring[(q.head + q.count) % FD_CLOSE_BACKLOG] = fd;
+		q.count++;
+		queued = true;
+		if (q.idle)
+			pthread_cond_signal(&q.cond);
+		else if (q.threads < FD_CLOSERS && pthread_create(&t, NULL, closer, NULL) == 0) {
+			pthread_detach(t);
+			q.threads++;
+		}
+	}
+	pthread_mutex_unlock(&q.lock);
+	if (!queued) {
+		ulog_rl(LOG_WARNING, "%d client fds wait to be closed (their file systems do not "
+			"answer): closing one in this thread", FD_CLOSE_BACKLOG);
+		close(fd);
+	}
+}
+
+int fd_close_pending(void)
+{
+	int n;
+
+	pthread_mutex_lock(&q.lock);
+	n = q.count;
+	pthread_mutex_unlock(&q.lock);
+	return n;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fdident.c - identify an fd from the kernel's tables (fdident.h) */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "fdident.h"
+
+/* "mnt_id:" and "ino:" of /proc/self/fdinfo/<fd> */
+static int read_fdinfo(int fd, int *mnt_id, ino_t *ino)
+{
+	char path[64], line[256];
+	bool have_mnt = false, have_ino = false;
+	FILE *f;
+
+	if (fd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -EBADF : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+
+		if (sscanf(line, "mnt_id: %llu", &v) == 1) {
+			*mnt_id = (int)v;
+			have_mnt = true;
+		} else if (sscanf(line, "ino: %llu", &v) == 1) {
+			*ino = (ino_t)v;
+			have_ino = true;
+		}
+	}
+	fclose(f);
+	return have_mnt && have_ino ? 0 : -EIO;
+}
+
+/* the device number and type of mount `mnt_id` (/proc/self/mountinfo) */
+static int read_mount(int mnt_id, dev_t *dev, char *fstype, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int err = -EIO;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned id, parent, maj, min;
+		char *sep, type[64];
+
+		if (sscanf(line, "%u %u %u:%u", &id, &parent, &maj, &min) != 4 || (int)id != mnt_id)
+			continue;
+		/* optional fields end at " - ", then the type */
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%63s", type) != 1 || strlen(type) >= len)
+			break;
+		*dev = makedev(maj, min);
+		snprintf(fstype, len, "%s", type);
+		err = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+int fd_ident(int fd, struct fd_ident *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_fdinfo(fd, &out->mnt_id, &out->ino);
+	if (!err)
+		err = read_mount(out->mnt_id, &out->dev, out->fstype, sizeof(out->fstype));
+	return err;
+}
+
+bool fd_ident_local(const struct fd_ident *id)
+{
+	static const char *const local[] = { "devtmpfs", "tmpfs", "ramfs", NULL };
+
+	for (int i = 0; local[i]; i++)
+		if (strcmp(id->fstype, local[i]) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-fdident.c - fd_ident() (daemon/fdident.c) tells what fstat() would,
+ * from /proc alone: device and inode of regular files, directories and
+ * device nodes agree with fstat; files that live on no listed mount (pipes,
+ * sockets) and closed fds are errors; the local-type verdict.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fdident.h"
+
+static void same_as_fstat(const char *path)
+{
+	struct fd_ident id;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(fd_ident(fd, &id), 0);
+	ck_assert_msg(id.dev == st.st_dev && id.ino == st.st_ino,
+		      "%s: fd_ident %lu/%lu, fstat %lu/%lu (%s)", path, (unsigned long)id.dev,
+		      (unsigned long)id.ino, (unsigned long)st.st_dev, (unsigned long)st.st_ino,
+		      id.fstype);
+	ck_assert(id.fstype[0]);
+	close(fd);
+}
+
+START_TEST(test_agrees_with_fstat)
+{
+	char tmp[] = "/tmp/test-fdident.XXXXXX";
+	int fd = mkstemp(tmp);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	same_as_fstat(tmp);
+	unlink(tmp);
+	same_as_fstat("/dev/null");
+	same_as_fstat("/proc/self/status");
+	same_as_fstat("/");
+}
+END_TEST
+
+START_TEST(test_devtmpfs_is_local)
+{
+	struct fd_ident id;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_eq(fd_ident(fd, &id), 0);
+	/* /dev is devtmpfs or, in a container, a tmpfs */
+	ck_assert_msg(fd_ident_local(&id), "/dev/null on %s", id.fstype);
+	close(fd);
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_eq(fd_ident(fd, &id), 0);
+	ck_assert_str_eq(id.fstype, "proc");
+	ck_assert(!fd_ident_local(&id));
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_not_on_a_mount)
+{
+	struct fd_ident id;
+	int p[2], sv[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(fd_ident(p[0], &id), -EIO);
+	ck_assert_int_eq(fd_ident(sv[0], &id), -EIO);
+	close(p[0]);
+	ck_assert_int_eq(fd_ident(p[0], &id), -EBADF);
+	ck_assert_int_eq(fd_ident(-1, &id), -EBADF);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fdident");
+	TCase *tc = tcase_create("fdident");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_agrees_with_fstat);
+	tcase_add_test(tc, test_devtmpfs_is_local);
+	tcase_add_test(tc, test_not_on_a_mount);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
