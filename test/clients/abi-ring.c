@@ -197,9 +197,14 @@ void sc_poll_wakeup(const char *dev)
 				fail("pthread_create");
 				break;
 			}
-			/* a completion wakes a poller blocked before it happened */
+			/*
+			 * A completion wakes a poller blocked before it happened.
+			 * A bound for liveness, not speed: on a loaded machine the
+			 * daemon's threads may wait seconds for a CPU (uacce-bench
+			 * measures the latency).
+			 */
 			do {
-				k = poll(&p, 1, T(2000));
+				k = poll(&p, 1, T(10000));
 			} while (k == 1 && !(p.revents & (POLLIN | POLLERR)));
 			{
 				double t1 = now_ms();
@@ -227,12 +232,12 @@ void sc_poll_wakeup(const char *dev)
 			     "median %.2f ms, max %.2f ms",
 			     kick ? "with the libuacce wake-up" : "original client (no wake-up)", n,
 			     lat[0], lat[n / 2], lat[n - 1]);
-			if (lat[n - 1] < T(1000.0))
+			if (lat[n - 1] < T(10000.0))
 				ok("%s: every poll returned within %d ms of the submission (max %.1f ms)",
-				   kick ? "with wake-up" : "without wake-up", T(1000), lat[n - 1]);
+				   kick ? "with wake-up" : "without wake-up", T(10000), lat[n - 1]);
 			else
 				fail("%s: poll latency: expected < %d ms got %.1f ms",
-				     kick ? "with wake-up" : "without wake-up", T(1000), lat[n - 1]);
+				     kick ? "with wake-up" : "without wake-up", T(10000), lat[n - 1]);
 		}
 		if (!bad && !rdnorm_missing)
 			ok("%s: %d requests completed and woke the poller (POLLIN|POLLRDNORM)",
