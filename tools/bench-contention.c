@@ -34,25 +34,11 @@
 #include <uacce/dummy_usr_if.h>
 #include <uacce/libuacce.h>
 
+#include "bench-util.h"
 #include "bench-contention.h"
 
 #define WARMUP		3	/* untimed lifecycles before each phase */
 #define MSG_WAIT_MS	120000	/* longest wait for the child's word */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* --- the measured side ----------------------------------------------------- */
 
@@ -76,16 +62,16 @@ static int measure(const char *dev, unsigned max, double seconds, struct content
 
 	for (unsigned i = 0; i < WARMUP && !err; i++)
 		err = lifecycle(dev);
-	end = now_ns() + (uint64_t)(seconds * 1e9);
-	while (n < max && !err && (n == 0 || now_ns() < end)) {
-		uint64_t s = now_ns();
+	end = bench_now_ns() + (uint64_t)(seconds * 1e9);
+	while (n < max && !err && (n == 0 || bench_now_ns() < end)) {
+		uint64_t s = bench_now_ns();
 
 		err = lifecycle(dev);
-		t[n++] = now_ns() - s;
+		t[n++] = bench_now_ns() - s;
 	}
 	if (!err) {
 		out->n = n;
-		qsort(t, n, sizeof(*t), cmp_u64);
+		qsort(t, n, sizeof(*t), bench_cmp_u64);
 		out->p50_us = t[n / 2] / 1e3;
 		out->p99_us = t[(uint64_t)n * 99 / 100] / 1e3;
 		out->max_us = t[n - 1] / 1e3;
@@ -175,10 +161,10 @@ static int flood_round(struct flood *f, unsigned copies, uint64_t size, uint64_t
 	__atomic_store_n(&f->reg->head, f->head, __ATOMIC_RELEASE);
 	if (f->doorbell)
 		*f->doorbell = 1;
-	t = now_ns();
+	t = bench_now_ns();
 	if (ioctl(uacce_queue_fd(f->q), DUMMY_CMD_FLUSH, 0) < 0)
 		err = -errno;
-	*ns = now_ns() - t;
+	*ns = bench_now_ns() - t;
 	/* FLUSH processes the ring; should the device's worker have it, wait */
 	for (int w = 0; !err && w < 600 &&
 	     __atomic_load_n(&f->reg->tail, __ATOMIC_ACQUIRE) != f->head; w++) {
@@ -212,7 +198,7 @@ static void flood_child(int sock, const struct contention_opts *o, uint64_t size
 		m.err = flood_round(&f, o->copies, size, &ns);
 	if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m) || m.err)
 		goto out;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	while (!stop_asked(sock)) {
 		m.err = flood_round(&f, o->copies, size, &ns);
 		if (m.err)
@@ -222,7 +208,7 @@ static void flood_child(int sock, const struct contention_opts *o, uint64_t size
 		if (ns > m.max_ns)
 			m.max_ns = ns;
 	}
-	m.window_ns = now_ns() - t0;
+	m.window_ns = bench_now_ns() - t0;
 	m.kind = FLOOD_DONE;
 	if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m))
 		m.err = -EPIPE;

@@ -25,6 +25,7 @@
 
 #include <uacce/zip.h>
 
+#include "bench-util.h"
 #include "bench-zip.h"
 
 struct corpus {
@@ -37,14 +38,6 @@ static const char *const cfg_name[ZB_NCFG] = {
 	[ZB_DEV1] = "device_1q", [ZB_DEV2] = "device_2q", [ZB_LD1] = "libdeflate_1t",
 	[ZB_LD2] = "libdeflate_2t", [ZB_Z1] = "zlib_1t", [ZB_Z2] = "zlib_2t",
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* --- the corpus --------------------------------------------------------------- */
 
@@ -200,7 +193,7 @@ static void inproc_zlib(struct worker *w)
 	if (!out || deflateInit2(&zs, w->run->level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		w->err = -ENOMEM;
 	begin(w);
-	for (uint64_t i = (uint64_t)w->tid; !w->err && now_ns() < w->run->deadline;
+	for (uint64_t i = (uint64_t)w->tid; !w->err && bench_now_ns() < w->run->deadline;
 	     i += (uint64_t)w->run->nthreads) {
 		deflateReset(&zs);
 		zs.next_in = (Bytef *)chunk(c, i);
@@ -226,7 +219,7 @@ static void inproc_libdeflate(struct worker *w)
 	if (!cmp || !out)
 		w->err = -ENOMEM;
 	begin(w);
-	for (uint64_t i = (uint64_t)w->tid; !w->err && now_ns() < w->run->deadline;
+	for (uint64_t i = (uint64_t)w->tid; !w->err && bench_now_ns() < w->run->deadline;
 	     i += (uint64_t)w->run->nthreads) {
 		size_t n = libdeflate_gzip_compress(cmp, chunk(c, i), c->buf, out, cap);
 
@@ -289,7 +282,7 @@ static void device(struct worker *w)
 		struct uacce_zip_cqe cqe;
 		int r;
 
-		while (nfree && now_ns() < w->run->deadline && !w->err) {
+		while (nfree && bench_now_ns() < w->run->deadline && !w->err) {
 			w->err = dev_submit(w, s, free_slots[--nfree], next++, cap);
 			inflight++;
 		}
@@ -323,7 +316,7 @@ static void *worker_main(void *arg)
 	default:
 		device(w);
 	}
-	w->end = now_ns();
+	w->end = bench_now_ns();
 	return NULL;
 }
 
@@ -358,7 +351,7 @@ static int measure(struct run *run, const char *dev, struct zip_figure *best)
 		w[t].err = err;
 		pthread_create(&w[t].thread, NULL, worker_main, &w[t]);
 	}
-	run->t0 = now_ns();
+	run->t0 = bench_now_ns();
 	run->deadline = run->t0 + (uint64_t)(run->o->seconds * 1e9);
 	pthread_barrier_wait(&run->start);
 	for (int t = 0; t < run->nthreads; t++) {

@@ -30,6 +30,7 @@
 #include <uacce/libuacce.h>
 #include <uacce/wd.h>
 
+#include "bench-util.h"
 #include "bench-contention.h"
 #include "bench-zip.h"
 
@@ -38,24 +39,9 @@ struct lat {
 	bool ok;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void summarize(uint64_t *t, unsigned n, uint64_t total, struct lat *out)
 {
-	qsort(t, n, sizeof(*t), cmp_u64);
+	qsort(t, n, sizeof(*t), bench_cmp_u64);
 	out->p50_us = t[n / 2] / 1e3;
 	out->p99_us = t[(uint64_t)n * 99 / 100] / 1e3;
 	out->per_second = n / (total / 1e9);
@@ -65,18 +51,18 @@ static void summarize(uint64_t *t, unsigned n, uint64_t total, struct lat *out)
 static void bench_memcpy(unsigned n, struct lat *out)
 {
 	char *a = malloc(4096), *b = malloc(4096);
-	uint64_t *t = calloc(n, sizeof(*t)), t0 = now_ns();
+	uint64_t *t = calloc(n, sizeof(*t)), t0 = bench_now_ns();
 
 	memset(a, 1, 4096);
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 
 		a[i % 4096] = (char)i;
 		memcpy(b, a, 4096);
 		__asm__ __volatile__("" : : "r"(b) : "memory");
-		t[i] = now_ns() - s;
+		t[i] = bench_now_ns() - s;
 	}
-	summarize(t, n, now_ns() - t0, out);
+	summarize(t, n, bench_now_ns() - t0, out);
 	free(a);
 	free(b);
 	free(t);
@@ -103,17 +89,17 @@ static void bench_socket(unsigned n, struct lat *out)
 		_exit(0);
 	}
 	close(sv[1]);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 
 		buf[0] = (char)i;
 		if (write(sv[0], buf, sizeof(buf)) != sizeof(buf) ||
 		    read(sv[0], buf, sizeof(buf)) != sizeof(buf))
 			break;
-		t[i] = now_ns() - s;
+		t[i] = bench_now_ns() - s;
 	}
-	summarize(t, n, now_ns() - t0, out);
+	summarize(t, n, bench_now_ns() - t0, out);
 	close(sv[0]);
 	waitpid(pid, NULL, 0);
 	free(t);
@@ -146,22 +132,22 @@ static int bench_dummy(const char *dev, unsigned n, struct lat *out)
 	}
 	memset(src, 7, 4096);
 	t = calloc(n, sizeof(*t));
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned i = 0; i < n && !err; i++) {
 		struct wd_dummy_cpy_msg m = { .src_addr = src, .tgt_addr = dst, .size = 4096,
 					      .ptr = (void *)(uintptr_t)(i + 1) };
 		void *resp;
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 
 		src[i % 4096] = (char)i;
 		err = wd_send(&q, &m);
 		if (!err)
 			err = wd_recv_sync(&q, &resp, 5000);
 		err = err < 0 ? err : 0;
-		t[i] = now_ns() - s;
+		t[i] = bench_now_ns() - s;
 	}
 	if (!err)
-		summarize(t, n, now_ns() - t0, out);
+		summarize(t, n, bench_now_ns() - t0, out);
 	free(t);
 	if (sva) {
 		free(src);
@@ -199,17 +185,17 @@ static int one_lifecycle(const char *dev)
 
 static double bench_lifecycles(const char *dev, double seconds, int *errp)
 {
-	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
+	uint64_t t0 = bench_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
 	unsigned n = 0;
 
 	*errp = 0;
-	while (now_ns() < end) {
+	while (bench_now_ns() < end) {
 		*errp = one_lifecycle(dev);
 		if (*errp)
 			return 0;
 		n++;
 	}
-	return n / ((now_ns() - t0) / 1e9);
+	return n / ((bench_now_ns() - t0) / 1e9);
 }
 
 static long daemon_pid(void)

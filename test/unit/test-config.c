@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "unit-main.h"
 #include "uacced_config.h"
 #include "policy.h"
 
@@ -1053,11 +1054,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(config_suite());
 }

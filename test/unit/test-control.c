@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "unit-main.h"
 #include "backend.h"
 #include "control.h"
 #include "core.h"
@@ -280,8 +281,6 @@ int main(void)
 {
 	Suite *s = suite_create("control");
 	TCase *tc = tcase_create("socket");
-	SRunner *sr;
-	int failed;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test-control: needs root (the socket serves root); skipped\n");
@@ -296,9 +295,5 @@ int main(void)
 	tcase_add_test(tc, test_silent_connections);
 	tcase_add_test(tc, test_timeout);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

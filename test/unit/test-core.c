@@ -13,6 +13,7 @@
  * (fixed).  UACCED_TEST_LOG=1 shows the core's log.
  */
 #define _GNU_SOURCE
+#include "unit-main.h"
 #include "core-fixture.h"
 
 static Suite *core_suite(void)
@@ -39,14 +40,8 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
 
 	/* refusals and the expected errors are logged: keep the output readable */
 	log_set_level(getenv("UACCED_TEST_LOG") ? LOG_DEBUG : LOG_CRIT);
-	sr = srunner_create(core_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(core_suite());
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unit-main.h"
 #include "evloop.h"
 
 /* a readable pipe with its callback's bookkeeping */
@@ -406,8 +407,6 @@ int main(void)
 {
 	Suite *s = suite_create("evloop");
 	TCase *tc = tcase_create("dispatch");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_modify);
@@ -427,9 +426,5 @@ int main(void)
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

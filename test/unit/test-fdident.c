@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "unit-main.h"
 #include "fdident.h"
 
 static void same_as_fstat(const char *path)
@@ -88,16 +89,10 @@ int main(void)
 {
 	Suite *s = suite_create("fdident");
 	TCase *tc = tcase_create("fdident");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_agrees_with_fstat);
 	tcase_add_test(tc, test_devtmpfs_is_local);
 	tcase_add_test(tc, test_not_on_a_mount);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "unit-main.h"
 #include "fe_pool.h"
 
 #define WAIT_MS 5000	/* a bound for what must happen, far above the need */
@@ -288,11 +289,5 @@ static Suite *pool_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pool_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(pool_suite());
 }

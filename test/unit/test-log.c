@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unit-main.h"
 #include "backend.h"
 #include "core.h"
 #include "log.h"
@@ -904,8 +905,6 @@ int main(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("records");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_queue_record_fields);
 	tcase_add_test(tc, test_plain_and_device_records);
@@ -932,9 +931,5 @@ int main(void)
 	tcase_add_test(tc, test_core_release_leader_gone);
 	tcase_add_test(tc, test_core_backend_label);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit-main.h"
 #include "policy.h"
 
 #define U POLICY_UNLIMITED
@@ -339,8 +340,6 @@ int main(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("resolve");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_no_policy);
 	tcase_add_test(tc, test_empty_policy);
@@ -360,9 +359,5 @@ int main(void)
 	tcase_add_test(tc, test_refcount);
 	tcase_add_test(tc, test_fmt_limit);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

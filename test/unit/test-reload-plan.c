@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "unit-main.h"
 #include "reload_plan.h"
 
 struct fake {
@@ -303,8 +304,6 @@ int main(void)
 {
 	Suite *s = suite_create("reload_plan");
 	TCase *tc = tcase_create("plan");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_unchanged_keep_ids);
 	tcase_add_test(tc, test_removed);
@@ -315,9 +314,5 @@ int main(void)
 	tcase_add_test(tc, test_failed_install_counted);
 	tcase_add_test(tc, test_full_table);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "unit-main.h"
 #include "rundir.h"
 
 static char dir[64];
@@ -171,8 +172,6 @@ int main(void)
 {
 	Suite *s = suite_create("rundir");
 	TCase *tc = tcase_create("rundir");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_write);
@@ -180,9 +179,5 @@ int main(void)
 	tcase_add_test(tc, test_remove_stale);
 	tcase_add_test(tc, test_in_use);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "unit-main.h"
 #include "iova.h"
 #include "vfio_pci.h"
 
@@ -141,8 +142,6 @@ int main(void)
 {
 	Suite *su = suite_create("vfio");
 	TCase *tc = tcase_create("vfio");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_iova_first_fit);
 	tcase_add_test(tc, test_iova_window_bounds);
@@ -150,9 +149,5 @@ int main(void)
 	tcase_add_test(tc, test_bdf_parse);
 	tcase_add_test(tc, test_sysfs_absent_function);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(su);
 }

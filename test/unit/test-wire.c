@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "unit-main.h"
 #include "broker_wire.h"
 
 /* ------------------------------------------------------------------------- */
@@ -576,8 +577,6 @@ int main(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("round-trip");
 	tcase_add_test(tc, test_body_sizes);
@@ -604,9 +603,5 @@ int main(void)
 	tcase_add_test(tc, test_refused_fds_released);
 	tcase_add_test(tc, test_closer_hook);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
