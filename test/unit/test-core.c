@@ -40,7 +40,6 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-
 	/* refusals and the expected errors are logged: keep the output readable */
 	log_set_level(getenv("UACCED_TEST_LOG") ? LOG_DEBUG : LOG_CRIT);
 	return unit_run(core_suite());
