@@ -254,7 +254,7 @@ fi
 # a probe opens one of its files, the server is stopped (SIGSTOP) and its
 # attribute cache (1 s) left to expire, then the probe sends that fd.  The
 # broker must answer EINVAL, and a normal client work meanwhile.
-if ! it_skip foreign-fuse && [ "$IT_FRONTEND" = fuse ]; then
+if ! it_skip foreign-fuse && [ -c /dev/fuse ]; then
 	frt=$IT_TMP/foreign
 	mkdir -p "$frt/dev"
 	"$IT_DAEMON" -f --frontend fuse --runtime-dir "$frt" --fuse-dir "$frt/dev" -c "$IT_CFG" \
