@@ -93,17 +93,6 @@ nodes_gone() {
 		[ ! -e "/dev/$d" ] || return 1
 	done
 }
-# check DESC COMMAND...: ok when COMMAND succeeds, its output shown otherwise
-check() {
-	local desc=$1
-	shift
-	if "$@" >"$IT_TMP/check.out" 2>&1; then
-		it_ok "$desc"
-	else
-		it_bad "$desc"
-		it_indent "$IT_TMP/check.out" | tail -n 30
-	fi
-}
 # journal_msgs: uacced's messages since the cursor of the last mark
 journal_mark() { journalctl -u uacced.service -n 0 --show-cursor -q 2>/dev/null | sed -n 's/^-- cursor: //p' >"$IT_TMP/cursor"; }
 journal_msgs() {
@@ -125,7 +114,7 @@ if ! command -v udevadm >/dev/null 2>&1; then
 	deb=$(ls "${UACCE_VM_CACHE:-/var/cache/uacced-vm}"/udev/udev_*.deb 2>/dev/null | head -n 1)
 	if [ -n "$deb" ]; then
 		# not dpkg-deb -x: its tar would replace the /lib -> usr/lib symlink
-		check "udev unpacked into the guest's root ($(basename "$deb"))" sh -c \
+		it_check "udev unpacked into the guest's root ($(basename "$deb"))" sh -c \
 			"dpkg-deb --fsys-tarfile '$deb' | tar -x --keep-directory-symlink -C /"
 	else
 		it_bad "no udevadm and no udev .deb in the cache (run UACCE_VM_INIT=systemd test/vm/setup.sh)"
@@ -133,7 +122,7 @@ if ! command -v udevadm >/dev/null 2>&1; then
 	systemctl daemon-reload
 fi
 if command -v udevadm >/dev/null 2>&1; then
-	check "systemd-udevd started" systemctl start systemd-udevd.service
+	it_check "systemd-udevd started" systemctl start systemd-udevd.service
 fi
 
 # --- install ---------------------------------------------------------------------
@@ -150,22 +139,22 @@ if getent group uacce >/dev/null; then	# the host's, seen through the overlay
 	it_info "the host has a group uacce: deleted in the guest, for sysusers to create it"
 	groupdel uacce || it_bad "groupdel uacce"
 fi
-check "systemd-sysusers /usr/lib/sysusers.d/uacced.conf" systemd-sysusers /usr/lib/sysusers.d/uacced.conf
+it_check "systemd-sysusers /usr/lib/sysusers.d/uacced.conf" systemd-sysusers /usr/lib/sysusers.d/uacced.conf
 IT_GID=$(getent group uacce | cut -d: -f3)
 [ -n "$IT_GID" ] && [ "$IT_GID" -lt 1000 ] && it_ok "group uacce created by sysusers (system gid $IT_GID)" ||
 	it_bad "group uacce: got \"$(getent group uacce)\""
 rm -rf /run/uacce
-check "systemd-tmpfiles --create /usr/lib/tmpfiles.d/uacced.conf" \
+it_check "systemd-tmpfiles --create /usr/lib/tmpfiles.d/uacced.conf" \
 	systemd-tmpfiles --create /usr/lib/tmpfiles.d/uacced.conf
 got=$(stat -c '%F %a %U:%G' /run/uacce 2>&1)
 [ "$got" = "directory 755 root:root" ] && it_ok "/run/uacce: $got" || it_bad "/run/uacce: $got"
 if command -v udevadm >/dev/null 2>&1; then
-	check "udevadm control --reload" udevadm control --reload
+	it_check "udevadm control --reload" udevadm control --reload
 fi
-check "systemctl daemon-reload" systemctl daemon-reload
+it_check "systemctl daemon-reload" systemctl daemon-reload
 # what boot does with modules-load.d/uacced.conf: before the service starts,
 # so that its device policy knows the vfio major (DeviceAllow=char-vfio)
-check "systemd-modules-load with /usr/lib/modules-load.d/uacced.conf" \
+it_check "systemd-modules-load with /usr/lib/modules-load.d/uacced.conf" \
 	systemctl restart systemd-modules-load.service
 for m in cuse vfio_pci; do
 	grep -q "^$m " /proc/modules && it_ok "module $m loaded" || it_bad "module $m not loaded"
@@ -180,7 +169,7 @@ got=$(jq -r '[.devices[0] | .name, .api, (.sva | tostring)] + [.devices[1] | .na
 	it_ok "/etc/uacce/uacced.json: $DEV0 (dummy_v1), $DEV1 (dummy_v2, SVA), $(jq '.devices | length' /etc/uacce/uacced.json) device(s)" ||
 	it_bad "/etc/uacce/uacced.json: the first devices are \"$got\", not dummy_v1 and dummy_v2 (SVA)"
 DEV2=uacce-dummy-$(jq '.devices | length' /etc/uacce/uacced.json)
-check "systemd-analyze verify uacced.service: no complaint" sh -c \
+it_check "systemd-analyze verify uacced.service: no complaint" sh -c \
 	"systemd-analyze verify --man=no uacced.service 2>&1 | tee /dev/stderr | (! grep -q .)"
 
 # --- users ------------------------------------------------------------------------
@@ -277,7 +266,7 @@ fi
 
 # --- reload ---------------------------------------------------------------------------
 journal_mark
-if check "systemctl reload uacced" systemctl reload uacced.service &&
+if it_check "systemctl reload uacced" systemctl reload uacced.service &&
 	it_wait 10000 journal_has "reloaded "; then
 	it_ok "reload: the journal shows \"$(journal_msgs | grep -m1 SIGHUP)\" and \"$(journal_msgs | grep -m1 'reloaded ' | cut -c1-100)...\""
 else
@@ -368,7 +357,7 @@ fi
 
 # --- stop ------------------------------------------------------------------------------
 journal_mark
-if check "systemctl stop uacced" systemctl stop uacced.service; then
+if it_check "systemctl stop uacced" systemctl stop uacced.service; then
 	st="$(prop ActiveState) $(prop Result) status $(prop ExecMainStatus)"
 	[ "$st" = "inactive success status 0" ] && it_ok "stopped: $st" || it_bad "stopped: $st"
 	nodes_gone $DEV0 $DEV1 && it_ok "stop: the nodes are gone" || it_bad "stop: nodes left"
