@@ -67,9 +67,11 @@ static int count_fds(long pid)
 	return n;
 }
 
-static long rss_kb(long pid)
+/* one "<key>: N kB" line of /proc/<pid>/status, -1 if absent */
+static long status_kb(long pid, const char *key)
 {
 	char path[64], line[256];
+	size_t klen = strlen(key);
 	long kb = -1;
 	FILE *f;
 
@@ -78,10 +80,16 @@ static long rss_kb(long pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':' &&
+		    sscanf(line + klen + 1, "%ld", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
+}
+
+static long rss_kb(long pid)
+{
+	return status_kb(pid, "VmRSS");
 }
 
 static int instances(const char *dev)
@@ -265,13 +273,16 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	fd1 = count_fds(pid);
 	rss1 = rss_kb(pid);
+	/* where RSS went, when it grew: heap, mapped files, shared memory (regions) */
+	long anon = status_kb(pid, "RssAnon"), shmem = status_kb(pid, "RssShmem");
 	bool leak = fd1 != fd0 || left[0] != max[0] || left[1] != max[1] || failures;
 	if (json)
 		printf("{\"cycles\":%u,\"parallel\":%u,\"uids\":%u,\"failures\":%u,\"seconds\":%.2f,"
 		       "\"fds_before\":%d,\"fds_after\":%d,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,"
+		       "\"rss_anon_kb_after\":%ld,\"rss_shmem_kb_after\":%ld,"
 		       "\"instances\":[%d,%d],\"instances_max\":[%d,%d]}\n",
 		       cycles, par, nuid, failures, ts.tv_sec + ts.tv_nsec / 1e9 - t0, fd0, fd1,
-		       rss0, rss1, left[0], left[1], max[0], max[1]);
+		       rss0, rss1, anon, shmem, left[0], left[1], max[0], max[1]);
 	else
 		printf("churn: %u cycles (%u in parallel, %u uids) in %.1f s, %u failed; daemon fds "
 		       "%d -> %d, RSS %ld -> %ld kB; available_instances %d/%d, %d/%d\n",
