@@ -131,7 +131,7 @@ legit() {
 	it_cmd "after $what: uacce-dummy on $IT_DEV0 (non-SVA) as $IT_USER1" 60 "$IT_USER1" \
 		"$IT_DUMMY" -d $IT_DEV0 -n 500 -q
 	for z in $ZIP_SVA $ZIP_NONSVA; do
-		if it_as "$IT_USER1" timeout -k 5 $((60 * IT_TS)) "$ZIP" --device $z -c "$IT_TMP/zin" \
+		if it_as "$IT_USER1" timeout -k 5 $((60 * IT_TS)) "$ZIP" --device "$z" -c "$IT_TMP/zin" \
 			>"$IT_TMP/zout.gz" 2>"$IT_TMP/zerr" && gzip -dc "$IT_TMP/zout.gz" | cmp -s - "$IT_TMP/zin"; then
 			it_ok "after $what: uacce-zip through $z as $IT_USER1, gzip -d gives the input back"
 		else
@@ -142,7 +142,7 @@ legit() {
 
 # after_section NAME: the daemon against the baseline
 after_section() {
-	local what=$1 fds rss
+	local what=$1 rss
 	if ! it_daemon_alive; then
 		fatal "after $what: the daemon is dead (its log: $(tail -n 5 "$IT_DLOG"))"
 	fi
@@ -151,6 +151,7 @@ after_section() {
 		it_ok "after $what: daemon fds $(daemon_fds) (baseline $FD0)"
 	else
 		it_bad "after $what: daemon fds $(daemon_fds), baseline $FD0 (5 s after the section)"
+		# shellcheck disable=SC2012 # link targets, for a human
 		ls -l "/proc/$IT_DPID/fd" 2>/dev/null | awk '{print $NF}' | sort | uniq -c | sort -rn |
 			head -n 8 | it_indent
 	fi
@@ -324,9 +325,21 @@ if [ "$soak" != 0 ]; then
 		-t "$soak" --json soak >"$IT_TMP/soak.out" 2>&1 &
 	soak_pid=$!
 	IT_BG_PIDS+=("$soak_pid")
-	sleep $((soak / 2 > 3 ? soak / 2 : 3))
-	it_info "mid-soak: daemon fds $(daemon_fds), RSS $(daemon_rss) kB, threads $(daemon_threads), available_instances $(avail_list)"
-	lat "during the soak"
+	# ten samples of the daemon while the load runs; the latency at half time
+	step=$((soak / 10 > 5 ? soak / 10 : 5))
+	t=0 lat_done=0 fdmax=0 rssmax=0
+	while kill -0 "$soak_pid" 2>/dev/null && [ $t -lt "$soak" ]; do
+		sleep "$step"
+		t=$((t + step))
+		f=$(daemon_fds) r=$(daemon_rss)
+		[ "${f:-0}" -gt "$fdmax" ] && fdmax=$f
+		[ "${r:-0}" -gt "$rssmax" ] && rssmax=$r
+		it_info "soak at ${t} s: daemon fds $f, RSS $r kB, threads $(daemon_threads), available_instances $(avail_list)"
+		if [ $lat_done = 0 ] && [ $t -ge $((soak / 2)) ]; then
+			lat "during the soak"
+			lat_done=1
+		fi
+	done
 	wait "$soak_pid"
 	rc=$?
 	grep -E '^(ok|FAIL|info):' "$IT_TMP/soak.out" | it_indent
@@ -337,6 +350,7 @@ if [ "$soak" != 0 ]; then
 		grep -vE '^(ok|info):' "$IT_TMP/soak.out" | head -n 20 | it_indent
 	fi
 	lat "after the soak"
+	it_info "soak: the daemon's peak fds $fdmax, peak RSS $rssmax kB (baseline $FD0 fds, $RSS0 kB)"
 	after_section "the soak"
 fi
 
