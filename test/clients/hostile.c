@@ -29,6 +29,10 @@
  *             open that many idle broker / control connections (control:
  *             one byte sent, never finished), print "ready B C", hold them
  *             SECONDS, then report how many the daemon closed meanwhile
+ *   stalled PATH
+ *             a file of another FUSE mount whose server the caller stops
+ *             after "ready PID" and then signals SIGUSR1: another ATTACH
+ *             must still be answered within 1 s (issue 11 item 6)
  *   soak      -p processes (default 64) x -q queues over every device (SVA
  *             and non-SVA dummy, zip) for -t seconds, every request's result
  *             verified; prints requests, rate and errors (JSON with --json)
@@ -1070,6 +1074,80 @@ static int sec_broker(void)
 			map_garbage(&devs[i]);
 			check_legit(&devs[i], "the broker garbage");
 		}
+	return 0;
+}
+
+/*
+ * stalled PATH: a file of another FUSE file system whose server the caller
+ * stops.  Opens it (while the server runs) and a queue of an SVA dummy
+ * device, prints "ready PID", waits for SIGUSR1 (sent once the server is
+ * stopped), then sends that file with an ATTACH and measures how long the
+ * broker takes to answer another ATTACH, of a queue of ours, meanwhile.
+ * Issue 11 item 6: the broker identifies a received fd with fstat(), which
+ * blocks on a stopped FUSE server, and every other client waits.
+ */
+static int sec_stalled(const char *path)
+{
+	struct uacce_q *q = NULL;
+	int ffd, s1, s2, err, sig, i;
+	double t0, t1;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ffd = open(path, O_RDWR | O_CLOEXEC);
+	if (ffd < 0) {
+		bad("%s: %s", path, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < ndevs; i++)
+		if (devs[i].sva && is_dummy(&devs[i]))
+			break;
+	if (i == ndevs || uacce_queue_open(devs[i].name, &q) != 0) {
+		bad("no queue of an SVA dummy device");
+		return 1;
+	}
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	watchdog(120);
+	sigwait(&set, &sig);
+	s1 = broker_connect();
+	s2 = broker_connect();
+	if (s1 < 0 || s2 < 0) {
+		bad("connect: %s", en(s1 < 0 ? s1 : s2));
+		return 1;
+	}
+	t0 = now_ms();
+	err = ub_send(s1, UB_ATTACH, NULL, 0, ffd, 0);
+	if (err)
+		bad("ATTACH of %s: send: %s", path, en(err));
+	sleep_ms(100);	/* the broker has taken it */
+	t1 = now_ms();
+	err = broker_req(s2, UB_ATTACH, NULL, 0, uacce_queue_fd(q));
+	t1 = now_ms() - t1;
+	if (err == 0 && t1 < 1000 * tscale)
+		ok("%s: ATTACH of our own queue answered in %.0f ms while the broker had a file of "
+		   "a stopped FUSE server", devs[i].name, t1);
+	else
+		bad("%s: ATTACH of our own queue: %s after %.0f ms while the broker had a file of "
+		    "a stopped FUSE server (issue 11 item 6: the broker fstat()s what it receives; "
+		    "expected to fail until that fix is merged)", devs[i].name, en(err), t1);
+	{
+		struct ub_reply r;
+
+		err = broker_answer(s1, &r, 100);
+		info("the ATTACH of the stopped server's file: %s after %.0f ms",
+		     err == -ETIMEDOUT ? "no answer yet" : err ? en(err) : en(r.status),
+		     now_ms() - t0);
+	}
+	printf("done\n");
+	fflush(stdout);
+	close(s1);
+	close(s2);
+	close(ffd);
+	uacce_queue_close(q);
 	return 0;
 }
 
@@ -2252,6 +2330,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: hostile [-t SECONDS] [-n COUNT] [-p PROCS] [-q QUEUES] [--json]\n"
 		   "               [--foreign PATH] SECTION\n"
 		   "       hostile hold BROKER_CONNS CONTROL_CONNS SECONDS\n"
+		   "       hostile stalled PATH\n"
 		   "Sections: ioctl broker control ring storm exhaust soak (hostile list)\n");
 }
 
@@ -2324,6 +2403,16 @@ int main(int argc, char **argv)
 	}
 	if (find_devices() < 0)
 		return 2;
+	if (strcmp(section, "stalled") == 0) {
+		if (argc - optind != 2) {
+			usage(stderr);
+			return 2;
+		}
+		rc = sec_stalled(argv[optind + 1]);
+		alarm(0);
+		printf("hostile %s: %d ok, %d failed\n", section, n_ok, n_fail);
+		return rc ? rc : n_fail ? 1 : 0;
+	}
 	for (unsigned i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strcmp(sections[i].name, section) == 0)
 			rc = sections[i].fn();
