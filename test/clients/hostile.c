@@ -655,7 +655,7 @@ static void state_cmds(const struct dev *d, enum qstate st, struct uacce_q *q, i
 		ok("%s %s: START with a garbage argument: %s", d->name, st_name[st], en(e));
 }
 
-static int fork_ioctls(const struct dev *d, int fd)
+static int fork_ioctls(int fd)
 {
 	pid_t pid = fork();
 	int status;
@@ -678,7 +678,6 @@ static int fork_ioctls(const struct dev *d, int fd)
 	}
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
-	(void)d;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
 }
 
@@ -717,7 +716,7 @@ static int sec_ioctl(void)
 				bad("%s: PUT_Q: %s", d->name, en(err));
 			sweep_queue(d, (enum qstate)st, fd, buf, ro, none);
 			if (st == ST_STARTED) {
-				err = fork_ioctls(d, fd);
+				err = fork_ioctls(fd);
 				if (err)
 					bad("%s STARTED: a forked child's ioctls on the inherited fd: "
 					    "one was not refused", d->name);
@@ -773,7 +772,7 @@ static void expect_answer(const char *what, int sock)
 
 static void fd_floods(void)
 {
-	int fds[8], p[2], sp[2], n = 0, sock, sent = 0, errs = 0;
+	int fds[8], p[2], sp[2], n = 0, sock, sent = 0;
 
 	if (pipe2(p, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		return;
@@ -815,7 +814,6 @@ static void fd_floods(void)
 			sock = broker_connect();
 			if (sock < 0) {
 				bad("connect: %s", en(sock));
-				errs++;
 				break;
 			}
 			if (x->len == (size_t)-1)
@@ -826,7 +824,6 @@ static void fd_floods(void)
 				err = send_msg_raw(sock, x->ver, x->op, x->flags, x->blen, body, x->len,
 						   fds, x->nfds);
 			if (err) {
-				errs++;
 				close(sock);
 				break;
 			}
@@ -870,7 +867,6 @@ static void fd_floods(void)
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	close(sp[1]);
-	(void)errs;
 }
 
 static void attach_foreign(void)
@@ -1383,7 +1379,7 @@ static char *scratch_area(void)
 	return p;
 }
 
-static void dummy_kick(struct rq *r, struct dummy_hw_queue_reg *reg)
+static void dummy_kick(struct rq *r)
 {
 	struct dummy_wake *w = (struct dummy_wake *)((char *)r->mmio + DUMMY_WAKE_OFFSET);
 
@@ -1391,7 +1387,6 @@ static void dummy_kick(struct rq *r, struct dummy_hw_queue_reg *reg)
 		*(volatile uint32_t *)r->mmio = 1;	/* v2 doorbell */
 	__atomic_add_fetch(&w->wake, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &w->wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-	(void)reg;
 }
 
 static void ring_dummy(const struct dev *d, void *gone, void *ro)
@@ -1456,7 +1451,7 @@ static void ring_dummy(const struct dev *d, void *gone, void *ro)
 			reg->tail = (uint32_t)rnd();	/* the device's index, scribbled */
 		if (rnd() % 8 == 0)
 			reg->ring_bd_num = (uint32_t)rnd();
-		dummy_kick(&r, reg);
+		dummy_kick(&r);
 		if (i % 4 == 0) {
 			double t = now_ms();
 
