@@ -19,8 +19,9 @@
 # within 2 s and root's open+START+map must work; with the FUSE fallback, a
 # second daemon's node is the foreign FUSE file of the broker section, and
 # once that daemon is stopped (SIGSTOP) its file sent to the broker must
-# not hold up another client's ATTACH.  Three of these checks fail until
-# the fixes of issue 11 items 2, 3 and 6 are merged (the FAIL lines say so).
+# not hold up another client's ATTACH.  Four of these checks fail until the
+# fixes of issue 11 items 2, 3 (twice) and 6 are merged (the FAIL lines say
+# so).  UACCE_HOSTILE_SECTIONS="ioctl broker ..." runs only those sections.
 #
 # --soak SECONDS: then the load soak: 64 processes x 3 queues over every
 # device for SECONDS, every request verified (hostile soak), a legitimate
