@@ -3,7 +3,8 @@
 #   1. build (warnings are errors) and build with ASan/UBSan
 #   2. unit tests (Check) in both builds
 #   3. host integration tests (the real daemon on the FUSE fallback, real
-#      clients as root and as unprivileged users) in both builds
+#      clients as root and as unprivileged users) in both builds, hostile
+#      clients and a load soak (test/integ/run-hostile.sh)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
 #      (CUSE), booted once for the whole suite, in both builds; then a guest
@@ -76,6 +77,9 @@ suite policy test/integ/run-policy.sh "$build"
 suite policy-asan test/integ/run-policy.sh "$asan"
 suite zip test/zip/run-zip-tests.sh "$build"
 suite zip-asan test/zip/run-zip-tests.sh "$asan"
+# hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
+suite hostile test/integ/run-hostile.sh --soak 60 "$build"
+suite hostile-asan test/integ/run-hostile.sh "$asan"
 suite man-lint lint_man
 suite install test/integ/check-install.sh
 if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then
