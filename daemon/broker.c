@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -30,12 +31,23 @@
 #include "list.h"
 #include "log.h"
 
-#define MAX_CONNS 4096
+/*
+ * Limits (uacced(8)): connections of one uid at a time, of all uids but
+ * root's, and how long a connection may stay without attaching a queue.
+ * A queue's connection lives as long as the queue, so a user's share is
+ * bounded by the queues it may hold; the rest are sweeped.
+ */
+#define MAX_CONNS		4096
+#define MAX_CONNS_PER_UID	1024
+#define ATTACH_TIMEOUT_MS	5000
+#define SWEEP_MS		1000
 
 struct conn {
 	struct list link;		/* broker::conns */
 	struct broker *b;
 	int fd;
+	uid_t uid;			/* the peer's (SO_PEERCRED at accept) */
+	uint64_t since_ms;		/* accepted at (CLOCK_MONOTONIC) */
 	struct ev_source *src;		/* fd in broker::loop */
 	struct uacce_queue *q;		/* attached queue (a reference), or NULL */
 };
@@ -48,6 +60,7 @@ struct broker {
 	struct evloop *loop;
 	int nconns;
 	struct list conns;		/* struct conn.link; broker thread only */
+	struct ev_source *sweep;	/* SWEEP_MS: unattached connections out of time */
 	pthread_t thread;
 };
 
@@ -163,9 +176,55 @@ static int conn_input(struct broker *b, struct conn *c)
 
 static void on_conn(struct ev_source *s, int fd, uint32_t events, void *ctx);
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* may this peer have one more connection?  (refusals: rate-limited records) */
+static bool admit(struct broker *b, const struct ucred *cr)
+{
+	int mine = 0;
+
+	list_for_each(pos, &b->conns)
+		mine += container_of(pos, struct conn, link)->uid == cr->uid;
+	if (mine >= MAX_CONNS_PER_UID) {
+		ulog_rl(LOG_NOTICE, "broker: uid %u (pid %d) has %d connections, the most one "
+			"uid may: refusing one", (unsigned)cr->uid, (int)cr->pid, mine);
+		return false;
+	}
+	if (cr->uid != 0 && b->nconns >= MAX_CONNS) {
+		ulog_rl(LOG_WARNING, "broker: %d connections, the most of all users but root: "
+			"refusing one of uid %u (pid %d)", b->nconns, (unsigned)cr->uid,
+			(int)cr->pid);
+		return false;
+	}
+	return true;
+}
+
+/* every SWEEP_MS: connections that attached no queue in ATTACH_TIMEOUT_MS go */
+static void on_sweep(struct ev_source *s, int fd, uint32_t events, void *ctx)
+{
+	struct broker *b = ctx;
+	uint64_t now = now_ms();
+
+	(void)s, (void)fd, (void)events;	/* the loop read the timer */
+	list_for_each(pos, &b->conns) {
+		struct conn *c = container_of(pos, struct conn, link);
+
+		if (!c->q && now - c->since_ms >= ATTACH_TIMEOUT_MS)
+			conn_free(b, c);
+	}
+}
+
 static void accept_one(struct ev_source *s, int lfd, uint32_t events, void *ctx)
 {
 	struct broker *b = ctx;
+	socklen_t len = sizeof(struct ucred);
+	struct ucred cr;
 	struct conn *c;
 	int one = 1;
 	int fd;
@@ -174,8 +233,7 @@ static void accept_one(struct ev_source *s, int lfd, uint32_t events, void *ctx)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	if (b->nconns >= MAX_CONNS) {
-		log_warn("broker: too many connections, refusing one");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || !admit(b, &cr)) {
 		close(fd);
 		return;
 	}
@@ -188,6 +246,8 @@ static void accept_one(struct ev_source *s, int lfd, uint32_t events, void *ctx)
 	}
 	c->fd = fd;
 	c->b = b;
+	c->uid = cr.uid;
+	c->since_ms = now_ms();
 	if (evloop_add_fd(b->loop, fd, EPOLLIN, on_conn, c, NULL, &c->src) < 0) {
 		close(fd);
 		free(c);
@@ -261,6 +321,10 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 		goto fail;
 	}
 	err = evloop_add_fd(b->loop, b->lfd, EPOLLIN, accept_one, b, NULL, NULL);
+	if (!err)
+		err = evloop_add_timer(b->loop, on_sweep, b, NULL, &b->sweep);
+	if (!err)
+		err = evloop_timer_set(b->sweep, SWEEP_MS, SWEEP_MS);
 	if (!err)
 		err = -pthread_create(&b->thread, NULL, broker_thread, b);
 	if (err)
