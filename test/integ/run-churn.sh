@@ -1,7 +1,8 @@
 #!/bin/bash
 # test/integ/run-churn.sh BUILD_DIR - open/START/map/kill -9 cycles from
 # several processes and uids (root, two test users), then the daemon must be
-# back to its idle baseline: same number of open fds, RSS within 1 MiB, every
+# back to its idle baseline: same number of open fds, RSS flat (within 512 kB
+# over the second half of the cycles), every
 # available_instances at the maximum.  UACCE_CHURN_CYCLES (default 2000).
 # Last line: "churn: N passed, M failed"; exit status M.
 set -u
@@ -27,16 +28,20 @@ if timeout -k 5 900 "$churn" -n "$cycles" -p 4 -u "0,$IT_U1,$u2" -g "$IT_GID" --
 else
 	it_bad "churn: $(cat "$out") $(cat "$IT_TMP/churn.err")"
 fi
-rss0=$(sed -n 's/.*"rss_kb_before":\([0-9]*\).*/\1/p' "$out")
+# a leak grows RSS in the second half of the cycles as in the first; by then
+# the daemon's allocator is warm (per-thread arenas: CUSE serves each device
+# from its own thread, and teardowns run in parallel), so the second half
+# is what is checked: at most 512 kB
+rss0=$(sed -n 's/.*"rss_kb_mid":\([0-9]*\).*/\1/p' "$out")
 rss1=$(sed -n 's/.*"rss_kb_after":\([0-9]*\).*/\1/p' "$out")
 if ldd "$IT_DAEMON" 2>/dev/null | grep -q libasan; then
 	# ASan keeps freed memory in quarantine: RSS says nothing there, the
 	# leak check at exit (below: exit status 0) does
 	it_info "daemon RSS $rss0 -> $rss1 kB (ASan build: quarantine, not checked)"
-elif [ -n "$rss0" ] && [ -n "$rss1" ] && [ $((rss1 - rss0)) -le 1024 ]; then
-	it_ok "daemon RSS $rss0 -> $rss1 kB (growth limit 1024 kB)"
+elif [ -n "$rss0" ] && [ -n "$rss1" ] && [ $((rss1 - rss0)) -le 512 ]; then
+	it_ok "daemon RSS over the second half of the cycles $rss0 -> $rss1 kB (growth limit 512 kB)"
 else
-	it_bad "daemon RSS $rss0 -> $rss1 kB (growth limit 1024 kB)"
+	it_bad "daemon RSS over the second half of the cycles $rss0 -> $rss1 kB (growth limit 512 kB)"
 fi
 it_daemon_alive && it_ok "daemon alive after the churn" || it_bad "daemon died during the churn"
 it_daemon_kill TERM
