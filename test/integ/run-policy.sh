@@ -359,23 +359,23 @@ print("refused", refused, flush=True)
 time.sleep(2)
 ' "$RT/control.sock" >"$T/silent.out" 2>&1 &
 	SPID=$!
-	if wait_for 5000 grep -q connected "$T/silent.out"; then
-		t0=$(ms)
+	if it_wait 5000 grep -q connected "$T/silent.out"; then
+		t0=$(it_ms)
 		$CTL list >"$T/list.out" 2>&1
-		rc=$? t1=$(ms)
+		rc=$? t1=$(it_ms)
 		if [ $rc = 0 ] && [ $((t1 - t0)) -lt 4000 ]; then
-			ok "uaccectl list answered in $((t1 - t0)) ms beside 20 silent connections of $U2"
+			it_ok "uaccectl list answered in $((t1 - t0)) ms beside 20 silent connections of $U2"
 		else
-			bad "uaccectl list beside 20 silent connections: exit $rc after $((t1 - t0)) ms"
+			it_bad "uaccectl list beside 20 silent connections: exit $rc after $((t1 - t0)) ms"
 		fi
 	else
-		bad "20 silent connections: $(cat "$T/silent.out")"
+		it_bad "20 silent connections: $(cat "$T/silent.out")"
 	fi
 	wait "$SPID"
 	if grep -q "^refused 12$" "$T/silent.out"; then
-		ok "$U2's connections beyond 8 refused with the reason"
+		it_ok "$U2's connections beyond 8 refused with the reason"
 	else
-		bad "connections over the per-uid cap: $(cat "$T/silent.out")"
+		it_bad "connections over the per-uid cap: $(cat "$T/silent.out")"
 	fi
 fi
 
