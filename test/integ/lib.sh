@@ -446,8 +446,20 @@ it_owner_death() {
 }
 
 # it_summary: the last line; returns the number of failures (max 255)
+# A command the script calls that does not exist (a helper renamed or gone)
+# would only print a line and let its check count nothing: it is a failure.
+# bash runs this handler in a subshell, so it leaves a mark for it_summary.
+command_not_found_handle() {
+	echo "FAIL: command not found: $1 (a broken test script)" >&2
+	[ -n "${IT_TMP:-}" ] && [ -d "$IT_TMP" ] && echo "$1" >>"$IT_TMP/not-found"
+	return 127
+}
+
 it_summary() {
 	local f
+	if [ -s "$IT_TMP/not-found" ]; then
+		it_bad "the script called commands that do not exist: $(sort -u "$IT_TMP/not-found" | tr '\n' ' ')"
+	fi
 	for f in "$IT_TMP"/uacced.*.log; do
 		[ -e "$f" ] || continue
 		if grep -qE "$IT_SANITIZER_RE" "$f"; then
