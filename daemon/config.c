@@ -193,6 +193,9 @@ static json_object *parse_json(const char *text, enum json_tokener_error *jerr)
 	*jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
+	/* a comment running to the end consumed the NUL too: nothing follows */
+	if (end > len)
+		end = len;
 	if (!root || *jerr != json_tokener_success) {
 		if (*jerr == json_tokener_continue)
 			*jerr = json_tokener_error_parse_eof;

@@ -211,10 +211,15 @@ void proc_owner_fini(struct uacce_owner *o)
 bool proc_owner_alive(const struct uacce_owner *o)
 {
 	struct pollfd p = { .fd = o->pidfd, .events = POLLIN };
+	int r;
 
 	if (o->pidfd < 0)
 		return false;
-	return poll(&p, 1, 0) == 0;
+	/* poll(2) fails with EINTR even with no timeout when a signal comes */
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r == 0;
 }
 
 #define PF_EXITING_FLAG	0x00000004	/* PF_EXITING of include/linux/sched.h */

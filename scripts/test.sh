@@ -2,6 +2,7 @@
 # Every test suite of uacced, as root on a fresh Debian 12 machine:
 #   1. build (warnings are errors) and build with ASan/UBSan
 #   2. unit tests (Check) in both builds
+#      and the libFuzzer harnesses, 30 s each (test/fuzz/run.sh, clang)
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds, hostile
 #      clients and a load soak (test/integ/run-hostile.sh)
@@ -69,6 +70,7 @@ suite build scripts/build.sh "$build" --enable-werror
 suite build-asan scripts/build.sh "$asan" --enable-werror --enable-sanitizers
 suite unit unit "$build"
 suite unit-asan unit "$asan"
+suite fuzz test/fuzz/run.sh 30
 suite host-integration test/integ/run-host.sh "$build"
 suite host-integration-asan test/integ/run-host.sh "$asan"
 suite churn test/integ/run-churn.sh "$build"

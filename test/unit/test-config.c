@@ -963,6 +963,24 @@ START_TEST(test_regr_trailing_garbage_accepted)
 END_TEST
 
 /*
+ * A comment that runs to the end of the text makes json-c consume the
+ * terminating NUL too: the trailing-text check then read past the end and
+ * refused (or accepted) the text by what followed it in memory.  Found by
+ * test/fuzz/fuzz-config.
+ */
+START_TEST(test_regr_comment_to_end)
+{
+	static const char text[] =
+		"{ \"devices\": [ { \"name\": \"d\", \"api\": \"dummy_v1\" } ] } // end\0xx";
+	struct uacce_config c;
+
+	accept(text, &c);
+	ck_assert_int_eq(c.ndev, 1);
+	config_free(&c);
+}
+END_TEST
+
+/*
  * config_load announces "limit 1 MiB" but refuses files from 1 MiB - 4096
  * bytes on: the buffer must keep 4097 bytes free after the last read.
  */
@@ -1047,6 +1065,7 @@ static Suite *config_suite(void)
 		tc = tcase_create("regressions");
 		tcase_add_test(tc, test_regr_trailing_garbage_accepted);
 		tcase_add_test(tc, test_regr_load_limit_below_1mib);
+		tcase_add_test(tc, test_regr_comment_to_end);
 		suite_add_tcase(s, tc);
 	}
 	return s;

@@ -5,6 +5,9 @@
  * fixtures: core-fixture.h.
  */
 #define _GNU_SOURCE
+#include <signal.h>
+#include <sys/time.h>
+
 #include "core-fixture.h"
 
 /*
@@ -39,6 +42,37 @@ START_TEST(test_regr_shared_ss_uncharged_after_source_release)
 }
 END_TEST
 
+/*
+ * proc_owner_alive() polls the owner's pidfd with no timeout, and poll(2)
+ * fails with EINTR even then when a signal arrives: a live owner was taken
+ * for dead and its broker requests refused (EPERM).  Found by
+ * test/fuzz/fuzz-dummy-ring (libFuzzer's SIGALRM); here a signal every
+ * 100 us while the owner attaches again and again.
+ */
+static void regr_noop_handler(int sig)
+{
+	(void)sig;
+}
+
+START_TEST(test_regr_owner_alive_eintr)
+{
+	struct uacce_core *c = fx_core;
+	struct uacce_dev *d = mkdev(c, "dummy_v1", false, 1, 1);
+	struct uacce_queue *q = open_as(d, me());
+	struct sigaction sa = { .sa_handler = regr_noop_handler };
+	struct itimerval on = { { 0, 100 }, { 0, 100 } }, off = { { 0, 0 }, { 0, 0 } };
+	int refused = 0;
+
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &on, NULL), 0);
+	for (int i = 0; i < 200000; i++)
+		refused += uq_attach(q, getpid()) != 0;
+	setitimer(ITIMER_REAL, &off, NULL);
+	ck_assert_int_eq(refused, 0);
+	uq_release(q);
+}
+END_TEST
+
 TCase *tc_regressions(void)
 {
 	TCase *tc = tcase_create("regressions");
@@ -46,5 +80,6 @@ TCase *tc_regressions(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_checked_fixture(tc, fx_core_setup, fx_core_teardown);
 	tcase_add_test(tc, test_regr_shared_ss_uncharged_after_source_release);
+	tcase_add_test(tc, test_regr_owner_alive_eintr);
 	return tc;
 }
