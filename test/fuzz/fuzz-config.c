@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "uacced_config.h"
 #include "fuzz_common.h"
 #include "policy.h"
 
