@@ -216,8 +216,9 @@ if ! it_skip flush-contention; then
 		os_rc=$?
 		wait "$IT_BG"
 		flood_rc=$?
-		read -r _ nfl fmin favg fmax < <(grep '^flush-ms' "$IT_TMP/flood.out")
-		read -r _ _ osmax osavg < <(grep '^open-start-ms' "$IT_TMP/os.out")
+		# here-strings, not process substitution: the guest has no /dev/fd
+		read -r _ nfl fmin favg fmax <<<"$(grep '^flush-ms' "$IT_TMP/flood.out")"
+		read -r _ _ osmax osavg <<<"$(grep '^open-start-ms' "$IT_TMP/os.out")"
 		if [ "$flood_rc" != 0 ] || [ "$os_rc" != 0 ] || [ -z "${fmin:-}" ] || [ -z "${osmax:-}" ]; then
 			it_bad "flush contention: flood exit $flood_rc, open-start exit $os_rc"
 			it_indent "$IT_TMP/flood.out" "$IT_TMP/os.out"
