@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "fdident.h"
@@ -70,19 +72,36 @@ static int read_mount(int mnt_id, dev_t *dev, char *fstype, size_t len)
 
 int fd_ident(int fd, struct fd_ident *out)
 {
-	int err;
+	struct statx stx;
+	ino_t ino;
+	dev_t dev;
 
 	memset(out, 0, sizeof(*out));
-	err = read_fdinfo(fd, &out->mnt_id, &out->ino);
-	if (!err)
-		err = read_mount(out->mnt_id, &out->dev, out->fstype, sizeof(out->fstype));
-	return err;
+	out->mnt_id = -1;
+	if (fd < 0)
+		return -EBADF;
+	/* cached attributes only: no request to a FUSE or network server */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
+		  STATX_TYPE | STATX_MODE | STATX_INO, &stx) < 0)
+		return -errno;
+	out->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	out->rdev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor);
+	out->ino = (ino_t)stx.stx_ino;
+	out->mode = stx.stx_mode;
+	/* the mount and its type, when it is one of our namespace's */
+	if (read_fdinfo(fd, &out->mnt_id, &ino) == 0 &&
+	    read_mount(out->mnt_id, &dev, out->fstype, sizeof(out->fstype)) != 0)
+		out->fstype[0] = '\0';
+	return 0;
 }
 
 bool fd_ident_local(const struct fd_ident *id)
 {
 	static const char *const local[] = { "devtmpfs", "tmpfs", "ramfs", NULL };
 
+	/* pipes, sockets, anonymous inodes: no flush */
+	if (S_ISFIFO(id->mode) || S_ISSOCK(id->mode) || (id->mode & S_IFMT) == 0)
+		return true;
 	for (int i = 0; local[i]; i++)
 		if (strcmp(id->fstype, local[i]) == 0)
 			return true;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fdident.h - what file an fd received from a client is, without asking
- * its file system.  fstat() on a file of a FUSE (or network) file system
- * goes to that file system's server, which the client may have stopped:
- * the caller would hang.  The kernel's own tables answer instead:
- * /proc/self/fdinfo/<fd> gives the mount id and the inode number, and
- * /proc/self/mountinfo that mount's device number and file system type.
+ * fdident.h - what file an fd received from a client is, without waiting
+ * for its file system.  fstat() on a file of a FUSE (or network) file
+ * system may go to that file system's server, which the client may have
+ * stopped: the caller would hang.  statx(AT_STATX_DONT_SYNC) answers from
+ * the attributes the kernel has cached (FUSE and NFS send no request for
+ * it); /proc/self/fdinfo and /proc/self/mountinfo add the mount and its
+ * type where the mount is in our mount namespace (a sandboxed daemon does
+ * not see the client's /dev, for one).
  */
 #ifndef UACCED_FDIDENT_H
 #define UACCED_FDIDENT_H
@@ -14,18 +16,21 @@
 #include <sys/types.h>
 
 struct fd_ident {
-	int mnt_id;
-	dev_t dev;		/* the mount's st_dev */
+	dev_t dev;		/* st_dev */
 	ino_t ino;		/* st_ino */
-	char fstype[64];	/* "fuse", "devtmpfs", ... */
+	mode_t mode;		/* st_mode (type and permissions) */
+	dev_t rdev;		/* st_rdev of a device node */
+	int mnt_id;		/* -1: unknown */
+	char fstype[64];	/* "fuse", "devtmpfs", ...; "" when not in our mountinfo */
 };
 
-/* 0, or -errno (-EBADF: no such fd; -EIO: /proc did not say) */
+/* 0, or -errno (-EBADF: no such fd) */
 int fd_ident(int fd, struct fd_ident *out);
 
 /*
- * May fstat() be called on a file of this type without the risk of
- * waiting for another process?  (In-memory file systems of the kernel.)
+ * May close() of such a file be done without the risk of waiting for
+ * another process?  (In-memory file systems of the kernel, pipes, sockets,
+ * anonymous inodes; false when the file system is not known.)
  */
 bool fd_ident_local(const struct fd_ident *id);
 

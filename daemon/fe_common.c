@@ -602,11 +602,11 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 	/*
 	 * Never call into the file's file system before we know it is ours
 	 * (no fstat, no ioctl): it could belong to a FUSE file system of the
-	 * client's that would never answer.  The kernel's tables tell.
+	 * client's that would never answer.  Cached attributes tell.
 	 */
 	err = fd_ident(fd, &fi);
 	if (err)
-		return err == -EBADF ? err : -EINVAL;	/* pipes, sockets: not ours */
+		return err == -EBADF ? err : -EINVAL;
 	if (!fe->tops->is_ours(fe, fd, &fi))
 		return -EINVAL;
 	if (ioctl(fd, UACCED_CMD_IDENT, &id) < 0)

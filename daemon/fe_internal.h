@@ -85,9 +85,8 @@ struct fe_transport_ops {
 	void (*set_perms)(struct frontend *fe);
 	/* removed nodes count too; any thread */
 	/*
-	 * Is the client's file `fd`, identified by the kernel's tables (id),
-	 * one of our nodes?  Must not wait for any other process: fstat()
-	 * only where fd_ident_local() says the file system is in memory.
+	 * Is the client's file `fd`, identified without asking its file
+	 * system (fd_ident), one of our nodes?  Must not call into the file.
 	 */
 	bool (*is_ours)(struct frontend *fe, int fd, const struct fd_ident *id);
 };
