@@ -152,7 +152,7 @@ static void handle(struct broker *b, struct conn *c, const struct ub_msg *m, int
 static void close_refused(int fd, void *ctx)
 {
 	(void)ctx;
-	fd_close_nowait(fd);
+	fd_close_nowait(fd, NULL);
 }
 
 /*

@@ -43,23 +43,28 @@ static void *closer(void *arg)
 	return NULL;
 }
 
-/* may closing fd wait for another process? */
-static bool may_wait(int fd)
+/* may closing fd wait for another process?  (id: known already, or NULL) */
+static bool may_wait(int fd, const struct fd_ident *id)
 {
-	struct fd_ident id;
+	struct fd_ident own;
 
+	if (!id) {
+		if (fd_ident(fd, &own) != 0)
+			return false;
+		id = &own;
+	}
 	/* pipes, sockets, anonymous inodes: no flush; in-memory file systems */
-	return fd_ident(fd, &id) == 0 && !fd_ident_local(&id);
+	return !fd_ident_local(id);
 }
 
-void fd_close_nowait(int fd)
+void fd_close_nowait(int fd, const struct fd_ident *id)
 {
 	bool queued = false;
 	pthread_t t;
 
 	if (fd < 0)
 		return;
-	if (!may_wait(fd)) {
+	if (!may_wait(fd, id)) {
 		close(fd);
 		return;
 	}

@@ -18,8 +18,12 @@
 #define FD_CLOSERS		4
 #define FD_CLOSE_BACKLOG	1024
 
-/* close fd, now if that cannot wait for another process, else soon */
-void fd_close_nowait(int fd);
+/*
+ * Close fd, now if that cannot wait for another process, else soon.  `id`:
+ * what fd_ident() said of it already, or NULL to ask it here.
+ */
+struct fd_ident;
+void fd_close_nowait(int fd, const struct fd_ident *id);
 /* fds waiting for a closer (for tests and the log) */
 int fd_close_pending(void);
 

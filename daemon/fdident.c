@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* fdident.c - identify an fd from the kernel's tables (fdident.h) */
+/* fdident.c - identify a client's fd without waiting for its file system (fdident.h) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -12,36 +12,32 @@
 
 #include "fdident.h"
 
-/* "mnt_id:" and "ino:" of /proc/self/fdinfo/<fd> */
-static int read_fdinfo(int fd, int *mnt_id, ino_t *ino)
+/* "mnt_id:" of /proc/self/fdinfo/<fd> */
+static int read_mnt_id(int fd, int *mnt_id)
 {
 	char path[64], line[256];
-	bool have_mnt = false, have_ino = false;
+	int err = -EIO;
 	FILE *f;
 
-	if (fd < 0)
-		return -EBADF;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "re");
 	if (!f)
-		return errno == ENOENT ? -EBADF : -errno;
+		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long v;
 
 		if (sscanf(line, "mnt_id: %llu", &v) == 1) {
 			*mnt_id = (int)v;
-			have_mnt = true;
-		} else if (sscanf(line, "ino: %llu", &v) == 1) {
-			*ino = (ino_t)v;
-			have_ino = true;
+			err = 0;
+			break;
 		}
 	}
 	fclose(f);
-	return have_mnt && have_ino ? 0 : -EIO;
+	return err;
 }
 
-/* the device number and type of mount `mnt_id` (/proc/self/mountinfo) */
-static int read_mount(int mnt_id, dev_t *dev, char *fstype, size_t len)
+/* the type of mount `mnt_id` (/proc/self/mountinfo); -EIO when not there */
+static int read_mount_type(int mnt_id, char *fstype, size_t len)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
@@ -60,7 +56,6 @@ static int read_mount(int mnt_id, dev_t *dev, char *fstype, size_t len)
 		sep = strstr(line, " - ");
 		if (!sep || sscanf(sep + 3, "%63s", type) != 1 || strlen(type) >= len)
 			break;
-		*dev = makedev(maj, min);
 		snprintf(fstype, len, "%s", type);
 		err = 0;
 		break;
@@ -73,8 +68,6 @@ static int read_mount(int mnt_id, dev_t *dev, char *fstype, size_t len)
 int fd_ident(int fd, struct fd_ident *out)
 {
 	struct statx stx;
-	ino_t ino;
-	dev_t dev;
 
 	memset(out, 0, sizeof(*out));
 	out->mnt_id = -1;
@@ -89,8 +82,8 @@ int fd_ident(int fd, struct fd_ident *out)
 	out->ino = (ino_t)stx.stx_ino;
 	out->mode = stx.stx_mode;
 	/* the mount and its type, when it is one of our namespace's */
-	if (read_fdinfo(fd, &out->mnt_id, &ino) == 0 &&
-	    read_mount(out->mnt_id, &dev, out->fstype, sizeof(out->fstype)) != 0)
+	if (read_mnt_id(fd, &out->mnt_id) == 0 &&
+	    read_mount_type(out->mnt_id, out->fstype, sizeof(out->fstype)) != 0)
 		out->fstype[0] = '\0';
 	return 0;
 }

@@ -623,10 +623,12 @@ void frontend_close_client_fd(struct frontend *fe, int fd)
 
 	if (fd < 0)
 		return;
-	if (fd_ident(fd, &fi) == 0 && fe->tops->is_ours(fe, fd, &fi))
+	if (fd_ident(fd, &fi) != 0)
+		close(fd);	/* no such fd, nothing to wait for */
+	else if (fe->tops->is_ours(fe, fd, &fi))
 		close(fd);	/* our own node: its flush is ours to answer */
 	else
-		fd_close_nowait(fd);
+		fd_close_nowait(fd, &fi);
 }
 
 /* --- start / stop ------------------------------------------------------------ */
