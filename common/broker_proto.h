@@ -31,6 +31,7 @@ enum ub_opcode {
 	UB_MAP = 2,		/* body: ub_map -> ub_reply (+ region fd) */
 	UB_MAPPED = 3,		/* body: ub_mapped -> ub_reply */
 	UB_UNMAP = 4,		/* body: ub_region -> ub_reply */
+	UB_MMAP = 5,		/* body: ub_mmap -> ub_reply (+ region fd) */
 	UB_REPLY = 0x100,	/* body: ub_reply */
 };
 
@@ -45,6 +46,19 @@ struct ub_map {
 	uint32_t type;		/* enum uacce_qfrt */
 	uint32_t pad;
 	uint64_t size;		/* bytes the caller wants to map */
+};
+
+/*
+ * mmap(2) of the queue fd as a program would issue it: the daemon selects
+ * the region from `offset` by the device's profile (v4: the byte offsets of
+ * qfrs_offset; mainline: page offset = region type, MMIO 0, DUS 1) and
+ * applies that profile's rules (size, already mapped, queue state).  The
+ * reply's `size` is the region's, its `queue_id` field the region type
+ * (enum uacce_qfrt) that UB_MAPPED and UB_UNMAP then name.
+ */
+struct ub_mmap {
+	uint64_t offset;	/* mmap's offset argument, bytes */
+	uint64_t size;		/* mmap's length argument */
 };
 
 struct ub_mapped {

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 
 #include "backend.h"
 
@@ -35,4 +36,17 @@ int uacce_dev_cfg_int(const struct uacce_dev_cfg *cfg, const char *key, int64_t 
 	if (!err)
 		*out = json_object_get_int64(v);
 	return err;
+}
+
+int uacce_node_name(const struct uacce_dev_cfg *cfg, int id, char *buf, size_t len)
+{
+	int n;
+
+	if (cfg->node_prefix)
+		n = snprintf(buf, len, "%s-%d", cfg->node_prefix, id);
+	else if (cfg->abi == UACCE_ABI_MAINLINE)
+		n = snprintf(buf, len, "%s-%d", cfg->name, id);
+	else
+		n = snprintf(buf, len, "uacce-%s-%d", cfg->name, id);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

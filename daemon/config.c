@@ -112,7 +112,8 @@ static int parse_nodes(json_object *nodes, struct uacce_config *c, const char *o
 /* the keys every device entry may have; backends name their own */
 static bool known_device_key(const char *key)
 {
-	static const char *const keys[] = { "name", "backend", "api", "sva", "queues", NULL };
+	static const char *const keys[] = { "name", "backend", "api", "sva", "queues", "abi",
+					    "node_prefix", NULL };
 
 	return key_allowed(key, keys);
 }
@@ -170,6 +171,31 @@ static int parse_device(json_object *d, int i, struct uacce_dev_cfg *dc, const c
 			return config_fail(err, errlen, origin, "%s.queues: %lld is out of range 1-4096",
 				    path, (long long)n);
 		dc->queues = (int)n;
+	}
+	if (config_get(d, "abi", &v)) {
+		const char *abi = json_object_is_type(v, json_type_string) ?
+				  json_object_get_string(v) : "";
+
+		if (strcmp(abi, "v4") == 0)
+			dc->abi = UACCE_ABI_V4;
+		else if (strcmp(abi, "mainline") == 0)
+			dc->abi = UACCE_ABI_MAINLINE;
+		else
+			return config_fail(err, errlen, origin,
+				    "%s.abi: must be \"v4\" or \"mainline\"", path);
+	}
+	if (config_get(d, "node_prefix", &v)) {
+		const char *np = json_object_is_type(v, json_type_string) ?
+				 json_object_get_string(v) : "";
+
+		/* a file name under /dev: no '/', no dot files, room for "-<id>" */
+		if (!*np || strlen(np) > 48 || np[0] == '.' || np[0] == '-' ||
+		    strspn(np, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		    strlen(np))
+			return config_fail(err, errlen, origin,
+				    "%s.node_prefix: must be 1-48 of [A-Za-z0-9_.-], not starting with '.' or '-'",
+				    path);
+		dc->node_prefix = np;
 	}
 	if (ops->check(dc, why, sizeof(why)))
 		return config_fail(err, errlen, origin, "%s.%s", path, why);
@@ -617,5 +643,8 @@ bool config_dev_equal(const struct uacce_dev_cfg *a, const struct uacce_dev_cfg 
 {
 	return strcmp(a->name, b->name) == 0 && strcmp(a->backend, b->backend) == 0 &&
 	       strcmp(a->api, b->api) == 0 && a->sva == b->sva && a->queues == b->queues &&
+	       a->abi == b->abi &&
+	       (a->node_prefix ? b->node_prefix && strcmp(a->node_prefix, b->node_prefix) == 0 :
+				 !b->node_prefix) &&
 	       extra_keys_in(a, b) && extra_keys_in(b, a);
 }

@@ -46,6 +46,7 @@ struct uacce_dev {
 	int id;
 	char name[96];			/* "uacce-<name>-<id>" */
 	char cfg_name[40];		/* "<name>" */
+	enum uacce_abi abi;		/* the profile its node speaks */
 	const struct uacce_backend_ops *ops;
 	struct uacce_hwdev *hw;		/* backend's device; NULL once removed */
 	bool removing;			/* lock: no new queues (core_remove_device) */
@@ -188,8 +189,13 @@ int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
 	d->core = c;
 	d->refs = 1;
 	d->id = id;
-	snprintf(d->name, sizeof(d->name), "uacce-%s-%d", cfg->name, id);
+	err = uacce_node_name(cfg, id, d->name, sizeof(d->name));
+	if (err) {
+		free(d);
+		return err;
+	}
 	snprintf(d->cfg_name, sizeof(d->cfg_name), "%s", cfg->name);
+	d->abi = cfg->abi;
 	d->ops = ops;
 	struct uacce_dev_cfg named = *cfg;
 
@@ -209,6 +215,8 @@ int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
 }
 
 int ud_id(const struct uacce_dev *d) { return d->id; }
+
+enum uacce_abi ud_abi(const struct uacce_dev *d) { return d->abi; }
 
 int ud_hw_release_fd(const struct uacce_dev *d)
 {

@@ -89,6 +89,7 @@ void core_set_policy(struct uacce_core *c, struct uacce_policy *p);
 
 /* device attributes */
 int ud_id(const struct uacce_dev *d);
+enum uacce_abi ud_abi(const struct uacce_dev *d);	/* the node's ABI profile */
 /* readable when the kernel wants the device's hardware back; -1: none */
 int ud_hw_release_fd(const struct uacce_dev *d);
 const char *ud_name(const struct uacce_dev *d);	/* "uacce-dummy-1" */

@@ -219,7 +219,8 @@ static void hw_try(struct devtable *t, int id, const char *how)
 	if (strcmp(why, dd->why) != 0) {	/* once per reason */
 		char name[64];
 
-		snprintf(name, sizeof(name), "uacce-%s-%d", dd->cfg.name, id);
+		if (uacce_node_name(&dd->cfg, id, name, sizeof(name)))
+			snprintf(name, sizeof(name), "?");
 		ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = name },
 			 "%s (devices[%d], backend %s): waiting for its hardware: %s", name, id,
 			 dd->cfg.backend, why);
@@ -403,7 +404,8 @@ int devtable_waiting(const struct devtable *t, struct control_waiting *w, int ma
 		if (!dd->used || dd->dev)
 			continue;
 		w[n].id = id;
-		snprintf(w[n].name, sizeof(w[n].name), "uacce-%s-%d", dd->cfg.name, id);
+		if (uacce_node_name(&dd->cfg, id, w[n].name, sizeof(w[n].name)))
+			snprintf(w[n].name, sizeof(w[n].name), "?");
 		snprintf(w[n].backend, sizeof(w[n].backend), "%s", dd->cfg.backend);
 		snprintf(w[n].reason, sizeof(w[n].reason), "%s",
 			 dd->why[0] ? dd->why : "released by the kernel, not back yet");

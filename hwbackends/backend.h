@@ -55,15 +55,34 @@ struct uacce_hwdev_info {
  * uacce_dev_cfg_string() / uacce_dev_cfg_int(): the entry's format is the
  * configuration module's business, not the backend's.
  */
+/*
+ * The ABI profile a device node speaks (ABI.md, "Profiles"): the 2019 v4
+ * contract, or the mainline one of Linux >= 5.7 (START_Q/PUT_Q at 'W' 0/1,
+ * regions MMIO and DUS selected by the mmap page offset, no SS).
+ */
+enum uacce_abi {
+	UACCE_ABI_V4 = 0,
+	UACCE_ABI_MAINLINE = 1,
+};
+
 struct uacce_dev_cfg {
 	const char *name;
 	const char *backend;
 	const char *api;
 	bool sva;
 	int queues;
+	enum uacce_abi abi;		/* "abi": "v4" (default) | "mainline" */
+	const char *node_prefix;	/* "node_prefix"; NULL: the profile's default */
 	void *entry;			/* opaque (the config module's): read it with the accessors */
 	const char *node_name;		/* "uacce-edu-1", set by the core for dev_create */
 };
+
+/*
+ * The node name of device entry `cfg` with id `id`: "<prefix>-<id>", where
+ * the prefix is node_prefix, else "uacce-<name>" (v4) or "<name>"
+ * (mainline, as the kernel names its class devices).  -ENAMETOOLONG.
+ */
+int uacce_node_name(const struct uacce_dev_cfg *cfg, int id, char *buf, size_t len);
 
 /* the entry's key as a string / an integer: 0, -ENOENT (absent), -EINVAL (type) */
 int uacce_dev_cfg_string(const struct uacce_dev_cfg *cfg, const char *key, const char **out);

@@ -280,6 +280,44 @@ START_TEST(test_reject_queues_range)
 }
 END_TEST
 
+START_TEST(test_abi_and_node_prefix)
+{
+	struct uacce_config c;
+	char name[64];
+
+	accept("{ \"devices\": [\n"
+	       "  { \"name\": \"a\", \"api\": \"dummy_v1\" },\n"
+	       "  { \"name\": \"hisi_zip\", \"api\": \"dummy_v2\", \"abi\": \"mainline\" },\n"
+	       "  { \"name\": \"c\", \"api\": \"dummy_v1\", \"abi\": \"v4\",\n"
+	       "    \"node_prefix\": \"My.acc_el-x\" } ] }", &c);
+	ck_assert_int_eq(c.devs[0].abi, UACCE_ABI_V4);
+	ck_assert_ptr_null(c.devs[0].node_prefix);
+	ck_assert_int_eq(c.devs[1].abi, UACCE_ABI_MAINLINE);
+	ck_assert_int_eq(c.devs[2].abi, UACCE_ABI_V4);
+	ck_assert_int_eq(uacce_node_name(&c.devs[0], 0, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "uacce-a-0");
+	ck_assert_int_eq(uacce_node_name(&c.devs[1], 1, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "hisi_zip-1");
+	ck_assert_int_eq(uacce_node_name(&c.devs[2], 12, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "My.acc_el-x-12");
+	ck_assert_int_eq(uacce_node_name(&c.devs[2], 12, name, 8), -ENAMETOOLONG);
+	/* a change of profile or name is a different device for a reload */
+	ck_assert(!config_dev_equal(&c.devs[0], &c.devs[2]));
+	config_free(&c);
+
+	reject("{ \"devices\": [ { \"name\": \"a\", \"api\": \"x\", \"abi\": \"v5\" } ] }",
+	       "abi", NULL);
+	reject("{ \"devices\": [ { \"name\": \"a\", \"api\": \"x\", \"abi\": 1 } ] }",
+	       "abi", NULL);
+	reject("{ \"devices\": [ { \"name\": \"a\", \"api\": \"x\", \"node_prefix\": \"a/b\" } ] }",
+	       "node_prefix", NULL);
+	reject("{ \"devices\": [ { \"name\": \"a\", \"api\": \"x\", \"node_prefix\": \"..\" } ] }",
+	       "node_prefix", NULL);
+	reject("{ \"devices\": [ { \"name\": \"a\", \"api\": \"x\", \"node_prefix\": \"\" } ] }",
+	       "node_prefix", NULL);
+}
+END_TEST
+
 START_TEST(test_reject_bad_mode)
 {
 	reject("{ \"nodes\": { \"mode\": \"0999\" }, \"devices\": [] }", "nodes.mode", "0999",
@@ -1031,6 +1069,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_reject_missing_devices);
 	tcase_add_test(tc, test_reject_missing_name_api);
 	tcase_add_test(tc, test_reject_bad_name);
+	tcase_add_test(tc, test_abi_and_node_prefix);
 	tcase_add_test(tc, test_reject_unknown_backend);
 	tcase_add_test(tc, test_reject_too_many_devices);
 	suite_add_tcase(s, tc);
