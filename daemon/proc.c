@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -166,7 +167,8 @@ int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool
 	int err;
 
 	memset(o, 0, sizeof(*o));
-	o->pidfd = o->memfd = -1;
+	o->pidfd = o->memfd = o->mapsfd = -1;
+	pthread_mutex_init(&o->maps_lock, NULL);
 	tgid = proc_tgid_of(tid);
 	if (tgid < 0)
 		return tgid;
@@ -192,6 +194,14 @@ int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool
 			err = -errno;
 			goto fail;
 		}
+		/* from the same thread: the same mm (an exec in between leaves
+		 * one of the two on a dead mm, and every access fails) */
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
+		o->mapsfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (o->mapsfd < 0) {
+			err = -errno;
+			goto fail;
+		}
 	}
 	return 0;
 fail:
@@ -201,11 +211,14 @@ fail:
 
 void proc_owner_fini(struct uacce_owner *o)
 {
+	if (o->mapsfd >= 0)
+		close(o->mapsfd);
 	if (o->memfd >= 0)
 		close(o->memfd);
 	if (o->pidfd >= 0)
 		close(o->pidfd);
-	o->memfd = o->pidfd = -1;
+	o->memfd = o->pidfd = o->mapsfd = -1;
+	pthread_mutex_destroy(&o->maps_lock);
 }
 
 bool proc_owner_alive(const struct uacce_owner *o)
@@ -319,12 +332,159 @@ int proc_rlimit_data(const struct uacce_owner *o, uint64_t *out)
 	return proc_owner_alive(o) ? 0 : -ESRCH;
 }
 
-int proc_mem_read(const struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)
+/*
+ * Page protections.  /proc/<pid>/mem forces its accesses (the kernel's
+ * FOLL_FORCE: it writes through read-only private mappings, as a debugger
+ * does), so every access is checked first against the owner's mappings,
+ * read through a maps fd bound to the same mm.  Linux >= 6.11 answers one
+ * mapping per PROCMAP_QUERY ioctl (~0.6 us); older kernels give only the
+ * maps text, read from the start until the range is covered (~13 us for a
+ * small process: the kernel formats every line, paths included).
+ *
+ * Between the check and the access the owner itself may change its own
+ * mappings (mprotect, munmap + mmap); that race gives it nothing it could
+ * not do to its own memory: a write then lands in a private copy, never in
+ * a file or a shared mapping that is not writable (the kernel refuses
+ * forced writes there), never in another process.
+ */
+struct procmap_query_arg {		/* struct procmap_query, linux/fs.h (6.11) */
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+#define PROCMAP_QUERY_IOC	_IOWR('f', 17, struct procmap_query_arg)
+#define PMQ_READABLE		0x01
+#define PMQ_WRITABLE		0x02
+
+/* -1 unknown, 0 no (older kernel), 1 yes */
+static int have_procmap_query = -1;
+
+void proc_mem_use_maps_text(bool on)
+{
+	__atomic_store_n(&have_procmap_query, on ? 0 : -1, __ATOMIC_RELAXED);
+}
+
+/* 0 covered, -EFAULT not, -ENOTTY: no PROCMAP_QUERY here */
+static int check_query(struct uacce_owner *o, uint64_t addr, uint64_t end, uint64_t need)
+{
+	while (addr < end) {
+		struct procmap_query_arg q = { .size = sizeof(q), .query_addr = addr };
+
+		if (ioctl(o->mapsfd, PROCMAP_QUERY_IOC, &q) < 0) {
+			if (errno == ENOTTY || errno == EOPNOTSUPP)
+				return -ENOTTY;
+			return -EFAULT;		/* ENOENT: unmapped; ESRCH: mm gone */
+		}
+		if (q.vma_start > addr || q.vma_end <= addr || (q.vma_flags & need) != need)
+			return -EFAULT;
+		addr = q.vma_end;
+	}
+	return 0;
+}
+
+/* "start-end perms ...": 0 and the fields, or -EIO */
+static int parse_maps_line(const char *l, uint64_t *start, uint64_t *end, uint64_t *flags)
+{
+	char *p;
+
+	errno = 0;
+	*start = strtoull(l, &p, 16);
+	if (*p != '-')
+		return -EIO;
+	*end = strtoull(p + 1, &p, 16);
+	if (*p != ' ' || errno || p[1] == '\0' || p[2] == '\0')
+		return -EIO;
+	*flags = (p[1] == 'r' ? PMQ_READABLE : 0) | (p[2] == 'w' ? PMQ_WRITABLE : 0);
+	return 0;
+}
+
+static int check_maps_text(struct uacce_owner *o, uint64_t addr, uint64_t end, uint64_t need)
+{
+	char buf[8192];
+	size_t have = 0;
+	off_t pos = 0;
+	int err = -EFAULT;
+
+	pthread_mutex_lock(&o->maps_lock);
+	for (;;) {
+		ssize_t n = pread(o->mapsfd, buf + have, sizeof(buf) - 1 - have, pos);
+		char *line, *nl;
+
+		if (n <= 0)
+			break;			/* the end (or a dead mm): not covered */
+		pos += n;
+		have += (size_t)n;
+		buf[have] = '\0';
+		line = buf;
+		while ((nl = strchr(line, '\n'))) {
+			uint64_t s, e, f;
+
+			*nl = '\0';
+			if (parse_maps_line(line, &s, &e, &f) || s > addr ||
+			    (e > addr && (f & need) != need))
+				goto out;	/* a hole, or the wrong protection */
+			if (e > addr)
+				addr = e;
+			if (addr >= end) {
+				err = 0;
+				goto out;
+			}
+			line = nl + 1;
+		}
+		have = (size_t)(buf + have - line);
+		if (have == sizeof(buf) - 1)
+			break;			/* a line longer than the buffer */
+		memmove(buf, line, have);
+	}
+out:
+	pthread_mutex_unlock(&o->maps_lock);
+	return err;
+}
+
+int proc_mem_check(struct uacce_owner *o, uint64_t uaddr, size_t len, bool write)
+{
+	uint64_t need = PMQ_READABLE | (write ? PMQ_WRITABLE : 0);
+	int have = __atomic_load_n(&have_procmap_query, __ATOMIC_RELAXED);
+	int r;
+
+	if (o->mapsfd < 0 || uaddr + len < uaddr)
+		return -EFAULT;
+	if (len == 0)
+		return 0;
+	if (have != 0) {
+		r = check_query(o, uaddr, uaddr + len, need);
+		if (r != -ENOTTY) {
+			if (have < 0 && r == 0)
+				__atomic_store_n(&have_procmap_query, 1, __ATOMIC_RELAXED);
+			return r;
+		}
+		__atomic_store_n(&have_procmap_query, 0, __ATOMIC_RELAXED);
+	}
+	return check_maps_text(o, uaddr, uaddr + len, need);
+}
+
+int proc_mem_read(struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)
 {
 	size_t done = 0;
+	int err;
 
 	if (o->memfd < 0)
 		return -EFAULT;
+	err = proc_mem_check(o, uaddr, len, false);
+	if (err)
+		return err;
 	while (done < len) {
 		ssize_t n = pread(o->memfd, (char *)buf + done, len - done,
 				  (off_t)(uaddr + done));
@@ -335,12 +495,16 @@ int proc_mem_read(const struct uacce_owner *o, uint64_t uaddr, void *buf, size_t
 	return 0;
 }
 
-int proc_mem_write(const struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len)
+int proc_mem_write(struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len)
 {
 	size_t done = 0;
+	int err;
 
 	if (o->memfd < 0)
 		return -EFAULT;
+	err = proc_mem_check(o, uaddr, len, true);
+	if (err)
+		return err;
 	while (done < len) {
 		ssize_t n = pwrite(o->memfd, (const char *)buf + done, len - done,
 				   (off_t)(uaddr + done));

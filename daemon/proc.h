@@ -7,6 +7,7 @@
 #ifndef UACCED_PROC_H
 #define UACCED_PROC_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,10 @@ struct uacce_owner {
 	int pidfd;		/* pins the process; readable once it exited */
 	int memfd;		/* /proc/<tgid>/mem: bound to its mm, never to a
 				 * later process that reuses the pid; -1 if unused */
+	int mapsfd;		/* /proc/<tgid>/maps, bound to the same mm: the
+				 * page protections memfd would ignore; -1 if unused */
+	pthread_mutex_t maps_lock;	/* a leaf: the maps text's read position
+				 * (kernels without PROCMAP_QUERY) */
 	char comm[16];
 };
 
@@ -52,9 +57,24 @@ bool proc_owner_is(const struct uacce_owner *o, pid_t tid);
 /* The owner's RLIMIT_DATA soft limit (RLIM_INFINITY as UINT64_MAX). -errno */
 int proc_rlimit_data(const struct uacce_owner *o, uint64_t *out);
 
-/* Read/write the owner's memory at its address `uaddr`. 0 or -errno (EFAULT) */
-int proc_mem_read(const struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len);
-int proc_mem_write(const struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len);
+/*
+ * Read/write the owner's memory at its address `uaddr`, as a device behind
+ * an IOMMU would: only where every page is mapped readable (read) or
+ * writable (write) in the owner's address space.  0 or -errno (EFAULT).
+ * Both the check and the access are bound to the owner's mm (never to a
+ * process that reuses its pid or that it execs).
+ */
+int proc_mem_read(struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len);
+int proc_mem_write(struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len);
+
+/*
+ * The protection check alone: 0 when [uaddr, uaddr + len) is mapped with
+ * PROT_READ (and PROT_WRITE when `write`), -EFAULT when not or when the mm
+ * is gone.  Exposed for tests.
+ */
+int proc_mem_check(struct uacce_owner *o, uint64_t uaddr, size_t len, bool write);
+/* tests: use the maps text even where PROCMAP_QUERY exists (true), or probe again */
+void proc_mem_use_maps_text(bool on);
 
 /* Duplicate fd number `fd` of the (live) owner into this process. -errno */
 int proc_owner_getfd(const struct uacce_owner *o, int fd);

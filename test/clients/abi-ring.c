@@ -56,6 +56,72 @@ static void expect_bad(struct wd_queue *q, const char *what, void *dst, const vo
 		fail("%s: expected a non-zero ret got %s", what, r ? ename(r) : "ret 0");
 }
 
+/* a copy the device must refuse; `victim` (len bytes) must stay unchanged */
+static void expect_refused(struct wd_queue *q, const char *what, void *dst, const void *src,
+			   size_t len, const unsigned char *victim)
+{
+	unsigned char before[256];
+	int r;
+
+	memcpy(before, victim, len);
+	r = wd_copy(q, dst, src, len, 97);
+	if (r == 0)
+		fail("%s: the request succeeded (%s)", what,
+		     memcmp(before, victim, len) ? "the bytes were written" : "nothing changed");
+	else if (memcmp(before, victim, len))
+		fail("%s: failed (ret %d) but the bytes changed", what, r);
+	else
+		ok("%s -> request failed (ret %d), bytes unchanged", what, r);
+}
+
+static void code_here(void) { }
+
+/*
+ * Software SVA through /proc/<pid>/mem would force its way through any
+ * protection: the device must check them (issue 11 item 8).
+ */
+static void sva_protections(struct wd_queue *q, unsigned char *heap)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char *m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
+	unsigned char *wr, *ro, *none, *rw, *code;
+	int r;
+
+	if (m == MAP_FAILED) {
+		fail("mmap: %s", strerror(errno));
+		return;
+	}
+	wr = m;			/* writable, followed by */
+	ro = m + pg;		/* a read-only page, */
+	none = m + 2 * pg;	/* an inaccessible one, */
+	rw = m + 3 * pg;	/* and one whose protection changes */
+	fill(m, 4 * pg, 5);
+	fill(heap, 128, 4);
+	mprotect(ro, pg, PROT_READ);
+	mprotect(none, pg, PROT_NONE);
+	expect_refused(q, "write into a PROT_READ page", ro, heap, 64, ro);
+	expect_refused(q, "write straddling a writable and a PROT_READ page", ro - 32, heap, 64,
+		       ro - 32);
+	r = wd_copy(q, heap + 64, none, 64, 96);
+	expect_true("read from a PROT_NONE page -> request failed", r != 0, "ret 0");
+	/* the owner's code: reading it is fine, writing must fail */
+	code = (unsigned char *)((uintptr_t)&code_here & ~(uintptr_t)(pg - 1));
+	expect("read of the owner's own code", wd_copy(q, heap + 64, code, 64, 95), 0);
+	expect_refused(q, "write into the owner's own code", code, heap, 64, code);
+	/* no stale verdict: writable, then read-only, then writable again */
+	expect("write into a writable page", wd_copy(q, rw, heap, 64, 94), 0);
+	expect_true("the bytes arrived", memcmp(rw, heap, 64) == 0, "different bytes");
+	mprotect(rw, pg, PROT_READ);
+	fill(heap, 64, 8);
+	expect_refused(q, "write into the same page once PROT_READ", rw, heap, 64, rw);
+	mprotect(rw, pg, PROT_READ | PROT_WRITE);
+	expect("write into it once writable again", wd_copy(q, rw, heap, 64, 93), 0);
+	expect("a write into the writable page before the read-only one",
+	       wd_copy(q, wr, heap, 64, 92), 0);
+	munmap(m, 4 * pg);
+}
+
 void sc_bad_requests(const char *dev)
 {
 	struct wd_queue q;
@@ -80,7 +146,6 @@ void sc_bad_requests(const char *dev)
 		expect_bad(&q, "size wraps the address space", ss + 4096, ss, SIZE_MAX - 10);
 	} else {
 		void *hole = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		void *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		munmap(hole, 8192);
 		expect_bad(&q, "unmapped source", heap, hole, 4096);
@@ -89,18 +154,8 @@ void sc_bad_requests(const char *dev)
 		expect_bad(&q, "size 2^40", heap + 4096, heap, 1ULL << 40);
 		expect_bad(&q, "source straddles into an unmapped page", heap,
 			   (char *)hole + 4096 - 16, 64);
-		/* a device behind an IOMMU faults on a write to a read-only page */
-		{
-			int r = wd_copy(&q, ro, heap, 64, 98);
-
-			if (r != 0)
-				ok("write to a read-only page -> request failed (ret %d)", r);
-			else
-				info("WARNING: a copy into a PROT_READ page succeeded "
-				     "(the page now differs: %s)",
-				     ((unsigned char *)ro)[0] == heap[0] ? "written" : "not written");
-		}
-		munmap(ro, 4096);
+		/* a device behind an IOMMU honours the owner's page protections */
+		sva_protections(&q, heap);
 	}
 	/* garbage in the register page must not hurt the device */
 	{

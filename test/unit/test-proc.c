@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-proc.c - owner memory access honours page protections
+ * (daemon/proc.c, issue 11 item 8): the check agrees with the mappings
+ * both through PROCMAP_QUERY (Linux >= 6.11, where the kernel has it) and
+ * through the maps text (older kernels); reads and writes through it
+ * refuse what a device behind an IOMMU would fault on.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "unit-main.h"
+#include "proc.h"
+
+static size_t pg;
+static unsigned char *m;	/* rw | ro | none | (hole) | rw */
+static struct uacce_owner o;
+
+static void setup(void)
+{
+	pg = (size_t)sysconf(_SC_PAGESIZE);
+	m = mmap(NULL, 5 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	memset(m, 0x5a, 5 * pg);
+	ck_assert_int_eq(mprotect(m + pg, pg, PROT_READ), 0);
+	ck_assert_int_eq(mprotect(m + 2 * pg, pg, PROT_NONE), 0);
+	ck_assert_int_eq(munmap(m + 3 * pg, pg), 0);
+	ck_assert_int_eq(proc_owner_init(&o, gettid(), getuid(), getgid(), true), 0);
+}
+
+static void teardown(void)
+{
+	proc_owner_fini(&o);
+	munmap(m, 3 * pg);
+	munmap(m + 4 * pg, pg);
+}
+
+static uint64_t at(size_t off) { return (uint64_t)(uintptr_t)(m + off); }
+
+static void check_all(void)
+{
+	/* readable and writable */
+	ck_assert_int_eq(proc_mem_check(&o, at(0), pg, true), 0);
+	ck_assert_int_eq(proc_mem_check(&o, at(10), 100, false), 0);
+	/* read-only: read yes, write no, not even one byte of it */
+	ck_assert_int_eq(proc_mem_check(&o, at(pg), pg, false), 0);
+	ck_assert_int_eq(proc_mem_check(&o, at(pg), 1, true), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, at(pg - 8), 16, true), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, at(pg - 8), 16, false), 0);
+	/* PROT_NONE: nothing */
+	ck_assert_int_eq(proc_mem_check(&o, at(2 * pg), 1, false), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, at(2 * pg - 1), 2, false), -EFAULT);
+	/* a hole, and a range across it */
+	ck_assert_int_eq(proc_mem_check(&o, at(3 * pg), 1, false), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, at(4 * pg - 1), 2, false), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, at(4 * pg), pg, true), 0);
+	/* our code: read, never write */
+	ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)&check_all, 16, false), 0);
+	ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)&check_all, 16, true), -EFAULT);
+	/* edges */
+	ck_assert_int_eq(proc_mem_check(&o, at(0), 0, true), 0);
+	ck_assert_int_eq(proc_mem_check(&o, UINT64_MAX - 10, 100, false), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, 0, 16, false), -EFAULT);
+}
+
+START_TEST(test_check_query_or_text)
+{
+	proc_mem_use_maps_text(false);	/* PROCMAP_QUERY where the kernel has it */
+	check_all();
+}
+END_TEST
+
+START_TEST(test_check_maps_text)
+{
+	proc_mem_use_maps_text(true);
+	check_all();
+	proc_mem_use_maps_text(false);
+}
+END_TEST
+
+START_TEST(test_read_write_honour_protections)
+{
+	unsigned char buf[64], ones[64];
+
+	memset(ones, 1, sizeof(ones));
+	ck_assert_int_eq(proc_mem_write(&o, at(0), ones, sizeof(ones)), 0);
+	ck_assert_int_eq(m[0], 1);
+	ck_assert_int_eq(proc_mem_write(&o, at(pg), ones, sizeof(ones)), -EFAULT);
+	ck_assert_int_eq(m[pg], 0x5a);		/* /proc/<pid>/mem alone would have written */
+	ck_assert_int_eq(proc_mem_read(&o, at(pg), buf, sizeof(buf)), 0);
+	ck_assert_int_eq(buf[0], 0x5a);
+	ck_assert_int_eq(proc_mem_read(&o, at(2 * pg), buf, sizeof(buf)), -EFAULT);
+	/* a change of protection is seen at once: nothing is cached */
+	ck_assert_int_eq(mprotect(m, pg, PROT_READ), 0);
+	ck_assert_int_eq(proc_mem_write(&o, at(0), ones, sizeof(ones)), -EFAULT);
+	ck_assert_int_eq(mprotect(m, pg, PROT_READ | PROT_WRITE), 0);
+	ck_assert_int_eq(proc_mem_write(&o, at(0), ones, sizeof(ones)), 0);
+}
+END_TEST
+
+START_TEST(test_many_mappings_text)
+{
+	/* more mappings than one read of the maps text holds: one region,
+	 * every other page read-only (so none fills the fixture's hole) */
+	enum { N = 600 };
+	unsigned char *v = mmap(NULL, N * pg, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(v, MAP_FAILED);
+	for (int i = 1; i < N; i += 2)
+		ck_assert_int_eq(mprotect(v + i * pg, pg, PROT_READ), 0);
+	proc_mem_use_maps_text(true);
+	for (int i = 0; i < N; i += 37)
+		ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)(v + i * pg), pg, true),
+				 i % 2 ? -EFAULT : 0);
+	ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)v, N * pg, false), 0);
+	ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)v, N * pg, true), -EFAULT);
+	check_all();
+	proc_mem_use_maps_text(false);
+	ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)v, N * pg, false), 0);
+	munmap(v, N * pg);
+}
+END_TEST
+
+START_TEST(test_not_for_non_sva_owner)
+{
+	struct uacce_owner plain;
+
+	ck_assert_int_eq(proc_owner_init(&plain, gettid(), getuid(), getgid(), false), 0);
+	ck_assert_int_eq(proc_mem_check(&plain, at(0), 1, false), -EFAULT);
+	ck_assert_int_eq(proc_mem_read(&plain, at(0), &(char){ 0 }, 1), -EFAULT);
+	proc_owner_fini(&plain);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("proc");
+	TCase *tc = tcase_create("protections");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_check_query_or_text);
+	tcase_add_test(tc, test_check_maps_text);
+	tcase_add_test(tc, test_read_write_honour_protections);
+	tcase_add_test(tc, test_many_mappings_text);
+	tcase_add_test(tc, test_not_for_non_sva_owner);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
