@@ -1372,6 +1372,11 @@ void uacce_hwq_notify(struct uacce_queue *q)
 }
 
 /* backends log with it: the record that names q gets q's journal fields */
+uint64_t uacce_hwq_id(struct uacce_queue *q)
+{
+	return q->id;
+}
+
 const char *uacce_hwq_label(struct uacce_queue *q)
 {
 	ulog_label_ctx(q->label, UQ_LOG_CTX(q));

@@ -212,5 +212,7 @@ void *uacce_hwq_ss_ptr(struct uacce_queue *q, uint64_t uaddr, uint64_t len);
 void uacce_hwq_notify(struct uacce_queue *q);
 /* for log lines: "uacce-dummy-1 q7 uid 1000 pid 1234" */
 const char *uacce_hwq_label(struct uacce_queue *q);
+/* the queue's id (the daemon's, as uaccectl shows it) */
+uint64_t uacce_hwq_id(struct uacce_queue *q);
 
 #endif

@@ -25,6 +25,7 @@ static const struct soft_personality *const personalities[] = {
 	&soft_dummy_v1,
 	&soft_dummy_v2,
 	&soft_zip_v1,
+	&soft_hisi_zip,
 };
 
 static inline void cpu_relax(void)
@@ -362,6 +363,8 @@ int soft_start_queue(struct uacce_hwq *hq)
 	struct soft_q *sq = soft_q_of(hq);
 	int err;
 
+	if (sq->dev->pers->start && (err = sq->dev->pers->start(sq)))
+		return err;
 	if (sq->dev->pool) {
 		soft_pool_add(sq->dev->pool, sq);
 		sq->running = true;
@@ -400,6 +403,12 @@ int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io)
 {
 	struct soft_q *sq = soft_q_of(hq);
 
+	if (sq->dev->pers->ioctl) {
+		int r = sq->dev->pers->ioctl(sq, io);
+
+		if (r != -ENOTTY)
+			return r;
+	}
 	if (!sq->dev->pers->flush_cmd || io->cmd != sq->dev->pers->flush_cmd)
 		return -ENOTTY;
 	if (!sq->running)

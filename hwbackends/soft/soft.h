@@ -49,6 +49,12 @@ struct soft_personality {
 	void (*worker_exit)(void);
 	/* free what init_queue allocated besides priv (optional) */
 	void (*fini_queue)(struct soft_q *sq);
+	/* optional: before the queue's worker starts (START; again after a
+	 * stop: the device starts its rings over) */
+	int (*start)(struct soft_q *sq);
+	/* optional: the personality's own ioctls (qlock held); -ENOTTY for
+	 * a command it does not know */
+	int (*ioctl)(struct soft_q *sq, struct uacce_ioctl *io);
 };
 
 struct soft_pool;
@@ -101,7 +107,7 @@ struct soft_q {
 	void *engine_q;			/* the copy engine's, per queue */
 };
 
-extern const struct soft_personality soft_dummy_v1, soft_dummy_v2, soft_zip_v1;
+extern const struct soft_personality soft_dummy_v1, soft_dummy_v2, soft_zip_v1, soft_hisi_zip;
 extern const struct uacce_backend_ops soft_backend_ops;
 extern const struct uacce_backend_queue_ops soft_queue_ops;
 extern const struct uacce_backend_cfg_ops soft_cfg_ops;

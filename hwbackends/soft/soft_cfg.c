@@ -20,6 +20,7 @@ static const struct {
 	{ "dummy_v1", false },
 	{ "dummy_v2", false },
 	{ "uacce_zip_v1", true },
+	{ "hisi_qm_v2", false },
 };
 
 /* one worker per CPU this daemon may run on */
@@ -63,11 +64,17 @@ static int soft_check(const struct uacce_dev_cfg *cfg, char *why, size_t len)
 {
 	int workers;
 
+	if (cfg->api && strcmp(cfg->api, "hisi_qm_v2") == 0 &&
+	    (!cfg->sva || cfg->abi != UACCE_ABI_MAINLINE)) {
+		snprintf(why, len, "api: hisi_qm_v2 needs \"abi\": \"mainline\" and \"sva\": true "
+			 "(its clients map regions by page offset and pass virtual addresses)");
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
 		if (cfg->api && strcmp(apis[i].api, cfg->api) == 0)
 			return soft_cfg_workers(cfg, apis[i].pooled, &workers, why, len);
 	snprintf(why, len, "api: \"%s\" is not one of the soft backend's (dummy_v1, "
-		 "dummy_v2, uacce_zip_v1)", cfg->api);
+		 "dummy_v2, uacce_zip_v1, hisi_qm_v2)", cfg->api);
 	return -EINVAL;
 }
 
