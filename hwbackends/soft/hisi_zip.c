@@ -274,7 +274,7 @@ static void trailer_make(uint8_t alg, uint32_t check, uint32_t isize, uint8_t t[
 		t[1] = (uint8_t)(check >> 16);
 		t[2] = (uint8_t)(check >> 8);
 		t[3] = (uint8_t)check;
-	} else {			/* crc32, isize: little-endian */
+	} else if (alg == HISI_ZIP_GZIP) {	/* crc32, isize: little-endian */
 		for (int i = 0; i < 4; i++) {
 			t[i] = (uint8_t)(check >> (8 * i));
 			t[4 + i] = (uint8_t)(isize >> (8 * i));

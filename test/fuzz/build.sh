@@ -59,7 +59,7 @@ fi
 
 # the harnesses: warnings are errors in our own code
 hcflags="$cflags -Wall -Wextra -Werror -Wno-missing-field-initializers -I$top/test/fuzz"
-for h in fuzz-config fuzz-zip-sqe fuzz-dummy-ring fuzz-core-ioctl fuzz-broker-wire; do
+for h in fuzz-config fuzz-zip-sqe fuzz-dummy-ring fuzz-core-ioctl fuzz-broker-wire fuzz-hisi-sqe; do
 	src="$top/test/fuzz/$h.c"
 	if [ ! -e "$out/$h" ] || [ "$src" -nt "$out/$h" ] || [ "$out/libuaccefuzz.a" -nt "$out/$h" ] ||
 	   [ "$top/test/fuzz/fuzz_soft.c" -nt "$out/$h" ] || [ "$top/test/fuzz/fuzz_common.h" -nt "$out/$h" ]; then

@@ -95,6 +95,9 @@ extern struct soft_q *fuzz_last_sq;
 /* a one-device core; sva false; -errno */
 int fuzz_core_one(const struct uacce_backend_ops *ops, const char *api, int queues,
 		  struct uacce_core **c, struct uacce_dev **d);
+/* the same with the device's sva set as given */
+int fuzz_core_one_sva(const struct uacce_backend_ops *ops, const char *api, int queues, bool sva,
+		      struct uacce_core **c, struct uacce_dev **d);
 void fuzz_core_free(struct uacce_core *c, struct uacce_dev *d);
 
 /* map region `type` of q (uq_map + mmap + uq_mapped): the address, or NULL */

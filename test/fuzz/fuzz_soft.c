@@ -81,9 +81,15 @@ const struct uacce_backend_ops fuzz_soft_noworker_ops = {
 int fuzz_core_one(const struct uacce_backend_ops *ops, const char *api, int queues,
 		  struct uacce_core **c, struct uacce_dev **d)
 {
+	return fuzz_core_one_sva(ops, api, queues, false, c, d);
+}
+
+int fuzz_core_one_sva(const struct uacce_backend_ops *ops, const char *api, int queues, bool sva,
+		      struct uacce_core **c, struct uacce_dev **d)
+{
 	static struct uacce_backend_ops noworker;
 	struct uacce_dev_cfg cfg = {
-		.name = "fuzz", .backend = "soft", .api = api, .sva = false, .queues = queues,
+		.name = "fuzz", .backend = "soft", .api = api, .sva = sva, .queues = queues,
 	};
 	int err;
 
