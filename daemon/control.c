@@ -26,6 +26,7 @@
 #include "list.h"
 #include "log.h"
 #include "policy.h"
+#include "rundir.h"
 
 struct control {
 	struct uacce_core *core;
@@ -583,6 +584,26 @@ static void *control_thread(void *arg)
 
 /* --- start / stop ---------------------------------------------------------------- */
 
+/*
+ * Who may connect: the daemon's user (root) and, when set, the admin
+ * group, mode 0660; else the daemon's user alone, 0600.  Others get EACCES
+ * from connect(2) and never hold a connection; authorised() still checks
+ * every peer that gets through (a process with CAP_DAC_OVERRIDE, one that
+ * connected before a reload took its group's access away).
+ */
+static int set_perms(struct control *ctl, bool admin, gid_t gid)
+{
+	const struct sock_perms p = {
+		.uid = geteuid(), .gid = admin ? gid : getegid(), .mode = admin ? 0660 : 0600,
+	};
+	int err = rundir_sock_perms(ctl->path, &p);
+
+	if (err)
+		log_err("control: %s: cannot give it group %u, mode %04o: %s", ctl->path,
+			(unsigned)p.gid, (unsigned)p.mode, strerror(-err));
+	return err;
+}
+
 int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
 		  struct control **out)
 {
@@ -608,13 +629,22 @@ int control_start(const char *rundir, struct uacce_core *core, const struct cont
 	if (err)
 		goto fail;
 	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	/* anyone may connect: the refusal names the reason (see authorised) */
-	if (ctl->lfd < 0 || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(ctl->path, 0666) < 0 || listen(ctl->lfd, 16) < 0) {
+	if (ctl->lfd < 0 || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
 		log_err("control: %s: %s", ctl->path, strerror(errno));
 		goto fail;
 	}
+	/*
+	 * Root's alone until control_set_admin_group() opens it to the admin
+	 * group; set before listen(), so no connection predates it
+	 */
+	err = set_perms(ctl, false, 0);
+	if (!err && listen(ctl->lfd, 16) < 0) {
+		err = -errno;
+		log_err("control: %s: listen: %s", ctl->path, strerror(errno));
+	}
+	if (err)
+		goto fail;
 	err = evloop_add_fd(ctl->loop, ctl->lfd, EPOLLIN, on_accept, ctl, NULL, NULL);
 	if (!err)
 		err = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
@@ -648,11 +678,12 @@ void control_stop(struct control *ctl)
 	free(ctl);
 }
 
-void control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name)
+int control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name)
 {
 	pthread_mutex_lock(&ctl->lock);
 	ctl->admin_set = set;
 	ctl->admin_gid = gid;
 	snprintf(ctl->admin_name, sizeof(ctl->admin_name), "%s", set && name ? name : "");
 	pthread_mutex_unlock(&ctl->lock);
+	return set_perms(ctl, set, gid);
 }

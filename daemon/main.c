@@ -238,6 +238,12 @@ static void node_perms(const struct uacce_config *c, struct fe_opts *o)
 		log_warn("node mode %04o lets every user open the devices", (unsigned)o->mode);
 }
 
+/*
+ * broker.sock: whoever may open a device node needs the broker (its
+ * regions), nobody else: the nodes' owner, group and mode
+ */
+#define BROKER_PERMS(fo) { .uid = (fo)->uid, .gid = (fo)->gid, .mode = (fo)->mode & 0777 }
+
 /* --- reload ------------------------------------------------------------------ */
 
 static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
@@ -247,9 +253,10 @@ static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
 	node_perms(nc, &fo);
 	if (fo.uid == dm->fo.uid && fo.gid == dm->fo.gid && fo.mode == dm->fo.mode)
 		return;
-	log_info("device nodes: owner %u, group %u, mode %04o from now on", (unsigned)fo.uid,
-		 (unsigned)fo.gid, (unsigned)fo.mode);
+	log_info("device nodes and broker.sock: owner %u, group %u, mode %04o from now on",
+		 (unsigned)fo.uid, (unsigned)fo.gid, (unsigned)fo.mode);
 	frontend_set_perms(dm->fe, fo.uid, fo.gid, fo.mode);
+	broker_set_perms(dm->broker, &(struct sock_perms)BROKER_PERMS(&fo));
 	dm->fo = fo;
 }
 
@@ -459,14 +466,17 @@ static int setup(struct daemon *dm)
 	if (err)
 		return err;
 	devtable_set_frontend(dm->dt, dm->fe);
-	err = broker_start(dm->rundir, dm->core, dm->fe, &dm->broker);
+	err = broker_start(dm->rundir, dm->core, dm->fe, &(struct sock_perms)BROKER_PERMS(&fo),
+			   &dm->broker);
 	if (err)
 		return err;
 	err = control_start(dm->rundir, dm->core, &ctl_ops, &dm->ctl);
 	if (err)
 		return err;
-	control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
-				dm->cfg.admin_group);
+	err = control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
+				      dm->cfg.admin_group);
+	if (err)
+		return err;
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	err = rundir_write(dm->rundir, "devdir", frontend_dev_dir(dm->fe));
 	if (!err)

@@ -115,6 +115,14 @@ for dev in $IT_DEV0 $IT_DEV1; do
 		"$IT_PROBE" open "$dev" EACCES
 done
 it_cmd_fails "uacce-dummy as $IT_USER2 is refused" 30 "$IT_USER2" "$IT_DUMMY" -n 10
+# the sockets reach only those who may use them (issue 11 item 3): the broker the
+# nodes' owner, group and mode; the control socket root (no control.admin_group here)
+socks=$(cd "$IT_RT" && stat -c '%n %U:%G %a' broker.sock control.sock 2>&1 | tr '\n' ' ')
+if [ "$socks" = "broker.sock root:$IT_GROUP 660 control.sock root:root 600 " ]; then
+	it_ok "sockets: $socks"
+else
+	it_bad "sockets: $socks; expected broker.sock root:$IT_GROUP 660, control.sock root:root 600"
+fi
 
 # --- uacce-bench's contention figure runs (small sizes; no time is asserted) -----------
 if ! it_skip bench && it_copy_prog "$build" uacce-bench uacce-bench; then
