@@ -242,13 +242,17 @@ static void node_perms(const struct uacce_config *c, struct fe_opts *o)
  * broker.sock: whoever may open a device node needs the broker (its
  * regions), nobody else: the nodes' owner, group and mode
  */
-#define BROKER_PERMS(fo) { .uid = (fo)->uid, .gid = (fo)->gid, .mode = (fo)->mode & 0777 }
+static struct sock_perms broker_perms(const struct fe_opts *o)
+{
+	return (struct sock_perms){ .uid = o->uid, .gid = o->gid, .mode = o->mode & 0777 };
+}
 
 /* --- reload ------------------------------------------------------------------ */
 
 static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
 {
 	struct fe_opts fo = dm->fo;
+	struct sock_perms bp;
 
 	node_perms(nc, &fo);
 	if (fo.uid == dm->fo.uid && fo.gid == dm->fo.gid && fo.mode == dm->fo.mode)
@@ -256,7 +260,8 @@ static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
 	log_info("device nodes and broker.sock: owner %u, group %u, mode %04o from now on",
 		 (unsigned)fo.uid, (unsigned)fo.gid, (unsigned)fo.mode);
 	frontend_set_perms(dm->fe, fo.uid, fo.gid, fo.mode);
-	broker_set_perms(dm->broker, &(struct sock_perms)BROKER_PERMS(&fo));
+	bp = broker_perms(&fo);
+	broker_set_perms(dm->broker, &bp);
 	dm->fo = fo;
 }
 
@@ -427,6 +432,7 @@ static int setup(struct daemon *dm)
 		.waiting = dm_waiting,
 	};
 	struct fe_opts fo = { .fuse_dir = dm->fuse_dir };
+	struct sock_perms bp;
 	struct uacce_dev *devs[CONFIG_MAX_DEVICES];
 	char pid[32], src[400], sum[256];
 	int err, nreg;
@@ -466,8 +472,8 @@ static int setup(struct daemon *dm)
 	if (err)
 		return err;
 	devtable_set_frontend(dm->dt, dm->fe);
-	err = broker_start(dm->rundir, dm->core, dm->fe, &(struct sock_perms)BROKER_PERMS(&fo),
-			   &dm->broker);
+	bp = broker_perms(&fo);
+	err = broker_start(dm->rundir, dm->core, dm->fe, &bp, &dm->broker);
 	if (err)
 		return err;
 	err = control_start(dm->rundir, dm->core, &ctl_ops, &dm->ctl);
