@@ -13,7 +13,8 @@
 # the parser), the stranger section as uacce-t2 (in neither group: EACCES
 # at connect on both sockets) and after each one compares the daemon with the baseline taken
 # before: alive, its open fds (/proc/PID/fd) back to the baseline, its RSS
-# within +16 MiB (not checked in an ASan build: quarantine), every device's
+# within +16 MiB (not checked in an ASan build: quarantine; nor in a TSan
+# build: shadow memory), every device's
 # available_instances back to its maximum, legitimate clients (uacce-dummy
 # on an SVA and a non-SVA dummy device, uacce-zip through both zip devices)
 # still served, no sanitizer report in the daemon log.  While idle
@@ -92,9 +93,11 @@ if [ "${UACCE_INTEG_COPY:-1}" = 1 ]; then
 else
 	HOSTILE=$build/test/clients/hostile ZIP=$build/uacce-zip CTL=$build/uaccectl
 fi
-ASAN=0
-ldd "$IT_DAEMON" 2>/dev/null | grep -q libasan && ASAN=1
-echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP$([ $ASAN = 1 ] && echo ", ASan build")"
+# a sanitizer build: ASan (quarantine) or TSan (shadow memory) grows the RSS
+SAN=
+ldd "$IT_DAEMON" 2>/dev/null | grep -q libasan && SAN="ASan build: quarantine"
+ldd "$IT_DAEMON" 2>/dev/null | grep -q libtsan && SAN="TSan build: shadow memory"
+echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP${SAN:+, ${SAN%%:*}}"
 
 it_users || fatal "cannot create the test users"
 it_ok "test users: $IT_USER1 (uid $IT_U1, in $IT_GROUP), $IT_USER2"
@@ -181,8 +184,8 @@ after_section() {
 			head -n 8 | it_indent
 	fi
 	rss=$(daemon_rss)
-	if [ $ASAN = 1 ]; then
-		it_info "after $what: daemon RSS $rss kB (baseline $RSS0; ASan build: quarantine, not checked)"
+	if [ -n "$SAN" ]; then
+		it_info "after $what: daemon RSS $rss kB (baseline $RSS0; $SAN, not checked)"
 	elif [ $((rss - RSS0)) -le $RSS_SLACK ]; then
 		it_ok "after $what: daemon RSS $rss kB (baseline $RSS0, bound +$RSS_SLACK kB)"
 	else
