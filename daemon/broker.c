@@ -280,7 +280,7 @@ static void *broker_thread(void *arg)
 }
 
 int broker_start(const char *rundir, struct uacce_core *core, struct frontend *fe,
-		 struct broker **out)
+		 const struct sock_perms *perms, struct broker **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct broker *b;
@@ -314,12 +314,19 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 	     * sender's credentials too
 	     */
 	    setsockopt(b->lfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    bind(b->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(b->path, 0666) < 0 || listen(b->lfd, 128) < 0) {
+	    bind(b->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
 		log_err("broker: %s: %s", b->path, strerror(errno));
 		goto fail;
 	}
+	/* before listen(): until then every connect is refused (ECONNREFUSED) */
+	err = broker_set_perms(b, perms);
+	if (!err && listen(b->lfd, 128) < 0) {
+		err = -errno;
+		log_err("broker: %s: listen: %s", b->path, strerror(errno));
+	}
+	if (err)
+		goto fail;
 	err = evloop_add_fd(b->loop, b->lfd, EPOLLIN, accept_one, b, NULL, NULL);
 	if (!err)
 		err = evloop_add_timer(b->loop, on_sweep, b, NULL, &b->sweep);
@@ -337,6 +344,20 @@ fail:
 		close(b->lfd);
 	unlink(b->path);
 	free(b);
+	return err;
+}
+
+int broker_set_perms(struct broker *b, const struct sock_perms *perms)
+{
+	int err = rundir_sock_perms(b->path, perms);
+
+	if (err)
+		log_err("broker: %s: cannot give it owner %u, group %u, mode %04o: %s", b->path,
+			(unsigned)perms->uid, (unsigned)perms->gid, (unsigned)perms->mode,
+			strerror(-err));
+	else
+		log_debug("broker: %s: owner %u, group %u, mode %04o", b->path,
+			  (unsigned)perms->uid, (unsigned)perms->gid, (unsigned)perms->mode);
 	return err;
 }
 

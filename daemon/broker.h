@@ -6,12 +6,21 @@
 #ifndef UACCED_BROKER_H
 #define UACCED_BROKER_H
 
+#include "rundir.h"
+
 struct uacce_core;
 struct frontend;
 struct broker;
 
+/*
+ * The socket gets perms before it listens (no connection is taken before
+ * they hold): the daemon gives it the device nodes' owner, group and mode,
+ * as whoever may open a node needs the broker (uacced(8)).
+ */
 int broker_start(const char *rundir, struct uacce_core *core, struct frontend *fe,
-		 struct broker **out);
+		 const struct sock_perms *perms, struct broker **out);
+/* new owner, group or mode of the socket (a reload): -errno */
+int broker_set_perms(struct broker *b, const struct sock_perms *perms);
 void broker_stop(struct broker *b);
 
 #endif

@@ -21,11 +21,13 @@
 
 #include "uacced_config.h"	/* CONFIG_MAX_DEVICES */
 #include "control.h"
+#include "control_internal.h"
 #include "core.h"
 #include "evloop.h"
 #include "list.h"
 #include "log.h"
 #include "policy.h"
+#include "rundir.h"
 
 struct control {
 	struct uacce_core *core;
@@ -392,35 +394,42 @@ static int read_some(struct cconn *c)
 	}
 }
 
-/* the reply to the request read (err: how reading ended); 0 or -ENOMEM */
-static int make_reply(struct cconn *c, int err)
+/* see control_internal.h */
+int control_reply(struct control *ctl, int fd, const struct ucred *cr, char *req, size_t len,
+		  int err, char **reply, size_t *reply_len)
 {
 	char why[256];
 	const char *text;
 	json_object *r;
-	size_t len;
+	size_t n;
 
-	c->req[c->len] = '\0';
-	if (!authorised(c->ctl, c->fd, &c->cr, why, sizeof(why))) {
+	req[len] = '\0';
+	if (!authorised(ctl, fd, cr, why, sizeof(why))) {
 		ulog_rl(LOG_NOTICE, "control: refused uid %u pid %d: not root nor in the admin group",
-			(unsigned)c->cr.uid, (int)c->cr.pid);
+			(unsigned)cr->uid, (int)cr->pid);
 		r = error_reply(why);
 	} else if (err) {
 		r = error_reply(err == -EMSGSIZE ? "request too large" : "no complete request");
 	} else {
-		r = dispatch(c->ctl, c->req, &c->cr);
+		r = dispatch(ctl, req, cr);
 	}
 	text = r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN)
 		 : "{\"version\":1,\"ok\":false,\"error\":\"out of memory\"}";
-	len = strlen(text);
-	c->reply = malloc(len + 1);
-	if (c->reply) {
-		memcpy(c->reply, text, len);
-		c->reply[len] = '\n';
-		c->reply_len = len + 1;
+	n = strlen(text);
+	*reply = malloc(n + 1);
+	if (*reply) {
+		memcpy(*reply, text, n);
+		(*reply)[n] = '\n';
+		*reply_len = n + 1;
 	}
 	json_object_put(r);
-	return c->reply ? 0 : -ENOMEM;
+	return *reply ? 0 : -ENOMEM;
+}
+
+/* the reply to the request read (err: how reading ended); 0 or -ENOMEM */
+static int make_reply(struct cconn *c, int err)
+{
+	return control_reply(c->ctl, c->fd, &c->cr, c->req, c->len, err, &c->reply, &c->reply_len);
 }
 
 /* write what the socket takes: -EAGAIN for more to write, 0 when done, -errno */
@@ -583,20 +592,58 @@ static void *control_thread(void *arg)
 
 /* --- start / stop ---------------------------------------------------------------- */
 
-int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
-		  struct control **out)
+/*
+ * Who may connect: the daemon's user (root) and, when set, the admin
+ * group, mode 0660; else the daemon's user alone, 0600.  Others get EACCES
+ * from connect(2) and never hold a connection; authorised() still checks
+ * every peer that gets through (a process with CAP_DAC_OVERRIDE, one that
+ * connected before a reload took its group's access away).
+ */
+static int set_perms(struct control *ctl, bool admin, gid_t gid)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const struct sock_perms p = {
+		.uid = geteuid(), .gid = admin ? gid : getegid(), .mode = admin ? 0660 : 0600,
+	};
+	int err = rundir_sock_perms(ctl->path, &p);
+
+	if (err)
+		log_err("control: %s: cannot give it group %u, mode %04o: %s", ctl->path,
+			(unsigned)p.gid, (unsigned)p.mode, strerror(-err));
+	return err;
+}
+
+/* see control_internal.h */
+struct control *control_new_unbound(struct uacce_core *core, const struct control_ops *ops)
+{
 	struct control *ctl = calloc(1, sizeof(*ctl));
-	int err;
 
 	if (!ctl)
-		return -ENOMEM;
+		return NULL;
 	ctl->core = core;
 	ctl->ops = *ops;
 	ctl->lfd = -1;
 	list_init(&ctl->conns);
 	pthread_mutex_init(&ctl->lock, NULL);
+	return ctl;
+}
+
+void control_free_unbound(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	pthread_mutex_destroy(&ctl->lock);
+	free(ctl);
+}
+
+int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
+		  struct control **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct control *ctl = control_new_unbound(core, ops);
+	int err;
+
+	if (!ctl)
+		return -ENOMEM;
 	if (snprintf(ctl->path, sizeof(ctl->path), "%s/%s", rundir, CONTROL_SOCKET_NAME) >=
 	    (int)sizeof(sa.sun_path)) {
 		err = -ENAMETOOLONG;
@@ -608,13 +655,22 @@ int control_start(const char *rundir, struct uacce_core *core, const struct cont
 	if (err)
 		goto fail;
 	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	/* anyone may connect: the refusal names the reason (see authorised) */
-	if (ctl->lfd < 0 || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(ctl->path, 0666) < 0 || listen(ctl->lfd, 16) < 0) {
+	if (ctl->lfd < 0 || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
 		log_err("control: %s: %s", ctl->path, strerror(errno));
 		goto fail;
 	}
+	/*
+	 * Root's alone until control_set_admin_group() opens it to the admin
+	 * group; set before listen(), so no connection predates it
+	 */
+	err = set_perms(ctl, false, 0);
+	if (!err && listen(ctl->lfd, 16) < 0) {
+		err = -errno;
+		log_err("control: %s: listen: %s", ctl->path, strerror(errno));
+	}
+	if (err)
+		goto fail;
 	err = evloop_add_fd(ctl->loop, ctl->lfd, EPOLLIN, on_accept, ctl, NULL, NULL);
 	if (!err)
 		err = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
@@ -628,8 +684,7 @@ fail:
 		close(ctl->lfd);
 		unlink(ctl->path);
 	}
-	pthread_mutex_destroy(&ctl->lock);
-	free(ctl);
+	control_free_unbound(ctl);
 	return err;
 }
 
@@ -644,15 +699,15 @@ void control_stop(struct control *ctl)
 	evloop_free(ctl->loop);
 	close(ctl->lfd);
 	unlink(ctl->path);
-	pthread_mutex_destroy(&ctl->lock);
-	free(ctl);
+	control_free_unbound(ctl);
 }
 
-void control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name)
+int control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name)
 {
 	pthread_mutex_lock(&ctl->lock);
 	ctl->admin_set = set;
 	ctl->admin_gid = gid;
 	snprintf(ctl->admin_name, sizeof(ctl->admin_name), "%s", set && name ? name : "");
 	pthread_mutex_unlock(&ctl->lock);
+	return ctl->lfd >= 0 ? set_perms(ctl, set, gid) : 0;	/* unbound: no file */
 }

@@ -8,9 +8,12 @@
  *   daemon: {"version": 1, "ok": true, ...}  or
  *           {"version": 1, "ok": false, "error": "<reason>"}, then close
  *
- * Only root and members of control.admin_group may use it: the peer's uid,
- * gid and supplementary groups come from the kernel (SO_PEERCRED,
- * SO_PEERGROUPS), never from the request.  Others get "ok": false.
+ * Only root and members of control.admin_group may use it.  The socket's
+ * file says so (owner root; group the admin group and mode 0660, or mode
+ * 0600 without one): anyone else gets EACCES from connect(2).  And each
+ * peer that connects is checked again: its uid, gid and supplementary
+ * groups come from the kernel (SO_PEERCRED, SO_PEERGROUPS), never from the
+ * request; one that is neither gets "ok": false.
  *
  * One thread serves every connection at once, never waiting for one (an
  * event loop): a silent client cannot delay another.  Limits, stated in
@@ -62,7 +65,12 @@ struct control_ops {
 int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
 		  struct control **out);
 void control_stop(struct control *ctl);	/* NULL is fine */
-/* who besides root may use the socket (control.admin_group) */
-void control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name);
+/*
+ * Who besides root may use the socket (control.admin_group): the peer
+ * check and the socket's group and mode (root's alone until this is
+ * called).  -errno when the socket's file could not be changed (the peer
+ * check is in force whatever).
+ */
+int control_set_admin_group(struct control *ctl, bool set, gid_t gid, const char *name);
 
 #endif

@@ -238,18 +238,30 @@ static void node_perms(const struct uacce_config *c, struct fe_opts *o)
 		log_warn("node mode %04o lets every user open the devices", (unsigned)o->mode);
 }
 
+/*
+ * broker.sock: whoever may open a device node needs the broker (its
+ * regions), nobody else: the nodes' owner, group and mode
+ */
+static struct sock_perms broker_perms(const struct fe_opts *o)
+{
+	return (struct sock_perms){ .uid = o->uid, .gid = o->gid, .mode = o->mode & 0777 };
+}
+
 /* --- reload ------------------------------------------------------------------ */
 
 static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
 {
 	struct fe_opts fo = dm->fo;
+	struct sock_perms bp;
 
 	node_perms(nc, &fo);
 	if (fo.uid == dm->fo.uid && fo.gid == dm->fo.gid && fo.mode == dm->fo.mode)
 		return;
-	log_info("device nodes: owner %u, group %u, mode %04o from now on", (unsigned)fo.uid,
-		 (unsigned)fo.gid, (unsigned)fo.mode);
+	log_info("device nodes and broker.sock: owner %u, group %u, mode %04o from now on",
+		 (unsigned)fo.uid, (unsigned)fo.gid, (unsigned)fo.mode);
 	frontend_set_perms(dm->fe, fo.uid, fo.gid, fo.mode);
+	bp = broker_perms(&fo);
+	broker_set_perms(dm->broker, &bp);
 	dm->fo = fo;
 }
 
@@ -420,6 +432,7 @@ static int setup(struct daemon *dm)
 		.waiting = dm_waiting,
 	};
 	struct fe_opts fo = { .fuse_dir = dm->fuse_dir };
+	struct sock_perms bp;
 	struct uacce_dev *devs[CONFIG_MAX_DEVICES];
 	char pid[32], src[400], sum[256];
 	int err, nreg;
@@ -459,14 +472,17 @@ static int setup(struct daemon *dm)
 	if (err)
 		return err;
 	devtable_set_frontend(dm->dt, dm->fe);
-	err = broker_start(dm->rundir, dm->core, dm->fe, &dm->broker);
+	bp = broker_perms(&fo);
+	err = broker_start(dm->rundir, dm->core, dm->fe, &bp, &dm->broker);
 	if (err)
 		return err;
 	err = control_start(dm->rundir, dm->core, &ctl_ops, &dm->ctl);
 	if (err)
 		return err;
-	control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
-				dm->cfg.admin_group);
+	err = control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
+				      dm->cfg.admin_group);
+	if (err)
+		return err;
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	err = rundir_write(dm->rundir, "devdir", frontend_dev_dir(dm->fe));
 	if (!err)

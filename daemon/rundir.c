@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -96,4 +97,21 @@ void rundir_remove_stale(const char *rundir)
 		log_info("%s: removing runtime files left by a previous daemon", rundir);
 	rm_tree(path);
 	rundir_remove_files(rundir);
+}
+
+int rundir_sock_perms(const char *path, const struct sock_perms *p)
+{
+	mode_t mode = p->mode & 0777;
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	if (st.st_uid != p->uid || st.st_gid != p->gid) {
+		if (chmod(path, st.st_mode & mode & 0700) < 0 ||
+		    lchown(path, p->uid, p->gid) < 0)
+			return -errno;
+	}
+	return chmod(path, mode) < 0 ? -errno : 0;
 }

@@ -8,6 +8,18 @@
 #define UACCED_RUNDIR_H
 
 #include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * Who may connect to a socket of the runtime directory: connect(2) on a
+ * Unix socket needs write permission on its file, so owner, group and mode
+ * decide who reaches the daemon at all (the daemon still checks each peer).
+ */
+struct sock_perms {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;			/* permission bits only */
+};
 
 /* <rundir>/<name> holds val and a newline; -errno */
 int rundir_write(const char *rundir, const char *name, const char *val);
@@ -20,5 +32,12 @@ bool rundir_in_use(const char *rundir);
  * devdir and uacced.pid (sockets are replaced when bound).
  */
 void rundir_remove_stale(const char *rundir);
+/*
+ * Give the socket file at path p's owner, group and mode.  An owner or
+ * group change goes through owner-only access, so that nobody holds the
+ * old group's access with the new owners or the reverse meanwhile.  -errno
+ * (-ENOTSOCK: path is no socket; a symbolic link is never followed).
+ */
+int rundir_sock_perms(const char *path, const struct sock_perms *p);
 
 #endif

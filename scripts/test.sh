@@ -5,7 +5,9 @@
 #      and the libFuzzer harnesses, 30 s each (test/fuzz/run.sh, clang)
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds, hostile
-#      clients and a load soak (test/integ/run-hostile.sh)
+#      clients and a load soak (test/integ/run-hostile.sh); a ThreadSanitizer
+#      build (it cannot be combined with ASan): its unit tests and the host
+#      integration tests (about 2 minutes)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
 #      (CUSE), booted once for the whole suite, in both builds; then a guest
@@ -23,6 +25,7 @@ cd "$top"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run me as root" >&2; exit 1; }
 build=${UACCE_BUILD:-$top/build}
 asan=${UACCE_BUILD_ASAN:-$top/build-asan}
+tsan=${UACCE_BUILD_TSAN:-$top/build-tsan}
 passed=0 failed=0 failures=""
 
 suite() {	# suite NAME COMMAND...
@@ -82,6 +85,11 @@ suite zip-asan test/zip/run-zip-tests.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"
+# ThreadSanitizer: a data race in the daemon, the library or a unit test fails
+# the suite (the report in its log; lib.sh looks for it in every daemon log)
+suite build-tsan scripts/build.sh "$tsan" --enable-werror --enable-sanitizers=thread
+suite unit-tsan unit "$tsan"
+suite host-integration-tsan test/integ/run-host.sh "$tsan"
 suite man-lint lint_man
 suite install test/integ/check-install.sh
 if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then

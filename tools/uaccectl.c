@@ -9,6 +9,7 @@
 #include "config.h"	/* autoconf: PACKAGE_VERSION */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +137,27 @@ static int read_all(int fd, char **out)
 	return 0;
 }
 
+/*
+ * connect(2) said EACCES: the socket's group is the admin group (mode
+ * 0660), or there is none (0600, root's alone).  Exit status.
+ */
+static int denied(const char *path)
+{
+	struct group *g;
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 0020) && st.st_gid != 0) {
+		g = getgrgid(st.st_gid);
+		if (g)
+			return fail("permission denied: only root and members of group \"%s\" may "
+				    "use the uacced control socket (%s)", g->gr_name, path);
+		return fail("permission denied: only root and members of group %u may use the "
+			    "uacced control socket (%s)", (unsigned)st.st_gid, path);
+	}
+	return fail("permission denied: only root may use the uacced control socket "
+		    "(no control.admin_group is configured) (%s)", path);
+}
+
 /* send {"command": cmd}; *reply gets the daemon's answer.  Exit status. */
 static int request(const char *cmd, json_object **reply)
 {
@@ -148,7 +171,7 @@ static int request(const char *cmd, json_object **reply)
 		return fail("no uacced is running with the runtime directory %s (%s: %s)", rundir,
 			    path, strerror(-fd));
 	if (fd == -EACCES)
-		return fail("%s: permission denied", path);
+		return denied(path);
 	if (fd < 0)
 		return fail("%s: %s", path, strerror(-fd));
 	snprintf(req, sizeof(req), "{\"command\":\"%s\"}\n", cmd);

@@ -39,11 +39,12 @@ static int dummy_init_queue(struct soft_q *sq)
 	return 0;
 }
 
+/* called without proc_lock: a FLUSH may move sq->tail meanwhile (see soft.h) */
 static bool dummy_pending(struct soft_q *sq)
 {
 	uint32_t head = __atomic_load_n(&reg_of(sq)->head, __ATOMIC_ACQUIRE);
 
-	return head < Q_BDS && head != sq->tail;
+	return head < Q_BDS && head != __atomic_load_n(&sq->tail, __ATOMIC_RELAXED);
 }
 
 static int dummy_process(struct soft_q *sq)
@@ -63,7 +64,7 @@ static int dummy_process(struct soft_q *sq)
 		ret = (uint32_t)-soft_copy(sq, (uint64_t)(uintptr_t)m.tgt_addr,
 					   (uint64_t)(uintptr_t)m.src_addr, m.size);
 		__atomic_store_n(&reg->ring[sq->tail].ret, ret, __ATOMIC_RELAXED);
-		sq->tail = (sq->tail + 1) % Q_BDS;
+		__atomic_store_n(&sq->tail, (sq->tail + 1) % Q_BDS, __ATOMIC_RELAXED);
 		__atomic_store_n(&reg->tail, sq->tail, __ATOMIC_RELEASE);
 		done++;
 	}

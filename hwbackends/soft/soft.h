@@ -97,7 +97,12 @@ struct soft_q {
 	bool running;			/* worker exists; the queue's lock */
 	int stop;			/* atomic: worker must exit */
 	int updated;			/* atomic: news for poll() */
-	uint32_t tail;			/* device's own copy of the ring tail */
+	/*
+	 * device's own copy of the ring tail: written under proc_lock (an
+	 * atomic store), read by pending() without it (an atomic load): a
+	 * worker asks while a FLUSH processes in another thread
+	 */
+	uint32_t tail;
 	struct list park_link;		/* the idle scanner's list, while parked */
 	/* pooled: all under the pool's lock */
 	struct list pool_link;		/* soft_pool.queues, while started */

@@ -10,7 +10,9 @@
  * 1 when one failed, 2 on a usage or set-up error.  The devices default to
  * the first dummy device without / with UACCE_DEV_SVA in the runtime
  * directory ($UACCE_RUNTIME_DIR, else /run/uacce); "none" skips that kind.
- * --peer-uid: in scm-rights the receiving process first drops to that uid.
+ * --peer-uid: in scm-rights the receiving process first drops to that uid
+ * (with its primary group alone), a uid outside the device group: besides
+ * the queue's refusals, connect(2) to the broker socket gets EACCES.
  * UACCE_TIME_SCALE=N multiplies every time limit (slow emulated machines).
  *
  * Besides the checking scenarios ("abi-probe list"), helpers serve the

@@ -2,8 +2,12 @@
 /* abi-probe: a process with the queue fd that is not its owner (fork, SCM_RIGHTS, /proc) */
 #include "abi-common.h"
 
-/* checks done by a process that has the queue fd but is not its owner */
-static void stranger_checks(struct wd_queue *q, int fd, bool inherited)
+/*
+ * checks done by a process that has the queue fd but is not its owner;
+ * outsider: its uid and groups may not use the broker socket (--peer-uid,
+ * a uid outside the node group): connect(2) gets EACCES
+ */
+static void stranger_checks(struct wd_queue *q, int fd, bool inherited, bool outsider)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int n, s, socks[8];
@@ -20,7 +24,10 @@ static void stranger_checks(struct wd_queue *q, int fd, bool inherited)
 	else
 		fail("poll: expected POLLERR got %d, revents 0x%x", n, (unsigned)p.revents);
 	n = bk_attach_status(fd, &s);
-	expect("broker UB_ATTACH with this queue fd", -n, EPERM);
+	if (outsider)
+		expect("connect(2) to the broker socket (not in the node group)", -n, EACCES);
+	else
+		expect("broker UB_ATTACH with this queue fd", -n, EPERM);
 	if (s >= 0) {
 		n = bk_map(s, UACCE_QFRT_MMIO, 4096);
 		if (n != 0)
@@ -80,7 +87,7 @@ void sc_fork(const char *dev)
 				 nm[types[i]]);
 			expect(what, mapped_err(addr, 4096), ENOMEM);
 		}
-		stranger_checks(&q, q.fd, true);
+		stranger_checks(&q, q.fd, true, false);
 		close(q.fd);
 		fflush(stdout);
 		_exit(n_fail ? 1 : 0);
@@ -184,7 +191,7 @@ void sc_scm_rights(const char *dev)
 			fail("no fd received");
 			_exit(1);
 		}
-		stranger_checks(NULL, fd, false);
+		stranger_checks(NULL, fd, false, peer_uid > 0);
 		close(fd);
 		fflush(stdout);
 		_exit(n_fail ? 1 : 0);
@@ -244,7 +251,7 @@ void sc_proc_fd(const char *dev)
 			     strerror(errno));
 		} else {
 			ok("pidfd_getfd gave this process the owner's open queue file");
-			stranger_checks(NULL, fd, false);
+			stranger_checks(NULL, fd, false, false);
 			close(fd);
 		}
 		if (pfd >= 0)

@@ -17,7 +17,12 @@
  *             a memfd, --foreign PATH: a file of another FUSE mount), ATTACH
  *             of another process's queue, MAP/MAPPED/UNMAP with garbage
  *   control   garbage on the control socket: bad JSON, a huge request,
- *             silent, half-closed and abandoned connections
+ *             silent, half-closed and abandoned connections (as root, or
+ *             with --admin as a member of control.admin_group: nobody else
+ *             can connect)
+ *   stranger  as a uid in neither the device group nor the admin group:
+ *             connect(2) to either socket gets EACCES (nothing reaches the
+ *             daemon), every device's open EACCES
  *   ring      garbage BDs, SQEs and ring indices on every dummy and zip
  *             device; copies to unmapped, NULL, kernel and read-only addresses
  *   storm     open/START/close, fork+SIGKILL and SCM_RIGHTS passing of queue
@@ -96,6 +101,7 @@ static int tscale = 1;
 static int opt_seconds = -1, opt_count = -1, opt_procs = -1, opt_queues = 3;
 static bool opt_json;
 static const char *opt_foreign;
+static bool opt_admin;		/* --admin: the caller is in control.admin_group */
 static const char *section = "?";
 static int n_ok, n_fail;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -1262,8 +1268,12 @@ static int sec_control(void)
 		"{\"command\":\"list\",}", "{\"command\":\"list\"} trailing",
 		"{\"command\":\"list\"}\n{\"command\":\"reload\"}",
 	};
-	/* root is admitted (and the admin group, none here): the parser sees the garbage */
-	bool admitted = geteuid() == 0;
+	/*
+	 * root and the admin group (--admin) are admitted: the parser sees the
+	 * garbage (others cannot connect: see sec_stranger; the daemon's peer
+	 * check refuses one that can, e.g. CAP_DAC_OVERRIDE, unparsed)
+	 */
+	bool admitted = geteuid() == 0 || opt_admin;
 	char *big, deep[4000];
 	size_t bigsz = 1 << 20;
 	int n = opt_count > 0 ? opt_count : 100, closed = 0;
@@ -1321,6 +1331,64 @@ static int sec_control(void)
 	ok("%d connections opened and closed at once", closed);
 	control_try("a well-formed list after all that", "{\"command\":\"list\"}", 18, true,
 		    admitted ? GRANTED : REFUSED);
+	return 0;
+}
+
+/*
+ * A stranger (neither in the device group nor in control.admin_group, not
+ * root): the sockets' files keep it out, connect(2) gets EACCES, so it can
+ * hold no connection of either (issue 11 item 3); the nodes keep it out too.
+ */
+static int sec_stranger(void)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} socks[] = { { UB_SOCKET_NAME, SOCK_SEQPACKET }, { CONTROL_SOCK, SOCK_STREAM } };
+	const int n = opt_count > 0 ? opt_count : 100;
+
+	watchdog(opt_seconds > 0 ? opt_seconds : 60);
+	if (geteuid() == 0) {
+		bad("run me as a stranger, not as root");
+		return 2;
+	}
+	for (unsigned k = 0; k < sizeof(socks) / sizeof(socks[0]); k++) {
+		char path[PATH_MAX];
+		struct stat st;
+		int i, s = 0;
+
+		snprintf(path, sizeof(path), "%s/%s", uacce_runtime_dir(), socks[k].name);
+		if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			bad("%s: no socket there (%s)", path, strerror(errno));
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			s = unix_connect(socks[k].type, socks[k].name, false);
+			if (s != -EACCES)
+				break;
+		}
+		if (i == n) {
+			ok("%s (mode %04o): %d connects, each EACCES", socks[k].name,
+			   (unsigned)(st.st_mode & 07777), n);
+		} else {
+			bad("%s (mode %04o): connect #%d: %s, expected EACCES", socks[k].name,
+			    (unsigned)(st.st_mode & 07777), i + 1, s >= 0 ? "connected" : en(s));
+			if (s >= 0)
+				close(s);
+		}
+	}
+	for (int i = 0; i < ndevs; i++) {
+		struct uacce_q *q;
+		int err = uacce_queue_open(devs[i].name, &q);
+
+		if (err == -EACCES) {
+			ok("%s: open EACCES", devs[i].name);
+		} else {
+			bad("%s: open: %s, expected EACCES", devs[i].name, err ? en(err) : "granted");
+			if (!err)
+				uacce_queue_close(q);
+		}
+	}
 	return 0;
 }
 
@@ -2317,16 +2385,17 @@ static const struct {
 } sections[] = {
 	{ "ioctl", sec_ioctl },	    { "broker", sec_broker }, { "control", sec_control },
 	{ "ring", sec_ring },	    { "storm", sec_storm },   { "exhaust", sec_exhaust },
-	{ "soak", sec_soak },
+	{ "soak", sec_soak },	    { "stranger", sec_stranger },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: hostile [-t SECONDS] [-n COUNT] [-p PROCS] [-q QUEUES] [--json]\n"
-		   "               [--foreign PATH] SECTION\n"
+		   "               [--foreign PATH] [--admin] SECTION\n"
 		   "       hostile hold BROKER_CONNS CONTROL_CONNS SECONDS\n"
 		   "       hostile stalled PATH\n"
-		   "Sections: ioctl broker control ring storm exhaust soak (hostile list)\n");
+		   "Sections: ioctl broker control ring storm exhaust soak stranger (hostile list)\n"
+		   "--admin: the caller is in control.admin_group (control: served, not refused)\n");
 }
 
 int main(int argc, char **argv)
@@ -2338,6 +2407,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "foreign", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "admin", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -2346,7 +2416,7 @@ int main(int argc, char **argv)
 
 	if (ts && atoi(ts) > 0)
 		tscale = atoi(ts);
-	while ((c = getopt_long(argc, argv, "t:n:p:q:F:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:n:p:q:F:jah", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			opt_seconds = atoi(optarg);
@@ -2366,6 +2436,9 @@ int main(int argc, char **argv)
 		case 'j':
 			opt_json = true;
 			break;
+		case 'a':
+			opt_admin = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -2383,7 +2456,8 @@ int main(int argc, char **argv)
 	rng ^= (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 	if (strcmp(section, "list") == 0) {
 		for (unsigned i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-			if (strcmp(sections[i].name, "soak") != 0)
+			if (strcmp(sections[i].name, "soak") != 0 &&
+			    strcmp(sections[i].name, "stranger") != 0)
 				printf("%s\n", sections[i].name);
 		return 0;
 	}

@@ -28,7 +28,7 @@ cflags="-std=gnu11 -pthread -g -O1 $san -DUACCE_LOCK_CHECKS -I$top/include -I$to
 srcs=""
 for f in "$top"/common/*.c "$top"/hwbackends/*.c "$top"/hwbackends/*/*.c "$top"/daemon/*.c; do
 	case ${f##*/} in
-	main.c|fe_*.c|hotplug.c|control.c|broker.c|notify.c|attrs.c|devtable.c) continue ;;
+	main.c|fe_*.c|hotplug.c|broker.c|notify.c|attrs.c|devtable.c) continue ;;
 	esac
 	srcs="$srcs $f"
 done
@@ -59,7 +59,7 @@ fi
 
 # the harnesses: warnings are errors in our own code
 hcflags="$cflags -Wall -Wextra -Werror -Wno-missing-field-initializers -I$top/test/fuzz"
-for h in fuzz-config fuzz-zip-sqe fuzz-dummy-ring fuzz-core-ioctl fuzz-broker-wire fuzz-hisi-sqe; do
+for h in fuzz-config fuzz-zip-sqe fuzz-dummy-ring fuzz-core-ioctl fuzz-broker-wire fuzz-hisi-sqe fuzz-control; do
 	src="$top/test/fuzz/$h.c"
 	if [ ! -e "$out/$h" ] || [ "$src" -nt "$out/$h" ] || [ "$out/libuaccefuzz.a" -nt "$out/$h" ] ||
 	   [ "$top/test/fuzz/fuzz_soft.c" -nt "$out/$h" ] || [ "$top/test/fuzz/fuzz_common.h" -nt "$out/$h" ]; then

@@ -241,3 +241,25 @@ put("fuzz-core-ioctl", "unknown-ioctls",
     u8(2) + u8(0) + u8(0) + u8(5) + u8(0) + u32(0xC0086401) + u8(0) + bytes(8) +
     u8(2) + u8(0) + u8(0) + u8(4) + u8(1) + u8(0) + u16(3) + b"abc" +
     u8(2) + u8(0) + u8(0) + u8(3) + u8(2) + u8(0))
+
+# --- fuzz-control --------------------------------------------------------------
+# set-up byte: bits 0-1 peer (0 root, 1 admin gid, 2 stranger, 3 root uid +
+# stranger gid), bit 2 admin group set, bit 3 reload fails, bits 4-5 reading
+# ended (0 EOF, 1 too large, 2 out of time), bits 6-7 entries waiting; then
+# the request
+ROOT, ADMIN, STRANGER, ADMIN_SET, RELOAD_FAILS = 0, 1, 2, 4, 8
+for cmd in ("list", "queues", "usage", "reload"):
+    put("fuzz-control", "root-" + cmd, u8(ROOT) + b'{"command":"%s"}\n' % cmd.encode())
+put("fuzz-control", "root-list-waiting", u8(ROOT | 0xC0) + b'{"command": "list"}')
+put("fuzz-control", "reload-fails", u8(ROOT | RELOAD_FAILS) + b'{"command":"reload"}')
+put("fuzz-control", "admin-usage", u8(ADMIN | ADMIN_SET) + b'{"command":"usage"}')
+put("fuzz-control", "admin-no-group", u8(ADMIN) + b'{"command":"list"}')
+put("fuzz-control", "stranger-reload", u8(STRANGER | ADMIN_SET) + b'{"command":"reload"}')
+put("fuzz-control", "too-large", u8(ROOT | 0x10) + b'{"command":"list"}')
+put("fuzz-control", "incomplete", u8(ROOT | 0x20) + b'{"command":"li')
+put("fuzz-control", "garbage", u8(ROOT) + b'{"command":["list"],"x":{"y":[1,2.5e308,null]}}')
+put("fuzz-control", "lenient", u8(ROOT) + b'{"command":"list",} trailing\n{"command":"reload"}')
+put("fuzz-control", "unknown", u8(ROOT) + b'{"command":"li\\u0000st"}')
+# beyond CONTROL_MAX_REQUEST (4096): cut there and "too large"; also lifts
+# libFuzzer's default max_len above the limit
+put("fuzz-control", "huge", u8(ROOT) + b'{"command":"' + b"x" * 5000 + b'"}')

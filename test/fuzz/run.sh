@@ -13,7 +13,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-30}
 out=${UACCE_BUILD_FUZZ:-$top/build-fuzz}
-harnesses=${FUZZ_HARNESSES:-fuzz-config fuzz-zip-sqe fuzz-dummy-ring fuzz-core-ioctl fuzz-broker-wire fuzz-hisi-sqe}
+harnesses=${FUZZ_HARNESSES:-fuzz-config fuzz-zip-sqe fuzz-dummy-ring fuzz-core-ioctl fuzz-broker-wire fuzz-hisi-sqe fuzz-control}
 passed=0 failed=0
 
 case $secs in ''|*[!0-9]*) echo "usage: $0 [SECONDS_PER_HARNESS]" >&2; exit 2 ;; esac

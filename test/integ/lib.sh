@@ -39,7 +39,7 @@ IT_BG_PIDS=()
 IT_TMP=
 IT_TS=${UACCE_TIME_SCALE:-1}		# time limits are multiplied by this
 IT_AS=it_as				# runs a command as a user: see it_as
-IT_SANITIZER_RE='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
+IT_SANITIZER_RE='ERROR: (Address|Leak|Thread|Memory)Sanitizer|WARNING: ThreadSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 
 it_ok()   { IT_PASS=$((IT_PASS + 1)); echo "ok: $*"; }
 it_bad()  { IT_FAIL=$((IT_FAIL + 1)); echo "FAIL: $*"; }

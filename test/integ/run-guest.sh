@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs INSIDE the QEMU guest (test/vm/run-vm.sh): the integration suites
 # again with real CUSE character devices under /dev, for each build dir
-# given (e.g. the normal and the ASan build), in one boot.
+# given (e.g. the normal and the ASan build), in one boot; the hostile
+# clients' sections (run-hostile.sh, no soak) for a build without sanitizers.
 #
 #   test/vm/run-vm.sh test/integ/run-guest.sh BUILD_DIR [BUILD_DIR...]
 #
@@ -43,6 +44,11 @@ for b in "$@"; do
 		run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-400} "$here/run-churn.sh" "$b"
 	[ -x "$here/run-policy.sh" ] && run "$tag: policy" "$here/run-policy.sh" "$b"
 	[ -x "$top/test/zip/run-zip-tests.sh" ] && run "$tag: zip" "$top/test/zip/run-zip-tests.sh" "$b"
+	# hostile clients (issue 11) on CUSE nodes: every section, no soak; the
+	# normal build only (a sanitizer build's sections run on the host)
+	if [ -x "$here/run-hostile.sh" ] && ! ldd "$b/uacced" 2>/dev/null | grep -qE 'lib(a|t)san'; then
+		run "$tag: hostile" env IT_NAME="guest-hostile-$tag" "$here/run-hostile.sh" "$b"
+	fi
 done
 
 echo

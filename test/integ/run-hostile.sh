@@ -9,9 +9,12 @@
 # with five devices: dummy_v1 non-SVA, dummy_v2 SVA, dummy_v2 non-SVA, zip
 # SVA and zip non-SVA.  Runs every section of test/clients/hostile (ioctl,
 # broker, control, ring, storm, exhaust) as the unprivileged group member
-# uacce-t1 and after each one compares the daemon with the baseline taken
+# uacce-t1 (in control.admin_group too, so that its control garbage reaches
+# the parser), the stranger section as uacce-t2 (in neither group: EACCES
+# at connect on both sockets) and after each one compares the daemon with the baseline taken
 # before: alive, its open fds (/proc/PID/fd) back to the baseline, its RSS
-# within +16 MiB (not checked in an ASan build: quarantine), every device's
+# within +16 MiB (not checked in an ASan build: quarantine; nor in a TSan
+# build: shadow memory), every device's
 # available_instances back to its maximum, legitimate clients (uacce-dummy
 # on an SVA and a non-SVA dummy device, uacce-zip through both zip devices)
 # still served, no sanitizer report in the daemon log.  While idle
@@ -90,17 +93,21 @@ if [ "${UACCE_INTEG_COPY:-1}" = 1 ]; then
 else
 	HOSTILE=$build/test/clients/hostile ZIP=$build/uacce-zip CTL=$build/uaccectl
 fi
-ASAN=0
-ldd "$IT_DAEMON" 2>/dev/null | grep -q libasan && ASAN=1
-echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP$([ $ASAN = 1 ] && echo ", ASan build")"
+# a sanitizer build: ASan (quarantine) or TSan (shadow memory) grows the RSS
+SAN=
+ldd "$IT_DAEMON" 2>/dev/null | grep -q libasan && SAN="ASan build: quarantine"
+ldd "$IT_DAEMON" 2>/dev/null | grep -q libtsan && SAN="TSan build: shadow memory"
+echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP${SAN:+, ${SAN%%:*}}"
 
 it_users || fatal "cannot create the test users"
 it_ok "test users: $IT_USER1 (uid $IT_U1, in $IT_GROUP), $IT_USER2"
 DEVS="$IT_DEV0 $IT_DEV1 $IT_DEV2 uacce-zip-3 uacce-zip-4"
 ZIP_SVA=uacce-zip-3
 ZIP_NONSVA=uacce-zip-4
+# uacce-t1 (in $IT_GROUP) may use the control socket too: its garbage reaches the
+# request parser; $IT_USER2 may use neither socket (the stranger section)
 cat >"$IT_CFG" <<EOF
-{"nodes":{"group":"$IT_GROUP","mode":"0660"},
+{"nodes":{"group":"$IT_GROUP","mode":"0660"}, "control":{"admin_group":"$IT_GROUP"},
  "devices":[{"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES},
             {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":160},
             {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":$IT_QUEUES},
@@ -177,8 +184,8 @@ after_section() {
 			head -n 8 | it_indent
 	fi
 	rss=$(daemon_rss)
-	if [ $ASAN = 1 ]; then
-		it_info "after $what: daemon RSS $rss kB (baseline $RSS0; ASan build: quarantine, not checked)"
+	if [ -n "$SAN" ]; then
+		it_info "after $what: daemon RSS $rss kB (baseline $RSS0; $SAN, not checked)"
 	elif [ $((rss - RSS0)) -le $RSS_SLACK ]; then
 		it_ok "after $what: daemon RSS $rss kB (baseline $RSS0, bound +$RSS_SLACK kB)"
 	else
@@ -200,7 +207,7 @@ after_section() {
 
 # want NAME: the section is to run (UACCE_HOSTILE_SECTIONS, default all)
 want() {
-	case " ${UACCE_HOSTILE_SECTIONS:-ioctl broker control ring storm exhaust} " in
+	case " ${UACCE_HOSTILE_SECTIONS:-ioctl broker control stranger ring storm exhaust} " in
 	*" $1 "*) return 0 ;;
 	esac
 	return 1
@@ -345,11 +352,17 @@ EOF
 		F_PID='' F_RT=''
 	fi
 	if want control; then
-		run_section control 300
-		# root is admitted: the same garbage reaches the request parser
+		# uacce-t1 is in the admin group here, and root is admitted: the garbage
+		# reaches the request parser
+		run_section control 300 --admin
 		HOSTILE_AS=root run_section control 300
 		hold_check "20 silent control connections" 0 20
 		after_section "the control section"
+	fi
+	# issue 11 item 3: a uid in neither group cannot connect to either socket (EACCES)
+	if want stranger; then
+		HOSTILE_AS=$IT_USER2 run_section stranger 120
+		after_section "the stranger section"
 	fi
 	if want ring; then
 		run_section ring 600

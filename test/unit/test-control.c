@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit-main.h"
@@ -277,6 +280,89 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/* the socket file: its mode, owner and group */
+static void assert_sock(mode_t mode, uid_t uid, gid_t gid)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", rundir, CONTROL_SOCKET_NAME);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_msg((st.st_mode & 07777) == mode, "mode %04o, expected %04o",
+		      (unsigned)(st.st_mode & 07777), (unsigned)mode);
+	ck_assert_uint_eq(st.st_uid, uid);
+	ck_assert_uint_eq(st.st_gid, gid);
+}
+
+/*
+ * connect and ask "list" as uid 65534 with primary group gid and no other:
+ * 0 (granted), the connect's errno, or 255 (connected but not granted)
+ */
+static int list_as(gid_t gid)
+{
+	pid_t c = fork();
+	int st;
+
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char buf[4096];
+		ssize_t n, len = 0;
+		int s;
+
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(254);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", rundir, CONTROL_SOCKET_NAME);
+		s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(errno);
+		if (write(s, "{\"command\":\"list\"}", 18) != 18)
+			_exit(255);
+		shutdown(s, SHUT_WR);
+		while ((n = read(s, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+			len += n;
+		buf[len] = '\0';
+		_exit(strstr(buf, "\"ok\":true") ? 0 : 255);
+	}
+	ck_assert_int_eq(waitpid(c, &st, 0), c);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/*
+ * Who may connect at all: root alone (0600) until an admin group is set,
+ * then root and that group (0660); a stranger gets EACCES from connect(2),
+ * a member of the group is served (the peer check lets its group in)
+ */
+START_TEST(test_socket_perms)
+{
+	const gid_t adm = 4242, other = 4343;
+	json_object *r;
+
+	ck_assert_int_eq(chmod(rundir, 0755), 0);	/* mkdtemp's 0700: nobody passes */
+	assert_sock(0600, geteuid(), getegid());
+	ck_assert_int_eq(list_as(other), EACCES);
+	ck_assert_int_eq(list_as(adm), EACCES);
+	ck_assert_int_eq(control_set_admin_group(ctl, true, adm, "adm"), 0);
+	assert_sock(0660, geteuid(), adm);
+	ck_assert_int_eq(list_as(adm), 0);
+	ck_assert_int_eq(list_as(other), EACCES);
+	ck_assert_int_eq(control_set_admin_group(ctl, true, other, "other"), 0);
+	assert_sock(0660, geteuid(), other);
+	ck_assert_int_eq(list_as(other), 0);
+	ck_assert_int_eq(list_as(adm), EACCES);
+	ck_assert_int_eq(control_set_admin_group(ctl, false, 0, NULL), 0);
+	assert_sock(0600, geteuid(), getegid());
+	ck_assert_int_eq(list_as(other), EACCES);
+	/* root is served whatever */
+	r = askz("{\"command\":\"list\"}");
+	ck_assert(json_object_get_boolean(get(r, "ok")));
+	json_object_put(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("control");
@@ -294,6 +380,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_silent_connections);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_socket_perms);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

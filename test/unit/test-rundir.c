@@ -3,7 +3,7 @@
  * test-rundir.c - unit tests of the runtime directory's files
  * (daemon/rundir.c): writing a file, removing devdir and uacced.pid, what
  * a dead daemon left behind, and whether uacced.pid names a live uacced
- * (a child named "uacced" plays one).  Links rundir.c and the log (libuaccebase).
+ * (a child named "uacced" plays one), a socket's owner, group and mode.  Links rundir.c and the log (libuaccebase).
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +170,41 @@ START_TEST(test_in_use)
 }
 END_TEST
 
+/* a socket's owner, group and mode; never a file that is no socket */
+START_TEST(test_sock_perms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sock_perms p = { .uid = geteuid(), .gid = getegid(), .mode = 0600 };
+	char file[128], link[128];
+	struct stat st;
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s.sock", dir);
+	ck_assert_int_eq(rundir_sock_perms(sa.sun_path, &p), -ENOENT);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(rundir_sock_perms(sa.sun_path, &p), 0);
+	ck_assert_int_eq(lstat(sa.sun_path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	p.mode = 0660 | S_ISUID;		/* permission bits only */
+	if (geteuid() == 0)
+		p.gid = 4242;
+	ck_assert_int_eq(rundir_sock_perms(sa.sun_path, &p), 0);
+	ck_assert_int_eq(lstat(sa.sun_path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+	ck_assert_uint_eq(st.st_gid, p.gid);
+	snprintf(file, sizeof(file), "%s/devdir", dir);
+	ck_assert_int_eq(rundir_write(dir, "devdir", "/dev"), 0);
+	ck_assert_int_eq(rundir_sock_perms(file, &p), -ENOTSOCK);
+	snprintf(link, sizeof(link), "%s/l.sock", dir);
+	ck_assert_int_eq(symlink(sa.sun_path, link), 0);
+	ck_assert_int_eq(rundir_sock_perms(link, &p), -ENOTSOCK);	/* not followed */
+	close(s);
+	unlink(sa.sun_path);
+	unlink(link);
+	unlink(file);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rundir");
@@ -178,6 +215,7 @@ int main(void)
 	tcase_add_test(tc, test_remove);
 	tcase_add_test(tc, test_remove_stale);
 	tcase_add_test(tc, test_in_use);
+	tcase_add_test(tc, test_sock_perms);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
