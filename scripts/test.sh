@@ -5,7 +5,8 @@
 #      and the libFuzzer harnesses, 30 s each (test/fuzz/run.sh, clang)
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds, hostile
-#      clients and a load soak (test/integ/run-hostile.sh)
+#      clients and a load soak (test/integ/run-hostile.sh), the kernel-ABI
+#      clients under uacce-run (test/integ/run-kabi.sh)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
 #      (CUSE), booted once for the whole suite, in both builds; then a guest
@@ -79,6 +80,9 @@ suite policy test/integ/run-policy.sh "$build"
 suite policy-asan test/integ/run-policy.sh "$asan"
 suite zip test/zip/run-zip-tests.sh "$build"
 suite zip-asan test/zip/run-zip-tests.sh "$asan"
+# the kernel-ABI clients (issue 12): plain uacce programs under uacce-run, both profiles
+suite kabi test/integ/run-kabi.sh "$build"
+suite kabi-asan test/integ/run-kabi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"
