@@ -430,11 +430,17 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/*
+ * The child's only thread has another tid than the one that took the lock
+ * (a recursive mutex knows its owner by tid): a fresh lock, not an unlock.
+ */
 static void fork_child(void)
 {
+	pthread_mutex_t fresh = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
 	while (queues)
 		queue_drop(queues);
-	pthread_mutex_unlock(&lock);
+	memcpy(&lock, &fresh, sizeof(lock));
 }
 
 __attribute__((constructor)) static void shim_queue_init(void)

@@ -153,6 +153,18 @@ static int discover(struct profile *p)
 		return -1;
 	}
 	check(true, "read %s: %s", path, api);
+	{	/* UADK opens realpath(3)'s answer */
+		char *real = realpath(path, NULL), got[64] = "";
+		FILE *f = real ? fopen(real, "re") : NULL;
+
+		if (f && fgets(got, sizeof(got), f))
+			got[strcspn(got, "\n")] = '\0';
+		if (f)
+			fclose(f);
+		check(f && strcmp(got, api) == 0, "realpath %s: %s, which reads %s", path,
+		      real ? real : strerror(errno), got);
+		free(real);
+	}
 	if (attr("qfrs_offset", buf, sizeof(buf)) == 0) {
 		p->mainline = false;
 		if (v4_regions(p, buf) != 0) {
@@ -275,6 +287,7 @@ static void queue_checks(const struct profile *p, const char *module)
 	if (fixed != dus)
 		goto out;
 	check(rw_ok(dus, p->size[1], 2), "the DUS mapped again is written and read back");
+	errno = 0;
 	check(ioctl(fd, p->start, 0) == 0, "ioctl START on the queue: %s", strerror(errno));
 	fork_checks(fd, p, dus);
 	if (module) {
@@ -299,6 +312,7 @@ static void queue_checks(const struct profile *p, const char *module)
 		if (h)
 			dlclose(h);
 	}
+	errno = 0;
 	check(ioctl(fd, p->put, 0) == 0, "ioctl PUT_Q on the queue: %s", strerror(errno));
 	check(munmap(dus, p->size[1]) == 0, "munmap of the DUS");
 out:
