@@ -38,12 +38,10 @@ static int write_attr(const char *rundir, struct uacce_dev *d, const char *attr,
 	return err;
 }
 
-int attrs_publish(const char *rundir, struct uacce_dev *d)
+/* the mkdir -p of <rundir>/class/<node> */
+static int make_dirs(const char *rundir, struct uacce_dev *d)
 {
-	const struct uacce_hwdev_info *info = ud_info(d);
-	uint64_t off[UACCE_QFRT_NR];
-	char path[512], buf[512];
-	int err = 0;
+	char path[512];
 
 	snprintf(path, sizeof(path), "%s/class", rundir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -51,15 +49,18 @@ int attrs_publish(const char *rundir, struct uacce_dev *d)
 	snprintf(path, sizeof(path), "%s/class/%s", rundir, ud_name(d));
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* the 2019 v4 set: id, qfrs_offset, numa_distance, node_id */
+static int publish_v4(const char *rundir, struct uacce_dev *d)
+{
+	uint64_t off[UACCE_QFRT_NR];
+	char buf[128];
+	int err = 0;
 
 	snprintf(buf, sizeof(buf), "%d\n", ud_id(d));
 	err = err ?: write_attr(rundir, d, "id", buf);
-	snprintf(buf, sizeof(buf), "%s\n", info->api);
-	err = err ?: write_attr(rundir, d, "api", buf);
-	snprintf(buf, sizeof(buf), "%u\n", info->flags);
-	err = err ?: write_attr(rundir, d, "flags", buf);
-	snprintf(buf, sizeof(buf), "%s\n", info->algorithms);
-	err = err ?: write_attr(rundir, d, "algorithms", buf);
 	ud_qfrs_offset(d, off);
 	snprintf(buf, sizeof(buf), "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
 		 off[0], off[1], off[2], off[3]);
@@ -67,6 +68,56 @@ int attrs_publish(const char *rundir, struct uacce_dev *d)
 	/* a software device belongs to no NUMA node */
 	err = err ?: write_attr(rundir, d, "numa_distance", "0\n");
 	err = err ?: write_attr(rundir, d, "node_id", "-1\n");
+	return err;
+}
+
+/*
+ * The mainline set (uacce_dev_attrs[] of Linux): region sizes in bytes,
+ * each hidden when the region is absent, and the isolation attributes of
+ * a device that is never isolated.
+ */
+static int publish_mainline(const char *rundir, struct uacce_dev *d)
+{
+	const struct uacce_hwdev_info *info = ud_info(d);
+	static const struct {
+		const char *name;
+		int type;
+	} regions[] = {
+		{ "region_mmio_size", UACCE_QFRT_MMIO },
+		{ "region_dus_size", UACCE_QFRT_DUS },
+	};
+	char buf[64];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]) && !err; i++) {
+		if (!info->qfr_size[regions[i].type])
+			continue;
+		snprintf(buf, sizeof(buf), "%lu\n", (unsigned long)info->qfr_size[regions[i].type]);
+		err = write_attr(rundir, d, regions[i].name, buf);
+	}
+	err = err ?: write_attr(rundir, d, "isolate", "0\n");
+	err = err ?: write_attr(rundir, d, "isolate_strategy", "0\n");
+	return err;
+}
+
+int attrs_publish(const char *rundir, struct uacce_dev *d)
+{
+	const struct uacce_hwdev_info *info = ud_info(d);
+	char buf[512];
+	int err = make_dirs(rundir, d);
+
+	if (err)
+		return err;
+	snprintf(buf, sizeof(buf), "%s\n", info->api);
+	err = err ?: write_attr(rundir, d, "api", buf);
+	snprintf(buf, sizeof(buf), "%u\n", info->flags);
+	err = err ?: write_attr(rundir, d, "flags", buf);
+	snprintf(buf, sizeof(buf), "%s\n", info->algorithms);
+	err = err ?: write_attr(rundir, d, "algorithms", buf);
+	if (ud_abi(d) == UACCE_ABI_MAINLINE)
+		err = err ?: publish_mainline(rundir, d);
+	else
+		err = err ?: publish_v4(rundir, d);
 	snprintf(buf, sizeof(buf), "%d\n", ud_available_instances(d));
 	err = err ?: write_attr(rundir, d, "available_instances", buf);
 	return err;
@@ -86,6 +137,7 @@ void attrs_remove(const char *rundir, struct uacce_dev *d)
 	static const char *const names[] = {
 		"id", "api", "flags", "algorithms", "qfrs_offset",
 		"numa_distance", "node_id", "available_instances",
+		"region_mmio_size", "region_dus_size", "isolate", "isolate_strategy",
 	};
 	char path[512];
 

@@ -206,7 +206,12 @@ bool uacce_hwq_is_sva(struct uacce_queue *q);
 /* copy from/to the owner's address space (SVA devices). 0 or -EFAULT */
 int uacce_hwq_read(struct uacce_queue *q, uint64_t uaddr, void *buf, size_t len);
 int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size_t len);
-/* a device-visible pointer for [uaddr, +len) inside the SS, or NULL */
+/*
+ * The region holding a non-SVA device's request data: the SS (v4), or the
+ * DUS (mainline has no SS: the DUS plays its part).  NULL until there.
+ */
+struct uacce_region *uacce_hwq_data_region(struct uacce_queue *q);
+/* a device-visible pointer for [uaddr, +len) inside the data region, or NULL */
 void *uacce_hwq_ss_ptr(struct uacce_queue *q, uint64_t uaddr, uint64_t len);
 /* the queue has news for poll(): wake waiters */
 void uacce_hwq_notify(struct uacce_queue *q);

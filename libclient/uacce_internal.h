@@ -17,11 +17,21 @@ struct uacce_q {
 	char dev[96];
 	char api[64];
 	unsigned flags;
-	uint64_t qfr_off[UACCE_QFRT_NR];
+	bool mainline;			/* the device speaks the mainline profile */
+	uint64_t qfr_off[UACCE_QFRT_NR];	/* v4: from qfrs_offset */
+	uint64_t ml_size[UACCE_QFRT_NR];	/* mainline: region_mmio/dus_size */
 	void *addr[UACCE_QFRT_NR];
 	size_t len[UACCE_QFRT_NR];
 	bool own[UACCE_QFRT_NR];	/* mapped by us (not shared from another queue) */
 };
+
+/*
+ * Mainline, non-SVA: the device takes request data from the last
+ * `data_size` bytes of the DUS (it has no SS).  Map the DUS if it is not
+ * yet and point *addr there; -ENOMEM when `want` exceeds data_size,
+ * -EINVAL on any other queue.
+ */
+int uacce_ml_data_area(struct uacce_q *q, size_t data_size, size_t want, void **addr);
 
 /* a user driver of the wd API */
 struct wd_drv {

@@ -53,7 +53,7 @@ static bool is_zip_dev(const char *name)
 {
 	char api[64];
 
-	return strncmp(name, "uacce-", 6) == 0 && uacce_dev_attr(name, "api", api, sizeof(api)) > 0 &&
+	return name[0] != '.' && uacce_dev_attr(name, "api", api, sizeof(api)) > 0 &&
 	       strcmp(api, UACCE_ZIP_API) == 0;
 }
 
@@ -136,7 +136,14 @@ static int setup_ss(struct uacce_zip *z, size_t ss_size)
 	int err;
 
 	z->ss_size = ss_size ? ss_size : DEFAULT_SS;
-	err = uacce_map_region(z->q, UACCE_QFRT_SS, z->ss_size, &ss);
+	/* mainline has no SS: the buffers are the DUS's last part */
+	if (z->q->mainline) {
+		if (!ss_size)
+			z->ss_size = UACCE_ZIP_ML_DATA_SIZE;
+		err = uacce_ml_data_area(z->q, UACCE_ZIP_ML_DATA_SIZE, z->ss_size, &ss);
+	} else {
+		err = uacce_map_region(z->q, UACCE_QFRT_SS, z->ss_size, &ss);
+	}
 	if (!err)
 		z->ss = ss;
 	return err;

@@ -205,8 +205,8 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 
 	if (len > MAX_COPY)
 		return -EINVAL;
-	if (sq->dev->engine) {	/* a DMA engine: offsets into the SS region */
-		struct uacce_region *ss = uacce_hwq_region(sq->q, UACCE_QFRT_SS);
+	if (sq->dev->engine) {	/* a DMA engine: offsets into the data region */
+		struct uacce_region *ss = uacce_hwq_data_region(sq->q);
 		char *s = uacce_hwq_ss_ptr(sq->q, src, len);
 		char *d = uacce_hwq_ss_ptr(sq->q, dst, len);
 
@@ -299,6 +299,13 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 	snprintf(info->algorithms, sizeof(info->algorithms), "%s", pers->algorithms);
 	info->flags = cfg->sva ? UACCE_DEV_SVA : UACCE_DEV_SHARE_DOMAIN;
 	memcpy(info->qfr_size, pers->qfr_size, sizeof(info->qfr_size));
+	if (cfg->abi == UACCE_ABI_MAINLINE) {
+		/* MMIO and DUS only; no SS: non-SVA data goes at the DUS's end */
+		info->qfr_size[UACCE_QFRT_DKO] = 0;
+		info->qfr_size[UACCE_QFRT_SS] = 0;
+		if (!cfg->sva)
+			info->qfr_size[UACCE_QFRT_DUS] += pers->ml_data_size;
+	}
 	info->max_queues = cfg->queues;
 	*out = &d->hw;
 	return 0;

@@ -27,7 +27,9 @@ struct soft_q;
 struct soft_personality {
 	const char *api;
 	const char *algorithms;
-	uint64_t qfr_size[UACCE_QFRT_NR];
+	uint64_t qfr_size[UACCE_QFRT_NR];	/* v4 layout */
+	/* mainline, non-SVA: bytes of request data appended to the DUS */
+	uint64_t ml_data_size;
 	unsigned int flush_cmd;		/* ioctl: process the ring now (0: none) */
 	/* set up the register pages of a new hardware queue */
 	int (*init_queue)(struct soft_q *sq);

@@ -596,6 +596,7 @@ const struct soft_personality soft_zip_v1 = {
 	.algorithms = "deflate\nzlib\ngzip",
 	.qfr_size = { [UACCE_QFRT_MMIO] = UACCE_ZIP_MMIO_SIZE,
 		      [UACCE_QFRT_DUS] = UACCE_ZIP_DUS_SIZE, [UACCE_QFRT_SS] = 1 },
+	.ml_data_size = UACCE_ZIP_ML_DATA_SIZE,
 	.flush_cmd = 0,
 	.init_queue = zip_init_queue,
 	.process = zip_process,

@@ -32,6 +32,16 @@ struct dummy_hw_queue_reg {
 
 #define DUMMY_CMD_FLUSH		_IO('d', 0)
 
+/*
+ * The mainline profile (uacced.json(5) "abi": "mainline") has regions MMIO
+ * (mmap page offset 0) and DUS (page offset 1) and no SS.  A non-SVA
+ * device keeps the request buffers in its DUS instead: the last
+ * DUMMY_ML_DATA_SIZE bytes of it (all of it for v1, after the register
+ * page for v2).  The addresses in a request are the client's addresses
+ * inside its mapping of that part.
+ */
+#define DUMMY_ML_DATA_SIZE	(8u << 20)
+
 /* Error codes in wd_dummy_cpy_msg.ret (positive errno values). */
 
 /*

@@ -33,6 +33,14 @@
 #define UACCE_ZIP_MMIO_SIZE	4096
 #define UACCE_ZIP_DUS_SIZE	16384
 
+/*
+ * The mainline profile (uacced.json(5) "abi": "mainline") has MMIO (mmap
+ * page offset 0) and DUS (page offset 1) and no SS: a non-SVA device's
+ * buffers are the last UACCE_ZIP_ML_DATA_SIZE bytes of its DUS, which is
+ * then UACCE_ZIP_DUS_SIZE + UACCE_ZIP_ML_DATA_SIZE bytes (region_dus_size).
+ */
+#define UACCE_ZIP_ML_DATA_SIZE	(16u << 20)
+
 /* --- requests ----------------------------------------------------------- */
 
 enum uacce_zip_op {

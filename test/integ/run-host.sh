@@ -83,7 +83,7 @@ if it_daemon_start; then
 else
 	fatal "daemon did not publish its nodes within 10 s (its log is below)"
 fi
-for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2; do
+for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2 $IT_ML0 $IT_ML1 $IT_ML2 $IT_MLZ0 $IT_MLZ1; do
 	got=$(stat -c '%a %G' "$IT_NODE_DIR/$dev" 2>&1)
 	if [ "$got" = "660 $IT_GROUP" ]; then
 		it_ok "$dev node is mode 0660, group $IT_GROUP"
@@ -115,6 +115,60 @@ for dev in $IT_DEV0 $IT_DEV1; do
 		"$IT_PROBE" open "$dev" EACCES
 done
 it_cmd_fails "uacce-dummy as $IT_USER2 is refused" 30 "$IT_USER2" "$IT_DUMMY" -n 10
+
+# --- the mainline profile (issue 12): the same clients on "abi": "mainline" devices ----
+check_ml_attrs() {	# DEV API FLAGS DUS_SIZE|-: the mainline set, values as sysfs prints them
+	local d=$IT_RT/class/$1 got want f
+	want="$2 $3 memcpy $IT_QUEUES 4096 $4 0 0"
+	[ "$2" = uacce_zip_v1 ] && want="$2 $3 deflate,zlib,gzip $IT_QUEUES 4096 $4 0 0"
+	got="$(it_attr "$1" api) $(it_attr "$1" flags) $(tr '\n' , <"$d/algorithms" | sed 's/,$//') $(it_attr "$1" available_instances) $(it_attr "$1" region_mmio_size) $( [ -e "$d/region_dus_size" ] && it_attr "$1" region_dus_size || echo -) $(it_attr "$1" isolate) $(it_attr "$1" isolate_strategy)"
+	for f in id qfrs_offset node_id numa_distance; do
+		[ -e "$d/$f" ] && got="$got +$f"
+	done
+	if [ "$got" = "$want" ]; then
+		it_ok "$1 (mainline) attributes: api flags algorithms available_instances region_mmio_size region_dus_size isolate isolate_strategy = $want; no v4 attributes"
+	else
+		it_bad "$1 (mainline) attributes: expected \"$want\" got \"$got\""
+	fi
+}
+if ! it_skip mainline; then
+	check_ml_attrs $IT_ML0 dummy_v1 0 8388608
+	check_ml_attrs $IT_ML1 dummy_v2 1 4096
+	check_ml_attrs $IT_ML2 dummy_v2 0 $((4096 + 8388608))
+	check_ml_attrs $IT_MLZ0 uacce_zip_v1 1 16384
+	check_ml_attrs $IT_MLZ1 uacce_zip_v1 0 $((16384 + 16777216))
+	it_dummy root $IT_ML0 2000
+	it_dummy root $IT_ML1 2000
+	it_dummy root $IT_ML2 2000
+	it_dummy "$IT_USER1" $IT_ML0 1000
+	it_dummy "$IT_USER1" $IT_ML1 1000
+	it_dummy "$IT_USER1" $IT_ML2 1000
+	it_cmd "open of $IT_ML1 by $IT_USER2 (not in $IT_GROUP) -> EACCES" 30 "$IT_USER2" \
+		"$IT_PROBE" open "$IT_ML1" EACCES
+	for dev in $IT_ML0 $IT_ML1 $IT_ML2 $IT_MLZ0 $IT_MLZ1; do
+		it_cmd "abi-probe mainline $dev as root: the profile's rules through the broker" 120 \
+			root "$IT_PROBE" mainline $dev
+	done
+	it_cmd "abi-probe mainline $IT_ML1 as $IT_USER1" 120 "$IT_USER1" "$IT_PROBE" mainline $IT_ML1
+	if it_copy_prog "$build" uacce-zip uacce-zip; then
+		head -c 1500000 /dev/urandom | od -An -tx1 >"$IT_TMP/ml-in.txt"
+		chmod 644 "$IT_TMP/ml-in.txt"
+		for dev in $IT_MLZ0 $IT_MLZ1; do
+			for user in root "$IT_USER1"; do
+				if it_as "$user" "$IT_TMP/bin/uacce-zip" --device $dev -c \
+					<"$IT_TMP/ml-in.txt" 2>"$IT_TMP/ml-zip.err" |
+					gzip -dc 2>>"$IT_TMP/ml-zip.err" | cmp -s - "$IT_TMP/ml-in.txt"; then
+					it_ok "uacce-zip on $dev (mainline) as $user: $(stat -c %s "$IT_TMP/ml-in.txt") bytes compressed, gunzip gives them back"
+				else
+					it_bad "uacce-zip on $dev (mainline) as $user: the round trip through gzip -d differs"
+					it_indent "$IT_TMP/ml-zip.err"
+				fi
+			done
+		done
+	else
+		it_bad "uacce-zip: not built"
+	fi
+fi
 
 # --- uacce-bench's contention figure runs (small sizes; no time is asserted) -----------
 if ! it_skip bench && it_copy_prog "$build" uacce-bench uacce-bench; then

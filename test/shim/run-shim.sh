@@ -1,0 +1,187 @@
+#!/bin/bash
+# test/shim/run-shim.sh - the preload shim (libuacce-preload.so, uacce-run)
+# on this machine: the real daemon on the FUSE fallback (lib.sh) with a v4
+# device and two mainline devices, and unmodified programs run through
+# uacce-run as root and as an unprivileged user:
+#   - uacce-run --version/--help; ls/cat/stat/find of /sys/class/uacce and
+#     /dev/<node> (each also without the shim: it must fail there)
+#   - shim-probe (test/shim/shim-probe.c, no libuacce) on each device:
+#     class dir, node, regions, MAP_FIXED, second map, mremap, fork,
+#     threads, a dlopen'ed module, a reused fd number; no queue and no
+#     broker connection left behind (available_instances, the daemon's fds)
+#   - no daemon: one "uacce-run: ..." line and ENOENT; no broker: one line
+#     and ENOTCONN from mmap
+#   - the overhead: bench-shim with and without the library (info lines,
+#     JSON; no time is asserted)
+#
+#   sudo test/shim/run-shim.sh [BUILD_DIR]
+#
+# The last line is "shim: N passed, M failed"; the exit status is M.
+# Run it on a normal build only: an ASan-built library cannot be preloaded
+# into programs built without ASan (cat, ls).
+set -u
+IT_NAME=${IT_NAME:-shim}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/integ/lib.sh
+. "$here/../integ/lib.sh"
+
+build=${1:-${UACCE_BUILD:-.}}
+if ! build=$(cd "$build" 2>/dev/null && pwd); then
+	echo "FAIL: build directory ${1:-${UACCE_BUILD:-.}} not found"
+	echo "$IT_NAME: 0 passed, 1 failed"
+	exit 1
+fi
+trap it_cleanup EXIT
+trap 'echo "interrupted"; exit 130' INT TERM HUP
+fatal() {
+	it_bad "$*"
+	it_summary
+	exit "$IT_FAIL"
+}
+it_init "$build" || fatal "set-up (see the message above)"
+for f in shim/.libs/libuacce-preload.so shim/uacce-run test/shim/shim-probe \
+	test/shim/.libs/shim-dl.so tools/bench-shim; do
+	[ -e "$build/$f" ] || fatal "$build/$f not built"
+done
+if [ -n "${LD_PRELOAD:-}" ] && grep -q sanitizer <<<"$LD_PRELOAD"; then
+	fatal "run me without a sanitizer runtime in LD_PRELOAD"
+fi
+if nm -D "$build/shim/.libs/libuacce-preload.so" | grep -q __asan_init; then
+	echo "info: $build is a sanitizer build: the shim suite runs on normal builds only"
+	echo "$IT_NAME: 0 passed, 0 failed"
+	exit 0
+fi
+# private copies the test users can read (lib.sh's reasons)
+mkdir -p "$IT_TMP/lib/uacce"
+cp "$build/shim/.libs/libuacce-preload.so" "$IT_TMP/lib/uacce/"
+cp "$build/test/shim/.libs/shim-dl.so" "$IT_TMP/lib/"
+cp "$build/shim/uacce-run" "$build/tools/bench-shim" "$IT_TMP/bin/"
+it_copy_prog "$build/test/shim" shim-probe shim-probe || fatal "shim-probe: not an ELF file"
+chmod -R a+rX "$IT_TMP/bin" "$IT_TMP/lib"
+LIB=$IT_TMP/lib/uacce/libuacce-preload.so
+RUN=$IT_TMP/bin/uacce-run
+SP=$IT_TMP/bin/shim-probe
+export UACCE_RUN_LIBRARY=$LIB
+
+# v4 SVA, mainline SVA, mainline non-SVA (ids are global: uacce-dummy-0, dummy-1, dummy-2)
+IT_DEV0=uacce-dummy-0 IT_DEV1=dummy-1 IT_DEV2=dummy-2
+cat >"$IT_CFG" <<EOC
+{"nodes":{"group":"$IT_GROUP","mode":"0660"},
+ "devices":[{"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES,"abi":"mainline"},
+            {"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES,"abi":"mainline"}]}
+EOC
+echo "info: build $build, nodes in $IT_NODE_DIR, temp $IT_TMP"
+
+# --- the wrapper ----------------------------------------------------------------------
+want=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$here/../../configure.ac")
+got=$("$RUN" --version 2>&1)
+[ "$got" = "uacce-run $want" ] && it_ok "uacce-run --version: \"$got\"" ||
+	it_bad "uacce-run --version: expected \"uacce-run $want\" got \"$got\""
+it_check "uacce-run --help exits 0 and shows the usage" sh -c "'$RUN' --help | grep -q '^Usage: uacce-run PROGRAM'"
+it_cmd_fails "uacce-run without a program is a usage error" 10 root "$RUN"
+it_check "uacce-run with a missing library exits 127" sh -c \
+	"UACCE_RUN_LIBRARY=/nonexistent '$RUN' true; [ \$? = 127 ]"
+it_check "uacce-run prepends the library to LD_PRELOAD" sh -c \
+	"[ \"\$(LD_PRELOAD=/x.so '$RUN' printenv LD_PRELOAD)\" = '$LIB:/x.so' ]"
+
+it_users || fatal "cannot create the group $IT_GROUP and users $IT_USER1, $IT_USER2"
+it_daemon_start || fatal "daemon did not publish its nodes within 10 s"
+it_ok "daemon started (pid $IT_DPID): $IT_DEV0 (v4), $IT_DEV1 and $IT_DEV2 (mainline) in $IT_NODE_DIR"
+
+# --- plain tools ------------------------------------------------------------------------
+[ -e /sys/class/uacce ] && it_info "this machine has /sys/class/uacce: the without-the-shim controls are skipped"
+plain() {	# plain DESC EXPECTED COMMAND...: its output is EXPECTED with the shim, and fails without
+	local desc=$1 want=$2 got
+	shift 2
+	got=$(it_as "$IT_USER1" "$RUN" "$@" 2>&1)
+	if [ "$got" = "$want" ]; then
+		it_ok "$desc as $IT_USER1: \"$(tr '\n' ' ' <<<"$got")\""
+	else
+		it_bad "$desc: expected \"$want\" got \"$got\""
+	fi
+	if [ ! -e /sys/class/uacce ] && it_as "$IT_USER1" "$@" >/dev/null 2>&1; then
+		it_bad "$desc: it passes without the shim too (the check cannot fail)"
+	fi
+}
+plain "ls /sys/class/uacce" "$(printf '%s\n' dummy-1 dummy-2 uacce-dummy-0)" ls /sys/class/uacce
+plain "cat /sys/class/uacce/$IT_DEV1/api, flags" "$(printf 'dummy_v2\n1')" \
+	cat "/sys/class/uacce/$IT_DEV1/api" "/sys/class/uacce/$IT_DEV1/flags"
+plain "cat of $IT_DEV2's region_dus_size" "$(it_attr $IT_DEV2 region_dus_size)" \
+	cat "/sys/class/uacce/$IT_DEV2/region_dus_size"
+plain "stat of /dev/$IT_DEV1 (the FUSE node)" "regular empty file" stat -c %F "/dev/$IT_DEV1"
+plain "find /sys/class/uacce/$IT_DEV0 -name api" "/sys/class/uacce/$IT_DEV0/api" \
+	find "/sys/class/uacce/$IT_DEV0" -name api
+plain "test -r (access) of /sys/class/uacce/$IT_DEV2/algorithms" "yes" \
+	sh -c "test -r /sys/class/uacce/$IT_DEV2/algorithms && echo yes"
+got=$(it_as "$IT_USER1" "$RUN" cat /dev/null /etc/hostname 2>&1)
+[ "$got" = "$(cat /etc/hostname)" ] && it_ok "other paths untouched: cat /dev/null /etc/hostname" ||
+	it_bad "cat /dev/null /etc/hostname under the shim: got \"$got\""
+
+# --- shim-probe: the regions, fork, threads, dlopen ------------------------------------------
+dfds() { ls "/proc/$IT_DPID/fd" | wc -l; }
+fds0=$(dfds)
+for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2; do
+	for user in root "$IT_USER1"; do
+		it_cmd "shim-probe $dev as $user under uacce-run" 120 "$user" \
+			"$RUN" "$SP" -t 4 -m "$IT_TMP/lib/shim-dl.so" "$dev"
+		grep -c '^ok:' "$IT_TMP/cmd.out" | sed "s/^/info: shim-probe $dev: /; s/$/ checks/"
+	done
+	if it_wait 2000 it_avail_is "$dev" "$IT_QUEUES"; then
+		it_ok "$dev: available_instances back to $IT_QUEUES after the probes"
+	else
+		it_bad "$dev: available_instances $(it_attr "$dev" available_instances), want $IT_QUEUES"
+	fi
+done
+fds_back() { [ "$(dfds)" -le "$fds0" ]; }
+if it_wait 3000 fds_back; then
+	it_ok "the daemon holds $(dfds) fds again ($fds0 before the probes): no broker connection left"
+else
+	it_bad "the daemon holds $(dfds) fds after the probes, $fds0 before"
+fi
+it_cmd_fails "shim-probe $IT_DEV1 without the shim fails" 60 "$IT_USER1" "$SP" -t 0 "$IT_DEV1"
+it_cmd_fails "shim-probe $IT_DEV1 as $IT_USER2 (not in $IT_GROUP) fails" 60 "$IT_USER2" \
+	"$RUN" "$SP" -t 0 "$IT_DEV1"
+grep -q "open /dev/$IT_DEV1: Permission denied" "$IT_TMP/cmd.out" &&
+	it_ok "$IT_USER2's open of /dev/$IT_DEV1 is EACCES" ||
+	it_bad "$IT_USER2's open: $(grep "open /dev" "$IT_TMP/cmd.out")"
+
+# --- no daemon, no broker -------------------------------------------------------------------
+out=$(UACCE_RUNTIME_DIR=$IT_TMP/none "$RUN" ls /sys/class/uacce 2>&1)
+rc=$?
+if [ $rc != 0 ] && [ "$(grep -c '^uacce-run: uacced is not running' <<<"$out")" = 1 ] &&
+	grep -q 'No such file or directory' <<<"$out"; then
+	it_ok "no daemon: ls fails with ENOENT and one line: $(grep '^uacce-run' <<<"$out")"
+else
+	it_bad "no daemon: exit $rc, output: $out"
+fi
+mkdir -p "$IT_TMP/nobroker"
+ln -s "$IT_RT/class" "$IT_TMP/nobroker/class"
+cp "$IT_RT/devdir" "$IT_TMP/nobroker/devdir"
+out=$(UACCE_RUNTIME_DIR=$IT_TMP/nobroker "$RUN" "$SP" -t 0 "$IT_DEV1" 2>&1)
+if [ "$(grep -c '^uacce-run: cannot reach uacced' <<<"$out")" = 1 ] &&
+	grep -q '^FAIL: mmap MMIO.*Transport endpoint is not connected' <<<"$out"; then
+	it_ok "no broker: mmap is ENOTCONN, one line: $(grep '^uacce-run' <<<"$out")"
+else
+	it_bad "no broker: output:"
+	it_indent <<<"$out" | head -20
+fi
+
+# --- the overhead ---------------------------------------------------------------------------
+bench() { "$IT_TMP/bin/bench-shim" -n "${UACCE_SHIM_BENCH_N:-100000}" -r 5; }
+plainj=$(bench) && shimj=$(LD_PRELOAD=$LIB bench)
+if grep -q '"preloaded":false' <<<"$plainj" && grep -q '"preloaded":true' <<<"$shimj"; then
+	it_ok "bench-shim ran with and without the library"
+	it_info "bench-shim without: $plainj"
+	it_info "bench-shim with:    $shimj"
+	for k in stat_ns open_close_ns mmap_anon_ns; do
+		a=$(grep -o "\"$k\":[0-9.]*" <<<"$plainj" | cut -d: -f2)
+		b=$(grep -o "\"$k\":[0-9.]*" <<<"$shimj" | cut -d: -f2)
+		it_info "overhead $k: $a -> $b ns ($(awk -v a="$a" -v b="$b" 'BEGIN{printf "%+.1f%%", (b-a)*100/a}'))"
+	done
+else
+	it_bad "bench-shim: \"$plainj\" / \"$shimj\""
+fi
+
+it_daemon_kill TERM
+it_summary
