@@ -489,11 +489,23 @@ EOF
 	n_ctl() { "$IT_TMP/bin/uaccectl" --runtime-dir "$IT_RT" "$@"; }
 	if it_daemon_start && it_wait 5000 test -e "$IT_NODE_DIR/$ODD"; then
 		it_ok "names: the daemon publishes $ML, $ZIP and $ODD besides the v4 dummies"
+		# dev: what the node's number is (CUSE: as sysfs has it for the
+		# cuse class device too; FUSE: a file, no device: 0:0)
+		node_dev() {
+			if [ "$IT_FRONTEND" = cuse ]; then
+				printf '%d:%d' "0x$(stat -c %t "$IT_NODE_DIR/$1")" "0x$(stat -c %T "$IT_NODE_DIR/$1")"
+			else
+				echo 0:0
+			fi
+		}
 		for d in $ML $ZIP $ODD $IT_DEV0; do
+			want="660 $IT_GROUP $(node_dev "$d")"
+			[ "$IT_FRONTEND" = cuse ] && want="$want $(cat "/sys/class/cuse/$d/dev" 2>&1)"
 			got="$(stat -c '%a %G' "$IT_NODE_DIR/$d" 2>&1) $(it_attr "$d" dev)"
-			[ "$got" = "660 $IT_GROUP 0:0" ] &&
-				it_ok "names: $IT_NODE_DIR/$d mode 660 group $IT_GROUP; class/$d/dev \"0:0\" (a FUSE file has no device number)" ||
-				it_bad "names: $d: mode, group, dev: expected \"660 $IT_GROUP 0:0\" got \"$got\""
+			[ "$IT_FRONTEND" = cuse ] && got="$got $(it_attr "$d" dev)"
+			[ "$got" = "$want" ] &&
+				it_ok "names: $IT_NODE_DIR/$d mode 660 group $IT_GROUP; class/$d/dev \"$(it_attr "$d" dev)\" ($IT_FRONTEND)" ||
+				it_bad "names: $d: mode, group, dev: expected \"$want\" got \"$got\""
 			link=$(readlink "$IT_RT/class/$d/device" 2>&1)
 			want=$(cd "$IT_RT" && pwd -P)/devices/$d
 			got=$(cat "$IT_RT/class/$d/device/numa_node" 2>&1)
@@ -511,32 +523,50 @@ EOF
 				it_bad "names: $d: available_instances after open: $got, want $((max - 1))"
 			t0=$(it_ms)
 			exec {nfd}>&-
-			# FUSE delivers a release after close() returns (CUSE: before)
-			it_wait 1000 it_avail_is "$d" "$max" &&
-				it_ok "names: $d: available_instances back to $max $(($(it_ms) - t0)) ms after close() (FUSE: the release is asynchronous)" ||
-				it_bad "names: $d: available_instances after close: $(it_attr "$d" available_instances), want $max"
+			if [ "$IT_FRONTEND" = cuse ]; then
+				# CUSE's release is synchronous: current when close() returns
+				it_avail_is "$d" "$max" &&
+					it_ok "names: $d: available_instances back to $max as soon as close() returned" ||
+					it_bad "names: $d: available_instances right after close: $(it_attr "$d" available_instances), want $max"
+			else
+				# FUSE delivers the release after close() returns
+				it_wait 1000 it_avail_is "$d" "$max" &&
+					it_ok "names: $d: available_instances back to $max $(($(it_ms) - t0)) ms after close() (FUSE: the release is asynchronous)" ||
+					it_bad "names: $d: available_instances after close: $(it_attr "$d" available_instances), want $max"
+			fi
 		done
 		got=$(find "$IT_RT/class" -name '*.tmp' | wc -l)
 		[ "$got" = 0 ] && it_ok "names: no temporary file in any class directory" ||
 			it_bad "names: temporaries in class/: $(find "$IT_RT/class" -name '*.tmp')"
-		[ ! -e "$IT_RT/udev" ] && it_ok "names: no udev properties for FUSE nodes ($IT_RT/udev absent)" ||
-			it_bad "names: $IT_RT/udev exists with the FUSE frontend: $(ls "$IT_RT/udev")"
+		if [ "$IT_FRONTEND" = cuse ]; then
+			# what 60-uacce.rules imports: the node's owner, group and mode
+			want="UACCE_NODE_OWNER=0 UACCE_NODE_GROUP=$IT_GID UACCE_NODE_MODE=0660"
+			for d in $ML $ZIP $ODD $IT_DEV0; do
+				got=$(tr '\n' ' ' <"$IT_RT/udev/$d" 2>&1)
+				[ "$got" = "$want " ] && it_ok "names: $IT_RT/udev/$d: $got" ||
+					it_bad "names: $IT_RT/udev/$d: \"$got\", want \"$want\""
+			done
+		else
+			[ ! -e "$IT_RT/udev" ] && it_ok "names: no udev properties for FUSE nodes ($IT_RT/udev absent)" ||
+				it_bad "names: $IT_RT/udev exists with the FUSE frontend: $(ls "$IT_RT/udev")"
+		fi
 		got=$(n_ctl list --json 2>&1 | jq -r '[.devices[] | "\(.name)|\(.abi)|\(.dev)|\(.node)"] | join(" ")' 2>&1)
 		want=""
 		for d in $IT_DEV0:v4 $IT_DEV1:v4 $IT_DEV2:v4 $ML:mainline $ZIP:mainline $ODD:v4; do
-			want="$want${want:+ }${d%%:*}|${d#*:}|0:0|$IT_NODE_DIR/${d%%:*}"
+			want="$want${want:+ }${d%%:*}|${d#*:}|$(node_dev "${d%%:*}")|$IT_NODE_DIR/${d%%:*}"
 		done
 		[ "$got" = "$want" ] && it_ok "names: uaccectl list --json: name, abi, dev and node of each: $got" ||
 			it_bad "names: uaccectl list --json: \"$got\", want \"$want\""
 		got=$(n_ctl list 2>&1 | awk -v z="$ZIP" '$2 == z {print $2, $3, $NF}')
-		[ "$got" = "$ZIP mainline 0:0" ] && it_ok "names: uaccectl list: \"$got\" (DEVICE, ABI, ..., DEV)" ||
+		want="$ZIP mainline $(node_dev "$ZIP")"
+		[ "$got" = "$want" ] && it_ok "names: uaccectl list: \"$got\" (DEVICE, ABI, ..., DEV)" ||
 			{ it_bad "names: uaccectl list: the $ZIP row: \"$got\""; n_ctl list 2>&1 | it_indent; }
 		# a reload without the three: every file of theirs goes
 		names_cfg '' >"$IT_CFG"
 		got=$(n_ctl reload 2>&1)
 		left=""
 		for d in $ML $ZIP $ODD; do
-			for f in "$IT_NODE_DIR/$d" "$IT_RT/class/$d" "$IT_RT/devices/$d"; do
+			for f in "$IT_NODE_DIR/$d" "$IT_RT/class/$d" "$IT_RT/devices/$d" "$IT_RT/udev/$d"; do
 				[ -e "$f" ] && left="$left $f"
 			done
 		done
