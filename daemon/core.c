@@ -1319,6 +1319,7 @@ int core_devices(struct uacce_core *c, struct core_dev_stat **out, int *n)
 		s->id = d->id;
 		snprintf(s->name, sizeof(s->name), "%s", d->name);
 		snprintf(s->cfg_name, sizeof(s->cfg_name), "%s", d->cfg_name);
+		s->abi = d->abi;
 		s->info = d->info;
 		s->available = avail_locked(d);
 		list_for_each(qp, &c->queues) {

@@ -194,6 +194,7 @@ struct core_dev_stat {
 	int id;
 	char name[96];			/* "uacce-dummy-0" */
 	char cfg_name[40];		/* "dummy" */
+	enum uacce_abi abi;		/* the profile its node speaks */
 	struct uacce_hwdev_info info;
 	int available;			/* available_instances */
 	int open_queues;		/* open files that are not dead */

@@ -753,6 +753,23 @@ void frontend_stop(struct frontend *fe)
 	frontend_free(fe);
 }
 
+int frontend_node_devt(struct frontend *fe, const char *name, dev_t *out)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
+
+		if (!n->removed && strcmp(ud_name(n->dev), name) == 0) {
+			*out = n->rdev;
+			err = 0;
+		}
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return err;
+}
+
 const char *frontend_dev_dir(const struct frontend *fe)
 {
 	return fe->dev_dir;

@@ -47,6 +47,13 @@ struct uacce_hwdev_info {
 	unsigned flags;			/* UACCE_DEV_* */
 	uint64_t qfr_size[UACCE_QFRT_NR]; /* 0 = absent; SS: nonzero = present */
 	int max_queues;
+	/*
+	 * The sysfs directory of the hardware behind the device: the target of
+	 * the "device" link in its class directory (its numa_node is read
+	 * there), e.g. "/sys/bus/pci/devices/0000:00:03.0".  Empty: none (a
+	 * software device; the daemon links a directory of its own).
+	 */
+	char sysfs_device[128];
 };
 
 /*

@@ -22,7 +22,7 @@
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
 # steps: version bench probes-root probes-user broker-fdflood cross-user
 # flush-contention foreign-fuse owner-death daemon-death death-under-load shutdown
-# hw-waiting.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed
+# hw-waiting names.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed
 # in lib.sh.
 set -u
 IT_NAME=${IT_NAME:-host-integration}
@@ -510,6 +510,130 @@ EOF
 		[ "$IT_DRC" = 0 ] && it_ok "SIGTERM: exit 0" || it_bad "SIGTERM: exit ${IT_DRC:-?}"
 	else
 		it_bad "a vfio entry for an absent PCI function: the daemon did not start"
+		it_indent "$IT_DLOG" | tail -n 20
+	fi
+fi
+
+# --- node names, dev, device and current attributes (issue 12, "names") ----------------
+# Next to the three v4 dummies: a mainline device (named as the kernel names
+# class devices, "<name>-<id>"), a mainline zip device with node_prefix
+# "hisi_zip" (as UADK looks for it) and a v4 one with an odd prefix.  Each
+# class directory has dev (0:0 here: a FUSE fallback node is a file, no
+# device) and a device link to our own directory whose numa_node is -1;
+# available_instances is current after open and close; the FUSE frontend
+# writes no udev properties (only CUSE nodes get them); uaccectl list shows
+# the names, profiles and dev; a reload that drops devices removes all of
+# theirs, SIGTERM everything.
+if ! it_skip names && it_copy_prog "$build" uaccectl uaccectl; then
+	it_daemon_kill TERM	# the one before, when "shutdown" was skipped
+	IT_CFG=$IT_TMP/names.json
+	ML=dummy-3 ZIP=hisi_zip-4 ODD=My.acc_el-x-5
+	names_cfg() {	# names_cfg EXTRA_DEVICES_JSON
+		cat <<EOF
+{"nodes":{"group":"$IT_GROUP","mode":"0660"},
+ "devices":[{"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":$IT_QUEUES}$1]}
+EOF
+	}
+	names_cfg ',
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":3,"abi":"mainline"},
+            {"name":"zip","backend":"soft","api":"uacce_zip_v1","sva":true,"queues":2,"abi":"mainline","node_prefix":"hisi_zip"},
+            {"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":2,"node_prefix":"My.acc_el-x"}' >"$IT_CFG"
+	n_ctl() { "$IT_TMP/bin/uaccectl" --runtime-dir "$IT_RT" "$@"; }
+	if it_daemon_start && it_wait 5000 test -e "$IT_NODE_DIR/$ODD"; then
+		it_ok "names: the daemon publishes $ML, $ZIP and $ODD besides the v4 dummies"
+		# dev: what the node's number is (CUSE: as sysfs has it for the
+		# cuse class device too; FUSE: a file, no device: 0:0)
+		node_dev() {
+			if [ "$IT_FRONTEND" = cuse ]; then
+				printf '%d:%d' "0x$(stat -c %t "$IT_NODE_DIR/$1")" "0x$(stat -c %T "$IT_NODE_DIR/$1")"
+			else
+				echo 0:0
+			fi
+		}
+		for d in $ML $ZIP $ODD $IT_DEV0; do
+			want="660 $IT_GROUP $(node_dev "$d")"
+			[ "$IT_FRONTEND" = cuse ] && want="$want $(cat "/sys/class/cuse/$d/dev" 2>&1)"
+			got="$(stat -c '%a %G' "$IT_NODE_DIR/$d" 2>&1) $(it_attr "$d" dev)"
+			[ "$IT_FRONTEND" = cuse ] && got="$got $(it_attr "$d" dev)"
+			[ "$got" = "$want" ] &&
+				it_ok "names: $IT_NODE_DIR/$d mode 660 group $IT_GROUP; class/$d/dev \"$(it_attr "$d" dev)\" ($IT_FRONTEND)" ||
+				it_bad "names: $d: mode, group, dev: expected \"$want\" got \"$got\""
+			link=$(readlink "$IT_RT/class/$d/device" 2>&1)
+			want=$(cd "$IT_RT" && pwd -P)/devices/$d
+			got=$(cat "$IT_RT/class/$d/device/numa_node" 2>&1)
+			[ "$link" = "$want" ] && [ "$got" = -1 ] &&
+				it_ok "names: class/$d/device -> $link, numa_node -1" ||
+				it_bad "names: class/$d/device -> \"$link\" (want $want), numa_node \"$got\""
+		done
+		# what a plain program does: open the node, read the attribute, close
+		for d in $ML $IT_DEV0; do
+			max=$(it_attr "$d" available_instances)
+			exec {nfd}<>"$IT_NODE_DIR/$d"
+			got=$(it_attr "$d" available_instances)
+			[ "$got" = $((max - 1)) ] &&
+				it_ok "names: $d: available_instances $max -> $got as soon as open() returned" ||
+				it_bad "names: $d: available_instances after open: $got, want $((max - 1))"
+			t0=$(it_ms)
+			exec {nfd}>&-
+			if [ "$IT_FRONTEND" = cuse ]; then
+				# CUSE's release is synchronous: current when close() returns
+				it_avail_is "$d" "$max" &&
+					it_ok "names: $d: available_instances back to $max as soon as close() returned" ||
+					it_bad "names: $d: available_instances right after close: $(it_attr "$d" available_instances), want $max"
+			else
+				# FUSE delivers the release after close() returns
+				it_wait 1000 it_avail_is "$d" "$max" &&
+					it_ok "names: $d: available_instances back to $max $(($(it_ms) - t0)) ms after close() (FUSE: the release is asynchronous)" ||
+					it_bad "names: $d: available_instances after close: $(it_attr "$d" available_instances), want $max"
+			fi
+		done
+		got=$(find "$IT_RT/class" -name '*.tmp' | wc -l)
+		[ "$got" = 0 ] && it_ok "names: no temporary file in any class directory" ||
+			it_bad "names: temporaries in class/: $(find "$IT_RT/class" -name '*.tmp')"
+		if [ "$IT_FRONTEND" = cuse ]; then
+			# what 60-uacce.rules imports: the node's owner, group and mode
+			want="UACCE_NODE_OWNER=0 UACCE_NODE_GROUP=$IT_GID UACCE_NODE_MODE=0660"
+			for d in $ML $ZIP $ODD $IT_DEV0; do
+				got=$(tr '\n' ' ' <"$IT_RT/udev/$d" 2>&1)
+				[ "$got" = "$want " ] && it_ok "names: $IT_RT/udev/$d: $got" ||
+					it_bad "names: $IT_RT/udev/$d: \"$got\", want \"$want\""
+			done
+		else
+			[ ! -e "$IT_RT/udev" ] && it_ok "names: no udev properties for FUSE nodes ($IT_RT/udev absent)" ||
+				it_bad "names: $IT_RT/udev exists with the FUSE frontend: $(ls "$IT_RT/udev")"
+		fi
+		got=$(n_ctl list --json 2>&1 | jq -r '[.devices[] | "\(.name)|\(.abi)|\(.dev)|\(.node)"] | join(" ")' 2>&1)
+		want=""
+		for d in $IT_DEV0:v4 $IT_DEV1:v4 $IT_DEV2:v4 $ML:mainline $ZIP:mainline $ODD:v4; do
+			want="$want${want:+ }${d%%:*}|${d#*:}|$(node_dev "${d%%:*}")|$IT_NODE_DIR/${d%%:*}"
+		done
+		[ "$got" = "$want" ] && it_ok "names: uaccectl list --json: name, abi, dev and node of each: $got" ||
+			it_bad "names: uaccectl list --json: \"$got\", want \"$want\""
+		got=$(n_ctl list 2>&1 | awk -v z="$ZIP" '$2 == z {print $2, $3, $NF}')
+		want="$ZIP mainline $(node_dev "$ZIP")"
+		[ "$got" = "$want" ] && it_ok "names: uaccectl list: \"$got\" (DEVICE, ABI, ..., DEV)" ||
+			{ it_bad "names: uaccectl list: the $ZIP row: \"$got\""; n_ctl list 2>&1 | it_indent; }
+		# a reload without the three: every file of theirs goes
+		names_cfg '' >"$IT_CFG"
+		got=$(n_ctl reload 2>&1)
+		left=""
+		for d in $ML $ZIP $ODD; do
+			for f in "$IT_NODE_DIR/$d" "$IT_RT/class/$d" "$IT_RT/devices/$d" "$IT_RT/udev/$d"; do
+				[ -e "$f" ] && left="$left $f"
+			done
+		done
+		[ -z "$left" ] && [ -e "$IT_RT/class/$IT_DEV0/dev" ] && [ -e "$IT_RT/devices/$IT_DEV0/numa_node" ] &&
+			it_ok "names: reload without them ($got): their nodes, class and device directories are gone, the others stay" ||
+			it_bad "names: after the reload ($got): left:$left"
+		it_daemon_kill TERM
+		# (dev: the FUSE mount point, an empty directory)
+		left=$(ls -A "$IT_RT" 2>/dev/null | grep -vxE 'dev|(broker|control)\.sock' | tr '\n' ' ')
+		[ "$IT_DRC" = 0 ] && [ -z "$left" ] && it_ok "names: SIGTERM: exit 0, no class/, devices/ or temporaries left in $IT_RT" ||
+			it_bad "names: SIGTERM: exit ${IT_DRC:-?}, left in $IT_RT: $left"
+	else
+		it_bad "names: the daemon did not publish $ML, $ZIP and $ODD"
 		it_indent "$IT_DLOG" | tail -n 20
 	fi
 fi
