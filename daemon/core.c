@@ -614,6 +614,8 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 {
 	struct uacce_core *c = d->core;
 	bool sva = d->info.flags & UACCE_DEV_SVA;
+	/* v4's SHARE_DOMAIN: one process at a time; mainline has no such rule */
+	bool excl = !sva && d->abi == UACCE_ABI_V4;
 	struct uacce_queue *q;
 	int err;
 
@@ -644,7 +646,7 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	err = policy_open_check_locked(q);
 	if (err)
 		goto out_unlock;
-	if (!sva && d->excl_tgid && d->excl_tgid != q->owner.tgid) {
+	if (excl && d->excl_tgid && d->excl_tgid != q->owner.tgid) {
 		qlog(LOG_DEBUG, q, "refused, device in use by pid %d", (int)d->excl_tgid);
 		err = -EBUSY;
 		goto out_unlock;
@@ -661,7 +663,7 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	if (err)
 		goto out_regions;
 	d->used++;
-	if (!sva) {
+	if (excl) {
 		d->excl_tgid = q->owner.tgid;
 		d->excl_count++;
 		q->holds_excl = true;

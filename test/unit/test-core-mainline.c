@@ -262,6 +262,25 @@ START_TEST(test_ml_nonsva_data_in_dus)
 END_TEST
 
 /* the DUS is charged as mapped: RLIMIT_DATA and the regions' accounting */
+/* no SHARE_DOMAIN in mainline: another process opens a non-SVA device in use */
+START_TEST(test_ml_nonsva_not_exclusive)
+{
+	struct uacce_dev *d = mkdev_abi(fx_core, "dummy_v1", false, 4, 1, UACCE_ABI_MAINLINE);
+	struct child ch = spawn_child();
+	struct uacce_caller other = who_tid(ch.pid);
+	struct uacce_queue *q1, *qc;
+
+	q1 = open_me(d);
+	qc = open_as(d, other);
+	ck_assert_int_eq(uq_owner_tgid(qc), ch.pid);
+	ck_assert_int_eq(ud_available_instances(d), 2);
+	uq_release(q1);
+	uq_release(qc);
+	ck_assert_int_eq(ud_available_instances(d), 4);
+	kill_child(&ch);
+}
+END_TEST
+
 START_TEST(test_ml_charged)
 {
 	struct uacce_dev *d = mkdev_abi(fx_core, "dummy_v2", false, 1, 1, UACCE_ABI_MAINLINE);
@@ -333,6 +352,7 @@ TCase *tc_mainline(void)
 	tcase_add_test(tc, test_ml_mmap_other_process_eperm);
 	tcase_add_test(tc, test_ml_mmap_dead_enxio);
 	tcase_add_test(tc, test_ml_nonsva_data_in_dus);
+	tcase_add_test(tc, test_ml_nonsva_not_exclusive);
 	tcase_add_test(tc, test_ml_charged);
 	tcase_add_test(tc, test_v4_mmap_by_offset);
 	return tc;
