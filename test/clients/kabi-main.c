@@ -192,12 +192,13 @@ static void mode_threads(const struct kdev *d)
 static int child_main(struct kq *p)
 {
 	char tag[KABI_NAME_MAX + 16];
+	int fails = kabi_fail_n;	/* the parent's, so far */
 
 	snprintf(tag, sizeof(tag), "%s child", p->d->name);
 	kabi_profile.stranger(p);
 	if (kabi_profile.child_opens(p->d) && !one_queue(p->d, nreq, 200, tag))
 		kok("%s: child: its own queue, %u requests, results byte-exact", p->d->name, nreq);
-	return kabi_fail_n ? 1 : 0;
+	return kabi_fail_n != fails ? 1 : 0;
 }
 
 static void mode_fork(const struct kdev *d)

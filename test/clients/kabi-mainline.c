@@ -212,13 +212,13 @@ static void rules_ioctls(int fd, const char *n)
 	char w[160];
 
 	snprintf(w, sizeof(w), "%s: PUT_Q in INIT (a no-op)", n);
-	kexpect(w, ioctl(fd, UACCE_CMD_PUT_Q, 0), errno, 0);
+	KEXPECT(w, ioctl(fd, UACCE_CMD_PUT_Q, 0), 0);
 	snprintf(w, sizeof(w), "%s: v4's PUT_Q number _IO('W', 2) (unknown here)", n);
-	kexpect(w, ioctl(fd, _IO('W', 2), 0), errno, EINVAL);
+	KEXPECT(w, ioctl(fd, _IO('W', 2), 0), EINVAL);
 	snprintf(w, sizeof(w), "%s: START_Q", n);
-	kexpect(w, ioctl(fd, UACCE_CMD_START_Q, 0), errno, 0);
+	KEXPECT(w, ioctl(fd, UACCE_CMD_START_Q, 0), 0);
 	snprintf(w, sizeof(w), "%s: START_Q a second time", n);
-	kexpect(w, ioctl(fd, UACCE_CMD_START_Q, 0), errno, EINVAL);
+	KEXPECT(w, ioctl(fd, UACCE_CMD_START_Q, 0), EINVAL);
 }
 
 static void rules_mremap(struct kq *q, const char *n)
@@ -277,13 +277,13 @@ static void ml_rules(const struct kdev *d)
 		kok("%s: 20 requests, results byte-exact", n);
 	rules_mremap(&q, n);
 	snprintf(w, sizeof(w), "%s: PUT_Q on a started queue", n);
-	kexpect(w, ioctl(q.fd, UACCE_CMD_PUT_Q, 0), errno, 0);
+	KEXPECT(w, ioctl(q.fd, UACCE_CMD_PUT_Q, 0), 0);
 	if (kavail(n) == a0 - 1)
 		kok("%s: available_instances stays %ld after PUT_Q (given back at close)", n, a0 - 1);
 	else
 		kfail("%s: available_instances after PUT_Q: expected %ld got %ld", n, a0 - 1, kavail(n));
 	snprintf(w, sizeof(w), "%s: START_Q after PUT_Q", n);
-	if (kexpect(w, ioctl(q.fd, UACCE_CMD_START_Q, 0), errno, 0) && !kwork(&q, 20, 4, n))
+	if (KEXPECT(w, ioctl(q.fd, UACCE_CMD_START_Q, 0), 0) && !kwork(&q, 20, 4, n))
 		kok("%s: 20 requests after PUT_Q + START_Q, results byte-exact", n);
 	ml_close(&q);
 	if (kavail_wait(n, a0, 1000))
@@ -300,15 +300,15 @@ static void ml_stranger(struct kq *p)
 	char w[160];
 
 	snprintf(w, sizeof(w), "%s: child: the parent's MMIO mapping is absent (mincore)", n);
-	kexpect(w, mincore(p->mmio, page, &vec), errno, ENOMEM);
+	KEXPECT(w, mincore(p->mmio, page, &vec), ENOMEM);
 	if (p->dus) {
 		snprintf(w, sizeof(w), "%s: child: the parent's DUS mapping is absent (mincore)", n);
-		kexpect(w, mincore(p->dus, page, &vec), errno, ENOMEM);
+		KEXPECT(w, mincore(p->dus, page, &vec), ENOMEM);
 	}
 	snprintf(w, sizeof(w), "%s: child: START_Q on the parent's queue", n);
-	kexpect(w, ioctl(p->fd, UACCE_CMD_START_Q, 0), errno, EPERM);
+	KEXPECT(w, ioctl(p->fd, UACCE_CMD_START_Q, 0), EPERM);
 	snprintf(w, sizeof(w), "%s: child: PUT_Q on the parent's queue", n);
-	kexpect(w, ioctl(p->fd, UACCE_CMD_PUT_Q, 0), errno, EPERM);
+	KEXPECT(w, ioctl(p->fd, UACCE_CMD_PUT_Q, 0), EPERM);
 	snprintf(w, sizeof(w), "%s: child: mmap MMIO of the parent's queue", n);
 	kmap_expect(w, p->fd, p->d->mmio_size, 0, EPERM, NULL);
 }

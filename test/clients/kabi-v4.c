@@ -199,11 +199,11 @@ static void rules_started(const struct kdev *d, int fd, const char *n)
 	char w[160];
 
 	snprintf(w, sizeof(w), "%s: START", n);
-	kexpect(w, ioctl(fd, UACCE_CMD_START, 0), errno, 0);
+	KEXPECT(w, ioctl(fd, UACCE_CMD_START, 0), 0);
 	snprintf(w, sizeof(w), "%s: START a second time", n);
-	kexpect(w, ioctl(fd, UACCE_CMD_START, 0), errno, EINVAL);
+	KEXPECT(w, ioctl(fd, UACCE_CMD_START, 0), EINVAL);
 	snprintf(w, sizeof(w), "%s: an unknown 'W' ioctl (_IO('W', 50))", n);
-	kexpect(w, ioctl(fd, _IO('W', 50), 0), errno, EINVAL);
+	KEXPECT(w, ioctl(fd, _IO('W', 50), 0), EINVAL);
 	if (d->off[UACCE_QFRT_SS] == UACCE_QFR_NA) {
 		if (!d->sva)
 			kfail("%s: a non-SVA device without an SS region in qfrs_offset", n);
@@ -243,7 +243,8 @@ static void v4_rules(const struct kdev *d)
 	int fd, err;
 
 	fd = node_open(d);
-	if (!kexpect("open", fd, errno, 0))
+	snprintf(w, sizeof(w), "%s: open", n);
+	if (!kexpect(w, fd, errno, 0))
 		return;
 	if (kavail(n) == a0 - 1)
 		kok("%s: available_instances %ld -> %ld at open", n, a0, a0 - 1);
@@ -268,13 +269,13 @@ static void v4_rules(const struct kdev *d)
 		kok("%s: 20 requests, results byte-exact", n);
 	rules_mremap(&q, n);
 	snprintf(w, sizeof(w), "%s: PUT_Q", n);
-	kexpect(w, ioctl(q.fd, UACCE_CMD_PUT_Q, 0), errno, 0);
+	KEXPECT(w, ioctl(q.fd, UACCE_CMD_PUT_Q, 0), 0);
 	if (kavail_wait(n, a0, 1000))
 		kok("%s: available_instances back to %ld after PUT_Q", n, a0);
 	else
 		kfail("%s: available_instances after PUT_Q: expected %ld got %ld", n, a0, kavail(n));
 	snprintf(w, sizeof(w), "%s: START after PUT_Q", n);
-	kexpect(w, ioctl(q.fd, UACCE_CMD_START, 0), errno, EINVAL);
+	KEXPECT(w, ioctl(q.fd, UACCE_CMD_START, 0), EINVAL);
 	v4_close(&q);
 }
 
@@ -286,11 +287,11 @@ static void v4_stranger(struct kq *p)
 	char w[160];
 
 	snprintf(w, sizeof(w), "%s: child: the parent's MMIO mapping is absent (mincore)", n);
-	kexpect(w, mincore(p->mmio, 4096, &vec), errno, ENOMEM);
+	KEXPECT(w, mincore(p->mmio, 4096, &vec), ENOMEM);
 	snprintf(w, sizeof(w), "%s: child: START on the parent's queue", n);
-	kexpect(w, ioctl(p->fd, UACCE_CMD_START, 0), errno, EPERM);
+	KEXPECT(w, ioctl(p->fd, UACCE_CMD_START, 0), EPERM);
 	snprintf(w, sizeof(w), "%s: child: PUT_Q on the parent's queue", n);
-	kexpect(w, ioctl(p->fd, UACCE_CMD_PUT_Q, 0), errno, EPERM);
+	KEXPECT(w, ioctl(p->fd, UACCE_CMD_PUT_Q, 0), EPERM);
 	snprintf(w, sizeof(w), "%s: child: mmap MMIO of the parent's queue", n);
 	kmap_expect(w, p->fd, p->d->mmio_size, (off_t)p->d->off[UACCE_QFRT_MMIO], EPERM, NULL);
 	if (!p->d->sva) {	/* SHARE_DOMAIN: one process at a time */

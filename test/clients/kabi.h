@@ -34,6 +34,13 @@ __attribute__((format(printf, 1, 2))) void kinfo(const char *fmt, ...);
 const char *kename(int e);		/* "EINVAL", "0" for 0 */
 /* rc (a syscall's result, -1 + errno) must fail with want (0: succeed) */
 bool kexpect(const char *what, long rc, int err, int want);
+/* the same for a call written in place: its errno is read after it */
+#define KEXPECT(what, call, want)                                        \
+	__extension__({                                                   \
+		long kx_rc_ = (long)(call);                               \
+		int kx_err_ = errno;                                      \
+		kexpect((what), kx_rc_, kx_err_, (want));                 \
+	})
 /* mmap(NULL, len, RW, MAP_SHARED, fd, off) must give want (0: a mapping,
  * left in *out, or unmapped at once when out is NULL) */
 bool kmap_expect(const char *what, int fd, size_t len, off_t off, int want, void **out);

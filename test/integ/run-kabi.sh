@@ -47,18 +47,15 @@ for p in kabi-v4 kabi-mainline; do
 	it_copy_prog "$build/test/clients" "$p" "$p" || fatal "$p not built"
 	cp "$build/test/clients/.libs/$p-dl.so" "$IT_TMP/lib/" || fatal "$p-dl.so not built"
 done
-# the shim: uacce-run and libuacce-preload.so wherever the build put them
-shim_lib=$(find "$build" -name libuacce-preload.so -path '*/.libs/*' 2>/dev/null | head -n 1)
-shim_run=$(find "$build" -name uacce-run -type f -perm -u+x ! -path '*/.libs/*' 2>/dev/null | head -n 1)
-[ -n "$shim_lib" ] || fatal "libuacce-preload.so not built (the shim, issue 12 item 3)"
-[ -n "$shim_run" ] || fatal "uacce-run not built (the shim, issue 12 item 3)"
-cp -L "$shim_lib" "$IT_TMP/lib/libuacce-preload.so" || fatal "copy $shim_lib"
-cp "$shim_run" "$IT_TMP/bin/uacce-run" || fatal "copy $shim_run"
+# the shim (issue 12 item 3): uacce-run and libuacce-preload.so
+for f in shim/.libs/libuacce-preload.so shim/uacce-run; do
+	[ -e "$build/$f" ] || fatal "$build/$f not built (the preload shim)"
+done
+cp "$build/shim/.libs/libuacce-preload.so" "$IT_TMP/lib/" || fatal "copy the shim"
+cp "$build/shim/uacce-run" "$IT_TMP/bin/" || fatal "copy uacce-run"
 chmod -R a+rX "$IT_TMP/bin" "$IT_TMP/lib"
-# uacce-run finds the library beside itself or in its libdir; point it at our copy
-export UACCE_PRELOAD=$IT_TMP/lib/libuacce-preload.so
+export UACCE_RUN_LIBRARY=$IT_TMP/lib/libuacce-preload.so
 RUN=("$IT_TMP/bin/uacce-run")
-it_info "shim: $shim_run, $shim_lib"
 
 # --- users, config, daemon ------------------------------------------------------------------
 if it_users; then
