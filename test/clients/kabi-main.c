@@ -17,9 +17,10 @@
  *   all      every mode above but list
  *
  * Without -d: every device of the profile whose api it knows (dummy_v1,
- * dummy_v2, uacce_zip_v1).  One line per check ("ok: ...", "FAIL: ...");
- * the last line is "kabi-<profile>: N passed, M failed"; exit status 1 on
- * any failure, 2 on a usage error.
+ * dummy_v2, uacce_zip_v1).  One line per check ("ok: ...", "FAIL: ...",
+ * lib.sh's format); exit status 1 on
+ * any failure, 2 on a usage error.  The last line ("info: kabi-<profile>:
+ * MODES on N devices: N passed, M failed") counts the checks.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -423,12 +424,12 @@ int main(int argc, char **argv)
 			usage(argv[0]);
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
-	if (find_devices(sel, nsel) == 0) {
-		mode_list();
+	if (find_devices(sel, nsel) == 0)
 		for (int i = optind; i < argc; i++)
-			if (strcmp(argv[i], "list"))
-				run_mode(argv[i]);
-	}
-	printf("kabi-%s: %d passed, %d failed\n", kabi_profile.name, kabi_ok_n, kabi_fail_n);
+			run_mode(argv[i]);
+	printf("info: kabi-%s:", kabi_profile.name);
+	for (int i = optind; i < argc; i++)
+		printf(" %s", argv[i]);
+	printf(" on %d devices: %d passed, %d failed\n", ndevs, kabi_ok_n, kabi_fail_n);
 	return kabi_fail_n ? 1 : 0;
 }
