@@ -533,6 +533,92 @@ int kzip_run(struct kq *q, unsigned n, unsigned seed, const char *tag)
 	return 0;
 }
 
+/* --- requests the device must refuse ------------------------------------------------ */
+
+/* one dummy request from src to the data area: its ret (0 = copied) */
+static int dummy_one(struct kq *q, const void *src, size_t len, uint32_t *ret)
+{
+	struct dummy_hw_queue_reg *r = kdummy_regs(q);
+	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+	uint32_t consumed = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	int err;
+
+	if (head != consumed || head >= Q_BDS)
+		return -EPROTO;
+	dummy_submit(q, r, &head, (uint8_t *)src, q->data, len, 1);
+	err = dummy_wait(q, r, consumed);
+	if (!err)
+		*ret = r->ring[consumed].ret;
+	return err;
+}
+
+/* one zip compress of src into the data area: its completion */
+static int zip_from(struct kq *q, const void *src, uint32_t len, struct uacce_zip_cqe *c)
+{
+	struct uacce_zip_sqe e = { .op = UACCE_ZIP_OP_COMPRESS, .alg = UACCE_ZIP_ALG_DEFLATE };
+	struct zring z;
+	int err = zip_ring(q, &z, q->d->name);
+
+	if (err)
+		return err;
+	e.src = (uintptr_t)src, e.dst = (uintptr_t)q->data;
+	e.src_len = len, e.dst_len = (uint32_t)(q->data_size < 65536 ? q->data_size : 65536);
+	e.cookie = 77;
+	return zip_one(q, &z, &e, c);
+}
+
+/* a request whose input is at src must fail without harm; the queue still works */
+static void refused_from(struct kq *q, const void *src, const char *where, const char *tag)
+{
+	uint32_t ret = 0;
+	struct uacce_zip_cqe c = { 0 };
+	bool wrote;
+	int err;
+
+	memset(q->data, 0x33, 4096);
+	if (q->d->kind == KABI_ZIP) {
+		err = zip_from(q, src, 4096, &c);
+		ret = c.status;
+	} else {
+		err = dummy_one(q, src, 4096, &ret);
+	}
+	wrote = q->data[0] != 0x33 || memcmp(q->data, q->data + 1, 4095) != 0;
+	if (err)
+		kfail("%s: a request from %s: %s", tag, where, kename(-err));
+	else if (ret && wrote)
+		kfail("%s: a request from %s fails (%s) but wrote its output", tag, where,
+		      kename((int)ret));
+	else if (ret)
+		kok("%s: a request from %s fails (%s) and writes nothing", tag, where,
+		    kename((int)ret));
+	else
+		kfail("%s: a request from %s succeeded", tag, where);
+}
+
+void krefused(struct kq *q, const char *tag)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	void *gone = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *own;
+
+	if (gone == MAP_FAILED) {
+		kfail("%s: mmap of a scratch page: %s", tag, kename(errno));
+		return;
+	}
+	munmap(gone, pg);
+	refused_from(q, gone, "an unmapped address", tag);
+	if (!q->d->sva) {	/* only the device's shared memory is reachable */
+		own = malloc(4096);
+		if (own) {
+			memset(own, 0x44, 4096);
+			refused_from(q, own, "the program's own memory (non-SVA)", tag);
+			free(own);
+		}
+	}
+	if (!kwork(q, 5, 9, tag))
+		kok("%s: 5 requests after the refused ones, results byte-exact", tag);
+}
+
 int kwork(struct kq *q, unsigned n, unsigned seed, const char *tag)
 {
 	switch (q->d->kind) {

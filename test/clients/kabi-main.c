@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -314,6 +316,29 @@ static void attr_absent(const struct kdev *d, const char *attr)
 		kok("%s: no attribute %s", d->name, attr);
 }
 
+/* dev: MAJ:MIN, that of /dev/<name> when that is a character device (CUSE) */
+static void attr_dev(const struct kdev *d)
+{
+	char buf[64], path[PATH_MAX], want[32];
+	struct stat st;
+
+	if (kattr(d->name, "dev", buf, sizeof(buf)) || !is_majmin(buf)) {
+		kfail("%s: attribute dev: missing or not MAJ:MIN", d->name);
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/%s", d->name);
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		snprintf(want, sizeof(want), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+		if (strcmp(buf, want) == 0)
+			kok("%s: attribute dev \"%s\" = the number of /dev/%s", d->name, buf, d->name);
+		else
+			kfail("%s: attribute dev \"%s\", /dev/%s is %s", d->name, buf, d->name, want);
+		return;
+	}
+	kok("%s: attribute dev \"%s\" (MAJ:MIN; /dev/%s is no character device)", d->name, buf,
+	    d->name);
+}
+
 static void mode_attrs(const struct kdev *d)
 {
 	/* each profile's set lacks the other's own attributes */
@@ -327,10 +352,7 @@ static void mode_attrs(const struct kdev *d)
 	attr_is(d, "algorithms", d->kind == KABI_ZIP ? "deflate" : "memcpy");
 	snprintf(buf, sizeof(buf), "%ld", d->queues);
 	attr_is(d, "available_instances", buf);
-	if (kattr(d->name, "dev", buf, sizeof(buf)) == 0 && is_majmin(buf))
-		kok("%s: attribute dev \"%s\" (MAJ:MIN)", d->name, buf);
-	else
-		kfail("%s: attribute dev: missing or not MAJ:MIN", d->name);
+	attr_dev(d);
 	if (kattr(d->name, "device/numa_node", buf, sizeof(buf)) == 0 &&
 	    strtol(buf, NULL, 10) >= -1)
 		kok("%s: device/numa_node \"%s\"", d->name, buf);

@@ -24,6 +24,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <uacce/dummy_usr_if.h>
+#include <uacce/zip_usr_if.h>
+
 #include "kabi.h"
 
 /* the kernel's include/uapi/misc/uacce/uacce.h (mainline) */
@@ -94,21 +97,21 @@ static void ml_close(struct kq *q)
 	q->fd = -1;
 }
 
-/* non-SVA: the request data lives in the DUS, after the device's part */
+/*
+ * non-SVA: the request data lives in the last part of the DUS, as the
+ * device's interface header says (DUMMY_ML_DATA_SIZE, UACCE_ZIP_ML_DATA_SIZE)
+ */
 static int dus_data(struct kq *q)
 {
-	size_t used = 0;
+	size_t part = q->d->kind == KABI_ZIP ? UACCE_ZIP_ML_DATA_SIZE : DUMMY_ML_DATA_SIZE;
+	size_t dev = q->d->kind == KABI_DUMMY_V2 ? page : 0;	/* the register page */
 
-	if (!q->dus)
+	if (q->d->kind == KABI_ZIP)
+		dev = kzip_rings_end(q);
+	if (!q->dus || q->d->dus_size < dev + part)
 		return -ENOSPC;
-	if (q->d->kind == KABI_DUMMY_V2)
-		used = page;			/* the register page */
-	else if (q->d->kind == KABI_ZIP)
-		used = (kzip_rings_end(q) + page - 1) / page * page;
-	if (used >= q->d->dus_size)
-		return -ENOSPC;
-	q->data = (uint8_t *)q->dus + used;
-	q->data_size = q->d->dus_size - used;
+	q->data = (uint8_t *)q->dus + q->d->dus_size - part;
+	q->data_size = part;
 	return 0;
 }
 
@@ -275,6 +278,7 @@ static void ml_rules(const struct kdev *d)
 	}
 	if (!kwork(&q, 20, 3, n))
 		kok("%s: 20 requests, results byte-exact", n);
+	krefused(&q, n);
 	rules_mremap(&q, n);
 	snprintf(w, sizeof(w), "%s: PUT_Q on a started queue", n);
 	KEXPECT(w, ioctl(q.fd, UACCE_CMD_PUT_Q, 0), 0);

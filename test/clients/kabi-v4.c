@@ -267,6 +267,7 @@ static void v4_rules(const struct kdev *d)
 	err = kwork(&q, 20, 7, n);
 	if (!err)
 		kok("%s: 20 requests, results byte-exact", n);
+	krefused(&q, n);
 	rules_mremap(&q, n);
 	snprintf(w, sizeof(w), "%s: PUT_Q", n);
 	KEXPECT(w, ioctl(q.fd, UACCE_CMD_PUT_Q, 0), 0);

@@ -108,6 +108,9 @@ extern const struct kprofile kabi_profile;
 int kdummy_run(struct kq *q, unsigned n, unsigned seed, const char *tag);
 int kzip_run(struct kq *q, unsigned n, unsigned seed, const char *tag);
 int kwork(struct kq *q, unsigned n, unsigned seed, const char *tag);
+/* requests from addresses the device cannot reach (unmapped; non-SVA: the
+ * program's own memory) fail, write nothing, and the queue works on */
+void krefused(struct kq *q, const char *tag);
 /* the request memory: q->data if the profile set it, else our own */
 int kdata_setup(struct kq *q);
 void kdata_free(struct kq *q);
