@@ -392,25 +392,28 @@ UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void 
 	return finish_map(q, type, &r, fd, addr);
 }
 
-int uacce_ml_data_area(struct uacce_q *q, size_t data_size, size_t want, void **addr)
+int uacce_ml_data_area(struct uacce_q *q, size_t offset, size_t want, void **addr,
+		       size_t *size)
 {
-	uint64_t off, size;
+	uint64_t off, dus_size;
 	void *dus = q->addr[UACCE_QFRT_DUS];
 	int err;
 
 	if (!q->mainline || (q->flags & UACCE_DEV_SVA))
 		return -EINVAL;
-	err = uacce_region_info(q, UACCE_QFRT_DUS, &off, &size);
-	if (err || size < data_size)
+	err = uacce_region_info(q, UACCE_QFRT_DUS, &off, &dus_size);
+	if (err || dus_size <= offset)
 		return -EINVAL;
-	if (want > data_size)
+	if (want > dus_size - offset)
 		return -ENOMEM;
 	if (!dus) {
-		err = uacce_map_region(q, UACCE_QFRT_DUS, (size_t)size, &dus);
+		err = uacce_map_region(q, UACCE_QFRT_DUS, (size_t)dus_size, &dus);
 		if (err)
 			return err;
 	}
-	*addr = (char *)dus + size - data_size;
+	*addr = (char *)dus + offset;
+	if (size)
+		*size = (size_t)(dus_size - offset);
 	return 0;
 }
 

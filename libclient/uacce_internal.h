@@ -26,12 +26,14 @@ struct uacce_q {
 };
 
 /*
- * Mainline, non-SVA: the device takes request data from the last
- * `data_size` bytes of the DUS (it has no SS).  Map the DUS if it is not
- * yet and point *addr there; -ENOMEM when `want` exceeds data_size,
- * -EINVAL on any other queue.
+ * Mainline, non-SVA: the device takes request data from its DUS (it has no
+ * SS), from byte `offset` (the device's own part before it) to the end.
+ * Map the DUS if it is not yet and point *addr there, *size (optional) to
+ * the bytes there; -ENOMEM when `want` exceeds them, -EINVAL on any other
+ * queue.
  */
-int uacce_ml_data_area(struct uacce_q *q, size_t data_size, size_t want, void **addr);
+int uacce_ml_data_area(struct uacce_q *q, size_t offset, size_t want, void **addr,
+		       size_t *size);
 
 /* a user driver of the wd API */
 struct wd_drv {

@@ -206,9 +206,11 @@ UACCE_EXPORT void *wd_reserve_memory(struct wd_queue *q, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	/* mainline has no SS: a non-SVA dummy takes data from its DUS's end */
+	/* mainline has no SS: a non-SVA dummy takes data from its DUS */
 	if (q->uq->mainline)
-		err = uacce_ml_data_area(q->uq, DUMMY_ML_DATA_SIZE, size, &p);
+		err = uacce_ml_data_area(q->uq, strcmp(q->hw_type, "dummy_v1") == 0 ?
+					 DUMMY_V1_ML_DATA_OFFSET : DUMMY_V2_ML_DATA_OFFSET,
+					 size, &p, NULL);
 	else
 		err = uacce_map_region(q->uq, UACCE_QFRT_SS, size, &p);
 	if (err) {

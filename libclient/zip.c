@@ -136,11 +136,13 @@ static int setup_ss(struct uacce_zip *z, size_t ss_size)
 	int err;
 
 	z->ss_size = ss_size ? ss_size : DEFAULT_SS;
-	/* mainline has no SS: the buffers are the DUS's last part */
+	/* mainline has no SS: the buffers are the DUS after the rings */
 	if (z->q->mainline) {
-		if (!ss_size)
-			z->ss_size = UACCE_ZIP_ML_DATA_SIZE;
-		err = uacce_ml_data_area(z->q, UACCE_ZIP_ML_DATA_SIZE, z->ss_size, &ss);
+		size_t have = 0;
+
+		err = uacce_ml_data_area(z->q, UACCE_ZIP_ML_DATA_OFFSET, ss_size, &ss, &have);
+		if (!err && !ss_size)
+			z->ss_size = have;
 	} else {
 		err = uacce_map_region(z->q, UACCE_QFRT_SS, z->ss_size, &ss);
 	}

@@ -5,8 +5,9 @@
 #      and the libFuzzer harnesses, 30 s each (test/fuzz/run.sh, clang)
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds, hostile
-#      clients and a load soak (test/integ/run-hostile.sh), the kernel-ABI
-#      clients under uacce-run (test/integ/run-kabi.sh)
+#      clients and a load soak (test/integ/run-hostile.sh), the preload
+#      shim (test/shim/run-shim.sh), the kernel-ABI clients under uacce-run
+#      (test/integ/run-kabi.sh)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
 #      (CUSE), booted once for the whole suite, in both builds; then a guest
@@ -86,6 +87,9 @@ suite kabi-asan test/integ/run-kabi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"
+# the preload shim (issue 12): uacce-run and plain programs on v4 and mainline
+# devices; normal build only (an ASan library cannot be preloaded into cat)
+suite shim test/shim/run-shim.sh "$build"
 suite man-lint lint_man
 suite install test/integ/check-install.sh
 if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then

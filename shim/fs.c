@@ -8,6 +8,7 @@
 #undef _FORTIFY_SOURCE
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -127,6 +128,13 @@ WRAP(int, scandirat, -1,
       int (*cmp)(const struct dirent **, const struct dirent **)),
      path, (dirfd, path, list, sel, cmp))
 WRAP(int, chdir, -1, (const char *path), path, (path))
+/* tree walks: the callback sees the real paths below the redirected root */
+WRAP(int, ftw, -1, (const char *path, __ftw_func_t fn, int nfds), path, (path, fn, nfds))
+WRAP(int, ftw64, -1, (const char *path, __ftw64_func_t fn, int nfds), path, (path, fn, nfds))
+WRAP(int, nftw, -1, (const char *path, __nftw_func_t fn, int nfds, int flags), path,
+     (path, fn, nfds, flags))
+WRAP(int, nftw64, -1, (const char *path, __nftw64_func_t fn, int nfds, int flags), path,
+     (path, fn, nfds, flags))
 
 /* stat: the 2.33 symbols, the __xstat family of older binaries, statx */
 WRAP(int, stat, -1, (const char *path, struct stat *st), path, (path, st))

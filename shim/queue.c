@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -151,9 +152,20 @@ static bool published(const struct stat *st)
 
 	if (node_dir(dir, sizeof(dir)) <= 0)
 		return false;
+	/* regular files are nodes only in the FUSE fallback's own mount */
 	if (S_ISREG(st->st_mode))
-		return rstat && rstat(dir, &dst) == 0 && dst.st_dev == st->st_dev;
+		return strcmp(dir, "/dev") != 0 && rstat && rstat(dir, &dst) == 0 &&
+		       dst.st_dev == st->st_dev;
 	return published_chr(dir, st->st_rdev);
+}
+
+#define FUSE_MAGIC 0x65735546	/* statfs(2): FUSE_SUPER_MAGIC */
+
+static bool on_fuse(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && sf.f_type == FUSE_MAGIC;
 }
 
 int shim_is_queue(int fd, struct stat *st)
@@ -162,8 +174,8 @@ int shim_is_queue(int fd, struct stat *st)
 
 	if (fstat(fd, st) != 0)
 		goto out;
-	/* quick refusals: files on block devices, /dev/mem & co */
-	if (S_ISREG(st->st_mode) ? major(st->st_dev) != 0 :
+	/* quick refusals: files on block devices or on no FUSE mount, /dev/mem & co */
+	if (S_ISREG(st->st_mode) ? major(st->st_dev) != 0 || !on_fuse(fd) :
 	    !S_ISCHR(st->st_mode) || major(st->st_rdev) == 1)
 		goto out;
 	if (shim_tracking_queues()) {

@@ -267,6 +267,7 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 {
 	const struct soft_personality *pers = find_personality(cfg->api);
 	struct soft_dev *d;
+	uint64_t data_size = pers ? pers->ml_data_size : 0;
 	char why[160];
 	int workers = 0, err;
 
@@ -276,7 +277,8 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 		return -ERANGE;
 	if (engine && (cfg->sva || pers->pooled))
 		return -EINVAL;
-	if (soft_cfg_workers(cfg, pers->pooled, &workers, why, sizeof(why))) {
+	if (soft_cfg_workers(cfg, pers->pooled, &workers, why, sizeof(why)) ||
+	    soft_cfg_data_size(cfg, &data_size, why, sizeof(why))) {
 		log_err("%s: %s", cfg->name, why);
 		return -EINVAL;
 	}
@@ -304,7 +306,7 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 		info->qfr_size[UACCE_QFRT_DKO] = 0;
 		info->qfr_size[UACCE_QFRT_SS] = 0;
 		if (!cfg->sva)
-			info->qfr_size[UACCE_QFRT_DUS] += pers->ml_data_size;
+			info->qfr_size[UACCE_QFRT_DUS] += data_size;
 	}
 	info->max_queues = cfg->queues;
 	*out = &d->hw;

@@ -28,7 +28,7 @@ struct soft_personality {
 	const char *api;
 	const char *algorithms;
 	uint64_t qfr_size[UACCE_QFRT_NR];	/* v4 layout */
-	/* mainline, non-SVA: bytes of request data appended to the DUS */
+	/* mainline, non-SVA: default bytes of request data appended to the DUS */
 	uint64_t ml_data_size;
 	unsigned int flush_cmd;		/* ioctl: process the ring now (0: none) */
 	/* set up the register pages of a new hardware queue */
@@ -133,6 +133,12 @@ void soft_cancel(struct uacce_hwq *hq);
  */
 int soft_cfg_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out, char *why,
 		     size_t len);
+/*
+ * soft_cfg.c: the "data_size" key (non-SVA devices of the mainline profile
+ * only: the bytes of request data their DUS holds, a multiple of 4096 from
+ * 4096 to 1 GiB; *out keeps its default when absent): 0, or -EINVAL with why
+ */
+int soft_cfg_data_size(const struct uacce_dev_cfg *cfg, uint64_t *out, char *why, size_t len);
 
 /*
  * For backends that drive real hardware with a soft personality's ring

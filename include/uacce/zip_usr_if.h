@@ -36,10 +36,12 @@
 /*
  * The mainline profile (uacced.json(5) "abi": "mainline") has MMIO (mmap
  * page offset 0) and DUS (page offset 1) and no SS: a non-SVA device's
- * buffers are the last UACCE_ZIP_ML_DATA_SIZE bytes of its DUS, which is
- * then UACCE_ZIP_DUS_SIZE + UACCE_ZIP_ML_DATA_SIZE bytes (region_dus_size).
+ * buffers are its DUS from UACCE_ZIP_ML_DATA_OFFSET to the end
+ * (region_dus_size: the rings, then the "data_size" key of the device's
+ * entry, default UACCE_ZIP_ML_DATA_SIZE).
  */
-#define UACCE_ZIP_ML_DATA_SIZE	(16u << 20)
+#define UACCE_ZIP_ML_DATA_OFFSET	UACCE_ZIP_DUS_SIZE
+#define UACCE_ZIP_ML_DATA_SIZE		(16u << 20)	/* default */
 
 /* --- requests ----------------------------------------------------------- */
 

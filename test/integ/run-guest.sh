@@ -43,6 +43,7 @@ for b in "$@"; do
 		run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-400} "$here/run-churn.sh" "$b"
 	[ -x "$here/run-policy.sh" ] && run "$tag: policy" "$here/run-policy.sh" "$b"
 	[ -x "$top/test/zip/run-zip-tests.sh" ] && run "$tag: zip" "$top/test/zip/run-zip-tests.sh" "$b"
+	[ -x "$top/test/shim/run-shim.sh" ] && run "$tag: shim" "$top/test/shim/run-shim.sh" "$b"
 	[ -x "$here/run-kabi.sh" ] && run "$tag: kabi" "$here/run-kabi.sh" "$b"
 done
 

@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -114,6 +115,15 @@ static bool scanned(void)
 	return found;
 }
 
+static int walked_api;
+
+static int walk_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	walked_api |= type == FTW_F && strcmp(path + f->base, "api") == 0;
+	return 0;
+}
+
 static int v4_regions(struct profile *p, const char *qfrs)
 {
 	uint64_t off[4];
@@ -146,6 +156,7 @@ static int discover(struct profile *p)
 	check(scanned(), "scandir /sys/class/uacce lists %s", dev);
 	snprintf(path, sizeof(path), "/sys/class/uacce/%s", dev);
 	check(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "stat %s: a directory", path);
+	check(nftw(path, walk_one, 4, FTW_PHYS) == 0 && walked_api, "nftw %s visits api", path);
 	snprintf(path, sizeof(path), "/sys/class/uacce/%s/api", dev);
 	check(access(path, R_OK) == 0, "access %s", path);
 	if (attr("api", api, sizeof(api)) != 0 || !*api) {
