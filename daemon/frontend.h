@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * frontend.h - publishes the devices of the core as character devices
- * (CUSE: /dev/uacce-<name>-<id>) or, on kernels without CUSE, as files of a
- * FUSE mount with the same names.  Both drive the same request handlers.
+ * (CUSE: /dev/<node>, the name uacce_node_name() gives) or, on kernels
+ * without CUSE, as files of a FUSE mount with the same names.  Both drive
+ * the same request handlers.
  */
 #ifndef UACCED_FRONTEND_H
 #define UACCED_FRONTEND_H

@@ -632,7 +632,8 @@ EOF
 			it_bad "names: after the reload ($got): left:$left"
 		it_daemon_kill TERM
 		# (dev: the FUSE mount point, an empty directory)
-		left=$(ls -A "$IT_RT" 2>/dev/null | grep -vxE 'dev|(broker|control)\.sock' | tr '\n' ' ')
+		left=$(find "$IT_RT" -mindepth 1 -maxdepth 1 ! -name dev ! -name broker.sock \
+			! -name control.sock -printf '%f ' 2>/dev/null)
 		[ "$IT_DRC" = 0 ] && [ -z "$left" ] && it_ok "names: SIGTERM: exit 0, no class/, devices/ or temporaries left in $IT_RT" ||
 			it_bad "names: SIGTERM: exit ${IT_DRC:-?}, left in $IT_RT: $left"
 	else
