@@ -82,6 +82,9 @@ struct soft_dev {
 	char name[48];			/* "zip", for thread names */
 	const struct soft_engine *engine;	/* NULL: the CPU copies */
 	void *engine_ctx;
+	/* mainline non-SVA: the DUS's data part starts here (its device part,
+	 * the register page or rings, is no request memory); 0: all of it */
+	uint64_t data_off;
 };
 
 struct soft_q {
@@ -165,5 +168,9 @@ void soft_futex_wake(uint32_t *word, int n);
 bool soft_stopping(struct soft_q *sq);
 /* copy between two client addresses as the device would; 0 or -errno */
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len);
+/* non-SVA: the daemon's pointer to len bytes at the client's uaddr inside
+ * the queue's data memory (SS, or the mainline DUS's data part); NULL when
+ * not all of it lies there */
+void *soft_data_ptr(struct soft_q *sq, uint64_t uaddr, uint64_t len);
 
 #endif

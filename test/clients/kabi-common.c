@@ -568,7 +568,7 @@ static int zip_from(struct kq *q, const void *src, uint32_t len, struct uacce_zi
 }
 
 /* a request whose input is at src must fail without harm; the queue still works */
-static void refused_from(struct kq *q, const void *src, const char *where, const char *tag)
+void krefused_from(struct kq *q, const void *src, const char *where, const char *tag)
 {
 	uint32_t ret = 0;
 	struct uacce_zip_cqe c = { 0 };
@@ -606,12 +606,12 @@ void krefused(struct kq *q, const char *tag)
 		return;
 	}
 	munmap(gone, pg);
-	refused_from(q, gone, "an unmapped address", tag);
+	krefused_from(q, gone, "an unmapped address", tag);
 	if (!q->d->sva) {	/* only the device's shared memory is reachable */
 		own = malloc(4096);
 		if (own) {
 			memset(own, 0x44, 4096);
-			refused_from(q, own, "the program's own memory (non-SVA)", tag);
+			krefused_from(q, own, "the program's own memory (non-SVA)", tag);
 			free(own);
 		}
 	}

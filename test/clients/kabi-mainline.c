@@ -98,20 +98,19 @@ static void ml_close(struct kq *q)
 }
 
 /*
- * non-SVA: the request data lives in the last part of the DUS, as the
- * device's interface header says (DUMMY_ML_DATA_SIZE, UACCE_ZIP_ML_DATA_SIZE)
+ * non-SVA: the request data lives in the DUS, from the data offset the
+ * device's interface header names to the end (region_dus_size)
  */
 static int dus_data(struct kq *q)
 {
-	size_t part = q->d->kind == KABI_ZIP ? UACCE_ZIP_ML_DATA_SIZE : DUMMY_ML_DATA_SIZE;
-	size_t dev = q->d->kind == KABI_DUMMY_V2 ? page : 0;	/* the register page */
+	size_t off = q->d->kind == KABI_ZIP	     ? UACCE_ZIP_ML_DATA_OFFSET :
+		     q->d->kind == KABI_DUMMY_V2 ? DUMMY_V2_ML_DATA_OFFSET :
+						   DUMMY_V1_ML_DATA_OFFSET;
 
-	if (q->d->kind == KABI_ZIP)
-		dev = kzip_rings_end(q);
-	if (!q->dus || q->d->dus_size < dev + part)
+	if (!q->dus || q->d->dus_size <= off)
 		return -ENOSPC;
-	q->data = (uint8_t *)q->dus + q->d->dus_size - part;
-	q->data_size = part;
+	q->data = (uint8_t *)q->dus + off;
+	q->data_size = q->d->dus_size - off;
 	return 0;
 }
 
@@ -279,6 +278,9 @@ static void ml_rules(const struct kdev *d)
 	if (!kwork(&q, 20, 3, n))
 		kok("%s: 20 requests, results byte-exact", n);
 	krefused(&q, n);
+	/* non-SVA: only the DUS's data part, not the device's part before it */
+	if (!d->sva && (uint8_t *)q.data - (uint8_t *)q.dus >= 4096)
+		krefused_from(&q, q.dus, "the DUS before its data part (non-SVA)", n);
 	rules_mremap(&q, n);
 	snprintf(w, sizeof(w), "%s: PUT_Q on a started queue", n);
 	KEXPECT(w, ioctl(q.fd, UACCE_CMD_PUT_Q, 0), 0);

@@ -111,6 +111,8 @@ int kwork(struct kq *q, unsigned n, unsigned seed, const char *tag);
 /* requests from addresses the device cannot reach (unmapped; non-SVA: the
  * program's own memory) fail, write nothing, and the queue works on */
 void krefused(struct kq *q, const char *tag);
+/* one request with its input at src (4096 bytes) must fail and write nothing */
+void krefused_from(struct kq *q, const void *src, const char *where, const char *tag);
 /* the request memory: q->data if the profile set it, else our own */
 int kdata_setup(struct kq *q);
 void kdata_free(struct kq *q);

@@ -253,6 +253,11 @@ START_TEST(test_ml_nonsva_data_in_dus)
 	/* the last byte of the DUS is inside, one past it is not */
 	ck_assert_uint_eq(do_copy(reg, data, dus + dus_size - 16, 16), 0);
 	ck_assert_uint_eq(do_copy(reg, data, dus + dus_size - 15, 16), EFAULT);
+	/* the register page before the data part is not request memory */
+	ck_assert_uint_eq(do_copy(reg, dus, data, 64), EFAULT);
+	ck_assert_uint_eq(do_copy(reg, data, dus + 64, 16), EFAULT);
+	ck_assert_uint_eq(do_copy(reg, data + 4096 - 8, data - 8, 16), EFAULT);
+	ck_assert_str_eq(reg->hw_tag, DUMMY_HW_TAG);
 	/* memory outside the DUS is not the device's */
 	ck_assert_uint_eq(do_copy(reg, heap, data, sizeof(heap)), EFAULT);
 	ck_assert_uint_eq(do_copy(reg, data, heap, sizeof(heap)), EFAULT);
@@ -261,7 +266,6 @@ START_TEST(test_ml_nonsva_data_in_dus)
 }
 END_TEST
 
-/* the DUS is charged as mapped: RLIMIT_DATA and the regions' accounting */
 /* no SHARE_DOMAIN in mainline: another process opens a non-SVA device in use */
 START_TEST(test_ml_nonsva_not_exclusive)
 {
@@ -281,6 +285,7 @@ START_TEST(test_ml_nonsva_not_exclusive)
 }
 END_TEST
 
+/* the DUS is charged as mapped: RLIMIT_DATA and the regions' accounting */
 START_TEST(test_ml_charged)
 {
 	struct uacce_dev *d = mkdev_abi(fx_core, "dummy_v2", false, 1, 1, UACCE_ABI_MAINLINE);
