@@ -123,8 +123,38 @@ static void check_fork(struct uacce_q *q)
 	expect("the parent still owns the queue: PUT_Q", xioctl(fd, ML_PUT_Q, 0), 0);
 }
 
+/*
+ * A non-SVA dummy has no SS: it reaches only its DUS after the register
+ * part, as the client mapped it (wd_reserve_memory returns that part).
+ */
+static void check_nonsva_data(const char *dev)
+{
+	unsigned char *data, heap[4096];
+	struct wd_queue q;
+	uint64_t dus;
+	int err;
+
+	if (request_wd(&q, dev))
+		return;
+	dus = attr_u64(dev, "region_dus_size", &err);
+	data = wd_reserve_memory(&q, 8192);
+	expect("wd_reserve_memory (the DUS's data part)", data ? 0 : errno, 0);
+	expect("wd_reserve_memory beyond the DUS", wd_reserve_memory(&q, dus + 1) ? 0 : errno,
+	       ENOMEM);
+	if (data) {
+		check_copy("a copy inside the data part", &q);
+		fill(data, 4096, 9);
+		expect("a copy from the heap (outside the DUS)", wd_copy(&q, data + 4096, heap, 64, 3),
+		       EFAULT);
+		expect("a copy to the heap", wd_copy(&q, heap, data, 64, 5), EFAULT);
+	}
+	wd_release_queue(&q);
+}
+
 int cmd_mainline(const char *dev)
 {
+	char api[64];
+
 	struct uacce_q *q;
 	int n0;
 
@@ -144,6 +174,12 @@ int cmd_mainline(const char *dev)
 	check_regions(dev, q);
 	check_fork(q);
 	uacce_queue_close(q);
+	if (uacce_dev_attr(dev, "api", api, sizeof(api)) > 0 && strncmp(api, "dummy_", 6) == 0 &&
+	    !is_sva(dev)) {
+		/* the previous queue's release may still be on its way (FUSE) */
+		wait_avail(dev, n0, 3000);
+		check_nonsva_data(dev);
+	}
 	{
 		char got[64];
 		int a = wait_avail(dev, n0, 3000);
