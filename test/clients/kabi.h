@@ -118,7 +118,7 @@ int kdata_setup(struct kq *q);
 void kdata_free(struct kq *q);
 /* the register page of a dummy queue: MMIO (v1) or DUS (v2) */
 void *kdummy_regs(struct kq *q);
-/* a dummy_v2 queue's doorbell and the page the zip device publishes */
+/* the zip registers (MMIO) hold the magic, version and ring sizes */
 bool kzip_regs_ok(struct kq *q);
 /* where the zip device's rings end in DUS (its registers say) */
 size_t kzip_rings_end(struct kq *q);
