@@ -30,6 +30,7 @@ static const struct ub_op {
 	{ UB_MAP, sizeof(struct ub_map), UB_FD_NONE },
 	{ UB_MAPPED, sizeof(struct ub_mapped), UB_FD_NONE },
 	{ UB_UNMAP, sizeof(struct ub_region), UB_FD_NONE },
+	{ UB_MMAP, sizeof(struct ub_mmap), UB_FD_NONE },
 	{ UB_REPLY, sizeof(struct ub_reply), UB_FD_MAY },
 };
 

@@ -6,7 +6,7 @@
  * the test clients.  No global state; every function returns 0 or -errno.
  *
  * Each opcode has one body struct and an fd rule (broker_wire.c's table):
- * UB_ATTACH carries exactly one fd, UB_MAP/UB_MAPPED/UB_UNMAP none, UB_REPLY
+ * UB_ATTACH carries exactly one fd, UB_MAP/UB_MMAP/UB_MAPPED/UB_UNMAP none, UB_REPLY
  * at most one.  The sender refuses to build anything else (-EINVAL), so a
  * test that needs a malformed packet writes it by hand.
  *
@@ -32,6 +32,7 @@ union ub_body {
 	struct ub_map map;		/* UB_MAP */
 	struct ub_mapped mapped;	/* UB_MAPPED */
 	struct ub_region region;	/* UB_UNMAP */
+	struct ub_mmap mmap;		/* UB_MMAP */
 	struct ub_reply reply;		/* UB_REPLY */
 };
 

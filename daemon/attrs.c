@@ -3,24 +3,32 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "attrs.h"
 #include "core.h"
 #include "log.h"
 
-static int write_attr(const char *rundir, struct uacce_dev *d, const char *attr,
-		      const char *val)
+/*
+ * path gets val, atomically (a reader sees the old or the new value,
+ * never a part).  The temporary file is <rundir>/.<dev>.<file>.tmp, beside
+ * class/ and never inside it: a reader listing a class directory sees
+ * exactly the attributes.
+ */
+static int write_atomic(const char *rundir, struct uacce_dev *d, const char *path,
+			const char *file, const char *val)
 {
-	char path[512], tmp[520];
+	char tmp[512];
 	size_t len = strlen(val);
 	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "%s/class/%s/%s", rundir, ud_name(d), attr);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.%s.tmp", rundir, ud_name(d), file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return -errno;
@@ -30,20 +38,93 @@ static int write_attr(const char *rundir, struct uacce_dev *d, const char *attr,
 		err = -errno;
 	if (!err && rename(tmp, path) < 0)
 		err = -errno;
-	if (err) {
+	if (err)
 		unlink(tmp);
-		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot write attribute %s: %s",
-			 ud_name(d), attr, strerror(-err));
-	}
 	return err;
 }
 
-int attrs_publish(const char *rundir, struct uacce_dev *d)
+static int write_attr(const char *rundir, struct uacce_dev *d, const char *attr,
+		      const char *val)
+{
+	char path[512];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/class/%s/%s", rundir, ud_name(d), attr);
+	err = write_atomic(rundir, d, path, attr, val);
+	if (err)
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot write attribute %s: %s",
+			 ud_name(d), attr, strerror(-err));
+	return err;
+}
+
+/*
+ * The "device" link of the class directory (both profiles): to the
+ * hardware's sysfs directory (vfio: the PCI function), or, for a software
+ * device, to <rundir>/devices/<node>/, a directory of our own whose
+ * numa_node is -1 (the kernel's "no node").  The target is absolute, so
+ * that the link resolves from wherever the class directory is seen.
+ */
+static int publish_device_link(const char *rundir, struct uacce_dev *d)
 {
 	const struct uacce_hwdev_info *info = ud_info(d);
-	uint64_t off[UACCE_QFRT_NR];
-	char path[512], buf[512];
-	int err = 0;
+	char link[512], target[512], path[560], abs[PATH_MAX];
+	const char *top = realpath(rundir, abs) ? abs : rundir;
+	int n;
+
+	if (info->sysfs_device[0]) {
+		snprintf(target, sizeof(target), "%s", info->sysfs_device);
+	} else {
+		n = snprintf(target, sizeof(target), "%s/devices", top);
+		if (n < 0 || (size_t)n >= sizeof(target))
+			return -ENAMETOOLONG;
+		if (mkdir(target, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		n = snprintf(target, sizeof(target), "%s/devices/%s", top, ud_name(d));
+		if (n < 0 || (size_t)n >= sizeof(target))
+			return -ENAMETOOLONG;
+		if (mkdir(target, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		snprintf(path, sizeof(path), "%s/numa_node", target);
+		n = write_atomic(rundir, d, path, "numa_node", "-1\n");
+		if (n < 0)
+			return n;
+	}
+	snprintf(link, sizeof(link), "%s/class/%s/device", rundir, ud_name(d));
+	unlink(link);	/* left over */
+	if (symlink(target, link) < 0)
+		return -errno;
+	return 0;
+}
+
+int attrs_publish_dev(const char *rundir, struct uacce_dev *d, dev_t rdev)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%u:%u\n", major(rdev), minor(rdev));
+	return write_attr(rundir, d, "dev", buf);
+}
+
+/* what publish_device_link and attrs_publish_dev made */
+static void remove_dev_and_device(const char *rundir, struct uacce_dev *d)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/class/%s/dev", rundir, ud_name(d));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/class/%s/device", rundir, ud_name(d));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/devices/%s/numa_node", rundir, ud_name(d));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/devices/%s", rundir, ud_name(d));
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/devices", rundir);
+	rmdir(path);	/* only succeeds once empty */
+}
+
+/* the mkdir -p of <rundir>/class/<node> */
+static int make_dirs(const char *rundir, struct uacce_dev *d)
+{
+	char path[512];
 
 	snprintf(path, sizeof(path), "%s/class", rundir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -51,15 +132,18 @@ int attrs_publish(const char *rundir, struct uacce_dev *d)
 	snprintf(path, sizeof(path), "%s/class/%s", rundir, ud_name(d));
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* the 2019 v4 set: id, qfrs_offset, numa_distance, node_id */
+static int publish_v4(const char *rundir, struct uacce_dev *d)
+{
+	uint64_t off[UACCE_QFRT_NR];
+	char buf[128];
+	int err = 0;
 
 	snprintf(buf, sizeof(buf), "%d\n", ud_id(d));
 	err = err ?: write_attr(rundir, d, "id", buf);
-	snprintf(buf, sizeof(buf), "%s\n", info->api);
-	err = err ?: write_attr(rundir, d, "api", buf);
-	snprintf(buf, sizeof(buf), "%u\n", info->flags);
-	err = err ?: write_attr(rundir, d, "flags", buf);
-	snprintf(buf, sizeof(buf), "%s\n", info->algorithms);
-	err = err ?: write_attr(rundir, d, "algorithms", buf);
 	ud_qfrs_offset(d, off);
 	snprintf(buf, sizeof(buf), "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
 		 off[0], off[1], off[2], off[3]);
@@ -67,8 +151,61 @@ int attrs_publish(const char *rundir, struct uacce_dev *d)
 	/* a software device belongs to no NUMA node */
 	err = err ?: write_attr(rundir, d, "numa_distance", "0\n");
 	err = err ?: write_attr(rundir, d, "node_id", "-1\n");
+	return err;
+}
+
+/*
+ * The mainline set (uacce_dev_attrs[] of Linux): region sizes in bytes,
+ * each hidden when the region is absent, and the isolation attributes of
+ * a device that is never isolated.
+ */
+static int publish_mainline(const char *rundir, struct uacce_dev *d)
+{
+	const struct uacce_hwdev_info *info = ud_info(d);
+	static const struct {
+		const char *name;
+		int type;
+	} regions[] = {
+		{ "region_mmio_size", UACCE_QFRT_MMIO },
+		{ "region_dus_size", UACCE_QFRT_DUS },
+	};
+	char buf[64];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]) && !err; i++) {
+		if (!info->qfr_size[regions[i].type])
+			continue;
+		snprintf(buf, sizeof(buf), "%lu\n", (unsigned long)info->qfr_size[regions[i].type]);
+		err = write_attr(rundir, d, regions[i].name, buf);
+	}
+	err = err ?: write_attr(rundir, d, "isolate", "0\n");
+	err = err ?: write_attr(rundir, d, "isolate_strategy", "0\n");
+	return err;
+}
+
+int attrs_publish(const char *rundir, struct uacce_dev *d)
+{
+	const struct uacce_hwdev_info *info = ud_info(d);
+	char buf[512];
+	int err = make_dirs(rundir, d);
+
+	if (err)
+		return err;
+	snprintf(buf, sizeof(buf), "%s\n", info->api);
+	err = err ?: write_attr(rundir, d, "api", buf);
+	snprintf(buf, sizeof(buf), "%u\n", info->flags);
+	err = err ?: write_attr(rundir, d, "flags", buf);
+	snprintf(buf, sizeof(buf), "%s\n", info->algorithms);
+	err = err ?: write_attr(rundir, d, "algorithms", buf);
+	if (ud_abi(d) == UACCE_ABI_MAINLINE)
+		err = err ?: publish_mainline(rundir, d);
+	else
+		err = err ?: publish_v4(rundir, d);
 	snprintf(buf, sizeof(buf), "%d\n", ud_available_instances(d));
 	err = err ?: write_attr(rundir, d, "available_instances", buf);
+	if (!err && (err = publish_device_link(rundir, d)) != 0)
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot publish the device link: %s",
+			 ud_name(d), strerror(-err));
 	return err;
 }
 
@@ -78,7 +215,17 @@ void attrs_update_instances(const char *rundir, struct uacce_dev *d)
 
 	/* called with the core lock held: do not call ud_available_instances */
 	snprintf(buf, sizeof(buf), "%d\n", ud_available_instances_locked(d));
-	write_attr(rundir, d, "available_instances", buf);
+	if (write_attr(rundir, d, "available_instances", buf) != 0) {
+		char path[512];
+
+		/*
+		 * Never a stale count: without the file a reader fails (as a
+		 * sysfs read fails when its op does); the next change writes it.
+		 */
+		snprintf(path, sizeof(path), "%s/class/%s/available_instances", rundir,
+			 ud_name(d));
+		unlink(path);
+	}
 }
 
 void attrs_remove(const char *rundir, struct uacce_dev *d)
@@ -86,9 +233,11 @@ void attrs_remove(const char *rundir, struct uacce_dev *d)
 	static const char *const names[] = {
 		"id", "api", "flags", "algorithms", "qfrs_offset",
 		"numa_distance", "node_id", "available_instances",
+		"region_mmio_size", "region_dus_size", "isolate", "isolate_strategy",
 	};
 	char path[512];
 
+	remove_dev_and_device(rundir, d);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/class/%s/%s", rundir, ud_name(d), names[i]);
 		unlink(path);

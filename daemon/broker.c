@@ -119,6 +119,18 @@ static int dispatch(struct broker *b, struct conn *c, const struct ub_msg *m,
 		r->size = size;
 		r->kind = *passfd >= 0 ? UB_MAP_FD : UB_MAP_RESERVE;
 		return err;
+	case UB_MMAP: {
+		int type = -1;
+
+		if (!c->q)
+			return -ENOTCONN;
+		err = uq_mmap(c->q, m->pid, m->body.mmap.offset, m->body.mmap.size, passfd, &size,
+			      &type);
+		r->size = size;
+		r->kind = *passfd >= 0 ? UB_MAP_FD : UB_MAP_RESERVE;
+		r->queue_id = type >= 0 ? (uint64_t)type : 0;
+		return err;
+	}
 	case UB_MAPPED:
 		return c->q ? uq_mapped(c->q, m->pid, (int)m->body.mapped.type,
 					m->body.mapped.addr) : -ENOTCONN;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -145,6 +146,20 @@ static json_object *algorithms(const char *text)
 	return a;
 }
 
+/* "dev": "MAJ:MIN" of the node, as its class directory has it; null: none yet */
+static void add_devt(struct control *ctl, json_object *d, const char *name)
+{
+	char buf[32];
+	dev_t rdev;
+
+	if (!ctl->ops.node_devt || ctl->ops.node_devt(ctl->ops.ctx, name, &rdev) != 0) {
+		json_object_object_add(d, "dev", NULL);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%u:%u", major(rdev), minor(rdev));
+	json_object_object_add(d, "dev", json_object_new_string(buf));
+}
+
 static json_object *cmd_list(struct control *ctl)
 {
 	const char *dir = ctl->ops.dev_dir ? ctl->ops.dev_dir(ctl->ops.ctx) : "/dev";
@@ -166,6 +181,9 @@ static json_object *cmd_list(struct control *ctl)
 		json_object_object_add(d, "name", json_object_new_string(s[i].name));
 		json_object_object_add(d, "device", json_object_new_string(s[i].cfg_name));
 		json_object_object_add(d, "node", json_object_new_string(node));
+		json_object_object_add(d, "abi", json_object_new_string(
+					       s[i].abi == UACCE_ABI_MAINLINE ? "mainline" : "v4"));
+		add_devt(ctl, d, s[i].name);
 		json_object_object_add(d, "api", json_object_new_string(s[i].info.api));
 		json_object_object_add(d, "flags", json_object_new_int((int)s[i].info.flags));
 		json_object_object_add(d, "sva",

@@ -60,6 +60,8 @@ struct control_ops {
 	const char *(*dev_dir)(void *ctx);
 	/* entries waiting for their hardware: how many filled in w[0..max) */
 	int (*waiting)(void *ctx, struct control_waiting *w, int max);
+	/* the device number of the published node `name` ("dev"); -ENOENT */
+	int (*node_devt)(void *ctx, const char *name, dev_t *out);
 };
 
 int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,

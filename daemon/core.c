@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "list.h"
@@ -17,6 +18,7 @@
 #include "policy.h"
 #include "proc.h"
 #include "region.h"
+#include "uacce_ml.h"
 
 #define CULPRITS 8
 
@@ -72,6 +74,7 @@ struct uacce_queue {
 	struct uacce_hwq *hwq;		/* backend queue while INIT/STARTED; both */
 	struct uacce_region *qfrs[UACCE_QFRT_NR];
 	bool mapped[UACCE_QFRT_NR];
+	uint64_t mapped_len[UACCE_QFRT_NR];	/* bytes charged for a mapped fixed region */
 	uint64_t charged;		/* mapped MMIO/DKO/DUS bytes (SS: by region) */
 	void (*notify)(void *);
 	void *notify_arg;
@@ -361,6 +364,7 @@ static void free_regions_locked(struct uacce_queue *q)
 		region_put(q->qfrs[t]);
 		q->qfrs[t] = NULL;
 		q->mapped[t] = false;
+		q->mapped_len[t] = 0;
 	}
 	q->charged = 0;
 }
@@ -610,6 +614,8 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 {
 	struct uacce_core *c = d->core;
 	bool sva = d->info.flags & UACCE_DEV_SVA;
+	/* v4's SHARE_DOMAIN: one process at a time; mainline has no such rule */
+	bool excl = !sva && d->abi == UACCE_ABI_V4;
 	struct uacce_queue *q;
 	int err;
 
@@ -640,7 +646,7 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	err = policy_open_check_locked(q);
 	if (err)
 		goto out_unlock;
-	if (!sva && d->excl_tgid && d->excl_tgid != q->owner.tgid) {
+	if (excl && d->excl_tgid && d->excl_tgid != q->owner.tgid) {
 		qlog(LOG_DEBUG, q, "refused, device in use by pid %d", (int)d->excl_tgid);
 		err = -EBUSY;
 		goto out_unlock;
@@ -657,7 +663,7 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	if (err)
 		goto out_regions;
 	d->used++;
-	if (!sva) {
+	if (excl) {
 		d->excl_tgid = q->owner.tgid;
 		d->excl_count++;
 		q->holds_excl = true;
@@ -775,6 +781,27 @@ int uq_check_owner(struct uacce_queue *q, const struct uacce_caller *who)
 
 /* --- ioctls ------------------------------------------------------------- */
 
+enum uq_cmd ud_cmd_kind(const struct uacce_dev *d, unsigned int cmd)
+{
+	if (d->abi == UACCE_ABI_MAINLINE) {
+		if (cmd == UACCE_ML_CMD_START_Q)
+			return UQ_CMD_START;
+		if (cmd == UACCE_ML_CMD_PUT_Q)
+			return UQ_CMD_PUT;
+		return UQ_CMD_DEVICE;
+	}
+	switch (cmd) {
+	case UACCE_CMD_START:
+		return UQ_CMD_START;
+	case UACCE_CMD_PUT_Q:
+		return UQ_CMD_PUT;
+	case UACCE_CMD_SHARE_SVAS:
+		return UQ_CMD_SHARE_SVAS;
+	default:
+		return UQ_CMD_DEVICE;
+	}
+}
+
 /* q->lock held (so q->state and q->hwq cannot change under us) */
 static int start_qlocked(struct uacce_queue *q)
 {
@@ -788,6 +815,23 @@ static int start_qlocked(struct uacce_queue *q)
 		return err;
 	lock(c);
 	q->state = UQ_STARTED;
+	unlock(c);
+	return 0;
+}
+
+/*
+ * Mainline PUT_Q (since the 2025 stable fix): stop only, STARTED -> INIT;
+ * the hardware queue stays until release.  A no-op in INIT.
+ */
+static int stop_q_qlocked(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	if (q->state != UQ_STARTED)
+		return 0;
+	qops(q)->stop_queue(q->hwq);
+	lock(c);
+	q->state = UQ_INIT;
 	unlock(c);
 	return 0;
 }
@@ -827,12 +871,15 @@ int uq_ioctl(struct uacce_queue *q, const struct uacce_caller *who, struct uacce
 	unlock(c);
 	if (err)
 		goto out;
-	switch (io->cmd) {
-	case UACCE_CMD_START:
+	switch (ud_cmd_kind(q->dev, io->cmd)) {
+	case UQ_CMD_START:
 		err = start_qlocked(q);
 		break;
-	case UACCE_CMD_PUT_Q:
-		err = put_q_qlocked(q);
+	case UQ_CMD_PUT:
+		err = q->dev->abi == UACCE_ABI_MAINLINE ? stop_q_qlocked(q) : put_q_qlocked(q);
+		break;
+	case UQ_CMD_SHARE_SVAS:	/* needs the caller's fd resolved: uq_share_svas */
+		err = -EINVAL;
 		break;
 	default:
 		err = dev_ioctl_qlocked(q, io);
@@ -1028,55 +1075,143 @@ static int map_ss_locked(struct uacce_queue *q, uint64_t size)
 	return 0;
 }
 
+/*
+ * The region is granted: a new fd of its memory in *fd (-1 for DKO), `len`
+ * bytes of it charged (SS: by region) and marked mapped.  Core lock held.
+ */
+static int hand_out_locked(struct uacce_queue *q, int type, uint64_t len, int *fd)
+{
+	*fd = -1;
+	if (type != UACCE_QFRT_DKO) {
+		*fd = fcntl(q->qfrs[type]->fd, F_DUPFD_CLOEXEC, 0);
+		if (*fd < 0)
+			return -errno;
+	}
+	if (type != UACCE_QFRT_SS) {
+		q->charged += len;
+		q->mapped_len[type] = len;
+	}
+	q->mapped[type] = true;
+	return 0;
+}
+
+/* the v4 rules for region `type` of `size` bytes; core lock held */
+static int v4_map_locked(struct uacce_queue *q, int type, uint64_t size, int *fd,
+			 uint64_t *out_size)
+{
+	bool sva = q->dev->info.flags & UACCE_DEV_SVA;
+	int err;
+
+	if (type < 0 || type >= UACCE_QFRT_NR || !q->dev->info.qfr_size[type] || size == 0 ||
+	    q->state == UQ_ZOMBIE)
+		return -EINVAL;
+	if ((type == UACCE_QFRT_DKO || type == UACCE_QFRT_SS) && sva)
+		return -EINVAL;
+	if (type == UACCE_QFRT_SS) {
+		err = map_ss_locked(q, size);
+	} else {
+		if (size != q->dev->info.qfr_size[type])
+			return -EINVAL;
+		if (q->mapped[type])
+			return -EBUSY;
+		err = charge_check_locked(q, size);
+	}
+	if (!err)
+		err = hand_out_locked(q, type, size, fd);
+	if (!err)
+		*out_size = q->qfrs[type]->size;
+	return err;
+}
+
+static uint64_t page_size(void)
+{
+	static long pg;
+
+	if (!__atomic_load_n(&pg, __ATOMIC_RELAXED))
+		__atomic_store_n(&pg, sysconf(_SC_PAGESIZE), __ATOMIC_RELAXED);
+	return (uint64_t)__atomic_load_n(&pg, __ATOMIC_RELAXED);
+}
+
+/*
+ * The mainline rules (uacce_fops_mmap and hisi_qm's size checks, in the
+ * kernel's order): page offset = region type, queue valid, not mapped yet,
+ * then the size.  The mapping is `len` rounded up to pages, as a VMA is.
+ * Core lock held.
+ */
+static int ml_map_locked(struct uacce_queue *q, pid_t peer, uint64_t offset, uint64_t len,
+			 int *fd, uint64_t *out_size, int *out_type)
+{
+	uint64_t pg = page_size(), rsize, vlen;
+	int type, err;
+
+	if (offset % pg || offset / pg >= UACCE_ML_MAX_REGION)
+		return -EINVAL;
+	type = offset / pg == UACCE_ML_QFRT_MMIO ? UACCE_QFRT_MMIO : UACCE_QFRT_DUS;
+	rsize = q->dev->info.qfr_size[type];
+	if (!rsize)
+		return -EINVAL;
+	if (q->state != UQ_INIT && q->state != UQ_STARTED)
+		return -ENXIO;
+	err = check_peer_locked(q, peer);
+	if (err)
+		return err;
+	if (q->mapped[type])
+		return -EEXIST;
+	if (len == 0 || len > rsize)
+		return -EINVAL;
+	vlen = (len + pg - 1) / pg * pg;
+	if (type == UACCE_QFRT_DUS ? vlen != rsize : vlen > rsize)
+		return -EINVAL;
+	err = charge_check_locked(q, vlen);
+	if (!err)
+		err = hand_out_locked(q, type, vlen, fd);
+	if (err)
+		return err;
+	*out_size = vlen;
+	*out_type = type;
+	return 0;
+}
+
 int uq_map(struct uacce_queue *q, pid_t peer, int type, uint64_t size, int *fd,
 	   uint64_t *out_size)
 {
 	struct uacce_core *c = q->dev->core;
-	bool sva = q->dev->info.flags & UACCE_DEV_SVA;
 	int err;
 
 	lock(c);
 	err = check_peer_locked(q, peer);
+	if (!err)
+		err = q->dev->abi == UACCE_ABI_V4 ? v4_map_locked(q, type, size, fd, out_size) :
+						    -EINVAL;
+	unlock(c);
+	return err;
+}
+
+int uq_mmap(struct uacce_queue *q, pid_t peer, uint64_t offset, uint64_t len, int *fd,
+	    uint64_t *out_size, int *type)
+{
+	struct uacce_core *c = q->dev->core;
+	uint64_t off[UACCE_QFRT_NR];
+	int err;
+
+	*fd = -1;
+	lock(c);
+	if (q->dev->abi == UACCE_ABI_MAINLINE) {
+		err = ml_map_locked(q, peer, offset, len, fd, out_size, type);
+		goto out;
+	}
+	err = check_peer_locked(q, peer);
 	if (err)
 		goto out;
-	if (type < 0 || type >= UACCE_QFRT_NR || !q->dev->info.qfr_size[type] || size == 0 ||
-	    q->state == UQ_ZOMBIE) {
-		err = -EINVAL;
-		goto out;
-	}
-	if ((type == UACCE_QFRT_DKO || type == UACCE_QFRT_SS) && sva) {
-		err = -EINVAL;
-		goto out;
-	}
-	if (type == UACCE_QFRT_SS) {
-		err = map_ss_locked(q, size);
-		if (err)
-			goto out;
-	} else {
-		if (size != q->dev->info.qfr_size[type]) {
-			err = -EINVAL;
-			goto out;
-		}
-		if (q->mapped[type]) {
-			err = -EBUSY;
-			goto out;
-		}
-		err = charge_check_locked(q, size);
-		if (err)
-			goto out;
-	}
-	*fd = -1;
-	if (type != UACCE_QFRT_DKO) {
-		*fd = fcntl(q->qfrs[type]->fd, F_DUPFD_CLOEXEC, 0);
-		if (*fd < 0) {
-			err = -errno;
-			goto out;
+	ud_qfrs_offset(q->dev, off);
+	err = -EINVAL;
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		if (off[t] != UACCE_QFR_NA && off[t] == offset) {
+			err = v4_map_locked(q, t, len, fd, out_size);
+			*type = t;
+			break;
 		}
 	}
-	if (type != UACCE_QFRT_SS)
-		q->charged += size;
-	q->mapped[type] = true;
-	*out_size = q->qfrs[type]->size;
 out:
 	unlock(c);
 	return err;
@@ -1111,8 +1246,9 @@ int uq_unmap(struct uacce_queue *q, pid_t peer, int type)
 		/* the memory stays until release; the device loses the address */
 		__atomic_store_n(&q->qfrs[type]->uaddr, 0, __ATOMIC_RELEASE);
 		q->mapped[type] = false;
-		if (type != UACCE_QFRT_SS && q->charged >= q->dev->info.qfr_size[type])
-			q->charged -= q->dev->info.qfr_size[type];
+		if (q->charged >= q->mapped_len[type])
+			q->charged -= q->mapped_len[type];
+		q->mapped_len[type] = 0;
 	}
 	unlock(c);
 	return err;
@@ -1185,6 +1321,7 @@ int core_devices(struct uacce_core *c, struct core_dev_stat **out, int *n)
 		s->id = d->id;
 		snprintf(s->name, sizeof(s->name), "%s", d->name);
 		snprintf(s->cfg_name, sizeof(s->cfg_name), "%s", d->cfg_name);
+		s->abi = d->abi;
 		s->info = d->info;
 		s->available = avail_locked(d);
 		list_for_each(qp, &c->queues) {
@@ -1356,11 +1493,18 @@ int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size
 	return proc_mem_write(&q->owner, uaddr, buf, len);
 }
 
+struct uacce_region *uacce_hwq_data_region(struct uacce_queue *q)
+{
+	/* mainline has no SS: a non-SVA device's data lives in the DUS */
+	return uacce_hwq_region(q, q->dev->abi == UACCE_ABI_MAINLINE ? UACCE_QFRT_DUS :
+								      UACCE_QFRT_SS);
+}
+
 void *uacce_hwq_ss_ptr(struct uacce_queue *q, uint64_t uaddr, uint64_t len)
 {
-	struct uacce_region *ss = uacce_hwq_region(q, UACCE_QFRT_SS);
+	struct uacce_region *r = uacce_hwq_data_region(q);
 
-	return ss ? uacce_region_translate(ss, uaddr, len) : NULL;
+	return r ? uacce_region_translate(r, uaddr, len) : NULL;
 }
 
 void uacce_hwq_notify(struct uacce_queue *q)

@@ -109,8 +109,21 @@ void uq_set_notify(struct uacce_queue *q, void (*fn)(void *), void *arg);
 void uq_release(struct uacce_queue *q);
 
 int uq_check_owner(struct uacce_queue *q, const struct uacce_caller *who);
+
 /*
- * START, PUT_Q, and device ioctls (SHARE_SVAS: see uq_share_svas), with
+ * What ioctl command `cmd` means on device d: its profile numbers the
+ * queue commands (v4: SHARE_SVAS 'W' 0, START 1, PUT_Q 2; mainline:
+ * START_Q 'W' 0, PUT_Q 1).  Every other number is the device's own.
+ */
+enum uq_cmd {
+	UQ_CMD_START,		/* INIT -> STARTED */
+	UQ_CMD_PUT,		/* v4: stop and give back (ZOMBIE); mainline: stop only */
+	UQ_CMD_SHARE_SVAS,	/* v4 only: see uq_share_svas */
+	UQ_CMD_DEVICE,		/* to the backend */
+};
+enum uq_cmd ud_cmd_kind(const struct uacce_dev *d, unsigned int cmd);
+/*
+ * START, PUT_Q (by the profile's numbers: ud_cmd_kind), and device ioctls (SHARE_SVAS: see uq_share_svas), with
  * backend.h's struct uacce_ioctl contract: the caller (frontend) copies
  * io->data in and out.  Takes only the queue's lock while the backend
  * works.
@@ -127,11 +140,25 @@ int uq_poll(struct uacce_queue *q, const struct uacce_caller *who, unsigned *mas
 /* region broker entry points: `peer` is the peer's process id (SO_PEERCRED) */
 int uq_attach(struct uacce_queue *q, pid_t peer);
 /*
- * Map a region: *fd gets a new fd of its memory (-1 for DKO, which is only
- * reserved in the client's address space), *size its size.
+ * Map a region of a v4 device (a mainline one: -EINVAL, see uq_mmap):
+ * *fd gets a new fd of its memory (-1 for DKO, which is only reserved in
+ * the client's address space), *size its size.
  */
 int uq_map(struct uacce_queue *q, pid_t peer, int type, uint64_t size, int *fd,
 	   uint64_t *out_size);
+/*
+ * mmap(2) of the queue file at byte `offset` with length `len`, by the
+ * device's profile: v4 selects the region by the byte offsets of
+ * qfrs_offset and then obeys uq_map's rules; mainline takes the page
+ * offset as the region type (0 MMIO, 1 DUS; else or absent: -EINVAL; not
+ * page aligned: -EINVAL), -ENXIO once the queue is dead, -EEXIST when
+ * mapped already, DUS only with its exact (page-rounded) size, MMIO with
+ * at most its size.  *type gets the region's internal type (enum
+ * uacce_qfrt) that uq_mapped and uq_unmap then name, *out_size the bytes
+ * to map of *fd (-1: reserve the address space only, v4 DKO).
+ */
+int uq_mmap(struct uacce_queue *q, pid_t peer, uint64_t offset, uint64_t len, int *fd,
+	    uint64_t *out_size, int *type);
 int uq_mapped(struct uacce_queue *q, pid_t peer, int type, uint64_t addr);
 int uq_unmap(struct uacce_queue *q, pid_t peer, int type);
 
@@ -167,6 +194,7 @@ struct core_dev_stat {
 	int id;
 	char name[96];			/* "uacce-dummy-0" */
 	char cfg_name[40];		/* "dummy" */
+	enum uacce_abi abi;		/* the profile its node speaks */
 	struct uacce_hwdev_info info;
 	int available;			/* available_instances */
 	int open_queues;		/* open files that are not dead */

@@ -75,9 +75,27 @@ int devtable_new(struct uacce_core *core, const char *rundir, struct evloop *loo
 	return 0;
 }
 
+/* the "dev" attribute of d, whose node the frontend published */
+static int publish_devt(struct devtable *t, struct uacce_dev *d)
+{
+	dev_t rdev;
+	int err = frontend_node_devt(t->fe, ud_name(d), &rdev);
+
+	if (!err)
+		err = attrs_publish_dev(t->rundir, d, rdev);
+	if (err)
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot publish its dev attribute: %s",
+			 ud_name(d), strerror(-err));
+	return err;
+}
+
 void devtable_set_frontend(struct devtable *t, struct frontend *fe)
 {
 	t->fe = fe;
+	/* the nodes of the devices loaded before it exist now */
+	for (int id = 0; fe && id < CONFIG_MAX_DEVICES; id++)
+		if (t->devs[id].dev)
+			publish_devt(t, t->devs[id].dev);
 }
 
 /* the entry's backend when it binds hardware, else NULL */
@@ -156,7 +174,10 @@ static void dev_destroy(struct devtable *t, int id)
 	dd->t = t;
 }
 
-/* attributes, then the node (with the frontend running) */
+/*
+ * attributes, then the node (with the frontend running), then "dev" (the
+ * node's number, known once the kernel made it)
+ */
 static int dev_publish(struct devtable *t, int id)
 {
 	struct uacce_dev *d = t->devs[id].dev;
@@ -167,7 +188,11 @@ static int dev_publish(struct devtable *t, int id)
 			 ud_name(d), t->rundir, strerror(-err));
 		return err;
 	}
-	return t->fe ? frontend_add_device(t->fe, d) : 0;
+	if (!t->fe)
+		return 0;
+	/* on failure the caller unregisters it (its node too, if made) */
+	err = frontend_add_device(t->fe, d);
+	return err ? err : publish_devt(t, d);
 }
 
 int devtable_hw_waiting(const struct devtable *t)

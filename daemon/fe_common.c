@@ -460,6 +460,7 @@ void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 	unsigned int ucmd = (unsigned int)cmd;
 	struct uacce_caller who;
 	struct uacce_ioctl io;
+	enum uq_cmd kind;
 	int err;
 
 	caller_of(req, &who);
@@ -467,11 +468,13 @@ void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
-	switch (ucmd) {
-	case UACCED_CMD_IDENT:
+	if (ucmd == UACCED_CMD_IDENT) {
 		ident(req, f, &who, out_bufsz);
 		return;
-	case UACCE_CMD_SHARE_SVAS:
+	}
+	/* the queue commands' numbers are the device's profile's */
+	kind = ud_cmd_kind(uq_dev(f->q), ucmd);
+	if (kind == UQ_CMD_SHARE_SVAS) {
 		share_svas(req, f, &who, (int)(intptr_t)arg);
 		return;
 	}
@@ -480,9 +483,9 @@ void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		fuse_reply_err(req, -err);
 		return;
 	}
-	switch (ucmd) {
-	case UACCE_CMD_START:
-	case UACCE_CMD_PUT_Q:
+	switch (kind) {
+	case UQ_CMD_START:
+	case UQ_CMD_PUT:
 		/* quick: answered here, in order with the opens and releases */
 		reply_ioctl(req, queue_ioctl(f->q, &who, &io), &io);
 		return;
@@ -748,6 +751,23 @@ void frontend_stop(struct frontend *fe)
 	free_nodes(fe);
 	fe->tops->fini(fe);
 	frontend_free(fe);
+}
+
+int frontend_node_devt(struct frontend *fe, const char *name, dev_t *out)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
+
+		if (!n->removed && strcmp(ud_name(n->dev), name) == 0) {
+			*out = n->rdev;
+			err = 0;
+		}
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return err;
 }
 
 const char *frontend_dev_dir(const struct frontend *fe)

@@ -23,6 +23,7 @@
 #include "core.h"
 #include "fe_internal.h"
 #include "log.h"
+#include "udevnode.h"
 
 #define INIT_TIMEOUT_S 10
 
@@ -37,7 +38,6 @@ struct cuse_fe {
  * under fe->lock.
  */
 struct cuse_node {
-	dev_t rdev;			/* the node's device number (is_ours) */
 	struct fuse_session *se;
 	pthread_t thread;
 	bool thread_started;
@@ -95,6 +95,39 @@ static int apply_perms(struct fe_node *node)
 	return 0;
 }
 
+/*
+ * The node's udev properties (udevnode.h): before the kernel makes the
+ * node (its "add" uevent must find them) and whenever nodes.* change.
+ */
+static int udev_props(struct fe_node *node)
+{
+	struct frontend *fe = node->fe;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	int err;
+
+	if (!fe->opts.udev_dir)
+		return 0;
+	pthread_mutex_lock(&fe->lock);
+	uid = fe->opts.uid;
+	gid = fe->opts.gid;
+	mode = fe->opts.mode;
+	pthread_mutex_unlock(&fe->lock);
+	err = udevnode_write(fe->opts.udev_dir, ud_name(node->dev), uid, gid, mode);
+	if (err)
+		node_err(node, "%s: cannot write its udev properties in %s: %s", node->path,
+			 fe->opts.udev_dir, strerror(-err));
+	return err;
+}
+
+/* the node is unpublished: udev leaves the name alone from now on */
+static void udev_forget(struct fe_node *node)
+{
+	if (node->fe->opts.udev_dir)
+		udevnode_remove(node->fe->opts.udev_dir, ud_name(node->dev));
+}
+
 static void c_init_done(void *userdata)
 {
 	struct fe_node *node = userdata;
@@ -110,7 +143,9 @@ static void c_init_done(void *userdata)
 	if (stat(node->path, &st) < 0 || !S_ISCHR(st.st_mode)) {
 		err = -ENOENT;
 	} else {
-		cn(node)->rdev = st.st_rdev;
+		pthread_mutex_lock(&node->fe->lock);
+		node->rdev = st.st_rdev;	/* is_ours, frontend_node_devt */
+		pthread_mutex_unlock(&node->fe->lock);
 		err = apply_perms(node);
 	}
 	set_init(node, err);
@@ -237,6 +272,9 @@ static int start_node(struct fe_node *node)
 			 "(another uacced running?)", node->path);
 		return -EEXIST;
 	}
+	err = udev_props(node);
+	if (err)
+		return err;
 	snprintf(devname, sizeof(devname), "DEVNAME=%s", name);
 	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->stop_efd < 0)
@@ -281,7 +319,7 @@ static void log_published(struct fe_node *node)
 	struct frontend *fe = node->fe;
 
 	node_info(node, "%s: published (CUSE %u:%u, mode %04o, uid %u, gid %u)", node->path,
-		  major(cn(node)->rdev), minor(cn(node)->rdev), (unsigned)fe->opts.mode,
+		  major(node->rdev), minor(node->rdev), (unsigned)fe->opts.mode,
 		  (unsigned)fe->opts.uid, (unsigned)fe->opts.gid);
 }
 
@@ -395,6 +433,8 @@ static int cuse_add_node(struct frontend *fe, struct fe_node *node)
 	if (err) {
 		struct cuse_node *c = cn(node);
 
+		udev_forget(node);	/* our udev directory: no other daemon's */
+
 		/* the caller frees the node (node_fini closes stop_efd) */
 		signal_efd(c->stop_efd);
 		if (c->thread_started)
@@ -428,6 +468,7 @@ static void cuse_remove_node(struct frontend *fe, struct fe_node *node)
 	bool idle;
 	int files;
 
+	udev_forget(node);
 	fe_node_put(node);	/* the table's reference */
 	pthread_mutex_lock(&fe->lock);
 	idle = c->idle_exit;
@@ -462,7 +503,8 @@ static void cuse_set_perms(struct frontend *fe)
 		if (node->removed)
 			continue;
 		pthread_mutex_unlock(&fe->lock);	/* main thread: the list stays */
-		err = apply_perms(node);
+		err = udev_props(node);
+		err = apply_perms(node) ?: err;
 		if (err)
 			node_warn(node, "%s: cannot set owner/mode: %s", node->path,
 				  strerror(-err));
@@ -484,12 +526,15 @@ static void cuse_stop(struct frontend *fe)
 	/* stop the workers (they notify through the sessions) before those go */
 	fe_release_leftovers(fe, NULL);
 	list_for_each(pos, &fe->nodes) {
-		struct cuse_node *c = cn(container_of(pos, struct fe_node, link));
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		struct cuse_node *c = cn(node);
 
 		/* closing the /dev/cuse fd removes the node */
 		if (c->se)
 			fuse_session_destroy(c->se);
 		c->se = NULL;
+		if (!node->removed)	/* a removed one's name may be another's now */
+			udev_forget(node);
 	}
 }
 
@@ -502,7 +547,7 @@ static bool cuse_is_ours(struct frontend *fe, int fd, const struct fd_ident *id)
 		return false;
 	pthread_mutex_lock(&fe->lock);
 	list_for_each(pos, &fe->nodes)
-		ours |= cn(container_of(pos, struct fe_node, link))->rdev == id->rdev;
+		ours |= container_of(pos, struct fe_node, link)->rdev == id->rdev;
 	pthread_mutex_unlock(&fe->lock);
 	return ours;
 }

@@ -31,6 +31,8 @@ struct fe_node {
 	struct frontend *fe;
 	struct uacce_dev *dev;		/* a reference (ud_ref) */
 	char path[300];			/* node path */
+	dev_t rdev;			/* its device number once published (CUSE);
+					 * 0: a FUSE file, no device */
 	void *priv;			/* the transport's (node_init .. node_fini) */
 };
 

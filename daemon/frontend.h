@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * frontend.h - publishes the devices of the core as character devices
- * (CUSE: /dev/uacce-<name>-<id>) or, on kernels without CUSE, as files of a
- * FUSE mount with the same names.  Both drive the same request handlers.
+ * (CUSE: /dev/<node>, the name uacce_node_name() gives) or, on kernels
+ * without CUSE, as files of a FUSE mount with the same names.  Both drive
+ * the same request handlers.
  */
 #ifndef UACCED_FRONTEND_H
 #define UACCED_FRONTEND_H
@@ -23,6 +24,11 @@ struct fe_opts {
 	mode_t mode;		/* node mode */
 	uid_t uid;		/* node owner */
 	gid_t gid;		/* node group */
+	/*
+	 * CUSE: where each node's udev properties go (<runtime-dir>/udev, see
+	 * udevnode.h) before the node exists and while it does; NULL: none
+	 */
+	const char *udev_dir;
 };
 
 /* Publish `n` devices; returns once every node exists with its final mode. */
@@ -45,6 +51,14 @@ int frontend_add_device(struct frontend *fe, struct uacce_dev *d);
 void frontend_remove_device(struct frontend *fe, struct uacce_dev *d);
 /* New owner, group and mode for every node (a reload changed nodes.*). */
 void frontend_set_perms(struct frontend *fe, uid_t uid, gid_t gid, mode_t mode);
+
+/*
+ * The device number of the published node `name` (sysfs's "dev"): the
+ * CUSE character device's, or 0 for a file of the FUSE fallback (no
+ * device: its st_rdev is 0).  -ENOENT when no such node is published.
+ * Any thread.
+ */
+int frontend_node_devt(struct frontend *fe, const char *name, dev_t *out);
 
 /* The directory holding the nodes ("/dev" or the FUSE mount point). */
 const char *frontend_dev_dir(const struct frontend *fe);

@@ -46,6 +46,7 @@ struct daemon {
 	const char *frontend;		/* auto | cuse | fuse */
 	char rundir[256];
 	char fuse_dir[300];
+	char udev_dir[300];		/* <rundir>/udev: CUSE nodes' udev properties */
 	bool check_only;
 	enum log_target log_target;
 	pthread_mutex_t reload_lock;	/* cfg, dt, node perms: reloads, teardown */
@@ -215,6 +216,7 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 	}
 	if (!dm->fuse_dir[0])
 		snprintf(dm->fuse_dir, sizeof(dm->fuse_dir), "%s/dev", dm->rundir);
+	snprintf(dm->udev_dir, sizeof(dm->udev_dir), "%s/udev", dm->rundir);
 	return 0;
 }
 
@@ -342,6 +344,14 @@ static int dm_waiting(void *ctx, struct control_waiting *w, int max)
 	return n;
 }
 
+/* control thread; the frontend lives from before the control socket to after it */
+static int dm_node_devt(void *ctx, const char *name, dev_t *out)
+{
+	struct daemon *dm = ctx;
+
+	return frontend_node_devt(dm->fe, name, out);
+}
+
 static int choose_frontend(struct daemon *dm, enum fe_kind *kind)
 {
 	if (strcmp(dm->frontend, "fuse") == 0) {
@@ -430,8 +440,9 @@ static int setup(struct daemon *dm)
 		.reload = ctl_reload,
 		.dev_dir = dm_dev_dir,
 		.waiting = dm_waiting,
+		.node_devt = dm_node_devt,
 	};
-	struct fe_opts fo = { .fuse_dir = dm->fuse_dir };
+	struct fe_opts fo = { .fuse_dir = dm->fuse_dir, .udev_dir = dm->udev_dir };
 	struct sock_perms bp;
 	struct uacce_dev *devs[CONFIG_MAX_DEVICES];
 	char pid[32], src[400], sum[256];

@@ -87,15 +87,44 @@ static void rm_tree(const char *path)
 	rmdir(path);
 }
 
-/* files a daemon that died left behind: attributes, devdir, pid */
+/* an attribute's temporary file (attrs.c): <rundir>/.<node>.<attr>.tmp */
+static void rm_attr_temps(const char *rundir)
+{
+	DIR *d = opendir(rundir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char path[600];
+
+		if (de->d_name[0] != '.' || n < 6 || strcmp(de->d_name + n - 4, ".tmp") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", rundir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/*
+ * files a daemon that died left behind: attributes (class/, devices/ and
+ * their temporaries), the nodes' udev properties (udev/), devdir, pid
+ */
 void rundir_remove_stale(const char *rundir)
 {
+	static const char *const trees[] = { "class", "devices", "udev" };
 	char path[320];
+	bool said = false;
 
-	snprintf(path, sizeof(path), "%s/class", rundir);
-	if (access(path, F_OK) == 0)
-		log_info("%s: removing runtime files left by a previous daemon", rundir);
-	rm_tree(path);
+	for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rundir, trees[i]);
+		if (access(path, F_OK) == 0 && !said) {
+			log_info("%s: removing runtime files left by a previous daemon", rundir);
+			said = true;
+		}
+		rm_tree(path);
+	}
+	rm_attr_temps(rundir);
 	rundir_remove_files(rundir);
 }
 

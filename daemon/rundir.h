@@ -28,8 +28,9 @@ void rundir_remove_files(const char *rundir);
 /* does uacced.pid name another live uacced? */
 bool rundir_in_use(const char *rundir);
 /*
- * Remove what a daemon that died left behind: the attributes (class/),
- * devdir and uacced.pid (sockets are replaced when bound).
+ * Remove what a daemon that died left behind: the attributes (class/,
+ * devices/, temporaries), the nodes' udev properties (udev/), devdir and
+ * uacced.pid (sockets are replaced when bound).
  */
 void rundir_remove_stale(const char *rundir);
 /*

@@ -47,6 +47,13 @@ struct uacce_hwdev_info {
 	unsigned flags;			/* UACCE_DEV_* */
 	uint64_t qfr_size[UACCE_QFRT_NR]; /* 0 = absent; SS: nonzero = present */
 	int max_queues;
+	/*
+	 * The sysfs directory of the hardware behind the device: the target of
+	 * the "device" link in its class directory (its numa_node is read
+	 * there), e.g. "/sys/bus/pci/devices/0000:00:03.0".  Empty: none (a
+	 * software device; the daemon links a directory of its own).
+	 */
+	char sysfs_device[128];
 };
 
 /*
@@ -206,7 +213,12 @@ bool uacce_hwq_is_sva(struct uacce_queue *q);
 /* copy from/to the owner's address space (SVA devices). 0 or -EFAULT */
 int uacce_hwq_read(struct uacce_queue *q, uint64_t uaddr, void *buf, size_t len);
 int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size_t len);
-/* a device-visible pointer for [uaddr, +len) inside the SS, or NULL */
+/*
+ * The region holding a non-SVA device's request data: the SS (v4), or the
+ * DUS (mainline has no SS: the DUS plays its part).  NULL until there.
+ */
+struct uacce_region *uacce_hwq_data_region(struct uacce_queue *q);
+/* a device-visible pointer for [uaddr, +len) inside the data region, or NULL */
 void *uacce_hwq_ss_ptr(struct uacce_queue *q, uint64_t uaddr, uint64_t len);
 /* the queue has news for poll(): wake waiters */
 void uacce_hwq_notify(struct uacce_queue *q);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker_wire.h"
+#include "uacce_ml.h"
 #include "uacce_internal.h"
 
 UACCE_EXPORT const char *uacce_runtime_dir(void)
@@ -85,6 +86,38 @@ static int parse_qfrs(struct uacce_q *q)
 	return 0;
 }
 
+/* a region size attribute of a mainline device: absent (hidden) = 0 */
+static int read_size(const struct uacce_q *q, const char *attr, uint64_t *out)
+{
+	char buf[64], *end;
+	int r = uacce_dev_attr(q->dev, attr, buf, sizeof(buf));
+
+	*out = 0;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	errno = 0;
+	*out = strtoull(buf, &end, 10);
+	return end == buf || *end || errno ? -EIO : 0;
+}
+
+/*
+ * The profile: a v4 device publishes qfrs_offset, a mainline one
+ * region_*_size (each hidden when the region is absent).
+ */
+static int read_layout(struct uacce_q *q)
+{
+	char buf[8];
+	int r = uacce_dev_attr(q->dev, "qfrs_offset", buf, sizeof(buf));
+
+	if (r >= 0 || r != -ENOENT)
+		return parse_qfrs(q);
+	q->mainline = true;
+	r = read_size(q, "region_mmio_size", &q->ml_size[UACCE_QFRT_MMIO]);
+	return r ?: read_size(q, "region_dus_size", &q->ml_size[UACCE_QFRT_DUS]);
+}
+
 UACCE_EXPORT int uacce_queue_open(const char *dev, struct uacce_q **out)
 {
 	char path[512], buf[64];
@@ -93,7 +126,7 @@ UACCE_EXPORT int uacce_queue_open(const char *dev, struct uacce_q **out)
 	int r;
 
 	base = base ? base + 1 : dev;
-	if (strncmp(base, "uacce-", 6) != 0 || strlen(base) >= sizeof(q->dev))
+	if (!base[0] || base[0] == '.' || strlen(base) >= sizeof(q->dev))
 		return -EINVAL;
 	q = calloc(1, sizeof(*q));
 	if (!q)
@@ -106,7 +139,7 @@ UACCE_EXPORT int uacce_queue_open(const char *dev, struct uacce_q **out)
 		r = uacce_dev_attr(q->dev, "flags", buf, sizeof(buf));
 	if (r >= 0) {
 		q->flags = (unsigned)strtoul(buf, NULL, 10);
-		r = parse_qfrs(q);
+		r = read_layout(q);
 	}
 	if (r < 0) {
 		free(q);
@@ -138,9 +171,11 @@ UACCE_EXPORT void uacce_queue_close(struct uacce_q *q)
 				munmap(q->addr[t], q->len[t]);
 		/*
 		 * Give the hardware queue back now: the FUSE fallback delivers
-		 * the release of a closed file asynchronously.
+		 * the release of a closed file asynchronously.  (Mainline's
+		 * PUT_Q only stops the queue: the instance comes back with the
+		 * release.)
 		 */
-		ioctl(q->fd, UACCE_CMD_PUT_Q, 0);
+		ioctl(q->fd, q->mainline ? UACCE_ML_CMD_PUT_Q : UACCE_CMD_PUT_Q, 0);
 	}
 	if (q->sock >= 0)
 		close(q->sock);
@@ -160,17 +195,21 @@ static int xioctl(struct uacce_q *q, unsigned long cmd, unsigned long arg)
 
 UACCE_EXPORT int uacce_queue_start(struct uacce_q *q)
 {
-	return xioctl(q, UACCE_CMD_START, 0);
+	return xioctl(q, q->mainline ? UACCE_ML_CMD_START_Q : UACCE_CMD_START, 0);
 }
 
 UACCE_EXPORT int uacce_queue_put(struct uacce_q *q)
 {
-	return xioctl(q, UACCE_CMD_PUT_Q, 0);
+	return xioctl(q, q->mainline ? UACCE_ML_CMD_PUT_Q : UACCE_CMD_PUT_Q, 0);
 }
 
 UACCE_EXPORT int uacce_queue_share_ss(struct uacce_q *q, const struct uacce_q *src)
 {
-	int r = xioctl(q, UACCE_CMD_SHARE_SVAS, (unsigned long)src->fd);
+	int r;
+
+	if (q->mainline || src->mainline)	/* no SS, no SHARE_SVAS ('W' 0 is START_Q) */
+		return -EINVAL;
+	r = xioctl(q, UACCE_CMD_SHARE_SVAS, (unsigned long)src->fd);
 
 	if (!r) {
 		q->addr[UACCE_QFRT_SS] = src->addr[UACCE_QFRT_SS];
@@ -180,6 +219,11 @@ UACCE_EXPORT int uacce_queue_share_ss(struct uacce_q *q, const struct uacce_q *s
 	return r;
 }
 
+static uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 UACCE_EXPORT int uacce_region_info(const struct uacce_q *q, int type, uint64_t *offset,
 				   uint64_t *size)
 {
@@ -187,6 +231,13 @@ UACCE_EXPORT int uacce_region_info(const struct uacce_q *q, int type, uint64_t *
 
 	if (type < 0 || type >= UACCE_QFRT_NR)
 		return -EINVAL;
+	if (q->mainline) {
+		if (!q->ml_size[type])
+			return -ENXIO;
+		*offset = type == UACCE_QFRT_MMIO ? 0 : UACCE_ML_QFRT_DUS * page_size();
+		*size = q->ml_size[type];
+		return 0;
+	}
 	if (q->qfr_off[type] == UACCE_QFR_NA)
 		return -ENXIO;
 	for (int t = type + 1; t < UACCE_QFRT_NR && next == UACCE_QFR_NA; t++)
@@ -250,42 +301,38 @@ static int region_call(struct uacce_q *q, uint16_t op, const void *body, uint16_
 	return err ? err : r->status;
 }
 
-UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void **addr)
+/*
+ * Map what the broker granted with reply r (+ fd, closed here) as region
+ * `type` and report the address; *addr.  On failure the grant is undone.
+ */
+static int finish_map(struct uacce_q *q, int type, const struct ub_reply *r, int fd,
+		      void **addr)
 {
-	struct ub_map m = { .type = (uint32_t)type, .size = len };
 	struct ub_mapped done = { .type = (uint32_t)type };
-	struct ub_reply r;
-	size_t size;
+	struct ub_reply rr;
+	size_t size = (size_t)r->size;
 	void *p;
-	int fd = -1, err;
+	int err;
 
-	if (type < 0 || type >= UACCE_QFRT_NR)
-		return -EINVAL;
-	if (getpid() != q->pid)
-		return -EPERM;	/* a forked child: the daemon refuses it too */
-	err = region_call(q, UB_MAP, &m, sizeof(m), &r, &fd);
-	if (err) {
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	size = (size_t)r.size;
-	if (r.kind == UB_MAP_FD && fd >= 0)
+	if (r->kind == UB_MAP_FD && fd >= 0)
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	else	/* DKO: reserved, not accessible */
 		p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	err = p == MAP_FAILED ? -errno : 0;
 	if (fd >= 0)
 		close(fd);
+	fd = -1;
 	if (err) {
 		struct ub_region u = { .type = (uint32_t)type };
-		region_call(q, UB_UNMAP, &u, sizeof(u), &r, &fd);
+		region_call(q, UB_UNMAP, &u, sizeof(u), &rr, &fd);
+		if (fd >= 0)
+			close(fd);
 		return err;
 	}
 	/* as the kernel's VM_DONTCOPY: a forked child does not get it */
 	madvise(p, size, MADV_DONTFORK);
 	done.addr = (uint64_t)(uintptr_t)p;
-	err = region_call(q, UB_MAPPED, &done, sizeof(done), &r, &fd);
+	err = region_call(q, UB_MAPPED, &done, sizeof(done), &rr, &fd);
 	if (fd >= 0)
 		close(fd);
 	if (err) {
@@ -296,6 +343,77 @@ UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void 
 	q->len[type] = size;
 	q->own[type] = true;
 	*addr = p;
+	return 0;
+}
+
+/* UB_MMAP: the daemon picks the region from the offset by the profile */
+static int mmap_offset(struct uacce_q *q, uint64_t offset, size_t len, int *type, void **addr)
+{
+	struct ub_mmap m = { .offset = offset, .size = len };
+	struct ub_reply r;
+	int fd = -1, err;
+
+	if (getpid() != q->pid)
+		return -EPERM;	/* a forked child: the daemon refuses it too */
+	err = region_call(q, UB_MMAP, &m, sizeof(m), &r, &fd);
+	if (!err && r.queue_id >= UACCE_QFRT_NR)
+		err = -EPROTO;
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	*type = (int)r.queue_id;
+	return finish_map(q, *type, &r, fd, addr);
+}
+
+UACCE_EXPORT int uacce_map_region(struct uacce_q *q, int type, size_t len, void **addr)
+{
+	struct ub_map m = { .type = (uint32_t)type, .size = len };
+	struct ub_reply r;
+	uint64_t off, size;
+	int fd = -1, err, got;
+
+	if (type < 0 || type >= UACCE_QFRT_NR)
+		return -EINVAL;
+	if (q->mainline) {	/* MMIO and DUS by their page offsets */
+		if (uacce_region_info(q, type, &off, &size))
+			return -EINVAL;
+		return mmap_offset(q, off, len, &got, addr);
+	}
+	if (getpid() != q->pid)
+		return -EPERM;	/* a forked child: the daemon refuses it too */
+	err = region_call(q, UB_MAP, &m, sizeof(m), &r, &fd);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return finish_map(q, type, &r, fd, addr);
+}
+
+int uacce_ml_data_area(struct uacce_q *q, size_t offset, size_t want, void **addr,
+		       size_t *size)
+{
+	uint64_t off, dus_size;
+	void *dus = q->addr[UACCE_QFRT_DUS];
+	int err;
+
+	if (!q->mainline || (q->flags & UACCE_DEV_SVA))
+		return -EINVAL;
+	err = uacce_region_info(q, UACCE_QFRT_DUS, &off, &dus_size);
+	if (err || dus_size <= offset)
+		return -EINVAL;
+	if (want > dus_size - offset)
+		return -ENOMEM;
+	if (!dus) {
+		err = uacce_map_region(q, UACCE_QFRT_DUS, (size_t)dus_size, &dus);
+		if (err)
+			return err;
+	}
+	*addr = (char *)dus + offset;
+	if (size)
+		*size = (size_t)(dus_size - offset);
 	return 0;
 }
 
@@ -320,9 +438,11 @@ UACCE_EXPORT int uacce_unmap_region(struct uacce_q *q, int type)
 UACCE_EXPORT void *uacce_mmap(struct uacce_q *q, size_t len, off_t offset)
 {
 	void *addr = NULL;
-	int err = -EINVAL;
+	int err = -EINVAL, type;
 
-	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+	if (q->mainline)
+		err = offset < 0 ? -EINVAL : mmap_offset(q, (uint64_t)offset, len, &type, &addr);
+	for (int t = 0; t < UACCE_QFRT_NR && !q->mainline; t++) {
 		if (q->qfr_off[t] != UACCE_QFR_NA && (uint64_t)offset == q->qfr_off[t]) {
 			err = uacce_map_region(q, t, len, &addr);
 			break;

@@ -17,11 +17,23 @@ struct uacce_q {
 	char dev[96];
 	char api[64];
 	unsigned flags;
-	uint64_t qfr_off[UACCE_QFRT_NR];
+	bool mainline;			/* the device speaks the mainline profile */
+	uint64_t qfr_off[UACCE_QFRT_NR];	/* v4: from qfrs_offset */
+	uint64_t ml_size[UACCE_QFRT_NR];	/* mainline: region_mmio/dus_size */
 	void *addr[UACCE_QFRT_NR];
 	size_t len[UACCE_QFRT_NR];
 	bool own[UACCE_QFRT_NR];	/* mapped by us (not shared from another queue) */
 };
+
+/*
+ * Mainline, non-SVA: the device takes request data from its DUS (it has no
+ * SS), from byte `offset` (the device's own part before it) to the end.
+ * Map the DUS if it is not yet and point *addr there, *size (optional) to
+ * the bytes there; -ENOMEM when `want` exceeds them, -EINVAL on any other
+ * queue.
+ */
+int uacce_ml_data_area(struct uacce_q *q, size_t offset, size_t want, void **addr,
+		       size_t *size);
 
 /* a user driver of the wd API */
 struct wd_drv {

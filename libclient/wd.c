@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "uacce/dummy_usr_if.h"
 #include "uacce_internal.h"
 
 /* busy-wait this long for a completion before sleeping in poll() */
@@ -100,8 +101,9 @@ UACCE_EXPORT int wd_request_queue(struct wd_queue *q)
 	d = opendir(path);
 	if (!d)
 		return -ENODEV;
+	/* every device: v4 nodes are uacce-<name>-<id>, mainline ones <name>-<id> */
 	while ((de = readdir(d)) && n < 256)
-		if (strncmp(de->d_name, "uacce-", 6) == 0)
+		if (de->d_name[0] != '.')
 			names[n++] = strdup(de->d_name);
 	closedir(d);
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
@@ -204,7 +206,13 @@ UACCE_EXPORT void *wd_reserve_memory(struct wd_queue *q, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	err = uacce_map_region(q->uq, UACCE_QFRT_SS, size, &p);
+	/* mainline has no SS: a non-SVA dummy takes data from its DUS */
+	if (q->uq->mainline)
+		err = uacce_ml_data_area(q->uq, strcmp(q->hw_type, "dummy_v1") == 0 ?
+					 DUMMY_V1_ML_DATA_OFFSET : DUMMY_V2_ML_DATA_OFFSET,
+					 size, &p, NULL);
+	else
+		err = uacce_map_region(q->uq, UACCE_QFRT_SS, size, &p);
 	if (err) {
 		errno = -err;
 		return NULL;

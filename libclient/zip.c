@@ -53,7 +53,7 @@ static bool is_zip_dev(const char *name)
 {
 	char api[64];
 
-	return strncmp(name, "uacce-", 6) == 0 && uacce_dev_attr(name, "api", api, sizeof(api)) > 0 &&
+	return name[0] != '.' && uacce_dev_attr(name, "api", api, sizeof(api)) > 0 &&
 	       strcmp(api, UACCE_ZIP_API) == 0;
 }
 
@@ -136,7 +136,16 @@ static int setup_ss(struct uacce_zip *z, size_t ss_size)
 	int err;
 
 	z->ss_size = ss_size ? ss_size : DEFAULT_SS;
-	err = uacce_map_region(z->q, UACCE_QFRT_SS, z->ss_size, &ss);
+	/* mainline has no SS: the buffers are the DUS after the rings */
+	if (z->q->mainline) {
+		size_t have = 0;
+
+		err = uacce_ml_data_area(z->q, UACCE_ZIP_ML_DATA_OFFSET, ss_size, &ss, &have);
+		if (!err && !ss_size)
+			z->ss_size = have;
+	} else {
+		err = uacce_map_region(z->q, UACCE_QFRT_SS, z->ss_size, &ss);
+	}
 	if (!err)
 		z->ss = ss;
 	return err;

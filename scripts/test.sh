@@ -5,9 +5,11 @@
 #      and the libFuzzer harnesses, 30 s each (test/fuzz/run.sh, clang)
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds, hostile
-#      clients and a load soak (test/integ/run-hostile.sh); a ThreadSanitizer
-#      build (it cannot be combined with ASan): its unit tests and the host
-#      integration tests (about 2 minutes)
+#      clients and a load soak (test/integ/run-hostile.sh), the preload
+#      shim (test/shim/run-shim.sh), the kernel-ABI clients under uacce-run
+#      (test/integ/run-kabi.sh); a ThreadSanitizer build (it cannot be
+#      combined with ASan): its unit tests and the host integration tests
+#      (about 2 minutes)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
 #      (CUSE), booted once for the whole suite, in both builds; then a guest
@@ -82,9 +84,16 @@ suite policy test/integ/run-policy.sh "$build"
 suite policy-asan test/integ/run-policy.sh "$asan"
 suite zip test/zip/run-zip-tests.sh "$build"
 suite zip-asan test/zip/run-zip-tests.sh "$asan"
+# the kernel-ABI clients (issue 12): plain uacce programs under uacce-run, both profiles
+suite kabi test/integ/run-kabi.sh "$build"
+suite kabi-asan test/integ/run-kabi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"
+# the preload shim (issue 12): uacce-run and plain programs on v4 and mainline
+# devices (ASan: the runtime preloaded before the library, no figures)
+suite shim test/shim/run-shim.sh "$build"
+suite shim-asan test/shim/run-shim.sh "$asan"
 # ThreadSanitizer: a data race in the daemon, the library or a unit test fails
 # the suite (the report in its log; lib.sh looks for it in every daemon log)
 suite build-tsan scripts/build.sh "$tsan" --enable-werror --enable-sanitizers=thread

@@ -321,11 +321,11 @@ static const char *join(json_object *arr, char *buf, size_t len)
 
 static void print_list(json_object *r)
 {
-	struct table t = { .ncols = 10 };
+	struct table t = { .ncols = 12 };
 	json_object *devs, *algs;
 
-	table_row(&t, "ID", "DEVICE", "API", "FLAGS", "SVA", "QUEUES", "FREE", "OPEN",
-		  "ALGORITHMS", "NODE");
+	table_row(&t, "ID", "DEVICE", "ABI", "API", "FLAGS", "SVA", "QUEUES", "FREE", "OPEN",
+		  "ALGORITHMS", "NODE", "DEV");
 	json_object_object_get_ex(r, "devices", &devs);
 	for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
 		json_object *d = json_object_array_get_idx(devs, i);
@@ -337,9 +337,9 @@ static void print_list(json_object *r)
 		snprintf(fr, sizeof(fr), "%" PRId64, num(d, "available_instances"));
 		snprintf(op, sizeof(op), "%" PRId64, num(d, "open_queues"));
 		json_object_object_get_ex(d, "algorithms", &algs);
-		table_row(&t, id, str(d, "name"), str(d, "api"), fl,
+		table_row(&t, id, str(d, "name"), str(d, "abi"), str(d, "api"), fl,
 			  strcmp(str(d, "sva"), "true") == 0 ? "yes" : "no", q, fr, op,
-			  join(algs, al, sizeof(al)), str(d, "node"));
+			  join(algs, al, sizeof(al)), str(d, "node"), str(d, "dev"));
 	}
 	table_print(&t);
 	json_object_object_get_ex(r, "waiting", &devs);

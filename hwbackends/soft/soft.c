@@ -199,6 +199,17 @@ bool soft_stopping(struct soft_q *sq)
 	return __atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE) != 0;
 }
 
+void *soft_data_ptr(struct soft_q *sq, uint64_t uaddr, uint64_t len)
+{
+	char *p = uacce_hwq_ss_ptr(sq->q, uaddr, len);
+	struct uacce_region *r;
+
+	if (!p || !sq->dev->data_off)
+		return p;
+	r = uacce_hwq_data_region(sq->q);
+	return r && (uint64_t)(p - (char *)uacce_region_map(r)) >= sq->dev->data_off ? p : NULL;
+}
+
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 {
 	char *bounce;
@@ -206,10 +217,10 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 
 	if (len > MAX_COPY)
 		return -EINVAL;
-	if (sq->dev->engine) {	/* a DMA engine: offsets into the SS region */
-		struct uacce_region *ss = uacce_hwq_region(sq->q, UACCE_QFRT_SS);
-		char *s = uacce_hwq_ss_ptr(sq->q, src, len);
-		char *d = uacce_hwq_ss_ptr(sq->q, dst, len);
+	if (sq->dev->engine) {	/* a DMA engine: offsets into the data region */
+		struct uacce_region *ss = uacce_hwq_data_region(sq->q);
+		char *s = soft_data_ptr(sq, src, len);
+		char *d = soft_data_ptr(sq, dst, len);
 
 		if (!ss || !s || !d)
 			return -EFAULT;
@@ -218,8 +229,8 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 					     (uint64_t)(s - (char *)uacce_region_map(ss)), len);
 	}
 	if (!uacce_hwq_is_sva(sq->q)) {
-		void *s = uacce_hwq_ss_ptr(sq->q, src, len);
-		void *d = uacce_hwq_ss_ptr(sq->q, dst, len);
+		void *s = soft_data_ptr(sq, src, len);
+		void *d = soft_data_ptr(sq, dst, len);
 
 		if (!s || !d)
 			return -EFAULT;
@@ -268,6 +279,7 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 {
 	const struct soft_personality *pers = find_personality(cfg->api);
 	struct soft_dev *d;
+	uint64_t data_size = pers ? pers->ml_data_size : 0;
 	char why[160];
 	int workers = 0, err;
 
@@ -277,7 +289,8 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 		return -ERANGE;
 	if (engine && (cfg->sva || pers->pooled))
 		return -EINVAL;
-	if (soft_cfg_workers(cfg, pers->pooled, &workers, why, sizeof(why))) {
+	if (soft_cfg_workers(cfg, pers->pooled, &workers, why, sizeof(why)) ||
+	    soft_cfg_data_size(cfg, &data_size, why, sizeof(why))) {
 		log_err("%s: %s", cfg->name, why);
 		return -EINVAL;
 	}
@@ -300,6 +313,15 @@ static int create(const struct uacce_dev_cfg *cfg, const struct soft_engine *eng
 	snprintf(info->algorithms, sizeof(info->algorithms), "%s", pers->algorithms);
 	info->flags = cfg->sva ? UACCE_DEV_SVA : UACCE_DEV_SHARE_DOMAIN;
 	memcpy(info->qfr_size, pers->qfr_size, sizeof(info->qfr_size));
+	if (cfg->abi == UACCE_ABI_MAINLINE) {
+		/* MMIO and DUS only; no SS: non-SVA data goes at the DUS's end */
+		info->qfr_size[UACCE_QFRT_DKO] = 0;
+		info->qfr_size[UACCE_QFRT_SS] = 0;
+		if (!cfg->sva) {
+			d->data_off = info->qfr_size[UACCE_QFRT_DUS];
+			info->qfr_size[UACCE_QFRT_DUS] += data_size;
+		}
+	}
 	info->max_queues = cfg->queues;
 	*out = &d->hw;
 	return 0;

@@ -27,7 +27,9 @@ struct soft_q;
 struct soft_personality {
 	const char *api;
 	const char *algorithms;
-	uint64_t qfr_size[UACCE_QFRT_NR];
+	uint64_t qfr_size[UACCE_QFRT_NR];	/* v4 layout */
+	/* mainline, non-SVA: default bytes of request data appended to the DUS */
+	uint64_t ml_data_size;
 	unsigned int flush_cmd;		/* ioctl: process the ring now (0: none) */
 	/* set up the register pages of a new hardware queue */
 	int (*init_queue)(struct soft_q *sq);
@@ -86,6 +88,9 @@ struct soft_dev {
 	char name[48];			/* "zip", for thread names */
 	const struct soft_engine *engine;	/* NULL: the CPU copies */
 	void *engine_ctx;
+	/* mainline non-SVA: the DUS's data part starts here (its device part,
+	 * the register page or rings, is no request memory); 0: all of it */
+	uint64_t data_off;
 };
 
 struct soft_q {
@@ -142,6 +147,12 @@ void soft_cancel(struct uacce_hwq *hq);
  */
 int soft_cfg_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out, char *why,
 		     size_t len);
+/*
+ * soft_cfg.c: the "data_size" key (non-SVA devices of the mainline profile
+ * only: the bytes of request data their DUS holds, a multiple of 4096 from
+ * 4096 to 1 GiB; *out keeps its default when absent): 0, or -EINVAL with why
+ */
+int soft_cfg_data_size(const struct uacce_dev_cfg *cfg, uint64_t *out, char *why, size_t len);
 
 /*
  * For backends that drive real hardware with a soft personality's ring
@@ -168,5 +179,9 @@ void soft_futex_wake(uint32_t *word, int n);
 bool soft_stopping(struct soft_q *sq);
 /* copy between two client addresses as the device would; 0 or -errno */
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len);
+/* non-SVA: the daemon's pointer to len bytes at the client's uaddr inside
+ * the queue's data memory (SS, or the mainline DUS's data part); NULL when
+ * not all of it lies there */
+void *soft_data_ptr(struct soft_q *sq, uint64_t uaddr, uint64_t len);
 
 #endif

@@ -58,11 +58,37 @@ int soft_cfg_workers(const struct uacce_dev_cfg *cfg, bool pooled, int *out, cha
 	return 0;
 }
 
-static const char *const soft_keys[] = { "workers", NULL };
+#define DATA_SIZE_MAX	(1ULL << 30)
+#define DATA_SIZE_UNIT	4096ULL
+
+int soft_cfg_data_size(const struct uacce_dev_cfg *cfg, uint64_t *out, char *why, size_t len)
+{
+	int64_t n;
+	int err = uacce_dev_cfg_int(cfg, "data_size", &n);
+
+	if (err == -ENOENT)
+		return 0;
+	if (cfg->abi != UACCE_ABI_MAINLINE || cfg->sva) {
+		snprintf(why, len, "data_size: only for non-SVA devices of \"abi\": \"mainline\" "
+			 "(the others have an SS)");
+		return -EINVAL;
+	}
+	if (err || n < (int64_t)DATA_SIZE_UNIT || (uint64_t)n > DATA_SIZE_MAX ||
+	    n % (int64_t)DATA_SIZE_UNIT) {
+		snprintf(why, len, "data_size: must be a multiple of %llu bytes from %llu to %llu",
+			 DATA_SIZE_UNIT, DATA_SIZE_UNIT, DATA_SIZE_MAX);
+		return -EINVAL;
+	}
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static const char *const soft_keys[] = { "workers", "data_size", NULL };
 
 static int soft_check(const struct uacce_dev_cfg *cfg, char *why, size_t len)
 {
-	int workers;
+	uint64_t data = 0;
+	int workers, err;
 
 	if (cfg->api && strcmp(cfg->api, "hisi_qm_v2") == 0 &&
 	    (!cfg->sva || cfg->abi != UACCE_ABI_MAINLINE)) {
@@ -71,8 +97,10 @@ static int soft_check(const struct uacce_dev_cfg *cfg, char *why, size_t len)
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
-		if (cfg->api && strcmp(apis[i].api, cfg->api) == 0)
-			return soft_cfg_workers(cfg, apis[i].pooled, &workers, why, len);
+		if (cfg->api && strcmp(apis[i].api, cfg->api) == 0) {
+			err = soft_cfg_workers(cfg, apis[i].pooled, &workers, why, len);
+			return err ?: soft_cfg_data_size(cfg, &data, why, len);
+		}
 	snprintf(why, len, "api: \"%s\" is not one of the soft backend's (dummy_v1, "
 		 "dummy_v2, uacce_zip_v1, hisi_qm_v2)", cfg->api);
 	return -EINVAL;

@@ -194,8 +194,8 @@ static int get_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, struct zbu
 	if (overlap(e->src, e->src_len, e->dst, e->dst_len))
 		return EINVAL;
 	if (!uacce_hwq_is_sva(sq->q)) {
-		b->in = e->src_len ? uacce_hwq_ss_ptr(sq->q, e->src, e->src_len) : empty;
-		b->out = e->dst_len ? uacce_hwq_ss_ptr(sq->q, e->dst, e->dst_len) : (uint8_t *)empty;
+		b->in = e->src_len ? soft_data_ptr(sq, e->src, e->src_len) : empty;
+		b->out = e->dst_len ? soft_data_ptr(sq, e->dst, e->dst_len) : (uint8_t *)empty;
 		return b->in && b->out ? 0 : EFAULT;
 	}
 	if (!tls_staging())
@@ -596,6 +596,7 @@ const struct soft_personality soft_zip_v1 = {
 	.algorithms = "deflate\nzlib\ngzip",
 	.qfr_size = { [UACCE_QFRT_MMIO] = UACCE_ZIP_MMIO_SIZE,
 		      [UACCE_QFRT_DUS] = UACCE_ZIP_DUS_SIZE, [UACCE_QFRT_SS] = 1 },
+	.ml_data_size = UACCE_ZIP_ML_DATA_SIZE,
 	.flush_cmd = 0,
 	.init_queue = zip_init_queue,
 	.process = zip_process,

@@ -163,6 +163,8 @@ static int vfio_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 		vfio_dev_free(vd);
 		goto fail;
 	}
+	/* the class directory's "device" link: the PCI function itself */
+	snprintf(info->sysfs_device, sizeof(info->sysfs_device), "/sys/bus/pci/devices/%s", bdf);
 	*out = &vd->hw;
 	return 0;
 fail:

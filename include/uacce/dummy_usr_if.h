@@ -32,6 +32,19 @@ struct dummy_hw_queue_reg {
 
 #define DUMMY_CMD_FLUSH		_IO('d', 0)
 
+/*
+ * The mainline profile (uacced.json(5) "abi": "mainline") has regions MMIO
+ * (mmap page offset 0) and DUS (page offset 1) and no SS.  A non-SVA
+ * device keeps the request buffers in its DUS instead: from the data
+ * offset (v1: 0, all of the DUS; v2: after the register page) to the end
+ * of the DUS (region_dus_size; the "data_size" key of the device's entry,
+ * default DUMMY_ML_DATA_SIZE).  The addresses in a request are the
+ * client's addresses inside its mapping of that part.
+ */
+#define DUMMY_ML_DATA_SIZE	(8u << 20)	/* default */
+#define DUMMY_V1_ML_DATA_OFFSET	0
+#define DUMMY_V2_ML_DATA_OFFSET	4096
+
 /* Error codes in wd_dummy_cpy_msg.ret (positive errno values). */
 
 /*

@@ -33,6 +33,16 @@
 #define UACCE_ZIP_MMIO_SIZE	4096
 #define UACCE_ZIP_DUS_SIZE	16384
 
+/*
+ * The mainline profile (uacced.json(5) "abi": "mainline") has MMIO (mmap
+ * page offset 0) and DUS (page offset 1) and no SS: a non-SVA device's
+ * buffers are its DUS from UACCE_ZIP_ML_DATA_OFFSET to the end
+ * (region_dus_size: the rings, then the "data_size" key of the device's
+ * entry, default UACCE_ZIP_ML_DATA_SIZE).
+ */
+#define UACCE_ZIP_ML_DATA_OFFSET	UACCE_ZIP_DUS_SIZE
+#define UACCE_ZIP_ML_DATA_SIZE		(16u << 20)	/* default */
+
 /* --- requests ----------------------------------------------------------- */
 
 enum uacce_zip_op {

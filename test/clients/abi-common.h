@@ -133,5 +133,7 @@ int cmd_fdflood(void);
 int cmd_attach_foreign(const char *path);
 int cmd_flood(const char *dev, int ms, size_t mib);
 int cmd_open_start(const char *dev, int n);
+/* the mainline profile's rules on a mainline device (abi-mainline.c) */
+int cmd_mainline(const char *dev);
 
 #endif

@@ -24,7 +24,9 @@
  * all be closed by the daemon), "flood DEV MS [MIB]" (DUMMY_CMD_FLUSH of a
  * full ring of large copies, again and again, timed), "open-start DEV N"
  * (open, START, close, timed) and "attach-foreign PATH" (UB_ATTACH of a
- * file of a FUSE server the script has stopped: the broker must answer).
+ * file of a FUSE server the script has stopped: the broker must answer);
+ * "mainline DEV" checks the mainline profile's rules on a device configured
+ * "abi": "mainline" (abi-mainline.c).
  *
  * This file holds main and the scenario table; the scenarios live by theme
  * in abi-queue.c, abi-ring.c, abi-regions.c, abi-stranger.c, abi-owner.c and
@@ -145,6 +147,7 @@ static void usage(FILE *f)
 		   "SCENARIO...\n"
 		   "       abi-probe hold DEV | wait-death DEV [poll] | open DEV ERRNO | broker-fdflood\n"
 		   "       abi-probe flood DEV MS [MIB] | open-start DEV N | attach-foreign PATH\n"
+		   "       abi-probe mainline DEV   (the mainline profile's rules)\n"
 		   "       abi-probe list   (the scenarios of \"all\")\n"
 		   "Scenarios (\"all\" runs every one):\n");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -210,6 +213,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[optind], "flood") == 0 && optind + 2 < argc)
 		return cmd_flood(argv[optind + 1], atoi(argv[optind + 2]),
 				 optind + 3 < argc ? (size_t)atol(argv[optind + 3]) : 64);
+	if (strcmp(argv[optind], "mainline") == 0 && optind + 1 < argc)
+		return cmd_mainline(argv[optind + 1]);
 	if (strcmp(argv[optind], "open-start") == 0 && optind + 2 < argc)
 		return cmd_open_start(argv[optind + 1], atoi(argv[optind + 2]));
 	if (!nonsva_dev || !sva_dev)

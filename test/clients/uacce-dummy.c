@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <uacce/dummy_usr_if.h>
+#include <uacce/libuacce.h>
 #include <uacce/wd.h>
 
 static uint64_t now_ns(void)
@@ -37,7 +38,8 @@ static void usage(FILE *f)
 		   "Copy COUNT buffers of SIZE bytes through a dummy memcpy device\n"
 		   "(default: the first with algorithm memcpy), verifying every byte.\n"
 		   "SVA devices copy plain malloc() buffers; non-SVA devices copy inside\n"
-		   "the queue's reserved memory (SS).\n");
+		   "the queue's reserved memory (SS; on a mainline-profile device the\n"
+		   "data part of its DUS).\n");
 }
 
 static void fill(unsigned char *p, size_t n, uint32_t seed)
@@ -61,7 +63,8 @@ int main(int argc, char **argv)
 	};
 	struct wd_queue q = { .capa.alg = "memcpy" };
 	unsigned long count = 10000, size = 4096;
-	bool json = false, quiet = false, sva;
+	bool json = false, quiet = false, sva, mainline;
+	char attr[256];
 	unsigned char *src, *dst;
 	uint64_t *lat, t0, total;
 	unsigned long bad = 0;
@@ -103,6 +106,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sva = q.dev_flags & UACCE_DEV_SVA;
+	/* a mainline-profile device has no qfrs_offset (and no SS) */
+	mainline = uacce_dev_attr(q.dev_path, "qfrs_offset", attr, sizeof(attr)) == -ENOENT;
 	if (sva) {
 		src = malloc(size);
 		dst = malloc(size);
@@ -158,7 +163,8 @@ int main(int argc, char **argv)
 	} else if (!quiet) {
 		printf("%s (%s, %s): %lu x %lu bytes, %lu mismatches, %.0f req/s, "
 		       "round trip p50 %.1f us, p99 %.1f us\n",
-		       q.dev_path, q.hw_type, sva ? "SVA, malloc buffers" : "non-SVA, buffers in SS",
+		       q.dev_path, q.hw_type, sva ? "SVA, malloc buffers" :
+		       mainline ? "non-SVA, buffers in DUS" : "non-SVA, buffers in SS",
 		       count, size, bad, count / (total / 1e9), lat[count / 2] / 1e3,
 		       lat[count * 99 / 100] / 1e3);
 	}

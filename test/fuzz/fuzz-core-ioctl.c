@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz-core-ioctl - sequences of queue core calls (daemon/core.c) decoded
- * from the input, on two soft dummy devices (dummy_v1 non-SVA, dummy_v2
- * SVA) with the real soft backend (uacce_backend_find("soft"): START
+ * from the input, on three soft dummy devices (dummy_v1 non-SVA, dummy_v2
+ * SVA, and a non-SVA dummy_v2 of the mainline profile, whose START_Q/PUT_Q
+ * are 'W' 0/1 and whose regions come from uq_mmap by page offset) with the
+ * real soft backend (uacce_backend_find("soft"): START
  * starts the queue's worker thread, PUT_Q and release stop it): open,
  * START/PUT_Q/FLUSH/SHARE_SVAS/unknown ioctl numbers with their _IOC sizes
  * (and wrong ones), map/mapped/unmap with fuzzed types, sizes, addresses
@@ -31,7 +33,8 @@
 #include "uacce/uacce.h"
 
 #define SLOTS		8
-#define NDEV		2
+#define NDEV		3
+#define ML_DEV		2	/* the mainline-profile device */
 #define MAP_MAX		(1u << 20)	/* the harness mmaps regions up to this size */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -229,6 +232,7 @@ static void do_ioctl(struct fin *f)
 	uint8_t kind = fin_u8(f), shape = fin_u8(f);
 	struct uacce_ioctl io = { 0 };
 	enum uacce_q_state before;
+	enum uq_cmd cmd;
 	bool owner;
 	int err;
 
@@ -249,15 +253,22 @@ static void do_ioctl(struct fin *f)
 		fin_bytes(f, data, io.size);
 	before = uq_state(s->q);
 	owner = uq_check_owner(s->q, &who) == 0;
+	/* the same number means another command on the mainline device */
+	cmd = ud_cmd_kind(R.dev[s->dev], io.cmd);
 	err = uq_ioctl(s->q, &who, &io);
 	FUZZ_CHECK(err <= 0 && err > -4096, "ioctl %#x: %d", io.cmd, err);
 	if (!owner)
 		FUZZ_CHECK(err == -EPERM || err == -ENODEV, "ioctl by a stranger: %d", err);
-	else if (io.cmd == UACCE_CMD_START)
+	else if (cmd == UQ_CMD_START)
 		FUZZ_CHECK(err == (before == UQ_INIT ? 0 : -EINVAL), "START in state %d: %d",
 			   before, err);
-	else if (io.cmd == UACCE_CMD_PUT_Q)
+	else if (cmd == UQ_CMD_PUT && s->dev == ML_DEV)	/* stop only */
+		FUZZ_CHECK(err == 0 && uq_state(s->q) == UQ_INIT, "mainline PUT_Q in state %d: %d",
+			   before, err);
+	else if (cmd == UQ_CMD_PUT)
 		FUZZ_CHECK(err == 0 && uq_state(s->q) == UQ_ZOMBIE, "PUT_Q: %d", err);
+	else if (cmd == UQ_CMD_SHARE_SVAS)	/* only through uq_share_svas */
+		FUZZ_CHECK(err == -EINVAL, "SHARE_SVAS through uq_ioctl: %d", err);
 	else if (io.cmd == DUMMY_CMD_FLUSH && !(shape & 1))
 		FUZZ_CHECK(err == (before == UQ_STARTED ? 0 : -EINVAL), "FLUSH in state %d: %d",
 			   before, err);
@@ -294,6 +305,7 @@ static void do_map(struct fin *f)
 	size = map_size(f, s, type);
 	err = uq_map(s->q, p, type, size, &fd, &got);
 	FUZZ_CHECK(err <= 0 && err > -4096, "map: %d", err);
+	FUZZ_CHECK(s->dev != ML_DEV || err, "UB_MAP on a mainline device");
 	if (err) {
 		FUZZ_CHECK(fd == -1, "an fd with an error");
 		return;
@@ -302,6 +314,63 @@ static void do_map(struct fin *f)
 	FUZZ_CHECK(got == size, "map of %llu gave %llu", (unsigned long long)size,
 		   (unsigned long long)got);
 	FUZZ_CHECK(type == UACCE_QFRT_DKO ? fd == -1 : fd >= 0, "map type %d: fd %d", type, fd);
+	if (fd < 0)
+		return;
+	if (got <= MAP_MAX && !s->map[type]) {
+		void *m = mmap(NULL, got, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (m != MAP_FAILED) {
+			s->map[type] = m;
+			s->map_size[type] = got;
+		}
+	}
+	close(fd);
+}
+
+/* uq_mmap (UB_MMAP): the region by offset, per the device's profile */
+static void do_mmap(struct fin *f)
+{
+	struct slot *s = slot(f);
+	pid_t p = peer(f);
+	uint8_t sel = fin_u8(f) % 4;
+	uint64_t off[UACCE_QFRT_NR], offset, size, got = 0, rsize;
+	int fd = -1, type = -1, err;
+	bool ml;
+
+	if (!s->q)
+		return;
+	ml = s->dev == ML_DEV;
+	ud_qfrs_offset(R.dev[s->dev], off);
+	if (sel == 0)
+		offset = (uint64_t)(fin_u8(f) % 3) << 12;	/* mainline page offsets 0..2 */
+	else if (sel == 1)
+		offset = off[fin_u8(f) % UACCE_QFRT_NR];	/* v4 byte offsets */
+	else if (sel == 2)
+		offset = fin_u16(f);
+	else
+		offset = fin_u64(f);
+	size = map_size(f, s, ml && offset == 4096 ? UACCE_QFRT_DUS : UACCE_QFRT_MMIO);
+	err = uq_mmap(s->q, p, offset, size, &fd, &got, &type);
+	FUZZ_CHECK(err <= 0 && err > -4096, "mmap: %d", err);
+	if (err) {
+		FUZZ_CHECK(fd == -1, "an fd with an error");
+		return;
+	}
+	FUZZ_CHECK(p == uq_owner_tgid(s->q), "mmap for peer %d", (int)p);
+	FUZZ_CHECK(type >= 0 && type < UACCE_QFRT_NR, "mmap gave type %d", type);
+	rsize = ud_info(R.dev[s->dev])->qfr_size[type];
+	if (ml) {
+		FUZZ_CHECK(offset % 4096 == 0 && offset < 8192 &&
+			   type == (offset ? UACCE_QFRT_DUS : UACCE_QFRT_MMIO),
+			   "mainline offset %#llx gave type %d", (unsigned long long)offset, type);
+		FUZZ_CHECK(got % 4096 == 0 && got >= size && got - size < 4096 &&
+			   (type == UACCE_QFRT_DUS ? got == rsize : got <= rsize),
+			   "mainline map of %llu gave %llu (region %llu)", (unsigned long long)size,
+			   (unsigned long long)got, (unsigned long long)rsize);
+	} else {
+		FUZZ_CHECK(off[type] == offset, "v4 offset %#llx gave type %d",
+			   (unsigned long long)offset, type);
+	}
 	if (fd < 0)
 		return;
 	if (got <= MAP_MAX && !s->map[type]) {
@@ -405,8 +474,10 @@ static void step(struct fin *f)
 		do_ioctl(f);
 		break;
 	case 5:
-	case 6:
 		do_map(f);
+		break;
+	case 6:
+		do_mmap(f);
 		break;
 	case 7:
 		do_mapped(f);
@@ -478,7 +549,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fin f = { data, size };
 	const struct uacce_backend_ops *soft = uacce_backend_find("soft");
-	static const char *const api[NDEV] = { "dummy_v1", "dummy_v2" };
+	static const char *const api[NDEV] = { "dummy_v1", "dummy_v2", "dummy_v2" };
 	uint8_t cfg = fin_u8(&f);
 	struct core_queue_stat *qs = NULL;
 	int n = -1;
@@ -487,7 +558,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(soft && core_new(&hooks, &R.core) == 0, "core");
 	for (int d = 0; d < NDEV; d++) {
 		struct uacce_dev_cfg dc = { .name = "dummy", .backend = "soft", .api = api[d],
-					    .sva = d == 1, .queues = 1 + ((cfg >> (2 * d)) & 3) };
+					    .sva = d == 1, .queues = 1 + ((cfg >> (2 * d)) & 3),
+					    .abi = d == ML_DEV ? UACCE_ABI_MAINLINE : UACCE_ABI_V4 };
 
 		R.max[d] = dc.queues;
 		FUZZ_CHECK(core_add_device(R.core, soft, &dc, d, &R.dev[d]) == 0, "device %d", d);

@@ -194,7 +194,9 @@ put("fuzz-dummy-ring", "ss-unmapped",
     bd(1, din(0), din(100), dsize(10)) + head(2) + FL)
 
 # --- fuzz-core-ioctl -----------------------------------------------------------
-# first byte: queues per device; steps: 0 open, 2 ioctl, 5 map, 7 mapped,
+# first byte: queues per device (devices: 0 dummy_v1 non-SVA, 1 dummy_v2 SVA,
+# 2 dummy_v2 non-SVA of the mainline profile); steps: 0 open, 2 ioctl, 5 map,
+# 6 mmap (by offset), 7 mapped,
 # 8 unmap, 9 poll, 10 release, 11 owner died, 12 share, 13 attach/getfd,
 # 14 snapshots (0x80: lookup), 15 | 0x80 remove device
 ME, OTHER = 0, 2
@@ -214,6 +216,10 @@ START, PUTQ, FLUSH = 0, 1, 2
 
 def c_map(slot, qt, sizesel=0, extra=b""):
     return u8(5) + u8(slot) + u8(qt) + u8(0) + u8(sizesel) + extra
+
+
+def c_mmap_pg(slot, pgoff, sizesel=0, extra=b""):
+    return u8(6) + u8(slot) + u8(0) + u8(0) + u8(pgoff) + u8(sizesel) + extra
 
 
 def c_mapped(slot, qt):
@@ -236,6 +242,12 @@ put("fuzz-core-ioctl", "sva-and-stranger",
 put("fuzz-core-ioctl", "remove-device",
     u8(0) + c_open(0, 0) + c_open(1, 0) + c_ioctl(0, START) + u8(15 | 0x80) + u8(0) +
     c_open(2, 0) + c_ioctl(0, START) + u8(14) + u8(10) + u8(0))
+SHARE_OR_START_Q = 3	# 'W' 0: v4 SHARE_SVAS, mainline START_Q ('W' 1, START's kind, is PUT_Q)
+put("fuzz-core-ioctl", "mainline",
+    chdr + c_open(0, 2) + c_mmap_pg(0, 0) + c_mmap_pg(0, 1) + c_mmap_pg(0, 1) +
+    c_mmap_pg(0, 2) + c_mapped(0, MMIO) + c_mapped(0, DUS) + c_ioctl(0, SHARE_OR_START_Q) +
+    c_ioctl(0, START) + c_ioctl(0, START) + c_ioctl(0, SHARE_OR_START_Q) + c_ioctl(0, PUTQ) +
+    u8(8) + u8(0) + u8(DUS) + u8(0) + c_mmap_pg(0, 1) + u8(14) + u8(10) + u8(0))
 put("fuzz-core-ioctl", "unknown-ioctls",
     chdr + c_open(0, 1) + c_ioctl(0, START) +
     u8(2) + u8(0) + u8(0) + u8(5) + u8(0) + u32(0xC0086401) + u8(0) + bytes(8) +

@@ -27,13 +27,17 @@ for f in usr/sbin/uacced usr/bin/uacce-dummy usr/bin/uacce-bench usr/lib/libuacc
 	usr/share/man/man3/libuacce.3 usr/lib/systemd/system/uacced.service \
 	usr/lib/udev/rules.d/60-uacce.rules usr/lib/tmpfiles.d/uacced.conf \
 	usr/lib/sysusers.d/uacced.conf usr/lib/modules-load.d/uacced.conf etc/uacce/uacced.json \
-	etc/uacce/uacced.json.example; do
+	etc/uacce/uacced.json.example usr/bin/uacce-run usr/lib/uacce/libuacce-preload.so \
+	usr/share/man/man1/uacce-run.1; do
 	check "installed /$f" test -e "$root/$f"
 done
 check "libuacce soname is libuacce.so.0" sh -c \
 	"objdump -p '$root/usr/lib/libuacce.so.0' | grep -q 'SONAME.*libuacce.so.0'"
 check "libuacce exports only uacce_*/wd_*" sh -c \
 	"! nm -D --defined-only '$root/usr/lib/libuacce.so.0' | awk '\$2 ~ /[TD]/ {print \$3}' | grep -vE '^(uacce_|wd_)'"
+check "uacce-run preloads the installed library" sh -c \
+	"grep -qx 'lib=\\\${UACCE_RUN_LIBRARY:-/usr/lib/uacce/libuacce-preload.so}' '$root/usr/bin/uacce-run'"
+check "no libtool archive of the preload module installed" test ! -e "$root/usr/lib/uacce/libuacce-preload.la"
 echo '{"devices": []}' > "$root/etc/uacce/uacced.json"
 check "reinstall keeps the admin's uacced.json" sh -c \
 	"make install DESTDIR='$root' && grep -q '\"devices\": \[\]' '$root/etc/uacce/uacced.json'"

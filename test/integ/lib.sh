@@ -29,6 +29,13 @@ IT_QUEUES=8				# hardware queues per device in the config
 IT_DEV0=uacce-dummy-0			# dummy_v1, non-SVA
 IT_DEV1=uacce-dummy-1			# dummy_v2, SVA
 IT_DEV2=uacce-dummy-2			# dummy_v2, non-SVA
+# the same devices and the zip device in the mainline profile (issue 12):
+# nodes named <name>-<id> as the kernel names them
+IT_ML0=dummy-3				# dummy_v1, non-SVA, "abi": "mainline"
+IT_ML1=dummy-4				# dummy_v2, SVA, mainline
+IT_ML2=dummy-5				# dummy_v2, non-SVA, mainline
+IT_MLZ0=zip-6				# uacce_zip_v1, SVA, mainline
+IT_MLZ1=zip-7				# uacce_zip_v1, non-SVA, mainline
 IT_GROUP=uacce-test
 IT_USER1=uacce-t1			# in $IT_GROUP
 IT_USER2=uacce-t2			# not in it
@@ -177,7 +184,12 @@ it_write_config() {
 {"nodes":{"group":"$IT_GROUP","mode":"0660"},
  "devices":[{"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES},
             {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES},
-            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":$IT_QUEUES}]}
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES,"abi":"mainline"},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES,"abi":"mainline"},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":$IT_QUEUES,"abi":"mainline"},
+            {"name":"zip","backend":"soft","api":"uacce_zip_v1","sva":true,"queues":$IT_QUEUES,"abi":"mainline","workers":1},
+            {"name":"zip","backend":"soft","api":"uacce_zip_v1","sva":false,"queues":$IT_QUEUES,"abi":"mainline","workers":1}]}
 EOF
 }
 

@@ -43,6 +43,16 @@ elif [ -n "$rss0" ] && [ -n "$rss1" ] && [ $((rss1 - rss0)) -le 512 ]; then
 else
 	it_bad "daemon RSS over the second half of the cycles $rss0 -> $rss1 kB (growth limit 512 kB)"
 fi
+# the same on the mainline profile's devices (issue 12): fewer cycles
+if ! it_skip churn-mainline; then
+	mcycles=$((cycles / 4 > 200 ? cycles / 4 : 200))
+	if timeout -k 5 600 "$churn" -n "$mcycles" -p 4 -u "0,$IT_U1,$u2" -g "$IT_GID" \
+		-d "$IT_ML1,$IT_ML0" --json >"$out.ml" 2>"$IT_TMP/churn-ml.err"; then
+		it_ok "churn on $IT_ML1 and $IT_ML0 (mainline): $(cat "$out.ml")"
+	else
+		it_bad "churn on $IT_ML1 and $IT_ML0 (mainline): $(cat "$out.ml") $(cat "$IT_TMP/churn-ml.err")"
+	fi
+fi
 it_daemon_alive && it_ok "daemon alive after the churn" || it_bad "daemon died during the churn"
 it_daemon_kill TERM
 [ "$IT_DRC" = 0 ] && it_ok "daemon exit 0 after the churn" || it_bad "daemon exit $IT_DRC"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # test/integ/run-cuse.sh BUILD_DIR - what only CUSE has (run in the guest):
-# real character devices in /dev with the configured mode and group, the
+# real character devices in /dev with the configured mode and group (their
+# dev attributes as sysfs has them, their udev properties), the
 # duplicate-name detection (CUSE itself fails silently), the nodes and the
 # sysfs entries going away at shutdown, and an error (not a hang) for
 # clients when the daemon dies.
@@ -29,6 +30,14 @@ for d in $IT_DEV0 $IT_DEV1 $IT_DEV2; do
 		it_ok "/dev/$d: $got" || it_bad "/dev/$d: expected \"character special file 660 root:$IT_GROUP\" got \"$got\""
 	[ -e "/sys/class/cuse/$d" ] && it_ok "/sys/class/cuse/$d exists" ||
 		it_bad "/sys/class/cuse/$d missing"
+	# names (issue 12): dev as sysfs has it; what 60-uacce.rules imports
+	got=$(it_attr "$d" dev)
+	[ -n "$got" ] && [ "$got" = "$(cat "/sys/class/cuse/$d/dev")" ] &&
+		it_ok "class/$d/dev \"$got\" = /sys/class/cuse/$d/dev" ||
+		it_bad "class/$d/dev \"$got\", /sys/class/cuse/$d/dev \"$(cat "/sys/class/cuse/$d/dev")\""
+	got=$(tr '\n' ' ' <"$IT_RT/udev/$d" 2>&1)
+	want="UACCE_NODE_OWNER=0 UACCE_NODE_GROUP=$IT_GID UACCE_NODE_MODE=0660 "
+	[ "$got" = "$want" ] && it_ok "$IT_RT/udev/$d: $got" || it_bad "$IT_RT/udev/$d: \"$got\", want \"$want\""
 done
 
 # a second daemon with the same device names must say so and fail
@@ -78,7 +87,8 @@ it_daemon_kill TERM
 it_nodes_gone && it_ok "SIGTERM: /dev nodes removed" || it_bad "SIGTERM: nodes left"
 [ ! -e "/sys/class/cuse/$IT_DEV0" ] && it_ok "SIGTERM: /sys/class/cuse entries removed" ||
 	it_bad "SIGTERM: /sys/class/cuse/$IT_DEV0 left"
-[ ! -e "$IT_RT/class" ] && [ ! -e "$IT_RT/broker.sock" ] && it_ok "SIGTERM: runtime files removed" ||
+[ ! -e "$IT_RT/class" ] && [ ! -e "$IT_RT/devices" ] && [ ! -e "$IT_RT/udev" ] &&
+	[ ! -e "$IT_RT/broker.sock" ] && it_ok "SIGTERM: runtime files removed (class/, devices/, udev/)" ||
 	it_bad "SIGTERM: runtime files left: $(ls "$IT_RT")"
 it_summary
 exit "$IT_FAIL"

@@ -49,6 +49,8 @@ for b in "$@"; do
 	if [ -x "$here/run-hostile.sh" ] && ! ldd "$b/uacced" 2>/dev/null | grep -qE 'lib(a|t)san'; then
 		run "$tag: hostile" env IT_NAME="guest-hostile-$tag" "$here/run-hostile.sh" "$b"
 	fi
+	[ -x "$top/test/shim/run-shim.sh" ] && run "$tag: shim" "$top/test/shim/run-shim.sh" "$b"
+	[ -x "$here/run-kabi.sh" ] && run "$tag: kabi" "$here/run-kabi.sh" "$b"
 done
 
 echo

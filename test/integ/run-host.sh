@@ -22,7 +22,7 @@
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
 # steps: version bench probes-root probes-user broker-fdflood cross-user
 # flush-contention foreign-fuse owner-death daemon-death death-under-load shutdown
-# hw-waiting.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed
+# hw-waiting names.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed
 # in lib.sh.
 set -u
 IT_NAME=${IT_NAME:-host-integration}
@@ -83,7 +83,7 @@ if it_daemon_start; then
 else
 	fatal "daemon did not publish its nodes within 10 s (its log is below)"
 fi
-for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2; do
+for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2 $IT_ML0 $IT_ML1 $IT_ML2 $IT_MLZ0 $IT_MLZ1; do
 	got=$(stat -c '%a %G' "$IT_NODE_DIR/$dev" 2>&1)
 	if [ "$got" = "660 $IT_GROUP" ]; then
 		it_ok "$dev node is mode 0660, group $IT_GROUP"
@@ -122,6 +122,63 @@ if [ "$socks" = "broker.sock root:$IT_GROUP 660 control.sock root:root 600 " ]; 
 	it_ok "sockets: $socks"
 else
 	it_bad "sockets: $socks; expected broker.sock root:$IT_GROUP 660, control.sock root:root 600"
+fi
+
+# --- the mainline profile (issue 12): the same clients on "abi": "mainline" devices ----
+check_ml_attrs() {	# DEV API FLAGS DUS_SIZE|-: the mainline set, values as sysfs prints them
+	local d=$IT_RT/class/$1 got want f
+	want="$2 $3 memcpy $IT_QUEUES 4096 $4 0 0"
+	[ "$2" = uacce_zip_v1 ] && want="$2 $3 deflate,zlib,gzip $IT_QUEUES 4096 $4 0 0"
+	got="$(it_attr "$1" api) $(it_attr "$1" flags) $(tr '\n' , <"$d/algorithms" | sed 's/,$//') $(it_attr "$1" available_instances) $(it_attr "$1" region_mmio_size) $( [ -e "$d/region_dus_size" ] && it_attr "$1" region_dus_size || echo -) $(it_attr "$1" isolate) $(it_attr "$1" isolate_strategy)"
+	for f in id qfrs_offset node_id numa_distance; do
+		[ -e "$d/$f" ] && got="$got +$f"
+	done
+	if [ "$got" = "$want" ]; then
+		it_ok "$1 (mainline) attributes: api flags algorithms available_instances region_mmio_size region_dus_size isolate isolate_strategy = $want; no v4 attributes"
+	else
+		it_bad "$1 (mainline) attributes: expected \"$want\" got \"$got\""
+	fi
+}
+if ! it_skip mainline; then
+	check_ml_attrs $IT_ML0 dummy_v1 0 8388608
+	check_ml_attrs $IT_ML1 dummy_v2 1 4096
+	check_ml_attrs $IT_ML2 dummy_v2 0 $((4096 + 8388608))
+	check_ml_attrs $IT_MLZ0 uacce_zip_v1 1 16384
+	check_ml_attrs $IT_MLZ1 uacce_zip_v1 0 $((16384 + 16777216))
+	it_dummy root $IT_ML0 2000
+	it_dummy root $IT_ML1 2000
+	it_dummy root $IT_ML2 2000
+	it_dummy "$IT_USER1" $IT_ML0 1000
+	it_dummy "$IT_USER1" $IT_ML1 1000
+	it_dummy "$IT_USER1" $IT_ML2 1000
+	it_cmd "open of $IT_ML1 by $IT_USER2 (not in $IT_GROUP) -> EACCES" 30 "$IT_USER2" \
+		"$IT_PROBE" open "$IT_ML1" EACCES
+	for dev in $IT_ML0 $IT_ML1 $IT_ML2 $IT_MLZ0 $IT_MLZ1; do
+		it_cmd "abi-probe mainline $dev as root: the profile's rules through the broker" 120 \
+			root "$IT_PROBE" mainline "$dev"
+	done
+	it_cmd "abi-probe mainline $IT_ML1 as $IT_USER1" 120 "$IT_USER1" "$IT_PROBE" mainline $IT_ML1
+	if it_copy_prog "$build" uacce-zip uacce-zip; then
+		# smaller in a guest (emulated, slow)
+		mlbytes=1500000
+		[ "$IT_FRONTEND" = cuse ] || [ "${UACCE_VM_GUEST:-0}" = 1 ] && mlbytes=200000
+		head -c $mlbytes /dev/urandom | od -An -tx1 >"$IT_TMP/ml-in.txt"
+		chmod 644 "$IT_TMP/ml-in.txt"
+		for dev in $IT_MLZ0 $IT_MLZ1; do
+			for user in root "$IT_USER1"; do
+				if it_as "$user" timeout -k 5 $((120 * IT_TS)) "$IT_TMP/bin/uacce-zip" --device "$dev" -c \
+					<"$IT_TMP/ml-in.txt" 2>"$IT_TMP/ml-zip.err" |
+					gzip -dc 2>>"$IT_TMP/ml-zip.err" | cmp -s - "$IT_TMP/ml-in.txt"; then
+					it_ok "uacce-zip on $dev (mainline) as $user: $(stat -c %s "$IT_TMP/ml-in.txt") bytes compressed, gunzip gives them back"
+				else
+					it_bad "uacce-zip on $dev (mainline) as $user: the round trip through gzip -d differs"
+					it_indent "$IT_TMP/ml-zip.err"
+				fi
+			done
+		done
+	else
+		it_bad "uacce-zip: not built"
+	fi
 fi
 
 # --- uacce-bench's contention figure runs (small sizes; no time is asserted) -----------
@@ -472,6 +529,131 @@ EOF
 		[ "$IT_DRC" = 0 ] && it_ok "SIGTERM: exit 0" || it_bad "SIGTERM: exit ${IT_DRC:-?}"
 	else
 		it_bad "a vfio entry for an absent PCI function: the daemon did not start"
+		it_indent "$IT_DLOG" | tail -n 20
+	fi
+fi
+
+# --- node names, dev, device and current attributes (issue 12, "names") ----------------
+# Next to the three v4 dummies: a mainline device (named as the kernel names
+# class devices, "<name>-<id>"), a mainline zip device with node_prefix
+# "hisi_zip" (as UADK looks for it) and a v4 one with an odd prefix.  Each
+# class directory has dev (0:0 here: a FUSE fallback node is a file, no
+# device) and a device link to our own directory whose numa_node is -1;
+# available_instances is current after open and close; the FUSE frontend
+# writes no udev properties (only CUSE nodes get them); uaccectl list shows
+# the names, profiles and dev; a reload that drops devices removes all of
+# theirs, SIGTERM everything.
+if ! it_skip names && it_copy_prog "$build" uaccectl uaccectl; then
+	it_daemon_kill TERM	# the one before, when "shutdown" was skipped
+	IT_CFG=$IT_TMP/names.json
+	ML=dummy-3 ZIP=hisi_zip-4 ODD=My.acc_el-x-5
+	names_cfg() {	# names_cfg EXTRA_DEVICES_JSON
+		cat <<EOF
+{"nodes":{"group":"$IT_GROUP","mode":"0660"},
+ "devices":[{"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES},
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":false,"queues":$IT_QUEUES}$1]}
+EOF
+	}
+	names_cfg ',
+            {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":3,"abi":"mainline"},
+            {"name":"zip","backend":"soft","api":"uacce_zip_v1","sva":true,"queues":2,"abi":"mainline","node_prefix":"hisi_zip"},
+            {"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":2,"node_prefix":"My.acc_el-x"}' >"$IT_CFG"
+	n_ctl() { "$IT_TMP/bin/uaccectl" --runtime-dir "$IT_RT" "$@"; }
+	if it_daemon_start && it_wait 5000 test -e "$IT_NODE_DIR/$ODD"; then
+		it_ok "names: the daemon publishes $ML, $ZIP and $ODD besides the v4 dummies"
+		# dev: what the node's number is (CUSE: as sysfs has it for the
+		# cuse class device too; FUSE: a file, no device: 0:0)
+		node_dev() {
+			if [ "$IT_FRONTEND" = cuse ]; then
+				printf '%d:%d' "0x$(stat -c %t "$IT_NODE_DIR/$1")" "0x$(stat -c %T "$IT_NODE_DIR/$1")"
+			else
+				echo 0:0
+			fi
+		}
+		for d in $ML $ZIP $ODD $IT_DEV0; do
+			want="660 $IT_GROUP $(node_dev "$d")"
+			[ "$IT_FRONTEND" = cuse ] && want="$want $(cat "/sys/class/cuse/$d/dev" 2>&1)"
+			got="$(stat -c '%a %G' "$IT_NODE_DIR/$d" 2>&1) $(it_attr "$d" dev)"
+			[ "$IT_FRONTEND" = cuse ] && got="$got $(it_attr "$d" dev)"
+			[ "$got" = "$want" ] &&
+				it_ok "names: $IT_NODE_DIR/$d mode 660 group $IT_GROUP; class/$d/dev \"$(it_attr "$d" dev)\" ($IT_FRONTEND)" ||
+				it_bad "names: $d: mode, group, dev: expected \"$want\" got \"$got\""
+			link=$(readlink "$IT_RT/class/$d/device" 2>&1)
+			want=$(cd "$IT_RT" && pwd -P)/devices/$d
+			got=$(cat "$IT_RT/class/$d/device/numa_node" 2>&1)
+			[ "$link" = "$want" ] && [ "$got" = -1 ] &&
+				it_ok "names: class/$d/device -> $link, numa_node -1" ||
+				it_bad "names: class/$d/device -> \"$link\" (want $want), numa_node \"$got\""
+		done
+		# what a plain program does: open the node, read the attribute, close
+		for d in $ML $IT_DEV0; do
+			max=$(it_attr "$d" available_instances)
+			exec {nfd}<>"$IT_NODE_DIR/$d"
+			got=$(it_attr "$d" available_instances)
+			[ "$got" = $((max - 1)) ] &&
+				it_ok "names: $d: available_instances $max -> $got as soon as open() returned" ||
+				it_bad "names: $d: available_instances after open: $got, want $((max - 1))"
+			t0=$(it_ms)
+			exec {nfd}>&-
+			if [ "$IT_FRONTEND" = cuse ]; then
+				# CUSE's release is synchronous: current when close() returns
+				it_avail_is "$d" "$max" &&
+					it_ok "names: $d: available_instances back to $max as soon as close() returned" ||
+					it_bad "names: $d: available_instances right after close: $(it_attr "$d" available_instances), want $max"
+			else
+				# FUSE delivers the release after close() returns
+				it_wait 1000 it_avail_is "$d" "$max" &&
+					it_ok "names: $d: available_instances back to $max $(($(it_ms) - t0)) ms after close() (FUSE: the release is asynchronous)" ||
+					it_bad "names: $d: available_instances after close: $(it_attr "$d" available_instances), want $max"
+			fi
+		done
+		got=$(find "$IT_RT/class" -name '*.tmp' | wc -l)
+		[ "$got" = 0 ] && it_ok "names: no temporary file in any class directory" ||
+			it_bad "names: temporaries in class/: $(find "$IT_RT/class" -name '*.tmp')"
+		if [ "$IT_FRONTEND" = cuse ]; then
+			# what 60-uacce.rules imports: the node's owner, group and mode
+			want="UACCE_NODE_OWNER=0 UACCE_NODE_GROUP=$IT_GID UACCE_NODE_MODE=0660"
+			for d in $ML $ZIP $ODD $IT_DEV0; do
+				got=$(tr '\n' ' ' <"$IT_RT/udev/$d" 2>&1)
+				[ "$got" = "$want " ] && it_ok "names: $IT_RT/udev/$d: $got" ||
+					it_bad "names: $IT_RT/udev/$d: \"$got\", want \"$want\""
+			done
+		else
+			[ ! -e "$IT_RT/udev" ] && it_ok "names: no udev properties for FUSE nodes ($IT_RT/udev absent)" ||
+				it_bad "names: $IT_RT/udev exists with the FUSE frontend: $(ls "$IT_RT/udev")"
+		fi
+		got=$(n_ctl list --json 2>&1 | jq -r '[.devices[] | "\(.name)|\(.abi)|\(.dev)|\(.node)"] | join(" ")' 2>&1)
+		want=""
+		for d in $IT_DEV0:v4 $IT_DEV1:v4 $IT_DEV2:v4 $ML:mainline $ZIP:mainline $ODD:v4; do
+			want="$want${want:+ }${d%%:*}|${d#*:}|$(node_dev "${d%%:*}")|$IT_NODE_DIR/${d%%:*}"
+		done
+		[ "$got" = "$want" ] && it_ok "names: uaccectl list --json: name, abi, dev and node of each: $got" ||
+			it_bad "names: uaccectl list --json: \"$got\", want \"$want\""
+		got=$(n_ctl list 2>&1 | awk -v z="$ZIP" '$2 == z {print $2, $3, $NF}')
+		want="$ZIP mainline $(node_dev "$ZIP")"
+		[ "$got" = "$want" ] && it_ok "names: uaccectl list: \"$got\" (DEVICE, ABI, ..., DEV)" ||
+			{ it_bad "names: uaccectl list: the $ZIP row: \"$got\""; n_ctl list 2>&1 | it_indent; }
+		# a reload without the three: every file of theirs goes
+		names_cfg '' >"$IT_CFG"
+		got=$(n_ctl reload 2>&1)
+		left=""
+		for d in $ML $ZIP $ODD; do
+			for f in "$IT_NODE_DIR/$d" "$IT_RT/class/$d" "$IT_RT/devices/$d" "$IT_RT/udev/$d"; do
+				[ -e "$f" ] && left="$left $f"
+			done
+		done
+		[ -z "$left" ] && [ -e "$IT_RT/class/$IT_DEV0/dev" ] && [ -e "$IT_RT/devices/$IT_DEV0/numa_node" ] &&
+			it_ok "names: reload without them ($got): their nodes, class and device directories are gone, the others stay" ||
+			it_bad "names: after the reload ($got): left:$left"
+		it_daemon_kill TERM
+		# (dev: the FUSE mount point, an empty directory)
+		left=$(find "$IT_RT" -mindepth 1 -maxdepth 1 ! -name dev ! -name broker.sock \
+			! -name control.sock -printf '%f ' 2>/dev/null)
+		[ "$IT_DRC" = 0 ] && [ -z "$left" ] && it_ok "names: SIGTERM: exit 0, no class/, devices/ or temporaries left in $IT_RT" ||
+			it_bad "names: SIGTERM: exit ${IT_DRC:-?}, left in $IT_RT: $left"
+	else
+		it_bad "names: the daemon did not publish $ML, $ZIP and $ODD"
 		it_indent "$IT_DLOG" | tail -n 20
 	fi
 fi

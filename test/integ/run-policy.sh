@@ -237,7 +237,7 @@ fi
 start_daemon || { tail -n 20 "$IT_DLOG" | it_indent; fatal "the daemon did not start within 10 s"; }
 it_ok "daemon started (pid $IT_DPID, --frontend $FRONTEND)"
 if $CTL list >"$T/list.out" 2>&1 && grep -q "^3  *$SPARE .* 4  *4  *0 " "$T/list.out" &&
-	grep -q "^0  *$DEV0  *dummy_v1 .*8  *8  *0 " "$T/list.out"; then
+	grep -q "^0  *$DEV0  *v4  *dummy_v1 .*8  *8  *0 " "$T/list.out"; then
 	it_ok "uaccectl list: 4 devices with their attributes and free instances"
 else
 	it_bad "uaccectl list"

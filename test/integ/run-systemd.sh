@@ -16,7 +16,8 @@
 # install, systemd-sysusers and systemd-tmpfiles for our files, udevadm
 # control --reload, systemctl daemon-reload; systemctl start (Type=notify:
 # active only once the nodes exist with mode 0660, group uacce), node
-# permissions and the udev rule, a user in the group (ok, SVA and
+# permissions and the udev rule (any node name: a mainline and a prefixed
+# device added by a drop-in; nodes.mode changed by a reload), a user in the group (ok, SVA and
 # SHARE_SVAS through the sandbox) and one outside (EACCES), the journal
 # fields of a queue event (owner killed), systemctl reload (plain, adding a
 # device, refused), systemctl stop, systemctl kill -s KILL and
@@ -72,7 +73,7 @@ cleanup() {
 	for p in "${IT_BG_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
-	rm -f "$DROPIN"
+	rm -f "$DROPIN" /etc/uacce/uacced.d/40-names-test.json
 	[ "${UACCE_INTEG_KEEP:-0}" = 1 ] || rm -rf "$IT_TMP"
 }
 trap cleanup EXIT
@@ -221,6 +222,59 @@ if command -v udevadm >/dev/null 2>&1; then
 	got=$(node_perms $DEV0)
 	[ "$got" = "$want_perms" ] && it_ok "60-uacce.rules: udev restores /dev/$DEV0 to 660 root:uacce after \"udevadm trigger\"" ||
 		{ it_bad "after udevadm trigger: /dev/$DEV0 $got"; udevadm test /sys/class/cuse/$DEV0 2>&1 | grep -i -E 'uacce|GROUP|MODE' | it_indent; }
+fi
+
+# --- the udev rule covers any configured name and follows nodes.* (issue 12) -------------
+# 60-uacce.rules has no name pattern: it applies to the CUSE devices that
+# have a properties file /run/uacce/udev/<node> and takes owner, group and
+# mode from it.  A drop-in adds a mainline device (dummy-N) and one with a
+# node_prefix; udev restores them after a trigger; a drop-in changing
+# nodes.mode changes what udev restores.
+NAMES_DROPIN=/etc/uacce/uacced.d/40-names-test.json
+if command -v udevadm >/dev/null 2>&1; then
+	n=$(jq '.devices | length' /etc/uacce/uacced.json)
+	ML=dummy-$n PFX=acc_x-$((n + 1))
+	got=$(tr '\n' ' ' </run/uacce/udev/$DEV0 2>&1)
+	want="UACCE_NODE_OWNER=0 UACCE_NODE_GROUP=$(getent group uacce | cut -d: -f3) UACCE_NODE_MODE=0660 "
+	[ "$got" = "$want" ] && it_ok "/run/uacce/udev/$DEV0: $got" || it_bad "/run/uacce/udev/$DEV0: \"$got\", want \"$want\""
+	jq '{devices: (.devices + [{name: "dummy", backend: "soft", api: "dummy_v2", sva: true, queues: 2, abi: "mainline"},
+		{name: "dummy", backend: "soft", api: "dummy_v1", queues: 2, node_prefix: "acc_x"}])}' \
+		/etc/uacce/uacced.json >"$NAMES_DROPIN"
+	systemctl reload uacced.service
+	if it_wait 10000 nodes_ok $ML $PFX; then
+		it_ok "names: a reload publishes /dev/$ML (abi mainline) and /dev/$PFX (node_prefix): $want_perms"
+		for d in $ML $PFX; do
+			chmod 0600 /dev/$d && chgrp root /dev/$d
+			udevadm trigger --action=add /sys/class/cuse/$d && udevadm settle -t 30
+			got=$(node_perms $d)
+			[ "$got" = "$want_perms" ] && it_ok "60-uacce.rules: udev restores /dev/$d to 660 root:uacce after \"udevadm trigger\"" ||
+				{ it_bad "after udevadm trigger: /dev/$d $got"; udevadm test /sys/class/cuse/$d 2>&1 | grep -i -E 'uacce|GROUP|MODE' | it_indent; }
+		done
+		# nodes.mode changes: the daemon applies it, and udev restores the new mode
+		jq '. + {nodes: {mode: "0640"}}' "$NAMES_DROPIN" >"$NAMES_DROPIN.new" && mv "$NAMES_DROPIN.new" "$NAMES_DROPIN"
+		systemctl reload uacced.service
+		if it_wait 10000 sh -c "[ \"\$(stat -c %a /dev/$ML)\" = 640 ]"; then
+			chmod 0600 /dev/$ML
+			udevadm trigger --action=add /sys/class/cuse/$ML && udevadm settle -t 30
+			got=$(stat -c '%a %U:%G' /dev/$ML 2>&1)
+			[ "$got" = "640 root:uacce" ] && it_ok "nodes.mode 0640 by a reload: udev restores /dev/$ML to $got" ||
+				it_bad "nodes.mode 0640: after udevadm trigger /dev/$ML is $got"
+		else
+			it_bad "nodes.mode 0640 by a reload: /dev/$ML is $(stat -c %a /dev/$ML 2>&1)"
+		fi
+	else
+		it_bad "names: after the reload: /dev/$ML $(node_perms $ML), /dev/$PFX $(node_perms $PFX)"
+		journalctl -u uacced.service --no-pager -n 20 2>&1 | it_indent
+	fi
+	rm -f "$NAMES_DROPIN"
+	systemctl reload uacced.service
+	if it_wait 10000 nodes_gone $ML $PFX && it_wait 10000 nodes_ok $DEV0; then
+		[ ! -e /run/uacce/udev/$ML ] && [ ! -e /run/uacce/udev/$PFX ] && [ ! -e /run/uacce/class/$ML ] &&
+			it_ok "names: drop-in removed, reload: /dev/$ML, /dev/$PFX, their class and udev files are gone; /dev/$DEV0 $want_perms again" ||
+			it_bad "names: drop-in removed: files left: $(ls /run/uacce/udev /run/uacce/class 2>&1 | tr '\n' ' ')"
+	else
+		it_bad "names: drop-in removed, reload: /dev/$ML or /dev/$PFX still there, or /dev/$DEV0 $(node_perms $DEV0)"
+	fi
 fi
 
 # --- clients -------------------------------------------------------------------------

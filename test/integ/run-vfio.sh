@@ -10,7 +10,9 @@
 # For each build dir (e.g. normal and ASan, one boot), in this order:
 #   9  --check-config refuses "sva": true and a malformed "pci" on a vfio entry
 #   1  start-up with edu bound to vfio-pci: /dev/uacce-edu-1 (0660, the
-#      config's group), attributes api dummy_v1, flags 0, available_instances 4
+#      config's group), attributes api dummy_v1, flags 0, available_instances 4;
+#      device -> /sys/bus/pci/devices/BDF (its numa_node), dev = the node's
+#      number = /sys/class/cuse's
 #   2  uacce-dummy through edu as root and as a group member (every byte
 #      verified by the client), an outsider refused
 #   3  the soft device works while an edu client runs
@@ -317,6 +319,20 @@ if check_node_up "start-up" 30000; then
 			it_bad "start-up: attribute $1: expected \"$2\" got \"$got\""
 	done
 	[ -e "/sys/class/cuse/$EDU" ] && it_info "/sys/class/cuse/$EDU exists"
+	# names (issue 12): device links the real PCI function, dev is the node's number
+	link=$(readlink "$IT_RT/class/$EDU/device" 2>&1)
+	got=$(cat "$IT_RT/class/$EDU/device/numa_node" 2>&1)
+	want=$(cat "$DEV/numa_node" 2>&1)
+	[ "$link" = "/sys/bus/pci/devices/$BDF" ] && [ "$got" = "$want" ] &&
+		it_ok "start-up: class/$EDU/device -> $link, numa_node \"$got\" (the function's own)" ||
+		it_bad "start-up: class/$EDU/device -> \"$link\" (want /sys/bus/pci/devices/$BDF), numa_node \"$got\" (want \"$want\")"
+	got=$(it_attr "$EDU" dev)
+	want=$(printf '%d:%d' "0x$(stat -c %t "/dev/$EDU")" "0x$(stat -c %T "/dev/$EDU")")
+	[ "$got" = "$want" ] && [ "$got" = "$(cat "/sys/class/cuse/$EDU/dev" 2>&1)" ] &&
+		it_ok "start-up: class/$EDU/dev \"$got\" = /dev/$EDU's number = /sys/class/cuse/$EDU/dev" ||
+		it_bad "start-up: class/$EDU/dev \"$got\", /dev/$EDU is $want, /sys/class/cuse/$EDU/dev \"$(cat "/sys/class/cuse/$EDU/dev" 2>&1)\""
+	[ ! -e "$IT_RT/devices/$EDU" ] && it_ok "start-up: no directory of our own for $EDU (it has hardware)" ||
+		it_bad "start-up: $IT_RT/devices/$EDU exists for a vfio device"
 fi
 
 # --- 2. clients ---------------------------------------------------------------------

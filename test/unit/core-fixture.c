@@ -73,8 +73,15 @@ struct uacce_core *mkcore(void)
 struct uacce_dev *mkdev(struct uacce_core *c, const char *api, bool sva, int queues,
 			int id)
 {
+	return mkdev_abi(c, api, sva, queues, id, UACCE_ABI_V4);
+}
+
+struct uacce_dev *mkdev_abi(struct uacce_core *c, const char *api, bool sva, int queues,
+			    int id, enum uacce_abi abi)
+{
 	struct uacce_dev_cfg cfg = {
 		.name = "dummy", .backend = "soft", .api = api, .sva = sva, .queues = queues,
+		.abi = abi,
 	};
 	struct uacce_dev *d = NULL;
 

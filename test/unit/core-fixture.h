@@ -76,6 +76,9 @@ struct uacce_core *mkcore(void);
 /* a soft-backend device "dummy" of api dummy_v1/dummy_v2: uacce-dummy-<id> */
 struct uacce_dev *mkdev(struct uacce_core *c, const char *api, bool sva, int queues,
 			int id);
+/* the same in profile `abi` (mainline: node dummy-<id>) */
+struct uacce_dev *mkdev_abi(struct uacce_core *c, const char *api, bool sva, int queues,
+			    int id, enum uacce_abi abi);
 
 /* checked fixture: fx_core = mkcore(), freed (with its devices) afterwards */
 extern struct uacce_core *fx_core;
@@ -196,5 +199,6 @@ TCase *tc_policy(void);
 TCase *tc_regressions(void);
 TCase *tc_backend(void);
 TCase *tc_locking(void);
+TCase *tc_mainline(void);
 
 #endif

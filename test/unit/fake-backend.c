@@ -164,7 +164,8 @@ static int block_locked(struct fake_q *fq)
 
 /* --- configuration ----------------------------------------------------------- */
 
-static const char *const fake_keys[] = { "mmio", "dus", "ss", "create_error", NULL };
+static const char *const fake_keys[] = { "mmio", "dus", "ss", "create_error", "sysfs_device",
+					  NULL };
 
 static int fake_check(const struct uacce_dev_cfg *cfg, char *why, size_t len)
 {
@@ -203,6 +204,7 @@ static int fake_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 			   struct uacce_hwdev **out)
 {
 	struct fake_dev *fd;
+	const char *sysdev;
 	int64_t cerr;
 	char why[128];
 	int err;
@@ -217,6 +219,8 @@ static int fake_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_i
 	snprintf(info->algorithms, sizeof(info->algorithms), "echo\nblock");
 	info->flags = cfg->sva ? UACCE_DEV_SVA : UACCE_DEV_SHARE_DOMAIN;
 	info->max_queues = cfg->queues;
+	if (uacce_dev_cfg_string(cfg, "sysfs_device", &sysdev) == 0)
+		snprintf(info->sysfs_device, sizeof(info->sysfs_device), "%s", sysdev);
 	if (size_key(cfg, "mmio", 4096, &info->qfr_size[UACCE_QFRT_MMIO]) ||
 	    size_key(cfg, "dus", 0, &info->qfr_size[UACCE_QFRT_DUS]) ||
 	    size_key(cfg, "ss", cfg->sva ? 0 : 1, &info->qfr_size[UACCE_QFRT_SS]))

@@ -18,7 +18,8 @@
  * Device entry (struct uacce_dev_cfg): api "fake"; the optional integer
  * keys "mmio", "dus", "ss" are the region sizes (defaults 4096, 0, and
  * 1 = present for non-SVA devices, 0 for SVA ones) and "create_error" an
- * errno that dev_create fails with.  flags: UACCE_DEV_SVA with sva,
+ * errno that dev_create fails with, the optional string "sysfs_device" the
+ * info's sysfs_device (hardware behind it).  flags: UACCE_DEV_SVA with sva,
  * UACCE_DEV_SHARE_DOMAIN without; max_queues = queues.
  */
 #ifndef UACCE_TEST_FAKE_BACKEND_H

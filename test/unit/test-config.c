@@ -218,6 +218,22 @@ START_TEST(test_backend_keys_and_checks)
 	       "devices[0].workers", NULL);
 	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v9\" }"), "devices[0].api",
 	       "dummy_v9", NULL);
+	/* soft: "data_size" only for non-SVA mainline devices, whole pages, 4 KiB..1 GiB */
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"data_size\": 8192 }"),
+	       "devices[0].data_size", "mainline", NULL);
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"abi\": \"mainline\","
+		   " \"sva\": true, \"data_size\": 8192 }"), "devices[0].data_size", "SVA", NULL);
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"abi\": \"mainline\","
+		   " \"data_size\": 4097 }"), "devices[0].data_size", "multiple", NULL);
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"abi\": \"mainline\","
+		   " \"data_size\": 0 }"), "devices[0].data_size", NULL);
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"abi\": \"mainline\","
+		   " \"data_size\": 1073745920 }"), "devices[0].data_size", NULL);
+	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"abi\": \"mainline\","
+		   " \"data_size\": \"8M\" }"), "devices[0].data_size", NULL);
+	accept(DEV("{ \"name\": \"z\", \"api\": \"uacce_zip_v1\", \"abi\": \"mainline\","
+		   " \"data_size\": 1073741824 }"), &c);
+	config_free(&c);
 	/* a vfio key on a soft entry, a soft key on a vfio entry */
 	reject(DEV("{ \"name\": \"d\", \"api\": \"dummy_v1\", \"pci\": \"0000:00:03.0\" }"),
 	       "devices[0].pci", "unknown key", NULL);

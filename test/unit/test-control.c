@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 static char rundir[64];
 static struct uacce_core *core;
 static struct uacce_dev *dev;
+static struct uacce_dev *dev_ml;		/* abi "mainline", no node yet */
 static struct control *ctl;
 static int reloads, reload_ret;
 
@@ -58,19 +60,35 @@ static int ops_waiting(void *ctx, struct control_waiting *w, int max)
 	return 1;
 }
 
+/* the frontend's answer: only uacce-dummy-0 has a node (CUSE 510:3) */
+static int ops_node_devt(void *ctx, const char *name, dev_t *out)
+{
+	(void)ctx;
+	if (strcmp(name, "uacce-dummy-0") != 0)
+		return -ENOENT;
+	*out = makedev(510, 3);
+	return 0;
+}
+
 static void setup(void)
 {
 	struct control_ops ops = {
 		.reload = ops_reload, .dev_dir = ops_dev_dir, .waiting = ops_waiting,
+		.node_devt = ops_node_devt,
 	};
 	struct uacce_dev_cfg cfg = {
 		.name = "dummy", .backend = "soft", .api = "dummy_v1", .queues = 3,
+	};
+	struct uacce_dev_cfg ml = {
+		.name = "dummy", .backend = "soft", .api = "dummy_v2", .sva = true, .queues = 2,
+		.abi = UACCE_ABI_MAINLINE,
 	};
 
 	snprintf(rundir, sizeof(rundir), "/tmp/test-control.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(rundir));
 	ck_assert_int_eq(core_new(NULL, &core), 0);
 	ck_assert_int_eq(core_add_device(core, uacce_backend_find("soft"), &cfg, 0, &dev), 0);
+	ck_assert_int_eq(core_add_device(core, uacce_backend_find("soft"), &ml, 1, &dev_ml), 0);
 	reloads = reload_ret = 0;
 	ck_assert_int_eq(control_start(rundir, core, &ops, &ctl), 0);
 }
@@ -82,6 +100,8 @@ static void teardown(void)
 	control_stop(ctl);
 	core_remove_device(dev);
 	ud_unref(dev);
+	core_remove_device(dev_ml);
+	ud_unref(dev_ml);
 	core_free(core);
 	snprintf(path, sizeof(path), "%s/%s", rundir, CONTROL_SOCKET_NAME);
 	unlink(path);
@@ -167,12 +187,20 @@ START_TEST(test_list)
 	json_object *r = askz("{\"command\": \"list\"}\n"), *d, *w;
 
 	ck_assert(json_object_get_boolean(get(r, "ok")));
-	ck_assert_int_eq(json_object_array_length(get(r, "devices")), 1);
+	ck_assert_int_eq(json_object_array_length(get(r, "devices")), 2);
 	d = json_object_array_get_idx(get(r, "devices"), 0);
 	ck_assert_str_eq(json_object_get_string(get(d, "name")), "uacce-dummy-0");
 	ck_assert_str_eq(json_object_get_string(get(d, "node")), "/nodes/uacce-dummy-0");
 	ck_assert_str_eq(json_object_get_string(get(d, "api")), "dummy_v1");
 	ck_assert_int_eq(json_object_get_int(get(d, "available_instances")), 3);
+	ck_assert_str_eq(json_object_get_string(get(d, "abi")), "v4");
+	ck_assert_str_eq(json_object_get_string(get(d, "dev")), "510:3");
+	/* a mainline device is named as the kernel names it; no node: "dev" null */
+	d = json_object_array_get_idx(get(r, "devices"), 1);
+	ck_assert_str_eq(json_object_get_string(get(d, "name")), "dummy-1");
+	ck_assert_str_eq(json_object_get_string(get(d, "node")), "/nodes/dummy-1");
+	ck_assert_str_eq(json_object_get_string(get(d, "abi")), "mainline");
+	ck_assert(json_object_is_type(get(d, "dev"), json_type_null));
 	w = json_object_array_get_idx(get(r, "waiting"), 0);
 	ck_assert_str_eq(json_object_get_string(get(w, "name")), "uacce-edu-7");
 	ck_assert_str_eq(json_object_get_string(get(w, "reason")), "no PCI function 0000:00:09.0");

@@ -30,6 +30,8 @@ static Suite *core_suite(void)
 	suite_add_tcase(s, tc_device());
 	suite_add_tcase(s, tc_death());
 	suite_add_tcase(s, tc_policy());
+	/* the mainline ABI profile and UB_MMAP's region choice */
+	suite_add_tcase(s, tc_mainline());
 	/* bugs found by these tests, fixed: kept as regressions */
 	suite_add_tcase(s, tc_regressions());
 	/* the backend contract and the locks, with the fake backend */

@@ -110,11 +110,33 @@ START_TEST(test_remove_stale)
 	put("devdir", "/dev\n");
 	put("uacced.pid", "1\n");
 	put("other", "kept\n");
+	/* a software device's own directory, its link, udev properties, temporaries */
+	snprintf(path, sizeof(path), "%s/devices", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/devices/uacce-dummy-0", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	put("devices/uacce-dummy-0/numa_node", "-1\n");
+	/* a link to hardware: the link goes, never what it points to */
+	snprintf(path, sizeof(path), "%s/hw", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	put("hw/numa_node", "0\n");
+	snprintf(path, sizeof(path), "%s/class/uacce-dummy-0/device", dir);
+	ck_assert_int_eq(symlink("../../hw", path), 0);
+	snprintf(path, sizeof(path), "%s/udev", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	put("udev/uacce-dummy-0", "UACCE_NODE_MODE=0660\n");
+	put(".uacce-dummy-0.available_instances.tmp", "3\n");
+	put(".keep", "kept\n");
 	rundir_remove_stale(dir);
 	ck_assert(!exists("class"));
+	ck_assert(!exists("devices"));
+	ck_assert(!exists("udev"));
+	ck_assert(!exists(".uacce-dummy-0.available_instances.tmp"));
 	ck_assert(!exists("devdir"));
 	ck_assert(!exists("uacced.pid"));
 	ck_assert(exists("other"));
+	ck_assert(exists(".keep"));
+	ck_assert(exists("hw/numa_node"));
 	rundir_remove_stale(dir);		/* nothing left: fine */
 }
 END_TEST

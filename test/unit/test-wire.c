@@ -163,6 +163,7 @@ START_TEST(test_body_sizes)
 	ck_assert_int_eq(ub_body_size(UB_MAP), sizeof(struct ub_map));
 	ck_assert_int_eq(ub_body_size(UB_MAPPED), sizeof(struct ub_mapped));
 	ck_assert_int_eq(ub_body_size(UB_UNMAP), sizeof(struct ub_region));
+	ck_assert_int_eq(ub_body_size(UB_MMAP), sizeof(struct ub_mmap));
 	ck_assert_int_eq(ub_body_size(UB_REPLY), sizeof(struct ub_reply));
 	ck_assert_int_eq(ub_body_size(0), -EOPNOTSUPP);
 	ck_assert_int_eq(ub_body_size(0x77), -EOPNOTSUPP);

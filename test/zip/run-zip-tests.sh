@@ -34,6 +34,9 @@ ZIP=$B/uacce-zip
 PROBE=$B/test/zip/zip-probe
 SVA=uacce-zip-0
 NONSVA=uacce-zip-1
+# the same devices in the mainline ABI profile (issue 12): nodes <name>-<id>
+MLSVA=zipml-2
+MLNONSVA=zipml-3
 
 # expect NAME RC PATTERN COMMAND...: exit status RC and stderr matching PATTERN
 expect() {
@@ -55,7 +58,11 @@ cat >"$T/uacced.json" <<'EOF'
 { "nodes": { "group": "uacce", "mode": "0660" },
   "devices": [
     { "name": "zip", "backend": "soft", "api": "uacce_zip_v1", "sva": true, "queues": 8 },
-    { "name": "zip", "backend": "soft", "api": "uacce_zip_v1", "sva": false, "queues": 8 }
+    { "name": "zip", "backend": "soft", "api": "uacce_zip_v1", "sva": false, "queues": 8 },
+    { "name": "zipml", "backend": "soft", "api": "uacce_zip_v1", "sva": true, "queues": 8,
+      "abi": "mainline" },
+    { "name": "zipml", "backend": "soft", "api": "uacce_zip_v1", "sva": false, "queues": 8,
+      "abi": "mainline", "data_size": 67108864 }
   ] }
 EOF
 # the "workers" key (one worker instead of one per CPU), if this daemon's
@@ -63,7 +70,7 @@ EOF
 sed 's/^  \] }$/    ,{ "name": "zipone", "api": "uacce_zip_v1", "sva": true, "queues": 2, "workers": 1 }\n  ] }/' \
 	"$T/uacced.json" >"$T/workers.json"
 if "$IT_DAEMON" --check-config -c "$T/workers.json" >"$T/check.out" 2>&1; then
-	cp "$T/workers.json" "$T/uacced.json"; ONE=uacce-zipone-2
+	cp "$T/workers.json" "$T/uacced.json"; ONE=uacce-zipone-4
 else
 	ONE=; it_info "the \"workers\" key is refused by this daemon's config parser: not tested ($(tail -1 "$T/check.out"))"
 fi
@@ -96,7 +103,10 @@ fi
 
 # --- the protocol ---------------------------------------------------------------
 [ "$SMALL" = 1 ] && export ZIP_PROBE_SMALL=1 ZIP_PROBE_SECONDS=4
-for dev in $SVA $NONSVA; do
+it_check "attributes of $MLNONSVA (mainline)" test \
+	"$(attr $MLNONSVA flags)|$(attr $MLNONSVA region_mmio_size)|$(attr $MLNONSVA region_dus_size)|$(attr $MLNONSVA available_instances)" = \
+	"0||4096||$((16384 + 67108864))||8|"
+for dev in $SVA $NONSVA $MLSVA $MLNONSVA; do
 	for s in roundtrip pipeline stream members corrupt short invalid badaddr ring nowake fair killed; do
 		it_check "protocol $s on $dev" "$PROBE" "$s" "$dev"
 	done
@@ -115,7 +125,7 @@ mk_corpus() {	# FILE BYTES: licenses, man pages and a binary, as a package ships
 SIZE=$((12 << 20)); [ "$SMALL" = 1 ] && SIZE=$((1 << 20))
 mk_corpus "$T/corpus" $SIZE
 cd "$T" || exit 1
-for dev in $SVA $NONSVA; do
+for dev in $SVA $NONSVA $MLNONSVA; do
 	Z=("$ZIP" --device "$dev")
 	cp corpus a; chmod 640 a; touch -d '2001-02-03 04:05:06' a
 	it_check "$dev: compress a file (input replaced)" "${Z[@]}" a
@@ -196,6 +206,9 @@ EOF
 
 # --- the daemon afterwards --------------------------------------------------------
 it_check "every hardware queue back ($SVA, $NONSVA)" test "$(attr $SVA available_instances)$(attr $NONSVA available_instances)" = "8|8|"
+# mainline: PUT_Q keeps the hardware queue, the (asynchronous, on FUSE) release returns it
+ml_back() { test "$(attr $MLSVA available_instances)$(attr $MLNONSVA available_instances)" = "8|8|"; }
+it_check "every hardware queue back ($MLSVA, $MLNONSVA)" it_wait 3000 ml_back
 it_check "the daemon survived everything" kill -0 "$IT_DPID"
 it_daemon_kill TERM 10000
 it_check "the daemon stops cleanly on SIGTERM" test "$IT_DRC" = 0

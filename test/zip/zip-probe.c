@@ -576,6 +576,21 @@ static int sc_invalid(const char *dev)
 	return failures;
 }
 
+/*
+ * The end of what a non-SVA device reaches: the SS the probe asked for
+ * (`ss_end`), or on a mainline-profile device (no SS) the end of its DUS.
+ */
+static const void *data_end(struct uacce_zip *z, const void *ss_end)
+{
+	struct uacce_q *q = uacce_zip_queue(z);
+	uint64_t off, size;
+
+	if (uacce_region_info(q, UACCE_QFRT_SS, &off, &size) != -ENXIO ||
+	    uacce_region_info(q, UACCE_QFRT_DUS, &off, &size) < 0)
+		return ss_end;
+	return (const char *)uacce_region_addr(q, UACCE_QFRT_DUS) + size;
+}
+
 static int sc_badaddr(const char *dev)
 {
 	struct uacce_zip *z = open_dev(dev, 1u << 20);
@@ -602,7 +617,7 @@ static int sc_badaddr(const char *dev)
 		memcpy(heap, in, 65536);
 		BAD(src, (uintptr_t)heap, EFAULT);
 		BAD(dst, (uintptr_t)heap, EFAULT);
-		BAD(src, (uintptr_t)(in + (1u << 20) - 100), EFAULT);	/* past the SS end */
+		BAD(src, (uintptr_t)data_end(z, in + (1u << 20)) - 100, EFAULT);	/* past its end */
 	} else {	/* any memory of ours is */
 		memcpy(heap, in, 65536);
 		e = good;
