@@ -206,7 +206,7 @@ best() {	# best KEY JSON...: the smallest figure
 	printf '%s\n' "$@" | grep -o "\"$k\":[0-9.]*" | cut -d: -f2 | sort -g | head -n 1
 }
 plainj=() shimj=() benchok=1
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	plainj+=("$(bench)") || benchok=0
 	shimj+=("$(LD_PRELOAD=$LIB bench)") || benchok=0
 done
