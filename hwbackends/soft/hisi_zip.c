@@ -763,6 +763,7 @@ const struct soft_personality soft_hisi_zip = {
 	.process = hz_process,
 	.pending = hz_pending,
 	.wake_word = hz_wake_word,
+	.kickless = true,
 	.fini_queue = hz_fini_queue,
 	.ioctl = hz_ioctl,
 };

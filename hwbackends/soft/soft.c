@@ -78,6 +78,8 @@ void soft_futex_wake(uint32_t *word, int n)
  * worker at once.
  */
 #define PARK_NS		100000000ULL
+/* a device whose clients never kick it (kickless) looks this often when idle */
+#define KICKLESS_NS	200000ULL
 #define SCAN_NS		10000000ULL
 
 static uint64_t idle_timeout_ns(uint64_t idle)
@@ -171,6 +173,7 @@ static void *worker(void *arg)
 	while (!__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t idle;
 		uint32_t seen;
+		bool park_now;
 
 		if (run_once(sq) > 0) {
 			last = now_ns();
@@ -183,11 +186,14 @@ static void *worker(void *arg)
 		}
 		seen = __atomic_load_n(wake, __ATOMIC_ACQUIRE);
 		__atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
-		if (idle >= PARK_NS)
+		park_now = idle >= PARK_NS && !p->kickless;
+		if (park_now)
 			park(sq);
 		if (!p->pending(sq) && !__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE))
-			futex_wait(wake, seen, idle >= PARK_NS ? 0 : idle_timeout_ns(idle));
-		if (idle >= PARK_NS)
+			futex_wait(wake, seen, park_now ? 0 :
+				   p->kickless && idle >= 1000000ULL ? KICKLESS_NS :
+				   idle_timeout_ns(idle));
+		if (park_now)
 			unpark(sq);
 		__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
 	}

@@ -54,6 +54,12 @@ struct soft_personality {
 	/* optional: before the queue's worker starts (START; again after a
 	 * stop: the device starts its rings over) */
 	int (*start)(struct soft_q *sq);
+	/*
+	 * Its clients write the rings and a doorbell but never a futex kick
+	 * (hisi_qm_v2: programs written for hardware): the worker never parks
+	 * and looks at least every 200 us when idle.
+	 */
+	bool kickless;
 	/* optional: the personality's own ioctls (qlock held); -ENOTTY for
 	 * a command it does not know */
 	int (*ioctl)(struct soft_q *sq, struct uacce_ioctl *io);
