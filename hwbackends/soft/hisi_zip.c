@@ -703,10 +703,27 @@ static void hz_reset(struct hz_q *h)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
+static void stop_words(struct hz_q *h, uint32_t v)
+{
+	__atomic_store_n((uint32_t *)(h->dus + HISI_QM_RX_STOP_OFFSET), v, __ATOMIC_RELEASE);
+	__atomic_store_n((uint32_t *)(h->dus + HISI_QM_TX_STOP_OFFSET), v, __ATOMIC_RELEASE);
+}
+
 static int hz_start(struct soft_q *sq)
 {
 	hz_reset(hq_of(sq));
+	stop_words(hq_of(sq), 0);
 	return 0;
+}
+
+/*
+ * Stopped (PUT_Q, owner death, device removal): raise the RX/TX stop words
+ * as the hardware's reset does, so that a client still polling fails
+ * (UADK: -WD_HW_EACCESS) instead of spinning on a queue nobody serves.
+ */
+static void hz_stopped(struct soft_q *sq)
+{
+	stop_words(hq_of(sq), 1);
 }
 
 static void hz_fini_queue(struct soft_q *sq)
@@ -760,6 +777,7 @@ const struct soft_personality soft_hisi_zip = {
 	.qfr_size = { [UACCE_QFRT_MMIO] = HISI_QM_MMIO_SIZE, [UACCE_QFRT_DUS] = HISI_QM_DUS_SIZE },
 	.init_queue = hz_init_queue,
 	.start = hz_start,
+	.stopped = hz_stopped,
 	.process = hz_process,
 	.pending = hz_pending,
 	.wake_word = hz_wake_word,

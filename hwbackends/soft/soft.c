@@ -417,14 +417,16 @@ void soft_stop_queue(struct uacce_hwq *hq)
 	if (sq->dev->pool) {
 		soft_pool_remove(sq->dev->pool, sq);
 		sq->running = false;
-		return;
+	} else {
+		__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
+		wake_worker(sq);
+		pthread_join(sq->thread, NULL);
+		sq->running = false;
+		if (sq->dev->engine && sq->dev->engine->queue_stopped)
+			sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
 	}
-	__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
-	wake_worker(sq);
-	pthread_join(sq->thread, NULL);
-	sq->running = false;
-	if (sq->dev->engine && sq->dev->engine->queue_stopped)
-		sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
+	if (sq->dev->pers->stopped)
+		sq->dev->pers->stopped(sq);
 }
 
 int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io)

@@ -54,6 +54,9 @@ struct soft_personality {
 	/* optional: before the queue's worker starts (START; again after a
 	 * stop: the device starts its rings over) */
 	int (*start)(struct soft_q *sq);
+	/* optional: after the queue's worker stopped (PUT_Q, release, owner
+	 * death, device removal): tell the client, if the protocol can */
+	void (*stopped)(struct soft_q *sq);
 	/*
 	 * Its clients write the rings and a doorbell but never a futex kick
 	 * (hisi_qm_v2: programs written for hardware): the worker never parks

@@ -576,6 +576,26 @@ START_TEST(test_lost_doorbells)
 }
 END_TEST
 
+/* a stopped queue raises the RX/TX stop words; START clears them */
+START_TEST(test_stop_words)
+{
+	struct uacce_dev *d = hisi_dev();
+	struct client c;
+	volatile uint32_t *rx, *tx;
+
+	client_open(&c, d, 0);
+	rx = (volatile uint32_t *)(c.dus + HISI_QM_RX_STOP_OFFSET);
+	tx = (volatile uint32_t *)(c.dus + HISI_QM_TX_STOP_OFFSET);
+	ck_assert_uint_eq(*rx, 0);
+	ck_assert_uint_eq(*tx, 0);
+	/* the device goes away under a started queue */
+	core_remove_device(d);
+	ck_assert_uint_eq(*rx, 1);
+	ck_assert_uint_eq(*tx, 1);
+	client_close(&c);
+}
+END_TEST
+
 START_TEST(test_poll_and_restart)
 {
 	struct client c;
@@ -611,6 +631,7 @@ int main(void)
 	tcase_add_test(tc, test_sgl_buffers);
 	tcase_add_test(tc, test_lost_doorbells);
 	tcase_add_test(tc, test_poll_and_restart);
+	tcase_add_test(tc, test_stop_words);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
