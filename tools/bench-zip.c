@@ -23,6 +23,10 @@
 #include <time.h>
 #include <zlib.h>
 
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <uacce/hisi_qm.h>
+#include <uacce/libuacce.h>
 #include <uacce/zip.h>
 
 #include "bench-util.h"
@@ -37,6 +41,7 @@ struct corpus {
 static const char *const cfg_name[ZB_NCFG] = {
 	[ZB_DEV1] = "device_1q", [ZB_DEV2] = "device_2q", [ZB_LD1] = "libdeflate_1t",
 	[ZB_LD2] = "libdeflate_2t", [ZB_Z1] = "zlib_1t", [ZB_Z2] = "zlib_2t",
+	[ZB_HISI1] = "hisi_qm_v2_1q",
 };
 
 /* --- the corpus --------------------------------------------------------------- */
@@ -168,6 +173,7 @@ struct worker {
 	struct run *run;
 	int tid;
 	struct uacce_zip *z;		/* device configurations */
+	struct hisi_q *hq;		/* ZB_HISI1 */
 	uint64_t in, out, end;
 	int err;
 	pthread_t thread;
@@ -302,6 +308,168 @@ static void device(struct worker *w)
 	}
 }
 
+/*
+ * A hisi_qm_v2 queue driven as Linaro UADK drives it (uacce_hisi_zip(7)):
+ * gzip requests in block mode (the client writes the 10-byte header, the
+ * device the deflate data and the trailer), `depth` in flight, completions
+ * found by the CQE's phase (the client spins: the hardware's clients poll).
+ */
+struct hisi_q {
+	struct uacce_q *q;
+	unsigned char *mmio, *dus;
+	struct hisi_zip_sqe *sq;
+	struct hisi_qm_cqe *cq;
+	uint32_t tail, head;
+	uint16_t phase, qn;
+};
+
+static int hisi_open(const char *dev, struct hisi_q *h)
+{
+	struct hisi_qp_ctx ctx = { .qc_type = 0 };
+	void *mmio, *dus;
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	err = uacce_queue_open(dev, &h->q);
+	if (!err)
+		err = uacce_map_region(h->q, UACCE_QFRT_DUS, HISI_QM_DUS_SIZE, &dus);
+	if (!err)
+		err = uacce_map_region(h->q, UACCE_QFRT_MMIO, HISI_QM_MMIO_SIZE, &mmio);
+	if (!err && ioctl(uacce_queue_fd(h->q), UACCE_CMD_QM_SET_QP_CTX, &ctx) < 0)
+		err = -errno;
+	if (!err)
+		err = uacce_queue_start(h->q);
+	if (err) {
+		if (h->q)
+			uacce_queue_close(h->q);
+		h->q = NULL;
+		return err;
+	}
+	h->mmio = mmio;
+	h->dus = dus;
+	h->sq = (struct hisi_zip_sqe *)h->dus;
+	h->cq = (struct hisi_qm_cqe *)(h->dus + HISI_QM_CQ_OFFSET);
+	h->phase = 1;
+	h->qn = ctx.id;
+	return 0;
+}
+
+static void hisi_submit(struct hisi_q *h, const unsigned char *src, uint32_t len,
+			unsigned char *dst, uint32_t cap, uint32_t tag)
+{
+	struct hisi_zip_sqe e = { 0 };
+
+	e.dw9 = HISI_ZIP_GZIP;
+	e.dw7 = HISI_ZIP_STREAM_NEW | HISI_ZIP_FLUSH_FINISH;
+	e.input_data_length = len;
+	e.dest_avail_out = cap;
+	e.source_addr_l = (uint32_t)(uintptr_t)src;
+	e.source_addr_h = (uint32_t)((uintptr_t)src >> 32);
+	e.dest_addr_l = (uint32_t)(uintptr_t)dst;
+	e.dest_addr_h = (uint32_t)((uintptr_t)dst >> 32);
+	e.dw13 = tag;
+	memcpy(&h->sq[h->tail], &e, sizeof(e));
+	h->tail = (h->tail + 1) % HISI_QM_Q_DEPTH;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n((uint64_t *)(h->mmio + HISI_QM_DB_OFFSET),
+			 HISI_QM_DB(h->qn, HISI_QM_DB_CMD_SQ, h->tail, 0), __ATOMIC_RELEASE);
+}
+
+/* the next completion, its SQE copied out; 0, or -ETIMEDOUT after `ms` */
+static int hisi_reap(struct hisi_q *h, struct hisi_zip_sqe *out, unsigned ms)
+{
+	uint64_t end = bench_now_ns() + (uint64_t)ms * 1000000ULL;
+
+	for (unsigned spins = 0;; spins++) {
+		struct hisi_qm_cqe *c = &h->cq[h->head];
+
+		if ((__atomic_load_n(&c->w7, __ATOMIC_ACQUIRE) & 1) == h->phase) {
+			memcpy(out, &h->sq[c->sq_head % HISI_QM_Q_DEPTH], sizeof(*out));
+			if (++h->head == HISI_QM_Q_DEPTH) {
+				h->head = 0;
+				h->phase ^= 1;
+			}
+			__atomic_store_n((uint64_t *)(h->mmio + HISI_QM_DB_OFFSET),
+					 HISI_QM_DB(h->qn, HISI_QM_DB_CMD_CQ, h->head, 0),
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+		if ((spins & 1023) == 1023) {
+			if (bench_now_ns() > end)
+				return -ETIMEDOUT;
+			sched_yield();
+		}
+	}
+}
+
+static void hisi_device(struct worker *w)
+{
+	const struct corpus *c = w->run->c;
+	int depth = w->run->o->depth < 64 ? w->run->o->depth : 64, inflight = 0;
+	uint32_t cap = (uint32_t)(c->buf + c->buf / 8 + 4096);
+	unsigned char *out[64] = { 0 };
+	uint64_t next = 0;
+
+	for (int k = 0; k < depth && !w->err; k++)
+		if (!(out[k] = malloc(cap)))
+			w->err = -ENOMEM;
+	begin(w);
+	for (int k = 0; k < depth && !w->err; k++, inflight++) {
+		memcpy(out[k], "\x1f\x8b\x08\0\0\0\0\0\0\x03", 10);
+		hisi_submit(w->hq, chunk(c, next++), (uint32_t)c->buf, out[k] + 10, cap - 10,
+			    (uint32_t)k);
+	}
+	while (!w->err && inflight) {
+		struct hisi_zip_sqe e;
+		uint32_t st;
+
+		w->err = hisi_reap(w->hq, &e, 30000);
+		if (w->err)
+			break;
+		inflight--;
+		st = e.dw3 & 0xff;
+		if ((st != HISI_ZIP_OK && st != HISI_ZIP_NEGACOMPRESS) || e.dw13 >= (uint32_t)depth) {
+			w->err = -EIO;
+			break;
+		}
+		w->in += e.consumed;
+		w->out += e.produced + 10;
+		if (bench_now_ns() < w->run->deadline) {
+			hisi_submit(w->hq, chunk(c, next++), (uint32_t)c->buf, out[e.dw13] + 10,
+				    cap - 10, e.dw13);
+			inflight++;
+		}
+	}
+	for (int k = 0; k < depth; k++)
+		free(out[k]);
+}
+
+/* the first device whose api is hisi_qm_v2; 0 or -ENODEV */
+static int hisi_find(char *buf, size_t len)
+{
+	char dir[512];
+	struct dirent *de;
+	int err = -ENODEV;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/class", uacce_runtime_dir());
+	d = opendir(dir);
+	if (!d)
+		return -ENODEV;
+	while (err && (de = readdir(d))) {
+		char api[64];
+
+		if (de->d_name[0] != '.' && strlen(de->d_name) < len &&
+		    uacce_dev_attr(de->d_name, "api", api, sizeof(api)) > 0 &&
+		    strcmp(api, HISI_QM_API_VER2_BASE) == 0) {
+			memcpy(buf, de->d_name, strlen(de->d_name) + 1);
+			err = 0;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -312,6 +480,9 @@ static void *worker_main(void *arg)
 		break;
 	case ZB_LD1: case ZB_LD2:
 		inproc_libdeflate(w);
+		break;
+	case ZB_HISI1:
+		hisi_device(w);
 		break;
 	default:
 		device(w);
@@ -338,12 +509,17 @@ static int open_queues(struct run *run, struct worker *w, const char *dev)
 static int measure(struct run *run, const char *dev, struct zip_figure *best)
 {
 	struct worker w[2] = { 0 };
+	struct hisi_q hq = { 0 };
 	uint64_t in = 0, out = 0, end = 0;
 	int err = 0;
 
 	run->nthreads = run->cfg == ZB_DEV2 || run->cfg == ZB_LD2 || run->cfg == ZB_Z2 ? 2 : 1;
 	if (run->cfg == ZB_DEV1 || run->cfg == ZB_DEV2)
 		err = open_queues(run, w, dev);
+	if (run->cfg == ZB_HISI1) {
+		err = hisi_open(dev, &hq);
+		w[0].hq = &hq;
+	}
 	pthread_barrier_init(&run->start, NULL, (unsigned)run->nthreads + 1);
 	for (int t = 0; t < run->nthreads; t++) {
 		w[t].run = run;
@@ -362,6 +538,10 @@ static int measure(struct run *run, const char *dev, struct zip_figure *best)
 		err = err ? err : w[t].err;
 		uacce_zip_close(w[t].z);
 	}
+	if (hq.q) {
+		uacce_queue_put(hq.q);
+		uacce_queue_close(hq.q);
+	}
 	pthread_barrier_destroy(&run->start);
 	if (!err && in) {
 		double mbps = (double)in / 1e6 / ((double)(end - run->t0) / 1e9);
@@ -375,9 +555,10 @@ static int measure(struct run *run, const char *dev, struct zip_figure *best)
 }
 
 static int run_level(const struct zip_bench_opts *o, const struct corpus *c, const char *dev,
-		     struct zip_level_result *lv)
+		     const char *hisi, struct zip_level_result *lv)
 {
-	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_Z1, ZB_LD2, ZB_DEV2, ZB_Z2 };
+	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_Z1, ZB_HISI1, ZB_LD2, ZB_DEV2,
+					      ZB_Z2 };
 	int first_err = 0;
 
 	for (int r = 0; r < o->rounds; r++) {
@@ -387,7 +568,10 @@ static int run_level(const struct zip_bench_opts *o, const struct corpus *c, con
 
 			if (!dev && (order[k] == ZB_DEV1 || order[k] == ZB_DEV2))
 				continue;
-			err = measure(&run, dev, &lv->f[order[k]]);
+			/* the hisi device compresses at its one level, 6 */
+			if (order[k] == ZB_HISI1 && (!hisi || lv->level != 6))
+				continue;
+			err = measure(&run, order[k] == ZB_HISI1 ? hisi : dev, &lv->f[order[k]]);
 			first_err = first_err ? first_err : err;
 		}
 	}
@@ -416,8 +600,12 @@ int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r)
 		dev = r->device;
 	}
 	r->err = err;
+	if (o->hisi_device)
+		snprintf(r->hisi_device, sizeof(r->hisi_device), "%s", o->hisi_device);
+	else if (hisi_find(r->hisi_device, sizeof(r->hisi_device)))
+		r->hisi_device[0] = '\0';
 	for (int l = 0; c.nbuf && l < 2; l++) {
-		int e = run_level(o, &c, dev, &r->lv[l]);
+		int e = run_level(o, &c, dev, r->hisi_device[0] ? r->hisi_device : NULL, &r->lv[l]);
 
 		r->err = r->err ? r->err : e;
 	}
@@ -450,6 +638,9 @@ static void print_level_json(const struct zip_level_result *l, bool comma)
 		else
 			printf("\"%s\":null,", cfg_name[k]);
 	}
+	printf("\"ratio_hisi_1q_to_libdeflate_1t\":%.3f,",
+	       l->f[ZB_HISI1].ok && l->f[ZB_LD1].mbps > 0 ? l->f[ZB_HISI1].mbps / l->f[ZB_LD1].mbps
+							  : -1);
 	printf("\"ratio_device_1q_to_best_1t\":%.3f,\"ratio_device_2q_to_1q\":%.3f,"
 	       "\"ratio_libdeflate_to_zlib_1t\":%.3f,\"ratio_libdeflate_2t_to_1t\":%.3f}%s",
 	       zip_ratio_1q(l), zip_ratio_2q(l),
@@ -459,9 +650,9 @@ static void print_level_json(const struct zip_level_result *l, bool comma)
 
 void zip_bench_print_json(const struct zip_bench_opts *o, const struct zip_bench_result *r)
 {
-	printf("\"zip\":{\"device\":\"%s\",\"sva\":%s,\"buffer\":%zu,\"depth\":%d,"
+	printf("\"zip\":{\"device\":\"%s\",\"hisi_device\":\"%s\",\"sva\":%s,\"buffer\":%zu,\"depth\":%d,"
 	       "\"corpus\":\"%s\",\"corpus_bytes\":%zu,\"rounds\":%d,\"seconds\":%.2f,",
-	       r->device, r->sva ? "true" : "false", o->buf, o->depth, r->corpus_desc,
+	       r->device, r->hisi_device, r->sva ? "true" : "false", o->buf, o->depth, r->corpus_desc,
 	       r->corpus_bytes, o->rounds, o->seconds);
 	print_level_json(&r->lv[0], true);
 	print_level_json(&r->lv[1], true);
@@ -487,6 +678,9 @@ void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_benc
 	}
 	printf("  device 1q / best in-process 1t: %.3f (level 6), %.3f (level 1)\n",
 	       zip_ratio_1q(&r->lv[0]), zip_ratio_1q(&r->lv[1]));
+	if (r->lv[0].f[ZB_HISI1].ok && r->lv[0].f[ZB_LD1].mbps > 0)
+		printf("  %s 1q / libdeflate 1t:   %.3f (level 6)\n", r->hisi_device,
+		       r->lv[0].f[ZB_HISI1].mbps / r->lv[0].f[ZB_LD1].mbps);
 	printf("  device 2q / device 1q:          %.3f (level 6), %.3f (level 1)\n",
 	       zip_ratio_2q(&r->lv[0]), zip_ratio_2q(&r->lv[1]));
 	/* what two CPUs give here at all: a loaded machine has less than two */

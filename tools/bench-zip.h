@@ -12,6 +12,7 @@
 
 struct zip_bench_opts {
 	const char *device;	/* NULL: the first zip device */
+	const char *hisi_device;	/* NULL: the first hisi_qm_v2 device, if any */
 	const char *corpus;	/* a file, or NULL: licenses + man pages */
 	size_t corpus_max;	/* bytes of the built-in corpus */
 	size_t buf;		/* bytes per request (1 MiB) */
@@ -26,7 +27,8 @@ struct zip_figure {
 	bool ok;
 };
 
-enum zip_cfg { ZB_DEV1, ZB_DEV2, ZB_LD1, ZB_LD2, ZB_Z1, ZB_Z2, ZB_NCFG };
+/* ZB_HISI1: one queue of a hisi_qm_v2 device (uacce_hisi_zip(7)), level 6 only */
+enum zip_cfg { ZB_DEV1, ZB_DEV2, ZB_LD1, ZB_LD2, ZB_Z1, ZB_Z2, ZB_HISI1, ZB_NCFG };
 
 struct zip_level_result {
 	int level;
@@ -35,6 +37,7 @@ struct zip_level_result {
 
 struct zip_bench_result {
 	char device[96];
+	char hisi_device[96];		/* "" when there is none */
 	bool sva;
 	size_t corpus_bytes;
 	char corpus_desc[160];

@@ -372,6 +372,7 @@ int main(int argc, char **argv)
 		{ "idle-seconds", required_argument, NULL, 's' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "zip-device", required_argument, NULL, 'Z' },
+		{ "hisi-device", required_argument, NULL, 'H' },
 		{ "corpus", required_argument, NULL, 'C' },
 		{ "zip-seconds", required_argument, NULL, 'S' },
 		{ "zip-rounds", required_argument, NULL, 'R' },
@@ -426,6 +427,9 @@ int main(int argc, char **argv)
 			break;
 		case 'Z':
 			zo.device = optarg;
+			break;
+		case 'H':
+			zo.hisi_device = optarg;
 			break;
 		case 'C':
 			zo.corpus = optarg;
@@ -482,7 +486,7 @@ int main(int argc, char **argv)
 		case 'h':
 			printf("Usage: uacce-bench [--json] [--count N] [--idle-queues N] "
 			       "[--idle-seconds S] [--quick]\n"
-			       "                   [--zip-device DEV] [--corpus FILE] "
+			       "                   [--zip-device DEV] [--hisi-device DEV] [--corpus FILE] "
 			       "[--zip-seconds S] [--zip-rounds N]\n"
 			       "                   [--zip-only | --no-zip]\n"
 			       "                   [--contention | --contention-only] "
