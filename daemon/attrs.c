@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "attrs.h"
 #include "core.h"
 #include "log.h"
@@ -25,22 +26,9 @@ static int write_atomic(const char *rundir, struct uacce_dev *d, const char *pat
 			const char *file, const char *val)
 {
 	char tmp[512];
-	size_t len = strlen(val);
-	int fd, err = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s/.%s.%s.tmp", rundir, ud_name(d), file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, len) != (ssize_t)len)
-		err = -EIO;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return atomic_write_file(tmp, path, val, strlen(val), 0444);
 }
 
 static int write_attr(const char *rundir, struct uacce_dev *d, const char *attr,

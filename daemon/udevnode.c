@@ -10,12 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "udevnode.h"
 
 int udevnode_write(const char *dir, const char *name, uid_t uid, gid_t gid, mode_t mode)
 {
 	char path[512], tmp[520], buf[160];
-	int fd, n, err = 0;
+	int n;
 
 	if (!name[0] || strchr(name, '/') || name[0] == '.')
 		return -EINVAL;
@@ -29,18 +30,7 @@ int udevnode_write(const char *dir, const char *name, uid_t uid, gid_t gid, mode
 	n = snprintf(buf, sizeof(buf), "UACCE_NODE_OWNER=%u\nUACCE_NODE_GROUP=%u\n"
 		     "UACCE_NODE_MODE=%04o\n", (unsigned)uid, (unsigned)gid,
 		     (unsigned)(mode & 07777));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, (size_t)n) != n)
-		err = -EIO;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return atomic_write_file(tmp, path, buf, (size_t)n, 0644);
 }
 
 void udevnode_remove(const char *dir, const char *name)
