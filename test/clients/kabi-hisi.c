@@ -21,6 +21,8 @@
  *   sgl      hardware SGL buffers (chained, skips across entries)
  *   async    one thread submits and rings SQ doorbells, another receives
  *            and rings CQ doorbells on the same word: N requests, none lost
+ *   doorbell a request whose SQ doorbell a CQ doorbell overwrote, a slot with
+ *            no doorbell, a slot written in place after them
  *   poll     poll(2) reports POLLIN after completions (epoll_en)
  *   threads  THREADS queues, one per thread
  *   fork     a child has no mappings, the parent's queue is EPERM, it
@@ -1460,6 +1462,171 @@ out:
 	free(a.seen);
 }
 
+/* --- lost SQ doorbells, one at a time -------------------------------------------------- */
+/* write sqe into the next SQ slot without an SQ doorbell; the slot or -errno */
+static int put_slot(struct hq *q, uint32_t *sqe)
+{
+	unsigned slot = q->tail;
+
+	sqe[W_TAG] = (uint32_t)rnd(&q->tag);
+	memcpy(q->sq + (size_t)slot * SQE_SIZE, sqe, SQE_SIZE);
+	q->tail = (slot + 1) % DEPTH;
+	__atomic_add_fetch(&q->used, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&n_req, 1, __ATOMIC_RELAXED);
+	return (int)slot;
+}
+
+/* the completion of slot (us after t0 in *lat); 0 or -errno */
+static int wait_slot(struct hq *q, int slot, uint64_t t0, uint32_t *r, uint64_t *lat)
+{
+	uint64_t end = t0 + 10000000ull * (uint64_t)tscale;
+	int got;
+
+	while ((got = hq_recv(q, r)) == -EAGAIN) {
+		if (now_us() > end) {
+			q->broken = true;
+			return -ETIMEDOUT;
+		}
+		usleep(20);
+	}
+	*lat = now_us() - t0;
+	if (got != slot) {
+		q->broken = true;
+		return got < 0 ? got : -EPROTO;
+	}
+	return 0;
+}
+
+static bool good_result(const uint32_t *r, const uint8_t *in, size_t n, const uint8_t *out,
+			char *why, size_t wl)
+{
+	if (st(r) != ST_OK && st(r) != ST_NEGA) {
+		snprintf(why, wl, "status %#x", st(r));
+		return false;
+	}
+	if (r[W_CONSUMED] != n) {
+		snprintf(why, wl, "consumed %u of %zu (input_data_length in the slot now %u)",
+			 r[W_CONSUMED], n, r[W_INLEN]);
+		return false;
+	}
+	return zlib_check(ALG_DEFLATE, out, r[W_PRODUCED], in, n, why, wl) == 0;
+}
+
+/*
+ * The device's second signal (the slot itself) must not make a slot that no
+ * SQ doorbell covers look covered: after a request was taken without its
+ * doorbell (overwritten by a CQ doorbell, B.5), the next slot is still
+ * uncovered until its own doorbell.  A client that fills a slot in place
+ * (here: everything, then input_data_length 1 ms later) and rings the
+ * doorbell after it must get the request it wrote.
+ */
+static void mode_doorbell(const char *dev)
+{
+	enum { N = 4096 };
+	static uint8_t in[N], out[N + 1024];
+	uint32_t sqe[32], r[32];
+	char why[200];
+	uint64_t t0, lat;
+	struct hq q;
+	int slot, err;
+
+	err = hq_open(&q, dev, 0);
+	if (err) {
+		fail("%s: doorbell: open: %s", dev, ename(-err));
+		return;
+	}
+	fill(in, N, 0, 31);
+	for (unsigned attempt = 0; attempt < 5 && !q.broken; attempt++) {
+		uint64_t pause;
+		volatile uint32_t *w;
+
+		/* a request with its doorbell, then one whose SQ doorbell a CQ doorbell
+		 * overwrote */
+		sqe_init(sqe, ALG_DEFLATE, false, in, N, out, sizeof(out));
+		sqe[W_7] = F_FINISH | F_NEW;
+		err = hq_do(&q, sqe, r, false);
+		if (err || !good_result(r, in, N, out, why, sizeof(why))) {
+			fail("%s: doorbell: a request with its doorbell: %s", dev,
+			     err ? ename(-err) : why);
+			break;
+		}
+		sqe_init(sqe, ALG_DEFLATE, false, in, N, out, sizeof(out));
+		sqe[W_7] = F_FINISH | F_NEW;
+		slot = put_slot(&q, sqe);
+		t0 = now_us();
+		ring(&q, DB_CQ, q.head, 0);
+		err = wait_slot(&q, slot, t0, r, &lat);
+		if (err) {
+			fail("%s: doorbell: slot %d with its SQ doorbell overwritten by a CQ doorbell: "
+			     "%s", dev, slot, ename(-err));
+			break;
+		}
+		if (attempt == 0)
+			ok("%s: doorbell: slot %d, its SQ doorbell overwritten by a CQ doorbell, "
+			   "completed after %llu us", dev, slot, (unsigned long long)lat);
+		if (attempt == 0) {
+			/* the next slot, no doorbell at all: not covered by the last SQ doorbell */
+			sqe_init(sqe, ALG_DEFLATE, false, in, N, out, sizeof(out));
+			sqe[W_7] = F_FINISH | F_NEW;
+			slot = put_slot(&q, sqe);
+			t0 = now_us();
+			err = wait_slot(&q, slot, t0, r, &lat);
+			if (err)
+				fail("%s: doorbell: slot %d without a doorbell: %s", dev, slot,
+				     ename(-err));
+			else if (lat < 1800)
+				fail("%s: doorbell: slot %d, written with no SQ doorbell after it (the "
+				     "last SQ doorbell had tail %d), was taken after %llu us, not "
+				     "after the 2 ms a slot no doorbell covers must stay unchanged",
+				     dev, slot, slot - 1, (unsigned long long)lat);
+			else
+				ok("%s: doorbell: slot %d with no doorbell taken after %llu us (>= 2 ms "
+				   "unchanged)", dev, slot, (unsigned long long)lat);
+			continue;
+		}
+		/* in place: everything but input_data_length, then that, then the doorbell */
+		sqe_init(sqe, ALG_DEFLATE, false, in, N, out, sizeof(out));
+		sqe[W_7] = F_FINISH | F_NEW;
+		sqe[W_TAG] = (uint32_t)rnd(&q.tag);
+		slot = (int)q.tail;
+		w = (volatile uint32_t *)(q.sq + (size_t)slot * SQE_SIZE);
+		memset(out, 0, sizeof(out));
+		t0 = now_us();
+		for (int i = 31; i >= 0; i--)
+			if (i != W_INLEN)
+				w[i] = sqe[i];
+		while (now_us() - t0 < 1000)
+			;
+		w[W_INLEN] = sqe[W_INLEN];
+		pause = now_us() - t0;
+		q.tail = (q.tail + 1) % DEPTH;
+		__atomic_add_fetch(&q.used, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&n_req, 1, __ATOMIC_RELAXED);
+		ring(&q, DB_SQ, q.tail, 0);
+		err = wait_slot(&q, slot, t0, r, &lat);
+		if (err) {
+			fail("%s: doorbell: slot %d written in place: %s", dev, slot, ename(-err));
+			break;
+		}
+		if (pause > 1500) {
+			info("%s: doorbell: the in-place write took %llu us (preempted): again", dev,
+			     (unsigned long long)pause);
+			continue;
+		}
+		if (good_result(r, in, N, out, why, sizeof(why)))
+			ok("%s: doorbell: slot %d written in place (input_data_length %llu us after "
+			   "the rest, then the SQ doorbell), after a lost doorbell: the request as "
+			   "written", dev, slot, (unsigned long long)pause);
+		else
+			fail("%s: doorbell: slot %d written in place after a request taken without "
+			     "its doorbell (all words but input_data_length, %llu us later that, "
+			     "then the SQ doorbell with tail %u): %s", dev, slot,
+			     (unsigned long long)pause, q.tail, why);
+		break;
+	}
+	hq_close(&q);
+}
+
 /* --- poll ------------------------------------------------------------------------------ */
 static void mode_poll(const char *dev)
 {
@@ -1764,7 +1931,7 @@ static const struct {
 } modes[] = {
 	{ "attrs", mode_attrs }, { "block", mode_block },     { "stream", mode_stream },
 	{ "status", mode_status }, { "sgl", mode_sgl },       { "async", mode_async },
-	{ "poll", mode_poll },   { "threads", mode_threads }, { "fork", mode_fork },
+	{ "doorbell", mode_doorbell }, { "poll", mode_poll },   { "threads", mode_threads }, { "fork", mode_fork },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 

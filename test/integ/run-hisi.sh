@@ -14,7 +14,8 @@
 # directions, byte-exact against zlib); stream mode (128 KiB chunks, two
 # streams interleaved on one queue); the status codes 0x0e and 0x10; SGL
 # buffers; the shared doorbell word (a submitting and a polling thread,
-# UACCE_HISI_ASYNC requests, default 5000: none lost); poll(2); a queue
+# UACCE_HISI_ASYNC requests, default 5000: none lost); lost doorbells one
+# at a time (the slot-only signal covers no more than it should); poll(2); a queue
 # per thread; fork; no queue left taken; a clean daemon exit.  The last
 # line is "hisi: N passed, M failed" and the exit status is M.
 set -u
@@ -106,6 +107,7 @@ it_skip status || hisi "statuses: 0x0e (output does not fit), 0x10 (damaged trai
 it_skip sgl || hisi "SGL buffers: chained hardware SGLs, skips across entries" -d "$DEV" sgl
 it_skip async || hisi "the shared doorbell word: ${UACCE_HISI_ASYNC:-5000} requests, submitter and poller threads" \
 	-d "$DEV" -n "${UACCE_HISI_ASYNC:-5000}" async
+it_skip doorbell || hisi "lost SQ doorbells one at a time: a slot no doorbell covers, a slot written in place" -d "$DEV" doorbell
 it_skip poll || hisi "poll(2): POLLIN after completions" -d "$DEV" poll
 it_skip threads || hisi "4 threads, a queue each" -d "$DEV" -t 4 -n 200 threads
 it_skip fork || hisi "fork: no mappings and EPERM in the child, its own queue; available_instances" -d "$DEV" fork
