@@ -633,6 +633,9 @@ static int hz_process(struct soft_q *sq)
 				ulog_rl(LOG_INFO, "%s: SQ slot %u taken without its doorbell "
 					"(overwritten by a CQ doorbell?)", uacce_hwq_label(sq->q),
 					h->head);
+			/* the last SQ doorbell covers none of the slots after this one:
+			 * head now passes its tail, and "tail != head" would say it does */
+			h->db_valid = false;
 		}
 		h->waiting_slot = -1;
 		do_request(sq, h, &e);
