@@ -1338,10 +1338,22 @@ static void *async_submit(void *arg)
 				return NULL;
 			}
 		}
-		/* a pause now and then: the last SQ doorbell of a burst is the one a CQ
-		 * doorbell from the other thread may overwrite */
-		if (rnd(&s) % 4 == 0)
+		/*
+		 * The last SQ doorbell of a burst is the one a CQ doorbell from the
+		 * other thread may overwrite with nothing after it: every other burst
+		 * waits until the poller has it all (a request taken only with its
+		 * doorbell would never come: the poller's bound catches it); a pause
+		 * now and then otherwise.
+		 */
+		if (rnd(&s) % 2 == 0) {
+			while (__atomic_load_n(&a->done, __ATOMIC_ACQUIRE) < t)
+				if (__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE))
+					return NULL;
+				else
+					usleep(20);
+		} else if (rnd(&s) % 2 == 0) {
 			usleep((useconds_t)(rnd(&s) % 300));
+		}
 	}
 	return NULL;
 }
@@ -1359,7 +1371,7 @@ static void async_done(struct async *a, const uint32_t *r, int slot)
 		return;
 	}
 	a->seen[t] = 1;
-	a->done++;
+	__atomic_add_fetch(&a->done, 1, __ATOMIC_RELEASE);
 	lat = now_us() - __atomic_load_n(&a->t_sub[t], __ATOMIC_ACQUIRE);
 	if (lat > a->max_lat)
 		a->max_lat = lat;
