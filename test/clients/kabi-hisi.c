@@ -1397,7 +1397,7 @@ static bool async_overdue(struct async *a)
 
 		if (!ts)
 			break;
-		if (!a->seen[t] && now - ts > a->bound_us) {
+		if (!a->seen[t] && now > ts && now - ts > a->bound_us) {
 			fail("%s: async: tag %u (of %u) not completed %llu ms after its submission "
 			     "(%u done, %u in flight, SQ tail %u, CQ head %u)",
 			     a->q->name, t, a->n, (unsigned long long)(now - ts) / 1000, a->done,
