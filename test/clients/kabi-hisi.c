@@ -1111,13 +1111,15 @@ static void *chain_build(struct chain *ch, const size_t *lens, unsigned nb, unsi
 	}
 	for (unsigned s = 0; s < nsgl; s++) {
 		unsigned cnt = nb - b < per ? nb - b : per;
+		/* aligned_alloc: a multiple of the alignment */
+		size_t sz = (64 + (size_t)(per + 2) * 32 + 63) & ~(size_t)63;
 		struct sgl_hdr *hd;
 		struct sge *e;
 
-		ch->mem[s] = aligned_alloc(64, 64 + (size_t)(per + 2) * 32);
+		ch->mem[s] = aligned_alloc(64, sz);
 		if (!ch->mem[s])
 			return NULL;
-		memset(ch->mem[s], 0, 64 + (size_t)(per + 2) * 32);
+		memset(ch->mem[s], 0, sz);
 		hd = (struct sgl_hdr *)ch->mem[s];
 		e = (struct sge *)(ch->mem[s] + 64);
 		hd->sum_in_sgl = (uint16_t)cnt;
