@@ -27,7 +27,9 @@
  *   threads  THREADS queues, one per thread
  *   fork     a child has no mappings, the parent's queue is EPERM, it
  *            opens its own; available_instances at open and close
- *   all      every mode above
+ *   stop     hold a queue, print "ready PID", and wait for the TX-stop and
+ *            RX-stop words (the caller stops the device)
+ *   all      every mode above but stop
  *
  * One line per check ("ok: ...", "FAIL: ...", "info: ..."); exit status 1
  * on any failure, 2 on a usage error.
@@ -1858,6 +1860,50 @@ static void mode_fork(const char *dev)
 		fail("%s: available_instances after close: %ld, expected %ld", dev, avail(dev), a0);
 }
 
+/* --- the device stops under a client (B.4: the RX/TX-stop words) ------------------------ */
+/*
+ * A queue in use; "ready PID" on stdout; then the device goes away (the
+ * caller stops the daemon): the TX-stop and RX-stop words must become 1,
+ * as the kernel sets them when the device is reset or removed, so that a
+ * UADK client fails (-WD_HW_EACCESS) instead of spinning on a dead queue.
+ */
+static void mode_stop(const char *dev)
+{
+	uint8_t in[3000];
+	uint64_t t0, end;
+	struct hq q;
+	int err;
+
+	err = hq_open(&q, dev, 0);
+	if (err) {
+		fail("%s: stop: open: %s", dev, ename(-err));
+		return;
+	}
+	fill(in, sizeof(in), 0, 9);
+	if (block_comp(&q, ALG_ZLIB, in, sizeof(in), "before the stop")) {
+		hq_close(&q);
+		return;
+	}
+	dprintf(STDOUT_FILENO, "ready %d\n", (int)getpid());
+	t0 = now_us();
+	end = t0 + 30000000ull * (uint64_t)tscale;
+	while (!(__atomic_load_n(q.tx_stop, __ATOMIC_ACQUIRE) == 1 &&
+		 __atomic_load_n(q.rx_stop, __ATOMIC_ACQUIRE) == 1) &&
+	       now_us() < end)
+		usleep(1000);
+	if (*q.tx_stop == 1 && *q.rx_stop == 1)
+		ok("%s: stop: TX-stop and RX-stop words 1 after %llu ms: a UADK client fails "
+		   "instead of spinning", dev, (unsigned long long)(now_us() - t0) / 1000);
+	else
+		fail("%s: stop: TX-stop %u RX-stop %u %d s after \"ready\" (the device was to "
+		     "stop): a UADK client would go on submitting and polling a dead queue", dev,
+		     *q.tx_stop, *q.rx_stop, 30 * tscale);
+	/* the daemon is gone: no PUT_Q, only the mappings and the fd */
+	munmap(q.mmio, MMIO_SIZE);
+	munmap(q.dus, DUS_SIZE);
+	close(q.fd);
+}
+
 /* --- attributes and ioctls ------------------------------------------------------------------ */
 static void mode_attrs(const char *dev)
 {
@@ -1942,10 +1988,14 @@ static void mode_attrs(const char *dev)
 static const struct {
 	const char *name;
 	void (*fn)(const char *dev);
+	bool in_all;
 } modes[] = {
-	{ "attrs", mode_attrs }, { "block", mode_block },     { "stream", mode_stream },
-	{ "status", mode_status }, { "sgl", mode_sgl },       { "async", mode_async },
-	{ "doorbell", mode_doorbell }, { "poll", mode_poll },   { "threads", mode_threads }, { "fork", mode_fork },
+	{ "attrs", mode_attrs, true },	     { "block", mode_block, true },
+	{ "stream", mode_stream, true },     { "status", mode_status, true },
+	{ "sgl", mode_sgl, true },	     { "async", mode_async, true },
+	{ "doorbell", mode_doorbell, true }, { "poll", mode_poll, true },
+	{ "threads", mode_threads, true },   { "fork", mode_fork, true },
+	{ "stop", mode_stop, false },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 
@@ -2014,7 +2064,8 @@ int main(int argc, char **argv)
 		bool found = false;
 
 		for (size_t m = 0; m < NMODES; m++)
-			if (!strcmp(argv[i], "all") || !strcmp(argv[i], modes[m].name))
+			if ((!strcmp(argv[i], "all") && modes[m].in_all) ||
+			    !strcmp(argv[i], modes[m].name))
 				run[m] = found = true;
 		if (!found)
 			usage(argv[0]);

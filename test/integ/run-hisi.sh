@@ -16,7 +16,8 @@
 # buffers; the shared doorbell word (a submitting and a polling thread,
 # UACCE_HISI_ASYNC requests, default 5000: none lost); lost doorbells one
 # at a time (the slot-only signal covers no more than it should); poll(2); a queue
-# per thread; fork; no queue left taken; a clean daemon exit.  The last
+# per thread; fork; no queue left taken; a clean daemon exit with a client
+# holding a queue, which sees the RX/TX-stop words set.  The last
 # line is "hisi: N passed, M failed" and the exit status is M.
 set -u
 IT_NAME=${IT_NAME:-hisi}
@@ -129,10 +130,23 @@ if it_wait 2000 it_avail_is "$DEV" "$QUEUES"; then
 else
 	it_bad "$DEV: available_instances $(it_attr "$DEV" available_instances), expected $QUEUES"
 fi
+# a client holds a queue while the daemon stops: the RX/TX-stop words
+holder=
+if ! it_skip stop && it_hold stop "$IT_USER1" 10000 "${RUN[@]}" "$IT_TMP/bin/kabi-hisi" -d "$DEV" stop; then
+	holder=${IT_HOLD_JOB[stop]}
+fi
 if it_daemon_kill TERM 10000 && [ "$IT_DRC" = 0 ]; then
-	it_ok "SIGTERM: the daemon exited with status 0"
+	it_ok "SIGTERM: the daemon exited with status 0${holder:+ (a client holding a queue)}"
 else
 	it_bad "SIGTERM: expected exit status 0 within 10 s got ${IT_DRC:-?}"
+fi
+if [ -n "$holder" ]; then
+	if it_wait 40000 it_reaped "$holder" && wait "$holder"; then
+		it_ok "the client holding a queue saw the TX-stop and RX-stop words set when the daemon stopped"
+	else
+		it_bad "the client holding a queue when the daemon stopped (exit ${?})"
+		it_indent "$IT_TMP/stop.out" | grep -v '^    ok:'
+	fi
 fi
 it_summary
 exit $?
