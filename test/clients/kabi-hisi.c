@@ -17,7 +17,9 @@
  *   stream   stateful stream compress (128 KiB chunks, FINISH on the last)
  *            and decompress (until status 0x13 + last block), two streams
  *            interleaved on one queue
- *   status   0x0e (output does not fit), 0x10 (damaged trailer)
+ *   status   0x0e (output does not fit, compress and decompress, exact fit),
+ *            0x10 (damaged trailer), errors for data that is not deflate, a
+ *            request type v2 lacks, 8 MiB + 1 bytes (8 MiB works)
  *   sgl      hardware SGL buffers (chained, skips across entries)
  *   async    one thread submits and rings SQ doorbells, another receives
  *            and rings CQ doorbells on the same word: N requests, none lost
@@ -771,7 +773,7 @@ struct zstream {
 	uint8_t *ctx;			/* the session's 64 KiB context buffer */
 	bool started, done;
 	uint32_t isize, check;
-	unsigned reqs, idle;
+	unsigned reqs, idle, drains;	/* drains: requests with no input left */
 };
 
 static int zs_init(struct zstream *s, unsigned alg, unsigned dir, const uint8_t *in, size_t n,
@@ -814,6 +816,7 @@ static int zs_step(struct hq *q, struct zstream *s, const char *tag)
 		}
 	}
 	chunk = s->in_len - s->pos < CHUNK ? s->in_len - s->pos : CHUNK;
+	s->drains += chunk == 0;
 	if (s->pos + chunk == s->in_len)
 		flags |= F_FINISH;
 	room = s->out_cap - s->out_len;
@@ -929,7 +932,8 @@ static int stream_run(struct hq *q, unsigned alg, unsigned dir, const uint8_t *o
 	while ((k = zs_step(q, &s, tag)) == 0)
 		;
 	if (k == 1 && !zs_verify(&s, orig, n, tag)) {
-		ok("%s: %u requests, verified with zlib", tag, s.reqs);
+		ok("%s: %u requests (%u with no input left), verified with zlib", tag, s.reqs,
+		   s.drains);
 		rc = 0;
 	}
 out:
@@ -1005,7 +1009,9 @@ static void mode_stream(const char *dev)
 		goto out;
 	}
 	for (unsigned alg = 1; alg <= 3; alg++)
-		for (unsigned k = 0; k < 4; k += 3) {
+		for (unsigned k = 0; k < 4; k++) {
+			if (k == 1)
+				continue;
 			fill(a, n, k, 7 + alg);
 			stream_run(&cq, alg, 0, a, n, k);
 			stream_run(&dq, alg, 1, a, n, k);
@@ -1078,6 +1084,75 @@ static void mode_status(const char *dev)
 			expect_status(&dq, sqe, ST_CRC, what);
 			c[at] ^= 0x40;
 		}
+	}
+	/* the output exactly as large as the data, and a byte less */
+	fill(in, n, 0, 6);
+	{
+		size_t clen = zlib_comp(ALG_DEFLATE, 6, in, n, c, cap);
+		uint32_t r[32];
+
+		for (unsigned less = 0; less < 2; less++) {
+			memset(dst, 0xa5, cap);
+			sqe_init(sqe, ALG_DEFLATE, false, c, (uint32_t)clen, dst, (uint32_t)(n - less));
+			sqe[W_7] = F_FINISH | F_NEW;
+			err = hq_do(&dq, sqe, r, false);
+			if (err)
+				fail("%s: decompress into %zu bytes: %s", dev, n - less, ename(-err));
+			else if (less && st(r) != ST_DST_SMALL)
+				fail("%s: block decompress of %zu bytes into %zu: status %#x, expected "
+				     "0xe", dev, n, n - less, st(r));
+			else if (!less && ((st(r) != ST_OK && st(r) != ST_END) || r[W_PRODUCED] != n ||
+					   memcmp(dst, in, n) || dst[n] != 0xa5))
+				fail("%s: block decompress of %zu bytes into exactly %zu: status %#x "
+				     "produced %u%s", dev, n, n, st(r), r[W_PRODUCED],
+				     memcmp(dst, in, n) ? ", output differs" : "");
+			else
+				ok("%s: block decompress of %zu bytes into %zu bytes -> status %#x", dev,
+				   n, n - less, st(r));
+		}
+		/* not deflate data, a request type v2 does not have: errors, not results */
+		fill(c, 4096, 1, 8);
+		c[0] = 0xff;	/* block type 3: invalid */
+		sqe_init(sqe, ALG_DEFLATE, false, c, 4096, dst, (uint32_t)cap);
+		sqe[W_7] = F_FINISH | F_NEW;
+		err = hq_do(&dq, sqe, r, false);
+		if (err || st(r) == ST_OK || st(r) == ST_END || st(r) == ST_NEGA)
+			fail("%s: decompress of 4 KiB that is not deflate data: %s status %#x", dev,
+			     ename(-err), err ? 0 : st(r));
+		else
+			ok("%s: decompress of 4 KiB that is not deflate data -> status %#x", dev, st(r));
+		sqe_init(sqe, 0x42, false, in, 4096, dst, (uint32_t)cap);
+		sqe[W_7] = F_FINISH | F_NEW | (3u << 28);
+		err = hq_do(&cq, sqe, r, false);
+		if (err || st(r) == ST_OK || st(r) == ST_END || st(r) == ST_NEGA)
+			fail("%s: request type 0x42 (lz77_zstd, not a v2 type): %s status %#x", dev,
+			     ename(-err), err ? 0 : st(r));
+		else
+			ok("%s: request type 0x42 (lz77_zstd, not a v2 type) -> status %#x", dev,
+			   st(r));
+	}
+	/* 8 MiB per request: exactly that works, a byte more is refused */
+	{
+		size_t big = 8u << 20;
+		uint8_t *b = malloc(big + 1), *o = malloc(big + big / 8 + 1024);
+		uint32_t r[32];
+
+		if (b && o) {
+			fill(b, big + 1, 0, 13);
+			if (!block_comp(&cq, ALG_GZIP, b, big, "8 MiB (the limit)"))
+				ok("%s: gzip block compress of exactly 8 MiB, byte-exact", dev);
+			sqe_init(sqe, ALG_GZIP, false, b, (uint32_t)big + 1, o + 10,
+				 (uint32_t)(big + big / 8));
+			sqe[W_7] = F_FINISH | F_NEW;
+			err = hq_do(&cq, sqe, r, false);
+			if (err || st(r) == ST_OK || st(r) == ST_NEGA)
+				fail("%s: block compress of 8 MiB + 1: %s status %#x, expected an error",
+				     dev, ename(-err), err ? 0 : st(r));
+			else
+				ok("%s: block compress of 8 MiB + 1 byte -> status %#x", dev, st(r));
+		}
+		free(b);
+		free(o);
 	}
 	if (!block_decomp(&dq, ALG_GZIP, in, 5000, 6, "5000 bytes after failed requests"))
 		ok("%s: the decompress queue works on after the failures", dev);
