@@ -105,7 +105,7 @@ _Static_assert(sizeof(struct cqe) == 16 && offsetof(struct cqe, sq_head) == 8 &&
 /* the zip SQE as 32 words (C) */
 enum {
 	W_CONSUMED = 0, W_PRODUCED = 1, W_STATUS = 3, W_INLEN = 4, W_7 = 7, W_8 = 8, W_9 = 9,
-	W_TAG = 13, W_AVAIL = 14, W_CTX0 = 15, W_SRC = 18, W_DST = 20, W_SCTX = 22,
+	W_TAG = 13, W_AVAIL = 14, W_TAG3 = 26, W_CTX0 = 15, W_SRC = 18, W_DST = 20, W_SCTX = 22,
 	W_ISIZE = 30, W_CHECK = 31,
 };
 #define F_FINISH	(1u << 25)
@@ -477,6 +477,29 @@ static int hq_recv(struct hq *q, uint32_t *out)
 	return (int)slot;
 }
 
+/*
+ * The tag, where UADK puts it on a v2 device (C): zlib and gzip requests
+ * are "v1" SQEs (type 0, dw7 bits 28-31) with the tag in dw13; deflate and
+ * every other request type are type 3 SQEs with the tag in dw26.
+ */
+static bool sqe_v3(const uint32_t *sqe)
+{
+	unsigned alg = sqe[W_9] & 0xff;
+
+	return alg != ALG_ZLIB && alg != ALG_GZIP;
+}
+
+static void tag_set(uint32_t *sqe, uint32_t tag)
+{
+	sqe[W_7] = (sqe[W_7] & 0x0fffffffu) | (sqe_v3(sqe) ? 3u << 28 : 0);
+	sqe[sqe_v3(sqe) ? W_TAG3 : W_TAG] = tag;
+}
+
+static uint32_t tag_of(const uint32_t *sqe)
+{
+	return sqe[sqe_v3(sqe) ? W_TAG3 : W_TAG];
+}
+
 /* one request, waited for (sync mode): 0 with the completed SQE in out, or -errno */
 static int hq_do(struct hq *q, uint32_t *sqe, uint32_t *out, bool use_poll)
 {
@@ -486,7 +509,7 @@ static int hq_do(struct hq *q, uint32_t *sqe, uint32_t *out, bool use_poll)
 
 	if (q->broken)
 		return -EIO;
-	sqe[W_TAG] = tag;
+	tag_set(sqe, tag);
 	slot = hq_send(q, sqe);
 	if (slot < 0)
 		return slot;
@@ -513,9 +536,9 @@ static int hq_do(struct hq *q, uint32_t *sqe, uint32_t *out, bool use_poll)
 		q->broken = true;
 		return r;
 	}
-	if (r != slot || out[W_TAG] != tag) {
-		fail("%s: completion of slot %d tag %#x, sent slot %d tag %#x", q->name, r,
-		     out[W_TAG], slot, tag);
+	if (r != slot || tag_of(out) != tag || (out[W_7] >> 28) != (sqe[W_7] >> 28)) {
+		fail("%s: completion of slot %d tag %#x (SQE type %u), sent slot %d tag %#x (type "
+		     "%u)", q->name, r, tag_of(out), out[W_7] >> 28, slot, tag, sqe[W_7] >> 28);
 		q->broken = true;
 		return -EPROTO;
 	}
@@ -1404,7 +1427,7 @@ static void *async_submit(void *arg)
 			sqe_init(sqe, ALG_DEFLATE, false, a->in + (size_t)t * AIN, alen(t),
 				 a->out + (size_t)t * AOUT, AOUT);
 			sqe[W_7] = F_FINISH | F_NEW;
-			sqe[W_TAG] = t;
+			tag_set(sqe, t);
 			__atomic_store_n(&a->t_sub[t], now_us(), __ATOMIC_RELEASE);
 			while ((r = hq_send(a->q, sqe)) == -EBUSY) {
 				if (__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE))
@@ -1439,7 +1462,7 @@ static void *async_submit(void *arg)
 
 static void async_done(struct async *a, const uint32_t *r, int slot)
 {
-	unsigned t = r[W_TAG];
+	unsigned t = tag_of(r);
 	uint64_t lat;
 	char why[200] = "";
 
@@ -1559,7 +1582,7 @@ static int put_slot(struct hq *q, uint32_t *sqe)
 {
 	unsigned slot = q->tail;
 
-	sqe[W_TAG] = (uint32_t)rnd(&q->tag);
+	tag_set(sqe, (uint32_t)rnd(&q->tag));
 	memcpy(q->sq + (size_t)slot * SQE_SIZE, sqe, SQE_SIZE);
 	q->tail = (slot + 1) % DEPTH;
 	__atomic_add_fetch(&q->used, 1, __ATOMIC_SEQ_CST);
@@ -1678,7 +1701,7 @@ static void mode_doorbell(const char *dev)
 		/* in place: everything but input_data_length, then that, then the doorbell */
 		sqe_init(sqe, ALG_DEFLATE, false, in, N, out, sizeof(out));
 		sqe[W_7] = F_FINISH | F_NEW;
-		sqe[W_TAG] = (uint32_t)rnd(&q.tag);
+		tag_set(sqe, (uint32_t)rnd(&q.tag));
 		slot = (int)q.tail;
 		w = (volatile uint32_t *)(q.sq + (size_t)slot * SQE_SIZE);
 		memset(out, 0, sizeof(out));
@@ -1746,7 +1769,7 @@ static void mode_poll(const char *dev)
 		fill(in, sizeof(in), i % 2, i);
 		sqe_init(sqe, ALG_ZLIB, false, in, sizeof(in), out + 2, sizeof(out) - 2);
 		sqe[W_7] = F_FINISH | F_NEW;
-		sqe[W_TAG] = i;
+		tag_set(sqe, i);
 		slot = hq_send(&q, sqe);
 		if (slot < 0) {
 			fail("%s: poll: send: %s", dev, ename(-slot));
@@ -1766,7 +1789,7 @@ static void mode_poll(const char *dev)
 			q.broken = true;
 			break;
 		}
-		good += r[W_TAG] == i && (st(r) == ST_OK || st(r) == ST_NEGA);
+		good += tag_of(r) == i && (st(r) == ST_OK || st(r) == ST_NEGA);
 	}
 	if (good == n)
 		ok("%s: poll: %u requests, POLLIN after each completion (CQ doorbell priority 1)",
