@@ -20,7 +20,8 @@
  *   status   0x0e (output does not fit, compress and decompress, exact fit),
  *            0x10 (damaged trailer), errors for data that is not deflate, a
  *            request type v2 lacks, 8 MiB + 1 bytes (8 MiB works)
- *   sgl      hardware SGL buffers (chained, skips across entries)
+ *   sgl      hardware SGL buffers (chained, skips across entries), block
+ *            and stream mode
  *   async    one thread submits and rings SQ doorbells, another receives
  *            and rings CQ doorbells on the same word: N requests, none lost
  *   doorbell a request whose SQ doorbell a CQ doorbell overwrote, a slot with
@@ -797,7 +798,33 @@ struct zstream {
 	bool started, done;
 	uint32_t isize, check;
 	unsigned reqs, idle, drains;	/* drains: requests with no input left */
+	bool sgl;			/* SGL buffers: SGLs over the flat ones */
+	uint8_t *sgl_mem[2];		/* src, dst: one SGL each, 3 entries */
 };
+
+/* one SGL of up to 3 entries over [p, p + len) at mem (64 + 3 * 32 bytes) */
+static void *sgl_over(uint8_t *mem, const uint8_t *p, size_t len)
+{
+	struct sgl_hdr *hd = (struct sgl_hdr *)mem;
+	struct sge *e = (struct sge *)(mem + 64);
+	size_t a = len / 3, b = len / 2 - len / 3;
+	size_t part[3] = { a, b, len - a - b };
+	unsigned n = 0;
+
+	memset(mem, 0, 64 + 3 * 32);
+	for (unsigned i = 0; i < 3; i++) {
+		if (!part[i] && (i < 2 || n))
+			continue;
+		e[n].buff = e[n].vbuff = (uintptr_t)p;
+		e[n].len = (uint32_t)part[i];
+		p += part[i];
+		n++;
+	}
+	hd->sum_in_chain = hd->sum_in_sgl = (uint16_t)n;
+	hd->length_in_sgl = 3;
+	hd->size_in_sgl = 3;
+	return mem;
+}
 
 static int zs_init(struct zstream *s, unsigned alg, unsigned dir, const uint8_t *in, size_t n,
 		   size_t out_cap)
@@ -810,7 +837,9 @@ static int zs_init(struct zstream *s, unsigned alg, unsigned dir, const uint8_t 
 	s->out_cap = out_cap;
 	s->out = malloc(out_cap);
 	s->ctx = aligned_alloc(4096, CTX_SIZE);
-	if (!s->out || !s->ctx)
+	s->sgl_mem[0] = aligned_alloc(64, 192);
+	s->sgl_mem[1] = aligned_alloc(64, 192);
+	if (!s->out || !s->ctx || !s->sgl_mem[0] || !s->sgl_mem[1])
 		return -1;
 	memset(s->ctx, 0, CTX_SIZE);
 	return 0;
@@ -820,6 +849,8 @@ static void zs_free(struct zstream *s)
 {
 	free(s->out);
 	free(s->ctx);
+	free(s->sgl_mem[0]);
+	free(s->sgl_mem[1]);
 }
 
 /* one request of the stream: 1 done, 0 more to do, -1 failed */
@@ -847,9 +878,22 @@ static int zs_step(struct hq *q, struct zstream *s, const char *tag)
 		room = chunk + chunk / 8 + 256;
 	if (s->dir == 1 && room > CHUNK)
 		room = CHUNK;
-	sqe_init(sqe, s->alg, false, s->in + s->pos, (uint32_t)chunk, s->out + s->out_len,
-		 (uint32_t)room);
-	sqe[W_7] = flags;
+	if (s->sgl) {
+		/* the header in the lists, skipped by dw7/dw8 (first request) */
+		size_t iskip = s->dir == 1 && (flags & F_NEW) ? h : 0;
+		size_t oskip = s->dir == 0 && (flags & F_NEW) ? h : 0;
+		void *src = sgl_over(s->sgl_mem[0], s->in + s->pos - iskip, chunk + iskip);
+		void *dst = sgl_over(s->sgl_mem[1], s->out + s->out_len - oskip, room + oskip);
+
+		sqe_init(sqe, s->alg, true, src, (uint32_t)chunk, dst, (uint32_t)room);
+		set_addr(sqe, W_SRC, src);
+		sqe[W_7] = flags | (uint32_t)iskip;
+		sqe[W_8] = (uint32_t)oskip;
+	} else {
+		sqe_init(sqe, s->alg, false, s->in + s->pos, (uint32_t)chunk,
+			 s->out + s->out_len, (uint32_t)room);
+		sqe[W_7] = flags;
+	}
 	set_addr(sqe, W_SCTX, s->ctx + 64);
 	sqe[W_ISIZE] = s->isize;
 	sqe[W_CHECK] = s->check;
@@ -931,7 +975,7 @@ static int zs_verify(struct zstream *s, const uint8_t *orig, size_t n, const cha
 }
 
 static int stream_run(struct hq *q, unsigned alg, unsigned dir, const uint8_t *orig, size_t n,
-		      unsigned kind)
+		      unsigned kind, bool sgl)
 {
 	size_t clen = 0, ccap = n + n / 8 + 4096;
 	uint8_t *c = NULL;
@@ -939,8 +983,9 @@ static int stream_run(struct hq *q, unsigned alg, unsigned dir, const uint8_t *o
 	char tag[160];
 	int rc = -1, k;
 
-	snprintf(tag, sizeof(tag), "%s: stream %s %s of %zu bytes of %s", q->name,
-		 dir ? "decompress" : "compress", alg_name[alg], n, kind_name[kind]);
+	snprintf(tag, sizeof(tag), "%s: stream %s %s of %zu bytes of %s%s", q->name,
+		 dir ? "decompress" : "compress", alg_name[alg], n, kind_name[kind],
+		 sgl ? ", SGL buffers" : "");
 	if (dir) {
 		c = malloc(ccap);
 		clen = c ? zlib_comp(alg, 1, orig, n, c, ccap) : 0;	/* gzip --fast */
@@ -952,6 +997,7 @@ static int stream_run(struct hq *q, unsigned alg, unsigned dir, const uint8_t *o
 	}
 	if (zs_init(&s, alg, dir, dir ? c : orig, dir ? clen : n, dir ? n + 4096 : ccap))
 		goto out;
+	s.sgl = sgl;
 	while ((k = zs_step(q, &s, tag)) == 0)
 		;
 	if (k == 1 && !zs_verify(&s, orig, n, tag)) {
@@ -1036,8 +1082,8 @@ static void mode_stream(const char *dev)
 			if (k == 1)
 				continue;
 			fill(a, n, k, 7 + alg);
-			stream_run(&cq, alg, 0, a, n, k);
-			stream_run(&dq, alg, 1, a, n, k);
+			stream_run(&cq, alg, 0, a, n, k, false);
+			stream_run(&dq, alg, 1, a, n, k, false);
 		}
 	fill(a, n, 3, 11);
 	fill(b, m, 0, 12);
@@ -1386,6 +1432,12 @@ static void mode_sgl(const char *dev)
 	if (!bad)
 		ok("%s: sgl: %u requests (compress and decompress, chained SGLs, skips across "
 		   "entries), byte-exact against zlib", dev, cnt);
+	/* stream mode on SGL buffers (uadk_tool --stream --sgl) */
+	fill(in, n, 3, 44);
+	for (unsigned alg = 1; alg <= 3; alg++) {
+		stream_run(&cq, alg, 0, in, n, 3, true);
+		stream_run(&dq, alg, 1, in, n, 3, true);
+	}
 	hq_close(&cq);
 	hq_close(&dq);
 	free(in);
