@@ -704,8 +704,6 @@ static void hz_reset(struct hz_q *h)
 	h->waiting_slot = -1;
 	for (int i = 0; i < MAX_STREAMS; i++)
 		stream_free(&h->st[i]);
-	__atomic_store_n((uint32_t *)(h->dus + HISI_QM_RX_STOP_OFFSET), 0, __ATOMIC_RELAXED);
-	__atomic_store_n((uint32_t *)(h->dus + HISI_QM_TX_STOP_OFFSET), 0, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
@@ -721,13 +719,6 @@ static void hz_fini_queue(struct soft_q *sq)
 
 	if (!h)
 		return;
-	/*
-	 * The queue is gone (released, its owner dead, the device removed, the
-	 * daemon stopping): as the kernel on a reset, RX and TX stop, so a
-	 * client that still maps the DUS fails instead of polling a dead queue.
-	 */
-	__atomic_store_n((uint32_t *)(h->dus + HISI_QM_RX_STOP_OFFSET), 1, __ATOMIC_RELEASE);
-	__atomic_store_n((uint32_t *)(h->dus + HISI_QM_TX_STOP_OFFSET), 1, __ATOMIC_RELEASE);
 	if (h->lost_db)
 		ulog_rl(LOG_INFO, "%s: %llu request(s) taken without their doorbell",
 			uacce_hwq_label(sq->q), (unsigned long long)h->lost_db);
