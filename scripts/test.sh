@@ -7,7 +7,8 @@
 #      clients as root and as unprivileged users) in both builds, hostile
 #      clients and a load soak (test/integ/run-hostile.sh), the preload
 #      shim (test/shim/run-shim.sh), the kernel-ABI clients under uacce-run
-#      (test/integ/run-kabi.sh); a ThreadSanitizer build (it cannot be
+#      (test/integ/run-kabi.sh), the hisi_qm_v2 zip device's protocol client
+#      (test/integ/run-hisi.sh); a ThreadSanitizer build (it cannot be
 #      combined with ASan): its unit tests and the host integration tests
 #      (about 2 minutes)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
@@ -87,6 +88,9 @@ suite zip-asan test/zip/run-zip-tests.sh "$asan"
 # the kernel-ABI clients (issue 12): plain uacce programs under uacce-run, both profiles
 suite kabi test/integ/run-kabi.sh "$build"
 suite kabi-asan test/integ/run-kabi.sh "$asan"
+# the hisi_qm_v2 zip device (issue 13): kabi-hisi, a UADK-like client of its protocol, under uacce-run
+suite hisi test/integ/run-hisi.sh "$build"
+suite hisi-asan test/integ/run-hisi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"

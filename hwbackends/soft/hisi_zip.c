@@ -89,6 +89,10 @@ struct hz_q {
 	struct hz_stream st[MAX_STREAMS];
 	uint8_t *in, *out;		/* staging */
 	size_t in_cap, out_cap;
+	/* whole-buffer codecs, the queue's (a worker thread's own would leak
+	 * when the thread ends with its queue) */
+	struct libdeflate_compressor *comp;
+	struct libdeflate_decompressor *decomp;
 };
 
 static struct hz_q *hq_of(struct soft_q *sq) { return sq->priv; }
@@ -284,9 +288,6 @@ static void trailer_make(uint8_t alg, uint32_t check, uint32_t isize, uint8_t t[
 
 /* --- whole-buffer requests (stateless) ---------------------------------------- */
 
-static __thread struct libdeflate_compressor *tl_comp;
-static __thread struct libdeflate_decompressor *tl_decomp;
-
 struct result {
 	uint32_t consumed, produced, status, check, isize;
 	bool last;		/* decompression saw the last block (and trailer) */
@@ -299,11 +300,11 @@ static void block_compress(struct hz_q *h, uint8_t alg, uint32_t in_len, uint32_
 	uint32_t tl = trailer_len(alg), check;
 	size_t n;
 
-	if (!tl_comp && !(tl_comp = libdeflate_alloc_compressor(LEVEL))) {
+	if (!h->comp && !(h->comp = libdeflate_alloc_compressor(LEVEL))) {
 		r->status = HISI_ZIP_BAD_REQUEST;
 		return;
 	}
-	n = avail > tl ? libdeflate_deflate_compress(tl_comp, h->in, in_len, h->out, avail - tl) : 0;
+	n = avail > tl ? libdeflate_deflate_compress(h->comp, h->in, in_len, h->out, avail - tl) : 0;
 	if (!n) {
 		r->status = HISI_ZIP_DST_SMALL;
 		return;
@@ -324,11 +325,11 @@ static void block_decompress(struct hz_q *h, uint8_t alg, uint32_t in_len, uint3
 	size_t in_used = 0, out_used = 0;
 	enum libdeflate_result lr;
 
-	if (!tl_decomp && !(tl_decomp = libdeflate_alloc_decompressor())) {
+	if (!h->decomp && !(h->decomp = libdeflate_alloc_decompressor())) {
 		r->status = HISI_ZIP_BAD_REQUEST;
 		return;
 	}
-	lr = libdeflate_deflate_decompress_ex(tl_decomp, h->in, in_len, h->out, avail, &in_used,
+	lr = libdeflate_deflate_decompress_ex(h->decomp, h->in, in_len, h->out, avail, &in_used,
 					      &out_used);
 	if (lr == LIBDEFLATE_INSUFFICIENT_SPACE) {
 		r->status = HISI_ZIP_DST_SMALL;
@@ -633,6 +634,9 @@ static int hz_process(struct soft_q *sq)
 				ulog_rl(LOG_INFO, "%s: SQ slot %u taken without its doorbell "
 					"(overwritten by a CQ doorbell?)", uacce_hwq_label(sq->q),
 					h->head);
+			/* the last SQ doorbell covers none of the slots after this one:
+			 * head now passes its tail, and "tail != head" would say it does */
+			h->db_valid = false;
 		}
 		h->waiting_slot = -1;
 		do_request(sq, h, &e);
@@ -739,6 +743,8 @@ static void hz_fini_queue(struct soft_q *sq)
 		stream_free(&h->st[i]);
 	free(h->in);
 	free(h->out);
+	libdeflate_free_compressor(h->comp);
+	libdeflate_free_decompressor(h->decomp);
 }
 
 static int hz_ioctl(struct soft_q *sq, struct uacce_ioctl *io)

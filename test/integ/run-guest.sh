@@ -51,6 +51,7 @@ for b in "$@"; do
 	fi
 	[ -x "$top/test/shim/run-shim.sh" ] && run "$tag: shim" "$top/test/shim/run-shim.sh" "$b"
 	[ -x "$here/run-kabi.sh" ] && run "$tag: kabi" "$here/run-kabi.sh" "$b"
+	[ -x "$here/run-hisi.sh" ] && run "$tag: hisi" "$here/run-hisi.sh" "$b"
 done
 
 echo
