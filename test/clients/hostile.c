@@ -59,6 +59,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -2377,6 +2378,58 @@ static int sec_soak(void)
 	return 0;
 }
 
+/*
+ * share-loop: SHARE_SVAS lookups kept in flight (each one makes the daemon
+ * take the source fd from this process and identify it) on every non-SVA
+ * v4 device, from 4 threads, until killed: what a SIGTERM of the daemon
+ * must meet without touching freed state (issue 11 item 7).
+ */
+struct share_arg {
+	int target, source;
+	unsigned long calls;
+};
+
+static void *share_thread(void *p)
+{
+	struct share_arg *a = p;
+
+	for (;;) {
+		xioctl(a->target, UACCE_CMD_SHARE_SVAS, (unsigned long)(long)a->source);
+		a->calls++;
+	}
+	return NULL;
+}
+
+static int sec_share_loop(void)
+{
+	static struct share_arg args[4];
+	pthread_t t;
+	int n = 0;
+
+	for (int i = 0; i < ndevs && n < 4; i++) {
+		struct uacce_q *qt, *qs;
+
+		if (devs[i].sva || devs[i].zip || strncmp(devs[i].name, "uacce-", 6) != 0)
+			continue;
+		if (uacce_queue_open(devs[i].name, &qt) || uacce_queue_open(devs[i].name, &qs))
+			continue;
+		uacce_queue_start(qt);
+		uacce_queue_start(qs);
+		for (int k = 0; k < 2 && n < 4; k++, n++) {
+			args[n].target = uacce_queue_fd(qt);
+			args[n].source = uacce_queue_fd(qs);
+			pthread_create(&t, NULL, share_thread, &args[n]);
+		}
+	}
+	if (!n) {
+		bad("no non-SVA v4 device to loop SHARE_SVAS on");
+		return 1;
+	}
+	info("%d threads looping SHARE_SVAS until killed", n);
+	for (;;)
+		pause();
+}
+
 /* --- main ---------------------------------------------------------------------------- */
 
 static const struct {
@@ -2394,6 +2447,7 @@ static void usage(FILE *f)
 		   "               [--foreign PATH] [--admin] SECTION\n"
 		   "       hostile hold BROKER_CONNS CONTROL_CONNS SECONDS\n"
 		   "       hostile stalled PATH\n"
+		   "       hostile share-loop   (SHARE_SVAS lookups in flight until killed)\n"
 		   "Sections: ioctl broker control ring storm exhaust soak stranger (hostile list)\n"
 		   "--admin: the caller is in control.admin_group (control: served, not refused)\n");
 }
@@ -2472,6 +2526,8 @@ int main(int argc, char **argv)
 	}
 	if (find_devices() < 0)
 		return 2;
+	if (strcmp(section, "share-loop") == 0)
+		return sec_share_loop();
 	if (strcmp(section, "stalled") == 0) {
 		if (argc - optind != 2) {
 			usage(stderr);

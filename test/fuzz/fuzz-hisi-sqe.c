@@ -34,6 +34,7 @@
 
 #define DEPTH		HISI_QM_Q_DEPTH
 #define ARENA		(64u * 4096u)	/* page 1 read-only, page 2 inaccessible */
+#define GUARD		(64u << 20)
 #define MAX_RUNS	400
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -53,7 +54,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz-hisi-sqe: no device\n");
 		exit(1);
 	}
-	arena = mmap(NULL, ARENA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * The device may write wherever this process may (SVA): the arena is
+	 * followed by GUARD bytes of PROT_NONE, more than any request's reach
+	 * (8 MiB plus an SGL's skips), so that an address near the arena with
+	 * any length faults on the device instead of writing over the harness.
+	 */
+	arena = mmap(NULL, ARENA + GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		     -1, 0);
+	if (arena != MAP_FAILED && mprotect(arena, ARENA, PROT_READ | PROT_WRITE))
+		exit(1);
 	shadow = malloc(ARENA);
 	scratch = malloc(8u << 20);
 	if (arena == MAP_FAILED || !shadow || !scratch)
@@ -289,6 +299,10 @@ static void run_device(struct run *r, int n)
 		FUZZ_CHECK(!cover || done >= 1, "a covered new slot was not taken");
 		if (!done)
 			break;
+		/* taken without its doorbell (the grace): the device drops the
+		 * last SQ doorbell's cover, as the model does */
+		if (!cover)
+			r->db_valid = false;
 		/* process() may take several: check the first, then follow */
 		memcpy(&got, &r->sqr[r->head], sizeof(got));
 		check_done(r, &e, &got, shadow, done == 1);
