@@ -487,19 +487,25 @@ static int setup(struct daemon *dm)
 	err = broker_start(dm->rundir, dm->core, dm->fe, &bp, &dm->broker);
 	if (err)
 		return err;
+	/*
+	 * From control_start on, a reload can come from the control thread:
+	 * what follows reads the configuration and the device table, so it
+	 * holds the reload lock as reload() does.
+	 */
+	pthread_mutex_lock(&dm->reload_lock);
 	err = control_start(dm->rundir, dm->core, &ctl_ops, &dm->ctl);
-	if (err)
-		return err;
-	err = control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
-				      dm->cfg.admin_group);
-	if (err)
-		return err;
+	if (!err)
+		err = control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
+					      dm->cfg.admin_group);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	err = rundir_write(dm->rundir, "devdir", frontend_dev_dir(dm->fe));
+	if (!err)
+		err = rundir_write(dm->rundir, "devdir", frontend_dev_dir(dm->fe));
 	if (!err)
 		err = rundir_write(dm->rundir, "uacced.pid", pid);
-	if (err)
+	if (err) {
+		pthread_mutex_unlock(&dm->reload_lock);
 		return err;
+	}
 	config_sources(&dm->cfg, src, sizeof(src));
 	config_summary(&dm->cfg, sum, sizeof(sum));
 	log_info("ready: %d device(s) in %s%s, config %s (%s), runtime dir %s",
@@ -509,6 +515,7 @@ static int setup(struct daemon *dm)
 	/* every node exists with its final mode: frontend_start waited for it */
 	notify_send("READY=1\nMAINPID=%d", (int)getpid());
 	devtable_status(dm->dt, NULL);
+	pthread_mutex_unlock(&dm->reload_lock);
 	return 0;
 }
 

@@ -69,6 +69,12 @@ static void client_close(struct client *c)
 	uq_release(c->q);
 }
 
+/* one 64-bit store, as the hardware's clients write the doorbell */
+static void db_write(struct client *c, uint64_t v)
+{
+	__atomic_store_n((uint64_t *)c->db, v, __ATOMIC_RELEASE);
+}
+
 /* write the SQE into the slot at the tail; ring the SQ doorbell if asked */
 static uint32_t post(struct client *c, const struct hisi_zip_sqe *e, bool ring)
 {
@@ -78,7 +84,7 @@ static uint32_t post(struct client *c, const struct hisi_zip_sqe *e, bool ring)
 	c->tail = (c->tail + 1) % HISI_QM_Q_DEPTH;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (ring)
-		*c->db = HISI_QM_DB(c->qn, HISI_QM_DB_CMD_SQ, c->tail, 0);
+		db_write(c, HISI_QM_DB(c->qn, HISI_QM_DB_CMD_SQ, c->tail, 0));
 	return slot;
 }
 
@@ -98,7 +104,7 @@ static bool reap(struct client *c, struct hisi_zip_sqe *out, unsigned ms)
 				c->cq_head = 0;
 				c->phase ^= 1;
 			}
-			*c->db = HISI_QM_DB(c->qn, HISI_QM_DB_CMD_CQ, c->cq_head, 0);
+			db_write(c, HISI_QM_DB(c->qn, HISI_QM_DB_CMD_CQ, c->cq_head, 0));
 			return true;
 		}
 		if (now_ms() > end)
@@ -518,7 +524,7 @@ END_TEST
  */
 struct racer {
 	struct client *c;
-	volatile bool stop;
+	bool stop;		/* atomic */
 	unsigned long writes;
 };
 
@@ -526,8 +532,8 @@ static void *cq_doorbells(void *arg)
 {
 	struct racer *r = arg;
 
-	while (!r->stop) {
-		*r->c->db = HISI_QM_DB(r->c->qn, HISI_QM_DB_CMD_CQ, 7, 1);
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		db_write(r->c, HISI_QM_DB(r->c->qn, HISI_QM_DB_CMD_CQ, 7, 1));
 		r->writes++;
 		sched_yield();
 	}
@@ -545,7 +551,7 @@ START_TEST(test_lost_doorbells)
 
 	client_open(&c, hisi_dev(), 0);
 	/* 1: never rung at all, the doorbell word holds a CQ doorbell */
-	*c.db = HISI_QM_DB(c.qn, HISI_QM_DB_CMD_CQ, 0, 0);
+	db_write(&c, HISI_QM_DB(c.qn, HISI_QM_DB_CMD_CQ, 0, 0));
 	e = sqe(&c, HISI_ZIP_DEFLATE, in, 4096, out, 8192);
 	post(&c, &e, false);
 	ck_assert_msg(reap(&c, &r, 5000), "an SQE without its doorbell was never taken");
@@ -555,12 +561,12 @@ START_TEST(test_lost_doorbells)
 	for (int i = 0; i < n; i++) {
 		e = sqe(&c, HISI_ZIP_DEFLATE, in, 4096, out, 8192);
 		post(&c, &e, true);
-		*c.db = HISI_QM_DB(c.qn, HISI_QM_DB_CMD_CQ, c.cq_head, 0);	/* overwrite at once */
+		db_write(&c, HISI_QM_DB(c.qn, HISI_QM_DB_CMD_CQ, c.cq_head, 0));	/* overwrite at once */
 		ck_assert_msg(reap(&c, &r, 5000), "request %d lost", i);
 		ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_OK);
 		ck_assert_uint_eq(r.dw13, e.dw13);
 	}
-	rc.stop = true;
+	__atomic_store_n(&rc.stop, true, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 	ck_assert_uint_gt(rc.writes, 0);
 	/* 3: a burst of 1,000 rung normally still flows past the ring's end */
