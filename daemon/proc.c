@@ -194,9 +194,14 @@ int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool
 			err = -errno;
 			goto fail;
 		}
-		/* from the same thread: the same mm (an exec in between leaves
-		 * one of the two on a dead mm, and every access fails) */
-		snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
+		/*
+		 * The process's maps, not the thread's: reading a maps file needs
+		 * its task (Linux 6.1: ESRCH once the opening thread has exited),
+		 * and the thread-group leader's task stays while any thread lives.
+		 * Same mm as memfd (an exec in between leaves one of the two on a
+		 * dead mm, and every access fails).
+		 */
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)tgid);
 		o->mapsfd = open(path, O_RDONLY | O_CLOEXEC);
 		if (o->mapsfd < 0) {
 			err = -errno;

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -127,6 +128,29 @@ START_TEST(test_many_mappings_text)
 }
 END_TEST
 
+static void *open_and_exit(void *arg)
+{
+	ck_assert_int_eq(proc_owner_init(arg, gettid(), getuid(), getgid(), true), 0);
+	return NULL;
+}
+
+/* the thread that opened the queue is gone: the owner's maps still read */
+START_TEST(test_opener_thread_exited)
+{
+	struct uacce_owner o2;
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, open_and_exit, &o2), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	proc_mem_use_maps_text(true);
+	ck_assert_int_eq(proc_mem_check(&o2, at(0), pg, true), 0);
+	ck_assert_int_eq(proc_mem_check(&o2, at(pg), 1, true), -EFAULT);
+	proc_mem_use_maps_text(false);
+	ck_assert_int_eq(proc_mem_check(&o2, at(0), pg, true), 0);
+	proc_owner_fini(&o2);
+}
+END_TEST
+
 START_TEST(test_not_for_non_sva_owner)
 {
 	struct uacce_owner plain;
@@ -149,6 +173,7 @@ int main(void)
 	tcase_add_test(tc, test_read_write_honour_protections);
 	tcase_add_test(tc, test_many_mappings_text);
 	tcase_add_test(tc, test_not_for_non_sva_owner);
+	tcase_add_test(tc, test_opener_thread_exited);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
