@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,6 +40,8 @@
  */
 #define MAX_CONNS		4096
 #define MAX_CONNS_PER_UID	1024
+/* fds kept for everything else: nodes, sessions, regions, closers, control */
+#define FD_RESERVE		512
 #define ATTACH_TIMEOUT_MS	5000
 #define SWEEP_MS		1000
 
@@ -59,6 +62,7 @@ struct broker {
 	int lfd;
 	struct evloop *loop;
 	int nconns;
+	int max_conns, max_per_uid;	/* from MAX_CONNS*, within the fd limit */
 	struct list conns;		/* struct conn.link; broker thread only */
 	struct ev_source *sweep;	/* SWEEP_MS: unattached connections out of time */
 	pthread_t thread;
@@ -203,12 +207,12 @@ static bool admit(struct broker *b, const struct ucred *cr)
 
 	list_for_each(pos, &b->conns)
 		mine += container_of(pos, struct conn, link)->uid == cr->uid;
-	if (mine >= MAX_CONNS_PER_UID) {
+	if (mine >= b->max_per_uid) {
 		ulog_rl(LOG_NOTICE, "broker: uid %u (pid %d) has %d connections, the most one "
 			"uid may: refusing one", (unsigned)cr->uid, (int)cr->pid, mine);
 		return false;
 	}
-	if (cr->uid != 0 && b->nconns >= MAX_CONNS) {
+	if (cr->uid != 0 && b->nconns >= b->max_conns) {
 		ulog_rl(LOG_WARNING, "broker: %d connections, the most of all users but root: "
 			"refusing one of uid %u (pid %d)", b->nconns, (unsigned)cr->uid,
 			(int)cr->pid);
@@ -291,6 +295,29 @@ static void *broker_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The connection limits within this process's fd limit: all users but root
+ * together get at most half of what FD_RESERVE leaves, one uid a quarter of
+ * that, so that root's clients and the daemon itself always find an fd.
+ */
+void broker_limits(int *max_conns, int *max_per_uid)
+{
+	struct rlimit rl;
+	long budget = MAX_CONNS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		budget = ((long)rl.rlim_cur - FD_RESERVE) / 2;
+		if (budget > MAX_CONNS)
+			budget = MAX_CONNS;
+		if (budget < 16)
+			budget = 16;
+	}
+	*max_conns = (int)budget;
+	*max_per_uid = budget / 4 < MAX_CONNS_PER_UID ? (int)(budget / 4) : MAX_CONNS_PER_UID;
+	if (*max_per_uid < 4)
+		*max_per_uid = 4;
+}
+
 int broker_start(const char *rundir, struct uacce_core *core, struct frontend *fe,
 		 const struct sock_perms *perms, struct broker **out)
 {
@@ -306,6 +333,7 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 	b->fe = fe;
 	list_init(&b->conns);
 	b->lfd = -1;
+	broker_limits(&b->max_conns, &b->max_per_uid);
 	if (snprintf(b->path, sizeof(b->path), "%s/%s", rundir, UB_SOCKET_NAME) >=
 	    (int)sizeof(sa.sun_path)) {
 		free(b);

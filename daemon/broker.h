@@ -17,6 +17,9 @@ struct broker;
  * they hold): the daemon gives it the device nodes' owner, group and mode,
  * as whoever may open a node needs the broker (uacced(8)).
  */
+/* the connection limits (all users but root, one uid) the fd limit allows */
+void broker_limits(int *max_conns, int *max_per_uid);
+
 int broker_start(const char *rundir, struct uacce_core *core, struct frontend *fe,
 		 const struct sock_perms *perms, struct broker **out);
 /* new owner, group or mode of the socket (a reload): -errno */

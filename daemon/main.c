@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -543,6 +544,28 @@ static void run(struct daemon *dm)
 		log_err("epoll_wait: %s", strerror(-err));
 }
 
+/*
+ * Every client connection and queue costs the daemon fds: take the hard
+ * limit (systemd and login sessions give a low soft one).  The broker sizes
+ * its connection limits from the result (uacced(8)).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	int conns, per_uid;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the fd limit to %llu: %s",
+				 (unsigned long long)rl.rlim_max, strerror(errno));
+	}
+	broker_limits(&conns, &per_uid);
+	log_info("fd limit %llu: broker connections: %d of all users but root, %d of one uid",
+		 getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (unsigned long long)rl.rlim_cur : 0ULL,
+		 conns, per_uid);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon dm = { .sigfd = -1, .reload_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -564,6 +587,7 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warn("not running as root: CUSE, FUSE mounts and SVA access need root");
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	r = setup(&dm);
 	if (r)
 		log_err("start-up failed: %s", strerror(-r));

@@ -149,7 +149,12 @@ sleep 0.5
 FD0=$(daemon_fds)
 RSS0=$(daemon_rss)
 it_info "baseline: daemon fds $FD0, RSS $RSS0 kB, threads $(daemon_threads), available_instances $(avail_list)"
-RSS_SLACK=$((16 * 1024))	# kB
+# kB.  On CUSE every node has its own session thread, and each thread that
+# allocates warms a malloc arena of its own: the guest's daemon went from
+# 7 to 27 MB in the first sections and then grew 2.4 MB over the next four
+# (a plateau, not a leak), so CUSE gets twice the room.
+RSS_SLACK=$((16 * 1024))
+[ "$IT_FRONTEND" = cuse ] && RSS_SLACK=$((32 * 1024))
 
 # legit: the legitimate clients, as the test user
 legit() {
