@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fdclose.c - closing client fds without waiting for them (fdclose.h) */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdclose.h"
@@ -16,10 +18,12 @@
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t drained;		/* nothing queued, nothing being closed */
 	int ring[FD_CLOSE_BACKLOG];
 	int head, count;
-	int threads, idle;
-} q = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	int threads, idle, busy;
+} q = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	.drained = PTHREAD_COND_INITIALIZER };
 
 static void *closer(void *arg)
 {
@@ -36,9 +40,12 @@ static void *closer(void *arg)
 		fd = q.ring[q.head];
 		q.head = (q.head + 1) % FD_CLOSE_BACKLOG;
 		q.count--;
+		q.busy++;
 		pthread_mutex_unlock(&q.lock);
 		close(fd);	/* may wait for a stopped server: only this thread does */
 		pthread_mutex_lock(&q.lock);
+		if (!--q.busy && !q.count)
+			pthread_cond_broadcast(&q.drained);
 	}
 	return NULL;
 }
@@ -96,4 +103,24 @@ int fd_close_pending(void)
 	n = q.count;
 	pthread_mutex_unlock(&q.lock);
 	return n;
+}
+
+int fd_close_drain(int timeout_ms)
+{
+	struct timespec until;
+	int err = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q.lock);
+	while ((q.count || q.busy) && err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&q.drained, &q.lock, &until);
+	err = q.count || q.busy ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&q.lock);
+	return err;
 }

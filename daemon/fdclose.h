@@ -26,5 +26,11 @@ struct fd_ident;
 void fd_close_nowait(int fd, const struct fd_ident *id);
 /* fds waiting for a closer (for tests and the log) */
 int fd_close_pending(void);
+/*
+ * Wait until every queued fd is closed, at most timeout_ms: 0 or
+ * -ETIMEDOUT.  At shutdown, before the frontend stops serving: a client's
+ * fd of the daemon's own FUSE mount closes only while that is served.
+ */
+int fd_close_drain(int timeout_ms);
 
 #endif

@@ -747,6 +747,15 @@ void frontend_stop(struct frontend *fe)
 	 * SHARE_SVAS lookup needs them served.  After this no job uses fe.
 	 */
 	fe_pool_stop(&fe->pool);
+	/*
+	 * Then the client fds on their way out (SHARE_SVAS lookups, broker
+	 * attaches): those of our own FUSE mount are flushed by our sessions,
+	 * so they must close while the sessions still serve.  A close stuck on
+	 * a foreign file system is not waited for beyond 2 s.
+	 */
+	if (fd_close_drain(2000))
+		log_warn("%d client fd(s) still closing at shutdown (a file system that does not "
+			 "answer)", fd_close_pending());
 	fe->tops->stop(fe);
 	free_nodes(fe);
 	fe->tops->fini(fe);

@@ -76,7 +76,7 @@ suite build scripts/build.sh "$build" --enable-werror
 suite build-asan scripts/build.sh "$asan" --enable-werror --enable-sanitizers
 suite unit unit "$build"
 suite unit-asan unit "$asan"
-suite fuzz test/fuzz/run.sh 30
+suite fuzz test/fuzz/run.sh 20
 suite host-integration test/integ/run-host.sh "$build"
 suite host-integration-asan test/integ/run-host.sh "$asan"
 suite churn test/integ/run-churn.sh "$build"

@@ -431,13 +431,7 @@ if [ "$soak" != 0 ]; then
 	after_section "the soak"
 fi
 
-# --- the end: a clean shutdown, with SHARE_SVAS lookups in flight (issue 11 item 7: a lookup
-# still running at SIGTERM used to read the frontend it had freed; the daemon log of a
-# sanitizer build is checked for any report by lib.sh) ---------------------------------------
-bg_hostile "$IT_TMP/share-loop.out" 120 share-loop
-it_wait 10000 grep -q 'looping SHARE_SVAS' "$IT_TMP/share-loop.out" ||
-	it_info "share-loop: $(tail -n 1 "$IT_TMP/share-loop.out")"
-sleep 1
+# --- the end: a clean shutdown -----------------------------------------------------------------
 t0=$(it_ms)
 if it_daemon_kill TERM 10000 && [ "$IT_DRC" = 0 ]; then
 	it_ok "SIGTERM: the daemon exited with status 0 in $(($(it_ms) - t0)) ms"
