@@ -82,9 +82,11 @@ void soft_futex_wake(uint32_t *word, int n)
 #define KICKLESS_NS	200000ULL
 #define SCAN_NS		10000000ULL
 
-static uint64_t idle_timeout_ns(uint64_t idle)
+static uint64_t idle_timeout_ns(uint64_t idle, bool kickless)
 {
-	return idle < 1000000ULL ? 50000ULL : 1000000ULL;
+	if (idle < 1000000ULL)
+		return 50000ULL;
+	return kickless ? KICKLESS_NS : 1000000ULL;
 }
 
 static struct {
@@ -190,9 +192,7 @@ static void *worker(void *arg)
 		if (park_now)
 			park(sq);
 		if (!p->pending(sq) && !__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE))
-			futex_wait(wake, seen, park_now ? 0 :
-				   p->kickless && idle >= 1000000ULL ? KICKLESS_NS :
-				   idle_timeout_ns(idle));
+			futex_wait(wake, seen, park_now ? 0 : idle_timeout_ns(idle, p->kickless));
 		if (park_now)
 			unpark(sq);
 		__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
