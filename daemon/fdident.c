@@ -95,6 +95,14 @@ bool fd_ident_local(const struct fd_ident *id)
 	/* pipes, sockets, anonymous inodes: no flush */
 	if (S_ISFIFO(id->mode) || S_ISSOCK(id->mode) || (id->mode & S_IFMT) == 0)
 		return true;
+	/*
+	 * A device's close is its driver's: a CUSE node's last one waits for
+	 * its server's RELEASE (ours too), a tty's may wait for its output to
+	 * drain.  Only the memory devices (major 1: null, zero, random...) are
+	 * known not to wait.
+	 */
+	if (S_ISCHR(id->mode) || S_ISBLK(id->mode))
+		return S_ISCHR(id->mode) && major(id->rdev) == 1;
 	for (int i = 0; local[i]; i++)
 		if (strcmp(id->fstype, local[i]) == 0)
 			return true;

@@ -30,7 +30,8 @@ int fd_ident(int fd, struct fd_ident *out);
 /*
  * May close() of such a file be done without the risk of waiting for
  * another process?  (In-memory file systems of the kernel, pipes, sockets,
- * anonymous inodes; false when the file system is not known.)
+ * anonymous inodes, the memory devices; not other devices - their drivers
+ * decide, and a CUSE node's is a process -, nor an unknown file system.)
  */
 bool fd_ident_local(const struct fd_ident *id);
 

@@ -183,6 +183,12 @@ void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fi->keep_cache = 0;
+	/*
+	 * No FLUSH at each close (FOPEN_NOFLUSH, Linux 5.16+; CUSE sends
+	 * none anyway): we have nothing to flush, and a close by a thread of
+	 * ours (a SHARE_SVAS source, a broker ATTACH) must not wait for us.
+	 */
+	fi->noflush = 1;
 	/* if the reply cannot be delivered, no release will ever come */
 	if (fuse_reply_open(req, fi) != 0)
 		file_free(f);
@@ -279,18 +285,49 @@ static void share_run(struct fe_job *job, bool cancelled)
 	free(j);
 }
 
+static void share_take(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
+		       int fdnum);
+
+/*
+ * SHARE_SVAS: the source fd is taken from the caller (a taker, counted for
+ * frontend_stop) and handed to a worker, which identifies it; every fd
+ * taken is closed through fd_close_nowait (frontend_close_client_fd),
+ * never by this session thread: the last close of one of our own CUSE
+ * nodes is a RELEASE that this very thread would have to answer.
+ */
 static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
 		       int fdnum)
 {
 	struct frontend *fe = f->node->fe;
-	struct share_job *j;
-	int err, dupfd;
+	int err;
 
 	err = uq_check_owner(f->q, who);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
+	pthread_mutex_lock(&fe->lock);
+	if (fe->stopping) {
+		pthread_mutex_unlock(&fe->lock);
+		fuse_reply_err(req, ENODEV);	/* shutting down */
+		return;
+	}
+	fe->takers++;
+	pthread_mutex_unlock(&fe->lock);
+	share_take(req, f, who, fdnum);
+	pthread_mutex_lock(&fe->lock);
+	if (!--fe->takers)
+		pthread_cond_broadcast(&fe->takers_done);
+	pthread_mutex_unlock(&fe->lock);
+}
+
+static void share_take(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
+		       int fdnum)
+{
+	struct frontend *fe = f->node->fe;
+	struct share_job *j;
+	int err, dupfd;
+
 	/* the caller is the owner: take its fd `fdnum` exactly as it has it */
 	dupfd = uq_owner_getfd(f->q, fdnum);
 	if (dupfd < 0) {
@@ -620,18 +657,17 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 	return 0;
 }
 
+/*
+ * Our own nodes too go to the closers: on FUSE their close sends no flush
+ * (fe_do_open sets noflush) and their release is asynchronous, but the
+ * last close of a CUSE node waits for its RELEASE, which the node's
+ * session thread answers - perhaps the very thread closing it.  The
+ * closers are drained (frontend_stop) before the sessions stop.
+ */
 void frontend_close_client_fd(struct frontend *fe, int fd)
 {
-	struct fd_ident fi;
-
-	if (fd < 0)
-		return;
-	if (fd_ident(fd, &fi) != 0)
-		close(fd);	/* no such fd, nothing to wait for */
-	else if (fe->tops->is_ours(fe, fd, &fi))
-		close(fd);	/* our own node: its flush is ours to answer */
-	else
-		fd_close_nowait(fd, &fi);
+	(void)fe;
+	fd_close_nowait(fd, NULL);
 }
 
 /* --- start / stop ------------------------------------------------------------ */
@@ -649,6 +685,7 @@ static void frontend_free(struct frontend *fe)
 	if (fe->stop_efd >= 0)
 		close(fe->stop_efd);
 	sem_destroy(&fe->resolvers);
+	pthread_cond_destroy(&fe->takers_done);
 	fe_pool_destroy(&fe->pool);
 	pthread_mutex_destroy(&fe->lock);
 	free(fe);
@@ -670,6 +707,7 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 	list_init(&fe->files);
 	list_init(&fe->nodes);
 	pthread_mutex_init(&fe->lock, NULL);
+	pthread_cond_init(&fe->takers_done, NULL);
 	sem_init(&fe->resolvers, 0, MAX_RESOLVERS);
 	fe_pool_init(&fe->pool);
 	fe->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -746,6 +784,11 @@ void frontend_stop(struct frontend *fe)
 	 * First the workers: their replies go through the sessions, and a
 	 * SHARE_SVAS lookup needs them served.  After this no job uses fe.
 	 */
+	pthread_mutex_lock(&fe->lock);
+	fe->stopping = true;	/* no session thread takes a client fd from now on */
+	while (fe->takers)
+		pthread_cond_wait(&fe->takers_done, &fe->lock);
+	pthread_mutex_unlock(&fe->lock);
 	fe_pool_stop(&fe->pool);
 	/*
 	 * Then the client fds on their way out (SHARE_SVAS lookups, broker

@@ -47,6 +47,15 @@ struct frontend {
 	int stop_efd;			/* eventfd: every session thread exits */
 	char dev_dir[256];
 	sem_t resolvers;		/* bounds concurrent SHARE_SVAS lookups */
+	/*
+	 * Client fds being taken (SHARE_SVAS: pidfd_getfd until the fd is
+	 * handed to a job or a closer); lock.  frontend_stop sets `stopping`
+	 * (no new taker) and waits for takers_done before it drains the
+	 * closers: every client fd is closed while the sessions still serve.
+	 */
+	bool stopping;
+	int takers;
+	pthread_cond_t takers_done;
 	struct fe_pool pool;		/* answers device ioctls and SHARE_SVAS */
 	struct list files;		/* fe_file.link, open files; lock */
 	void *priv;			/* the transport's (init .. fini) */

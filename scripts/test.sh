@@ -108,7 +108,9 @@ suite install test/integ/check-install.sh
 if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then
 	echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
 else
-	suite guest-cuse guest "$build" "$asan"
+	# one boot a build: each has the guest's time limit to itself
+	suite guest-cuse guest "$build"
+	suite guest-cuse-asan guest "$asan"
 	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
 	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
 		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc

@@ -103,6 +103,7 @@ static int opt_seconds = -1, opt_count = -1, opt_procs = -1, opt_queues = 3;
 static bool opt_json;
 static const char *opt_foreign;
 static bool opt_admin;		/* --admin: the caller is in control.admin_group */
+static int opt_stride = 1;	/* --stride K: the ioctl sweep samples numbers past 31 */
 static const char *section = "?";
 static int n_ok, n_fail;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -603,6 +604,10 @@ static void sweep_queue(const struct dev *d, enum qstate st, int fd, void *buf, 
 		for (unsigned nr = 0; nr < 256; nr++) {
 			unsigned c = _IOC(_IOC_NONE, types[t], nr, 0);
 
+			/* --stride K: every number below 32 (where the commands are), past that every K-th and the last */
+			if (nr >= 32 && nr != 255 && nr % (unsigned)opt_stride)
+				continue;
+
 			if (!skip_cmd(c))
 				for (unsigned a = 0; a < sizeof(args_none) / sizeof(args_none[0]); a++)
 					one_ioctl(&s, d, st, fd, c, args_none[a]);
@@ -629,10 +634,11 @@ static void sweep_queue(const struct dev *d, enum qstate st, int fd, void *buf, 
 			if (s.by_errno[e])
 				len += (size_t)snprintf(tally + len, sizeof(tally) - len, " %s %lu", en(e),
 							s.by_errno[e]);
-		ok("%s %s: %lu ioctls ('W' and 'd' spaces, every direction, 5 sizes, hostile "
+		ok("%s %s: %lu ioctls ('W' and 'd' spaces%s, every direction, 5 sizes, hostile "
 		   "arguments; %d random numbers) answered in %.0f ms: %lu successes (FLUSH only), "
-		   "refused:%s", d->name, st_name[st], s.calls, rand_n, now_ms() - t0, s.ok_calls,
-		   tally);
+		   "refused:%s", d->name, st_name[st], s.calls,
+		   opt_stride > 1 ? ", numbers past 31 sampled" : "", rand_n, now_ms() - t0,
+		   s.ok_calls, tally);
 	}
 }
 
@@ -2444,12 +2450,13 @@ static const struct {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: hostile [-t SECONDS] [-n COUNT] [-p PROCS] [-q QUEUES] [--json]\n"
-		   "               [--foreign PATH] [--admin] SECTION\n"
+		   "               [--foreign PATH] [--admin] [--stride K] SECTION\n"
 		   "       hostile hold BROKER_CONNS CONTROL_CONNS SECONDS\n"
 		   "       hostile stalled PATH\n"
 		   "       hostile share-loop   (SHARE_SVAS lookups in flight until killed)\n"
 		   "Sections: ioctl broker control ring storm exhaust soak stranger (hostile list)\n"
-		   "--admin: the caller is in control.admin_group (control: served, not refused)\n");
+		   "--admin: the caller is in control.admin_group (control: served, not refused)\n"
+		   "--stride K: the ioctl sweep takes every number below 32, past that every K-th\n");
 }
 
 int main(int argc, char **argv)
@@ -2462,6 +2469,7 @@ int main(int argc, char **argv)
 		{ "foreign", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "admin", no_argument, NULL, 'a' },
+		{ "stride", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -2470,7 +2478,7 @@ int main(int argc, char **argv)
 
 	if (ts && atoi(ts) > 0)
 		tscale = atoi(ts);
-	while ((c = getopt_long(argc, argv, "t:n:p:q:F:jah", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:n:p:q:F:jas:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			opt_seconds = atoi(optarg);
@@ -2492,6 +2500,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			opt_admin = true;
+			break;
+		case 's':
+			opt_stride = atoi(optarg) > 0 ? atoi(optarg) : 1;
 			break;
 		case 'h':
 			usage(stdout);

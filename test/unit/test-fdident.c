@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "unit-main.h"
@@ -78,6 +79,31 @@ START_TEST(test_devtmpfs_is_local)
 }
 END_TEST
 
+/*
+ * A device node on devtmpfs: its close is its driver's.  The memory
+ * devices never wait; any other may (a CUSE node's last close waits for
+ * its server's RELEASE, ours included; a tty's for its output).
+ */
+START_TEST(test_devices_by_driver)
+{
+	struct fd_ident id = { .mode = S_IFCHR | 0666, .fstype = "devtmpfs" };
+
+	id.rdev = makedev(1, 3);	/* /dev/null */
+	ck_assert(fd_ident_local(&id));
+	id.rdev = makedev(1, 9);	/* /dev/urandom */
+	ck_assert(fd_ident_local(&id));
+	id.rdev = makedev(240, 0);	/* a CUSE node (dynamic major) */
+	ck_assert(!fd_ident_local(&id));
+	id.rdev = makedev(4, 64);	/* /dev/ttyS0 */
+	ck_assert(!fd_ident_local(&id));
+	id.mode = S_IFBLK | 0660;
+	id.rdev = makedev(1, 0);	/* /dev/ram0: a block device, never */
+	ck_assert(!fd_ident_local(&id));
+	id.mode = S_IFREG | 0644;	/* a file on the same tmpfs-like mount */
+	ck_assert(fd_ident_local(&id));
+}
+END_TEST
+
 /* pipes and sockets live on no mount we see: identified, and closing them never waits */
 START_TEST(test_not_on_a_mount)
 {
@@ -109,6 +135,7 @@ int main(void)
 
 	tcase_add_test(tc, test_agrees_with_fstat);
 	tcase_add_test(tc, test_devtmpfs_is_local);
+	tcase_add_test(tc, test_devices_by_driver);
 	tcase_add_test(tc, test_not_on_a_mount);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
