@@ -490,3 +490,63 @@ it_summary() {
 	[ "$IT_FAIL" -gt 255 ] && return 255
 	return "$IT_FAIL"
 }
+
+# fatal MESSAGE: a failed check, then the summary; the suite ends there
+fatal() {
+	it_bad "$*"
+	it_summary
+	exit "$IT_FAIL"
+}
+
+# it_shim PROG: the preload shim and uacce-run copied where the test users
+# read them; RUN=(how to run a plain uacce program through it): uacce-run,
+# or in a sanitizer build LD_PRELOAD=<its runtime>:<the shim> (the runtime
+# must come first in the initial library list, before the instrumented
+# shim that uacce-run would put there: uacce-run(1)'s other way).  PROG: a
+# copied program of the build, whose ldd names that runtime.
+it_shim() {
+	local f prog=$1 asan_rt
+	for f in shim/.libs/libuacce-preload.so shim/uacce-run; do
+		[ -e "$build/$f" ] || fatal "$build/$f not built (the preload shim)"
+	done
+	cp "$build/shim/.libs/libuacce-preload.so" "$IT_TMP/lib/" || fatal "copy the shim"
+	cp "$build/shim/uacce-run" "$IT_TMP/bin/" || fatal "copy uacce-run"
+	chmod -R a+rX "$IT_TMP/bin" "$IT_TMP/lib"
+	export UACCE_RUN_LIBRARY=$IT_TMP/lib/libuacce-preload.so
+	RUN=("$IT_TMP/bin/uacce-run")
+	if nm -D "$UACCE_RUN_LIBRARY" 2>/dev/null | grep -q __asan_init; then
+		asan_rt=$(ldd "$IT_TMP/bin/$prog" | awk '/libasan\.so/{print $3; exit}')
+		[ -r "$asan_rt" ] || fatal "a sanitizer build, but no libasan in ldd $IT_TMP/bin/$prog"
+		RUN=(env "LD_PRELOAD=$asan_rt:$UACCE_RUN_LIBRARY")
+		it_info "sanitizer build: LD_PRELOAD=$asan_rt:libuacce-preload.so instead of uacce-run"
+	fi
+}
+
+# it_users_or_fatal: the test group and users (it_users), said, or the end
+it_users_or_fatal() {
+	if it_users; then
+		it_ok "test users: $IT_USER1 (uid $IT_U1, in $IT_GROUP), $IT_USER2 (uid $IT_U2, not in it)"
+	else
+		fatal "cannot create the group $IT_GROUP and users $IT_USER1, $IT_USER2"
+	fi
+}
+
+# it_begin [BUILD_DIR]: a suite's start: $build (absolute; $1, else
+# UACCE_BUILD, else .), it_cleanup at exit, it_init, and the first info
+# line; a missing build or a failed set-up ends the suite with its summary
+it_begin() {
+	build=${1:-${UACCE_BUILD:-.}}
+	if ! build=$(cd "$build" 2>/dev/null && pwd); then
+		echo "FAIL: build directory ${1:-${UACCE_BUILD:-.}} not found"
+		echo "$IT_NAME: 0 passed, 1 failed"
+		exit 1
+	fi
+	trap it_cleanup EXIT
+	trap 'echo "interrupted"; exit 130' INT TERM HUP
+	if ! it_init "$build"; then
+		echo "FAIL: set-up (see the message above)"
+		echo "$IT_NAME: 0 passed, 1 failed"
+		exit 1
+	fi
+	echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP"
+}

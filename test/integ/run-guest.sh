@@ -2,7 +2,7 @@
 # Runs INSIDE the QEMU guest (test/vm/run-vm.sh): the integration suites
 # again with real CUSE character devices under /dev, for each build dir
 # given (e.g. the normal and the ASan build), in one boot; the hostile
-# clients' sections (run-hostile.sh, no soak) for a build without sanitizers.
+# clients' sections (run-hostile.sh, no soak; fewer in a sanitizer build).
 #
 #   test/vm/run-vm.sh test/integ/run-guest.sh BUILD_DIR [BUILD_DIR...]
 #
@@ -40,11 +40,18 @@ for b in "$@"; do
 	tag=$(basename "$b")
 	run "$tag: cuse-specific" env IT_NAME="cuse-checks" "$here/run-cuse.sh" "$b"
 	run "$tag: integration" env IT_NAME="guest-integration-$tag" "$here/run-host.sh" "$b"
-	# a sanitizer build: the CUSE paths (cuse-specific, integration) and the
-	# unmodified-program clients; churn, policy, zip, hostile and the shim
-	# run under the sanitizers on the host (keeps the guest within its time)
+	# a sanitizer build: the CUSE paths (cuse-specific, integration, the
+	# hostile sections that open, fork, kill and close through the nodes,
+	# the shutdown with lookups in flight) and the unmodified-program
+	# clients; churn, policy, zip, the rest of hostile and the shim run
+	# under the sanitizers on the host (keeps the guest within its time)
 	san=0
 	ldd "$b/uacced" 2>/dev/null | grep -qE 'lib(a|t)san' && san=1
+	if [ $san = 1 ] && [ -x "$here/run-hostile.sh" ]; then
+		run "$tag: hostile" env IT_NAME="guest-hostile-$tag" \
+			UACCE_HOSTILE_SECTIONS="${UACCE_HOSTILE_SECTIONS:-ioctl ring storm}" \
+			UACCE_HOSTILE_STRIDE="${UACCE_HOSTILE_STRIDE:-16}" "$here/run-hostile.sh" "$b"
+	fi
 	if [ $san = 0 ]; then
 		[ -x "$here/run-churn.sh" ] &&
 			run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-400} "$here/run-churn.sh" "$b"

@@ -30,29 +30,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/integ/lib.sh
 . "$here/lib.sh"
 
-build=${1:-${UACCE_BUILD:-.}}
-if ! build=$(cd "$build" 2>/dev/null && pwd); then
-	echo "FAIL: build directory ${1:-${UACCE_BUILD:-.}} not found"
-	echo "$IT_NAME: 0 passed, 1 failed"
-	exit 1
-fi
-trap it_cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
-if ! it_init "$build"; then
-	echo "FAIL: set-up (see the message above)"
-	echo "$IT_NAME: 0 passed, 1 failed"
-	exit 1
-fi
-
-# Stop here with the summary when the rest cannot run.
-fatal() {
-	it_bad "$*"
-	it_summary
-	exit "$IT_FAIL"
-}
-
 # --- set-up: users, config, daemon ------------------------------------------
-echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP"
+it_begin "${1:-}"
 
 # --- every program that has --version prints configure.ac's AC_INIT version ---
 if ! it_skip version; then

@@ -75,11 +75,6 @@ hostile_cleanup() {
 }
 trap hostile_cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT TERM HUP
-fatal() {
-	it_bad "$*"
-	it_summary
-	exit "$IT_FAIL"
-}
 it_init "$build" || { echo "$IT_NAME: 0 passed, 1 failed"; exit 1; }
 for p in test/clients/hostile uacce-zip uaccectl; do
 	if [ "${UACCE_INTEG_COPY:-1}" = 1 ]; then

@@ -22,25 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/integ/lib.sh
 . "$here/lib.sh"
 
-build=${1:-${UACCE_BUILD:-.}}
-if ! build=$(cd "$build" 2>/dev/null && pwd); then
-	echo "FAIL: build directory ${1:-${UACCE_BUILD:-.}} not found"
-	echo "$IT_NAME: 0 passed, 1 failed"
-	exit 1
-fi
-trap it_cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
-if ! it_init "$build"; then
-	echo "FAIL: set-up (see the message above)"
-	echo "$IT_NAME: 0 passed, 1 failed"
-	exit 1
-fi
-fatal() {
-	it_bad "$*"
-	it_summary
-	exit "$IT_FAIL"
-}
-echo "info: build $build, frontend $IT_FRONTEND, nodes in $IT_NODE_DIR, temp $IT_TMP"
+it_begin "${1:-}"
 
 # --- the programs: the clients, their modules, the shim --------------------------------
 for p in kabi-v4 kabi-mainline; do
@@ -48,30 +30,10 @@ for p in kabi-v4 kabi-mainline; do
 	cp "$build/test/clients/.libs/$p-dl.so" "$IT_TMP/lib/" || fatal "$p-dl.so not built"
 done
 # the shim (issue 12 item 3): uacce-run and libuacce-preload.so
-for f in shim/.libs/libuacce-preload.so shim/uacce-run; do
-	[ -e "$build/$f" ] || fatal "$build/$f not built (the preload shim)"
-done
-cp "$build/shim/.libs/libuacce-preload.so" "$IT_TMP/lib/" || fatal "copy the shim"
-cp "$build/shim/uacce-run" "$IT_TMP/bin/" || fatal "copy uacce-run"
-chmod -R a+rX "$IT_TMP/bin" "$IT_TMP/lib"
-export UACCE_RUN_LIBRARY=$IT_TMP/lib/libuacce-preload.so
-RUN=("$IT_TMP/bin/uacce-run")
-# A sanitizer build: its runtime must come first in the initial library
-# list, before the (instrumented) shim that uacce-run would put there: the
-# library goes in LD_PRELOAD after it instead (uacce-run(1)'s other way).
-if nm -D "$UACCE_RUN_LIBRARY" 2>/dev/null | grep -q __asan_init; then
-	asan_rt=$(ldd "$IT_TMP/bin/kabi-v4" | awk '/libasan\.so/{print $3; exit}')
-	[ -r "$asan_rt" ] || fatal "a sanitizer build, but no libasan in ldd $IT_TMP/bin/kabi-v4"
-	RUN=(env "LD_PRELOAD=$asan_rt:$UACCE_RUN_LIBRARY")
-	it_info "sanitizer build: LD_PRELOAD=$asan_rt:libuacce-preload.so instead of uacce-run"
-fi
+it_shim kabi-v4
 
 # --- users, config, daemon ------------------------------------------------------------------
-if it_users; then
-	it_ok "test users: $IT_USER1 (uid $IT_U1, in $IT_GROUP), $IT_USER2 (uid $IT_U2, not in it)"
-else
-	fatal "cannot create the group $IT_GROUP and users $IT_USER1, $IT_USER2"
-fi
+it_users_or_fatal
 # ids are the entries' indices: v4 uacce-dummy-0..2, uacce-zip-3..4;
 # mainline dummy-5..7, hisi_zip-8..9 (the kernel's <driver>-<id>)
 V4_DEVS="uacce-dummy-0 uacce-dummy-1 uacce-dummy-2 uacce-zip-3 uacce-zip-4"

@@ -26,20 +26,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/integ/lib.sh
 . "$here/../integ/lib.sh"
 
-build=${1:-${UACCE_BUILD:-.}}
-if ! build=$(cd "$build" 2>/dev/null && pwd); then
-	echo "FAIL: build directory ${1:-${UACCE_BUILD:-.}} not found"
-	echo "$IT_NAME: 0 passed, 1 failed"
-	exit 1
-fi
-trap it_cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
-fatal() {
-	it_bad "$*"
-	it_summary
-	exit "$IT_FAIL"
-}
-it_init "$build" || fatal "set-up (see the message above)"
+it_begin "${1:-}"
 for f in shim/.libs/libuacce-preload.so shim/uacce-run test/shim/shim-probe \
 	test/shim/.libs/shim-dl.so tools/bench-shim; do
 	[ -e "$build/$f" ] || fatal "$build/$f not built"
@@ -81,7 +68,6 @@ cat >"$IT_CFG" <<EOC
             {"name":"dummy","backend":"soft","api":"dummy_v2","sva":true,"queues":$IT_QUEUES,"abi":"mainline"},
             {"name":"dummy","backend":"soft","api":"dummy_v1","sva":false,"queues":$IT_QUEUES,"abi":"mainline"}]}
 EOC
-echo "info: build $build, nodes in $IT_NODE_DIR, temp $IT_TMP"
 
 # --- the wrapper ----------------------------------------------------------------------
 want=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$here/../../configure.ac")
