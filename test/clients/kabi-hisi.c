@@ -1619,6 +1619,8 @@ static void mode_async(const char *dev)
 	}
 	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
+	info("%s: async: worst latency %llu ms (%u of %u completed)", dev,
+	     (unsigned long long)a.max_lat / 1000, a.done, a.n);
 	if (a.done == a.n && !a.bad)
 		ok("%s: async: %u requests, submitter and poller threads sharing the doorbell "
 		   "word: every tag completed once, byte-exact (max latency %llu ms, bound %llu "
