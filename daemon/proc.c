@@ -449,24 +449,30 @@ static int parse_maps_line(const char *l, uint64_t *start, uint64_t *end, uint64
 /*
  * Feed the owner's maps text, line by line from the start, to fn until it
  * returns non-zero (its answer), the text ends or a line is malformed
- * (both: -EFAULT).
+ * (both: -EFAULT).  The kernel formats as many lines as a read asks for
+ * (~0.5 us each, paths included) and the answer is often near the start
+ * (the heap follows the program's own mappings): the reads start small and
+ * double.  Each goes on where the last ended, which the seq_file resumes
+ * without formatting the text before it again.
  */
 static int walk_maps_text(struct uacce_owner *o,
 			  int (*fn)(void *ctx, uint64_t start, uint64_t end, uint64_t flags),
 			  void *ctx)
 {
 	char buf[8192];
-	size_t have = 0;
+	size_t have = 0, want = 512;
 	off_t pos = 0;
 	int ret = -EFAULT;
 
 	pthread_mutex_lock(&o->maps_lock);
 	for (;;) {
-		ssize_t n = pread(o->mapsfd, buf + have, sizeof(buf) - 1 - have, pos);
+		size_t room = sizeof(buf) - 1 - have;
+		ssize_t n = pread(o->mapsfd, buf + have, want < room ? want : room, pos);
 		char *line, *nl;
 
 		if (n <= 0)
 			break;			/* the end (or a dead mm) */
+		want *= 2;
 		pos += n;
 		have += (size_t)n;
 		buf[have] = '\0';
