@@ -472,7 +472,8 @@ static int walk_maps_text(struct uacce_owner *o,
 
 		if (n <= 0)
 			break;			/* the end (or a dead mm) */
-		want *= 2;
+		if (want < sizeof(buf))
+			want *= 2;
 		pos += n;
 		have += (size_t)n;
 		buf[have] = '\0';

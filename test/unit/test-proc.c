@@ -128,6 +128,27 @@ START_TEST(test_many_mappings_text)
 }
 END_TEST
 
+/* a maps text of more than 64 reads (the reads double up to the buffer's size, then stay) */
+START_TEST(test_very_many_mappings_text)
+{
+	enum { N = 10000 };
+	unsigned char *v = mmap(NULL, N * pg, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t last = (uint64_t)(uintptr_t)(v + (N - 2) * pg);
+
+	ck_assert_ptr_ne(v, MAP_FAILED);
+	for (int i = 1; i < N; i += 2)
+		ck_assert_int_eq(mprotect(v + i * pg, pg, PROT_READ), 0);
+	proc_mem_use_maps_text(true);
+	ck_assert_int_eq(proc_mem_check(&o, last, pg, true), 0);
+	ck_assert_int_eq(proc_mem_check(&o, last + pg, pg, true), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)v, N * pg, false), 0);
+	ck_assert_int_eq(proc_mem_check(&o, at(4 * pg), pg, true), 0);
+	proc_mem_use_maps_text(false);
+	munmap(v, N * pg);
+}
+END_TEST
+
 /*
  * A request's ranges checked together (one look-up per mapping, or one
  * pass over the text) get the answer their checks one by one give.
@@ -273,6 +294,7 @@ int main(void)
 	tcase_add_test(tc, test_check_maps_text);
 	tcase_add_test(tc, test_read_write_honour_protections);
 	tcase_add_test(tc, test_many_mappings_text);
+	tcase_add_test(tc, test_very_many_mappings_text);
 	tcase_add_test(tc, test_request_ranges_query);
 	tcase_add_test(tc, test_request_ranges_text);
 	tcase_add_test(tc, test_request_not_across);
