@@ -1493,6 +1493,26 @@ int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size
 	return proc_mem_write(&q->owner, uaddr, buf, len);
 }
 
+void uacce_hwq_mem_begin(struct uacce_queue *q, struct uacce_mem_req *r)
+{
+	proc_mem_req_init(r, &q->owner);
+}
+
+int uacce_hwq_mem_check(struct uacce_mem_req *r, const struct uacce_mem_range *rg, unsigned n)
+{
+	return proc_mem_req_check(r, rg, n);
+}
+
+int uacce_hwq_mem_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len)
+{
+	return proc_mem_req_read(r, uaddr, buf, len);
+}
+
+int uacce_hwq_mem_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf, size_t len)
+{
+	return proc_mem_req_write(r, uaddr, buf, len);
+}
+
 struct uacce_region *uacce_hwq_data_region(struct uacce_queue *q)
 {
 	/* mainline has no SS: a non-SVA device's data lives in the DUS */

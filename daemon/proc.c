@@ -381,21 +381,52 @@ void proc_mem_use_maps_text(bool on)
 	__atomic_store_n(&have_procmap_query, on ? 0 : -1, __ATOMIC_RELAXED);
 }
 
-/* 0 covered, -EFAULT not, -ENOTTY: no PROCMAP_QUERY here */
-static int check_query(struct uacce_owner *o, uint64_t addr, uint64_t end, uint64_t need)
+/* the span of r holding addr, or NULL */
+static const struct uacce_mem_span *span_at(const struct uacce_mem_req *r, uint64_t addr)
 {
-	while (addr < end) {
-		struct procmap_query_arg q = { .size = sizeof(q), .query_addr = addr };
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->span[i].start <= addr && addr < r->span[i].end)
+			return &r->span[i];
+	return NULL;
+}
 
-		if (ioctl(o->mapsfd, PROCMAP_QUERY_IOC, &q) < 0) {
-			if (errno == ENOTTY || errno == EOPNOTSUPP)
-				return -ENOTTY;
-			return -EFAULT;		/* ENOENT: unmapped; ESRCH: mm gone */
-		}
-		if (q.vma_start > addr || q.vma_end <= addr || (q.vma_flags & need) != need)
-			return -EFAULT;
-		addr = q.vma_end;
+static void span_add(struct uacce_mem_req *r, uint64_t start, uint64_t end, uint64_t flags)
+{
+	struct uacce_mem_span *sp;
+
+	if (r->n < UACCE_MEM_SPANS) {
+		sp = &r->span[r->n++];
+	} else {
+		sp = &r->span[r->next];
+		r->next = (r->next + 1) % UACCE_MEM_SPANS;
 	}
+	*sp = (struct uacce_mem_span){ .start = start, .end = end, .flags = flags };
+}
+
+/*
+ * The mapping holding addr, through PROCMAP_QUERY, added to r: 0, -EFAULT
+ * (unmapped, or the mm is gone), -ENOTTY (no PROCMAP_QUERY here)
+ */
+static int lookup_query(struct uacce_mem_req *r, uint64_t addr)
+{
+	struct uacce_owner *o = r->owner;
+	struct procmap_query_arg q = { .size = sizeof(q), .query_addr = addr };
+	int have = __atomic_load_n(&have_procmap_query, __ATOMIC_RELAXED);
+
+	if (have == 0)
+		return -ENOTTY;
+	if (ioctl(o->mapsfd, PROCMAP_QUERY_IOC, &q) < 0) {
+		if (errno == ENOTTY || errno == EOPNOTSUPP) {
+			__atomic_store_n(&have_procmap_query, 0, __ATOMIC_RELAXED);
+			return -ENOTTY;
+		}
+		return -EFAULT;		/* ENOENT: unmapped; ESRCH: mm gone */
+	}
+	if (have < 0)
+		__atomic_store_n(&have_procmap_query, 1, __ATOMIC_RELAXED);
+	if (q.vma_start > addr || q.vma_end <= addr)
+		return -EFAULT;
+	span_add(r, q.vma_start, q.vma_end, q.vma_flags & (PMQ_READABLE | PMQ_WRITABLE));
 	return 0;
 }
 
@@ -415,20 +446,34 @@ static int parse_maps_line(const char *l, uint64_t *start, uint64_t *end, uint64
 	return 0;
 }
 
-static int check_maps_text(struct uacce_owner *o, uint64_t addr, uint64_t end, uint64_t need)
+/*
+ * Feed the owner's maps text, line by line from the start, to fn until it
+ * returns non-zero (its answer), the text ends or a line is malformed
+ * (both: -EFAULT).  The kernel formats as many lines as a read asks for
+ * (~0.5 us each, paths included) and the answer is often near the start
+ * (the heap follows the program's own mappings): the reads start small and
+ * double.  Each goes on where the last ended, which the seq_file resumes
+ * without formatting the text before it again.
+ */
+static int walk_maps_text(struct uacce_owner *o,
+			  int (*fn)(void *ctx, uint64_t start, uint64_t end, uint64_t flags),
+			  void *ctx)
 {
 	char buf[8192];
-	size_t have = 0;
+	size_t have = 0, want = 512;
 	off_t pos = 0;
-	int err = -EFAULT;
+	int ret = -EFAULT;
 
 	pthread_mutex_lock(&o->maps_lock);
 	for (;;) {
-		ssize_t n = pread(o->mapsfd, buf + have, sizeof(buf) - 1 - have, pos);
+		size_t room = sizeof(buf) - 1 - have;
+		ssize_t n = pread(o->mapsfd, buf + have, want < room ? want : room, pos);
 		char *line, *nl;
 
 		if (n <= 0)
-			break;			/* the end (or a dead mm): not covered */
+			break;			/* the end (or a dead mm) */
+		if (want < sizeof(buf))
+			want *= 2;
 		pos += n;
 		have += (size_t)n;
 		buf[have] = '\0';
@@ -437,15 +482,12 @@ static int check_maps_text(struct uacce_owner *o, uint64_t addr, uint64_t end, u
 			uint64_t s, e, f;
 
 			*nl = '\0';
-			if (parse_maps_line(line, &s, &e, &f) || s > addr ||
-			    (e > addr && (f & need) != need))
-				goto out;	/* a hole, or the wrong protection */
-			if (e > addr)
-				addr = e;
-			if (addr >= end) {
-				err = 0;
+			if (parse_maps_line(line, &s, &e, &f))
 				goto out;
-			}
+			ret = fn(ctx, s, e, f);
+			if (ret)
+				goto out;
+			ret = -EFAULT;
 			line = nl + 1;
 		}
 		have = (size_t)(buf + have - line);
@@ -455,40 +497,137 @@ static int check_maps_text(struct uacce_owner *o, uint64_t addr, uint64_t end, u
 	}
 out:
 	pthread_mutex_unlock(&o->maps_lock);
-	return err;
+	return ret;
+}
+
+struct cover_text {
+	uint64_t addr, end, need;
+};
+
+/* 1: [addr, end) covered with need; -EFAULT: a hole or the wrong protection; 0: go on */
+static int cover_text_line(void *ctx, uint64_t s, uint64_t e, uint64_t f)
+{
+	struct cover_text *c = ctx;
+
+	if (s > c->addr || (e > c->addr && (f & c->need) != c->need))
+		return -EFAULT;
+	if (e > c->addr)
+		c->addr = e;
+	return c->addr >= c->end ? 1 : 0;
+}
+
+/* one pass over the maps text for [addr, end): 0 covered, -EFAULT not */
+static int check_maps_text(struct uacce_owner *o, uint64_t addr, uint64_t end, uint64_t need)
+{
+	struct cover_text c = { .addr = addr, .end = end, .need = need };
+
+	return walk_maps_text(o, cover_text_line, &c) == 1 ? 0 : -EFAULT;
+}
+
+struct collect_text {
+	struct uacce_mem_req *r;
+	const struct uacce_mem_range *rg;
+	unsigned n;
+	uint64_t last;		/* the highest end of the ranges */
+};
+
+/* keep the lines that meet a range, while r has room */
+static int collect_text_line(void *ctx, uint64_t s, uint64_t e, uint64_t f)
+{
+	struct collect_text *c = ctx;
+
+	if (s >= c->last)
+		return 1;
+	for (unsigned i = 0; i < c->n; i++) {
+		if (s < c->rg[i].addr + c->rg[i].len && e > c->rg[i].addr) {
+			if (c->r->n == UACCE_MEM_SPANS)
+				return 1;
+			span_add(c->r, s, e, f);
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * [addr, end) mapped with need, from r's spans, looked up where r has
+ * none: 0 or -EFAULT
+ */
+static int cover(struct uacce_mem_req *r, uint64_t addr, uint64_t end, uint64_t need)
+{
+	while (addr < end) {
+		const struct uacce_mem_span *sp = span_at(r, addr);
+		int err;
+
+		if (!sp) {
+			err = lookup_query(r, addr);
+			if (err == -ENOTTY)	/* no PROCMAP_QUERY: the text, for the rest */
+				return check_maps_text(r->owner, addr, end, need);
+			if (err)
+				return err;
+			continue;
+		}
+		if ((sp->flags & need) != need)
+			return -EFAULT;
+		addr = sp->end;
+	}
+	return 0;
+}
+
+static int range_ok(const struct uacce_owner *o, uint64_t uaddr, uint64_t len)
+{
+	return o->mapsfd < 0 || uaddr + len < uaddr ? -EFAULT : 0;
+}
+
+void proc_mem_req_init(struct uacce_mem_req *r, struct uacce_owner *o)
+{
+	r->owner = o;
+	r->n = r->next = 0;
+}
+
+int proc_mem_req_check(struct uacce_mem_req *r, const struct uacce_mem_range *rg, unsigned n)
+{
+	struct uacce_owner *o = r->owner;
+	struct collect_text c = { .r = r, .rg = rg, .n = n };
+	int err;
+
+	for (unsigned i = 0; i < n; i++) {
+		err = range_ok(o, rg[i].addr, rg[i].len);
+		if (err)
+			return err;
+		if (rg[i].len && rg[i].addr + rg[i].len > c.last)
+			c.last = rg[i].addr + rg[i].len;
+	}
+	/* the maps text: one pass keeps every mapping the ranges meet */
+	if (c.last && __atomic_load_n(&have_procmap_query, __ATOMIC_RELAXED) == 0)
+		walk_maps_text(o, collect_text_line, &c);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t need = PMQ_READABLE | (rg[i].write ? PMQ_WRITABLE : 0);
+
+		if (rg[i].len && (err = cover(r, rg[i].addr, rg[i].addr + rg[i].len, need)))
+			return err;
+	}
+	return 0;
 }
 
 int proc_mem_check(struct uacce_owner *o, uint64_t uaddr, size_t len, bool write)
 {
-	uint64_t need = PMQ_READABLE | (write ? PMQ_WRITABLE : 0);
-	int have = __atomic_load_n(&have_procmap_query, __ATOMIC_RELAXED);
-	int r;
+	struct uacce_mem_req r;
+	struct uacce_mem_range rg = { .addr = uaddr, .len = len, .write = write };
 
-	if (o->mapsfd < 0 || uaddr + len < uaddr)
-		return -EFAULT;
-	if (len == 0)
-		return 0;
-	if (have != 0) {
-		r = check_query(o, uaddr, uaddr + len, need);
-		if (r != -ENOTTY) {
-			if (have < 0 && r == 0)
-				__atomic_store_n(&have_procmap_query, 1, __ATOMIC_RELAXED);
-			return r;
-		}
-		__atomic_store_n(&have_procmap_query, 0, __ATOMIC_RELAXED);
-	}
-	return check_maps_text(o, uaddr, uaddr + len, need);
+	proc_mem_req_init(&r, o);
+	return proc_mem_req_check(&r, &rg, 1);
 }
 
-int proc_mem_read(struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)
+int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len)
 {
+	struct uacce_owner *o = r->owner;
 	size_t done = 0;
 	int err;
 
-	if (o->memfd < 0)
+	if (o->memfd < 0 || (err = range_ok(o, uaddr, len)))
 		return -EFAULT;
-	err = proc_mem_check(o, uaddr, len, false);
-	if (err)
+	if (len && (err = cover(r, uaddr, uaddr + len, PMQ_READABLE)))
 		return err;
 	while (done < len) {
 		ssize_t n = pread(o->memfd, (char *)buf + done, len - done,
@@ -500,15 +639,15 @@ int proc_mem_read(struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)
 	return 0;
 }
 
-int proc_mem_write(struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len)
+int proc_mem_req_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf, size_t len)
 {
+	struct uacce_owner *o = r->owner;
 	size_t done = 0;
 	int err;
 
-	if (o->memfd < 0)
+	if (o->memfd < 0 || (err = range_ok(o, uaddr, len)))
 		return -EFAULT;
-	err = proc_mem_check(o, uaddr, len, true);
-	if (err)
+	if (len && (err = cover(r, uaddr, uaddr + len, PMQ_READABLE | PMQ_WRITABLE)))
 		return err;
 	while (done < len) {
 		ssize_t n = pwrite(o->memfd, (const char *)buf + done, len - done,
@@ -518,6 +657,22 @@ int proc_mem_write(struct uacce_owner *o, uint64_t uaddr, const void *buf, size_
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int proc_mem_read(struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)
+{
+	struct uacce_mem_req r;
+
+	proc_mem_req_init(&r, o);
+	return proc_mem_req_read(&r, uaddr, buf, len);
+}
+
+int proc_mem_write(struct uacce_owner *o, uint64_t uaddr, const void *buf, size_t len)
+{
+	struct uacce_mem_req r;
+
+	proc_mem_req_init(&r, o);
+	return proc_mem_req_write(&r, uaddr, buf, len);
 }
 
 int proc_owner_getfd(const struct uacce_owner *o, int fd)

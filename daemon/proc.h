@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "memreq.h"
+
 struct uacce_owner {
 	pid_t tgid;
 	uid_t uid;
@@ -73,6 +75,17 @@ int proc_mem_write(struct uacce_owner *o, uint64_t uaddr, const void *buf, size_
  * is gone.  Exposed for tests.
  */
 int proc_mem_check(struct uacce_owner *o, uint64_t uaddr, size_t len, bool write);
+/*
+ * One request's accesses (memreq.h): r starts empty; _check looks up the
+ * protections of all the ranges at once (0 or -EFAULT when one is not
+ * mapped as it needs); _read and _write check what r does not hold yet
+ * and then access, as proc_mem_read and proc_mem_write do.  r is for one
+ * request only: its answers go stale once the owner changes its mappings.
+ */
+void proc_mem_req_init(struct uacce_mem_req *r, struct uacce_owner *o);
+int proc_mem_req_check(struct uacce_mem_req *r, const struct uacce_mem_range *rg, unsigned n);
+int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len);
+int proc_mem_req_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf, size_t len);
 /* tests: use the maps text even where PROCMAP_QUERY exists (true), or probe again */
 void proc_mem_use_maps_text(bool on);
 

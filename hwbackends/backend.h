@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memreq.h"
 #include "uacce/uacce.h"
 
 struct uacce_queue;
@@ -213,6 +214,17 @@ bool uacce_hwq_is_sva(struct uacce_queue *q);
 /* copy from/to the owner's address space (SVA devices). 0 or -EFAULT */
 int uacce_hwq_read(struct uacce_queue *q, uint64_t uaddr, void *buf, size_t len);
 int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size_t len);
+/*
+ * The same for one request that touches several ranges (memreq.h): _begin
+ * empties r; _check looks the protections of all the ranges up at once
+ * (one PROCMAP_QUERY per mapping, or one pass over the maps text), 0 or
+ * -EFAULT; _read and _write then need no look-up of their own.  One r per
+ * request, never kept across requests.
+ */
+void uacce_hwq_mem_begin(struct uacce_queue *q, struct uacce_mem_req *r);
+int uacce_hwq_mem_check(struct uacce_mem_req *r, const struct uacce_mem_range *rg, unsigned n);
+int uacce_hwq_mem_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len);
+int uacce_hwq_mem_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf, size_t len);
 /*
  * The region holding a non-SVA device's request data: the SS (v4), or the
  * DUS (mainline has no SS: the DUS plays its part).  NULL until there.

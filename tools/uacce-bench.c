@@ -105,7 +105,8 @@ static void bench_socket(unsigned n, struct lat *out)
 	free(t);
 }
 
-static int bench_dummy(const char *dev, unsigned n, struct lat *out)
+/* copies of `size` bytes (0: the ring's hand-off alone) */
+static int bench_dummy(const char *dev, unsigned n, uint32_t size, struct lat *out)
 {
 	struct wd_queue q = { .capa.alg = "memcpy" };
 	uint64_t *t, t0;
@@ -134,7 +135,7 @@ static int bench_dummy(const char *dev, unsigned n, struct lat *out)
 	t = calloc(n, sizeof(*t));
 	t0 = bench_now_ns();
 	for (unsigned i = 0; i < n && !err; i++) {
-		struct wd_dummy_cpy_msg m = { .src_addr = src, .tgt_addr = dst, .size = 4096,
+		struct wd_dummy_cpy_msg m = { .src_addr = src, .tgt_addr = dst, .size = size,
 					      .ptr = (void *)(uintptr_t)(i + 1) };
 		void *resp;
 		uint64_t s = bench_now_ns();
@@ -300,6 +301,10 @@ static void print_targets_json(const struct lat *sock, const struct lat *d0, con
 		     zr && zip_ratio_2q(&zr->lv[0]) >= 1.6);
 	print_target("dummy_sva_p50_le_0.2_socket", d1->ok && sock->ok,
 		     d1->ok && sock->ok && d1->p50_us <= 0.2 * sock->p50_us);
+	/* issue 14 item 4 */
+	print_target("dummy_sva_p50_le_2us", d1->ok, d1->ok && d1->p50_us <= 2.0);
+	print_target("dummy_sva_p50_le_0.05_socket", d1->ok && sock->ok,
+		     d1->ok && sock->ok && d1->p50_us <= 0.05 * sock->p50_us);
 	print_target("dummy_nonsva_p50_le_0.2_socket", d0->ok && sock->ok,
 		     d0->ok && sock->ok && d0->p50_us <= 0.2 * sock->p50_us);
 	print_target("contention_p99_le_2x_idle", cr && contention_ratio_p99(cr) > 0,
@@ -317,14 +322,15 @@ static void print_lat(const char *name, const struct lat *l)
 }
 
 static void print_table(unsigned n, const struct lat *mc, const struct lat *sock,
-			const struct lat *d0, const struct lat *d1, double lc, int el, int idle_q,
-			double idle_s, double idle, int ei)
+			const struct lat *d0, const struct lat *d1, const struct lat *d1e, double lc,
+			int el, int idle_q, double idle_s, double idle, int ei)
 {
 	printf("uacce-bench: 4 KiB round trips, %u each\n", n);
 	print_lat("memcpy in process", mc);
 	print_lat("Unix socket to a helper process", sock);
 	print_lat("uacce-dummy-0 (non-SVA, SS)", d0);
 	print_lat("uacce-dummy-1 (SVA, malloc)", d1);
+	print_lat("uacce-dummy-1, 0 bytes (hand-off)", d1e);
 	if (d1->ok && sock->ok)
 		printf("  dummy SVA p50 / socket p50 = %.3f, non-SVA = %.3f\n",
 		       d1->p50_us / sock->p50_us, d0->ok ? d0->p50_us / sock->p50_us : -1);
@@ -389,7 +395,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct lat mc = { 0 }, sock = { 0 }, d0 = { 0 }, d1 = { 0 };
+	struct lat mc = { 0 }, sock = { 0 }, d0 = { 0 }, d1 = { 0 }, d1e = { 0 };
 	struct zip_bench_opts zo = { .corpus_max = 16u << 20, .buf = 1u << 20, .seconds = 1.0,
 				     .rounds = 3, .depth = 4 };
 	struct zip_bench_result zr = { 0 };
@@ -518,8 +524,10 @@ int main(int argc, char **argv)
 	if (others) {
 		bench_memcpy(n, &mc);
 		bench_socket(n, &sock);
-		e0 = bench_dummy("uacce-dummy-0", n, &d0);
-		e1 = bench_dummy("uacce-dummy-1", n, &d1);
+		e0 = bench_dummy("uacce-dummy-0", n, 4096, &d0);
+		e1 = bench_dummy("uacce-dummy-1", n, 4096, &d1);
+		if (!e1)
+			e1 = bench_dummy("uacce-dummy-1", n, 0, &d1e);
 		lc = bench_lifecycles("uacce-dummy-1", 2.0, &el);
 		idle = bench_idle(idle_q, idle_s, &ei);
 	}
@@ -534,6 +542,7 @@ int main(int argc, char **argv)
 		print_lat_json("unix_socket_round_trip", &sock, true);
 		print_lat_json("dummy_nonsva_round_trip", &d0, true);
 		print_lat_json("dummy_sva_round_trip", &d1, true);
+		print_lat_json("dummy_sva_empty_round_trip", &d1e, true);
 		printf("\"ratio_dummy_sva_p50_to_socket_p50\":%.4f,",
 		       d1.ok && sock.ok ? d1.p50_us / sock.p50_us : -1);
 		printf("\"ratio_dummy_nonsva_p50_to_socket_p50\":%.4f,",
@@ -555,7 +564,7 @@ int main(int argc, char **argv)
 		       "\"zip\":%d,\"contention\":%d}}\n", e0, e1, el, ei, ez, ec);
 	} else {
 		if (others)
-			print_table(n, &mc, &sock, &d0, &d1, lc, el, idle_q, idle_s, idle, ei);
+			print_table(n, &mc, &sock, &d0, &d1, &d1e, lc, el, idle_q, idle_s, idle, ei);
 		if (zip)
 			zip_bench_print_table(&zo, &zr);
 		if (contention)

@@ -218,7 +218,10 @@ void *soft_data_ptr(struct soft_q *sq, uint64_t uaddr, uint64_t len)
 
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 {
-	char *bounce;
+	const struct uacce_mem_range rg[2] = { { .addr = src, .len = len },
+					       { .addr = dst, .len = len, .write = true } };
+	struct uacce_mem_req mr;
+	char small[4096], *bounce;
 	int err = 0;
 
 	if (len > MAX_COPY)
@@ -251,7 +254,12 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 		}
 		return 0;
 	}
-	bounce = malloc(len < BOUNCE ? (len ? len : 1) : BOUNCE);
+	/* one look at the owner's mappings for both ranges, for this request */
+	uacce_hwq_mem_begin(sq->q, &mr);
+	err = uacce_hwq_mem_check(&mr, rg, 2);
+	if (err)
+		return err;
+	bounce = len <= sizeof(small) ? small : malloc(len < BOUNCE ? len : BOUNCE);
 	if (!bounce)
 		return -ENOMEM;
 	for (uint64_t off = 0; off < len && !err;) {
@@ -261,12 +269,13 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 			err = -ECANCELED;
 			break;
 		}
-		err = uacce_hwq_read(sq->q, src + off, bounce, chunk);
+		err = uacce_hwq_mem_read(&mr, src + off, bounce, chunk);
 		if (!err)
-			err = uacce_hwq_write(sq->q, dst + off, bounce, chunk);
+			err = uacce_hwq_mem_write(&mr, dst + off, bounce, chunk);
 		off += chunk;
 	}
-	free(bounce);
+	if (bounce != small)
+		free(bounce);
 	return err;
 }
 

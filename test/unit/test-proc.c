@@ -128,6 +128,128 @@ START_TEST(test_many_mappings_text)
 }
 END_TEST
 
+/* a maps text of more than 64 reads (the reads double up to the buffer's size, then stay) */
+START_TEST(test_very_many_mappings_text)
+{
+	enum { N = 10000 };
+	unsigned char *v = mmap(NULL, N * pg, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t last = (uint64_t)(uintptr_t)(v + (N - 2) * pg);
+
+	ck_assert_ptr_ne(v, MAP_FAILED);
+	for (int i = 1; i < N; i += 2)
+		ck_assert_int_eq(mprotect(v + i * pg, pg, PROT_READ), 0);
+	proc_mem_use_maps_text(true);
+	ck_assert_int_eq(proc_mem_check(&o, last, pg, true), 0);
+	ck_assert_int_eq(proc_mem_check(&o, last + pg, pg, true), -EFAULT);
+	ck_assert_int_eq(proc_mem_check(&o, (uint64_t)(uintptr_t)v, N * pg, false), 0);
+	ck_assert_int_eq(proc_mem_check(&o, at(4 * pg), pg, true), 0);
+	proc_mem_use_maps_text(false);
+	munmap(v, N * pg);
+}
+END_TEST
+
+/*
+ * A request's ranges checked together (one look-up per mapping, or one
+ * pass over the text) get the answer their checks one by one give.
+ */
+static void check_pairs(void)
+{
+	const size_t off[] = { 0, 10, pg - 8, pg, 2 * pg - 1, 2 * pg, 3 * pg, 4 * pg - 1, 4 * pg };
+	const size_t len[] = { 16, 16, 16, 16, 2, 1, 1, 2, 64 };
+	enum { K = sizeof(off) / sizeof(off[0]) };
+
+	for (unsigned i = 0; i < K; i++) {
+		for (unsigned j = 0; j < K; j++) {
+			for (int w = 0; w < 2; w++) {
+				struct uacce_mem_range rg[2] = {
+					{ .addr = at(off[i]), .len = len[i] },
+					{ .addr = at(off[j]), .len = len[j], .write = w },
+				};
+				struct uacce_mem_req r;
+				int one = proc_mem_check(&o, rg[0].addr, rg[0].len, false) ||
+					  proc_mem_check(&o, rg[1].addr, rg[1].len, w) ? -EFAULT : 0;
+
+				proc_mem_req_init(&r, &o);
+				ck_assert_msg(proc_mem_req_check(&r, rg, 2) == one,
+					      "ranges %u and %u (write %d): not %d", i, j, w, one);
+			}
+		}
+	}
+}
+
+START_TEST(test_request_ranges_query)
+{
+	struct uacce_mem_range rg[2] = { { .addr = at(0), .len = 64 },
+					 { .addr = at(100), .len = 64, .write = true } };
+	struct uacce_mem_req r;
+
+	proc_mem_use_maps_text(false);
+	check_pairs();
+	/* source and destination in one mapping: one look-up answers both */
+	proc_mem_req_init(&r, &o);
+	ck_assert_int_eq(proc_mem_req_check(&r, rg, 2), 0);
+	ck_assert_uint_eq(r.n, 1);
+}
+END_TEST
+
+START_TEST(test_request_ranges_text)
+{
+	struct uacce_mem_range rg[2] = { { .addr = at(0), .len = 64 },
+					 { .addr = at(4 * pg), .len = 64, .write = true } };
+	struct uacce_mem_req r;
+
+	proc_mem_use_maps_text(true);
+	check_pairs();
+	/* one pass keeps both mappings (and the three between them) */
+	proc_mem_req_init(&r, &o);
+	ck_assert_int_eq(proc_mem_req_check(&r, rg, 2), 0);
+	ck_assert_uint_ge(r.n, 2);
+	proc_mem_use_maps_text(false);
+}
+END_TEST
+
+/* the answers of one request are never those of the next */
+static void not_across_requests(void)
+{
+	struct uacce_mem_range rg[2] = { { .addr = at(4 * pg), .len = 64 },
+					 { .addr = at(0), .len = 64, .write = true } };
+	unsigned char buf[64];
+	struct uacce_mem_req r;
+
+	memset(m + 4 * pg, 3, 64);
+	proc_mem_req_init(&r, &o);
+	ck_assert_int_eq(proc_mem_req_check(&r, rg, 2), 0);
+	ck_assert_int_eq(proc_mem_req_read(&r, rg[0].addr, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(proc_mem_req_write(&r, rg[1].addr, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(m[63], 3);
+	/* between two requests the destination turns read-only */
+	ck_assert_int_eq(mprotect(m, pg, PROT_READ), 0);
+	memset(m + 4 * pg, 4, 64);
+	proc_mem_req_init(&r, &o);
+	ck_assert_int_eq(proc_mem_req_check(&r, rg, 2), -EFAULT);
+	proc_mem_req_init(&r, &o);
+	ck_assert_int_eq(proc_mem_req_read(&r, rg[0].addr, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(proc_mem_req_write(&r, rg[1].addr, buf, sizeof(buf)), -EFAULT);
+	ck_assert_int_eq(m[63], 3);
+	/* and the source PROT_NONE */
+	ck_assert_int_eq(mprotect(m + 4 * pg, pg, PROT_NONE), 0);
+	proc_mem_req_init(&r, &o);
+	ck_assert_int_eq(proc_mem_req_read(&r, rg[0].addr, buf, sizeof(buf)), -EFAULT);
+	ck_assert_int_eq(mprotect(m + 4 * pg, pg, PROT_READ | PROT_WRITE), 0);
+	ck_assert_int_eq(mprotect(m, pg, PROT_READ | PROT_WRITE), 0);
+}
+
+START_TEST(test_request_not_across)
+{
+	proc_mem_use_maps_text(false);
+	not_across_requests();
+	proc_mem_use_maps_text(true);
+	not_across_requests();
+	proc_mem_use_maps_text(false);
+}
+END_TEST
+
 static void *open_and_exit(void *arg)
 {
 	ck_assert_int_eq(proc_owner_init(arg, gettid(), getuid(), getgid(), true), 0);
@@ -172,6 +294,10 @@ int main(void)
 	tcase_add_test(tc, test_check_maps_text);
 	tcase_add_test(tc, test_read_write_honour_protections);
 	tcase_add_test(tc, test_many_mappings_text);
+	tcase_add_test(tc, test_very_many_mappings_text);
+	tcase_add_test(tc, test_request_ranges_query);
+	tcase_add_test(tc, test_request_ranges_text);
+	tcase_add_test(tc, test_request_not_across);
 	tcase_add_test(tc, test_not_for_non_sva_owner);
 	tcase_add_test(tc, test_opener_thread_exited);
 	suite_add_tcase(s, tc);
