@@ -47,7 +47,7 @@ struct corpus {
 static const char *const cfg_name[ZB_NCFG] = {
 	[ZB_DEV1] = "device_1q", [ZB_DEV2] = "device_2q", [ZB_LD1] = "libdeflate_1t",
 	[ZB_LD2] = "libdeflate_2t", [ZB_Z1] = "zlib_1t", [ZB_Z2] = "zlib_2t",
-	[ZB_HISI1] = "hisi_qm_v2_1q", [ZB_ISAL1] = "isal_1t",
+	[ZB_HISI1] = "hisi_qm_v2_1q", [ZB_ISAL1] = "isal_1t", [ZB_ISAL3] = "isal_level3_1t",
 };
 
 /* --- the corpus --------------------------------------------------------------- */
@@ -600,7 +600,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	switch (w->run->cfg) {
-	case ZB_ISAL1:
+	case ZB_ISAL1: case ZB_ISAL3:
 		inproc_isal(w);
 		break;
 	case ZB_Z1: case ZB_Z2:
@@ -694,11 +694,12 @@ static int measure(struct run *run, const char *dev, struct zip_figure *best)
 static void ratio_pass(const struct corpus *c, const struct zip_bench_opts *o, const char *dev,
 		       struct zip_level_result *lv, bool dec)
 {
-	static const enum zip_cfg one[] = { ZB_DEV1, ZB_LD1, ZB_Z1, ZB_ISAL1 };
+	static const enum zip_cfg one[] = { ZB_DEV1, ZB_LD1, ZB_Z1, ZB_ISAL1, ZB_ISAL3 };
 
 	for (size_t k = 0; k < sizeof(one) / sizeof(one[0]); k++) {
 		struct run run = { .c = c, .o = o, .cfg = one[k], .level = lv->level,
-				   .isal_level = lv->isal_level, .dec = dec, .limit = c->nbuf };
+				   .isal_level = one[k] == ZB_ISAL3 ? 3 : lv->isal_level, .dec = dec,
+				   .limit = c->nbuf };
 
 		if (lv->f[one[k]].ok && (one[k] != ZB_DEV1 || dev))
 			measure(&run, dev, &lv->f[one[k]]);
@@ -714,16 +715,19 @@ static void ratio_pass(const struct corpus *c, const struct zip_bench_opts *o, c
 static int run_level(const struct zip_bench_opts *o, const struct corpus *c, const char *dev,
 		     const char *hisi, struct zip_level_result *lv)
 {
-	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_Z1, ZB_ISAL1, ZB_HISI1, ZB_LD2,
-					      ZB_DEV2, ZB_Z2 };
+	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_Z1, ZB_ISAL1, ZB_ISAL3, ZB_HISI1,
+					      ZB_LD2, ZB_DEV2, ZB_Z2 };
 	int first_err = 0;
 
 	lv->isal_level = lv->level < 3 ? lv->level : 3;
 	for (int r = 0; r < o->rounds; r++) {
 		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 			struct run run = { .c = c, .o = o, .cfg = order[k], .level = lv->level,
-					   .isal_level = lv->isal_level };
+					   .isal_level = order[k] == ZB_ISAL3 ? 3 : lv->isal_level };
 			int err;
+
+			if (order[k] == ZB_ISAL3 && lv->level != 1)
+				continue;	/* at level 6, isal_1t is ISA-L 3 */
 
 			if (!dev && (order[k] == ZB_DEV1 || order[k] == ZB_DEV2))
 				continue;
@@ -820,7 +824,7 @@ double zip_ratio_2q(const struct zip_level_result *l)
 /* the fastest of the in-process one-thread figures in `which` whose ratio is <= max_ratio */
 static double fastest_1t(const struct zip_level_result *l, double max_ratio, const char **name)
 {
-	static const enum zip_cfg inproc[] = { ZB_LD1, ZB_Z1, ZB_ISAL1 };
+	static const enum zip_cfg inproc[] = { ZB_LD1, ZB_Z1, ZB_ISAL1, ZB_ISAL3 };
 	double best = -1;
 
 	*name = "none";
@@ -936,8 +940,8 @@ void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_benc
 		}
 		printf("\n");
 	}
-	printf("  (isal_1t: ISA-L level %d at level 6, %d at level 1)\n", r->lv[0].isal_level,
-	       r->lv[1].isal_level);
+	printf("  (isal_1t: ISA-L level %d at level 6, %d at level 1; isal_level3_1t: ISA-L 3)\n",
+	       r->lv[0].isal_level, r->lv[1].isal_level);
 	printf("  device 1q / best in-process 1t: %.3f (level 6), %.3f (level 1)\n",
 	       zip_ratio_1q(&r->lv[0]), zip_ratio_1q(&r->lv[1]));
 	for (int l = 0; l < 2; l++) {

@@ -31,9 +31,11 @@ struct zip_figure {
 
 /*
  * ZB_HISI1: one queue of a hisi_qm_v2 device (uacce_hisi_zip(7)), level 6 only;
- * ZB_ISAL1: ISA-L (igzip) on one thread, at its level min(level, 3)
+ * ZB_ISAL1: ISA-L (igzip) on one thread, at its level min(level, 3);
+ * ZB_ISAL3: ISA-L at its level 3 (its best ratio), measured at level 1 only
  */
-enum zip_cfg { ZB_DEV1, ZB_DEV2, ZB_LD1, ZB_LD2, ZB_Z1, ZB_Z2, ZB_HISI1, ZB_ISAL1, ZB_NCFG };
+enum zip_cfg { ZB_DEV1, ZB_DEV2, ZB_LD1, ZB_LD2, ZB_Z1, ZB_Z2, ZB_HISI1, ZB_ISAL1, ZB_ISAL3,
+	       ZB_NCFG };
 
 /* a compression level's figures; decompression: level 0, DEV1 LD1 Z1 ISAL1 */
 struct zip_level_result {

@@ -4,33 +4,34 @@
  * and zlib, each where it is the fastest at equal or better ratio.
  *
  * Figures behind the tables (measured 2026-12-02 on the 2-core build
- * machine, Debian 12: libdeflate 1.14, ISA-L 2.30, zlib 1.2.13; 32 MiB of
- * the uacce-bench corpus - common licenses + man pages - in 1 MiB gzip
- * buffers; MB/s of input per CPU second of one thread, best of 3; ratio =
- * compressed / input):
+ * machine under load, Debian 12: libdeflate 1.14, ISA-L 2.30, zlib 1.2.13;
+ * uacce-bench's corpus - 16 MiB of common licenses + man pages - in 1 MiB
+ * gzip buffers; MB/s of input per CPU second of one thread, best of 3;
+ * size = compressed / input; the first 32 MiB of the same files gave the
+ * same orderings):
  *
- *   compress         MB/s  ratio      compress         MB/s  ratio
- *   ISA-L 0           837  .1766      libdeflate 1      373  .1522
- *   ISA-L 1           766  .1677      libdeflate 2      190  .1451
- *   ISA-L 2           738  .1640      libdeflate 3      187  .1368
- *   ISA-L 3           345  .1485      libdeflate 4      189  .1318
- *   zlib 1            136  .1758      libdeflate 5      138  .1288
- *   zlib 2            142  .1649      libdeflate 6      121  .1252
- *   zlib 3            111  .1582      libdeflate 7       79  .1237
- *   zlib 4             98  .1380      libdeflate 8       56  .1227
- *   zlib 6             49  .1240      libdeflate 9       53  .1227
+ *   compress         MB/s  size       compress         MB/s  size
+ *   ISA-L 0           812  .1930      libdeflate 1      307  .1674
+ *   ISA-L 1           775  .1838      libdeflate 2      185  .1600
+ *   ISA-L 2           590  .1799      libdeflate 3      139  .1521
+ *   ISA-L 3           283  .1643      libdeflate 4      149  .1473
+ *   zlib 1            126  .1920      libdeflate 5      118  .1439
+ *   zlib 2            123  .1809      libdeflate 6       80  .1404
+ *   zlib 3            103  .1737      zlib 6             46  .1394
+ *   zlib 4             84  .1535
+ *   zlib 5             69  .1436
  *
- *   decompress (gzip of libdeflate 6): libdeflate 1894 MB/s, ISA-L 1704,
- *   zlib 731.
+ *   decompress (gzip of libdeflate 6): libdeflate 1491 MB/s, ISA-L 1368,
+ *   zlib 580.
  *
  * Whole buffers: no ISA-L level matches libdeflate's ratio at gzip levels
- * 2-9; at level 1 ISA-L 3 does (.1485 < .1522) but at 0.92x libdeflate 1's
- * speed, so libdeflate keeps every level.  Decompression: libdeflate.
- * Streams (libdeflate cannot stream, so the rival is zlib at the same
- * level): ISA-L 1, 2, 3 for gzip levels 1, 2, 3 (ratio .1677/.1640/.1485
- * against zlib's .1758/.1649/.1582, 2.5-5x faster); no ISA-L level reaches
- * zlib 4's ratio, so zlib keeps 4-9.  Stream decompression: ISA-L's
- * stateful inflate (2.3x zlib's).
+ * 2-9; at level 1 ISA-L 3 does (.1643 < .1674) but at 0.92x libdeflate 1's
+ * speed (283 vs 307 MB/s; 345 vs 373 on 32 MiB), so libdeflate keeps every level.
+ * Decompression: libdeflate (1.1x ISA-L).  Streams (libdeflate cannot
+ * stream, so the rival is zlib at the same level): ISA-L 1, 2, 3 for gzip
+ * levels 1, 2, 3 (size .1838/.1799/.1643 against zlib's .1920/.1809/.1737,
+ * 2.7-6x faster); no ISA-L level reaches zlib 4's size (.1535), so zlib
+ * keeps 4-9.  Stream decompression: ISA-L's stateful inflate (2.4x zlib's).
  */
 #define _GNU_SOURCE
 #include <errno.h>
