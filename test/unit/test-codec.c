@@ -216,6 +216,26 @@ START_TEST(whole_short_output)
 }
 END_TEST
 
+/*
+ * a stored block that says 65535 bytes and holds 20, into 100 bytes:
+ * libdeflate says "no room", but the data is bad before the room runs out
+ */
+START_TEST(whole_truncated_not_full)
+{
+	struct codec_ws *ws = codec_ws_new();
+	uint8_t c[25] = { 0x01, 0xff, 0xff, 0x00, 0x00 }, out[100];
+	size_t in, got;
+
+	memset(c + 5, 'a', 20);
+	ck_assert_int_eq(codec_decompress(ws, CODEC_RAW, c, sizeof(c), out, sizeof(out), &in,
+					  &got), -EBADMSG);
+	/* and with room for only 10: it is full before it is bad */
+	ck_assert_int_eq(codec_decompress(ws, CODEC_RAW, c, sizeof(c), out, 10, &in, &got),
+			 -ENOSPC);
+	codec_ws_free(ws);
+}
+END_TEST
+
 START_TEST(whole_corrupt_and_truncated)
 {
 	struct codec_ws *ws = codec_ws_new();
@@ -501,6 +521,7 @@ int main(void)
 	tcase_add_test(tc, whole_decodes_zlib_output);
 	tcase_add_test(tc, whole_short_output);
 	tcase_add_test(tc, whole_corrupt_and_truncated);
+	tcase_add_test(tc, whole_truncated_not_full);
 	tcase_add_test(tc, stream_compress_every_level_and_format);
 	tcase_add_test(tc, stream_compress_empty_and_misuse);
 	tcase_add_test(tc, stream_inflate_zlib_output);
