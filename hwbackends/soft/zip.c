@@ -5,7 +5,8 @@
  *
  * Codecs (codec.c has the map and the figures): whole buffers go through
  * libdeflate; streams through ISA-L's stateful deflate at levels 1-3 and
- * its stateful inflate, zlib's deflate at levels 4-9.
+ * its stateful inflate (gzip), zlib at levels 4-9 and for raw and zlib
+ * decompression.
  *
  * Everything in the MMIO page and the rings is written by the client and
  * untrusted: the device keeps its own sq_head and cq_tail, bounds what it
