@@ -1,10 +1,10 @@
 #!/bin/sh
 # Install what uacced needs to build and test, on Debian 12, as root.
-#   scripts/deps.sh build   - compiler, autotools, libfuse3, json-c, Check, zlib, libdeflate
+#   scripts/deps.sh build   - compiler, autotools, libfuse3, json-c, Check, zlib, libdeflate, ISA-L
 #   scripts/deps.sh test    - the above + fuse3, QEMU rig packages, valgrind, clang (fuzzing)
 set -eu
 what=${1:-build}
-pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev libjson-c-dev check libsubunit-dev fuse3 gzip zlib1g-dev libdeflate-dev libudev-dev"
+pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev libjson-c-dev check libsubunit-dev fuse3 gzip zlib1g-dev libdeflate-dev libisal-dev libudev-dev"
 if [ "$what" = test ]; then
 	pkgs="$pkgs systemd binutils qemu-system-x86 busybox-static cpio xz-utils kmod util-linux procps psmisc mandoc jq python3"
 	# the libFuzzer harnesses (test/fuzz/): clang and its fuzzer runtime

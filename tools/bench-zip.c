@@ -3,7 +3,10 @@
  * bench-zip.c - compression throughput, side by side in one run: 1 MiB
  * gzip requests through a uacce zip device with 1 and 2 queues (a client
  * thread per queue, `depth` requests in flight each), and the same buffers
- * compressed in-process by zlib and by libdeflate on 1 and 2 threads.
+ * compressed in-process by zlib and by libdeflate on 1 and 2 threads and
+ * by ISA-L (igzip) on 1; then the same buffers, made gzip members by
+ * libdeflate 6, decompressed through the device (whole-buffer requests, 1
+ * queue) and in-process by libdeflate, ISA-L and zlib.
  * Every configuration runs `rounds` times, interleaved, and keeps its best
  * round, so a burst of load from elsewhere on a shared machine hurts less.
  *
@@ -13,6 +16,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -36,12 +40,14 @@ struct corpus {
 	unsigned char *data;
 	size_t len, cap, nbuf, buf;
 	int files;
+	unsigned char *gz;	/* buffer i as a gzip member (libdeflate 6) at gz + i * gzcap */
+	size_t *gzlen, gzcap;
 };
 
 static const char *const cfg_name[ZB_NCFG] = {
 	[ZB_DEV1] = "device_1q", [ZB_DEV2] = "device_2q", [ZB_LD1] = "libdeflate_1t",
 	[ZB_LD2] = "libdeflate_2t", [ZB_Z1] = "zlib_1t", [ZB_Z2] = "zlib_2t",
-	[ZB_HISI1] = "hisi_qm_v2_1q",
+	[ZB_HISI1] = "hisi_qm_v2_1q", [ZB_ISAL1] = "isal_1t", [ZB_ISAL3] = "isal_level3_1t",
 };
 
 /* --- the corpus --------------------------------------------------------------- */
@@ -158,13 +164,30 @@ static int corpus_load(const struct zip_bench_opts *o, struct corpus *c, char *d
 	return c->nbuf ? 0 : -ENODATA;
 }
 
+/* every buffer as a gzip member, for the decompression figures */
+static int corpus_gzip(struct corpus *c)
+{
+	struct libdeflate_compressor *cmp = libdeflate_alloc_compressor(6);
+
+	c->gzcap = cmp ? libdeflate_gzip_compress_bound(cmp, c->buf) : 0;
+	c->gz = cmp ? malloc(c->gzcap * c->nbuf) : NULL;
+	c->gzlen = calloc(c->nbuf, sizeof(*c->gzlen));
+	for (size_t i = 0; c->gz && c->gzlen && i < c->nbuf; i++)
+		c->gzlen[i] = libdeflate_gzip_compress(cmp, c->data + i * c->buf, c->buf,
+						       c->gz + i * c->gzcap, c->gzcap);
+	libdeflate_free_compressor(cmp);
+	return c->gz && c->gzlen ? 0 : -ENOMEM;
+}
+
 /* --- measurements ------------------------------------------------------------- */
 
 struct run {
 	const struct corpus *c;
 	const struct zip_bench_opts *o;
 	enum zip_cfg cfg;
-	int level, nthreads;
+	bool dec;		/* decompress c->gz */
+	uint64_t limit;		/* the ratio pass: buffers 0 .. limit - 1, untimed */
+	int level, isal_level, nthreads;
 	pthread_barrier_t start;
 	uint64_t t0, deadline;
 };
@@ -184,9 +207,102 @@ static const unsigned char *chunk(const struct corpus *c, uint64_t i)
 	return c->data + (size_t)(i % c->nbuf) * c->buf;
 }
 
+static const unsigned char *gz_chunk(const struct corpus *c, uint64_t i, size_t *len)
+{
+	*len = c->gzlen[i % c->nbuf];
+	return c->gz + (size_t)(i % c->nbuf) * c->gzcap;
+}
+
 static void begin(struct worker *w)
 {
 	pthread_barrier_wait(&w->run->start);
+}
+
+/* go on with buffer i?  The timed runs till the deadline, the ratio pass over the corpus */
+static bool more(struct worker *w, uint64_t i)
+{
+	return !w->err && (w->run->limit ? i < w->run->limit : bench_now_ns() < w->run->deadline);
+}
+
+static void inproc_isal(struct worker *w)
+{
+	const struct corpus *c = w->run->c;
+	size_t cap = c->buf + c->buf / 8 + 4096, lbsz = ISAL_DEF_LVL3_DEFAULT;
+	unsigned char *out = malloc(cap), *lb = malloc(lbsz);
+	struct isal_zstream *z = malloc(sizeof(*z));
+
+	if (!out || !lb || !z)
+		w->err = -ENOMEM;
+	begin(w);
+	for (uint64_t i = (uint64_t)w->tid; more(w, i); i += (uint64_t)w->run->nthreads) {
+		isal_deflate_stateless_init(z);
+		z->level = (uint32_t)w->run->isal_level;
+		z->level_buf = z->level ? lb : NULL;
+		z->level_buf_size = z->level ? (uint32_t)lbsz : 0;
+		z->gzip_flag = IGZIP_GZIP;
+		z->end_of_stream = 1;
+		z->next_in = (uint8_t *)chunk(c, i);
+		z->avail_in = (uint32_t)c->buf;
+		z->next_out = out;
+		z->avail_out = (uint32_t)cap;
+		if (isal_deflate_stateless(z) != COMP_OK)
+			w->err = -EIO;
+		w->in += c->buf;
+		w->out += z->total_out;
+	}
+	free(z);
+	free(lb);
+	free(out);
+}
+
+/* decompress the gzip members in-process; w->in counts what they decode to */
+static void inproc_dec(struct worker *w)
+{
+	const struct corpus *c = w->run->c;
+	unsigned char *out = malloc(c->buf);
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+	struct inflate_state *st = malloc(sizeof(*st));
+	z_stream zs = { 0 };
+
+	if (!out || !d || !st || inflateInit2(&zs, 31) != Z_OK)
+		w->err = -ENOMEM;
+	begin(w);
+	for (uint64_t i = (uint64_t)w->tid; more(w, i); i += (uint64_t)w->run->nthreads) {
+		size_t len, got = 0;
+		const unsigned char *src = gz_chunk(c, i, &len);
+
+		if (w->run->cfg == ZB_LD1) {
+			if (libdeflate_gzip_decompress(d, src, len, out, c->buf, &got))
+				w->err = -EIO;
+		} else if (w->run->cfg == ZB_ISAL1) {
+			isal_inflate_init(st);
+			st->crc_flag = ISAL_GZIP;
+			st->next_in = (uint8_t *)src;
+			st->avail_in = (uint32_t)len;
+			st->next_out = out;
+			st->avail_out = (uint32_t)c->buf;
+			if (isal_inflate_stateless(st) != ISAL_DECOMP_OK)
+				w->err = -EIO;
+			got = st->total_out;
+		} else {
+			inflateReset(&zs);
+			zs.next_in = (Bytef *)src;
+			zs.avail_in = (uInt)len;
+			zs.next_out = out;
+			zs.avail_out = (uInt)c->buf;
+			if (inflate(&zs, Z_FINISH) != Z_STREAM_END)
+				w->err = -EIO;
+			got = zs.total_out;
+		}
+		if (got != c->buf)
+			w->err = -EIO;
+		w->in += got;
+		w->out += len;
+	}
+	inflateEnd(&zs);
+	free(st);
+	libdeflate_free_decompressor(d);
+	free(out);
 }
 
 static void inproc_zlib(struct worker *w)
@@ -199,8 +315,7 @@ static void inproc_zlib(struct worker *w)
 	if (!out || deflateInit2(&zs, w->run->level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		w->err = -ENOMEM;
 	begin(w);
-	for (uint64_t i = (uint64_t)w->tid; !w->err && bench_now_ns() < w->run->deadline;
-	     i += (uint64_t)w->run->nthreads) {
+	for (uint64_t i = (uint64_t)w->tid; more(w, i); i += (uint64_t)w->run->nthreads) {
 		deflateReset(&zs);
 		zs.next_in = (Bytef *)chunk(c, i);
 		zs.avail_in = (uInt)c->buf;
@@ -225,8 +340,7 @@ static void inproc_libdeflate(struct worker *w)
 	if (!cmp || !out)
 		w->err = -ENOMEM;
 	begin(w);
-	for (uint64_t i = (uint64_t)w->tid; !w->err && bench_now_ns() < w->run->deadline;
-	     i += (uint64_t)w->run->nthreads) {
+	for (uint64_t i = (uint64_t)w->tid; more(w, i); i += (uint64_t)w->run->nthreads) {
 		size_t n = libdeflate_gzip_compress(cmp, chunk(c, i), c->buf, out, cap);
 
 		if (!n)
@@ -246,14 +360,18 @@ struct dev_slot {
 static int dev_submit(struct worker *w, struct dev_slot *s, int slot, uint64_t i, size_t cap)
 {
 	const struct corpus *c = w->run->c;
-	const unsigned char *src = chunk(c, i);
-	struct uacce_zip_sqe e = { .dst = (uintptr_t)s[slot].out, .src_len = (uint32_t)c->buf,
+	size_t len = c->buf;
+	const unsigned char *src = w->run->dec ? gz_chunk(c, i, &len) : chunk(c, i);
+	struct uacce_zip_sqe e = { .dst = (uintptr_t)s[slot].out, .src_len = (uint32_t)len,
 				   .dst_len = (uint32_t)cap, .cookie = (uint64_t)slot,
-				   .op = UACCE_ZIP_OP_COMPRESS, .alg = UACCE_ZIP_ALG_GZIP,
-				   .level = (uint8_t)w->run->level };
+				   .op = w->run->dec ? UACCE_ZIP_OP_DECOMPRESS : UACCE_ZIP_OP_COMPRESS,
+				   .alg = UACCE_ZIP_ALG_GZIP,
+				   .level = (uint8_t)(w->run->dec ? 0 : w->run->level) };
 
+	if (len > cap)
+		return -E2BIG;
 	if (s[slot].in) {	/* non-SVA: the device sees only the SS */
-		memcpy(s[slot].in, src, c->buf);
+		memcpy(s[slot].in, src, len);
 		src = s[slot].in;
 	}
 	e.src = (uintptr_t)src;
@@ -263,7 +381,7 @@ static int dev_submit(struct worker *w, struct dev_slot *s, int slot, uint64_t i
 static int dev_alloc(struct worker *w, struct dev_slot *s, int depth, size_t cap)
 {
 	for (int k = 0; k < depth; k++) {
-		s[k].in = uacce_zip_is_sva(w->z) ? NULL : uacce_zip_alloc(w->z, w->run->c->buf);
+		s[k].in = uacce_zip_is_sva(w->z) ? NULL : uacce_zip_alloc(w->z, cap);
 		s[k].out = uacce_zip_alloc(w->z, cap);
 		if ((!uacce_zip_is_sva(w->z) && !s[k].in) || !s[k].out)
 			return -ENOMEM;
@@ -288,7 +406,7 @@ static void device(struct worker *w)
 		struct uacce_zip_cqe cqe;
 		int r;
 
-		while (nfree && bench_now_ns() < w->run->deadline && !w->err) {
+		while (nfree && more(w, next)) {
 			w->err = dev_submit(w, s, free_slots[--nfree], next++, cap);
 			inflight++;
 		}
@@ -303,8 +421,10 @@ static void device(struct worker *w)
 		free_slots[nfree++] = (int)cqe.cookie;
 		if (cqe.status)
 			w->err = -(int)cqe.status;
-		w->in += w->run->c->buf;
-		w->out += cqe.produced;
+		if (w->run->dec && !cqe.status && cqe.produced != w->run->c->buf)
+			w->err = -EIO;
+		w->in += w->run->dec ? cqe.produced : w->run->c->buf;
+		w->out += w->run->dec ? cqe.consumed : cqe.produced;
 	}
 }
 
@@ -474,7 +594,15 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	if (w->run->dec && w->run->cfg != ZB_DEV1) {
+		inproc_dec(w);
+		w->end = bench_now_ns();
+		return NULL;
+	}
 	switch (w->run->cfg) {
+	case ZB_ISAL1: case ZB_ISAL3:
+		inproc_isal(w);
+		break;
 	case ZB_Z1: case ZB_Z2:
 		inproc_zlib(w);
 		break;
@@ -494,8 +622,7 @@ static void *worker_main(void *arg)
 static int open_queues(struct run *run, struct worker *w, const char *dev)
 {
 	int depth = run->o->depth;
-	size_t ss = (size_t)depth * (run->c->buf + uacce_zip_bound(UACCE_ZIP_ALG_GZIP, run->c->buf)) +
-		    65536;
+	size_t ss = (size_t)depth * 2 * uacce_zip_bound(UACCE_ZIP_ALG_GZIP, run->c->buf) + 65536;
 
 	for (int t = 0; t < run->nthreads; t++) {
 		int err = uacce_zip_open(dev, ss, &w[t].z);
@@ -546,6 +673,11 @@ static int measure(struct run *run, const char *dev, struct zip_figure *best)
 	if (!err && in) {
 		double mbps = (double)in / 1e6 / ((double)(end - run->t0) / 1e9);
 
+		if (run->limit) {	/* the ratio pass: the whole corpus, once */
+			if (best->ok)
+				best->ratio = (double)out / (double)in;
+			return err;
+		}
 		if (!best->ok || mbps > best->mbps)
 			best->mbps = mbps;
 		best->ratio = (double)out / (double)in;
@@ -554,17 +686,48 @@ static int measure(struct run *run, const char *dev, struct zip_figure *best)
 	return err;
 }
 
+/*
+ * The ratios over the whole corpus, once, untimed: a timed run covers the
+ * buffers it had time for, and "equal or better ratio" must compare the
+ * codecs on the same data.  Two threads or queues run the codec of one.
+ */
+static void ratio_pass(const struct corpus *c, const struct zip_bench_opts *o, const char *dev,
+		       struct zip_level_result *lv, bool dec)
+{
+	static const enum zip_cfg one[] = { ZB_DEV1, ZB_LD1, ZB_Z1, ZB_ISAL1, ZB_ISAL3 };
+
+	for (size_t k = 0; k < sizeof(one) / sizeof(one[0]); k++) {
+		struct run run = { .c = c, .o = o, .cfg = one[k], .level = lv->level,
+				   .isal_level = one[k] == ZB_ISAL3 ? 3 : lv->isal_level, .dec = dec,
+				   .limit = c->nbuf };
+
+		if (lv->f[one[k]].ok && (one[k] != ZB_DEV1 || dev))
+			measure(&run, dev, &lv->f[one[k]]);
+	}
+	if (lv->f[ZB_DEV2].ok)
+		lv->f[ZB_DEV2].ratio = lv->f[ZB_DEV1].ratio;
+	if (lv->f[ZB_LD2].ok)
+		lv->f[ZB_LD2].ratio = lv->f[ZB_LD1].ratio;
+	if (lv->f[ZB_Z2].ok)
+		lv->f[ZB_Z2].ratio = lv->f[ZB_Z1].ratio;
+}
+
 static int run_level(const struct zip_bench_opts *o, const struct corpus *c, const char *dev,
 		     const char *hisi, struct zip_level_result *lv)
 {
-	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_Z1, ZB_HISI1, ZB_LD2, ZB_DEV2,
-					      ZB_Z2 };
+	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_Z1, ZB_ISAL1, ZB_ISAL3, ZB_HISI1,
+					      ZB_LD2, ZB_DEV2, ZB_Z2 };
 	int first_err = 0;
 
+	lv->isal_level = lv->level < 3 ? lv->level : 3;
 	for (int r = 0; r < o->rounds; r++) {
 		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
-			struct run run = { .c = c, .o = o, .cfg = order[k], .level = lv->level };
+			struct run run = { .c = c, .o = o, .cfg = order[k], .level = lv->level,
+					   .isal_level = order[k] == ZB_ISAL3 ? 3 : lv->isal_level };
 			int err;
+
+			if (order[k] == ZB_ISAL3 && lv->level != 1)
+				continue;	/* at level 6, isal_1t is ISA-L 3 */
 
 			if (!dev && (order[k] == ZB_DEV1 || order[k] == ZB_DEV2))
 				continue;
@@ -575,6 +738,29 @@ static int run_level(const struct zip_bench_opts *o, const struct corpus *c, con
 			first_err = first_err ? first_err : err;
 		}
 	}
+	ratio_pass(c, o, dev, lv, false);
+	return first_err;
+}
+
+/* decompression: the device (whole-buffer requests, 1 queue) and in-process */
+static int run_dec(const struct zip_bench_opts *o, const struct corpus *c, const char *dev,
+		   struct zip_level_result *lv)
+{
+	static const enum zip_cfg order[] = { ZB_LD1, ZB_DEV1, ZB_ISAL1, ZB_Z1 };
+	int first_err = 0;
+
+	for (int r = 0; r < o->rounds; r++) {
+		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+			struct run run = { .c = c, .o = o, .cfg = order[k], .dec = true };
+			int err;
+
+			if (!dev && order[k] == ZB_DEV1)
+				continue;
+			err = measure(&run, dev, &lv->f[order[k]]);
+			first_err = first_err ? first_err : err;
+		}
+	}
+	ratio_pass(c, o, dev, lv, true);
 	return first_err;
 }
 
@@ -609,6 +795,13 @@ int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r)
 
 		r->err = r->err ? r->err : e;
 	}
+	if (c.nbuf && corpus_gzip(&c) == 0) {
+		int e = run_dec(o, &c, dev, &r->dec);
+
+		r->err = r->err ? r->err : e;
+	}
+	free(c.gz);
+	free(c.gzlen);
 	free(c.data);
 	return r->err;
 }
@@ -628,9 +821,73 @@ double zip_ratio_2q(const struct zip_level_result *l)
 		       ? l->f[ZB_DEV2].mbps / l->f[ZB_DEV1].mbps : -1;
 }
 
+/* the fastest of the in-process one-thread figures in `which` whose ratio is <= max_ratio */
+static double fastest_1t(const struct zip_level_result *l, double max_ratio, const char **name)
+{
+	static const enum zip_cfg inproc[] = { ZB_LD1, ZB_Z1, ZB_ISAL1, ZB_ISAL3 };
+	double best = -1;
+
+	*name = "none";
+	for (size_t k = 0; k < sizeof(inproc) / sizeof(inproc[0]); k++) {
+		const struct zip_figure *f = &l->f[inproc[k]];
+
+		if (f->ok && f->ratio <= max_ratio && f->mbps > best) {
+			best = f->mbps;
+			*name = cfg_name[inproc[k]];
+		}
+	}
+	return best;
+}
+
+double zip_ratio_1q_equal_ratio(const struct zip_level_result *l, const char **name)
+{
+	double best;
+
+	*name = "none";
+	if (!l->f[ZB_DEV1].ok)
+		return -1;
+	best = fastest_1t(l, l->f[ZB_DEV1].ratio * 1.0005, name);	/* rounding */
+	return best > 0 ? l->f[ZB_DEV1].mbps / best : -1;
+}
+
+double zip_ratio_dec(const struct zip_bench_result *r, const char **name)
+{
+	double best = fastest_1t(&r->dec, 1e9, name);
+
+	return r->dec.f[ZB_DEV1].ok && best > 0 ? r->dec.f[ZB_DEV1].mbps / best : -1;
+}
+
+static void print_dec_json(const struct zip_bench_result *r)
+{
+	static const enum zip_cfg k[] = { ZB_DEV1, ZB_LD1, ZB_ISAL1, ZB_Z1 };
+	const char *name;
+	double q = zip_ratio_dec(r, &name);
+
+	printf("\"decompress\":{\"input\":\"gzip members of libdeflate 6\",\"mbps_of\":\"output\",");
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		const struct zip_figure *f = &r->dec.f[k[i]];
+
+		if (f->ok)
+			printf("\"%s\":{\"mbps\":%.1f,\"ratio\":%.4f},", cfg_name[k[i]], f->mbps,
+			       f->ratio);
+		else
+			printf("\"%s\":null,", cfg_name[k[i]]);
+	}
+	printf("\"fastest_inprocess_1t\":\"%s\",\"ratio_device_1q_to_fastest_inprocess_1t\":%.3f,"
+	       "\"ratio_device_1q_to_libdeflate_1t\":%.3f,\"ratio_device_1q_to_isal_1t\":%.3f,"
+	       "\"ratio_device_1q_to_zlib_1t\":%.3f},",
+	       name, q,
+	       r->dec.f[ZB_LD1].mbps > 0 ? r->dec.f[ZB_DEV1].mbps / r->dec.f[ZB_LD1].mbps : -1,
+	       r->dec.f[ZB_ISAL1].mbps > 0 ? r->dec.f[ZB_DEV1].mbps / r->dec.f[ZB_ISAL1].mbps : -1,
+	       r->dec.f[ZB_Z1].mbps > 0 ? r->dec.f[ZB_DEV1].mbps / r->dec.f[ZB_Z1].mbps : -1);
+}
+
 static void print_level_json(const struct zip_level_result *l, bool comma)
 {
-	printf("\"level%d\":{", l->level);
+	const char *eq_name;
+	double eq = zip_ratio_1q_equal_ratio(l, &eq_name);
+
+	printf("\"level%d\":{\"isal_level\":%d,", l->level, l->isal_level);
 	for (int k = 0; k < ZB_NCFG; k++) {
 		if (l->f[k].ok)
 			printf("\"%s\":{\"mbps\":%.1f,\"ratio\":%.4f},", cfg_name[k], l->f[k].mbps,
@@ -638,6 +895,12 @@ static void print_level_json(const struct zip_level_result *l, bool comma)
 		else
 			printf("\"%s\":null,", cfg_name[k]);
 	}
+	printf("\"fastest_inprocess_1t_at_equal_or_better_ratio\":\"%s\","
+	       "\"ratio_device_1q_to_fastest_inprocess_1t_at_equal_or_better_ratio\":%.3f,"
+	       "\"ratio_isal_1t_to_libdeflate_1t\":%.3f,",
+	       eq_name, eq,
+	       l->f[ZB_LD1].mbps > 0 && l->f[ZB_ISAL1].ok ? l->f[ZB_ISAL1].mbps / l->f[ZB_LD1].mbps
+							   : -1);
 	printf("\"ratio_hisi_1q_to_libdeflate_1t\":%.3f,",
 	       l->f[ZB_HISI1].ok && l->f[ZB_LD1].mbps > 0 ? l->f[ZB_HISI1].mbps / l->f[ZB_LD1].mbps
 							  : -1);
@@ -656,6 +919,7 @@ void zip_bench_print_json(const struct zip_bench_opts *o, const struct zip_bench
 	       r->corpus_bytes, o->rounds, o->seconds);
 	print_level_json(&r->lv[0], true);
 	print_level_json(&r->lv[1], true);
+	print_dec_json(r);
 	printf("\"error\":%d}", r->err);
 }
 
@@ -676,8 +940,17 @@ void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_benc
 		}
 		printf("\n");
 	}
+	printf("  (isal_1t: ISA-L level %d at level 6, %d at level 1; isal_level3_1t: ISA-L 3)\n",
+	       r->lv[0].isal_level, r->lv[1].isal_level);
 	printf("  device 1q / best in-process 1t: %.3f (level 6), %.3f (level 1)\n",
 	       zip_ratio_1q(&r->lv[0]), zip_ratio_1q(&r->lv[1]));
+	for (int l = 0; l < 2; l++) {
+		const char *n;
+		double q = zip_ratio_1q_equal_ratio(&r->lv[l], &n);
+
+		printf("  device 1q / fastest in-process 1t at equal or better ratio (%s): %.3f "
+		       "(level %d)\n", n, q, r->lv[l].level);
+	}
 	if (r->lv[0].f[ZB_HISI1].ok && r->lv[0].f[ZB_LD1].mbps > 0)
 		printf("  %s 1q / libdeflate 1t:   %.3f (level 6)\n", r->hisi_device,
 		       r->lv[0].f[ZB_HISI1].mbps / r->lv[0].f[ZB_LD1].mbps);
@@ -687,6 +960,22 @@ void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_benc
 	printf("  libdeflate 2t / 1t (the machine): %.3f (level 6), %.3f (level 1)\n",
 	       r->lv[0].f[ZB_LD1].mbps > 0 ? r->lv[0].f[ZB_LD2].mbps / r->lv[0].f[ZB_LD1].mbps : -1,
 	       r->lv[1].f[ZB_LD1].mbps > 0 ? r->lv[1].f[ZB_LD2].mbps / r->lv[1].f[ZB_LD1].mbps : -1);
+	printf("decompression of the same buffers as gzip members (libdeflate 6), MB/s of output:\n");
+	for (size_t i = 0; i < 4; i++) {
+		static const enum zip_cfg k[] = { ZB_DEV1, ZB_LD1, ZB_ISAL1, ZB_Z1 };
+		const struct zip_figure *f = &r->dec.f[k[i]];
+
+		if (f->ok)
+			printf("  %-28s  %6.1f MB/s\n", cfg_name[k[i]], f->mbps);
+		else
+			printf("  %-28s  %18s\n", cfg_name[k[i]], "-");
+	}
+	{
+		const char *n;
+		double q = zip_ratio_dec(r, &n);
+
+		printf("  device 1q / fastest in-process 1t (%s): %.3f\n", n, q);
+	}
 	if (r->err)
 		printf("  device error: %s\n", uacce_zip_strerror(r->err));
 }

@@ -2,7 +2,9 @@
 /*
  * bench-zip.h - uacce-bench's compression part: 1 MiB buffers of a
  * realistic corpus through the zip device on 1 and 2 queues, against zlib
- * and libdeflate called in-process on 1 and 2 threads.
+ * and libdeflate called in-process on 1 and 2 threads and ISA-L on 1;
+ * then decompression of the same buffers (gzip members) through the
+ * device on 1 queue against libdeflate, ISA-L and zlib in-process.
  */
 #ifndef UACCE_BENCH_ZIP_H
 #define UACCE_BENCH_ZIP_H
@@ -27,11 +29,18 @@ struct zip_figure {
 	bool ok;
 };
 
-/* ZB_HISI1: one queue of a hisi_qm_v2 device (uacce_hisi_zip(7)), level 6 only */
-enum zip_cfg { ZB_DEV1, ZB_DEV2, ZB_LD1, ZB_LD2, ZB_Z1, ZB_Z2, ZB_HISI1, ZB_NCFG };
+/*
+ * ZB_HISI1: one queue of a hisi_qm_v2 device (uacce_hisi_zip(7)), level 6 only;
+ * ZB_ISAL1: ISA-L (igzip) on one thread, at its level min(level, 3);
+ * ZB_ISAL3: ISA-L at its level 3 (its best ratio), measured at level 1 only
+ */
+enum zip_cfg { ZB_DEV1, ZB_DEV2, ZB_LD1, ZB_LD2, ZB_Z1, ZB_Z2, ZB_HISI1, ZB_ISAL1, ZB_ISAL3,
+	       ZB_NCFG };
 
+/* a compression level's figures; decompression: level 0, DEV1 LD1 Z1 ISAL1 */
 struct zip_level_result {
 	int level;
+	int isal_level;			/* ZB_ISAL1's own level */
 	struct zip_figure f[ZB_NCFG];
 };
 
@@ -42,6 +51,7 @@ struct zip_bench_result {
 	size_t corpus_bytes;
 	char corpus_desc[160];
 	struct zip_level_result lv[2];	/* level 6, level 1 */
+	struct zip_level_result dec;	/* decompression of libdeflate 6's gzip members */
 	int err;			/* device errors: -errno, 0 */
 };
 
@@ -54,5 +64,12 @@ void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_benc
 double zip_ratio_1q(const struct zip_level_result *l);
 /* device on two queues / on one */
 double zip_ratio_2q(const struct zip_level_result *l);
+/*
+ * device on one queue / the fastest in-process codec on one thread whose
+ * output is no bigger than the device's (zlib, libdeflate, ISA-L); *name set
+ */
+double zip_ratio_1q_equal_ratio(const struct zip_level_result *l, const char **name);
+/* decompression: device on one queue / the fastest in-process decompressor */
+double zip_ratio_dec(const struct zip_bench_result *r, const char **name);
 
 #endif

@@ -3,9 +3,10 @@
  * zip.c - the compression device "uacce_zip_v1" (uacce/zip_usr_if.h,
  * uacce_zip(7)): deflate, zlib and gzip; whole buffers and streams.
  *
- * Codecs: whole-buffer requests use libdeflate (1.8-2.2x zlib's compression
- * speed at the same ratio, ~3x its decompression speed, on the build
- * machines); streams use zlib, since libdeflate cannot stream.
+ * Codecs (codec.c has the map and the figures): whole buffers go through
+ * libdeflate; streams through ISA-L's stateful deflate at levels 1-3 and
+ * its stateful inflate (gzip), zlib at levels 4-9 and for raw and zlib
+ * decompression.
  *
  * Everything in the MMIO page and the rings is written by the client and
  * untrusted: the device keeps its own sq_head and cq_tail, bounds what it
@@ -18,11 +19,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "codec.h"
 #include "log.h"
 #include "soft.h"
 #include "uacce/zip_usr_if.h"
@@ -40,8 +40,7 @@ _Static_assert(CQE_OFF + CQ_ENTRIES * sizeof(struct uacce_zip_cqe) <= UACCE_ZIP_
 _Static_assert(sizeof(struct uacce_zip_regs) <= UACCE_ZIP_MMIO_SIZE, "regs fit in MMIO");
 
 struct zip_stream {
-	z_stream z;
-	bool zinit;		/* z holds deflate or inflate state */
+	struct codec_stream *cs;	/* NULL when closed */
 	bool live;		/* open for requests */
 	bool ending;		/* compress: Z_FINISH issued */
 	bool between;		/* gzip decompress: at a member boundary */
@@ -62,8 +61,7 @@ struct zip_q {
 
 /* per worker thread: codecs and SVA staging buffers */
 static __thread struct {
-	struct libdeflate_compressor *c[10];	/* by level */
-	struct libdeflate_decompressor *d;
+	struct codec_ws *ws;
 	uint8_t *in, *out;			/* MAX_BUF each */
 } tls;
 
@@ -144,18 +142,11 @@ static void post_cqe(struct zip_q *zq, const struct uacce_zip_cqe *c)
 
 /* --- per-thread resources --------------------------------------------------- */
 
-static struct libdeflate_compressor *tls_compressor(int level)
+static struct codec_ws *tls_ws(void)
 {
-	if (!tls.c[level])
-		tls.c[level] = libdeflate_alloc_compressor(level);
-	return tls.c[level];
-}
-
-static struct libdeflate_decompressor *tls_decompressor(void)
-{
-	if (!tls.d)
-		tls.d = libdeflate_alloc_decompressor();
-	return tls.d;
+	if (!tls.ws)
+		tls.ws = codec_ws_new();
+	return tls.ws;
 }
 
 static bool tls_staging(void)
@@ -169,9 +160,7 @@ static bool tls_staging(void)
 
 static void zip_worker_exit(void)
 {
-	for (int i = 0; i < 10; i++)
-		libdeflate_free_compressor(tls.c[i]);
-	libdeflate_free_decompressor(tls.d);
+	codec_ws_free(tls.ws);
 	free(tls.in);
 	free(tls.out);
 	memset(&tls, 0, sizeof(tls));
@@ -216,114 +205,75 @@ static int put_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, const stru
 	return uacce_hwq_write(sq->q, e->dst, b->out, produced) ? EFAULT : 0;
 }
 
-/* --- whole buffers: libdeflate ---------------------------------------------- */
+/* --- whole buffers --------------------------------------------------------- */
 
 static int level_of(const struct uacce_zip_sqe *e)
 {
 	return e->level ? e->level : DEFAULT_LEVEL;
 }
 
+static enum codec_fmt fmt_of(int alg)
+{
+	return alg == UACCE_ZIP_ALG_DEFLATE ? CODEC_RAW : alg == UACCE_ZIP_ALG_ZLIB ? CODEC_ZLIB
+										: CODEC_GZIP;
+}
+
 static int whole_compress(const struct uacce_zip_sqe *e, const struct zbufs *b,
 			  struct uacce_zip_cqe *c)
 {
-	struct libdeflate_compressor *cmp = tls_compressor(level_of(e));
-	size_t n;
+	struct codec_ws *ws = tls_ws();
+	size_t n = 0;
+	int err;
 
-	if (!cmp)
+	if (!ws)
 		return ENOMEM;
-	if (e->alg == UACCE_ZIP_ALG_GZIP)
-		n = libdeflate_gzip_compress(cmp, b->in, e->src_len, b->out, e->dst_len);
-	else if (e->alg == UACCE_ZIP_ALG_ZLIB)
-		n = libdeflate_zlib_compress(cmp, b->in, e->src_len, b->out, e->dst_len);
-	else
-		n = libdeflate_deflate_compress(cmp, b->in, e->src_len, b->out, e->dst_len);
-	if (!n)
-		return ENOSPC;
+	err = codec_compress(ws, codec_pick_whole(level_of(e)), fmt_of(e->alg), b->in, e->src_len,
+			     b->out, e->dst_len, &n);
+	if (err)
+		return -err;
 	c->consumed = e->src_len;
 	c->produced = (uint32_t)n;
 	c->flags = UACCE_ZIP_CF_EOS;
 	return 0;
 }
 
-static int wbits_of(int alg)
-{
-	return alg == UACCE_ZIP_ALG_DEFLATE ? -15 : alg == UACCE_ZIP_ALG_ZLIB ? 15 : 31;
-}
-
-/*
- * libdeflate says "insufficient space" for corrupt data that decodes to
- * more than the buffer too.  Decode again with zlib, which stops at the
- * first error: EBADMSG if the data is corrupt, ENOSPC if it is only long.
- */
-static int corrupt_or_full(const struct uacce_zip_sqe *e, const struct zbufs *b)
-{
-	z_stream z = { .next_in = (Bytef *)b->in, .avail_in = e->src_len,
-		       .next_out = b->out, .avail_out = e->dst_len };
-	int r;
-
-	if (inflateInit2(&z, wbits_of(e->alg)) != Z_OK)
-		return ENOSPC;
-	r = inflate(&z, Z_FINISH);
-	inflateEnd(&z);
-	return r == Z_DATA_ERROR || r == Z_NEED_DICT ? EBADMSG : ENOSPC;
-}
-
 static int whole_decompress(const struct uacce_zip_sqe *e, const struct zbufs *b,
 			    struct uacce_zip_cqe *c)
 {
-	struct libdeflate_decompressor *d = tls_decompressor();
+	struct codec_ws *ws = tls_ws();
 	size_t in = 0, out = 0;
-	enum libdeflate_result r;
+	int err;
 
-	if (!d)
+	if (!ws)
 		return ENOMEM;
-	if (e->alg == UACCE_ZIP_ALG_GZIP)
-		r = libdeflate_gzip_decompress_ex(d, b->in, e->src_len, b->out, e->dst_len, &in,
-						  &out);
-	else if (e->alg == UACCE_ZIP_ALG_ZLIB)
-		r = libdeflate_zlib_decompress_ex(d, b->in, e->src_len, b->out, e->dst_len, &in,
-						  &out);
-	else
-		r = libdeflate_deflate_decompress_ex(d, b->in, e->src_len, b->out, e->dst_len,
-						     &in, &out);
-	if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
-		return corrupt_or_full(e, b);
-	if (r != LIBDEFLATE_SUCCESS)
-		return EBADMSG;
+	err = codec_decompress(ws, fmt_of(e->alg), b->in, e->src_len, b->out, e->dst_len, &in,
+			       &out);
+	if (err)
+		return -err;
 	c->consumed = (uint32_t)in;
 	c->produced = (uint32_t)out;
 	c->flags = UACCE_ZIP_CF_EOS;
 	return 0;
 }
 
-/* --- streams: zlib ---------------------------------------------------------- */
+/* --- streams --------------------------------------------------------------- */
 
 static void stream_close(struct zip_stream *s)
 {
-	if (s->zinit) {
-		if (s->op == UACCE_ZIP_OP_COMPRESS)
-			deflateEnd(&s->z);
-		else
-			inflateEnd(&s->z);
-	}
-	s->zinit = false;
+	codec_stream_free(s->cs);
+	s->cs = NULL;
 	s->live = false;
 }
 
 static int stream_start(struct zip_stream *s, const struct uacce_zip_sqe *e)
 {
-	int wbits = wbits_of(e->alg);
 	int r;
 
 	stream_close(s);
-	memset(&s->z, 0, sizeof(s->z));
-	if (e->op == UACCE_ZIP_OP_COMPRESS)
-		r = deflateInit2(&s->z, level_of(e), Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY);
-	else
-		r = inflateInit2(&s->z, wbits);
-	if (r != Z_OK)
-		return r == Z_MEM_ERROR ? ENOMEM : EINVAL;
-	s->zinit = s->live = true;
+	r = codec_stream_new(e->op == UACCE_ZIP_OP_COMPRESS, fmt_of(e->alg), level_of(e), &s->cs);
+	if (r)
+		return -r;
+	s->live = true;
 	s->ending = s->between = false;
 	s->op = e->op;
 	s->alg = e->alg;
@@ -338,98 +288,98 @@ static void cut_short(struct zip_stream *s, struct uacce_zip_cqe *c)
 	s->epoch++;
 }
 
-static void set_counts(const struct zip_stream *s, const struct uacce_zip_sqe *e,
-		       struct uacce_zip_cqe *c)
+static void io_of(const struct uacce_zip_sqe *e, const struct zbufs *b, struct codec_io *io)
 {
-	c->consumed = e->src_len - s->z.avail_in;
-	c->produced = e->dst_len - s->z.avail_out;
+	*io = (struct codec_io){ .in = b->in, .in_len = e->src_len, .out = b->out,
+				 .out_cap = e->dst_len };
 }
 
 static int deflate_step(struct zip_stream *s, const struct uacce_zip_sqe *e,
 			const struct zbufs *b, struct uacce_zip_cqe *c)
 {
-	int flush, r;
+	enum codec_flush flush;
+	struct codec_io io;
+	bool ended;
 
 	if (s->ending && e->src_len > s->left)
 		return EINVAL;	/* after the end: only the rest of the last input */
 	if (e->flags & UACCE_ZIP_F_END)
 		s->ending = true;
-	flush = s->ending ? Z_FINISH : (e->flags & UACCE_ZIP_F_FLUSH) ? Z_SYNC_FLUSH : Z_NO_FLUSH;
-	s->z.next_in = (Bytef *)b->in;
-	s->z.avail_in = e->src_len;
-	s->z.next_out = b->out;
-	s->z.avail_out = e->dst_len;
-	r = deflate(&s->z, flush);
-	if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+	flush = s->ending ? CODEC_FINISH
+			  : (e->flags & UACCE_ZIP_F_FLUSH) ? CODEC_SYNC_FLUSH : CODEC_NO_FLUSH;
+	io_of(e, b, &io);
+	if (codec_deflate(s->cs, &io, flush, &ended))
 		return EINVAL;
-	set_counts(s, e, c);
-	s->left = s->z.avail_in;
-	if (r == Z_STREAM_END) {
+	c->consumed = (uint32_t)io.consumed;
+	c->produced = (uint32_t)io.produced;
+	s->left = e->src_len - c->consumed;
+	if (ended) {
 		c->flags |= UACCE_ZIP_CF_EOS;
 		stream_close(s);
-	} else if (s->z.avail_in || !s->z.avail_out || flush == Z_FINISH) {
+	} else if (s->left || io.produced == io.out_cap || flush == CODEC_FINISH) {
 		cut_short(s, c);
 	}
 	return 0;
 }
 
-/* inflate into b->out; false with *err set on an error */
-static bool inflate_run(struct zip_stream *s, bool end, bool *eos, int *err)
+/* inflate into io; false with *err set on an error */
+static bool inflate_run(struct zip_stream *s, struct codec_io *io, bool end, bool *eos,
+			int *err)
 {
 	for (;;) {
+		bool member_end;
 		int r;
 
 		if (s->between) {	/* gzip: another member may follow */
-			if (!s->z.avail_in) {
+			if (io->consumed == io->in_len) {
 				*eos = end;
 				return true;
 			}
-			if (s->z.next_in[0] != 0x1f) {	/* trailing data */
+			if (io->in[io->consumed] != 0x1f) {	/* trailing data */
 				*eos = true;
 				return true;
 			}
-			inflateReset(&s->z);
+			codec_inflate_next(s->cs);
 			s->between = false;
 		}
-		r = inflate(&s->z, Z_NO_FLUSH);
-		if (r == Z_STREAM_END && s->alg == UACCE_ZIP_ALG_GZIP) {
+		r = codec_inflate(s->cs, io, &member_end);
+		if (r) {
+			*err = -r;
+			return false;
+		}
+		if (member_end && s->alg == UACCE_ZIP_ALG_GZIP) {
 			s->between = true;
 			continue;
 		}
-		if (r == Z_STREAM_END) {
+		if (member_end) {
 			*eos = true;
 			return true;
 		}
-		if (r == Z_OK || r == Z_BUF_ERROR) {
-			/* out of input or output: truncated if it was the last input */
-			if (end && s->z.avail_out && !s->z.avail_in) {
-				*err = ENODATA;
-				return false;
-			}
-			return true;
+		/* out of input or output: truncated if it was the last input */
+		if (end && io->produced < io->out_cap && io->consumed == io->in_len) {
+			*err = ENODATA;
+			return false;
 		}
-		*err = r == Z_MEM_ERROR ? ENOMEM : EBADMSG;
-		return false;
+		return true;
 	}
 }
 
 static int inflate_step(struct zip_stream *s, const struct uacce_zip_sqe *e,
 			const struct zbufs *b, struct uacce_zip_cqe *c)
 {
+	struct codec_io io;
 	bool eos = false;
 	int err = 0;
 
-	s->z.next_in = (Bytef *)b->in;
-	s->z.avail_in = e->src_len;
-	s->z.next_out = b->out;
-	s->z.avail_out = e->dst_len;
-	if (!inflate_run(s, e->flags & UACCE_ZIP_F_END, &eos, &err))
+	io_of(e, b, &io);
+	if (!inflate_run(s, &io, e->flags & UACCE_ZIP_F_END, &eos, &err))
 		return err;
-	set_counts(s, e, c);
+	c->consumed = (uint32_t)io.consumed;
+	c->produced = (uint32_t)io.produced;
 	if (eos) {
 		c->flags |= UACCE_ZIP_CF_EOS;
 		stream_close(s);
-	} else if (!s->z.avail_out && !s->between) {
+	} else if (io.produced == io.out_cap && !s->between) {
 		cut_short(s, c);	/* output full: more may be pending */
 	}
 	return 0;

@@ -18,8 +18,8 @@ mkdir -p "$out/obj"
 out=$(cd "$out" && pwd)
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-pc=$(pkg-config --cflags json-c zlib libdeflate 2>/dev/null || echo -I/usr/include/json-c)
-libs=$(pkg-config --libs json-c zlib libdeflate 2>/dev/null || echo "-ljson-c -lz -ldeflate")
+pc=$(pkg-config --cflags json-c zlib libdeflate libisal 2>/dev/null || echo -I/usr/include/json-c)
+libs=$(pkg-config --libs json-c zlib libdeflate libisal 2>/dev/null || echo "-ljson-c -lz -ldeflate -lisal")
 cflags="-std=gnu11 -pthread -g -O1 $san -DUACCE_LOCK_CHECKS -I$top/include -I$top/common \
 -I$top/daemon -I$top/hwbackends -I$top/hwbackends/soft -I$top/hwbackends/vfio $pc"
 

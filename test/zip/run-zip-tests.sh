@@ -193,6 +193,11 @@ z = r["zip"]
 for lv in ("level6", "level1"):
     for k in ("device_1q", "device_2q", "libdeflate_1t", "libdeflate_2t", "zlib_1t", "zlib_2t"):
         assert z[lv][k]["mbps"] > 0, (lv, k)
+    assert z[lv]["isal_1t"]["mbps"] > 0, lv
+    assert z[lv]["device_1q"]["ratio"] == z[lv]["device_2q"]["ratio"], lv
+for k in ("device_1q", "libdeflate_1t", "isal_1t", "zlib_1t"):
+    assert z["decompress"][k]["mbps"] > 0, k
+assert z["decompress"]["ratio_device_1q_to_fastest_inprocess_1t"] > 0
 assert z["error"] == 0 and r["errors"]["zip"] == 0
 EOF
 then

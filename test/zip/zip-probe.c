@@ -259,9 +259,9 @@ struct piece {
 	unsigned char *out;
 };
 
-static size_t stream_all(struct uacce_zip *z, int op, int alg, int sid, const unsigned char *in,
-			 size_t n, size_t chunk, size_t ocap, int depth, unsigned char *dst,
-			 size_t dcap, int *shorts)
+static size_t stream_all(struct uacce_zip *z, int op, int alg, int level, int sid,
+			 const unsigned char *in, size_t n, size_t chunk, size_t ocap, int depth,
+			 unsigned char *dst, size_t dcap, int *shorts)
 {
 	size_t npieces = n / chunk + 1, head = 0, produced = 0;
 	struct piece *p = calloc(npieces, sizeof(*p));
@@ -290,7 +290,7 @@ static size_t stream_all(struct uacce_zip *z, int op, int alg, int sid, const un
 			e = req(op, alg, in + p[i].off + p[i].done, p[i].len - p[i].done, p[i].out,
 				ocap);
 			e.stream = (uint8_t)sid;
-			e.level = 6;
+			e.level = (uint8_t)level;
 			e.epoch = epoch;
 			e.cookie = i;
 			e.flags = (started ? 0 : UACCE_ZIP_F_START) |
@@ -347,19 +347,23 @@ static int sc_stream(const char *dev)
 	int shorts;
 
 	fill_text(in, n, 42);
-	for (int alg = UACCE_ZIP_ALG_DEFLATE; alg <= UACCE_ZIP_ALG_GZIP; alg++) {
+	/* each format at level 1 (ISA-L streams) and 6 (zlib), uacce_zip(7) */
+	for (int i = 0; i < 6; i++) {
+		int alg = UACCE_ZIP_ALG_DEFLATE + i / 2, lv = i % 2 ? 6 : 1;
+
 		/* big chunks, small outputs: the device cuts requests short */
-		size_t m = stream_all(z, UACCE_ZIP_OP_COMPRESS, alg, 1, in, n, scaled(512u << 10),
-				      scaled(64u << 10), 4, gz, cap, &shorts);
+		size_t m = stream_all(z, UACCE_ZIP_OP_COMPRESS, alg, lv, 1, in, n,
+				      scaled(512u << 10), scaled(64u << 10), 4, gz, cap, &shorts);
 		long k = zlib_inflate(alg, gz, m, back, n + 1);
 
-		CHECK(k == (long)n && !memcmp(back, in, n), "alg %d: compressed stream unreadable", alg);
-		CHECK(shorts > 0, "alg %d: no request was cut short", alg);
+		CHECK(k == (long)n && !memcmp(back, in, n),
+		      "alg %d level %d: compressed stream unreadable", alg, lv);
+		CHECK(shorts > 0, "alg %d level %d: no request was cut short", alg, lv);
 		/* and back through the device, 100 KiB of input at a time, 128 KiB out */
 		unsigned char *gzs = xalloc(z, m), *plain = malloc(n + 1);
 		memcpy(gzs, gz, m);
-		size_t r = stream_all(z, UACCE_ZIP_OP_DECOMPRESS, alg, 2, gzs, m, scaled(100u << 10),
-				      scaled(128u << 10), 3, plain, n + 1, &shorts);
+		size_t r = stream_all(z, UACCE_ZIP_OP_DECOMPRESS, alg, 0, 2, gzs, m,
+				      scaled(100u << 10), scaled(128u << 10), 3, plain, n + 1, &shorts);
 		CHECK(r == n && !memcmp(plain, in, n), "alg %d: stream decompress %zu", alg, r);
 		CHECK(shorts > 0, "alg %d: decompress never cut short", alg);
 		free(plain);
