@@ -372,14 +372,21 @@ static void *work(void *arg)
 		void *m;
 
 		if (fd < 0 || attr("api", buf, sizeof(buf)) != 0 || strcmp(buf, api) != 0) {
+			if (!w->bad)
+				printf("info: thread %u round %d: %s\n", w->n, round,
+				       fd < 0 ? strerror(errno) : "the api attribute");
 			w->bad++;
 			if (fd >= 0)
 				close(fd);
 			continue;
 		}
 		m = qmap(fd, w->p, 1, NULL, 0);
-		if (m == MAP_FAILED || !rw_ok(m, w->p->size[1], w->n * 100 + (unsigned)round))
+		if (m == MAP_FAILED || !rw_ok(m, w->p->size[1], w->n * 100 + (unsigned)round)) {
+			if (!w->bad)
+				printf("info: thread %u round %d: %s\n", w->n, round,
+				       m == MAP_FAILED ? strerror(errno) : "DUS contents");
 			w->bad++;
+		}
 		if (m != MAP_FAILED && munmap(m, w->p->size[1]) != 0)
 			w->bad++;
 		close(fd);
