@@ -1483,16 +1483,6 @@ bool uacce_hwq_is_sva(struct uacce_queue *q)
 	return q->dev->info.flags & UACCE_DEV_SVA;
 }
 
-int uacce_hwq_read(struct uacce_queue *q, uint64_t uaddr, void *buf, size_t len)
-{
-	return proc_mem_read(&q->owner, uaddr, buf, len);
-}
-
-int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size_t len)
-{
-	return proc_mem_write(&q->owner, uaddr, buf, len);
-}
-
 void uacce_hwq_mem_begin(struct uacce_queue *q, struct uacce_mem_req *r)
 {
 	proc_mem_req_init(r, &q->owner);

@@ -619,19 +619,22 @@ int proc_mem_check(struct uacce_owner *o, uint64_t uaddr, size_t len, bool write
 	return proc_mem_req_check(&r, &rg, 1);
 }
 
-int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len)
+/* one owner-memory transfer of a request: checked against the mappings
+ * the request collected, then pread/pwrite on the owner's /proc/pid/mem */
+static int mem_req_io(struct uacce_mem_req *r, uint64_t uaddr, char *buf, size_t len, bool write)
 {
 	struct uacce_owner *o = r->owner;
+	uint64_t need = PMQ_READABLE | (write ? PMQ_WRITABLE : 0);
 	size_t done = 0;
 	int err;
 
-	if (o->memfd < 0 || (err = range_ok(o, uaddr, len)))
+	if (o->memfd < 0 || range_ok(o, uaddr, len))
 		return -EFAULT;
-	if (len && (err = cover(r, uaddr, uaddr + len, PMQ_READABLE)))
+	if (len && (err = cover(r, uaddr, uaddr + len, need)))
 		return err;
 	while (done < len) {
-		ssize_t n = pread(o->memfd, (char *)buf + done, len - done,
-				  (off_t)(uaddr + done));
+		ssize_t n = write ? pwrite(o->memfd, buf + done, len - done, (off_t)(uaddr + done))
+				  : pread(o->memfd, buf + done, len - done, (off_t)(uaddr + done));
 		if (n <= 0)
 			return n < 0 && errno == EINTR ? -EINTR : -EFAULT;
 		done += (size_t)n;
@@ -639,24 +642,14 @@ int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t
 	return 0;
 }
 
+int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len)
+{
+	return mem_req_io(r, uaddr, buf, len, false);
+}
+
 int proc_mem_req_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf, size_t len)
 {
-	struct uacce_owner *o = r->owner;
-	size_t done = 0;
-	int err;
-
-	if (o->memfd < 0 || (err = range_ok(o, uaddr, len)))
-		return -EFAULT;
-	if (len && (err = cover(r, uaddr, uaddr + len, PMQ_READABLE | PMQ_WRITABLE)))
-		return err;
-	while (done < len) {
-		ssize_t n = pwrite(o->memfd, (const char *)buf + done, len - done,
-				   (off_t)(uaddr + done));
-		if (n <= 0)
-			return n < 0 && errno == EINTR ? -EINTR : -EFAULT;
-		done += (size_t)n;
-	}
-	return 0;
+	return mem_req_io(r, uaddr, (char *)buf, len, true);
 }
 
 int proc_mem_read(struct uacce_owner *o, uint64_t uaddr, void *buf, size_t len)

@@ -211,15 +211,14 @@ void *uacce_region_translate(const struct uacce_region *r, uint64_t uaddr, uint6
 /* region of the queue, or NULL (SS appears once mapped/shared) */
 struct uacce_region *uacce_hwq_region(struct uacce_queue *q, int type);
 bool uacce_hwq_is_sva(struct uacce_queue *q);
-/* copy from/to the owner's address space (SVA devices). 0 or -EFAULT */
-int uacce_hwq_read(struct uacce_queue *q, uint64_t uaddr, void *buf, size_t len);
-int uacce_hwq_write(struct uacce_queue *q, uint64_t uaddr, const void *buf, size_t len);
 /*
- * The same for one request that touches several ranges (memreq.h): _begin
+ * Copies from/to the owner's address space (SVA devices), 0 or -EFAULT, for
+ * one request that touches one or several ranges (memreq.h): _begin
  * empties r; _check looks the protections of all the ranges up at once
  * (one PROCMAP_QUERY per mapping, or one pass over the maps text), 0 or
- * -EFAULT; _read and _write then need no look-up of their own.  One r per
- * request, never kept across requests.
+ * -EFAULT; _read and _write then need no look-up of their own (they look
+ * up, and keep, what _check did not cover).  One r per request, never kept
+ * across requests.
  */
 void uacce_hwq_mem_begin(struct uacce_queue *q, struct uacce_mem_req *r);
 int uacce_hwq_mem_check(struct uacce_mem_req *r, const struct uacce_mem_range *rg, unsigned n);

@@ -134,8 +134,8 @@ static void trim(struct hz_q *h)
  * Walk the SGL chain at `addr`, skipping `skip` bytes, and call fn on each
  * piece up to `len` bytes.  0, or a status code.
  */
-static int sgl_walk(struct soft_q *sq, uint64_t addr, uint32_t skip, uint32_t len,
-		    int (*fn)(struct soft_q *sq, uint64_t a, uint8_t *buf, uint32_t n),
+static int sgl_walk(struct uacce_mem_req *mr, uint64_t addr, uint32_t skip, uint32_t len,
+		    int (*fn)(struct uacce_mem_req *mr, uint64_t a, uint8_t *buf, uint32_t n),
 		    uint8_t *buf, uint32_t *done)
 {
 	struct hisi_sge sge[32];
@@ -145,7 +145,7 @@ static int sgl_walk(struct soft_q *sq, uint64_t addr, uint32_t skip, uint32_t le
 		struct hisi_sgl_hdr h;
 		uint32_t entries;
 
-		if (n >= MAX_SGLS || uacce_hwq_read(sq->q, addr, &h, sizeof(h)))
+		if (n >= MAX_SGLS || uacce_hwq_mem_read(mr, addr, &h, sizeof(h)))
 			return n >= MAX_SGLS ? HISI_ZIP_BAD_REQUEST : HISI_ZIP_FAULT;
 		entries = h.entry_sum_in_sgl;
 		if (entries > 255)
@@ -153,8 +153,8 @@ static int sgl_walk(struct soft_q *sq, uint64_t addr, uint32_t skip, uint32_t le
 		for (uint32_t i = 0; i < entries && got < len; i += 32) {
 			uint32_t k = entries - i < 32 ? entries - i : 32;
 
-			if (uacce_hwq_read(sq->q, addr + sizeof(h) + (uint64_t)i * sizeof(sge[0]), sge,
-					   k * sizeof(sge[0])))
+			if (uacce_hwq_mem_read(mr, addr + sizeof(h) + (uint64_t)i * sizeof(sge[0]), sge,
+					       k * sizeof(sge[0])))
 				return HISI_ZIP_FAULT;
 			for (uint32_t j = 0; j < k && got < len; j++) {
 				uint64_t a = sge[j].buff;
@@ -169,7 +169,7 @@ static int sgl_walk(struct soft_q *sq, uint64_t addr, uint32_t skip, uint32_t le
 				skip = 0;
 				if (l > len - got)
 					l = len - got;
-				if (fn(sq, a, buf + got, l))
+				if (fn(mr, a, buf + got, l))
 					return HISI_ZIP_FAULT;
 				got += l;
 			}
@@ -180,14 +180,14 @@ static int sgl_walk(struct soft_q *sq, uint64_t addr, uint32_t skip, uint32_t le
 	return 0;
 }
 
-static int piece_read(struct soft_q *sq, uint64_t a, uint8_t *buf, uint32_t n)
+static int piece_read(struct uacce_mem_req *mr, uint64_t a, uint8_t *buf, uint32_t n)
 {
-	return uacce_hwq_read(sq->q, a, buf, n);
+	return uacce_hwq_mem_read(mr, a, buf, n);
 }
 
-static int piece_write(struct soft_q *sq, uint64_t a, uint8_t *buf, uint32_t n)
+static int piece_write(struct uacce_mem_req *mr, uint64_t a, uint8_t *buf, uint32_t n)
 {
-	return uacce_hwq_write(sq->q, a, buf, n);
+	return uacce_hwq_mem_write(mr, a, buf, n);
 }
 
 static uint64_t addr64(uint32_t lo, uint32_t hi) { return (uint64_t)hi << 32 | lo; }
@@ -195,7 +195,7 @@ static uint64_t addr64(uint32_t lo, uint32_t hi) { return (uint64_t)hi << 32 | l
 static bool is_sgl(const struct hisi_zip_sqe *e) { return ((e->dw9 >> 8) & 0xf) == HISI_ZIP_BUF_SGL; }
 
 /* the input into h->in; 0 or a status */
-static int fetch_input(struct soft_q *sq, struct hz_q *h, const struct hisi_zip_sqe *e)
+static int fetch_input(struct uacce_mem_req *mr, struct hz_q *h, const struct hisi_zip_sqe *e)
 {
 	uint32_t len = e->input_data_length, got;
 	uint64_t src = addr64(e->source_addr_l, e->source_addr_h);
@@ -206,15 +206,15 @@ static int fetch_input(struct soft_q *sq, struct hz_q *h, const struct hisi_zip_
 	if (!len)
 		return 0;
 	if (!is_sgl(e))
-		return uacce_hwq_read(sq->q, src, h->in, len) ? HISI_ZIP_FAULT : 0;
-	st = sgl_walk(sq, src, e->dw7 & 0xffffff, len, piece_read, h->in, &got);
+		return uacce_hwq_mem_read(mr, src, h->in, len) ? HISI_ZIP_FAULT : 0;
+	st = sgl_walk(mr, src, e->dw7 & 0xffffff, len, piece_read, h->in, &got);
 	if (!st && got != len)
 		st = HISI_ZIP_BAD_REQUEST;	/* the chain is shorter than the input */
 	return st;
 }
 
 /* n bytes of h->out to the destination; 0 or a status */
-static int store_output(struct soft_q *sq, struct hz_q *h, const struct hisi_zip_sqe *e,
+static int store_output(struct uacce_mem_req *mr, struct hz_q *h, const struct hisi_zip_sqe *e,
 			uint32_t n)
 {
 	uint64_t dst = addr64(e->dest_addr_l, e->dest_addr_h);
@@ -224,8 +224,8 @@ static int store_output(struct soft_q *sq, struct hz_q *h, const struct hisi_zip
 	if (!n)
 		return 0;
 	if (!is_sgl(e))
-		return uacce_hwq_write(sq->q, dst, h->out, n) ? HISI_ZIP_FAULT : 0;
-	st = sgl_walk(sq, dst, e->dw8 & 0xffffff, n, piece_write, h->out, &put);
+		return uacce_hwq_mem_write(mr, dst, h->out, n) ? HISI_ZIP_FAULT : 0;
+	st = sgl_walk(mr, dst, e->dw8 & 0xffffff, n, piece_write, h->out, &put);
 	if (!st && put != n)
 		st = HISI_ZIP_DST_SMALL;
 	return st;
@@ -513,6 +513,7 @@ static void do_request(struct soft_q *sq, struct hz_q *h, struct hisi_zip_sqe *e
 	bool stateful = e->dw7 & HISI_ZIP_STATEFUL, fresh = e->dw7 & HISI_ZIP_STREAM_NEW;
 	bool compress = h->qc_type == 0;
 	struct result r = { .status = HISI_ZIP_OK };
+	struct uacce_mem_req mr;	/* this request's look at the owner's mappings */
 	int st;
 
 	if ((alg != HISI_ZIP_DEFLATE && alg != HISI_ZIP_ZLIB && alg != HISI_ZIP_GZIP) ||
@@ -520,7 +521,8 @@ static void do_request(struct soft_q *sq, struct hz_q *h, struct hisi_zip_sqe *e
 		r.status = HISI_ZIP_BAD_REQUEST;
 		goto out;
 	}
-	if ((st = fetch_input(sq, h, e)) || grow(&h->out, &h->out_cap, avail ? avail : 1)) {
+	uacce_hwq_mem_begin(sq->q, &mr);
+	if ((st = fetch_input(&mr, h, e)) || grow(&h->out, &h->out_cap, avail ? avail : 1)) {
 		r.status = st ? (uint32_t)st : HISI_ZIP_BAD_REQUEST;
 		goto out;
 	}
@@ -546,7 +548,7 @@ static void do_request(struct soft_q *sq, struct hz_q *h, struct hisi_zip_sqe *e
 	}
 	if (r.status == HISI_ZIP_OK || r.status == HISI_ZIP_NEGACOMPRESS ||
 	    r.status == HISI_ZIP_DECOMP_END) {
-		st = store_output(sq, h, e, r.produced);
+		st = store_output(&mr, h, e, r.produced);
 		if (st)
 			r = (struct result){ .status = (uint32_t)st };
 	}

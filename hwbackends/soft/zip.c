@@ -12,7 +12,8 @@
  * untrusted: the device keeps its own sq_head and cq_tail, bounds what it
  * reads, copies each SQE before looking at it and validates every field.
  * Buffers: a non-SVA device reaches them inside the SS (zero copy); an SVA
- * device stages them through per-worker buffers (uacce_hwq_read/write).
+ * device stages them through per-worker buffers (uacce_hwq_mem_*: one
+ * look at the owner's mappings per request).
  *
  * Runs on the device's worker pool (pool.c): one request per process()
  * call, one worker per queue at a time, so a queue's requests run in order.
@@ -69,7 +70,8 @@ static __thread struct {
 struct zbufs {
 	const uint8_t *in;
 	uint8_t *out;
-	bool staged;		/* SVA: out goes back with uacce_hwq_write */
+	bool staged;		/* SVA: out goes back through mr */
+	struct uacce_mem_req mr;	/* SVA: this request's look at the owner's mappings */
 };
 
 static struct zip_q *zq_of(struct soft_q *sq)
@@ -189,7 +191,9 @@ static int get_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, struct zbu
 	}
 	if (!tls_staging())
 		return ENOMEM;
-	if (e->src_len && uacce_hwq_read(sq->q, e->src, tls.in, e->src_len))
+	/* one request, one set of mapping lookups for its source and destination */
+	uacce_hwq_mem_begin(sq->q, &b->mr);
+	if (e->src_len && uacce_hwq_mem_read(&b->mr, e->src, tls.in, e->src_len))
 		return EFAULT;
 	b->in = tls.in;
 	b->out = tls.out;
@@ -197,12 +201,11 @@ static int get_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, struct zbu
 	return 0;
 }
 
-static int put_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, const struct zbufs *b,
-		    uint32_t produced)
+static int put_bufs(struct zbufs *b, const struct uacce_zip_sqe *e, uint32_t produced)
 {
 	if (!b->staged || !produced)
 		return 0;
-	return uacce_hwq_write(sq->q, e->dst, b->out, produced) ? EFAULT : 0;
+	return uacce_hwq_mem_write(&b->mr, e->dst, b->out, produced) ? EFAULT : 0;
 }
 
 /* --- whole buffers --------------------------------------------------------- */
@@ -414,7 +417,7 @@ static int stream_exec(struct soft_q *sq, struct zip_stream *s, const struct uac
 	else if (!err)
 		err = inflate_step(s, e, &b, c);
 	if (!err)
-		err = put_bufs(sq, e, &b, c->produced);
+		err = put_bufs(&b, e, c->produced);
 	if (err)
 		stream_close(s);
 	return err;
@@ -446,7 +449,7 @@ static int whole_exec(struct soft_q *sq, const struct uacce_zip_sqe *e, struct u
 	else if (!err)
 		err = whole_decompress(e, &b, c);
 	if (!err)
-		err = put_bufs(sq, e, &b, c->produced);
+		err = put_bufs(&b, e, c->produced);
 	return err;
 }
 
