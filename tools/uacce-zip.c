@@ -879,9 +879,14 @@ int main(int argc, char **argv)
 	}
 	err = engine_open(&e, &o);
 	if (err) {
-		if (err == -ENODEV && !o.device)
-			error("no uacce zip device (is uacced running? UACCE_RUNTIME_DIR=%s)",
+		char why[1024];
+
+		if (err == -ENODEV && !o.device && uacce_runtime_check(why, sizeof(why)) == 0)
+			error("no uacce zip device: uacced at %s publishes none",
 			      uacce_runtime_dir());
+		else if (err == -ENODEV || err == -EACCES || err == -ENOENT || err == -EPERM)
+			error("%s", uacce_explain(err, e.dev[0] ? e.dev : o.device ? o.device :
+						  "zip device", why, sizeof(why)));
 		else
 			error("%s: %s", e.dev[0] ? e.dev : "device", uacce_zip_strerror(err));
 		uacce_zip_close(e.z);
