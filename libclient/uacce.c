@@ -117,10 +117,10 @@ UACCE_EXPORT const char *uacce_explain(int err, const char *dev, char *buf, size
 	if (r == -EACCES) {
 		describe(where, what, sizeof(what));
 		if (strcmp(where, rt) == 0)
-			snprintf(buf, len, "%s%spermission denied: uacced's runtime directory %s%s "
+			snprintf(buf, len, "%s%sPermission denied: uacced's runtime directory %s%s "
 				 "is closed to uid %u", dev, sep, rt, what, (unsigned)geteuid());
 		else
-			snprintf(buf, len, "%s%spermission denied: %s%s, on the way to uacced's "
+			snprintf(buf, len, "%s%sPermission denied: %s%s, on the way to uacced's "
 				 "runtime directory %s, is closed to uid %u", dev, sep, where, what, rt,
 				 (unsigned)geteuid());
 	} else if (r == -ENOENT) {
@@ -137,7 +137,7 @@ UACCE_EXPORT const char *uacce_explain(int err, const char *dev, char *buf, size
 	} else if ((e == EACCES || e == EPERM) && *dev && !strchr(dev, '/') &&
 		   uacce_dev_path(dev, node, sizeof(node)) == 0) {
 		describe(node, what, sizeof(what));
-		snprintf(buf, len, "%s: permission denied: %s%s is closed to uid %u", dev, node, what,
+		snprintf(buf, len, "%s: Permission denied: %s%s is closed to uid %u", dev, node, what,
 			 (unsigned)geteuid());
 	} else {
 		snprintf(buf, len, "%s%s%s", dev, sep, strerror(e));

@@ -115,7 +115,7 @@ static const char *class_path(const char *path, char *buf, size_t len)
 			__atomic_store_n(&seen, 1, __ATOMIC_RELAXED);
 		else if (errno == EACCES)
 			shim_warn_once(SHIM_WARN_NODAEMON,
-				       "permission denied: %s: the runtime directory %s is closed "
+				       "Permission denied: %s: the runtime directory %s is closed "
 				       "to uid %u, /sys/class/uacce is empty", dir, rt,
 				       (unsigned)geteuid());
 		else

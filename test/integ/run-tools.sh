@@ -79,18 +79,18 @@ if ! it_skip closed-rundir; then
 		[ $rc != 0 ] && [ $rc != 124 ] && it_ok "uacce-dummy as $IT_USER1 fails (exit $rc)" ||
 			it_bad "uacce-dummy as $IT_USER1 against a 0700 runtime dir: exit $rc"
 		out_has "uacce-dummy as $IT_USER1 is told permission denied, naming the directory and device" \
-			"$T/m1" "$IT_DEV1: permission denied: uacced's runtime directory $IT_RT \(mode 0700"
+			"$T/m1" "$IT_DEV1: Permission denied: uacced's runtime directory $IT_RT \(mode 0700"
 		it_check "... and not \"no such device\"" bash -c "! grep -qi 'no such device' '$T/m1'"
 		runs "$IT_USER1" "$T/m2" "$IT_DUMMY" -n 10
 		out_has "uacce-dummy (any device) as $IT_USER1: permission denied" "$T/m2" \
-			"permission denied: uacced's runtime directory $IT_RT"
+			"Permission denied: uacced's runtime directory $IT_RT"
 		head -c 100000 /etc/services >"$T/small"; chmod 644 "$T/small"
 		runs "$IT_USER1" "$T/m3" "$ZIP" -c "$T/small"
 		out_has "uacce-zip as $IT_USER1: permission denied naming the directory" "$T/m3" \
-			"^uacce-zip: .*permission denied: uacced's runtime directory $IT_RT"
+			"^uacce-zip: .*Permission denied: uacced's runtime directory $IT_RT"
 		runs "$IT_USER1" "$T/m4" "${RUN[@]}" ls /sys/class/uacce
 		out_has "the preload shim as $IT_USER1: permission denied naming the directory" "$T/m4" \
-			"^uacce-run: permission denied: $IT_RT/class: the runtime directory $IT_RT is closed"
+			"^uacce-run: Permission denied: $IT_RT/class: the runtime directory $IT_RT is closed"
 		it_cmd "root still reaches the 0700 runtime dir" 120 root "$IT_DUMMY" -d "$IT_DEV1" -n 10
 		it_daemon_kill TERM 10000
 	else
@@ -101,7 +101,7 @@ if ! it_skip closed-rundir; then
 	mkdir -p "$T/deep" && chmod 0700 "$T/deep"
 	UACCE_RUNTIME_DIR=$T/deep/run runs "$IT_USER1" "$T/m5" "$IT_DUMMY" -n 10
 	out_has "a closed parent directory is named" "$T/m5" \
-		"permission denied: $T/deep \(mode 0700.*on the way to uacced's runtime directory $T/deep/run"
+		"Permission denied: $T/deep \(mode 0700.*on the way to uacced's runtime directory $T/deep/run"
 	it_daemon_start || fatal "the daemon does not start again: $(tail -n 5 "$IT_DLOG")"
 	if grep -q "clients other than root cannot reach" "$IT_DLOG"; then
 		it_bad "the daemon warns with a 0755 runtime dir: $(grep 'cannot reach' "$IT_DLOG")"
@@ -109,6 +109,9 @@ if ! it_skip closed-rundir; then
 		it_ok "no warning when the users can reach the runtime dir"
 	fi
 	it_dummy "$IT_USER1" "$IT_DEV1" 100
+	runs "$IT_USER2" "$T/m6" "$IT_DUMMY" -d "$IT_DEV1" -n 10
+	out_has "a user outside the nodes' group: Permission denied naming the node and its mode" "$T/m6" \
+		"^uacce-dummy: no queue: $IT_DEV1: Permission denied: $IT_NODE_DIR/$IT_DEV1 \(mode 0660, owner 0, group $IT_GID\) is closed to uid $IT_U2"
 fi
 
 # --- messages: no daemon ---------------------------------------------------------------
