@@ -114,7 +114,14 @@ UACCE_EXPORT const char *uacce_explain(int err, const char *dev, char *buf, size
 		return buf;
 	}
 	r = uacce_runtime_check(where, sizeof(where));
-	if (r == -EACCES) {
+	/* broker.sock (or devdir) closed: as the node, for the nodes' users only */
+	if (r == -EACCES && strncmp(where, rt, strlen(rt)) == 0 && where[strlen(rt)] == '/') {
+		if (*dev && !strchr(dev, '/') && uacce_dev_path(dev, node, sizeof(node)) == 0)
+			snprintf(where, sizeof(where), "%s", node);
+		describe(where, what, sizeof(what));
+		snprintf(buf, len, "%s%sPermission denied: %s%s is closed to uid %u", dev, sep, where,
+			 what, (unsigned)geteuid());
+	} else if (r == -EACCES) {
 		describe(where, what, sizeof(what));
 		if (strcmp(where, rt) == 0)
 			snprintf(buf, len, "%s%sPermission denied: uacced's runtime directory %s%s "
