@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -250,6 +251,27 @@ static struct sock_perms broker_perms(const struct fe_opts *o)
 	return (struct sock_perms){ .uid = o->uid, .gid = o->gid, .mode = o->mode & 0777 };
 }
 
+/*
+ * Clients find everything through the runtime directory: say so when the
+ * users the nodes are meant for cannot search a directory of its path
+ */
+static void warn_closed_rundir(const struct daemon *dm, const struct sock_perms *bp)
+{
+	char bad[PATH_MAX];
+	struct stat st;
+	int r = rundir_closed_to_clients(dm->rundir, bp, bad, sizeof(bad), &st);
+
+	if (r < 0)
+		log_warn("%s: cannot check who may reach it: %s", dm->rundir, strerror(-r));
+	else if (r > 0)
+		log_warn("%s: mode %04o, owner %u, group %u: clients other than root cannot reach "
+			 "the runtime directory %s (the nodes are for %s; they get EACCES)",
+			 bad, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+			 (unsigned)st.st_gid, dm->rundir,
+			 bp->mode & 0006 ? "every user" : bp->mode & 0060 ? "the nodes' group" :
+			 "the nodes' owner");
+}
+
 /* --- reload ------------------------------------------------------------------ */
 
 static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
@@ -265,6 +287,7 @@ static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
 	frontend_set_perms(dm->fe, fo.uid, fo.gid, fo.mode);
 	bp = broker_perms(&fo);
 	broker_set_perms(dm->broker, &bp);
+	warn_closed_rundir(dm, &bp);
 	dm->fo = fo;
 }
 
@@ -485,6 +508,7 @@ static int setup(struct daemon *dm)
 		return err;
 	devtable_set_frontend(dm->dt, dm->fe);
 	bp = broker_perms(&fo);
+	warn_closed_rundir(dm, &bp);
 	err = broker_start(dm->rundir, dm->core, dm->fe, &bp, &dm->broker);
 	if (err)
 		return err;

@@ -5,7 +5,10 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,4 +146,49 @@ int rundir_sock_perms(const char *path, const struct sock_perms *p)
 			return -errno;
 	}
 	return chmod(path, mode) < 0 ? -errno : 0;
+}
+
+/* may a client of p search directory st? (mode bits only) */
+static bool searchable(const struct stat *st, const struct sock_perms *p)
+{
+	if (st->st_mode & S_IXOTH)
+		return true;
+	if (p->mode & 0006)		/* every user: others' bit alone counts */
+		return false;
+	if (p->mode & 0060)		/* the group's members */
+		return st->st_gid == p->gid && (st->st_mode & S_IXGRP);
+	return st->st_uid == p->uid && (st->st_mode & S_IXUSR);
+}
+
+int rundir_closed_to_clients(const char *rundir, const struct sock_perms *p, char *bad,
+			     size_t len, struct stat *st)
+{
+	char path[PATH_MAX];
+	size_t n;
+
+	if (!(p->mode & 0066) && p->uid == 0)
+		return 0;		/* nobody but root may open the nodes anyway */
+	if (!realpath(rundir, path))
+		return -errno;
+	n = strlen(path);
+	/* "/", then each prefix ending before a '/', then the whole path */
+	for (size_t i = 1; i <= n; i++) {
+		char c = path[i];
+		bool closed;
+
+		if (i > 1 && i < n && c != '/')
+			continue;
+		path[i] = '\0';		/* i == 1: "/" */
+		if (stat(path, st) < 0) {
+			path[i] = c;
+			return -errno;
+		}
+		closed = !searchable(st, p);
+		if (closed)
+			snprintf(bad, len, "%s", path);
+		path[i] = c;
+		if (closed)
+			return 1;
+	}
+	return 0;
 }

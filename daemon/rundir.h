@@ -8,6 +8,8 @@
 #define UACCED_RUNDIR_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
@@ -40,5 +42,15 @@ void rundir_remove_stale(const char *rundir);
  * (-ENOTSOCK: path is no socket; a symbolic link is never followed).
  */
 int rundir_sock_perms(const char *path, const struct sock_perms *p);
+
+/*
+ * Can the clients that p lets open the nodes (others when p->mode grants
+ * others access, else the group p->gid, else the owner p->uid) search
+ * every directory of rundir's path, rundir included?  By the mode bits
+ * (ACLs are not read).  0: yes, or those clients are root alone; 1: no,
+ * *bad gets the first closed directory and *st its status; -errno.
+ */
+int rundir_closed_to_clients(const char *rundir, const struct sock_perms *p, char *bad,
+			     size_t len, struct stat *st);
 
 #endif

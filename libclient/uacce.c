@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,6 +24,132 @@ UACCE_EXPORT const char *uacce_runtime_dir(void)
 	const char *d = getenv("UACCE_RUNTIME_DIR");
 
 	return d && *d ? d : "/run/uacce";
+}
+
+/* the first directory of the runtime dir's path we may not search */
+static int check_path(const char *rt, char *where, size_t len)
+{
+	char path[512];
+	size_t n = strlen(rt);
+
+	if (n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, rt, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		char c = path[i];
+		int r;
+
+		if (i > 1 && i < n && c != '/')
+			continue;
+		path[i] = '\0';
+		r = faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0 ? -errno : 0;
+		if (r)
+			snprintf(where, len, "%s", path);
+		path[i] = c;
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+UACCE_EXPORT int uacce_runtime_check(char *where, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *rt = uacce_runtime_dir();
+	char path[600];
+	int fd, r;
+
+	snprintf(where, len, "%s", rt);
+	r = check_path(rt, where, len);
+	if (r)
+		return r == -ENOTDIR ? -ENOENT : r;
+	snprintf(path, sizeof(path), "%s/devdir", rt);
+	if (access(path, R_OK) < 0) {
+		r = errno == ENOENT ? -ESRCH : -errno;	/* a daemon writes it when ready */
+		if (r != -ESRCH)
+			snprintf(where, len, "%s", path);
+		return r;
+	}
+	/* a daemon killed leaves devdir: does anybody listen on the broker? */
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", rt, UB_SOCKET_NAME) >=
+	    (int)sizeof(sa.sun_path))
+		return 0;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(fd);
+	if (r == -ECONNREFUSED || r == -ENOENT)
+		return -ESRCH;
+	if (r == -EACCES || r == -EPERM) {
+		snprintf(where, len, "%s", sa.sun_path);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* "mode 0700, owner 0, group 0" of a path, or "" */
+static void describe(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		snprintf(buf, len, " (mode %04o, owner %u, group %u)", (unsigned)(st.st_mode & 07777),
+			 (unsigned)st.st_uid, (unsigned)st.st_gid);
+	else
+		buf[0] = '\0';
+}
+
+UACCE_EXPORT const char *uacce_explain(int err, const char *dev, char *buf, size_t len)
+{
+	const char *rt = uacce_runtime_dir(), *sep = dev && *dev ? ": " : "";
+	char where[512], what[80], node[512];
+	int e = err < 0 ? -err : err, r;
+
+	if (!dev)
+		dev = "";
+	if (e != ENODEV && e != ENOENT && e != EACCES && e != EPERM && e != ENOTCONN &&
+	    e != ECONNREFUSED) {
+		snprintf(buf, len, "%s%s%s", dev, sep, strerror(e));
+		return buf;
+	}
+	r = uacce_runtime_check(where, sizeof(where));
+	/* broker.sock (or devdir) closed: as the node, for the nodes' users only */
+	if (r == -EACCES && strncmp(where, rt, strlen(rt)) == 0 && where[strlen(rt)] == '/') {
+		if (*dev && !strchr(dev, '/') && uacce_dev_path(dev, node, sizeof(node)) == 0)
+			snprintf(where, sizeof(where), "%s", node);
+		describe(where, what, sizeof(what));
+		snprintf(buf, len, "%s%sPermission denied: %s%s is closed to uid %u", dev, sep, where,
+			 what, (unsigned)geteuid());
+	} else if (r == -EACCES) {
+		describe(where, what, sizeof(what));
+		if (strcmp(where, rt) == 0)
+			snprintf(buf, len, "%s%sPermission denied: uacced's runtime directory %s%s "
+				 "is closed to uid %u", dev, sep, rt, what, (unsigned)geteuid());
+		else
+			snprintf(buf, len, "%s%sPermission denied: %s%s, on the way to uacced's "
+				 "runtime directory %s, is closed to uid %u", dev, sep, where, what, rt,
+				 (unsigned)geteuid());
+	} else if (r == -ENOENT) {
+		snprintf(buf, len, "%s%sno uacced serves the runtime directory %s: %s does not "
+			 "exist (start uacced, or set UACCE_RUNTIME_DIR)", dev, sep, rt, where);
+	} else if (r == -ESRCH) {
+		snprintf(buf, len, "%s%sno uacced serves the runtime directory %s (start uacced, or "
+			 "set UACCE_RUNTIME_DIR)", dev, sep, rt);
+	} else if (r < 0) {
+		snprintf(buf, len, "%s%s%s: %s", dev, sep, where, strerror(-r));
+	} else if (e == ENODEV || e == ENOENT) {
+		snprintf(buf, len, "%s%sno such device: uacced at %s does not publish it (uaccectl "
+			 "list names those it does)", dev, sep, rt);
+	} else if ((e == EACCES || e == EPERM) && *dev && !strchr(dev, '/') &&
+		   uacce_dev_path(dev, node, sizeof(node)) == 0) {
+		describe(node, what, sizeof(what));
+		snprintf(buf, len, "%s: Permission denied: %s%s is closed to uid %u", dev, node, what,
+			 (unsigned)geteuid());
+	} else {
+		snprintf(buf, len, "%s%s%s", dev, sep, strerror(e));
+	}
+	return buf;
 }
 
 static int read_file(const char *path, char *buf, size_t len)

@@ -50,10 +50,10 @@ static int try_dev(struct wd_queue *q, const char *dev)
 {
 	const struct wd_drv *drv;
 	char api[64];
-	int err;
+	int err = uacce_dev_attr(dev, "api", api, sizeof(api));
 
-	if (uacce_dev_attr(dev, "api", api, sizeof(api)) < 0)
-		return -ENODEV;
+	if (err < 0)	/* the runtime dir closed to us: say so */
+		return err == -EACCES ? err : -ENODEV;
 	drv = find_drv(api);
 	if (!drv)
 		return -ENODEV;
@@ -100,7 +100,7 @@ UACCE_EXPORT int wd_request_queue(struct wd_queue *q)
 	snprintf(path, sizeof(path), "%s/class", uacce_runtime_dir());
 	d = opendir(path);
 	if (!d)
-		return -ENODEV;
+		return errno == EACCES ? -EACCES : -ENODEV;
 	/* every device: v4 nodes are uacce-<name>-<id>, mainline ones <name>-<id> */
 	while ((de = readdir(d)) && n < 256)
 		if (de->d_name[0] != '.')

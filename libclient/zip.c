@@ -66,7 +66,7 @@ UACCE_EXPORT int uacce_zip_find(char *dev, size_t len)
 	snprintf(dir, sizeof(dir), "%s/class", uacce_runtime_dir());
 	d = opendir(dir);
 	if (!d)
-		return -ENODEV;
+		return errno == EACCES ? -EACCES : -ENODEV;
 	while ((de = readdir(d)))
 		if (is_zip_dev(de->d_name) && (!best[0] || strcmp(de->d_name, best) < 0))
 			snprintf(best, sizeof(best), "%s", de->d_name);

@@ -113,10 +113,15 @@ static const char *class_path(const char *path, char *buf, size_t len)
 		snprintf(dir, sizeof(dir), "%s/class", rt);
 		if (exists(dir))
 			__atomic_store_n(&seen, 1, __ATOMIC_RELAXED);
+		else if (errno == EACCES)
+			shim_warn_once(SHIM_WARN_NODAEMON,
+				       "Permission denied: %s: the runtime directory %s is closed "
+				       "to uid %u, /sys/class/uacce is empty", dir, rt,
+				       (unsigned)geteuid());
 		else
 			shim_warn_once(SHIM_WARN_NODAEMON,
-				       "uacced is not running: no %s (UACCE_RUNTIME_DIR=%s), "
-				       "/sys/class/uacce is empty", dir, rt);
+				       "no uacced serves the runtime directory %s: no %s "
+				       "(UACCE_RUNTIME_DIR), /sys/class/uacce is empty", rt, dir);
 		errno = saved;
 	}
 	if ((size_t)snprintf(buf, len, "%s/class%s", rt, path + 16) >= len) {

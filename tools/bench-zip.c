@@ -33,6 +33,7 @@
 #include <uacce/libuacce.h>
 #include <uacce/zip.h>
 
+#include "bench-progress.h"
 #include "bench-util.h"
 #include "bench-zip.h"
 
@@ -734,10 +735,13 @@ static int run_level(const struct zip_bench_opts *o, const struct corpus *c, con
 			/* the hisi device compresses at its one level, 6 */
 			if (order[k] == ZB_HISI1 && (!hisi || lv->level != 6))
 				continue;
+			bench_progress_step("zip level %d, %s, round %d of %d", lv->level,
+					    cfg_name[order[k]], r + 1, o->rounds);
 			err = measure(&run, order[k] == ZB_HISI1 ? hisi : dev, &lv->f[order[k]]);
 			first_err = first_err ? first_err : err;
 		}
 	}
+	bench_progress_step("zip level %d, the ratios over the whole corpus", lv->level);
 	ratio_pass(c, o, dev, lv, false);
 	return first_err;
 }
@@ -756,10 +760,13 @@ static int run_dec(const struct zip_bench_opts *o, const struct corpus *c, const
 
 			if (!dev && order[k] == ZB_DEV1)
 				continue;
+			bench_progress_step("zip decompression, %s, round %d of %d",
+					    cfg_name[order[k]], r + 1, o->rounds);
 			err = measure(&run, dev, &lv->f[order[k]]);
 			first_err = first_err ? first_err : err;
 		}
 	}
+	bench_progress_step("zip decompression, the ratios");
 	ratio_pass(c, o, dev, lv, true);
 	return first_err;
 }
@@ -774,6 +781,7 @@ int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r)
 	memset(r, 0, sizeof(*r));
 	r->lv[0].level = 6;
 	r->lv[1].level = 1;
+	bench_progress_step("zip: loading the corpus");
 	err = corpus_load(o, &c, r->corpus_desc, sizeof(r->corpus_desc));
 	r->corpus_bytes = c.nbuf * c.buf;
 	if (!err && o->device)
@@ -790,6 +798,13 @@ int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r)
 		snprintf(r->hisi_device, sizeof(r->hisi_device), "%s", o->hisi_device);
 	else if (hisi_find(r->hisi_device, sizeof(r->hisi_device)))
 		r->hisi_device[0] = '\0';
+	/* zip_bench_steps() planned a device and no hisi_qm_v2 one */
+	if (!c.nbuf)
+		bench_progress_adjust(1 - zip_bench_steps(o));
+	else if (!dev)
+		bench_progress_adjust(-5 * o->rounds);
+	if (c.nbuf && r->hisi_device[0])
+		bench_progress_adjust(o->rounds);
 	for (int l = 0; c.nbuf && l < 2; l++) {
 		int e = run_level(o, &c, dev, r->hisi_device[0] ? r->hisi_device : NULL, &r->lv[l]);
 
@@ -799,11 +814,20 @@ int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r)
 		int e = run_dec(o, &c, dev, &r->dec);
 
 		r->err = r->err ? r->err : e;
+	} else if (c.nbuf) {
+		bench_progress_adjust(-(o->rounds * (dev ? 4 : 3) + 1));
 	}
 	free(c.gz);
 	free(c.gzlen);
 	free(c.data);
 	return r->err;
+}
+
+int zip_bench_steps(const struct zip_bench_opts *o)
+{
+	/* the corpus; 7 + 8 measurements a round and a ratio pass at levels 6
+	 * and 1; 4 decompressions a round and their ratio pass */
+	return 1 + o->rounds * 15 + 2 + o->rounds * 4 + 1;
 }
 
 /* --- results ------------------------------------------------------------------ */

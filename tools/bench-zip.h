@@ -57,6 +57,8 @@ struct zip_bench_result {
 
 /* runs every measurement; 0 or the first device error (-errno) */
 int zip_bench_run(const struct zip_bench_opts *o, struct zip_bench_result *r);
+/* the progress steps zip_bench_run() plans (bench-progress.h) */
+int zip_bench_steps(const struct zip_bench_opts *o);
 /* '"zip":{...}' for the JSON object, and the table lines */
 void zip_bench_print_json(const struct zip_bench_opts *o, const struct zip_bench_result *r);
 void zip_bench_print_table(const struct zip_bench_opts *o, const struct zip_bench_result *r);

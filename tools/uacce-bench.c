@@ -10,7 +10,9 @@
  * START + close on one device, idle and while another client floods FLUSH
  * with large copies on a second (bench-contention.c).
  * Prints a table, or one JSON object with --json.  Ratios between figures
- * of one run are meaningful; absolute numbers depend on the machine.
+ * of one run are meaningful; absolute numbers depend on the machine.  On a
+ * terminal a progress line on stderr names each measurement as it starts
+ * (bench-progress.c); --plot draws the results as SVG (bench-plot.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,12 +32,16 @@
 #include <uacce/libuacce.h>
 #include <uacce/wd.h>
 
+#include "config.h"	/* autoconf: PACKAGE_VERSION */
 #include "bench-util.h"
 #include "bench-contention.h"
+#include "bench-plot.h"
+#include "bench-progress.h"
 #include "bench-zip.h"
 
 struct lat {
 	double p50_us, p99_us, per_second;
+	double q[PLOT_QUANTILES];	/* the distribution: 0, 1, ..., 100 % (us) */
 	bool ok;
 };
 
@@ -45,6 +51,8 @@ static void summarize(uint64_t *t, unsigned n, uint64_t total, struct lat *out)
 	out->p50_us = t[n / 2] / 1e3;
 	out->p99_us = t[(uint64_t)n * 99 / 100] / 1e3;
 	out->per_second = n / (total / 1e9);
+	for (unsigned k = 0; k < PLOT_QUANTILES; k++)
+		out->q[k] = t[k == PLOT_QUANTILES - 1 ? n - 1 : (uint64_t)n * k / 100] / 1e3;
 	out->ok = true;
 }
 
@@ -369,6 +377,117 @@ static uint64_t parse_size(const char *s)
 	return v > (UINT64_MAX >> shift) ? 0 : (uint64_t)v << shift;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: uacce-bench [OPTION]...\n"
+		"Measure uacced and its devices next to what a program would do without\n"
+		"them, in one run: a table, or one JSON object with --json.\n\n"
+		"Output:\n"
+		"  -j, --json                one JSON object on stdout instead of the table\n"
+		"      --plot FILE.svg       also draw compression throughput per queue count and\n"
+		"                            the round-trip latency distribution as SVG\n"
+		"      --progress            a progress line on stderr even with --json\n"
+		"                            (always a terminal only)\n"
+		"      --quiet               no progress line\n"
+		"  -h, --help                this help\n"
+		"  -V, --version             the version\n\n"
+		"Round trips, lifecycles and idle CPU:\n"
+		"  -n, --count N             4 KiB round trips per path (default 20000, >= 100)\n"
+		"  -i, --idle-queues N       started queues held idle while the daemon's CPU\n"
+		"                            is measured (default 8)\n"
+		"  -s, --idle-seconds S      how long the daemon's idle CPU is measured (10)\n"
+		"  -q, --quick               a short run (about a minute): 2000 round trips,\n"
+		"                            2 s idle, one 0.5 s round per codec, 8 MiB corpus\n\n"
+		"Compression (the zip device against zlib, libdeflate, ISA-L in-process):\n"
+		"      --zip-device DEV      the zip device (default: the first)\n"
+		"      --hisi-device DEV     a hisi_qm_v2 zip device (default: the first, if any)\n"
+		"      --corpus FILE         compress FILE (default: license texts and man pages)\n"
+		"      --zip-seconds S       seconds per measurement (default 1, >= 0.05)\n"
+		"      --zip-rounds N        measurements per figure, the best counts (3)\n"
+		"      --zip-only            compression only\n"
+		"      --no-zip              no compression\n\n"
+		"Contention (open+START+close latency, idle and beside a flood of copies):\n"
+		"      --contention          measure it too\n"
+		"      --contention-only     measure it alone\n"
+		"      --contention-samples N  lifecycles per phase (default 200, --quick 50)\n"
+		"      --contention-seconds S  at most this long per phase (30, --quick 5)\n"
+		"      --contention-device DEV the device measured (uacce-dummy-1)\n"
+		"      --flood-device DEV    the device flooded (uacce-dummy-0)\n"
+		"      --flood-size BYTES    bytes per copy, K/M/G suffixes (64M, --quick 16M)\n"
+		"      --flood-copies N      copies per FLUSH (15)\n");
+}
+
+/* what a device error means, on stderr: no daemon, a closed runtime dir... */
+static void explain_errors(int e0, int e1, int el, int ei, int ez, int ec, const char *zipdev)
+{
+	const struct { int err; const char *dev; } e[] = {
+		{ e0, "uacce-dummy-0" }, { e1, "uacce-dummy-1" }, { el, "uacce-dummy-1" },
+		{ ei, "uacce-dummy-0/1" }, { ez, zipdev && *zipdev ? zipdev : "zip device" },
+		{ ec, "contention devices" },
+	};
+	char why[1024];
+
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
+		if (!e[i].err)
+			continue;
+		fprintf(stderr, "uacce-bench: %s\n", uacce_explain(e[i].err, e[i].dev, why,
+								  sizeof(why)));
+		if (uacce_runtime_check(why, sizeof(why)))
+			break;	/* the same reason for every device */
+	}
+}
+
+static void tp_series(struct plot_series *s, const char *id, const char *label,
+		      const struct zip_figure *one, const struct zip_figure *two)
+{
+	s->id = id;
+	s->label = label;
+	s->n = 0;
+	if (one->ok) {
+		s->x[s->n] = 1;
+		s->y[s->n++] = one->mbps;
+	}
+	if (two->ok) {
+		s->x[s->n] = 2;
+		s->y[s->n++] = two->mbps;
+	}
+}
+
+static int plot_results(const char *path, const struct lat *mc, const struct lat *sock,
+			const struct lat *d0, const struct lat *d1, const struct lat *d1e,
+			const struct zip_bench_result *zr)
+{
+	static const struct zip_bench_result nozip;
+	const struct zip_bench_result *z = zr ? zr : &nozip;
+	struct plot_series tp[6];
+	struct plot_cdf lat[5] = {
+		{ "latency-memcpy", "memcpy in process", mc && mc->ok ? mc->q : NULL },
+		{ "latency-socket", "Unix socket to a helper", mc && sock->ok ? sock->q : NULL },
+		{ "latency-dummy-nonsva", "uacce-dummy-0 (non-SVA)", mc && d0->ok ? d0->q : NULL },
+		{ "latency-dummy-sva", "uacce-dummy-1 (SVA)", mc && d1->ok ? d1->q : NULL },
+		{ "latency-dummy-sva-empty", "uacce-dummy-1, 0 bytes", mc && d1e->ok ? d1e->q : NULL },
+	};
+	char sub[256];
+
+	tp_series(&tp[0], "throughput-device-level6", "device, level 6", &z->lv[0].f[ZB_DEV1],
+		  &z->lv[0].f[ZB_DEV2]);
+	tp_series(&tp[1], "throughput-device-level1", "device, level 1", &z->lv[1].f[ZB_DEV1],
+		  &z->lv[1].f[ZB_DEV2]);
+	tp_series(&tp[2], "throughput-libdeflate-level6", "libdeflate, level 6",
+		  &z->lv[0].f[ZB_LD1], &z->lv[0].f[ZB_LD2]);
+	tp_series(&tp[3], "throughput-libdeflate-level1", "libdeflate, level 1",
+		  &z->lv[1].f[ZB_LD1], &z->lv[1].f[ZB_LD2]);
+	tp_series(&tp[4], "throughput-zlib-level6", "zlib, level 6", &z->lv[0].f[ZB_Z1],
+		  &z->lv[0].f[ZB_Z2]);
+	tp_series(&tp[5], "throughput-zlib-level1", "zlib, level 1", &z->lv[1].f[ZB_Z1],
+		  &z->lv[1].f[ZB_Z2]);
+	snprintf(sub, sizeof(sub), "uacced %s%s%s; ratios between figures of one run are "
+		 "meaningful, absolute numbers depend on the machine", PACKAGE_VERSION,
+		 zr && zr->device[0] ? ", zip device " : "", zr ? zr->device : "");
+	return bench_plot_svg(path, sub, tp, 6, lat, 5);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -392,6 +511,10 @@ int main(int argc, char **argv)
 		{ "flood-device", required_argument, NULL, 'F' },
 		{ "flood-size", required_argument, NULL, 'B' },
 		{ "flood-copies", required_argument, NULL, 'K' },
+		{ "plot", required_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'Q' },
+		{ "progress", no_argument, NULL, 'G' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -406,13 +529,16 @@ int main(int argc, char **argv)
 	struct contention_result cr = { 0 };
 	bool zip = true, others = true, contention = false, quick = false;
 	bool co_samples = false, co_size = false, co_seconds = false;
+	bool json = false, quiet = false, progress = false;
+	const char *plot = NULL;
 	unsigned n = 20000;
 	int idle_q = 8, c, e0 = 0, e1 = 0, el = 0, ei = 0, ez = 0, ec = 0;
 	double idle_s = 10, lc = 0, idle = -1;
 
-	while ((c = getopt_long(argc, argv, "jn:i:s:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jn:i:s:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
+			json = true;
 			break;
 		case 'n':
 			n = (unsigned)strtoul(optarg, NULL, 0);
@@ -490,25 +616,30 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("Usage: uacce-bench [--json] [--count N] [--idle-queues N] "
-			       "[--idle-seconds S] [--quick]\n"
-			       "                   [--zip-device DEV] [--hisi-device DEV] [--corpus FILE] "
-			       "[--zip-seconds S] [--zip-rounds N]\n"
-			       "                   [--zip-only | --no-zip]\n"
-			       "                   [--contention | --contention-only] "
-			       "[--contention-samples N]\n"
-			       "                   [--contention-seconds S] "
-			       "[--contention-device DEV]\n"
-			       "                   [--flood-device DEV] [--flood-size BYTES] "
-			       "[--flood-copies N]\n");
+			usage(stdout);
 			return 0;
+		case 'V':
+			printf("uacce-bench (uacced) %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'P':
+			plot = optarg;
+			break;
+		case 'Q':
+			quiet = true;
+			break;
+		case 'G':
+			progress = true;
+			break;
 		default:
+			usage(stderr);
 			return 2;
 		}
 	}
-	bool json = false;
-	for (int i = 1; i < argc; i++)
-		json |= strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0;
+	if (optind < argc) {
+		fprintf(stderr, "uacce-bench: unexpected argument %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
 	if (n < 100)
 		n = 100;
 	if (quick && !co_samples)
@@ -521,20 +652,44 @@ int main(int argc, char **argv)
 		co.samples = 10;
 	signal(SIGPIPE, SIG_IGN);
 
+	/* a terminal gets progress; --json keeps stderr quiet unless asked */
+	bench_progress_init(isatty(STDERR_FILENO) && !quiet && (!json || progress),
+			    (others ? 7 : 0) + (zip ? zip_bench_steps(&zo) : 0) + (contention ? 1 : 0));
 	if (others) {
+		bench_progress_step("4 KiB memcpy in process, %u times", n);
 		bench_memcpy(n, &mc);
+		bench_progress_step("4 KiB round trips through a Unix socket, %u times", n);
 		bench_socket(n, &sock);
+		bench_progress_step("4 KiB round trips through uacce-dummy-0, %u times", n);
 		e0 = bench_dummy("uacce-dummy-0", n, 4096, &d0);
+		bench_progress_step("4 KiB round trips through uacce-dummy-1, %u times", n);
 		e1 = bench_dummy("uacce-dummy-1", n, 4096, &d1);
+		bench_progress_step("empty round trips through uacce-dummy-1, %u times", n);
 		if (!e1)
 			e1 = bench_dummy("uacce-dummy-1", n, 0, &d1e);
+		bench_progress_step("queue lifecycles on uacce-dummy-1, 2 s");
 		lc = bench_lifecycles("uacce-dummy-1", 2.0, &el);
+		bench_progress_step("daemon CPU with %d idle queues, %.0f s", idle_q, idle_s);
 		idle = bench_idle(idle_q, idle_s, &ei);
 	}
 	if (zip)
 		ez = zip_bench_run(&zo, &zr);
-	if (contention)
+	if (contention) {
+		bench_progress_step("open+START+close on %s, idle then beside a flood on %s",
+				    co.device, co.flood_device);
 		ec = contention_bench_run(&co, &cr);
+	}
+	bench_progress_done();
+	explain_errors(e0, e1, el, ei, ez, ec, zip ? zr.device : NULL);
+	if (plot) {
+		int err = plot_results(plot, others ? &mc : NULL, &sock, &d0, &d1, &d1e,
+				       zip ? &zr : NULL);
+
+		if (err) {
+			fprintf(stderr, "uacce-bench: --plot %s: %s\n", plot, strerror(-err));
+			return 1;
+		}
+	}
 
 	if (json) {
 		printf("{\"size\":4096,\"count\":%u,", n);

@@ -30,18 +30,20 @@
 #include <uacce/zip.h>
 
 #include "config.h"	/* autoconf: PACKAGE_VERSION */
+#include "zip-compare.h"
 
 #define PROG		"uacce-zip"
 #define MAX_DEPTH	16
 #define STREAM_ID	1
 #define DEC_IN		(256u << 10)	/* decompression: input per request */
 #define DEC_OUT		(1u << 20)	/* and output buffer per request */
-#define PROGRESS_MIN	(8u << 20)	/* bar for inputs at least this large */
+#define PROGRESS_AFTER	250000000ULL	/* ns: -v draws no line for what ends sooner */
 
 enum { OK = 0, ERR = 1, WARN = 2 };
 
 struct opts {
 	bool decompress, to_stdout, keep, force, test, stream;
+	bool compare, json;	/* --compare: the device against gzip, pigz, igzip */
 	int level;
 	int verbose;		/* -1 quiet, 0, 1 */
 	const char *device;
@@ -72,6 +74,7 @@ struct progress {
 	bool on;
 	uint64_t total, t0, last;
 	const char *name;
+	bool drawn;
 };
 
 /* one input to one output */
@@ -118,42 +121,46 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* --- progress bar -------------------------------------------------------------- */
+/* --- progress line (-v on a terminal) ---------------------------------------- */
 
 static void progress_start(struct progress *p, const char *name, uint64_t total)
 {
 	memset(p, 0, sizeof(*p));
-	p->on = isatty(STDERR_FILENO) && g_opts->verbose >= 0;
-	p->name = name;
+	p->on = isatty(STDERR_FILENO) && g_opts->verbose > 0;
+	p->name = strrchr(name, '/') && strrchr(name, '/')[1] ? strrchr(name, '/') + 1 : name;
 	p->total = total;
 	p->t0 = p->last = now_ns();
 }
 
-static void progress_show(struct progress *p, uint64_t done)
+/* like pv: "name [####......]  40%  12.6 MB in  3.1 MB out  118.2 MB/s" */
+static void progress_show(struct progress *p, uint64_t in, uint64_t out)
 {
 	uint64_t t = now_ns();
-	double mbps = (double)done / 1e6 / ((double)(t - p->t0) / 1e9 + 1e-9);
-	char bar[31];
+	double mbps = (double)in / 1e6 / ((double)(t - p->t0) / 1e9 + 1e-9);
+	char bar[23];
 	int pct;
 
-	if (!p->on || t - p->last < 100000000ULL || (p->total < PROGRESS_MIN && done < PROGRESS_MIN))
+	if (!p->on || t - p->last < 100000000ULL || t - p->t0 < PROGRESS_AFTER)
 		return;
 	p->last = t;
-	if (!p->total) {
-		fprintf(stderr, "\r%-24.24s %10.1f MB %8.1f MB/s", p->name, (double)done / 1e6, mbps);
+	p->drawn = true;
+	if (!p->total) {	/* a pipe: no size, no percentage */
+		fprintf(stderr, "\r%-20.20s %10.1f MB in %10.1f MB out %8.1f MB/s\033[K", p->name,
+			(double)in / 1e6, (double)out / 1e6, mbps);
 		return;
 	}
-	pct = (int)(done * 100 / p->total);
+	pct = (int)(in * 100 / p->total);
 	pct = pct > 100 ? 100 : pct;
 	memset(bar, '#', sizeof(bar) - 1);
-	memset(bar + pct * 30 / 100, '.', (size_t)(30 - pct * 30 / 100));
-	bar[30] = '\0';
-	fprintf(stderr, "\r%-24.24s [%s] %3d%% %8.1f MB/s", p->name, bar, pct, mbps);
+	memset(bar + pct * 22 / 100, '.', (size_t)(22 - pct * 22 / 100));
+	bar[22] = '\0';
+	fprintf(stderr, "\r%-20.20s [%s] %3d%% %9.1f MB in %9.1f MB out %7.1f MB/s\033[K",
+		p->name, bar, pct, (double)in / 1e6, (double)out / 1e6, mbps);
 }
 
 static void progress_end(struct progress *p)
 {
-	if (p->on && p->last != p->t0)
+	if (p->on && p->drawn)
 		fprintf(stderr, "\r\033[K");
 }
 
@@ -360,7 +367,7 @@ static int compress_blocks(struct engine *e, struct job *j, const struct opts *o
 		if ((err = emit(j, s, c.produced)) < 0)
 			return err;
 		j->bytes_in += s->len;
-		progress_show(&j->prog, j->bytes_in);
+		progress_show(&j->prog, j->bytes_in, j->bytes_out);
 		fifo_pop(e);
 	}
 	return ioerr;
@@ -462,7 +469,7 @@ static int stream_done(struct engine *e, struct job *j, struct stream *st,
 		return err;
 	s->off += c->consumed;
 	j->bytes_in += c->consumed;
-	progress_show(&j->prog, j->bytes_in);
+	progress_show(&j->prog, j->bytes_in, j->bytes_out);
 	if (c->flags & UACCE_ZIP_CF_EOS) {
 		st->finished = true;
 		for (int k = 0; k < e->count; k++) {
@@ -753,6 +760,92 @@ static void do_stdin(struct engine *e, const struct opts *o)
 									    : 0, NULL);
 }
 
+/* --- --compare ------------------------------------------------------------------ */
+
+/*
+ * The device, then each CPU tool, on `in` at our level, each output
+ * checked with gzip -dc: a table or JSON on stdout.  ERR when the device
+ * failed or an output that was made does not give the input back.
+ */
+static int compare_file(struct engine *e, const char *in, const struct opts *o)
+{
+	char lv[16], lv3[16], threads[64];
+	const char *const gzip_argv[] = { "gzip", "-c", lv, NULL };
+	const char *const pigz_argv[] = { "pigz", "-c", lv, NULL };
+	const char *const igzip_argv[] = { "igzip", "-c", lv3, NULL };
+	const struct { const char *tool; const char *const *argv; } tools[] = {
+		{ "gzip", gzip_argv }, { "pigz", pigz_argv }, { "igzip", igzip_argv },
+	};
+	struct zc_row rows[4] = { { .tool = PROG, .level = o->level, .installed = true } };
+	struct job j = { .name = in };
+	int out_fd = zc_tmpfile(), res = OK;
+	struct stat st;
+	uint64_t t0;
+
+	if (out_fd < 0) {
+		error("--compare: a temporary file: %s", strerror(-out_fd));
+		return ERR;
+	}
+	j.in_fd = open(in, O_RDONLY | O_CLOEXEC);
+	if (j.in_fd < 0 || fstat(j.in_fd, &st) < 0) {
+		error("%s: %s", in, strerror(errno));
+		res = ERR;
+	} else if (!S_ISREG(st.st_mode)) {
+		error("%s: --compare: not a regular file", in);
+		res = ERR;
+	}
+	if (res == ERR) {
+		if (j.in_fd >= 0)
+			close(j.in_fd);
+		close(out_fd);
+		return ERR;
+	}
+	j.out_fd = out_fd;
+	snprintf(lv, sizeof(lv), "-%d", o->level);
+	snprintf(lv3, sizeof(lv3), "-%d", o->level < 3 ? o->level : 3);
+	t0 = now_ns();
+	if (do_job(e, &j, (uint64_t)st.st_size, NULL) == ERR) {
+		snprintf(rows[0].note, sizeof(rows[0].note), "through %s: failed", e->dev);
+		res = ERR;
+	} else {
+		rows[0].ran = true;
+		rows[0].seconds = (double)(now_ns() - t0) / 1e9;
+		rows[0].bytes = j.bytes_out;
+		zc_verify(out_fd, in, &rows[0]);
+	}
+	close(j.in_fd);
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		struct zc_row *r = &rows[i + 1];
+
+		r->tool = tools[i].tool;
+		r->level = strcmp(r->tool, "igzip") == 0 ? (o->level < 3 ? o->level : 3) : o->level;
+		r->installed = zc_have(r->tool);
+		if (!r->installed)
+			continue;
+		zc_run(tools[i].argv, in, out_fd, r);
+		if (r->ran)
+			zc_verify(out_fd, in, r);
+		if (r->ran && strcmp(r->tool, "pigz") == 0) {
+			snprintf(threads, sizeof(threads), "%ld threads", sysconf(_SC_NPROCESSORS_ONLN));
+			if (r->verified)
+				snprintf(r->note, sizeof(r->note), "%s", threads);
+		}
+		if (r->ran && !r->verified)
+			res = ERR;
+	}
+	if (rows[0].ran && !rows[0].verified)
+		res = ERR;
+	close(out_fd);
+	if (o->json)
+		zc_print_json(in, (uint64_t)st.st_size, e->dev, rows, 4);
+	else
+		zc_print_table(in, (uint64_t)st.st_size, e->dev, rows, 4);
+	if (res == ERR)
+		error("%s: --compare: an output does not decompress to the input, or the device "
+		      "failed", in);
+	return res;
+}
+
 /* --- main ---------------------------------------------------------------------- */
 
 static void on_signal(int sig)
@@ -782,6 +875,10 @@ static void usage(FILE *f)
 		"  -b, --block SIZE   bytes per gzip member (default 1M)\n"
 		"      --stream       one gzip member for the whole input (stateful stream)\n"
 		"      --depth N      requests in flight (default 4)\n"
+		"      --compare      time the device on each FILE next to gzip, pigz and igzip\n"
+		"                     (those installed) at the same level, check that every\n"
+		"                     output decompresses to FILE, print a table; FILEs kept\n"
+		"      --json         --compare: one JSON object per FILE instead\n"
 		"  -h, --help         this help\n"
 		"  -V, --version      version\n",
 		PROG);
@@ -817,7 +914,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "best", no_argument, NULL, '9' }, { "device", required_argument, NULL, 'D' },
 		{ "block", required_argument, NULL, 'b' }, { "stream", no_argument, NULL, 'S' },
 		{ "depth", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { 0 },
+		{ "version", no_argument, NULL, 'V' }, { "compare", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' }, { 0 },
 	};
 	int c;
 
@@ -832,6 +930,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'v': o->verbose = 1; break;
 		case 'D': o->device = optarg; break;
 		case 'S': o->stream = true; break;
+		case 'C': o->compare = true; break;
+		case 'J': o->json = true; break;
 		case 'b':
 			if (parse_size(optarg, &o->block) < 0) {
 				error("invalid block size %s (4K..64M)", optarg);
@@ -871,7 +971,12 @@ int main(int argc, char **argv)
 		return ERR;
 	for (int i = optind; i < argc; i++)
 		files |= strcmp(argv[i], "-") != 0;
-	if (!o.decompress && !o.test && !o.force && isatty(STDOUT_FILENO) &&
+	if (o.compare && (o.decompress || !files)) {
+		error("--compare compresses FILEs (not standard input): %s", o.decompress ?
+		      "no -d or -t" : "name one");
+		return ERR;
+	}
+	if (!o.compare && !o.decompress && !o.test && !o.force && isatty(STDOUT_FILENO) &&
 	    (o.to_stdout || !files)) {
 		error("compressed data not written to a terminal. Use -f to force compression.\n"
 		      "For help, type: %s -h", PROG);
@@ -879,9 +984,15 @@ int main(int argc, char **argv)
 	}
 	err = engine_open(&e, &o);
 	if (err) {
-		if (err == -ENODEV && !o.device)
-			error("no uacce zip device (is uacced running? UACCE_RUNTIME_DIR=%s)",
+		char why[1024];
+
+		if (err == -ENODEV && !o.device && uacce_runtime_check(why, sizeof(why)) == 0)
+			error("no uacce zip device: uacced at %s publishes none",
 			      uacce_runtime_dir());
+		else if (err == -ENODEV || err == -EACCES || err == -ENOENT || err == -EPERM ||
+			 err == -ENOTCONN || err == -ECONNREFUSED)
+			error("%s", uacce_explain(err, e.dev[0] ? e.dev : o.device ? o.device :
+						  "zip device", why, sizeof(why)));
 		else
 			error("%s: %s", e.dev[0] ? e.dev : "device", uacce_zip_strerror(err));
 		uacce_zip_close(e.z);
@@ -891,10 +1002,13 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (optind == argc)
+	if (optind == argc && !o.compare)
 		do_stdin(&e, &o);
 	for (int i = optind; i < argc; i++) {
-		if (strcmp(argv[i], "-") == 0)
+		if (o.compare) {
+			if (compare_file(&e, argv[i], &o) == ERR)
+				exit_code = ERR;
+		} else if (strcmp(argv[i], "-") == 0)
 			do_stdin(&e, &o);
 		else
 			do_file(&e, argv[i], &o);

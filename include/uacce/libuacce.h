@@ -29,6 +29,24 @@ struct uacce_q;
 const char *uacce_runtime_dir(void);
 
 /*
+ * Can this process reach a daemon through the runtime directory?  0: yes;
+ * -EACCES: `where` gets the directory it may not search (or the file it
+ * may not open); -ENOENT: the directory does not exist; -ESRCH: no daemon
+ * serves it (no devdir, or nobody listens on broker.sock).  Connects to
+ * broker.sock and closes at once.
+ */
+int uacce_runtime_check(char *where, size_t len);
+
+/*
+ * A line for a failure err (-errno) of a call about device dev (a name;
+ * NULL: no device in particular) that says why when the reason lies with
+ * the runtime directory or the daemon: "uacce-dummy-1: permission denied:
+ * /run/x (mode 0700, owner 0, group 0) is closed to uid 1000, ...", "no
+ * uacced serves the runtime directory /run/uacce (...)".  Returns buf.
+ */
+const char *uacce_explain(int err, const char *dev, char *buf, size_t len);
+
+/*
  * Read attribute `attr` of device `dev` ("uacce-dummy-1") into buf, without
  * the trailing newline.  Returns its length or -errno.
  */

@@ -101,8 +101,11 @@ int main(int argc, char **argv)
 	}
 	err = wd_request_queue(&q);
 	if (err) {
-		fprintf(stderr, "uacce-dummy: no queue%s%s: %s\n", q.dev_path[0] ? " on " : "",
-			q.dev_path, strerror(-err));
+		char why[1024];
+
+		fprintf(stderr, "uacce-dummy: no queue: %s\n",
+			uacce_explain(err, q.dev_path[0] ? q.dev_path : "memcpy device", why,
+				      sizeof(why)));
 		return 1;
 	}
 	sva = q.dev_flags & UACCE_DEV_SVA;

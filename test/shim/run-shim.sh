@@ -160,7 +160,7 @@ grep -q "open /dev/$IT_DEV1: Permission denied" "$IT_TMP/cmd.out" &&
 # --- no daemon, no broker -------------------------------------------------------------------
 out=$(UACCE_RUNTIME_DIR=$IT_TMP/none "$RUN" ls /sys/class/uacce 2>&1)
 rc=$?
-if [ $rc != 0 ] && [ "$(grep -c '^uacce-run: uacced is not running' <<<"$out")" = 1 ] &&
+if [ $rc != 0 ] && [ "$(grep -c '^uacce-run: no uacced serves the runtime directory' <<<"$out")" = 1 ] &&
 	grep -q 'No such file or directory' <<<"$out"; then
 	it_ok "no daemon: ls fails with ENOENT and one line: $(grep '^uacce-run' <<<"$out")"
 else

@@ -3,7 +3,8 @@
  * test-rundir.c - unit tests of the runtime directory's files
  * (daemon/rundir.c): writing a file, removing devdir and uacced.pid, what
  * a dead daemon left behind, and whether uacced.pid names a live uacced
- * (a child named "uacced" plays one), a socket's owner, group and mode.  Links rundir.c and the log (libuaccebase).
+ * (a child named "uacced" plays one), a socket's owner, group and mode,
+ * and whether the nodes' users can search every directory of its path.  Links rundir.c and the log (libuaccebase).
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -227,6 +228,46 @@ START_TEST(test_sock_perms)
 }
 END_TEST
 
+/* the first directory of the path the nodes' users cannot search */
+START_TEST(test_closed_to_clients)
+{
+	struct sock_perms others = { .uid = 0, .gid = getegid(), .mode = 0666 };
+	struct sock_perms group = { .uid = 0, .gid = getegid(), .mode = 0660 };
+	struct sock_perms stranger = { .uid = 0, .gid = getegid() + 1, .mode = 0660 };
+	struct sock_perms rootonly = { .uid = 0, .gid = 0, .mode = 0600 };
+	struct sock_perms owner = { .uid = geteuid(), .gid = 0, .mode = 0600 };
+	char a[128], b[160], bad[256];
+	struct stat st;
+
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", a);
+	ck_assert_int_eq(mkdir(a, 0755), 0);
+	ck_assert_int_eq(mkdir(b, 0755), 0);
+	/* mkdtemp made dir 0700 */
+	ck_assert_int_eq(rundir_closed_to_clients(b, &others, bad, sizeof(bad), &st), 1);
+	ck_assert_str_eq(bad, dir);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &group, bad, sizeof(bad), &st), 1);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &rootonly, bad, sizeof(bad), &st), 0);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &owner, bad, sizeof(bad), &st), 0);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(a, 0750), 0);	/* group: ours */
+	ck_assert_int_eq(rundir_closed_to_clients(b, &group, bad, sizeof(bad), &st), 0);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &stranger, bad, sizeof(bad), &st), 1);
+	ck_assert_str_eq(bad, a);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &others, bad, sizeof(bad), &st), 1);
+	ck_assert_str_eq(bad, a);
+	ck_assert_int_eq(chmod(b, 0700), 0);	/* the runtime dir itself */
+	ck_assert_int_eq(chmod(a, 0755), 0);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &others, bad, sizeof(bad), &st), 1);
+	ck_assert_str_eq(bad, b);
+	ck_assert_int_eq(chmod(b, 0711), 0);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &others, bad, sizeof(bad), &st), 0);
+	snprintf(b, sizeof(b), "%s/none", a);
+	ck_assert_int_eq(rundir_closed_to_clients(b, &others, bad, sizeof(bad), &st), -ENOENT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rundir");
@@ -238,6 +279,7 @@ int main(void)
 	tcase_add_test(tc, test_remove_stale);
 	tcase_add_test(tc, test_in_use);
 	tcase_add_test(tc, test_sock_perms);
+	tcase_add_test(tc, test_closed_to_clients);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
