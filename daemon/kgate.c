@@ -17,6 +17,7 @@
 
 #ifdef HAVE_BPF_GATE
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "bpf/kgate_abi.h"
@@ -221,21 +222,37 @@ static int fill(int fd, const struct uacce_policy *p, const struct kdev *devs, i
 }
 
 static int swap_policy(struct kgate *g, const struct uacce_policy *p, const struct kdev *devs,
-		       int n)
+		       int n, const char **step)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	int ids = p ? 1 + p->nusers + p->ngroups : 0;
-	__u32 max = (__u32)(1 + n + ids * (1 + n)), zero = 0;
+	/*
+	 * Like the template in every respect the kernel compares, BTF
+	 * included (without it the map's special fields would differ)
+	 */
+	LIBBPF_OPTS(bpf_map_create_opts, opts,
+		    .map_flags = bpf_map__map_flags(g->skel->maps.policy_template),
+		    .btf_fd = (__u32)btf__fd(bpf_object__btf(g->skel->obj)),
+		    .btf_key_type_id = bpf_map__btf_key_type_id(g->skel->maps.policy_template),
+		    .btf_value_type_id = bpf_map__btf_value_type_id(g->skel->maps.policy_template));
+	long ids = p ? 1 + p->nusers + p->ngroups : 0;
+	__u32 zero = 0;
 	int fd, err;
 
+	*step = "sizing it";
+	if (n + ids * (1 + n) > KG_POLICY_ENTRIES)	/* 4097 ids x 64 devices at most */
+		return -E2BIG;
+	*step = "creating a map";
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "kgate_policy", sizeof(struct kgate_key),
-			    sizeof(struct kgate_rule), max, &opts);
+			    sizeof(struct kgate_rule), KG_POLICY_ENTRIES, &opts);
 	if (fd < 0)
 		return -errno;
+	*step = "filling it";
 	err = fill(fd, p, devs, n);
 	/* the swap: an open sees the old map or the new one, whole */
-	if (!err && bpf_map_update_elem(bpf_map__fd(g->skel->maps.policy), &zero, &fd, BPF_ANY))
-		err = -errno;
+	if (!err) {
+		*step = "swapping it in";
+		if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.policy), &zero, &fd, BPF_ANY))
+			err = -errno;
+	}
 	close(fd);	/* the array of maps holds it now */
 	return err;
 }
@@ -418,10 +435,12 @@ int kgate_apply(struct kgate *g, const struct uacce_policy *p, const struct kdev
 		gated += devs[i].found;
 #ifdef HAVE_BPF_GATE
 	if (g->skel) {
-		err = swap_policy(g, p, devs, n);
+		const char *step = "";
+
+		err = swap_policy(g, p, devs, n, &step);
 		if (err) {
 			snprintf(msg, len, "kernel gate: the new policy could not be put in the "
-				 "gate's maps: %s", strerror(-err));
+				 "gate's maps (%s): %s", step, strerror(-err));
 			return err;
 		}
 	}

@@ -57,7 +57,7 @@ struct file {
 struct policy_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1024);	/* the template; uacced sizes each inner map */
+	__uint(max_entries, KG_POLICY_ENTRIES);
 	__type(key, struct kgate_key);
 	__type(value, struct kgate_rule);
 } policy_template SEC(".maps");	/* never filled: its definition is the inner maps' */
@@ -110,11 +110,21 @@ static struct kgate_rule *rule(void *pol, __u32 kind, __u32 id, __u32 dev)
 	return bpf_map_lookup_elem(pol, &k);
 }
 
+/* the supplementary groups, one bpf_loop step each (verified once, not per group) */
+struct groups_ctx {
+	void *pol;			/* the inner map resolve() started with */
+	__u64 gids;			/* address of group_info->gid[0] */
+	__u32 n, dev;
+	__u32 have, listed;
+	struct verdict g;
+};
+
 /* one of the user's groups: the most generous limit, the union of lists */
-static void group_rule(void *pol, __u32 gid, __u32 dev, struct verdict *v, __u32 *have,
-		       __u32 *listed)
+static void group_rule(void *pol, __u32 gid, struct groups_ctx *gc)
 {
 	struct kgate_rule *r = rule(pol, KG_GROUP, gid, 0);
+	struct verdict *v = &gc->g;
+	__u32 *have = &gc->have, *listed = &gc->listed, dev = gc->dev;
 	__u32 bits[2] = { KG_SET_MAX_QUEUES, KG_SET_MAX_PER_DEVICE };
 
 	if (!r)
@@ -142,12 +152,24 @@ static void group_rule(void *pol, __u32 gid, __u32 dev, struct verdict *v, __u32
 	}
 }
 
+static long one_group(__u32 i, void *ctx)
+{
+	struct groups_ctx *gc = ctx;
+	__u32 gid;
+
+	if (i >= gc->n)
+		return 1;
+	if (bpf_probe_read_kernel(&gid, sizeof(gid), (const void *)(gc->gids + 4 * (__u64)i)))
+		return 1;
+	group_rule(gc->pol, gid, gc);
+	return 0;
+}
+
 /* the rules of policy.h, for the opener `cred` of device `dev` */
 static void resolve(void *pol, const struct cred *cred, __u32 dev, struct verdict *v)
 {
 	__u32 bits[2] = { KG_SET_MAX_QUEUES, KG_SET_MAX_PER_DEVICE };
 	struct kgate_rule *ur, *dr;
-	struct group_info *gi;
 	__u32 have = 0, listed = 0;
 	int n;
 
@@ -179,35 +201,34 @@ static void resolve(void *pol, const struct cred *cred, __u32 dev, struct verdic
 	}
 	if (have != (KG_SET_MAX_QUEUES | KG_SET_MAX_PER_DEVICE) || !listed) {
 		/* the groups decide what the user's entry left open */
-		struct verdict g = { .lim = { 0, 0 } };
-		__u32 ghave = 0, glisted = 0;
+		struct groups_ctx gc = { .pol = pol, .dev = dev };
+		struct group_info *gi = 0;
 
-		gi = cred->group_info;
-		n = gi ? BPF_CORE_READ(gi, ngroups) : 0;
-		v->ngroups = n;
-		group_rule(pol, v->gid, dev, &g, &ghave, &glisted);
-		for (int i = 0; i < KG_MAX_GROUPS; i++) {
-			kgid_t kg;
-
-			if (i >= n)
-				break;
-			if (bpf_probe_read_kernel(&kg, sizeof(kg), &gi->gid[i]))
-				break;
-			group_rule(pol, kg.val, dev, &g, &ghave, &glisted);
+		/* read as plain numbers: the callback computes addresses from them */
+		bpf_probe_read_kernel(&gi, sizeof(gi), &cred->group_info);
+		if (gi) {
+			bpf_probe_read_kernel(&n, sizeof(n), &gi->ngroups);
+			gc.gids = (__u64)&gi->gid[0];
+		} else {
+			n = 0;
 		}
+		gc.n = n < 0 ? 0 : n;
+		v->ngroups = gc.n;
+		group_rule(pol, v->gid, &gc);
+		bpf_loop(KG_MAX_GROUPS, one_group, &gc, 0);
 		for (int k = 0; k < 2; k++) {
-			if ((have & bits[k]) || !(ghave & bits[k]))
+			if ((have & bits[k]) || !(gc.have & bits[k]))
 				continue;
-			v->lim[k] = g.lim[k];
-			v->src_kind[k] = g.src_kind[k];
-			v->src_id[k] = g.src_id[k];
+			v->lim[k] = gc.g.lim[k];
+			v->src_kind[k] = gc.g.src_kind[k];
+			v->src_id[k] = gc.g.src_id[k];
 			have |= bits[k];
 		}
-		if (!listed && glisted) {
+		if (!listed && gc.listed) {
 			listed = 1;
-			v->allowed = g.allowed;
-			v->src_kind[2] = g.src_kind[2];
-			v->src_id[2] = g.src_id[2];
+			v->allowed = gc.g.allowed;
+			v->src_kind[2] = gc.g.src_kind[2];
+			v->src_id[2] = gc.g.src_id[2];
 		}
 	}
 	dr = rule(pol, KG_DEFAULT, 0, 0);

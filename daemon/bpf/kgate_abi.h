@@ -29,6 +29,8 @@ enum kgate_kind {
 #define KG_UNLIMITED		(~0ULL)
 #define KG_ALL_DEVICES		0xffffffffu	/* counter key: all gated devices */
 #define KG_MAX_GROUPS		64		/* supplementary groups looked at */
+/* every policy map's size (the kernel wants an inner map like the template) */
+#define KG_POLICY_ENTRIES	262144
 
 struct kgate_key {
 	__u32 kind;

@@ -9,7 +9,8 @@
 # the daemon runs: nothing in the guest uses it), and, where the kernel has
 # CUSE, the node of a second uacced (a dummy device published through CUSE
 # as /dev/kgcuse-N, mode 0666, no quotas of its own).  The gating uacced
-# itself publishes nothing of its own (FUSE frontend, "devices": []).
+# itself publishes nothing of its own ("devices": []; frontend CUSE in the
+# guest, FUSE on the host).
 #
 # UACCE_KGATE_EXPECT: enforced (the guest: BPF LSM active), unenforceable
 # (a kernel without BPF LSM: the guest booted with an lsm= list without
@@ -26,7 +27,8 @@
 set -u
 IT_NAME=${IT_NAME:-kgate-tests}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export UACCE_FRONTEND=fuse
+# the gating daemon's own frontend (it publishes nothing): CUSE in the guest
+if [ "${UACCE_VM_GUEST:-0}" = 1 ]; then export UACCE_FRONTEND=cuse; else export UACCE_FRONTEND=fuse; fi
 # shellcheck source=test/integ/lib.sh
 . "$here/lib.sh"
 EXPECT=${UACCE_KGATE_EXPECT:-auto}
@@ -73,7 +75,7 @@ EOF
 	cuse_up() { compgen -G "/dev/kgcuse-*" >/dev/null; }
 	if it_wait 20000 cuse_up; then
 		CUSE=$(compgen -G "/dev/kgcuse-*" | head -n 1)
-		it_ok "a CUSE node to gate: $CUSE ($(stat -c '%t:%T' "$CUSE" | awk -F: '{printf "%d:%d", strtonum("0x"$1), strtonum("0x"$2)}'))"
+		it_ok "a CUSE node to gate: $CUSE"
 	else
 		it_bad "the CUSE uacced did not publish /dev/kgcuse-*"
 		it_indent "$T/cuse.log" | tail -n 20
@@ -101,10 +103,11 @@ ready() { grep -q 'info: ready:' "$IT_DLOG" 2>/dev/null || it_daemon_gone; }
 start() {
 	IT_DN=$((IT_DN + 1))
 	IT_DLOG=$T/uacced.$IT_DN.log
-	"$IT_DAEMON" -f --frontend fuse --runtime-dir "$IT_RT" --fuse-dir "$IT_NODE_DIR" \
-		-c "$IT_CFG" --log-target console </dev/null >"$IT_DLOG" 2>&1 &
+	local args=(-f --frontend "$IT_FRONTEND" --runtime-dir "$IT_RT" -c "$IT_CFG" --log-target console)
+	[ "$IT_FRONTEND" = fuse ] && args+=(--fuse-dir "$IT_NODE_DIR")
+	"$IT_DAEMON" "${args[@]}" </dev/null >"$IT_DLOG" 2>&1 &
 	IT_DPID=$!
-	it_wait 20000 ready && it_daemon_alive
+	it_wait 120000 ready && it_daemon_alive
 }
 list() { "$CTL" --json list; }
 gate_state() { list | jq -r --arg n "$1" '.kernel[] | select(.name == $n) | .gate'; }
@@ -135,19 +138,22 @@ expect() {	# expect DESC WANT USER NODE
 	if [ "$got" = "$2" ]; then it_ok "$1: $2"; else it_bad "$1: wanted \"$2\", got \"$got\""; fi
 }
 # hold NAME USER NODE...: a process of USER holding one open file per NODE
-declare -A HPID
+declare -A HPID HJOB
 hold() {
 	local name=$1 user=$2 out=$T/hold.$1
 	shift 2
 	kg_as "$user" bash -c 'for n in "$@"; do exec {fd}<>"$n" || { echo "failed: $n"; exit 1; }; done
-		echo held; exec sleep 600' _ "$@" >"$out" 2>&1 &
-	HPID[$name]=$!
+		echo "held $$"; exec sleep 600' _ "$@" >"$out" 2>&1 &
+	HJOB[$name]=$!
 	IT_BG_PIDS+=("$!")
-	it_wait 20000 grep -qE '^(held|failed)' "$out" && grep -q '^held' "$out"
+	it_wait 20000 grep -qE '^(held|failed)' "$out" && grep -q '^held' "$out" || return 1
+	HPID[$name]=$(awk '/^held/ {print $2; exit}' "$out")
+	IT_BG_PIDS+=("${HPID[$name]}")
 }
+# unhold NAME: end the holder (its files are closed when it has exited)
 unhold() {
-	kill "${HPID[$1]}" 2>/dev/null
-	wait "${HPID[$1]}" 2>/dev/null
+	[ -n "${HPID[$1]:-}" ] && kill "${HPID[$1]}" 2>/dev/null
+	wait "${HJOB[$1]}" 2>/dev/null
 }
 count_is() {	# count_is DESC WANT NAME [UID]
 	local got
@@ -254,12 +260,14 @@ out=$(it_as "$IT_USER1" bash -c 'ok=0; for i in $(seq 40); do exec 3<>"$1" 4<>"$
 count_is "then uid $U1's count" 0 kg-full "$U1"
 
 # fork, dup, exec: one open counts once; it stays the opener's while another process holds it
-it_as "$IT_USER1" bash -c 'exec 3<>"$1" 4>&3; sleep 600 & echo $! >"$2"; echo held; exec sleep 600' \
-	_ "$FULL" "$T/child.pid" >"$T/hold.fork" 2>&1 &
-HPID[fork]=$!
+it_as "$IT_USER1" bash -c 'exec 3<>"$1" 4>&3; sleep 600 & echo "held $$ $!"; exec sleep 600' \
+	_ "$FULL" >"$T/hold.fork" 2>&1 &
+HJOB[fork]=$!
 IT_BG_PIDS+=("$!")
 if it_wait 20000 grep -q '^held' "$T/hold.fork"; then
-	IT_BG_PIDS+=("$(cat "$T/child.pid")")
+	HPID[fork]=$(awk '/^held/ {print $2; exit}' "$T/hold.fork")
+	child=$(awk '/^held/ {print $3; exit}' "$T/hold.fork")
+	IT_BG_PIDS+=("${HPID[fork]}" "$child")
 	count_is "one open, dup'ed, inherited by a child, kept across exec: counted" 1 kg-full "$U1"
 	hold u1b "$IT_USER1" "$FULL" "$FULL" && it_ok "$IT_USER1 opens 2 more (3 in all)" ||
 		it_bad "$IT_USER1 could not open 2 more: $(cat "$T/hold.u1b")"
@@ -267,7 +275,7 @@ if it_wait 20000 grep -q '^held' "$T/hold.fork"; then
 	unhold u1b
 	unhold fork
 	count_is "the opener exited, its child holds the file: still counted to uid $U1" 1 kg-full "$U1"
-	kill "$(cat "$T/child.pid")"
+	kill "$child"
 	it_wait 10000 bash -c "[ \"\$(\"$CTL\" --json list | jq -r '[.kernel[] | select(.name == \"kg-full\") | .users[] | select(.uid == $U1) | .queues] | add // 0')\" = 0 ]"
 	count_is "the child exited: given back" 0 kg-full "$U1"
 else
