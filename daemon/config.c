@@ -275,7 +275,8 @@ static int init_config(struct uacce_config *c, const char *origin)
 static int validate(json_object *root, const char *origin, bool fragment, struct uacce_config *c,
 		    char *err, size_t errlen)
 {
-	static const char *const keys[] = { "nodes", "devices", "quotas", "control", NULL };
+	static const char *const keys[] = { "nodes", "devices", "kernel", "quotas", "control",
+					     NULL };
 	json_object *v;
 	int r;
 
@@ -288,6 +289,8 @@ static int validate(json_object *root, const char *origin, bool fragment, struct
 		r = parse_devices(v, c, origin, err, errlen);
 	else if (!r && !fragment)
 		r = config_fail(err, errlen, origin, "devices: required array");
+	if (!r && config_get(root, "kernel", &v))
+		r = config_parse_kernel(v, c, origin, err, errlen);
 	if (!r && config_get(root, "quotas", &v))
 		r = config_parse_quotas(v, c, origin, err, errlen);
 	if (!r && config_get(root, "control", &v))
@@ -598,9 +601,12 @@ void config_sources(const struct uacce_config *c, char *buf, size_t len)
 void config_summary(const struct uacce_config *c, char *buf, size_t len)
 {
 	const struct uacce_policy *p = c->policy;
+	char k[32] = "";
 	int n;
 
-	n = snprintf(buf, len, "%d device(s); quotas: %s%d user(s), %d group(s)", c->ndev,
+	if (c->nkernel)
+		snprintf(k, sizeof(k), ", %d kernel entr%s", c->nkernel, c->nkernel == 1 ? "y" : "ies");
+	n = snprintf(buf, len, "%d device(s)%s; quotas: %s%d user(s), %d group(s)", c->ndev, k,
 		     p && p->def.set ? "default, " : "", p ? p->nusers : 0, p ? p->ngroups : 0);
 	if (c->admin_group_set && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "; admin group %s", c->admin_group);

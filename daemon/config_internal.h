@@ -24,6 +24,9 @@ int config_parse_quotas(json_object *q, struct uacce_config *c, const char *orig
 			size_t errlen);
 int config_parse_control(json_object *ctl, struct uacce_config *c, const char *origin,
 			 char *err, size_t errlen);
+/* "kernel" (config_kernel.c) */
+int config_parse_kernel(json_object *k, struct uacce_config *c, const char *origin, char *err,
+			size_t errlen);
 /* a user (name or decimal uid) / group key as a number; -ENOENT if unknown */
 int config_user_id(const char *key, uid_t *out);
 int config_group_id(const char *key, gid_t *out);

@@ -25,6 +25,7 @@
 #include "control_internal.h"
 #include "core.h"
 #include "evloop.h"
+#include "kgate.h"
 #include "list.h"
 #include "log.h"
 #include "policy.h"
@@ -160,6 +161,46 @@ static void add_devt(struct control *ctl, json_object *d, const char *name)
 	json_object_object_add(d, "dev", json_object_new_string(buf));
 }
 
+/* "kernel": the gated kernel devices, their gate's state and live usage */
+static void add_kernel(struct control *ctl, json_object *r)
+{
+	struct kgate_stat *s = NULL;
+	json_object *arr = json_object_new_array();
+	int n = 0;
+
+	if (ctl->ops.kernel_devs && ctl->ops.kernel_devs(ctl->ops.ctx, &s, &n) != 0)
+		n = 0;
+	for (int i = 0; i < n; i++) {
+		json_object *d = json_object_new_object(), *users = json_object_new_array();
+		char dev[32];
+
+		json_object_object_add(d, "entry", json_object_new_string(s[i].d.entry_text));
+		json_object_object_add(d, "name", s[i].d.found ?
+				       json_object_new_string(s[i].d.name) : NULL);
+		json_object_object_add(d, "node", s[i].d.found ?
+				       json_object_new_string(s[i].d.node) : NULL);
+		snprintf(dev, sizeof(dev), "%u:%u", s[i].d.maj, s[i].d.min);
+		json_object_object_add(d, "dev", s[i].d.found ? json_object_new_string(dev) : NULL);
+		json_object_object_add(d, "gate", json_object_new_string(
+					       !s[i].d.found ? "no device" :
+					       s[i].enforced ? "enforced" : "unenforceable"));
+		json_object_object_add(d, "reason", s[i].enforced ? NULL :
+				       json_object_new_string(s[i].reason));
+		json_object_object_add(d, "open_queues", json_object_new_int64(s[i].open_queues));
+		for (int j = 0; j < s[i].nusers && j < 16; j++) {
+			json_object *u = json_object_new_object();
+
+			json_object_object_add(u, "uid", u64(s[i].uid[j]));
+			json_object_object_add(u, "queues", json_object_new_int64(s[i].uid_open[j]));
+			json_object_array_add(users, u);
+		}
+		json_object_object_add(d, "users", users);
+		json_object_array_add(arr, d);
+	}
+	free(s);
+	json_object_object_add(r, "kernel", arr);
+}
+
 static json_object *cmd_list(struct control *ctl)
 {
 	const char *dir = ctl->ops.dev_dir ? ctl->ops.dev_dir(ctl->ops.ctx) : "/dev";
@@ -213,6 +254,7 @@ static json_object *cmd_list(struct control *ctl)
 		}
 	}
 	json_object_object_add(r, "waiting", arr);
+	add_kernel(ctl, r);
 	return r;
 }
 

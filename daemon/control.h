@@ -40,6 +40,7 @@
 
 struct uacce_core;
 struct control;
+struct kgate_stat;
 
 /* a device entry whose hardware is away ("list": "waiting") */
 struct control_waiting {
@@ -62,6 +63,8 @@ struct control_ops {
 	int (*waiting)(void *ctx, struct control_waiting *w, int max);
 	/* the device number of the published node `name` ("dev"); -ENOENT */
 	int (*node_devt)(void *ctx, const char *name, dev_t *out);
+	/* the gated kernel devices ("list": "kernel", kgate.h): *out malloc'd */
+	int (*kernel_devs)(void *ctx, struct kgate_stat **out, int *n);
 };
 
 int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,

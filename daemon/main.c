@@ -36,6 +36,7 @@
 #include "devtable.h"
 #include "evloop.h"
 #include "frontend.h"
+#include "kgate.h"
 #include "log.h"
 #include "notify.h"
 #include "rundir.h"
@@ -61,6 +62,8 @@ struct daemon {
 	struct control *ctl;
 	struct evloop *loop;		/* the main loop */
 	int sigfd;
+	struct kgate *kg;		/* the kernel devices' gate: from the first "kernel" entry on */
+	struct ev_source *kg_src;	/* its ring buffer in the main loop */
 };
 
 /* --- core hooks ---------------------------------------------------------- */
@@ -272,6 +275,56 @@ static void warn_closed_rundir(const struct daemon *dm, const struct sock_perms 
 			 "the nodes' owner");
 }
 
+/* --- the kernel gate ----------------------------------------------------------- */
+
+static void on_kgate_events(struct ev_source *s, int fd, uint32_t events, void *ctx)
+{
+	struct daemon *dm = ctx;
+
+	(void)s, (void)fd, (void)events;
+	kgate_consume(dm->kg);
+}
+
+/*
+ * Gate the "kernel" entries of c under its policy (the gate is loaded at
+ * the first entry and stays until uacced stops).  Reload lock held.
+ */
+static int kernel_gate(struct daemon *dm, const struct uacce_config *c, char *msg, size_t len)
+{
+	struct kdev *devs = NULL;
+	int n = 0, err;
+
+	if (!c->nkernel && !dm->kg)
+		return 0;
+	if (!dm->kg) {
+		struct kgate *kg;
+
+		err = kgate_new(&kg);
+		if (err) {
+			snprintf(msg, len, "kernel gate: %s", strerror(-err));
+			return err;
+		}
+		if (kgate_events_fd(kg) >= 0) {
+			err = evloop_add_fd(dm->loop, kgate_events_fd(kg), EPOLLIN, on_kgate_events,
+					    dm, NULL, &dm->kg_src);
+			if (err) {
+				kgate_free(kg);
+				snprintf(msg, len, "kernel gate: its events: %s", strerror(-err));
+				return err;
+			}
+		}
+		__atomic_store_n(&dm->kg, kg, __ATOMIC_RELEASE);	/* dm_kernel_devs reads it */
+	}
+	err = kdev_resolve(c, "/sys/class/uacce", &devs, &n);
+	if (err) {
+		snprintf(msg, len, "kernel gate: %s", strerror(-err));
+		return err;
+	}
+	err = kgate_apply(dm->kg, c->policy, devs, n, msg, len);
+	free(devs);
+	return err;
+}
+
 /* --- reload ------------------------------------------------------------------ */
 
 static void apply_perms(struct daemon *dm, const struct uacce_config *nc)
@@ -309,7 +362,7 @@ static int reload(struct daemon *dm, char *msg, size_t len)
 {
 	struct devtable_stats st = { 0 };
 	struct uacce_config nc;
-	char err[1024], src[400], sum[256];
+	char err[1024], src[400], sum[256], kmsg[256] = "";
 	int r;
 
 	pthread_mutex_lock(&dm->reload_lock);
@@ -320,9 +373,19 @@ static int reload(struct daemon *dm, char *msg, size_t len)
 		snprintf(msg, len, "%s", err);
 		goto out;
 	}
+	r = kernel_gate(dm, &nc, kmsg, sizeof(kmsg));
+	if (r) {
+		snprintf(msg, len, "%s", kmsg);
+		config_free(&nc);
+		goto out;
+	}
 	r = devtable_reload(dm->dt, &nc, &st, msg, len);
 	if (r) {
+		char m2[256];
+
 		config_free(&nc);
+		if (kernel_gate(dm, &dm->cfg, m2, sizeof(m2)))	/* the old policy back */
+			log_err("%s", m2);
 		goto out;
 	}
 	apply_perms(dm, &nc);
@@ -331,10 +394,11 @@ static int reload(struct daemon *dm, char *msg, size_t len)
 	dm->cfg = nc;
 	config_sources(&dm->cfg, src, sizeof(src));
 	config_summary(&dm->cfg, sum, sizeof(sum));
-	snprintf(msg, len, "reloaded %s: %s; devices: %d kept, %d added, %d removed%s%s", src, sum,
-		 st.kept, st.added - st.failed, st.removed,
+	snprintf(msg, len, "reloaded %s: %s; devices: %d kept, %d added, %d removed%s%s%s%s", src,
+		 sum, st.kept, st.added - st.failed, st.removed,
 		 st.failed ? "; some new devices could not be published (see the log)" : "",
-		 devtable_hw_waiting(dm->dt) ? "; some wait for their hardware (see the log)" : "");
+		 devtable_hw_waiting(dm->dt) ? "; some wait for their hardware (see the log)" : "",
+		 kmsg[0] ? "; " : "", kmsg);
 	log_info("%s", msg);
 out:
 	if (r)
@@ -374,6 +438,17 @@ static int dm_node_devt(void *ctx, const char *name, dev_t *out)
 	struct daemon *dm = ctx;
 
 	return frontend_node_devt(dm->fe, name, out);
+}
+
+/* control thread: the kernel gate lives from before the control socket to after it */
+static int dm_kernel_devs(void *ctx, struct kgate_stat **out, int *n)
+{
+	struct daemon *dm = ctx;
+	struct kgate *kg = __atomic_load_n(&dm->kg, __ATOMIC_ACQUIRE);
+
+	*out = NULL;
+	*n = 0;
+	return kg ? kgate_list(kg, out, n) : 0;
 }
 
 static int choose_frontend(struct daemon *dm, enum fe_kind *kind)
@@ -465,11 +540,12 @@ static int setup(struct daemon *dm)
 		.dev_dir = dm_dev_dir,
 		.waiting = dm_waiting,
 		.node_devt = dm_node_devt,
+		.kernel_devs = dm_kernel_devs,
 	};
 	struct fe_opts fo = { .fuse_dir = dm->fuse_dir, .udev_dir = dm->udev_dir };
 	struct sock_perms bp;
 	struct uacce_dev *devs[CONFIG_MAX_DEVICES];
-	char pid[32], src[400], sum[256];
+	char pid[32], src[400], sum[256], kmsg[256];
 	int err, nreg;
 
 	err = loop_setup(dm);
@@ -495,6 +571,11 @@ static int setup(struct daemon *dm)
 	pthread_mutex_lock(&dm->reload_lock);
 	err = devtable_load(dm->dt, &dm->cfg);
 	nreg = devtable_devices(dm->dt, devs, CONFIG_MAX_DEVICES);
+	if (!err) {
+		err = kernel_gate(dm, &dm->cfg, kmsg, sizeof(kmsg));
+		if (err)
+			log_err("%s", kmsg);
+	}
 	pthread_mutex_unlock(&dm->reload_lock);
 	if (err)
 		return err;
@@ -549,6 +630,8 @@ static void teardown(struct daemon *dm)
 	if (dm->core)	/* only what this daemon created */
 		rundir_remove_files(dm->rundir);
 	control_stop(dm->ctl);	/* no reload from now on */
+	evloop_remove(dm->kg_src);
+	kgate_free(dm->kg);	/* the gate is gone: the kernel nodes are their mode's */
 	broker_stop(dm->broker);
 	frontend_stop(dm->fe);	/* open queues are released here */
 	dm->fe = NULL;

@@ -30,6 +30,18 @@ struct uacce_policy;
 #define CONFIG_DROPIN_DIR "uacced.d"	/* beside the main file */
 #define CONFIG_MAX_DEVICES 64
 #define CONFIG_MAX_DROPINS 256
+#define CONFIG_MAX_KERNEL 64
+
+/*
+ * A "kernel" entry: kernel character devices uacced does not publish but
+ * gates (kgate.h): exactly one of `device` (a name or fnmatch(3) pattern of
+ * the uacce class devices, /sys/class/uacce/<name>, node /dev/<name>) and
+ * `node` (the absolute path of a character device node).
+ */
+struct uacce_kernel_cfg {
+	const char *device;
+	const char *node;
+};
 
 struct uacce_config {
 	char origin[256];		/* main file name, or "(embedded default)" */
@@ -40,6 +52,8 @@ struct uacce_config {
 	mode_t mode;			/* node mode */
 	int ndev;
 	struct uacce_dev_cfg devs[CONFIG_MAX_DEVICES];
+	int nkernel;			/* "kernel": gated kernel devices */
+	struct uacce_kernel_cfg kernel[CONFIG_MAX_KERNEL];
 	struct uacce_policy *policy;	/* quotas.*: a reference, never NULL once parsed */
 	bool admin_group_set;		/* control.admin_group */
 	char admin_group[64];

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what uacced needs to build and test, on Debian 12, as root.
 #   scripts/deps.sh build   - compiler, autotools, libfuse3, json-c, Check, zlib, libdeflate, ISA-L
-#   scripts/deps.sh test    - the above + fuse3, QEMU rig packages, valgrind, clang (fuzzing)
+#   scripts/deps.sh test    - the above + fuse3, QEMU rig packages, valgrind, clang (fuzzing),
+#                             libbpf-dev and bpftool (the kernel devices' BPF gate)
 set -eu
 what=${1:-build}
 pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev libjson-c-dev check libsubunit-dev fuse3 gzip zlib1g-dev libdeflate-dev libisal-dev libudev-dev"
@@ -9,6 +10,9 @@ if [ "$what" = test ]; then
 	pkgs="$pkgs systemd binutils qemu-system-x86 busybox-static cpio xz-utils kmod util-linux procps psmisc mandoc jq python3"
 	# the libFuzzer harnesses (test/fuzz/): clang and its fuzzer runtime
 	pkgs="$pkgs clang libclang-rt-14-dev"
+	# the BPF gate for kernel uacce devices (configure --enable-bpf-gate=auto
+	# builds it when clang, bpftool and libbpf are there)
+	pkgs="$pkgs libbpf-dev bpftool"
 fi
 missing=""
 for p in $pkgs; do

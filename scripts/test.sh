@@ -13,7 +13,8 @@
 #      (about 2 minutes)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
-#      (CUSE), booted once for the whole suite, in both builds; then a guest
+#      (CUSE, BPF LSM), booted once for the whole suite, in both builds; a
+#      short boot without the BPF LSM (the kernel gate's report); then a guest
 #      with an IOMMU and QEMU's edu PCI device (UACCE_VM_VFIO=1), booted once:
 #      the vfio backend and hardware hot-plug (test/integ/run-vfio.sh), both
 #      builds
@@ -91,6 +92,10 @@ suite kabi-asan test/integ/run-kabi.sh "$asan"
 # the hisi_qm_v2 zip device (issue 13): kabi-hisi, a UADK-like client of its protocol, under uacce-run
 suite hisi test/integ/run-hisi.sh "$build"
 suite hisi-asan test/integ/run-hisi.sh "$asan"
+# the BPF gate for kernel devices (issue 17): on the host whatever the kernel
+# allows (here: the unenforceable report); enforced in the guest suites below
+suite kgate test/integ/run-kgate.sh "$build"
+suite kgate-asan test/integ/run-kgate.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"
@@ -111,6 +116,11 @@ else
 	# one boot a build: each has the guest's time limit to itself
 	suite guest-cuse guest "$build"
 	suite guest-cuse-asan guest "$asan"
+	# a kernel without the BPF LSM (its lsm= list without bpf): the kernel
+	# gate must report itself unenforceable (~40 s, a short boot of its own)
+	suite guest-kgate-nobpf env UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" \
+		UACCE_VM_APPEND="lsm=lockdown,capability,landlock,yama,apparmor,tomoyo" \
+		test/vm/run-vm.sh env UACCE_KGATE_EXPECT=unenforceable test/integ/run-kgate.sh "$build"
 	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
 	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
 		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc

@@ -351,6 +351,31 @@ static void print_list(json_object *r)
 		printf("  %s (backend %s): %s\n", str(d, "name"), str(d, "backend"),
 		       str(d, "reason"));
 	}
+	json_object_object_get_ex(r, "kernel", &devs);
+	for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
+		json_object *d = json_object_array_get_idx(devs, i), *users;
+		char us[256] = "";
+
+		if (i == 0)
+			printf("\nkernel devices (gated, not published):\n");
+		json_object_object_get_ex(d, "users", &users);
+		for (size_t j = 0; users && j < json_object_array_length(users); j++) {
+			json_object *u = json_object_array_get_idx(users, j);
+			size_t l = strlen(us);
+
+			snprintf(us + l, sizeof(us) - l, "%suid %" PRId64 ": %" PRId64, j ? ", " : "",
+				 num(u, "uid"), num(u, "queues"));
+		}
+		if (strcmp(str(d, "gate"), "enforced") == 0)
+			printf("  %s %s (%s, entry %s): gate enforced, %" PRId64 " open%s%s%s\n",
+			       str(d, "name"), str(d, "node"), str(d, "dev"), str(d, "entry"),
+			       num(d, "open_queues"), us[0] ? " (" : "", us, us[0] ? ")" : "");
+		else if (strcmp(str(d, "gate"), "unenforceable") == 0)
+			printf("  %s %s (%s, entry %s): UNENFORCEABLE: %s\n", str(d, "name"),
+			       str(d, "node"), str(d, "dev"), str(d, "entry"), str(d, "reason"));
+		else
+			printf("  entry %s: no device: %s\n", str(d, "entry"), str(d, "reason"));
+	}
 }
 
 static void print_queues(json_object *r)

@@ -73,6 +73,9 @@ for b in "$@"; do
 	fi
 	[ -x "$here/run-kabi.sh" ] && run "$tag: kabi" "$here/run-kabi.sh" "$b"
 	[ -x "$here/run-hisi.sh" ] && run "$tag: hisi" "$here/run-hisi.sh" "$b"
+	# the BPF gate for kernel devices (issue 17): the guest's kernel has the BPF LSM on
+	[ -x "$here/run-kgate.sh" ] &&
+		run "$tag: kgate" env UACCE_KGATE_EXPECT=enforced "$here/run-kgate.sh" "$b"
 done
 
 echo

@@ -357,6 +357,28 @@ systemctl reload uacced.service
 it_wait 10000 nodes_gone $DEV2 && it_ok "drop-in removed, reload: /dev/$DEV2 is gone" ||
 	it_bad "drop-in removed, reload: /dev/$DEV2 still there"
 
+# the BPF gate for kernel devices (issue 17) inside the sandbox: a drop-in
+# gating /dev/full, where the guest's kernel has the BPF LSM
+jq -n --arg u "$IT_USER2" '{kernel: [{node: "/dev/full"}], quotas: {users: {($u): {devices: []}}}}' >"$DROPIN"
+journal_mark
+systemctl reload uacced.service
+if it_wait 20000 journal_has "reloaded " &&
+	[ "$(/usr/sbin/uaccectl --json list | jq -r '.kernel[0].gate')" = enforced ]; then
+	it_ok "a kernel entry in the sandbox: $(journal_msgs | grep -m1 'kernel gate: /dev/full')"
+	it_cmd_fails "$IT_USER2 (no device allowed) cannot open the gated /dev/full" 60 "$IT_USER2" \
+		sh -c 'exec 3>/dev/full'
+	if it_wait 10000 journal_has "kernel gate: full: open by uid $IT_U2"; then
+		it_ok "the refusal in the journal: $(journal_msgs | grep -m1 'kernel gate: full: open by')"
+	else
+		it_bad "no journal record of the refusal"; journal_msgs | it_indent
+	fi
+else
+	it_bad "a kernel entry in the sandbox: $(/usr/sbin/uaccectl --json list | jq -c '.kernel')"
+	journal_msgs | it_indent
+fi
+rm -f "$DROPIN"
+systemctl reload uacced.service
+
 # --- the vfio backend in the sandbox: DMA through the IOMMU, uevents, unbind/bind ------
 edu=
 for d in /sys/bus/pci/devices/*; do

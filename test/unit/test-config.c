@@ -18,6 +18,7 @@
 #include "unit-main.h"
 #include "uacced_config.h"
 #include "policy.h"
+#include "kgate.h"
 
 #define ORIGIN "test.json"
 
@@ -405,6 +406,97 @@ START_TEST(test_reject_too_many_devices)
 END_TEST
 
 /* ------------------------------------------------------------------------- */
+
+/* "kernel": devices gated, not published (kgate.h), and their resolution */
+START_TEST(test_kernel_entries)
+{
+	struct uacce_config c;
+	char dir[] = "/tmp/uacce-kdev.XXXXXX", path[256], file[300];
+	struct kdev *d = NULL;
+	int n = 0;
+
+	accept("{ \"devices\": [], \"kernel\": [ { \"device\": \"hisi_zip-*\" },"
+	       " { \"node\": \"/dev/null\" }, { \"node\": \"/nonexistent/x\" },"
+	       " { \"device\": \"nomatch-*\" }, { \"node\": \"/etc/passwd\" },"
+	       " { \"device\": \"hisi_zip-1\" } ] }", &c);
+	ck_assert_int_eq(c.nkernel, 6);
+	ck_assert_str_eq(c.kernel[0].device, "hisi_zip-*");
+	ck_assert_ptr_null(c.kernel[0].node);
+	ck_assert_str_eq(c.kernel[1].node, "/dev/null");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "hisi_zip-0", "hisi_zip-1", "hisi_sec2-0" };
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		snprintf(file, sizeof(file), "%s/dev", path);
+		f = fopen(file, "w");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "240:%d\n", i);
+		fclose(f);
+	}
+	ck_assert_int_eq(kdev_resolve(&c, dir, &d, &n), 0);
+	ck_assert_int_eq(n, 7);
+	/* the pattern: both zip devices, in name order, not the sec2 one */
+	ck_assert(d[0].found && d[1].found);
+	ck_assert_str_eq(d[0].name, "hisi_zip-0");
+	ck_assert_str_eq(d[0].node, "/dev/hisi_zip-0");
+	ck_assert_uint_eq(d[0].maj, 240);
+	ck_assert_uint_eq(d[0].min, 0);
+	ck_assert_str_eq(d[1].name, "hisi_zip-1");
+	ck_assert_uint_eq(d[1].min, 1);
+	ck_assert_str_eq(d[0].entry_text, "device hisi_zip-*");
+	/* a node: its file name, its number */
+	ck_assert(d[2].found);
+	ck_assert_str_eq(d[2].name, "null");
+	ck_assert_uint_eq(d[2].maj, 1);
+	ck_assert_uint_eq(d[2].min, 3);
+	ck_assert_int_eq(d[2].entry, 1);
+	/* what matches nothing says why */
+	ck_assert(!d[3].found);
+	ck_assert_msg(strstr(d[3].reason, "No such file"), "%s", d[3].reason);
+	ck_assert(!d[4].found);
+	ck_assert_msg(strstr(d[4].reason, "matches \"nomatch-*\""), "%s", d[4].reason);
+	ck_assert(!d[5].found);
+	ck_assert_msg(strstr(d[5].reason, "not a character device"), "%s", d[5].reason);
+	/* a device two entries name is gated once, by the first */
+	ck_assert(!d[6].found);
+	ck_assert_msg(strstr(d[6].reason, "gated by the entry device hisi_zip-*"), "%s",
+		      d[6].reason);
+	free(d);
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "hisi_zip-0", "hisi_zip-1", "hisi_sec2-0" };
+
+		snprintf(file, sizeof(file), "%s/%s/dev", dir, names[i]);
+		unlink(file);
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		rmdir(path);
+	}
+	rmdir(dir);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_kernel_reject)
+{
+	reject("{ \"devices\": [], \"kernel\": {} }", "kernel: must be an array", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ 1 ] }", "kernel[0]: must be an object", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ {} ] }", "kernel[0]: needs exactly one", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ { \"device\": \"a\", \"node\": \"/dev/a\" } ] }",
+	       "kernel[0]: needs exactly one", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ { \"device\": \"a/b\" } ] }",
+	       "kernel[0].device: must be a device name", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ { \"node\": \"dev/a\" } ] }",
+	       "kernel[0].node: must be the absolute path", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ { \"node\": \"/dev/\" } ] }",
+	       "kernel[0].node", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ { \"node\": \"/dev/a\", \"x\": 1 } ] }",
+	       "kernel[0].x: unknown key", NULL);
+	reject("{ \"devices\": [], \"kernel\": [ { \"node\": \"/dev/a\" }, { \"node\": \"/dev/a\" } ] }",
+	       "kernel[1]: the same as kernel[0]", NULL);
+}
+END_TEST
 
 START_TEST(test_load_missing_default)
 {
@@ -1088,6 +1180,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_abi_and_node_prefix);
 	tcase_add_test(tc, test_reject_unknown_backend);
 	tcase_add_test(tc, test_reject_too_many_devices);
+	tcase_add_test(tc, test_kernel_entries);
+	tcase_add_test(tc, test_kernel_reject);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("policy");
