@@ -92,6 +92,10 @@ suite kabi-asan test/integ/run-kabi.sh "$asan"
 # the hisi_qm_v2 zip device (issue 13): kabi-hisi, a UADK-like client of its protocol, under uacce-run
 suite hisi test/integ/run-hisi.sh "$build"
 suite hisi-asan test/integ/run-hisi.sh "$asan"
+# the tools as a user meets them (issue 15): honest errors (closed runtime
+# dir, no daemon), uacce-bench progress/--plot/--version, uacce-zip -v/--compare
+suite tools test/integ/run-tools.sh "$build"
+suite tools-asan test/integ/run-tools.sh "$asan"
 # the BPF gate for kernel devices (issue 17): on the host whatever the kernel
 # allows (here: the unenforceable report); enforced in the guest suites below
 suite kgate test/integ/run-kgate.sh "$build"
