@@ -213,13 +213,13 @@ _uacce_dummy() {
 
 # uacce-run PROGRAM [ARGUMENT...]: a command, then that command's completion
 _uacce_run() {
-	local cur prev IFS=$'\n'
+	local cur prev
 	_uacce_words
 	if ((COMP_CWORD == 1)); then
 		if [[ $cur == -* ]]; then
 			_uacce_reply "$(_uacce_options "${COMP_WORDS[0]}")"
 		else
-			COMPREPLY=($(compgen -c -- "$cur"))
+			_uacce_reply "$(compgen -c -- "$cur")"
 		fi
 	elif declare -F _command_offset >/dev/null; then
 		_command_offset 1	# bash-completion's: complete the program's arguments

@@ -116,5 +116,17 @@ expect "uacce-zip -kd FILE: the .gz files" "$tmp/d/b.gz" uacce-zip -kd "$tmp/d/"
 expect "uacce-run PROGRAM: commands" "uacce-dummy" uacce-run uacce-dumm
 offers "uacce-run -: its options" "--help --version" uacce-run -
 
+# with bash-completion (when installed): uacce-run hands the rest to the program's completion
+bc=/usr/share/bash-completion/bash_completion
+if [ -r "$bc" ]; then
+	got=$(bash -c '. "$1" >/dev/null 2>&1; . "$2" || exit 1
+		COMP_WORDS=(uacce-run uaccectl t) COMP_CWORD=2 COMP_LINE="uacce-run uaccectl t" COMP_POINT=20
+		_uacce_run uacce-run t uaccectl; echo "${COMPREPLY[*]}"' - "$bc" "$file" 2>&1)
+	[ "$got" = top ] && ok "with bash-completion: uacce-run uaccectl t -> $got (_command_offset)" ||
+		bad "with bash-completion: uacce-run uaccectl t: \"$got\", want \"top\""
+else
+	echo "info: bash-completion not installed: uacce-run's hand-over to _command_offset not checked"
+fi
+
 echo "completion-tests: $pass passed, $fail failed"
 exit $fail
