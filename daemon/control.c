@@ -234,6 +234,7 @@ static json_object *cmd_list(struct control *ctl)
 		json_object_object_add(d, "available_instances",
 				       json_object_new_int(s[i].available));
 		json_object_object_add(d, "open_queues", json_object_new_int(s[i].open_queues));
+		json_object_object_add(d, "requests", u64(s[i].requests));
 		json_object_array_add(arr, d);
 	}
 	json_object_object_add(r, "devices", arr);
@@ -299,6 +300,7 @@ static json_object *cmd_queues(struct control *ctl)
 		json_object_object_add(q, "regions", regions);
 		json_object_object_add(q, "ss_shared", json_object_new_boolean(s[i].ss_shared));
 		json_object_object_add(q, "bytes", u64(s[i].bytes));
+		json_object_object_add(q, "requests", u64(s[i].requests));
 		json_object_array_add(arr, q);
 	}
 	json_object_object_add(r, "queues", arr);

@@ -56,6 +56,7 @@ struct uacce_dev {
 	int used;			/* hardware queues taken */
 	pid_t excl_tgid;		/* non-SVA: the process using it, 0 = none */
 	int excl_count;			/* its queues holding the exclusivity */
+	uint64_t requests;		/* atomic: completed on any of its queues */
 };
 
 struct uacce_queue {
@@ -76,6 +77,7 @@ struct uacce_queue {
 	bool mapped[UACCE_QFRT_NR];
 	uint64_t mapped_len[UACCE_QFRT_NR];	/* bytes charged for a mapped fixed region */
 	uint64_t charged;		/* mapped MMIO/DKO/DUS bytes (SS: by region) */
+	uint64_t requests;		/* atomic: completed by its backend */
 	void (*notify)(void *);
 	void *notify_arg;
 	pid_t culprits[CULPRITS];	/* other processes already logged */
@@ -1324,6 +1326,7 @@ int core_devices(struct uacce_core *c, struct core_dev_stat **out, int *n)
 		s->abi = d->abi;
 		s->info = d->info;
 		s->available = avail_locked(d);
+		s->requests = __atomic_load_n(&d->requests, __ATOMIC_RELAXED);
 		list_for_each(qp, &c->queues) {
 			struct uacce_queue *q = container_of(qp, struct uacce_queue, link);
 
@@ -1375,6 +1378,7 @@ int core_queues(struct uacce_core *c, struct core_queue_stat **out, int *n)
 		s->has_ss = ss != NULL;
 		s->ss_shared = ss && ss->refs > 1;
 		s->bytes = q->charged + (ss ? ss->size : 0);
+		s->requests = __atomic_load_n(&q->requests, __ATOMIC_RELAXED);
 	}
 	unlock(c);
 	if (err) {
@@ -1523,6 +1527,13 @@ void uacce_hwq_notify(struct uacce_queue *q)
 
 	if (fn)
 		fn(q->notify_arg);
+}
+
+/* the queue holds a device reference, so q->dev is there while its backend runs */
+void uacce_hwq_count(struct uacce_queue *q, unsigned int n)
+{
+	__atomic_fetch_add(&q->requests, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&q->dev->requests, n, __ATOMIC_RELAXED);
 }
 
 /* backends log with it: the record that names q gets q's journal fields */

@@ -198,6 +198,7 @@ struct core_dev_stat {
 	struct uacce_hwdev_info info;
 	int available;			/* available_instances */
 	int open_queues;		/* open files that are not dead */
+	uint64_t requests;		/* completed since the device was created */
 };
 
 struct core_queue_stat {
@@ -210,6 +211,7 @@ struct core_queue_stat {
 	bool mapped[UACCE_QFRT_NR];
 	bool has_ss, ss_shared;
 	uint64_t bytes;			/* region bytes charged (SS: its size) */
+	uint64_t requests;		/* completed since the queue was opened */
 };
 
 #define CORE_USER_PATTERNS 16

@@ -231,6 +231,12 @@ int uacce_hwq_mem_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf
 struct uacce_region *uacce_hwq_data_region(struct uacce_queue *q);
 /* a device-visible pointer for [uaddr, +len) inside the data region, or NULL */
 void *uacce_hwq_ss_ptr(struct uacce_queue *q, uint64_t uaddr, uint64_t len);
+/*
+ * The device completed n requests of the queue: counted per queue and per
+ * device (uaccectl queues/list, "requests"; uaccectl top's rates).  Two
+ * relaxed atomic adds; call it once per batch, from the "hardware" threads.
+ */
+void uacce_hwq_count(struct uacce_queue *q, unsigned int n);
 /* the queue has news for poll(): wake waiters */
 void uacce_hwq_notify(struct uacce_queue *q);
 /* for log lines: "uacce-dummy-1 q7 uid 1000 pid 1234" */

@@ -27,6 +27,8 @@
 
 #include "uacced_config.h"
 #include "control.h"
+#include "uaccectl.h"
+#include "uaccectl_top.h"
 
 #define MAX_REPLY	(16u << 20)
 #define REPLY_TIMEOUT_MS 120000		/* a reload may register CUSE devices */
@@ -44,6 +46,7 @@ static void usage(FILE *f)
 		"  queues               open queues: owner pid, uid, command, state, regions, bytes\n"
 		"  usage                per user: queues and region memory against the limits\n"
 		"  reload               reload the daemon's configuration (like SIGHUP)\n"
+		"  top [-n N] [-d SECONDS]  a live view of devices, users and queues\n"
 		"  check-config [FILE]  check FILE (default %s) and its\n"
 		"                       drop-ins without a running daemon\n\n"
 		"Options:\n"
@@ -158,17 +161,17 @@ static int denied(const char *path)
 		    "(no control.admin_group is configured) (%s)", path);
 }
 
-/* send {"command": cmd}; *reply gets the daemon's answer.  Exit status. */
-static int request(const char *cmd, json_object **reply)
+/* see uaccectl.h */
+int uaccectl_request(const char *dir, const char *cmd, json_object **reply)
 {
 	char path[400], req[128], *text = NULL;
 	enum json_tokener_error jerr;
 	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", rundir, CONTROL_SOCKET_NAME);
+	snprintf(path, sizeof(path), "%s/%s", dir, CONTROL_SOCKET_NAME);
 	fd = connect_daemon(path);
 	if (fd == -ENOENT || fd == -ECONNREFUSED)
-		return fail("no uacced is running with the runtime directory %s (%s: %s)", rundir,
+		return fail("no uacced is running with the runtime directory %s (%s: %s)", dir,
 			    path, strerror(-fd));
 	if (fd == -EACCES)
 		return denied(path);
@@ -481,7 +484,7 @@ static void print_usage(json_object *r)
 static int run_command(const char *cmd)
 {
 	json_object *r = NULL;
-	int rc = request(cmd, &r);
+	int rc = uaccectl_request(rundir, cmd, &r);
 
 	if (rc)
 		return rc;
@@ -550,6 +553,8 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int c;
 
+	if (uaccectl_top_requested(argc, argv))
+		return uaccectl_top_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RUNDIR:

@@ -125,6 +125,7 @@ static void serve_locked(struct soft_pool *p, struct soft_q *sq)
 	pthread_mutex_unlock(&p->lock);
 	n = pers->process(sq);
 	if (n > 0) {
+		uacce_hwq_count(sq->q, (unsigned int)n);
 		__atomic_store_n(&sq->updated, 1, __ATOMIC_RELEASE);
 		uacce_hwq_notify(sq->q);
 	}

@@ -159,6 +159,7 @@ static int run_once(struct soft_q *sq)
 	n = sq->dev->pers->process(sq);
 	pthread_mutex_unlock(&sq->proc_lock);
 	if (n > 0) {
+		uacce_hwq_count(sq->q, (unsigned int)n);
 		__atomic_store_n(&sq->updated, 1, __ATOMIC_RELEASE);
 		uacce_hwq_notify(sq->q);
 	}

@@ -31,6 +31,21 @@ for f in usr/sbin/uacced usr/bin/uacce-dummy usr/bin/uacce-bench usr/lib/libuacc
 	usr/share/man/man1/uacce-run.1; do
 	check "installed /$f" test -e "$root/$f"
 done
+# the bash completions: the one file under each command's name
+bc=usr/share/bash-completion/completions
+for c in uacced uaccectl uacce-zip uacce-bench uacce-dummy uacce-run; do
+	check "installed /$bc/$c (completions/uacce.bash)" cmp "$top/completions/uacce.bash" "$root/$bc/$c"
+done
+check "the installed completion completes uaccectl's commands" bash -c \
+	". '$root/$bc/uaccectl' && COMP_WORDS=(uaccectl t) COMP_CWORD=1 && _uaccectl && [ \"\${COMPREPLY[*]}\" = top ]"
+mkdir -p "$work/bc1" "$work/bc2"
+check "--with-bash-completion-dir=DIR installs there" sh -c "cd '$work/bc1' &&
+	'$top/configure' --prefix=/usr --with-bash-completion-dir=/opt/bc >/dev/null &&
+	make install-bashcompletionDATA DESTDIR='$work/bcroot1' >/dev/null &&
+	test -e '$work/bcroot1/opt/bc/uacce-zip' && test ! -e '$work/bcroot1/$bc'"
+check "--without-bash-completion-dir installs none" sh -c "cd '$work/bc2' &&
+	'$top/configure' --prefix=/usr --without-bash-completion-dir >/dev/null &&
+	make install-bashcompletionDATA DESTDIR='$work/bcroot2' >/dev/null && test ! -e '$work/bcroot2/usr'"
 check "libuacce soname is libuacce.so.0" sh -c \
 	"objdump -p '$root/usr/lib/libuacce.so.0' | grep -q 'SONAME.*libuacce.so.0'"
 check "libuacce exports only uacce_*/wd_*" sh -c \

@@ -326,6 +326,90 @@ probe "$U2 can open its 3 queues again while the child lives" p2 open $DEV1 0 op
 [ -n "${CHILD:-}" ] && kill -KILL "$CHILD"
 wait "${IT_HOLD_JOB[F]}" 2>/dev/null
 
+# --- 6b. uaccectl top: queues per device and per user, the request counters ------------------
+# two users hold queues; top's JSON and terminal forms must show them with the right counts
+hold T1 p1 open $DEV1 0 open $DEV1 0 ready sleep
+hold T2 p2 open $DEV1 0 open $DEV2 0 ready sleep
+it_wait 3000 it_avail_is $DEV1 5 || it_bad "$DEV1: available_instances $(it_attr $DEV1 available_instances), want 5"
+# root copies through $DEV1 meanwhile (no quota: root has no entry); rates must match the counters
+"$IT_DUMMY" -d $DEV1 -n 100000000 -s 4096 >/dev/null 2>&1 &
+BGD=$!
+IT_BG_PIDS+=("$BGD")
+it_wait 5000 it_avail_is $DEV1 4 || it_bad "root's copier on $DEV1: available_instances $(it_attr $DEV1 available_instances), want 4"
+if $CTL top -n 2 -d 0.2 --json >"$T/top.json" 2>"$T/top.err" && [ "$(wc -l <"$T/top.json")" = 2 ]; then
+	it_ok "uaccectl top -n 2 -d 0.2 --json: two JSON lines"
+else
+	it_bad "uaccectl top --json: $(cat "$T/top.err") $(wc -l <"$T/top.json") lines"
+fi
+kill "$BGD" 2>/dev/null
+wait "$BGD" 2>/dev/null
+users_of() {	# LINE: "user queues/max device:n,..." of the two test users
+	sed -n "$1p" "$T/top.json" | jq -r --arg a "$U1" --arg b "$U2" '[.users[] | select(.user == $a or .user == $b)]
+		| sort_by(.user) | map("\(.user) \(.queues)/\(.max_queues) " +
+		(.devices | to_entries | map("\(.key):\(.value)") | join(","))) | join("; ")'
+}
+want="$U1 2/6 $DEV1:2; $U2 2/3 $DEV1:1,$DEV2:1"
+for l in 1 2; do
+	got=$(users_of $l)
+	[ "$got" = "$want" ] && it_ok "top refresh $l: per user: $got" || it_bad "top refresh $l: per user \"$got\", want \"$want\""
+done
+got=$(sed -n 2p "$T/top.json" | jq -r --arg d $DEV1 '.devices[] | select(.name == $d) |
+	"\(.queues) \(.used) \(.available_instances) \(.open_queues)"')
+[ "$got" = "8 4 4 4" ] && it_ok "top: $DEV1: 8 queues, 4 used (the holders' 3, root's copier 1), 4 free, 4 open" ||
+	it_bad "top: $DEV1 queues used free open: \"$got\", want \"8 4 4 4\""
+got=$(sed -n 2p "$T/top.json" | jq -r --argjson p1 "${IT_HOLD_PID[T1]}" --argjson p2 "${IT_HOLD_PID[T2]}" \
+	'[.queues[] | select(.pid == $p1 or .pid == $p2) | "\(.user):\(.device):\(.state)"] | join(" ")')
+want="$U1:$DEV1:init $U1:$DEV1:init $U2:$DEV1:init $U2:$DEV2:init"
+[ "$got" = "$want" ] && it_ok "top: the holders' queues with owner, device and state" || it_bad "top queues: \"$got\", want \"$want\""
+# the first refresh has no rates; the second: every device's rate is its counter's
+# difference over the interval (1 decimal; the interval is printed to the ms)
+rates_ok=$(jq -s -r '.[1].interval as $t | [range(0; .[1].devices | length) as $i |
+	(.[1].devices[$i].requests - .[0].devices[$i].requests) as $d |
+	((.[1].devices[$i].requests_per_s - $d / $t) | fabs) <= (0.06 + $d / $t * 0.01)] | all' "$T/top.json" 2>/dev/null)
+moved=$(jq -s -r --arg d $DEV1 '[.[].devices[] | select(.name == $d) | .requests] | .[1] - .[0]' "$T/top.json" 2>/dev/null)
+if [ "$(jq -s -r '(.[0] | [.interval, .devices[].requests_per_s, .queues[].requests_per_s] | map(select(. != null)) | length),
+	(.[1].interval > 0)' "$T/top.json" 2>/dev/null | paste -sd' ' -)" = "0 true" ] && [ "$rates_ok" = true ]; then
+	it_ok "top: no rates on the first refresh; on the second each device's REQ/S is its counter's difference over the interval ($DEV1: $moved requests)"
+else
+	it_bad "top rates: $(cat "$T/top.json")"
+fi
+req_of() { $CTL top -n 1 --json | jq -r --arg d "$1" '.devices[] | select(.name == $d) | .requests'; }
+r0=$(req_of $DEV1)
+it_dummy root $DEV1 500
+r1=$(req_of $DEV1)
+[ -n "$r0" ] && [ $((r1 - r0)) = 500 ] && it_ok "$DEV1's request counter: +500 for 500 copies ($r0 -> $r1)" ||
+	it_bad "$DEV1's request counter: $r0 -> $r1 for 500 copies"
+# the terminal form: the screen redrawn at each refresh, the users' rows
+it_wait 3000 it_avail_is $DEV1 5 || it_bad "$DEV1 after the copiers: available_instances $(it_attr $DEV1 available_instances), want 5"
+script -qfc "$CTL top -n 2 -d 0.2" /dev/null 2>&1 | tr -d '\r' >"$T/top.tty"
+n=$(grep -o $'\033\\[H\033\\[2J' "$T/top.tty" | wc -l)
+if [ "$n" = 2 ] && grep -qE "^$UID1 +$U1 +2 +6 +[0-9.]+ +$DEV1:2\$" "$T/top.tty" &&
+	grep -qE "^$UID2 +$U2 +2 +3 +[0-9.]+ +$DEV1:1,$DEV2:1\$" "$T/top.tty" &&
+	grep -qE "^$DEV1 +8 +3 +5 +3 +[0-9]+ +[0-9.]+\$" "$T/top.tty"; then
+	it_ok "top on a terminal: the screen cleared twice, rows of $U1 and $U2, $DEV1: 3 used, 5 free"
+else
+	it_bad "top on a terminal ($n clears):"
+	cat -v "$T/top.tty" | it_indent
+fi
+out=$($CTL top -n 1 2>&1)
+if ! echo "$out" | grep -q $'\033' && echo "$out" | grep -qE "^$UID1 +$U1 +2 +6 +- +$DEV1:2\$"; then
+	it_ok "top without a terminal: a plain snapshot (no escapes; no rate on the one refresh)"
+else
+	it_bad "top without a terminal: $(echo "$out" | cat -v)"
+fi
+for a in "-d 0" "-d 0.01" "-n 0" "-n x" "extra"; do
+	$CTL top $a >/dev/null 2>"$T/top.err"
+	rc=$?
+	[ $rc = 2 ] && it_ok "top $a: usage error (exit 2: $(head -n 1 "$T/top.err"))" || it_bad "top $a: exit $rc"
+done
+out=$(as p2 $CTL top -n 1 2>&1)
+[ $? = 1 ] && echo "$out" | grep -q "permission denied" && it_ok "top as $U2 (not in $GA): refused" ||
+	it_bad "top as $U2: $out"
+it_hold_kill T1
+it_hold_kill T2
+it_wait 2000 no_usage "$UID1" && it_wait 2000 no_usage "$UID2" && it_ok "top's holders killed: no usage left" ||
+	it_bad "usage after top's holders: $($CTL usage)"
+
 # --- 7. the control socket: who may use it ---------------------------------------------------
 # sock_is FILE "OWNER:GROUP MODE": the socket file's owner, group and mode
 sock_is() { [ "$(stat -c '%U:%G %a' "$RT/$1" 2>/dev/null)" = "$2" ]; }
@@ -515,5 +599,7 @@ else
 fi
 out=$($CTL list 2>&1)
 if [ $? = 1 ] && echo "$out" | grep -q "no uacced is running"; then it_ok "uaccectl without a daemon: $out"; else it_bad "uaccectl without a daemon: $out"; fi
+out=$($CTL top -n 1 2>&1)
+if [ $? = 1 ] && echo "$out" | grep -q "no uacced is running"; then it_ok "uaccectl top without a daemon: $out"; else it_bad "uaccectl top without a daemon: $out"; fi
 it_summary
 exit $?
