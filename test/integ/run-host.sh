@@ -70,6 +70,21 @@ for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2 $IT_ML0 $IT_ML1 $IT_ML2 $IT_MLZ0 $IT_MLZ1;
 		it_bad "$dev node: expected mode/group \"660 $IT_GROUP\" got \"$got\""
 	fi
 done
+# real times, not 1970 (issue 15): the nodes (the FUSE file system's files:
+# their publication), the node directory, the attribute files; within a day
+now=$(date +%s)
+times=""
+for f in "$IT_NODE_DIR" "$IT_NODE_DIR/$IT_DEV0" "$IT_NODE_DIR/$IT_MLZ1" "$IT_RT/class/$IT_DEV0/api"; do
+	t=$(stat -c '%Y %Z' "$f" 2>/dev/null) || t="0 0"
+	for x in $t; do
+		[ $((now - x)) -ge 0 ] && [ $((now - x)) -lt 86400 ] || times="$times $f:$t"
+	done
+done
+if [ -z "$times" ]; then
+	it_ok "node, node directory and attribute times are today's: $(stat -c '%n %y' "$IT_NODE_DIR/$IT_DEV0")"
+else
+	it_bad "times older than a day (or in the future), mtime ctime:$times (now $now)"
+fi
 check_attrs() {	# DEV API FLAGS
 	local got
 	got="$(it_attr "$1" api) $(it_attr "$1" flags) $(it_attr "$1" algorithms) $(it_attr "$1" available_instances)"
