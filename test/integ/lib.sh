@@ -184,10 +184,11 @@ it_accounts_remove() {
 		getent passwd "$u" >/dev/null || continue
 		# a process of the user still exiting makes userdel refuse: 10 s
 		for i in $(seq 20); do
-			userdel "$u" 2>"$IT_TMP/userdel.err" && break
+			userdel "$u" 2>"${IT_TMP:-/tmp}/userdel.err" && break
 			sleep 0.5
 		done
-		getent passwd "$u" >/dev/null && it_indent "$IT_TMP/userdel.err" >&2
+		getent passwd "$u" >/dev/null && it_indent "${IT_TMP:-/tmp}/userdel.err" >&2
+		rm -f "${IT_TMP:-/tmp}/userdel.err"
 	done
 	for g in "${IT_NEW_GROUPS[@]}"; do
 		getent group "$g" >/dev/null && groupdel "$g" 2>/dev/null

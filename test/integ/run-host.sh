@@ -85,6 +85,16 @@ if [ -z "$times" ]; then
 else
 	it_bad "times older than a day (or in the future), mtime ctime:$times (now $now)"
 fi
+# the daemon's log is a file here, not the journal's stream: readable lines
+# with the time, no "<N>" priority prefix (issue 15), even when the shell
+# that runs the suite has a JOURNAL_STREAM of its own
+if grep -qE '^<[0-7]>' "$IT_DLOG"; then
+	it_bad "the daemon's log (a file) has <N> prefixes: $(grep -m1 -E '^<[0-7]>' "$IT_DLOG")"
+elif grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} uacced info: ' "$IT_DLOG"; then
+	it_ok "the daemon's log lines in a file: \"$(grep -m1 ' uacced info: ' "$IT_DLOG")\""
+else
+	it_bad "the daemon's log has no readable \"DATE TIME uacced info: \" line"; it_indent "$IT_DLOG" | head -5
+fi
 check_attrs() {	# DEV API FLAGS
 	local got
 	got="$(it_attr "$1" api) $(it_attr "$1" flags) $(it_attr "$1" algorithms) $(it_attr "$1" available_instances)"
