@@ -114,14 +114,27 @@ static const char *prio_name(int prio)
 	return names[prio & 7];
 }
 
+/*
+ * On the journal's stream: "<N>uacced: level: message" (journald reads the
+ * "<N>" prefix as the priority, SyslogLevelPrefix=, and stamps the time
+ * itself).  Anywhere else (a terminal, a file): a readable line with the
+ * local time, "2026-12-02 23:30:01.123 uacced info: message".
+ */
 static void console_line(int prio, const char *msg)
 {
 	struct timespec ts;
+	struct tm tm;
+	char when[32];
 
+	if (log_stderr_is_journal()) {
+		fprintf(stderr, "<%d>uacced: %s: %s\n", prio & 7, prio_name(prio), msg);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	/* "<N>" prefixes are understood by journald on stderr (SyslogLevelPrefix) */
-	fprintf(stderr, "<%d>uacced[%ld.%03ld] %s: %s\n", prio & 7, (long)ts.tv_sec % 100000,
-		ts.tv_nsec / 1000000, prio_name(prio), msg);
+	if (!localtime_r(&ts.tv_sec, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(when, sizeof(when), "%lld", (long long)ts.tv_sec);
+	fprintf(stderr, "%s.%03ld uacced %s: %s\n", when, ts.tv_nsec / 1000000, prio_name(prio),
+		msg);
 }
 
 /* --- the journal --------------------------------------------------------------- */

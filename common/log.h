@@ -3,8 +3,9 @@
  * log.h - the daemon's log.
  *
  * Two targets.  The console: one readable line per record on stderr
- * ("<6>uacced[12345.678] info: ..."; the "<N>" prefix gives the priority to
- * journald when stderr is a journal stream).  The journal: one record per
+ * ("2026-12-02 23:30:01.123 uacced info: ..."; when stderr is the journal's
+ * stream, JOURNAL_STREAM, "<6>uacced: info: ...": the "<N>" prefix gives
+ * journald the priority).  The journal: one record per
  * datagram to journald's native socket, with MESSAGE, PRIORITY,
  * SYSLOG_IDENTIFIER=uacced, CODE_FILE/CODE_LINE/CODE_FUNC and, for events
  * about a device or a queue, UACCE_DEVICE, UACCE_QUEUE, UACCE_UID,

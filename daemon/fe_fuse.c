@@ -31,11 +31,13 @@ struct fuse_fe {
 	bool mounted;
 	dev_t st_dev;			/* of the mount (is_ours) */
 	ino_t next_ino;			/* fe->lock */
+	struct timespec born;		/* the root's times: the frontend's start */
 };
 
 /* a node's FUSE state (fe_node.priv) */
 struct fuse_node {
 	ino_t ino;			/* never reused */
+	struct timespec born;		/* its times (a, m, c): when it was published */
 };
 
 static struct fuse_fe *ff(struct frontend *fe)
@@ -78,16 +80,28 @@ static struct fe_node *node_by_ino(struct frontend *fe, fuse_ino_t ino)
 	return n;
 }
 
+static void set_times(struct stat *st, struct timespec t)
+{
+	st->st_atim = t;
+	st->st_mtim = t;
+	st->st_ctim = t;
+}
+
 static void fill_attr(struct frontend *fe, fuse_ino_t ino, struct stat *st)
 {
+	struct fe_node *n;
+
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	if (ino == ROOT_INO) {
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
+		set_times(st, ff(fe)->born);
 		return;
 	}
 	pthread_mutex_lock(&fe->lock);
+	n = find_locked(fe, ino, true);
+	set_times(st, n ? ((const struct fuse_node *)n->priv)->born : ff(fe)->born);
 	st->st_mode = S_IFREG | (fe->opts.mode & 07777);
 	st->st_uid = fe->opts.uid;
 	st->st_gid = fe->opts.gid;
@@ -483,6 +497,7 @@ static int fuse_init(struct frontend *fe)
 	if (!f)
 		return -ENOMEM;
 	f->next_ino = ROOT_INO + 1;
+	clock_gettime(CLOCK_REALTIME, &f->born);
 	fe->priv = f;
 	return 0;
 }
@@ -503,6 +518,7 @@ static int fuse_node_init(struct fe_node *node)
 	pthread_mutex_lock(&fe->lock);
 	n->ino = ff(fe)->next_ino++;
 	pthread_mutex_unlock(&fe->lock);
+	clock_gettime(CLOCK_REALTIME, &n->born);
 	node->priv = n;
 	return 0;
 }

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Every test suite of uacced, as root on a fresh Debian 12 machine:
 #   1. build (warnings are errors) and build with ASan/UBSan
-#   2. unit tests (Check) in both builds
+#   2. checks of the scripts themselves (test/scripts/run-scripts.sh: versions,
+#      man pages, build.sh, test accounts, deps.sh under a held dpkg lock;
+#      under a minute), unit tests (Check) in both builds
 #      and the libFuzzer harnesses, 30 s each (test/fuzz/run.sh, clang)
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds, hostile
@@ -75,6 +77,8 @@ scripts/deps.sh test || exit 1
 
 suite build scripts/build.sh "$build" --enable-werror
 suite build-asan scripts/build.sh "$asan" --enable-werror --enable-sanitizers
+# versions, man pages, build.sh's reconfiguration, test accounts removed, deps.sh under a held dpkg lock (issue 15)
+suite scripts test/scripts/run-scripts.sh "$build"
 suite unit unit "$build"
 suite unit-asan unit "$asan"
 suite fuzz test/fuzz/run.sh 20

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"	/* autoconf: PACKAGE_VERSION */
 #include <uacce/dummy_usr_if.h>
 #include <uacce/libuacce.h>
 #include <uacce/wd.h>
@@ -34,7 +35,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: uacce-dummy [-d DEVICE] [-n COUNT] [-s SIZE] [--json] [-q]\n"
+	fprintf(f, "Usage: uacce-dummy [-d DEVICE] [-n COUNT] [-s SIZE] [--json] [-q] [--version]\n"
 		   "Copy COUNT buffers of SIZE bytes through a dummy memcpy device\n"
 		   "(default: the first with algorithm memcpy), verifying every byte.\n"
 		   "SVA devices copy plain malloc() buffers; non-SVA devices copy inside\n"
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct wd_queue q = { .capa.alg = "memcpy" };
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
 	unsigned long bad = 0;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "d:n:s:jqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:n:s:jqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			snprintf(q.dev_path, sizeof(q.dev_path), "%s", optarg);
@@ -89,6 +91,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("uacce-dummy (uacced) %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -137,22 +137,88 @@ it_copy_prog() {
 	fi
 }
 
-# it_users: the test group (groupadd --system if missing: the daemon needs
-# its name) and users (useradd --system, no home, if missing; if that is
+# Test accounts.  A suite creates the system users and groups it needs with
+# it_groupadd and it_useradd; those it created (not those that existed before)
+# are removed at its end: it_summary removes them and checks that they are
+# gone (one check), it_cleanup removes them when the suite ends early.
+# UACCE_KEEP_TEST_USERS=1 keeps them (several suites running at once share them).
+IT_NEW_USERS=()
+IT_NEW_GROUPS=()
+
+# it_groupadd GROUP: a system group, created (and remembered) if missing
+it_groupadd() {
+	getent group "$1" >/dev/null && return 0
+	groupadd --system "$1" || return 1
+	IT_NEW_GROUPS+=("$1")
+}
+
+# it_useradd USER [useradd options]: a system user with a group of its own, no
+# home, no shell; created (and remembered, with its group) if missing
+it_useradd() {
+	local u=$1 had_group=0
+	shift
+	getent passwd "$u" >/dev/null && return 0
+	getent group "$u" >/dev/null && had_group=1
+	useradd --system --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin --user-group "$@" "$u" || return 1
+	IT_NEW_USERS+=("$u")
+	[ $had_group = 1 ] || IT_NEW_GROUPS+=("$u")
+}
+
+# it_accounts_remove [check]: delete the users and groups this suite created
+# (their processes first: those are the suite's); with "check", one check
+# that none of them remains.  UACCE_KEEP_TEST_USERS=1: kept, said.
+it_accounts_remove() {
+	local u g left="" p
+	[ ${#IT_NEW_USERS[@]} = 0 ] && [ ${#IT_NEW_GROUPS[@]} = 0 ] && return 0
+	if [ "${UACCE_KEEP_TEST_USERS:-0}" = 1 ]; then
+		[ "${1:-}" = check ] &&
+			it_info "kept the test accounts this suite created (UACCE_KEEP_TEST_USERS=1): users ${IT_NEW_USERS[*]:-none}, groups ${IT_NEW_GROUPS[*]:-none}"
+		IT_NEW_USERS=() IT_NEW_GROUPS=()
+		return 0
+	fi
+	for p in "${IT_BG_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for u in "${IT_NEW_USERS[@]}"; do
+		getent passwd "$u" >/dev/null || continue
+		# a process of the user still exiting makes userdel refuse: 10 s
+		for i in $(seq 20); do
+			userdel "$u" 2>"${IT_TMP:-/tmp}/userdel.err" && break
+			sleep 0.5
+		done
+		getent passwd "$u" >/dev/null && it_indent "${IT_TMP:-/tmp}/userdel.err" >&2
+		rm -f "${IT_TMP:-/tmp}/userdel.err"
+	done
+	for g in "${IT_NEW_GROUPS[@]}"; do
+		getent group "$g" >/dev/null && groupdel "$g" 2>/dev/null
+	done
+	for u in "${IT_NEW_USERS[@]}"; do
+		getent passwd "$u" >/dev/null && left="$left user $u"
+	done
+	for g in "${IT_NEW_GROUPS[@]}"; do
+		getent group "$g" >/dev/null && left="$left group $g"
+	done
+	if [ "${1:-}" = check ]; then
+		if [ -z "$left" ]; then
+			it_ok "removed the test accounts this suite created: users ${IT_NEW_USERS[*]:-none}, groups ${IT_NEW_GROUPS[*]:-none}"
+		else
+			it_bad "test accounts left behind:$left"
+		fi
+	elif [ -n "$left" ]; then
+		echo "$IT_NAME: test accounts left behind:$left" >&2
+	fi
+	IT_NEW_USERS=() IT_NEW_GROUPS=()
+	[ -z "$left" ]
+}
+
+# it_users: the test group (the daemon needs its name) and users (if that is
 # impossible, the bare uids 64001 and 64002); it_as uses the numbers
 it_users() {
-	if ! getent group "$IT_GROUP" >/dev/null; then
-		groupadd --system "$IT_GROUP" || return 1
-	fi
+	it_groupadd "$IT_GROUP" || return 1
 	IT_GID=$(getent group "$IT_GROUP" | cut -d: -f3)
-	if ! getent passwd "$IT_USER1" >/dev/null; then
-		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin --user-group -G "$IT_GROUP" "$IT_USER1"
-	fi
-	if ! getent passwd "$IT_USER2" >/dev/null; then
-		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin --user-group "$IT_USER2"
-	fi
+	it_useradd "$IT_USER1" -G "$IT_GROUP"
+	it_useradd "$IT_USER2"
 	if getent passwd "$IT_USER1" >/dev/null && getent passwd "$IT_USER2" >/dev/null; then
 		IT_U1=$(id -u "$IT_USER1")
 		IT_G1=$(id -g "$IT_USER1")
@@ -281,6 +347,7 @@ it_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	it_daemon_kill KILL 5000
+	it_accounts_remove
 	if [ "$IT_FRONTEND" = fuse ] && [ -n "${IT_NODE_DIR:-}" ]; then
 		for p in 1 2 3 4 5; do	# mounts may be stacked
 			[ "$(it_mount_count)" -gt 0 ] || break
@@ -469,6 +536,7 @@ command_not_found_handle() {
 
 it_summary() {
 	local f
+	it_accounts_remove check
 	if [ -s "$IT_TMP/not-found" ]; then
 		it_bad "the script called commands that do not exist: $(sort -u "$IT_TMP/not-found" | tr '\n' ' ')"
 	fi

@@ -70,6 +70,31 @@ for dev in $IT_DEV0 $IT_DEV1 $IT_DEV2 $IT_ML0 $IT_ML1 $IT_ML2 $IT_MLZ0 $IT_MLZ1;
 		it_bad "$dev node: expected mode/group \"660 $IT_GROUP\" got \"$got\""
 	fi
 done
+# real times, not 1970 (issue 15): the nodes (the FUSE file system's files:
+# their publication), the node directory, the attribute files; within a day
+now=$(date +%s)
+times=""
+for f in "$IT_NODE_DIR" "$IT_NODE_DIR/$IT_DEV0" "$IT_NODE_DIR/$IT_MLZ1" "$IT_RT/class/$IT_DEV0/api"; do
+	t=$(stat -c '%Y %Z' "$f" 2>/dev/null) || t="0 0"
+	for x in $t; do
+		[ $((now - x)) -ge 0 ] && [ $((now - x)) -lt 86400 ] || times="$times $f:$t"
+	done
+done
+if [ -z "$times" ]; then
+	it_ok "node, node directory and attribute times are today's: $(stat -c '%n %y' "$IT_NODE_DIR/$IT_DEV0")"
+else
+	it_bad "times older than a day (or in the future), mtime ctime:$times (now $now)"
+fi
+# the daemon's log is a file here, not the journal's stream: readable lines
+# with the time, no "<N>" priority prefix (issue 15), even when the shell
+# that runs the suite has a JOURNAL_STREAM of its own
+if grep -qE '^<[0-7]>' "$IT_DLOG"; then
+	it_bad "the daemon's log (a file) has <N> prefixes: $(grep -m1 -E '^<[0-7]>' "$IT_DLOG")"
+elif grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} uacced info: ' "$IT_DLOG"; then
+	it_ok "the daemon's log lines in a file: \"$(grep -m1 ' uacced info: ' "$IT_DLOG")\""
+else
+	it_bad "the daemon's log has no readable \"DATE TIME uacced info: \" line"; it_indent "$IT_DLOG" | head -5
+fi
 check_attrs() {	# DEV API FLAGS
 	local got
 	got="$(it_attr "$1" api) $(it_attr "$1" flags) $(it_attr "$1" algorithms) $(it_attr "$1" available_instances)"

@@ -71,13 +71,12 @@ it_info "$IT_NAME: build $build, frontend $FRONTEND, nodes in $NODES, temp $T"
 
 # users and groups
 U1=uacce-p1 U2=uacce-p2 G1=uacce-pg1 G2=uacce-pg2 GA=uacce-padm
+# (lib.sh removes those this suite created at its end)
 for g in $G1 $G2 $GA; do
-	getent group $g >/dev/null || groupadd --system $g || fatal "groupadd $g"
+	it_groupadd $g || fatal "groupadd $g"
 done
-getent passwd $U1 >/dev/null || useradd --system --no-create-home --home-dir /nonexistent \
-	--shell /usr/sbin/nologin --user-group $U1 || fatal "useradd $U1"
-getent passwd $U2 >/dev/null || useradd --system --no-create-home --home-dir /nonexistent \
-	--shell /usr/sbin/nologin --user-group $U2 || fatal "useradd $U2"
+it_useradd $U1 || fatal "useradd $U1"
+it_useradd $U2 || fatal "useradd $U2"
 usermod -a -G $G1,$G2,$GA $U1 || fatal "usermod $U1"
 UID1=$(id -u $U1) UID2=$(id -u $U2) GID1=$(getent group $G1 | cut -d: -f3)
 it_ok "users $U1 (uid $UID1, groups $G1 $G2 $GA) and $U2 (uid $UID2, no extra group)"

@@ -295,6 +295,30 @@ static char *stderr_text(void)
 	return buf;
 }
 
+/* JOURNAL_STREAM names stderr (the file it was redirected to), as systemd does */
+static void stderr_is_journal(void)
+{
+	struct stat st;
+	char v[64];
+
+	ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
+	snprintf(v, sizeof(v), "%" PRIu64 ":%" PRIu64, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+}
+
+/* a readable line: "YYYY-MM-DD HH:MM:SS.mmm uacced LEVEL: " */
+static bool readable_line(const char *t, const char *level)
+{
+	char tail[64];
+	size_t n = 24;	/* "2026-12-02 23:30:01.123 " */
+
+	snprintf(tail, sizeof(tail), "uacced %s: ", level);
+	if (strlen(t) < n + strlen(tail) || t[4] != '-' || t[7] != '-' || t[10] != ' ' ||
+	    t[13] != ':' || t[16] != ':' || t[19] != '.' || t[23] != ' ')
+		return false;
+	return strncmp(t + n, tail, strlen(tail)) == 0;
+}
+
 static int count_lines(const char *s)
 {
 	int n = 0;
@@ -493,13 +517,23 @@ START_TEST(test_fallback_to_stderr)
 	const char *t;
 
 	journal_up();
+	unsetenv("JOURNAL_STREAM");
 	stderr_to_file();
 	unlink(sockpath);	/* journald went away */
 	ulog_ctx(LOG_ERR, &qctx, "fallback %d", 1);
 	t = stderr_text();
-	ck_assert_msg(strncmp(t, "<3>uacced[", 10) == 0, "got: %s", t);
-	ck_assert_ptr_nonnull(strstr(t, "] error: fallback 1\n"));
+	/* stderr is a file: a readable line, no "<N>" */
+	ck_assert_msg(readable_line(t, "error"), "got: %s", t);
+	ck_assert_ptr_nonnull(strstr(t, " error: fallback 1\n"));
 	ck_assert(!next_record(&r));
+	/* stderr is the journal's stream: its priority prefix */
+	stderr_to_file();
+	stderr_is_journal();
+	ulog_ctx(LOG_ERR, &qctx, "fallback %d", 2);
+	t = stderr_text();
+	ck_assert_str_eq(t, "<3>uacced: error: fallback 2\n");
+	ck_assert(!next_record(&r));
+	unsetenv("JOURNAL_STREAM");
 	journal_down();
 }
 END_TEST
@@ -621,17 +655,37 @@ START_TEST(test_console_lines)
 {
 	const char *t;
 
+	unsetenv("JOURNAL_STREAM");
 	stderr_to_file();
 	ck_assert_int_eq(log_set_target(LOG_TARGET_CONSOLE), LOG_TARGET_CONSOLE);
 	ulog_ctx(LOG_INFO, &qctx, "uacce-dummy-1 q7 uid 1000 pid 1234 (bash): opened");
 	log_warn("careful");
 	t = stderr_text();
-	ck_assert_msg(strncmp(t, "<6>uacced[", 10) == 0, "got: %s", t);
-	ck_assert_ptr_nonnull(strstr(t, "] info: uacce-dummy-1 q7 uid 1000 pid 1234 (bash): "
-				     "opened\n<4>uacced["));
-	ck_assert_ptr_nonnull(strstr(t, "] warning: careful\n"));
+	/* a file (or a terminal): time, name, level; no "<N>" prefix */
+	ck_assert_msg(readable_line(t, "info"), "got: %s", t);
+	ck_assert_ptr_null(strchr(t, '<'));
+	ck_assert_ptr_nonnull(strstr(t, " uacced info: uacce-dummy-1 q7 uid 1000 pid 1234 (bash): "
+				     "opened\n"));
+	ck_assert_msg(readable_line(strchr(t, '\n') + 1, "warning"), "got: %s", t);
+	ck_assert_ptr_nonnull(strstr(t, " uacced warning: careful\n"));
 	ck_assert_ptr_null(strstr(t, "UACCE_"));
 	ck_assert_int_eq(count_lines(t), 2);
+	/* stderr is the journal's stream (JOURNAL_STREAM): the "<N>" prefixes */
+	stderr_to_file();
+	stderr_is_journal();
+	ck_assert_int_eq(log_set_target(LOG_TARGET_CONSOLE), LOG_TARGET_CONSOLE);
+	ulog_ctx(LOG_INFO, &qctx, "uacce-dummy-1 q7 uid 1000 pid 1234 (bash): opened");
+	log_warn("careful");
+	t = stderr_text();
+	ck_assert_str_eq(t, "<6>uacced: info: uacce-dummy-1 q7 uid 1000 pid 1234 (bash): opened\n"
+			    "<4>uacced: warning: careful\n");
+	/* another stream's dev:ino: readable again */
+	setenv("JOURNAL_STREAM", "1:1", 1);
+	stderr_to_file();
+	log_warn("careful");
+	t = stderr_text();
+	ck_assert_msg(readable_line(t, "warning"), "got: %s", t);
+	unsetenv("JOURNAL_STREAM");
 }
 END_TEST
 

@@ -54,7 +54,7 @@ expect() {
 }
 
 # --- the daemon -----------------------------------------------------------------
-getent group uacce >/dev/null || groupadd --system uacce
+it_groupadd uacce || it_bad "groupadd uacce"
 cat >"$T/uacced.json" <<'EOF'
 { "nodes": { "group": "uacce", "mode": "0660" },
   "devices": [
