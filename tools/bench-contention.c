@@ -36,6 +36,7 @@
 
 #include "bench-util.h"
 #include "bench-contention.h"
+#include "bench-lifecycle.h"
 
 #define WARMUP		3	/* untimed lifecycles before each phase */
 #define MSG_WAIT_MS	120000	/* longest wait for the child's word */
@@ -44,14 +45,7 @@
 
 static int lifecycle(const char *dev)
 {
-	struct uacce_q *q;
-	int err = uacce_queue_open(dev, &q);
-
-	if (err)
-		return err;
-	err = uacce_queue_start(q);
-	uacce_queue_close(q);
-	return err;
+	return bench_lifecycle_once(dev, false);	/* bench-lifecycle.c */
 }
 
 static int measure(const char *dev, unsigned max, double seconds, struct contention_lat *out)
