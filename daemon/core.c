@@ -624,7 +624,8 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 		return -ENOMEM;
 	err = copy_groups(q, who);
 	if (!err)
-		err = proc_owner_init(&q->owner, who->tid, who->uid, who->gid, sva);
+		err = proc_owner_init_tgid(&q->owner, who->tid, who->tgid, who->comm, who->uid,
+					   who->gid, sva);
 	if (err) {
 		free(q->groups);
 		free(q);

@@ -34,6 +34,13 @@ struct uacce_caller {
 	/* open only: the supplementary groups of tid (for the policy) */
 	const gid_t *groups;
 	int ngroups;
+	/*
+	 * open only, optional: tid's process (0: unknown, the core looks it
+	 * up) and its name ("" or NULL: unknown), read with the groups
+	 * (proc_status_of) so that an open reads tid's status once
+	 */
+	pid_t tgid;
+	const char *comm;
 };
 
 enum uacce_q_state {

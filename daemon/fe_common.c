@@ -135,24 +135,30 @@ void fe_node_quiesce(struct fe_node *node)
 
 static void file_free(struct fe_file *f);
 
-/* the opener's identity for the policy: its supplementary groups too */
-static int open_caller(fuse_req_t req, struct uacce_caller *who, gid_t **groups)
+/*
+ * The opener's identity for the policy: its supplementary groups too, and
+ * its process and name, all from one read of its status (st->groups is
+ * the caller's to free)
+ */
+static int open_caller(fuse_req_t req, struct uacce_caller *who, struct proc_status *st)
 {
-	int n, err;
+	int err;
 
 	caller_of(req, who);
-	err = proc_groups_of(who->tid, groups, &n);
+	err = proc_status_of(who->tid, st);
 	if (err)
 		return err;
-	who->groups = *groups;
-	who->ngroups = n;
+	who->groups = st->groups;
+	who->ngroups = st->ngroups;
+	who->tgid = st->tgid;
+	who->comm = st->comm;
 	return 0;
 }
 
 void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct uacce_caller who;
-	gid_t *groups = NULL;
+	struct proc_status st = { .groups = NULL };
 	struct fe_file *f;
 	int err;
 
@@ -164,10 +170,10 @@ void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
 	}
 	f->node = node;	/* the caller's reference, now the file's */
 	pthread_mutex_init(&f->lock, NULL);
-	err = open_caller(req, &who, &groups);
+	err = open_caller(req, &who, &st);
 	if (!err)
 		err = uq_open(node->dev, &who, &f->q);
-	free(groups);
+	free(st.groups);
 	if (err) {
 		pthread_mutex_destroy(&f->lock);
 		free(f);
