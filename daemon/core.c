@@ -718,9 +718,10 @@ void uq_release(struct uacce_queue *q)
 		/*
 		 * A killed owner's files are closed before its pidfd says it
 		 * exited (and CUSE waits for this release): then this is the
-		 * owner's exit.
+		 * owner's exit.  A queue given back already (PUT_Q: libuacce's
+		 * close) was closed on purpose: no need to ask.
 		 */
-		if (proc_owner_exiting(&q->owner))
+		if (q->state != UQ_ZOMBIE && proc_owner_exiting(&q->owner))
 			qlog_rl(LOG_INFO, q, "owner exited, queue freed");
 		else
 			qlog(LOG_DEBUG, q, "released");

@@ -485,7 +485,7 @@ static void ident(fuse_req_t req, struct fe_file *f, const struct uacce_caller *
 	struct uacced_ident id = { .magic = UACCED_IDENT_MAGIC, .queue_id = uq_id(f->q) };
 
 	/* only the daemon itself may ask which queue an open file is */
-	if (proc_tgid_of(who->tid) != getpid()) {
+	if (!proc_is_thread_of(getpid(), who->tid)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}

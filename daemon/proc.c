@@ -190,10 +190,12 @@ static void read_comm(pid_t pid, char comm[16])
  * only for a thread of tgid's group (the same as reading tid's Tgid again,
  * without the text).
  */
-static bool thread_of(pid_t tgid, pid_t tid)
+bool proc_is_thread_of(pid_t tgid, pid_t tid)
 {
 	char path[64];
 
+	if (tgid <= 0 || tid <= 0)
+		return false;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)tgid, (int)tid);
 	return access(path, F_OK) == 0;
 }
@@ -226,7 +228,7 @@ int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const cha
 	 * pidfd; a leader's tid is its process's own number, and the pidfd
 	 * pins that now).
 	 */
-	if (!thread_of(tgid, tid)) {
+	if (!proc_is_thread_of(tgid, tid)) {
 		err = -ESRCH;
 		goto fail;
 	}
@@ -322,11 +324,20 @@ bool proc_owner_exiting(const struct uacce_owner *o)
 	char dir[64], path[64 + sizeof(((struct dirent *)0)->d_name) + 8];
 	struct dirent *de;
 	bool exiting = true;
+	unsigned long lflags;
 	DIR *d;
 
 	/* the pidfd pins the pid: /proc/<tgid> is the owner's until it is reaped */
 	if (!proc_owner_alive(o))
 		return true;
+	/*
+	 * The leader first: it is exiting too whenever the process is (a
+	 * leader gone early stays a zombie with PF_EXITING), so a leader
+	 * without the flag answers at once, without reading every thread.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)o->tgid);
+	if (task_flags(path, &lflags) == 0 && !(lflags & PF_EXITING_FLAG))
+		return false;
 	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)o->tgid);
 	d = opendir(dir);
 	if (!d)
@@ -346,9 +357,9 @@ bool proc_owner_exiting(const struct uacce_owner *o)
 
 bool proc_owner_is(const struct uacce_owner *o, pid_t tid)
 {
-	if (tid <= 0)
+	if (tid <= 0 || o->tgid <= 0)
 		return false;
-	if (tid != o->tgid && proc_tgid_of(tid) != o->tgid)
+	if (tid != o->tgid && !proc_is_thread_of(o->tgid, tid))
 		return false;
 	/* alive => the owner still holds its pid, so tgid names the owner */
 	return proc_owner_alive(o);

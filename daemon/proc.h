@@ -31,6 +31,11 @@ struct uacce_owner {
 
 /* Process (thread group) id of thread `tid`, or -errno. */
 pid_t proc_tgid_of(pid_t tid);
+/*
+ * Is thread `tid` one of process tgid's?  (/proc/<tgid>/task/<tid>: a
+ * path look-up, no status text read)
+ */
+bool proc_is_thread_of(pid_t tgid, pid_t tid);
 
 /*
  * Supplementary groups of thread `tid` ("Groups:" of /proc/<tid>/status):

@@ -166,15 +166,17 @@ static int run_once(struct soft_q *sq)
 }
 
 /*
- * Serve sq until it is stopped.  No spin before its first request: a
- * queue just started may never get one (a lifecycle's open, START,
- * close), and its client kicks the futex when it finds the worker asleep.
+ * Serve sq until it is stopped.  No spin and no short sleeps before its
+ * first request: a queue just started may never get one (a lifecycle's
+ * open, START, close), and libuacce kicks the futex when it finds the
+ * worker asleep; a client that never kicks waits at most 1 ms for its
+ * first request to be seen (then the idle policy above applies).
  */
 static void worker(struct soft_q *sq)
 {
 	const struct soft_personality *p = sq->dev->pers;
 	uint32_t *sleeping, *wake = p->wake_word(sq, &sleeping);
-	uint64_t last = now_ns() - SPIN_NS;
+	uint64_t last = now_ns() - 1000000ULL;
 
 	while (!__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t idle;
