@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -157,6 +159,8 @@ struct null_srv {
 	bool cuse;
 	char dir[64];		/* FUSE: the mount point */
 	char path[128];		/* the file */
+	int stop_efd;		/* the session thread's end */
+	bool started;		/* its thread runs */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int init;		/* CUSE: 0 waiting, 1 up, -errno failed */
@@ -269,11 +273,36 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 
 static const struct fuse_custom_io null_cuse_io = { .read = io_read, .writev = io_writev };
 
+/*
+ * The session until stop_efd fires: not fuse_session_loop, which ends only
+ * with a request after fuse_session_exit (and CUSE has no unmount; a
+ * release there waits for its answer).
+ */
 static void *null_thread(void *arg)
 {
 	struct null_srv *s = arg;
+	struct fuse_buf buf = { .mem = NULL };
 
-	fuse_session_loop(s->se);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fuse_session_fd(s->se), .events = POLLIN },
+				       { .fd = s->stop_efd, .events = POLLIN } };
+		int n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents || (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
+			break;
+		n = fuse_session_receive_buf(s->se, &buf);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n <= 0)
+			break;
+		fuse_session_process_buf(s->se, &buf);
+	}
+	free(buf.mem);
 	set_init(s, -EIO);	/* ended before CUSE said it was up */
 	return NULL;
 }
@@ -303,6 +332,7 @@ static int null_start_cuse(struct null_srv *s)
 	}
 	if ((err = -pthread_create(&s->thread, NULL, null_thread, s)) != 0)
 		return err;
+	s->started = true;
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += INIT_WAIT_MS / 1000;
 	pthread_mutex_lock(&s->lock);
@@ -333,31 +363,30 @@ static int null_start_fuse(struct null_srv *s)
 	if (fuse_session_mount(s->se, s->dir) != 0)
 		return -EPERM;
 	err = -pthread_create(&s->thread, NULL, null_thread, s);
-	if (!err)
+	if (!err) {
+		s->started = true;
 		s->init = 1;
+	}
 	return err;
 }
 
 static void null_stop(struct null_srv *s)
 {
 	if (s->se) {
-		fuse_session_exit(s->se);
-		/* the session's fd ends: its thread's read returns */
-		if (s->cuse) {
-			if (s->init) {
-				/* CUSE has no unmount: an open/close wakes the read */
-				int fd = open(s->path, O_RDWR | O_CLOEXEC);
+		uint64_t one = 1;
 
-				if (fd >= 0)
-					close(fd);
-			}
-		} else {
-			fuse_session_unmount(s->se);
-		}
-		if (s->init)
+		/* every file is closed (the threads are joined): the thread may go */
+		if (s->started) {
+			if (write(s->stop_efd, &one, sizeof(one)) != sizeof(one))
+				fuse_session_exit(s->se);	/* cannot be: the eventfd is ours */
 			pthread_join(s->thread, NULL);
-		fuse_session_destroy(s->se);
+		}
+		if (!s->cuse)
+			fuse_session_unmount(s->se);
+		fuse_session_destroy(s->se);	/* CUSE: the device goes with its fd */
 	}
+	if (s->stop_efd >= 0)
+		close(s->stop_efd);
 	if (s->dir[0])
 		rmdir(s->dir);
 	pthread_cond_destroy(&s->cond);
@@ -383,11 +412,17 @@ static const char *transport(void)
 
 static double null_rate(const struct lifecycle_opts *o, bool cuse, int *err)
 {
-	struct null_srv s = { .cuse = cuse };
+	struct null_srv s = { .cuse = cuse, .stop_efd = -1 };
 	double rate = 0;
 
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
+	s.stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (s.stop_efd < 0) {
+		*err = -errno;
+		null_stop(&s);
+		return -1;
+	}
 	*err = cuse ? null_start_cuse(&s) : null_start_fuse(&s);
 	if (!*err)
 		rate = run_threads(LC_NULL, s.path, o->threads, o->seconds, err);
