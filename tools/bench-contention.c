@@ -253,7 +253,7 @@ static int flood_phase(const struct contention_opts *o, struct contention_result
 {
 	struct flood_msg m;
 	pid_t parent = getpid(), pid;
-	int sv[2], err, stop_err = 0;
+	int sv[2], err, stop_err = 0, rerr;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -280,10 +280,15 @@ static int flood_phase(const struct contention_opts *o, struct contention_result
 		err = measure(o->device, o->samples, o->seconds, &r->flood);
 		if (send(sv[0], "s", 1, MSG_NOSIGNAL) != 1)
 			stop_err = -errno;
-		if (!stop_err)
-			stop_err = recv_msg(sv[0], FLOOD_DONE, &m);
-		if (!stop_err)
+		/*
+		 * The child's last word, also when it ended before the stop
+		 * (its error then says why, rather than the send's)
+		 */
+		rerr = recv_msg(sv[0], FLOOD_DONE, &m);
+		if (!rerr)
 			stop_err = m.err;
+		else if (!stop_err)
+			stop_err = rerr;
 		if (!stop_err) {
 			r->flushes = m.flushes;
 			r->flush_mean_ms = m.flushes ? m.flush_ns / 1e6 / m.flushes : 0;
