@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -109,17 +110,65 @@ static void remove_dev_and_device(const char *rundir, struct uacce_dev *d)
 	rmdir(path);	/* only succeeds once empty */
 }
 
-/* the mkdir -p of <rundir>/class/<node> */
+/* the mkdir -p of <rundir>/class/<node> and <rundir>/.avail/<node> */
 static int make_dirs(const char *rundir, struct uacce_dev *d)
 {
+	static const char *const tops[] = { "class", AVAIL_DIR };
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/class", rundir);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	snprintf(path, sizeof(path), "%s/class/%s", rundir, ud_name(d));
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rundir, tops[i]);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		snprintf(path, sizeof(path), "%s/%s/%s", rundir, tops[i], ud_name(d));
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * available_instances changes at every open and close.  Writing a new file
+ * and renaming it over the old one costs a file system a new inode and the
+ * old one's truncation each time (ext4: a data flush on rename and a block
+ * discard, about a millisecond).  Instead each value the count takes gets
+ * its own file once, <rundir>/.avail/<node>/<n>, and the attribute becomes
+ * a hard link to it: link(2) to a temporary name, rename(2) over the
+ * attribute.  A reader still sees the old or the new value, never a part,
+ * and no inode is created or freed after the first time of each value.
+ */
+static int swap_in_value(const char *rundir, struct uacce_dev *d, int n)
+{
+	char val[512], tmp[512], path[512];
+	int err;
+
+	snprintf(val, sizeof(val), "%s/" AVAIL_DIR "/%s/%d", rundir, ud_name(d), n);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.available_instances.tmp", rundir, ud_name(d));
+	snprintf(path, sizeof(path), "%s/class/%s/available_instances", rundir, ud_name(d));
+	for (int tries = 0; link(val, tmp) < 0; tries++) {
+		char buf[32], vtmp[512];
+
+		err = -errno;
+		if (tries >= 2)
+			return err;
+		if (err == -EEXIST) {		/* left over by a failure */
+			unlink(tmp);
+			continue;
+		}
+		if (err != -ENOENT)
+			return err;
+		/* this value's first time: its file, itself written atomically */
+		snprintf(buf, sizeof(buf), "%d\n", n);
+		snprintf(vtmp, sizeof(vtmp), "%s/.%s.avail.tmp", rundir, ud_name(d));
+		err = atomic_write_file(vtmp, val, buf, strlen(buf), 0444);
+		if (err)
+			return err;
+	}
+	if (rename(tmp, path) < 0) {
+		err = -errno;
+		unlink(tmp);
+		return err;
+	}
 	return 0;
 }
 
@@ -189,8 +238,9 @@ int attrs_publish(const char *rundir, struct uacce_dev *d)
 		err = err ?: publish_mainline(rundir, d);
 	else
 		err = err ?: publish_v4(rundir, d);
-	snprintf(buf, sizeof(buf), "%d\n", ud_available_instances(d));
-	err = err ?: write_attr(rundir, d, "available_instances", buf);
+	if (!err && (err = swap_in_value(rundir, d, ud_available_instances(d))) != 0)
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot write attribute available_instances: "
+			 "%s", ud_name(d), strerror(-err));
 	if (!err && (err = publish_device_link(rundir, d)) != 0)
 		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot publish the device link: %s",
 			 ud_name(d), strerror(-err));
@@ -199,21 +249,46 @@ int attrs_publish(const char *rundir, struct uacce_dev *d)
 
 void attrs_update_instances(const char *rundir, struct uacce_dev *d)
 {
-	char buf[32];
-
 	/* called with the core lock held: do not call ud_available_instances */
-	snprintf(buf, sizeof(buf), "%d\n", ud_available_instances_locked(d));
-	if (write_attr(rundir, d, "available_instances", buf) != 0) {
+	int err = swap_in_value(rundir, d, ud_available_instances_locked(d));
+
+	if (err) {
 		char path[512];
 
 		/*
 		 * Never a stale count: without the file a reader fails (as a
 		 * sysfs read fails when its op does); the next change writes it.
 		 */
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: cannot write attribute available_instances: "
+			 "%s", ud_name(d), strerror(-err));
 		snprintf(path, sizeof(path), "%s/class/%s/available_instances", rundir,
 			 ud_name(d));
 		unlink(path);
 	}
+}
+
+/* <rundir>/.avail/<node>/ and its value files (.avail itself once empty) */
+static void remove_values(const char *rundir, struct uacce_dev *d)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/" AVAIL_DIR "/%s", rundir, ud_name(d));
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		char f[800];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+		unlink(f);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/" AVAIL_DIR, rundir);
+	rmdir(path);
 }
 
 void attrs_remove(const char *rundir, struct uacce_dev *d)
@@ -234,4 +309,5 @@ void attrs_remove(const char *rundir, struct uacce_dev *d)
 	rmdir(path);
 	snprintf(path, sizeof(path), "%s/class", rundir);
 	rmdir(path);	/* only succeeds once empty */
+	remove_values(rundir, d);
 }

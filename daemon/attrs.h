@@ -7,7 +7,9 @@
  * for a software device) whose numa_node programs read.
  *
  * Values are current when read: a value that changes (available_instances)
- * is rewritten, atomically, in the same critical section as the change.
+ * is rewritten, atomically, in the same critical section as the change
+ * (available_instances: a hard link swapped to one of the per-value files
+ * under <runtime-dir>/.avail/<node>/, see attrs.c).
  */
 #ifndef UACCED_ATTRS_H
 #define UACCED_ATTRS_H
@@ -16,8 +18,11 @@
 
 struct uacce_dev;
 
+/* <runtime-dir>/.avail/<node>/<n>: available_instances' value files */
+#define AVAIL_DIR ".avail"
+
 int attrs_publish(const char *rundir, struct uacce_dev *d);
-/* rewrite available_instances (atomically: write + rename) */
+/* swap in available_instances' new value (atomically: link + rename) */
 void attrs_update_instances(const char *rundir, struct uacce_dev *d);
 /*
  * "dev" once the frontend published the node: its device number (CUSE:

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -39,6 +40,7 @@ struct uacce_core {
 	struct uacce_policy *policy;	/* a reference, or NULL: no limits */
 	uint64_t builtin_user_bytes;	/* max_region_bytes nobody set (not root) */
 	uint64_t builtin_total_bytes;	/* total_region_bytes when not set */
+	pthread_cond_t released;	/* with lock: a device's released_gen grew */
 };
 
 struct uacce_dev {
@@ -54,6 +56,7 @@ struct uacce_dev {
 	bool removing;			/* lock: no new queues (core_remove_device) */
 	struct uacce_hwdev_info info;
 	int used;			/* hardware queues taken */
+	unsigned long released_gen;	/* hardware queues given back so far; lock */
 	pid_t excl_tgid;		/* non-SVA: the process using it, 0 = none */
 	int excl_count;			/* its queues holding the exclusivity */
 	uint64_t requests;		/* atomic: completed on any of its queues */
@@ -133,6 +136,7 @@ int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->released, NULL);
 	if (hooks)
 		c->hooks = *hooks;
 	list_init(&c->devices);
@@ -173,6 +177,7 @@ void core_free(struct uacce_core *c)
 		free(d);
 	}
 	policy_unref(c->policy);
+	pthread_cond_destroy(&c->released);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -355,6 +360,8 @@ static void put_hw(struct uacce_queue *q, bool last)
 		release_excl(q);
 	if (hwq) {
 		q->dev->used--;
+		q->dev->released_gen++;
+		pthread_cond_broadcast(&c->released);	/* uq_open_wait */
 		instances_changed(q->dev);
 	}
 	unlock(c);
@@ -626,7 +633,8 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 		return -ENOMEM;
 	err = copy_groups(q, who);
 	if (!err)
-		err = proc_owner_init(&q->owner, who->tid, who->uid, who->gid, sva);
+		err = proc_owner_init_tgid(&q->owner, who->tid, who->tgid, who->comm, who->uid,
+					   who->gid, sva);
 	if (err) {
 		free(q->groups);
 		free(q);
@@ -703,6 +711,76 @@ out_unlock:
 	return err;
 }
 
+/* hardware queues of d held by process tgid (core lock held) */
+static int own_hw_queues_locked(struct uacce_core *c, const struct uacce_dev *d, pid_t tgid)
+{
+	int n = 0;
+
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *o = container_of(pos, struct uacce_queue, link);
+
+		n += o->dev == d && holds_hw(o) && o->owner.tgid == tgid;
+	}
+	return n;
+}
+
+/*
+ * EBUSY for lack of a free hardware queue while the opener's own process
+ * holds some of d's: one of them may be on its way back (a close whose
+ * release has not reached us yet).  Core lock held.
+ */
+static bool open_may_wait_locked(struct uacce_dev *d, const struct uacce_caller *who)
+{
+	return who->tgid > 0 && d->hw && !d->removing && avail_locked(d) <= 0 &&
+	       own_hw_queues_locked(d->core, d, who->tgid) > 0;
+}
+
+bool uq_open_may_wait(struct uacce_dev *d, const struct uacce_caller *who)
+{
+	bool r;
+
+	lock(d->core);
+	r = open_may_wait_locked(d, who);
+	unlock(d->core);
+	return r;
+}
+
+int uq_open_wait(struct uacce_dev *d, const struct uacce_caller *who, int timeout_ms,
+		 struct uacce_queue **out)
+{
+	struct uacce_core *c = d->core;
+	struct timespec until;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		unsigned long gen;
+		int w = 0;
+
+		lock(c);
+		gen = d->released_gen;
+		unlock(c);
+		err = uq_open(d, who, out);
+		if (err != -EBUSY)
+			return err;
+		lock(c);
+		/* a release between the open and here counts: gen moved */
+		while (gen == d->released_gen && open_may_wait_locked(d, who) && w != ETIMEDOUT)
+			w = pthread_cond_timedwait(&c->released, &c->lock, &until);
+		if (gen == d->released_gen) {
+			unlock(c);
+			return -EBUSY;	/* nothing came back in time, or nothing of ours */
+		}
+		unlock(c);
+	}
+}
+
 void uq_set_notify(struct uacce_queue *q, void (*fn)(void *), void *arg)
 {
 	lock(q->dev->core);
@@ -719,9 +797,10 @@ void uq_release(struct uacce_queue *q)
 		/*
 		 * A killed owner's files are closed before its pidfd says it
 		 * exited (and CUSE waits for this release): then this is the
-		 * owner's exit.
+		 * owner's exit.  A queue given back already (PUT_Q: libuacce's
+		 * close) was closed on purpose: no need to ask.
 		 */
-		if (proc_owner_exiting(&q->owner))
+		if (q->state != UQ_ZOMBIE && proc_owner_exiting(&q->owner))
 			qlog_rl(LOG_INFO, q, "owner exited, queue freed");
 		else
 			qlog(LOG_DEBUG, q, "released");

@@ -34,6 +34,13 @@ struct uacce_caller {
 	/* open only: the supplementary groups of tid (for the policy) */
 	const gid_t *groups;
 	int ngroups;
+	/*
+	 * open only, optional: tid's process (0: unknown, the core looks it
+	 * up) and its name ("" or NULL: unknown), read with the groups
+	 * (proc_status_of) so that an open reads tid's status once
+	 */
+	pid_t tgid;
+	const char *comm;
 };
 
 enum uacce_q_state {
@@ -103,6 +110,19 @@ void ud_qfrs_offset(const struct uacce_dev *d, uint64_t off[UACCE_QFRT_NR]);
 
 /* --- queues ------------------------------------------------------------- */
 int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_queue **out);
+/*
+ * A close's release may reach the daemon after the same process's next
+ * open (FUSE delivers releases asynchronously; a client fd the daemon
+ * held, e.g. the broker's, is closed by another thread).  uq_open's EBUSY
+ * for lack of a free hardware queue is then no answer yet: may_wait says
+ * whether the opener's own process holds hardware queues of d (one may be
+ * on its way back), and uq_open_wait opens, waiting up to timeout_ms for
+ * queues to come back as long as that holds.  uq_open_wait blocks: never
+ * from a thread that answers releases (a frontend session thread).
+ */
+bool uq_open_may_wait(struct uacce_dev *d, const struct uacce_caller *who);
+int uq_open_wait(struct uacce_dev *d, const struct uacce_caller *who, int timeout_ms,
+		 struct uacce_queue **out);
 /* the frontend's wake-up for poll waiters */
 void uq_set_notify(struct uacce_queue *q, void (*fn)(void *), void *arg);
 /* last close of the file: stop, free, put; drops the open's reference */

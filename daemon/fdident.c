@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,98 @@ static int read_mount_type(int mnt_id, char *fstype, size_t len)
 	return err;
 }
 
+/*
+ * Mount types by mount id, so that identifying an fd does not parse the
+ * whole mount table each time.  Mount ids are not reused while a mount
+ * lives, and any change of our namespace's mount table (a mount, an
+ * unmount, a move) makes the long-lived /proc/self/mountinfo fd report
+ * POLLPRI | POLLERR once: then the cache is emptied before it is used.
+ * The fd is opened at daemon setup (fd_ident_prepare), never later: the
+ * daemon's fd count stays what it was after setup.  Without it (not
+ * prepared, or it failed) nothing is cached.
+ */
+#define MNT_CACHE 16
+
+static struct {
+	pthread_mutex_t lock;
+	int fd;			/* /proc/self/mountinfo, or -1 */
+	int n, next;		/* entries used, the next to replace */
+	struct {
+		int mnt_id;
+		char fstype[64];
+	} e[MNT_CACHE];
+} mc = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+
+int fd_ident_prepare(void)
+{
+	struct pollfd p;
+	int fd;
+
+	pthread_mutex_lock(&mc.lock);
+	if (mc.fd >= 0) {
+		pthread_mutex_unlock(&mc.lock);
+		return 0;
+	}
+	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int err = -errno;
+
+		pthread_mutex_unlock(&mc.lock);
+		return err;
+	}
+	/* take the event pending from before: from now on a report is a change */
+	p = (struct pollfd){ .fd = fd, .events = POLLPRI };
+	(void)poll(&p, 1, 0);
+	mc.fd = fd;
+	mc.n = mc.next = 0;
+	pthread_mutex_unlock(&mc.lock);
+	return 0;
+}
+
+/* mc.lock held: forget every entry if the mount table changed */
+static void check_changed_locked(void)
+{
+	struct pollfd p = { .fd = mc.fd, .events = POLLPRI };
+
+	if (poll(&p, 1, 0) != 0)	/* a change, or poll failed: trust nothing */
+		mc.n = mc.next = 0;
+}
+
+static int mount_type(int mnt_id, char *fstype, size_t len)
+{
+	int err;
+
+	pthread_mutex_lock(&mc.lock);
+	if (mc.fd >= 0) {
+		check_changed_locked();
+		for (int i = 0; i < mc.n; i++) {
+			if (mc.e[i].mnt_id == mnt_id && strlen(mc.e[i].fstype) < len) {
+				snprintf(fstype, len, "%s", mc.e[i].fstype);
+				pthread_mutex_unlock(&mc.lock);
+				return 0;
+			}
+		}
+	}
+	pthread_mutex_unlock(&mc.lock);
+	err = read_mount_type(mnt_id, fstype, len);
+	if (err)
+		return err;
+	pthread_mutex_lock(&mc.lock);
+	/*
+	 * A change after the read shows at the next look-up; one between the
+	 * check above and the read cannot make this entry wrong: a mount id
+	 * names one mount for as long as it exists.
+	 */
+	if (mc.fd >= 0 && strlen(fstype) < sizeof(mc.e[0].fstype)) {
+		int i = mc.n < MNT_CACHE ? mc.n++ : mc.next++ % MNT_CACHE;
+
+		mc.e[i].mnt_id = mnt_id;
+		snprintf(mc.e[i].fstype, sizeof(mc.e[i].fstype), "%s", fstype);
+	}
+	pthread_mutex_unlock(&mc.lock);
+	return 0;
+}
+
 int fd_ident(int fd, struct fd_ident *out)
 {
 	struct statx stx;
@@ -83,7 +177,7 @@ int fd_ident(int fd, struct fd_ident *out)
 	out->mode = stx.stx_mode;
 	/* the mount and its type, when it is one of our namespace's */
 	if (read_mnt_id(fd, &out->mnt_id) == 0 &&
-	    read_mount_type(out->mnt_id, out->fstype, sizeof(out->fstype)) != 0)
+	    mount_type(out->mnt_id, out->fstype, sizeof(out->fstype)) != 0)
 		out->fstype[0] = '\0';
 	return 0;
 }

@@ -28,6 +28,15 @@ struct fd_ident {
 int fd_ident(int fd, struct fd_ident *out);
 
 /*
+ * Open the long-lived /proc/self/mountinfo fd whose POLLPRI tells when
+ * the mount table changed, so that fd_ident caches mount types by mount
+ * id.  Call it once at setup, before any client can connect (the daemon's
+ * fd count must not grow with its first client).  0 or -errno (then
+ * fd_ident works uncached).
+ */
+int fd_ident_prepare(void);
+
+/*
  * May close() of such a file be done without the risk of waiting for
  * another process?  (In-memory file systems of the kernel, pipes, sockets,
  * anonymous inodes, the memory devices; not other devices - their drivers

@@ -135,39 +135,33 @@ void fe_node_quiesce(struct fe_node *node)
 
 static void file_free(struct fe_file *f);
 
-/* the opener's identity for the policy: its supplementary groups too */
-static int open_caller(fuse_req_t req, struct uacce_caller *who, gid_t **groups)
+/*
+ * The opener's identity for the policy: its supplementary groups too, and
+ * its process and name, all from one read of its status (st->groups is
+ * the caller's to free)
+ */
+static int open_caller(fuse_req_t req, struct uacce_caller *who, struct proc_status *st)
 {
-	int n, err;
+	int err;
 
 	caller_of(req, who);
-	err = proc_groups_of(who->tid, groups, &n);
+	err = proc_status_of(who->tid, st);
 	if (err)
 		return err;
-	who->groups = *groups;
-	who->ngroups = n;
+	who->groups = st->groups;
+	who->ngroups = st->ngroups;
+	who->tgid = st->tgid;
+	who->comm = st->comm;
 	return 0;
 }
 
-void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
+/*
+ * The open's end, from the session thread or a worker: q opened (err 0)
+ * or the error; f and the node's reference (now f's) are consumed.
+ */
+static void open_done(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi,
+		      struct fe_file *f, int err)
 {
-	struct uacce_caller who;
-	gid_t *groups = NULL;
-	struct fe_file *f;
-	int err;
-
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		fe_node_put(node);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	f->node = node;	/* the caller's reference, now the file's */
-	pthread_mutex_init(&f->lock, NULL);
-	err = open_caller(req, &who, &groups);
-	if (!err)
-		err = uq_open(node->dev, &who, &f->q);
-	free(groups);
 	if (err) {
 		pthread_mutex_destroy(&f->lock);
 		free(f);
@@ -192,6 +186,88 @@ void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
 	/* if the reply cannot be delivered, no release will ever come */
 	if (fuse_reply_open(req, fi) != 0)
 		file_free(f);
+}
+
+/*
+ * An open that found no free hardware queue while its process holds some
+ * of the device's (uq_open_may_wait): a worker waits for one to come back
+ * (OPEN_WAIT_MS at most), so that the session thread goes on and answers
+ * the releases it waits for.
+ */
+#define OPEN_WAIT_MS 250
+
+struct open_job {
+	struct fe_job job;
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	struct fe_node *node;		/* the open's reference */
+	struct fe_file *f;
+	struct uacce_caller who;
+	struct proc_status st;		/* who's groups and name point here */
+};
+
+static void open_run(struct fe_job *job, bool cancelled)
+{
+	struct open_job *j = container_of(job, struct open_job, job);
+	int err = cancelled ? -ENODEV :
+		  uq_open_wait(j->node->dev, &j->who, OPEN_WAIT_MS, &j->f->q);
+
+	open_done(j->node, j->req, &j->fi, j->f, err);
+	free(j->st.groups);
+	free(j);
+}
+
+/* 0: the job answers; else the error to answer with (nothing consumed) */
+static int open_later(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi,
+		      struct fe_file *f, const struct uacce_caller *who, struct proc_status *st)
+{
+	struct open_job *j = calloc(1, sizeof(*j));
+	int err;
+
+	if (!j)
+		return -EBUSY;
+	j->job.tag = node;
+	j->job.run = open_run;
+	j->req = req;
+	j->fi = *fi;
+	j->node = node;
+	j->f = f;
+	j->who = *who;
+	j->st = *st;
+	j->who.groups = j->st.groups;
+	j->who.comm = j->st.comm;
+	err = fe_pool_submit(&node->fe->pool, &j->job);
+	if (err) {
+		free(j);
+		return -EBUSY;
+	}
+	st->groups = NULL;	/* the job's now */
+	return 0;
+}
+
+void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct uacce_caller who;
+	struct proc_status st = { .groups = NULL };
+	struct fe_file *f;
+	int err;
+
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		fe_node_put(node);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	f->node = node;	/* the caller's reference, now the file's */
+	pthread_mutex_init(&f->lock, NULL);
+	err = open_caller(req, &who, &st);
+	if (!err)
+		err = uq_open(node->dev, &who, &f->q);
+	if (err == -EBUSY && uq_open_may_wait(node->dev, &who) &&
+	    open_later(node, req, fi, f, &who, &st) == 0)
+		return;
+	free(st.groups);
+	open_done(node, req, fi, f, err);
 }
 
 /* the one release path of an open file */
@@ -479,7 +555,7 @@ static void ident(fuse_req_t req, struct fe_file *f, const struct uacce_caller *
 	struct uacced_ident id = { .magic = UACCED_IDENT_MAGIC, .queue_id = uq_id(f->q) };
 
 	/* only the daemon itself may ask which queue an open file is */
-	if (proc_tgid_of(who->tid) != getpid()) {
+	if (!proc_is_thread_of(getpid(), who->tid)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -593,11 +669,15 @@ void fe_do_flush(fuse_req_t req, struct fuse_file_info *fi)
 
 /* --- session loop ---------------------------------------------------------- */
 
+/* this thread answers requests of a session (its releases among them) */
+static __thread bool in_session;
+
 int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 {
 	struct fuse_buf buf = { .mem = NULL };
 	int err = 0;
 
+	in_session = true;
 	while (!fuse_session_exited(se)) {
 		struct pollfd p[3] = {
 			{ .fd = fuse_session_fd(se), .events = POLLIN },
@@ -658,16 +738,33 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid)
 }
 
 /*
- * Our own nodes too go to the closers: on FUSE their close sends no flush
- * (fe_do_open sets noflush) and their release is asynchronous, but the
- * last close of a CUSE node waits for its RELEASE, which the node's
- * session thread answers - perhaps the very thread closing it.  The
+ * Our own CUSE nodes go to the closers: the last close of a CUSE node
+ * waits for its RELEASE, which the node's session thread answers -
+ * perhaps the very thread closing it.  Our own FUSE files are closed at
+ * once by any other thread: their close sends no flush (fe_do_open sets
+ * noflush) and their release is asynchronous.  A release that still comes
+ * after the owner's next open is waited for there (uq_open_wait).  The
  * closers are drained (frontend_stop) before the sessions stop.
  */
 void frontend_close_client_fd(struct frontend *fe, int fd)
 {
-	(void)fe;
-	fd_close_nowait(fd, NULL);
+	struct fd_ident id;
+	bool known;
+
+	if (fd < 0)
+		return;
+	known = fd_ident(fd, &id) == 0;
+	/*
+	 * A file of our FUSE mount, from a thread that answers no request:
+	 * closed at once (no FLUSH: noflush; its release is queued behind
+	 * the requests already sent), so that a client's next open finds its
+	 * queue given back rather than held by our copy of its fd.
+	 */
+	if (known && fe->opts.kind == FE_FUSE && !in_session && fe->tops->is_ours(fe, fd, &id)) {
+		close(fd);
+		return;
+	}
+	fd_close_nowait(fd, known ? &id : NULL);
 }
 
 /* --- start / stop ------------------------------------------------------------ */

@@ -35,6 +35,7 @@
 #include "core.h"
 #include "devtable.h"
 #include "evloop.h"
+#include "fdident.h"
 #include "frontend.h"
 #include "kgate.h"
 #include "log.h"
@@ -589,6 +590,11 @@ static int setup(struct daemon *dm)
 		return err;
 	devtable_set_frontend(dm->dt, dm->fe);
 	bp = broker_perms(&fo);
+	/* before the first client: fd_ident's mount table fd (fdident.h) */
+	err = fd_ident_prepare();
+	if (err)
+		log_warn("/proc/self/mountinfo: %s: mount types are looked up every time",
+			 strerror(-err));
 	warn_closed_rundir(dm, &bp);
 	err = broker_start(dm->rundir, dm->core, dm->fe, &bp, &dm->broker);
 	if (err)

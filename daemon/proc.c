@@ -88,26 +88,13 @@ static int read_proc(const char *path, char **out)
 	return 0;
 }
 
-int proc_groups_of(pid_t tid, gid_t **out, int *n)
+/* the numbers after "Groups:" up to the end of the line: *out, *n; -errno */
+static int parse_groups(const char *p, gid_t **out, int *n)
 {
-	char path[64], *text = NULL, *p, *end;
 	gid_t *g = NULL, *ng;
-	int cnt = 0, err;
+	char *end;
+	int cnt = 0;
 
-	*out = NULL;
-	*n = 0;
-	if (tid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	err = read_proc(path, &text);
-	if (err)
-		return err;
-	p = strstr(text, "\nGroups:");
-	if (!p) {
-		free(text);
-		return -EIO;
-	}
-	p += strlen("\nGroups:");
 	for (;;) {
 		unsigned long v;
 
@@ -117,26 +104,64 @@ int proc_groups_of(pid_t tid, gid_t **out, int *n)
 		errno = 0;
 		v = strtoul(p, &end, 10);
 		if (end == p || errno || v > UINT32_MAX) {
-			err = -EIO;
-			break;
+			free(g);
+			return -EIO;
 		}
 		p = end;
 		ng = realloc(g, (size_t)(cnt + 1) * sizeof(*g));
 		if (!ng) {
-			err = -ENOMEM;
-			break;
+			free(g);
+			return -ENOMEM;
 		}
 		g = ng;
 		g[cnt++] = (gid_t)v;
 	}
-	free(text);
-	if (err) {
-		free(g);
-		return err;
-	}
 	*out = g;
 	*n = cnt;
 	return 0;
+}
+
+int proc_status_of(pid_t tid, struct proc_status *st)
+{
+	char path[64], *text = NULL, *p;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	if (tid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	err = read_proc(path, &text);
+	if (err)
+		return err;
+	p = strstr(text, "\nTgid:");
+	st->tgid = p ? (pid_t)strtol(p + 6, NULL, 10) : 0;
+	if (st->tgid <= 0) {
+		free(text);
+		return -ESRCH;
+	}
+	/* "Name:" comes first; escaped (a backslash) names are left to /proc/<pid>/comm */
+	if (st->tgid == tid && strncmp(text, "Name:\t", 6) == 0) {
+		size_t len = strcspn(text + 6, "\n");
+
+		if (len < sizeof(st->comm) && !memchr(text + 6, '\\', len)) {
+			memcpy(st->comm, text + 6, len);
+			st->comm[len] = '\0';
+		}
+	}
+	p = strstr(text, "\nGroups:");
+	err = p ? parse_groups(p + strlen("\nGroups:"), &st->groups, &st->ngroups) : -EIO;
+	free(text);
+	return err;
+}
+
+int proc_groups_of(pid_t tid, gid_t **out, int *n)
+{
+	struct proc_status st;
+	int err = proc_status_of(tid, &st);
+
+	*out = err ? NULL : st.groups;
+	*n = err ? 0 : st.ngroups;
+	return err;
 }
 
 static void read_comm(pid_t pid, char comm[16])
@@ -160,16 +185,37 @@ static void read_comm(pid_t pid, char comm[16])
 	comm[strcspn(comm, "\n")] = '\0';
 }
 
-int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool want_mem)
+/*
+ * Is thread `tid` one of process tgid's?  /proc/<tgid>/task/<tid> exists
+ * only for a thread of tgid's group (the same as reading tid's Tgid again,
+ * without the text).
+ */
+bool proc_is_thread_of(pid_t tgid, pid_t tid)
 {
 	char path[64];
-	pid_t tgid;
+
+	if (tgid <= 0 || tid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)tgid, (int)tid);
+	return access(path, F_OK) == 0;
+}
+
+int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool want_mem)
+{
+	return proc_owner_init_tgid(o, tid, 0, NULL, uid, gid, want_mem);
+}
+
+int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const char *comm,
+			 uid_t uid, gid_t gid, bool want_mem)
+{
+	char path[64];
 	int err;
 
 	memset(o, 0, sizeof(*o));
 	o->pidfd = o->memfd = o->mapsfd = -1;
 	pthread_mutex_init(&o->maps_lock, NULL);
-	tgid = proc_tgid_of(tid);
+	if (tgid <= 0)
+		tgid = proc_tgid_of(tid);
 	if (tgid < 0)
 		return tgid;
 	o->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
@@ -177,16 +223,22 @@ int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool
 		return -errno;
 	/*
 	 * The thread `tid` is blocked in our request, so it is alive; check
-	 * again that it still belongs to the process we pinned.
+	 * that it belongs to the process we pinned (the number tgid could
+	 * have been a dead process's, reused, between the look-up and the
+	 * pidfd; a leader's tid is its process's own number, and the pidfd
+	 * pins that now).
 	 */
-	if (proc_tgid_of(tid) != tgid) {
+	if (!proc_is_thread_of(tgid, tid)) {
 		err = -ESRCH;
 		goto fail;
 	}
 	o->tgid = tgid;
 	o->uid = uid;
 	o->gid = gid;
-	read_comm(tgid, o->comm);
+	if (comm && comm[0])
+		snprintf(o->comm, sizeof(o->comm), "%s", comm);
+	else
+		read_comm(tgid, o->comm);
 	if (want_mem) {
 		snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
 		o->memfd = open(path, O_RDWR | O_CLOEXEC);
@@ -272,11 +324,20 @@ bool proc_owner_exiting(const struct uacce_owner *o)
 	char dir[64], path[64 + sizeof(((struct dirent *)0)->d_name) + 8];
 	struct dirent *de;
 	bool exiting = true;
+	unsigned long lflags;
 	DIR *d;
 
 	/* the pidfd pins the pid: /proc/<tgid> is the owner's until it is reaped */
 	if (!proc_owner_alive(o))
 		return true;
+	/*
+	 * The leader first: it is exiting too whenever the process is (a
+	 * leader gone early stays a zombie with PF_EXITING), so a leader
+	 * without the flag answers at once, without reading every thread.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)o->tgid);
+	if (task_flags(path, &lflags) == 0 && !(lflags & PF_EXITING_FLAG))
+		return false;
 	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)o->tgid);
 	d = opendir(dir);
 	if (!d)
@@ -296,9 +357,9 @@ bool proc_owner_exiting(const struct uacce_owner *o)
 
 bool proc_owner_is(const struct uacce_owner *o, pid_t tid)
 {
-	if (tid <= 0)
+	if (tid <= 0 || o->tgid <= 0)
 		return false;
-	if (tid != o->tgid && proc_tgid_of(tid) != o->tgid)
+	if (tid != o->tgid && !proc_is_thread_of(o->tgid, tid))
 		return false;
 	/* alive => the owner still holds its pid, so tgid names the owner */
 	return proc_owner_alive(o);

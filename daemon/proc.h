@@ -31,6 +31,11 @@ struct uacce_owner {
 
 /* Process (thread group) id of thread `tid`, or -errno. */
 pid_t proc_tgid_of(pid_t tid);
+/*
+ * Is thread `tid` one of process tgid's?  (/proc/<tgid>/task/<tid>: a
+ * path look-up, no status text read)
+ */
+bool proc_is_thread_of(pid_t tgid, pid_t tid);
 
 /*
  * Supplementary groups of thread `tid` ("Groups:" of /proc/<tid>/status):
@@ -39,10 +44,32 @@ pid_t proc_tgid_of(pid_t tid);
 int proc_groups_of(pid_t tid, gid_t **out, int *n);
 
 /*
+ * What an open needs to know of thread `tid`, from one read of
+ * /proc/<tid>/status: its process (Tgid), its supplementary groups
+ * (Groups; *groups malloc'd, NULL when there are none) and, when tid leads
+ * its process, the process's name (else comm is "").  -errno.
+ */
+struct proc_status {
+	pid_t tgid;
+	gid_t *groups;
+	int ngroups;
+	char comm[16];
+};
+int proc_status_of(pid_t tid, struct proc_status *st);
+
+/*
  * Pin the process that thread `tid` belongs to.  `want_mem` also opens
  * its memory for SVA access.  -errno.
  */
 int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool want_mem);
+/*
+ * The same when the process is known already (proc_status_of: tgid > 0,
+ * comm its name or "" when unknown): pins tgid, then checks that tid is
+ * still one of its threads (/proc/<tgid>/task/<tid>), without reading
+ * tid's status again.
+ */
+int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const char *comm,
+			 uid_t uid, gid_t gid, bool want_mem);
 void proc_owner_fini(struct uacce_owner *o);
 
 /* true while the owner process has not exited */

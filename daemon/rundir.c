@@ -110,12 +110,12 @@ static void rm_attr_temps(const char *rundir)
 }
 
 /*
- * files a daemon that died left behind: attributes (class/, devices/ and
- * their temporaries), the nodes' udev properties (udev/), devdir, pid
+ * files a daemon that died left behind: attributes (class/, devices/,
+ * .avail/ and their temporaries), the nodes' udev properties (udev/), devdir, pid
  */
 void rundir_remove_stale(const char *rundir)
 {
-	static const char *const trees[] = { "class", "devices", "udev" };
+	static const char *const trees[] = { "class", "devices", "udev", ".avail" };
 	char path[320];
 	bool said = false;
 

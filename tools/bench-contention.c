@@ -36,6 +36,7 @@
 
 #include "bench-util.h"
 #include "bench-contention.h"
+#include "bench-lifecycle.h"
 
 #define WARMUP		3	/* untimed lifecycles before each phase */
 #define MSG_WAIT_MS	120000	/* longest wait for the child's word */
@@ -44,14 +45,7 @@
 
 static int lifecycle(const char *dev)
 {
-	struct uacce_q *q;
-	int err = uacce_queue_open(dev, &q);
-
-	if (err)
-		return err;
-	err = uacce_queue_start(q);
-	uacce_queue_close(q);
-	return err;
+	return bench_lifecycle_once(dev, false);	/* bench-lifecycle.c */
 }
 
 static int measure(const char *dev, unsigned max, double seconds, struct contention_lat *out)
@@ -259,7 +253,7 @@ static int flood_phase(const struct contention_opts *o, struct contention_result
 {
 	struct flood_msg m;
 	pid_t parent = getpid(), pid;
-	int sv[2], err, stop_err = 0;
+	int sv[2], err, stop_err = 0, rerr;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -286,10 +280,15 @@ static int flood_phase(const struct contention_opts *o, struct contention_result
 		err = measure(o->device, o->samples, o->seconds, &r->flood);
 		if (send(sv[0], "s", 1, MSG_NOSIGNAL) != 1)
 			stop_err = -errno;
-		if (!stop_err)
-			stop_err = recv_msg(sv[0], FLOOD_DONE, &m);
-		if (!stop_err)
+		/*
+		 * The child's last word, also when it ended before the stop
+		 * (its error then says why, rather than the send's)
+		 */
+		rerr = recv_msg(sv[0], FLOOD_DONE, &m);
+		if (!rerr)
 			stop_err = m.err;
+		else if (!stop_err)
+			stop_err = rerr;
 		if (!stop_err) {
 			r->flushes = m.flushes;
 			r->flush_mean_ms = m.flushes ? m.flush_ns / 1e6 / m.flushes : 0;

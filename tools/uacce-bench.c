@@ -3,7 +3,8 @@
  * uacce-bench - measure uacced and its devices in one run, side by side:
  * 4 KiB round trips through the dummy devices, through a Unix socket to a
  * helper process (what a user would build instead) and plain memcpy; queue
- * lifecycles per second; the daemon's CPU use with idle open queues;
+ * lifecycles per second from N threads next to a plain open + close of a
+ * null file on the daemon's transport (bench-lifecycle.c); the daemon's CPU use with idle open queues;
  * compression throughput of 1 MiB buffers through the zip device on one
  * and two queues against zlib and libdeflate called in-process on one and
  * two threads (bench-zip.c); with --contention, the latency of open +
@@ -37,6 +38,7 @@
 #include "bench-contention.h"
 #include "bench-plot.h"
 #include "bench-progress.h"
+#include "bench-lifecycle.h"
 #include "bench-zip.h"
 
 struct lat {
@@ -166,47 +168,6 @@ static int bench_dummy(const char *dev, unsigned n, uint32_t size, struct lat *o
 	return err;
 }
 
-/* open, START, map every region the device has, close */
-static int one_lifecycle(const char *dev)
-{
-	struct uacce_q *q;
-	int err = uacce_queue_open(dev, &q);
-
-	if (err)
-		return err;
-	err = uacce_queue_start(q);
-	for (int t = 0; t < UACCE_QFRT_NR && !err; t++) {
-		uint64_t off, size;
-		void *addr;
-
-		if (uacce_region_info(q, t, &off, &size) < 0 || t == UACCE_QFRT_DKO)
-			continue;
-		if (t == UACCE_QFRT_SS) {
-			if (uacce_queue_flags(q) & UACCE_DEV_SVA)
-				continue;
-			size = 65536;
-		}
-		err = uacce_map_region(q, t, size, &addr);
-	}
-	uacce_queue_close(q);
-	return err;
-}
-
-static double bench_lifecycles(const char *dev, double seconds, int *errp)
-{
-	uint64_t t0 = bench_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
-	unsigned n = 0;
-
-	*errp = 0;
-	while (bench_now_ns() < end) {
-		*errp = one_lifecycle(dev);
-		if (*errp)
-			return 0;
-		n++;
-	}
-	return n / ((bench_now_ns() - t0) / 1e9);
-}
-
 static long daemon_pid(void)
 {
 	char path[512];
@@ -300,9 +261,12 @@ static void print_target(const char *name, bool measured, bool met)
 
 static void print_targets_json(const struct lat *sock, const struct lat *d0, const struct lat *d1,
 			       double idle, const struct zip_bench_result *zr,
-			       const struct contention_result *cr)
+			       const struct contention_result *cr, const struct lifecycle_result *lr)
 {
 	printf("\"targets\":{");
+	/* issue 14 item 3 */
+	print_target("lifecycles_ge_10000_per_s", lr && !lr->err, lr && !lr->err &&
+		     lr->per_s >= 10000);
 	print_target("zip_1q_ge_0.9_best_inprocess_1t_l6", zr && zip_ratio_1q(&zr->lv[0]) > 0,
 		     zr && zip_ratio_1q(&zr->lv[0]) >= 0.9);
 	print_target("zip_2q_ge_1.6_1q_l6", zr && zip_ratio_2q(&zr->lv[0]) > 0,
@@ -330,8 +294,8 @@ static void print_lat(const char *name, const struct lat *l)
 }
 
 static void print_table(unsigned n, const struct lat *mc, const struct lat *sock,
-			const struct lat *d0, const struct lat *d1, const struct lat *d1e, double lc,
-			int el, int idle_q, double idle_s, double idle, int ei)
+			const struct lat *d0, const struct lat *d1, const struct lat *d1e,
+			int idle_q, double idle_s, double idle, int ei)
 {
 	printf("uacce-bench: 4 KiB round trips, %u each\n", n);
 	print_lat("memcpy in process", mc);
@@ -342,8 +306,6 @@ static void print_table(unsigned n, const struct lat *mc, const struct lat *sock
 	if (d1->ok && sock->ok)
 		printf("  dummy SVA p50 / socket p50 = %.3f, non-SVA = %.3f\n",
 		       d1->p50_us / sock->p50_us, d0->ok ? d0->p50_us / sock->p50_us : -1);
-	printf("queue lifecycles (open, START, map all, close): %.0f /s%s\n", lc,
-	       el ? " (error)" : "");
 	printf("daemon CPU with %d idle started queues over %.0f s: %.3f %% of one core%s\n",
 	       idle_q, idle_s, idle, ei ? " (error)" : "");
 }
@@ -392,7 +354,7 @@ static void usage(FILE *f)
 		"      --quiet               no progress line\n"
 		"  -h, --help                this help\n"
 		"  -V, --version             the version\n\n"
-		"Round trips, lifecycles and idle CPU:\n"
+		"Round trips and idle CPU:\n"
 		"  -n, --count N             4 KiB round trips per path (default 20000, >= 100)\n"
 		"  -i, --idle-queues N       started queues held idle while the daemon's CPU\n"
 		"                            is measured (default 8)\n"
@@ -415,7 +377,12 @@ static void usage(FILE *f)
 		"      --contention-device DEV the device measured (uacce-dummy-1)\n"
 		"      --flood-device DEV    the device flooded (uacce-dummy-0)\n"
 		"      --flood-size BYTES    bytes per copy, K/M/G suffixes (64M, --quick 16M)\n"
-		"      --flood-copies N      copies per FLUSH (15)\n");
+		"      --flood-copies N      copies per FLUSH (15)\n\n"
+		"Queue lifecycles (open+START+close next to a null file's open+close):\n"
+		"      --lifecycle-only      measure them alone\n"
+		"      --lifecycle-threads N client threads (default 2, 1 to 64)\n"
+		"      --lifecycle-seconds S seconds per figure (2, >= 0.1)\n"
+		"      --lifecycle-device DEV the device (uacce-dummy-1)\n");
 }
 
 /* what a device error means, on stderr: no daemon, a closed runtime dir... */
@@ -515,6 +482,10 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'Q' },
 		{ "progress", no_argument, NULL, 'G' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "lifecycle-threads", required_argument, NULL, 'L' },
+		{ "lifecycle-seconds", required_argument, NULL, 'E' },
+		{ "lifecycle-device", required_argument, NULL, 'W' },
+		{ "lifecycle-only", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -527,13 +498,18 @@ int main(int argc, char **argv)
 				      .samples = 200, .seconds = 30, .copy_size = 64u << 20,
 				      .copies = 15 };
 	struct contention_result cr = { 0 };
+	/* open + START + close from 2 threads (the machine's cores), 2 s a figure */
+	struct lifecycle_opts lo = { .device = "uacce-dummy-1", .threads = 2, .seconds = 2.0,
+				     .baseline = true };
+	struct lifecycle_result lr = { .null_per_s = -1 };
+	bool lifecycle = true;
 	bool zip = true, others = true, contention = false, quick = false;
 	bool co_samples = false, co_size = false, co_seconds = false;
 	bool json = false, quiet = false, progress = false;
 	const char *plot = NULL;
 	unsigned n = 20000;
 	int idle_q = 8, c, e0 = 0, e1 = 0, el = 0, ei = 0, ez = 0, ec = 0;
-	double idle_s = 10, lc = 0, idle = -1;
+	double idle_s = 10, idle = -1;
 
 	while ((c = getopt_long(argc, argv, "jn:i:s:qhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -555,6 +531,7 @@ int main(int argc, char **argv)
 			zo.seconds = 0.5;
 			zo.rounds = 1;
 			zo.corpus_max = 8u << 20;
+			lo.seconds = 1.0;
 			quick = true;
 			break;
 		case 'Z':
@@ -573,7 +550,7 @@ int main(int argc, char **argv)
 			zo.rounds = atoi(optarg) > 0 ? atoi(optarg) : 1;
 			break;
 		case 'O':
-			others = false;
+			others = lifecycle = false;
 			break;
 		case 'N':
 			zip = false;
@@ -583,7 +560,7 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			contention = true;
-			others = zip = false;
+			others = zip = lifecycle = false;
 			break;
 		case 'M':
 			co.samples = (unsigned)strtoul(optarg, NULL, 0);
@@ -614,6 +591,23 @@ int main(int argc, char **argv)
 				fprintf(stderr, "uacce-bench: --flood-copies: 1 to %d\n", Q_BDS - 1);
 				return 2;
 			}
+			break;
+		case 'L':
+			lo.threads = (unsigned)strtoul(optarg, NULL, 0);
+			if (lo.threads < 1 || lo.threads > 64) {
+				fprintf(stderr, "uacce-bench: --lifecycle-threads: 1 to 64\n");
+				return 2;
+			}
+			break;
+		case 'E':
+			lo.seconds = atof(optarg) > 0.1 ? atof(optarg) : 0.1;
+			break;
+		case 'W':
+			lo.device = optarg;
+			break;
+		case 'Y':
+			lifecycle = true;
+			others = zip = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -654,7 +648,7 @@ int main(int argc, char **argv)
 
 	/* a terminal gets progress; --json keeps stderr quiet unless asked */
 	bench_progress_init(isatty(STDERR_FILENO) && !quiet && (!json || progress),
-			    (others ? 7 : 0) + (zip ? zip_bench_steps(&zo) : 0) + (contention ? 1 : 0));
+			    (others ? 6 : 0) + (lifecycle ? 1 : 0) + (zip ? zip_bench_steps(&zo) : 0) + (contention ? 1 : 0));
 	if (others) {
 		bench_progress_step("4 KiB memcpy in process, %u times", n);
 		bench_memcpy(n, &mc);
@@ -667,10 +661,13 @@ int main(int argc, char **argv)
 		bench_progress_step("empty round trips through uacce-dummy-1, %u times", n);
 		if (!e1)
 			e1 = bench_dummy("uacce-dummy-1", n, 0, &d1e);
-		bench_progress_step("queue lifecycles on uacce-dummy-1, 2 s");
-		lc = bench_lifecycles("uacce-dummy-1", 2.0, &el);
 		bench_progress_step("daemon CPU with %d idle queues, %.0f s", idle_q, idle_s);
 		idle = bench_idle(idle_q, idle_s, &ei);
+	}
+	if (lifecycle) {
+		bench_progress_step("queue lifecycles on %s, %u threads, %.1f s", lo.device,
+				    lo.threads, lo.seconds);
+		el = lifecycle_bench_run(&lo, &lr);
 	}
 	if (zip)
 		ez = zip_bench_run(&zo, &zr);
@@ -702,7 +699,11 @@ int main(int argc, char **argv)
 		       d1.ok && sock.ok ? d1.p50_us / sock.p50_us : -1);
 		printf("\"ratio_dummy_nonsva_p50_to_socket_p50\":%.4f,",
 		       d0.ok && sock.ok ? d0.p50_us / sock.p50_us : -1);
-		printf("\"queue_lifecycles_per_second\":%.0f,", lc);
+		if (lifecycle) {
+			/* the older key: the same figure with every region mapped */
+			printf("\"queue_lifecycles_per_second\":%.0f,", lr.mapped_per_s);
+			lifecycle_bench_print_json(&lo, &lr);
+		}
 		printf("\"idle_queues\":%d,\"idle_seconds\":%.1f,\"daemon_cpu_percent_idle\":%.3f,",
 		       idle_q, idle_s, idle);
 		if (zip) {
@@ -714,12 +715,14 @@ int main(int argc, char **argv)
 			printf(",");
 		}
 		print_targets_json(&sock, &d0, &d1, idle, zip ? &zr : NULL,
-				   contention ? &cr : NULL);
+				   contention ? &cr : NULL, lifecycle ? &lr : NULL);
 		printf("\"errors\":{\"dummy0\":%d,\"dummy1\":%d,\"lifecycle\":%d,\"idle\":%d,"
 		       "\"zip\":%d,\"contention\":%d}}\n", e0, e1, el, ei, ez, ec);
 	} else {
 		if (others)
-			print_table(n, &mc, &sock, &d0, &d1, &d1e, lc, el, idle_q, idle_s, idle, ei);
+			print_table(n, &mc, &sock, &d0, &d1, &d1e, idle_q, idle_s, idle, ei);
+		if (lifecycle)
+			lifecycle_bench_print_table(&lo, &lr);
 		if (zip)
 			zip_bench_print_table(&zo, &zr);
 		if (contention)

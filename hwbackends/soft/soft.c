@@ -166,12 +166,18 @@ static int run_once(struct soft_q *sq)
 	return n;
 }
 
-static void *worker(void *arg)
+/*
+ * Serve sq until it is stopped.  No spin and no short sleeps before its
+ * first request: a queue just started may never get one (a lifecycle's
+ * open, START, close), and libuacce kicks the futex when it finds the
+ * worker asleep; a client that never kicks waits at most 1 ms for its
+ * first request to be seen (then the idle policy above applies).
+ */
+static void worker(struct soft_q *sq)
 {
-	struct soft_q *sq = arg;
 	const struct soft_personality *p = sq->dev->pers;
 	uint32_t *sleeping, *wake = p->wake_word(sq, &sleeping);
-	uint64_t last = now_ns();
+	uint64_t last = now_ns() - 1000000ULL;
 
 	while (!__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t idle;
@@ -198,7 +204,106 @@ static void *worker(void *arg)
 			unpark(sq);
 		__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
 	}
+}
+
+/*
+ * The per-queue workers' threads.  A thread whose queue stops says so
+ * (sq->worker_done, under threads.lock: stop_queue waits for it, then the
+ * queue may go) and waits, one of at most IDLE_THREADS, for the next queue
+ * to start; beyond them it exits.  Every thread is detached and owns its
+ * struct soft_thread; an idle one is reachable from threads.idle.
+ */
+#define IDLE_THREADS	8
+
+struct soft_thread {
+	struct list link;		/* threads.idle, while idle */
+	pthread_cond_t cond;		/* sq was given */
+	struct soft_q *sq;		/* its queue; threads.lock */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done;		/* a worker_done became true */
+	struct list idle;		/* soft_thread.link */
+	int nidle;
+} threads = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+	.idle = { &threads.idle, &threads.idle },
+};
+
+static void *thread_main(void *arg)
+{
+	struct soft_thread *t = arg;
+
+	pthread_mutex_lock(&threads.lock);
+	for (;;) {
+		struct soft_q *sq = t->sq;
+
+		pthread_mutex_unlock(&threads.lock);
+		worker(sq);
+		pthread_mutex_lock(&threads.lock);
+		t->sq = NULL;
+		sq->worker_done = true;	/* sq is not touched from here on */
+		pthread_cond_broadcast(&threads.done);
+		if (threads.nidle >= IDLE_THREADS)
+			break;
+		list_add_tail(&threads.idle, &t->link);
+		threads.nidle++;
+		while (!t->sq)
+			pthread_cond_wait(&t->cond, &threads.lock);
+	}
+	pthread_mutex_unlock(&threads.lock);
+	pthread_cond_destroy(&t->cond);
+	free(t);
 	return NULL;
+}
+
+/* a thread for sq's worker: an idle one, or a new one; -errno */
+static int worker_start(struct soft_q *sq)
+{
+	struct soft_thread *t = NULL;
+	pthread_attr_t attr;
+	pthread_t th;
+	int err;
+
+	pthread_mutex_lock(&threads.lock);
+	sq->worker_done = false;
+	if (!list_empty(&threads.idle)) {
+		t = container_of(threads.idle.next, struct soft_thread, link);
+		list_del(&t->link);
+		threads.nidle--;
+		t->sq = sq;
+		pthread_cond_signal(&t->cond);
+	}
+	pthread_mutex_unlock(&threads.lock);
+	if (t)
+		return 0;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	list_init(&t->link);
+	pthread_cond_init(&t->cond, NULL);
+	t->sq = sq;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&th, &attr, thread_main, t);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		pthread_cond_destroy(&t->cond);
+		free(t);
+		return -err;
+	}
+	return 0;
+}
+
+/* sq->stop is set and its worker woken: wait until its thread left it */
+static void worker_wait(struct soft_q *sq)
+{
+	pthread_mutex_lock(&threads.lock);
+	while (!sq->worker_done)
+		pthread_cond_wait(&threads.done, &threads.lock);
+	pthread_mutex_unlock(&threads.lock);
 }
 
 bool soft_stopping(struct soft_q *sq)
@@ -409,10 +514,10 @@ int soft_start_queue(struct uacce_hwq *hq)
 		return 0;
 	}
 	sq->stop = 0;
-	err = pthread_create(&sq->thread, NULL, worker, sq);
+	err = worker_start(sq);
 	if (err) {
-		log_err("%s: cannot start worker: %s", uacce_hwq_label(sq->q), strerror(err));
-		return -err;
+		log_err("%s: cannot start worker: %s", uacce_hwq_label(sq->q), strerror(-err));
+		return err;
 	}
 	sq->running = true;
 	return 0;
@@ -430,7 +535,7 @@ void soft_stop_queue(struct uacce_hwq *hq)
 	} else {
 		__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
 		wake_worker(sq);
-		pthread_join(sq->thread, NULL);
+		worker_wait(sq);
 		sq->running = false;
 		if (sq->dev->engine && sq->dev->engine->queue_stopped)
 			sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);

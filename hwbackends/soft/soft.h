@@ -2,7 +2,8 @@
 /*
  * soft.h - the software accelerator.  Two worker models:
  *  - per queue (dummy): a worker thread per started queue plays the
- *    hardware.  It notices new ring entries by polling shared memory
+ *    hardware (threads of stopped queues wait, up to IDLE_THREADS of
+ *    them, for the next queue to start: no thread made per START).  It notices new ring entries by polling shared memory
  *    (spinning briefly after activity, then sleeping with a growing
  *    timeout), and can be woken at once through a futex word in the
  *    queue's MMIO page, by the FLUSH ioctl, or by stop.
@@ -107,8 +108,8 @@ struct soft_q {
 	struct soft_dev *dev;
 	struct uacce_queue *q;
 	pthread_mutex_t proc_lock;	/* one processor at a time (worker, FLUSH) */
-	pthread_t thread;
 	bool running;			/* worker exists; the queue's lock */
+	bool worker_done;		/* its thread left it (soft.c's threads.lock) */
 	int stop;			/* atomic: worker must exit */
 	int updated;			/* atomic: news for poll() */
 	/*

@@ -416,6 +416,9 @@ it_bg_probe() {
 	local user=$1 out=$2
 	shift 2
 	IT_BG_PROBE=
+	# emptied here, not only by the background job's redirection: that may
+	# come after the wait below reads an earlier probe's "ready" line
+	: >"$out"
 	"$IT_AS" "$user" timeout -k 5 $((120 * IT_TS)) "$IT_PROBE" "$@" >"$out" 2>&1 &
 	IT_BG=$!
 	IT_BG_PIDS+=("$IT_BG")

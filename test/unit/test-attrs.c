@@ -219,6 +219,49 @@ START_TEST(test_instances_current)
 }
 END_TEST
 
+static ino_t ino_of(const char *rel)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", rundir, rel);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/*
+ * Each value has its file, made once (.avail/<node>/<n>); the attribute is
+ * swapped to it by link + rename: no inode made or freed per open or close
+ */
+START_TEST(test_instances_value_files)
+{
+	struct uacce_dev *d = mkdev(8, UACCE_ABI_V4, NULL);
+	struct uacce_caller me = { .tid = gettid(), .uid = getuid(), .gid = getgid() };
+	struct uacce_queue *q;
+	ino_t three = 0;
+
+	ck_assert_int_eq(attrs_publish(rundir, d), 0);
+	ck_assert_uint_eq(ino_of("class/uacce-fake-8/available_instances"),
+			  ino_of(".avail/uacce-fake-8/4"));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(uq_open(d, &me, &q), 0);
+		ck_assert_str_eq(slurp("class/uacce-fake-8/available_instances"), "3\n");
+		if (!three)
+			three = ino_of(".avail/uacce-fake-8/3");
+		ck_assert_uint_eq(ino_of("class/uacce-fake-8/available_instances"), three);
+		uq_release(q);
+		ck_assert_str_eq(slurp("class/uacce-fake-8/available_instances"), "4\n");
+		ck_assert_uint_eq(ino_of("class/uacce-fake-8/available_instances"),
+				  ino_of(".avail/uacce-fake-8/4"));
+	}
+	ck_assert_uint_eq(ino_of(".avail/uacce-fake-8/3"), three);
+	ck_assert_int_eq(count_entries("class/uacce-fake-8", "tmp"), 0);
+	attrs_remove(rundir, d);
+	ck_assert(!exists(".avail/uacce-fake-8"));
+	drop(d);
+}
+END_TEST
+
 START_TEST(test_instances_never_stale)
 {
 	struct uacce_dev *d = mkdev(5, UACCE_ABI_V4, NULL);
@@ -257,6 +300,7 @@ START_TEST(test_remove_all)
 	/* nothing left: not even the tree's directories */
 	ck_assert(!exists("class"));
 	ck_assert(!exists("devices"));
+	ck_assert(!exists(".avail"));
 	ck_assert_int_eq(count_entries(".", "tmp"), 0);
 	drop(a);
 	drop(b);
@@ -273,6 +317,7 @@ int main(void)
 	tcase_add_test(tc, test_device_link_soft);
 	tcase_add_test(tc, test_device_link_hw);
 	tcase_add_test(tc, test_instances_current);
+	tcase_add_test(tc, test_instances_value_files);
 	tcase_add_test(tc, test_instances_never_stale);
 	tcase_add_test(tc, test_remove_all);
 	suite_add_tcase(s, tc);

@@ -98,6 +98,65 @@ START_TEST(test_open_no_free_queue_ebusy)
 }
 END_TEST
 
+/*
+ * A release still on its way when the same process opens again (FUSE
+ * delivers releases asynchronously): uq_open_wait waits for it instead of
+ * answering EBUSY; for another process's open, or with nothing coming
+ * back, EBUSY stays the answer (issue 14 item 3).
+ */
+struct late_release {
+	pthread_t t;
+	struct uacce_queue *q;
+};
+
+static void *release_later(void *arg)
+{
+	struct late_release *l = arg;
+
+	usleep(50000);	/* the opener is waiting by now, or will find it back */
+	uq_release(l->q);
+	return NULL;
+}
+
+START_TEST(test_open_waits_for_own_release)
+{
+	struct uacce_core *c = fx_core;
+	struct uacce_dev *d = mkdev(c, "dummy_v1", true, 2, 1);
+	struct uacce_caller w = me(), other;
+	struct late_release l;
+	struct uacce_queue *q1, *q2, *q3 = NULL;
+	struct child ch = spawn_child();
+
+	w.tgid = getpid();
+	other = who_tid(ch.pid);
+	other.tgid = ch.pid;
+	q1 = open_me(d);
+	q2 = open_me(d);
+	/* full, and the opener holds queues of d: one may be coming back */
+	ck_assert(uq_open_may_wait(d, &w));
+	ck_assert_int_eq(uq_open(d, &w, &q3), -EBUSY);
+	/* another process holds none: nothing of its own to wait for */
+	ck_assert(!uq_open_may_wait(d, &other));
+	ck_assert_int_eq(uq_open_wait(d, &other, 600000, &q3), -EBUSY);
+	/* nothing comes back: EBUSY once the wait is over */
+	ck_assert_int_eq(uq_open_wait(d, &w, 20, &q3), -EBUSY);
+	ck_assert_ptr_null(q3);
+	/* q1 comes back while the open waits: the open gets it */
+	l.q = q1;
+	ck_assert_int_eq(pthread_create(&l.t, NULL, release_later, &l), 0);
+	ck_assert_int_eq(uq_open_wait(d, &w, 600000, &q3), 0);
+	ck_assert_ptr_nonnull(q3);
+	ck_assert_int_eq(pthread_join(l.t, NULL), 0);
+	ck_assert_int_eq(ud_available_instances(d), 0);
+	/* not full: no reason to wait */
+	uq_release(q3);
+	ck_assert(!uq_open_may_wait(d, &w));
+	uq_release(q2);
+	ck_assert_int_eq(ud_available_instances(d), 2);
+	kill_child(&ch);
+}
+END_TEST
+
 START_TEST(test_open_nonsva_exclusive)
 {
 	struct uacce_core *c = fx_core;
@@ -257,6 +316,7 @@ TCase *tc_open(void)
 	tcase_add_test(tc, test_open_init_and_instances);
 	tcase_add_test(tc, test_open_release_returns_instance);
 	tcase_add_test(tc, test_open_no_free_queue_ebusy);
+	tcase_add_test(tc, test_open_waits_for_own_release);
 	tcase_add_test(tc, test_open_nonsva_exclusive);
 	tcase_add_test(tc, test_open_sva_not_exclusive);
 	tcase_add_test(tc, test_open_excl_released_by_owner_died);

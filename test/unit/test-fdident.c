@@ -7,6 +7,10 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -128,6 +132,72 @@ START_TEST(test_not_on_a_mount)
 }
 END_TEST
 
+/* open, identify, close <dir>/f: its mount's type in *type, its mount id returned */
+static int ident_in(const char *dir, char *type, size_t len)
+{
+	char path[128];
+	struct fd_ident id;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fd_ident(fd, &id), 0);
+	close(fd);
+	snprintf(type, len, "%s", id.fstype);
+	return id.mnt_id;
+}
+
+static int fd_count(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * Mount types are cached by mount id; a change of the mount table empties
+ * the cache, so a mount id given again to a new mount (the kernel hands
+ * out the lowest free one) is not taken for the old mount's type.  In a
+ * mount namespace of our own (a user namespace when not root); the
+ * look-ups themselves open no fd beyond the one prepared.
+ */
+START_TEST(test_mount_type_cache)
+{
+	char dir[] = "/tmp/fdident-mnt.XXXXXX", type[64];
+	int a, b, fds;
+
+	if (unshare(CLONE_NEWNS) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+		printf("info: no mount namespace (%m): mount type cache not checked\n");
+		return;
+	}
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(fd_ident_prepare(), 0);
+	fds = fd_count();
+	ck_assert_int_eq(fd_ident_prepare(), 0);	/* once only */
+	ck_assert_int_eq(mount("uacce-t", dir, "tmpfs", 0, NULL), 0);
+	a = ident_in(dir, type, sizeof(type));
+	ck_assert_str_eq(type, "tmpfs");
+	a = ident_in(dir, type, sizeof(type));	/* from the cache */
+	ck_assert_str_eq(type, "tmpfs");
+	ck_assert_int_eq(umount(dir), 0);
+	ck_assert_int_eq(mount("uacce-r", dir, "ramfs", 0, NULL), 0);
+	b = ident_in(dir, type, sizeof(type));
+	ck_assert_str_eq(type, "ramfs");
+	printf("info: mount ids %d then %d%s\n", a, b, a == b ? " (reused)" : "");
+	ck_assert_int_eq(fd_count(), fds);
+	ck_assert_int_eq(umount(dir), 0);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fdident");
@@ -137,6 +207,7 @@ int main(void)
 	tcase_add_test(tc, test_devtmpfs_is_local);
 	tcase_add_test(tc, test_devices_by_driver);
 	tcase_add_test(tc, test_not_on_a_mount);
+	tcase_add_test(tc, test_mount_type_cache);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

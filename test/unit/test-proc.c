@@ -12,7 +12,11 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit-main.h"
@@ -284,9 +288,114 @@ START_TEST(test_not_for_non_sva_owner)
 }
 END_TEST
 
+/* --- identity of an opener: one status read (issue 14 item 3) ----------- */
+
+static void *thread_status(void *arg)
+{
+	struct proc_status *st = arg;
+
+	ck_assert_int_eq(proc_status_of(gettid(), st), 0);
+	return NULL;
+}
+
+START_TEST(test_status_of)
+{
+	struct proc_status st;
+	char comm[16] = "";
+	gid_t g[64];
+	int n = getgroups(64, g);
+	FILE *f = fopen("/proc/self/comm", "re");
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	/* the leader: its process, its groups as getgroups(2) has them, its name */
+	ck_assert_int_eq(proc_status_of(getpid(), &st), 0);
+	ck_assert_int_eq(st.tgid, getpid());
+	ck_assert_str_eq(st.comm, comm);
+	ck_assert_int_eq(st.ngroups, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_uint_eq(st.groups[i], g[i]);
+	free(st.groups);
+	/* another thread: the same process, no name (a thread's is not its process's) */
+	ck_assert_int_eq(pthread_create(&t, NULL, thread_status, &st), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(st.tgid, getpid());
+	ck_assert_str_eq(st.comm, "");
+	free(st.groups);
+	ck_assert_int_eq(proc_status_of(0, &st), -ESRCH);
+	ck_assert_int_eq(proc_status_of(-1, &st), -ESRCH);
+}
+END_TEST
+
+static void *is_mine(void *arg)
+{
+	*(bool *)arg = proc_is_thread_of(getpid(), gettid());
+	return NULL;
+}
+
+START_TEST(test_is_thread_of)
+{
+	pthread_t t;
+	bool mine = false;
+	pid_t child;
+	int st;
+
+	ck_assert(proc_is_thread_of(getpid(), getpid()));
+	ck_assert_int_eq(pthread_create(&t, NULL, is_mine, &mine), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert(mine);
+	/* another process's thread is not ours, nor ours its */
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	ck_assert(!proc_is_thread_of(getpid(), child));
+	ck_assert(!proc_is_thread_of(child, getpid()));
+	ck_assert(proc_is_thread_of(child, child));
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	ck_assert(!proc_is_thread_of(child, child));	/* gone */
+	ck_assert(!proc_is_thread_of(0, getpid()));
+	ck_assert(!proc_is_thread_of(getpid(), 0));
+}
+END_TEST
+
+/* an owner pinned with the process known takes its name and checks the thread */
+START_TEST(test_owner_init_tgid)
+{
+	struct uacce_owner o2;
+	pid_t child = fork();
+	int st;
+
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(proc_owner_init_tgid(&o2, gettid(), getpid(), "named", getuid(), getgid(),
+					      false), 0);
+	ck_assert_int_eq(o2.tgid, getpid());
+	ck_assert_str_eq(o2.comm, "named");
+	ck_assert(proc_owner_is(&o2, gettid()));
+	ck_assert(!proc_owner_is(&o2, child));
+	proc_owner_fini(&o2);
+	/* a process that tid is no thread of: refused */
+	ck_assert_int_eq(proc_owner_init_tgid(&o2, gettid(), child, "", getuid(), getgid(), false),
+			 -ESRCH);
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("proc");
+	TCase *ti = tcase_create("identity");
 	TCase *tc = tcase_create("protections");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -301,5 +410,9 @@ int main(void)
 	tcase_add_test(tc, test_not_for_non_sva_owner);
 	tcase_add_test(tc, test_opener_thread_exited);
 	suite_add_tcase(s, tc);
+	tcase_add_test(ti, test_status_of);
+	tcase_add_test(ti, test_is_thread_of);
+	tcase_add_test(ti, test_owner_init_tgid);
+	suite_add_tcase(s, ti);
 	return unit_run(s);
 }
