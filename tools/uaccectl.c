@@ -27,6 +27,7 @@
 
 #include "uacced_config.h"
 #include "control.h"
+#include "uaccectl_cdi.h"
 
 #define MAX_REPLY	(16u << 20)
 #define REPLY_TIMEOUT_MS 120000		/* a reload may register CUSE devices */
@@ -45,7 +46,9 @@ static void usage(FILE *f)
 		"  usage                per user: queues and region memory against the limits\n"
 		"  reload               reload the daemon's configuration (like SIGHUP)\n"
 		"  check-config [FILE]  check FILE (default %s) and its\n"
-		"                       drop-ins without a running daemon\n\n"
+		"                       drop-ins without a running daemon\n"
+		"  cdi [--output FILE|-] [--vendor NAME]\n"
+		"                       write a CDI spec for containers (cdi --help)\n\n"
 		"Options:\n"
 		"      --runtime-dir DIR  the daemon's runtime directory (default:\n"
 		"                         $UACCE_RUNTIME_DIR, else /run/uacce)\n"
@@ -525,6 +528,8 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int c;
 
+	if (uaccectl_cdi_requested(argc, argv))
+		return uaccectl_cdi_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RUNDIR:
