@@ -91,6 +91,9 @@ suite kabi-asan test/integ/run-kabi.sh "$asan"
 # the hisi_qm_v2 zip device (issue 13): kabi-hisi, a UADK-like client of its protocol, under uacce-run
 suite hisi test/integ/run-hisi.sh "$build"
 suite hisi-asan test/integ/run-hisi.sh "$asan"
+# uaccectl cdi (issue 15): the CDI spec of a running daemon (FUSE here; containers: the guest)
+suite cdi test/integ/run-cdi.sh "$build"
+suite cdi-asan test/integ/run-cdi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"
