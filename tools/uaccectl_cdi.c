@@ -20,6 +20,7 @@
  * node is a file of the daemon's FUSE mount: the device gets that mount.
  */
 #define _GNU_SOURCE
+#include "config.h"	/* autoconf: PACKAGE_VERSION */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -218,9 +219,10 @@ next:
 	for (int i = 0; i < count; i++)
 		for (int j = 0; j < count; j++)
 			if (j != i && strcmp(devs[i].name, devs[j].name) == 0) {
+				cdi_fail(o, "devices \"%s\" and \"%s\" have the same CDI name",
+					 devs[i].node, devs[j].node);
 				free(devs);
-				return cdi_fail(o, "devices \"%s\" and \"%s\" have the same CDI name",
-						devs[i].node, devs[j].node), -1;
+				return -1;
 			}
 	qsort(devs, (size_t)count, sizeof(*devs), by_name);
 	*out = devs;
@@ -378,6 +380,7 @@ static int write_atomic(const char *path, const char *text)
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return -errno;
+	errno = 0;
 	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
 		err = errno ? -errno : -EIO;
 	if (close(fd) < 0 && !err)
@@ -502,13 +505,14 @@ bool uaccectl_cdi_requested(int argc, char **argv)
 
 int uaccectl_cdi_main(int argc, char **argv)
 {
-	enum { O_RUNDIR = 256, O_VENDOR };
+	enum { O_RUNDIR = 256, O_VENDOR, O_VERSION };
 	static const struct option opts[] = {
 		{ "runtime-dir", required_argument, NULL, O_RUNDIR },
 		{ "output", required_argument, NULL, 'o' },
 		{ "vendor", required_argument, NULL, O_VENDOR },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 },
 	};
 	struct cdi_opts o = { .output = CDI_DEFAULT_OUTPUT, .vendor = CDI_DEFAULT_VENDOR };
@@ -530,6 +534,9 @@ int uaccectl_cdi_main(int argc, char **argv)
 			break;
 		case 'h':
 			cdi_usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("uaccectl %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
 			cdi_usage(stderr);
