@@ -30,7 +30,7 @@ ND=$(realpath "$IT_NODE_DIR")
 # "uacce-", in version order (dummy-0 ... dummy-5, zip-6, zip-7)
 nodes() {
 	local d
-	for d in $(ls "$IT_RT/class"); do echo "${d#uacce-} $d"; done | sort -V | cut -d' ' -f2
+	for d in "$IT_RT"/class/*; do d=${d##*/}; echo "${d#uacce-} $d"; done | sort -V | cut -d' ' -f2
 }
 want_names() {
 	local d
