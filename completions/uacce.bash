@@ -14,7 +14,7 @@
 # /run/uacce (readable by the clients that may open the devices).
 
 # uaccectl's commands (its --help lists the same; test/completions checks it)
-_uacce_ctl_commands="list queues usage reload top check-config"
+_uacce_ctl_commands="list queues usage reload top cdi check-config"
 
 # the value of option $1 on the command line before the cursor, or nothing
 _uacce_optval() {
@@ -147,6 +147,13 @@ _uaccectl() {
 		# one FILE after it
 		[[ $cur == -* ]] && { _uacce_reply "$(_uacce_options "${COMP_WORDS[0]}")"; return 0; }
 		((COMP_CWORD == at + 1)) && _uacce_files '*.json'
+		;;
+	cdi)
+		case $prev in
+		-o | --output) _uacce_files '*.json' ;;
+		--vendor) COMPREPLY=() ;;
+		*) _uacce_reply "$(_uacce_options "${COMP_WORDS[0]}" cdi)" ;;
+		esac
 		;;
 	top)
 		case $prev in

@@ -20,6 +20,8 @@ esac
 pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev libjson-c-dev check libsubunit-dev fuse3 gzip zlib1g-dev libdeflate-dev libisal-dev libudev-dev pigz isal"
 if [ "$what" = test ]; then
 	pkgs="$pkgs systemd binutils qemu-system-x86 busybox-static cpio xz-utils kmod util-linux procps psmisc mandoc jq python3"
+	# containers in the guest (test/integ/run-containers.sh): podman, its runtime and monitor
+	pkgs="$pkgs podman crun conmon"
 	# the libFuzzer harnesses (test/fuzz/): clang and its fuzzer runtime
 	pkgs="$pkgs clang libclang-rt-14-dev"
 	# the BPF gate for kernel uacce devices (configure --enable-bpf-gate=auto

@@ -104,6 +104,9 @@ suite tools-asan test/integ/run-tools.sh "$asan"
 # allows (here: the unenforceable report); enforced in the guest suites below
 suite kgate test/integ/run-kgate.sh "$build"
 suite kgate-asan test/integ/run-kgate.sh "$asan"
+# uaccectl cdi (issue 15): the CDI spec of a running daemon (FUSE here; containers: the guest)
+suite cdi test/integ/run-cdi.sh "$build"
+suite cdi-asan test/integ/run-cdi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
 suite hostile test/integ/run-hostile.sh --soak 60 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"

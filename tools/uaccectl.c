@@ -29,6 +29,7 @@
 #include "control.h"
 #include "uaccectl.h"
 #include "uaccectl_top.h"
+#include "uaccectl_cdi.h"
 
 #define MAX_REPLY	(16u << 20)
 #define REPLY_TIMEOUT_MS 120000		/* a reload may register CUSE devices */
@@ -48,7 +49,9 @@ static void usage(FILE *f)
 		"  reload               reload the daemon's configuration (like SIGHUP)\n"
 		"  top [-n N] [-d SECONDS]  a live view of devices, users and queues\n"
 		"  check-config [FILE]  check FILE (default %s) and its\n"
-		"                       drop-ins without a running daemon\n\n"
+		"                       drop-ins without a running daemon\n"
+		"  cdi [--output FILE|-] [--vendor NAME]\n"
+		"                       write a CDI spec for containers (cdi --help)\n\n"
 		"Options:\n"
 		"      --runtime-dir DIR  the daemon's runtime directory (default:\n"
 		"                         $UACCE_RUNTIME_DIR, else /run/uacce)\n"
@@ -555,6 +558,8 @@ int main(int argc, char **argv)
 
 	if (uaccectl_top_requested(argc, argv))
 		return uaccectl_top_main(argc, argv);
+	if (uaccectl_cdi_requested(argc, argv))
+		return uaccectl_cdi_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RUNDIR:

@@ -28,6 +28,7 @@ const char *ename(int e)
 		{ ECONNRESET, "ECONNRESET" }, { ENOTCONN, "ENOTCONN" },
 		{ ETIMEDOUT, "ETIMEDOUT" }, { ECONNREFUSED, "ECONNREFUSED" },
 		{ EALREADY, "EALREADY" }, { ECONNABORTED, "ECONNABORTED" },
+		{ EDQUOT, "EDQUOT" },
 	};
 	static __thread char buf[32];
 

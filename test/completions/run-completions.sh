@@ -87,6 +87,7 @@ for c in uacced uaccectl uacce-zip uacce-bench uacce-dummy uacce-run; do
 	offers "$c --: the long options of its --help" "$opts" $c --
 done
 offers "uaccectl top --: top's options" "$(long uaccectl top)" uaccectl top --
+offers "uaccectl cdi --: cdi's options" "$(long uaccectl cdi)" uaccectl cdi --
 offers "uacce-dummy -: its short options" "-d -n -s -q" uacce-dummy -
 
 # --- values -------------------------------------------------------------------------
@@ -110,6 +111,7 @@ expect "uacced -c: files" "$tmp/d/a.json $tmp/d/a.txt" uacced -c "$tmp/d/a"
 expect "uacced --runtime-dir: directories" "$tmp/d" uacced --runtime-dir "$tmp/d"
 expect "uaccectl check-config: .json files" "$tmp/d/a.json" uaccectl check-config "$tmp/d/a"
 expect "uaccectl top -n: a number, nothing to offer" "" uaccectl top -n ""
+expect "uaccectl cdi --output: .json files" "$tmp/d/a.json" uaccectl cdi --output "$tmp/d/a"
 expect "uacce-zip FILE: any file" "$tmp/d/a.json $tmp/d/a.txt $tmp/d/b.gz" uacce-zip "$tmp/d/"
 expect "uacce-zip -d FILE: the .gz files" "$tmp/d/b.gz" uacce-zip -d "$tmp/d/"
 expect "uacce-zip -kd FILE: the .gz files" "$tmp/d/b.gz" uacce-zip -kd "$tmp/d/"

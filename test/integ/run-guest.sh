@@ -57,6 +57,8 @@ for b in "$@"; do
 			run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-400} "$here/run-churn.sh" "$b"
 		[ -x "$here/run-policy.sh" ] && run "$tag: policy" "$here/run-policy.sh" "$b"
 		[ -x "$top/test/zip/run-zip-tests.sh" ] && run "$tag: zip" "$top/test/zip/run-zip-tests.sh" "$b"
+		# containers (issue 15): podman with uaccectl cdi's spec, clients inside
+		[ -x "$here/run-containers.sh" ] && run "$tag: containers" "$here/run-containers.sh" "$b"
 		# hostile clients (issue 11) on CUSE nodes, no soak: the sections that
 		# go through the nodes or pass their fds (the control socket's is the
 		# host's alone: the same unix socket), the ioctl sweep sampled past
