@@ -150,7 +150,6 @@ _uaccectl() {
 		;;
 	cdi)
 		case $prev in
-		-o | --output) _uacce_files '*.json' ;;
 		--vendor) COMPREPLY=() ;;
 		*) _uacce_reply "$(_uacce_options "${COMP_WORDS[0]}" cdi)" ;;
 		esac
