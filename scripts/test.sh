@@ -69,7 +69,7 @@ lint_man() {
 
 guest() {	# guest BUILDDIR...
 	test/vm/setup.sh || return 1
-	UACCE_VM_TIMEOUT=${UACCE_VM_TIMEOUT:-1500} test/vm/run-vm.sh test/integ/run-guest.sh "$@"
+	UACCE_VM_TIMEOUT=${UACCE_VM_TIMEOUT:-2400} test/vm/run-vm.sh test/integ/run-guest.sh "$@"
 }
 
 echo "=== dependencies"

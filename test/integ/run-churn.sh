@@ -34,14 +34,23 @@ fi
 # is what is checked: at most 512 kB
 rss0=$(sed -n 's/.*"rss_kb_mid":\([0-9]*\).*/\1/p' "$out")
 rss1=$(sed -n 's/.*"rss_kb_after":\([0-9]*\).*/\1/p' "$out")
+# With transparent huge pages always on (Debian's kernel in the guest), one
+# heap fault can bring a whole huge page in at once: growth of exactly
+# 2048 kB was seen twice there on a loaded machine.  One huge page of slack
+# then; a leak that grows with the cycles still shows.
+rss_limit=512
+if grep -q '\[always\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+	hp=$(cat /sys/kernel/mm/transparent_hugepage/hpage_pmd_size 2>/dev/null || echo 2097152)
+	rss_limit=$((512 + hp / 1024))
+fi
 if ldd "$IT_DAEMON" 2>/dev/null | grep -q libasan; then
 	# ASan keeps freed memory in quarantine: RSS says nothing there, the
 	# leak check at exit (below: exit status 0) does
 	it_info "daemon RSS $rss0 -> $rss1 kB (ASan build: quarantine, not checked)"
-elif [ -n "$rss0" ] && [ -n "$rss1" ] && [ $((rss1 - rss0)) -le 512 ]; then
-	it_ok "daemon RSS over the second half of the cycles $rss0 -> $rss1 kB (growth limit 512 kB)"
+elif [ -n "$rss0" ] && [ -n "$rss1" ] && [ $((rss1 - rss0)) -le $rss_limit ]; then
+	it_ok "daemon RSS over the second half of the cycles $rss0 -> $rss1 kB (growth limit $rss_limit kB)"
 else
-	it_bad "daemon RSS over the second half of the cycles $rss0 -> $rss1 kB (growth limit 512 kB)"
+	it_bad "daemon RSS over the second half of the cycles $rss0 -> $rss1 kB (growth limit $rss_limit kB)"
 fi
 # the same on the mainline profile's devices (issue 12): fewer cycles
 if ! it_skip churn-mainline; then
