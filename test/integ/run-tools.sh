@@ -201,7 +201,7 @@ EOF
 	Q=("$BENCH" --no-zip -n 200 -s 0.2)
 	script -qfec "${Q[*]}" /dev/null >"$T/p1" 2>&1
 	out_has "uacce-bench on a terminal: a progress line" "$T/p1" '\[1/7\] 4 KiB memcpy in process'
-	out_has "... it reaches the last step" "$T/p1" '\[7/7\] daemon CPU with 8 idle queues'
+	out_has "... it reaches the last step" "$T/p1" '\[7/7\] queue lifecycles on uacce-dummy-1'
 	out_has "... and is cleared before the table" "$T/p1" $'\r\033\\[K(uacce-bench: 4 KiB|$)'
 	script -qfec "${Q[*]} --json" /dev/null >"$T/p2" 2>&1
 	if grep -q '\[1/' "$T/p2"; then it_bad "--json on a terminal shows progress"; else it_ok "--json on a terminal: no progress"; fi
