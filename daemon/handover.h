@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * handover.h - a live restart's state: what a running uacced hands to its
+ * successor (the same or a newer binary) so that open queues, their
+ * clients' fds and blocked calls live on (uacced(8), "Live restart").
+ *
+ * The state is one JSON document (json-c) plus a table of fds.  Modules
+ * write their part into their own member of the root ("core",
+ * "frontend", "broker", "control") and refer to fds by their index in the
+ * table (ho_put_fd); the successor takes them back by index (ho_take_fd).
+ * The document carries its format number: a daemon reads every format up
+ * to its own (HO_FORMAT) and refuses a newer one.
+ *
+ * Transports: the state goes as the memfd "uacced-state" next to the fds
+ * "ho<index>", either inherited through execve(2) of the successor
+ * (uaccectl restart, SIGUSR2) or through systemd's fd store (systemctl
+ * restart); both arrive the same way, as socket activation's
+ * LISTEN_FDS/LISTEN_FDNAMES (ho_receive).
+ */
+#ifndef UACCED_HANDOVER_H
+#define UACCED_HANDOVER_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* the format this daemon writes; it reads 1 .. HO_FORMAT */
+#define HO_FORMAT 1
+#define HO_STATE_NAME "uacced-state"
+
+struct ho_state;
+
+/* an empty state to write into; -errno */
+int ho_new(struct ho_state **out);
+/* closes every fd of the table not taken, frees the document */
+void ho_free(struct ho_state *s);
+/* the document's root object (owned by s) */
+json_object *ho_root(struct ho_state *s);
+/* the format of a received state (HO_FORMAT for one made by ho_new) */
+int ho_format(const struct ho_state *s);
+
+/*
+ * Add a duplicate of fd (the caller keeps its own) to the table: its index
+ * (>= 0), or -errno.
+ */
+int ho_put_fd(struct ho_state *s, int fd);
+/*
+ * Take fd number `idx` out of the table: the caller owns it from now on
+ * (close-on-exec set).  -EBADF when there is no such fd or it was taken.
+ */
+int ho_take_fd(struct ho_state *s, int idx);
+
+/* json helpers: an object's integer/string member, with a default */
+int64_t ho_get_int(json_object *o, const char *key, int64_t dflt);
+const char *ho_get_str(json_object *o, const char *key, const char *dflt);
+json_object *ho_get(json_object *o, const char *key);	/* NULL when absent */
+/* a byte string as base64 in o[key]; read back: -EINVAL when absent/bad */
+int ho_set_bytes(json_object *o, const char *key, const void *buf, size_t len);
+int ho_get_bytes(json_object *o, const char *key, void *buf, size_t cap, size_t *len);
+
+/*
+ * Hand s to a successor: execve(path, argv) of this process with s's fds
+ * (and the state memfd) as LISTEN_FDS 3.. .  Returns only on failure
+ * (-errno; s is intact, the caller keeps running).
+ */
+int ho_exec(struct ho_state *s, const char *path, char *const argv[]);
+/*
+ * Hand s to systemd's fd store (FDSTORE=1, names as above; NOTIFY_SOCKET
+ * must be set and the unit's FileDescriptorStoreMax large enough): the
+ * next instance of the service gets them.  -errno.
+ */
+int ho_fdstore(struct ho_state *s);
+/*
+ * The state handed to this process, if any: *out NULL (and 0) when
+ * LISTEN_FDS has no "uacced-state"; -errno (logged) when there is one that
+ * cannot be read.  Fds that are not ours are left alone.  Clears the
+ * LISTEN_* variables.
+ */
+int ho_receive(struct ho_state **out);
+/*
+ * After a state came through the fd store: ask systemd to drop its copies
+ * (FDSTOREREMOVE=1 for every name), so that released queues' memory is not
+ * pinned there.  No-op when it came through execve.
+ */
+void ho_fdstore_forget(struct ho_state *s);
+
+#endif
