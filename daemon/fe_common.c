@@ -33,9 +33,115 @@ static void caller_of(fuse_req_t req, struct uacce_caller *who)
 	*who = (struct uacce_caller){ .tid = ctx->pid, .uid = ctx->uid, .gid = ctx->gid };
 }
 
-static struct fe_file *file_of(struct fuse_file_info *fi)
+/* --- open files by id ------------------------------------------------------------- */
+
+#define FMAP_MIN 64	/* buckets at first; doubled when files outnumber them */
+
+static size_t fmap_slot(const struct frontend *fe, uint64_t id)
 {
-	return (struct fe_file *)(uintptr_t)fi->fh;
+	/* ids are sequential: a multiplicative hash spreads them */
+	return (size_t)((id * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & fe->fmap_mask;
+}
+
+static int fmap_init(struct frontend *fe)
+{
+	pthread_rwlock_init(&fe->fmap_lock, NULL);
+	fe->fmap = calloc(FMAP_MIN, sizeof(*fe->fmap));
+	if (!fe->fmap)
+		return -ENOMEM;
+	fe->fmap_mask = FMAP_MIN - 1;
+	return 0;
+}
+
+static void fmap_fini(struct frontend *fe)
+{
+	free(fe->fmap);
+	fe->fmap = NULL;
+	pthread_rwlock_destroy(&fe->fmap_lock);
+}
+
+/* twice the buckets (fmap_lock held for writing); stays as is without memory */
+static void fmap_grow(struct frontend *fe)
+{
+	size_t n = (fe->fmap_mask + 1) * 2;
+	struct fe_file **old = fe->fmap, **b = calloc(n, sizeof(*b));
+	size_t oldn = fe->fmap_mask + 1;
+
+	if (!b)
+		return;
+	fe->fmap = b;
+	fe->fmap_mask = n - 1;
+	for (size_t i = 0; i < oldn; i++) {
+		for (struct fe_file *f = old[i], *next; f; f = next) {
+			size_t slot = fmap_slot(fe, f->id);
+
+			next = f->hnext;
+			f->hnext = b[slot];
+			b[slot] = f;
+		}
+	}
+	free(old);
+}
+
+/* -EEXIST when the id is taken (never for the core's ids) */
+static int fmap_add(struct frontend *fe, struct fe_file *f)
+{
+	size_t slot;
+	int err = 0;
+
+	pthread_rwlock_wrlock(&fe->fmap_lock);
+	for (struct fe_file *o = fe->fmap[fmap_slot(fe, f->id)]; o; o = o->hnext)
+		if (o->id == f->id)
+			err = -EEXIST;
+	if (!err) {
+		if (fe->fmap_n > fe->fmap_mask)
+			fmap_grow(fe);
+		slot = fmap_slot(fe, f->id);
+		f->hnext = fe->fmap[slot];
+		fe->fmap[slot] = f;
+		fe->fmap_n++;
+	}
+	pthread_rwlock_unlock(&fe->fmap_lock);
+	return err;
+}
+
+static void fmap_del(struct frontend *fe, struct fe_file *f)
+{
+	pthread_rwlock_wrlock(&fe->fmap_lock);
+	for (struct fe_file **pp = &fe->fmap[fmap_slot(fe, f->id)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == f) {
+			*pp = f->hnext;
+			fe->fmap_n--;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&fe->fmap_lock);
+}
+
+struct fe_file *fe_file_find(struct frontend *fe, uint64_t fh)
+{
+	struct fe_file *f;
+
+	pthread_rwlock_rdlock(&fe->fmap_lock);
+	for (f = fe->fmap[fmap_slot(fe, fh)]; f && f->id != fh; f = f->hnext)
+		;
+	pthread_rwlock_unlock(&fe->fmap_lock);
+	return f;
+}
+
+/*
+ * The file a request names, with a queue; else NULL, answered ENODEV (a
+ * file adopted without its queue, or an fh unknown after a live restart).
+ */
+static struct fe_file *file_of(struct frontend *fe, fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct fe_file *f = fe_file_find(fe, fi->fh);
+
+	if (!f || !f->q) {
+		fuse_reply_err(req, ENODEV);
+		return NULL;
+	}
+	return f;
 }
 
 /* called by backend threads when a queue has news */
@@ -169,11 +275,23 @@ static void open_done(struct fe_node *node, fuse_req_t req, struct fuse_file_inf
 		fuse_reply_err(req, -err);
 		return;
 	}
+	f->id = uq_id(f->q);
+	if (fmap_add(node->fe, f) != 0) {
+		/* the core's ids are unique: never */
+		node_err(node, "%s: queue %llu: its id is taken by another open file",
+			 node->path, (unsigned long long)f->id);
+		uq_release(f->q);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		fe_node_put(node);
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	uq_set_notify(f->q, fe_notify, f);
 	pthread_mutex_lock(&node->fe->lock);
 	list_add_tail(&node->fe->files, &f->link);
 	pthread_mutex_unlock(&node->fe->lock);
-	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->fh = f->id;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fi->keep_cache = 0;
@@ -275,10 +393,12 @@ static void file_free(struct fe_file *f)
 {
 	struct frontend *fe = f->node->fe;
 
+	fmap_del(fe, f);
 	pthread_mutex_lock(&fe->lock);
 	list_del(&f->link);
 	pthread_mutex_unlock(&fe->lock);
-	uq_release(f->q);	/* stops the backend: no notify after this */
+	if (f->q)
+		uq_release(f->q);	/* stops the backend: no notify after this */
 	if (f->ph)
 		fuse_pollhandle_destroy(f->ph);
 	pthread_mutex_destroy(&f->lock);
@@ -286,9 +406,12 @@ static void file_free(struct fe_file *f)
 	free(f);
 }
 
-void fe_do_release(fuse_req_t req, struct fuse_file_info *fi)
+void fe_do_release(struct frontend *fe, fuse_req_t req, struct fuse_file_info *fi)
 {
-	file_free(file_of(fi));
+	struct fe_file *f = fe_file_find(fe, fi->fh);
+
+	if (f)
+		file_free(f);
 	fuse_reply_err(req, 0);
 }
 
@@ -566,16 +689,19 @@ static void ident(fuse_req_t req, struct fe_file *f, const struct uacce_caller *
 	fuse_reply_ioctl(req, 0, &id, sizeof(id));
 }
 
-void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
-		 unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+void fe_do_ioctl(struct frontend *fe, fuse_req_t req, int cmd, void *arg,
+		 struct fuse_file_info *fi, unsigned flags, const void *in_buf, size_t in_bufsz,
+		 size_t out_bufsz)
 {
-	struct fe_file *f = file_of(fi);
+	struct fe_file *f = file_of(fe, req, fi);
 	unsigned int ucmd = (unsigned int)cmd;
 	struct uacce_caller who;
 	struct uacce_ioctl io;
 	enum uq_cmd kind;
 	int err;
 
+	if (!f)
+		return;
 	caller_of(req, &who);
 	if (flags & FUSE_IOCTL_COMPAT) {
 		fuse_reply_err(req, ENOTTY);
@@ -607,13 +733,19 @@ void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 	}
 }
 
-void fe_do_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+void fe_do_poll(struct frontend *fe, fuse_req_t req, struct fuse_file_info *fi,
+		struct fuse_pollhandle *ph)
 {
-	struct fe_file *f = file_of(fi);
+	struct fe_file *f = file_of(fe, req, fi);
 	struct uacce_caller who;
 	unsigned mask = 0;
 	int err;
 
+	if (!f) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		return;
+	}
 	caller_of(req, &who);
 	pthread_mutex_lock(&f->lock);
 	if (ph) {
@@ -635,30 +767,34 @@ void fe_do_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandl
 }
 
 /* uacce queues have no read/write: EPERM for strangers, EINVAL for the owner */
-static void no_rw(fuse_req_t req, struct fuse_file_info *fi)
+static void no_rw(struct frontend *fe, fuse_req_t req, struct fuse_file_info *fi)
 {
+	struct fe_file *f = file_of(fe, req, fi);
 	struct uacce_caller who;
 	int err;
 
+	if (!f)
+		return;
 	caller_of(req, &who);
-	err = uq_check_owner(file_of(fi)->q, &who);
+	err = uq_check_owner(f->q, &who);
 	fuse_reply_err(req, err ? -err : EINVAL);
 }
 
-void fe_do_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+void fe_do_read(struct frontend *fe, fuse_req_t req, size_t size, off_t off,
+		struct fuse_file_info *fi)
 {
 	(void)size;
 	(void)off;
-	no_rw(req, fi);
+	no_rw(fe, req, fi);
 }
 
-void fe_do_write(fuse_req_t req, const char *buf, size_t size, off_t off,
+void fe_do_write(struct frontend *fe, fuse_req_t req, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
 	(void)buf;
 	(void)size;
 	(void)off;
-	no_rw(req, fi);
+	no_rw(fe, req, fi);
 }
 
 void fe_do_flush(fuse_req_t req, struct fuse_file_info *fi)
@@ -784,6 +920,7 @@ static void frontend_free(struct frontend *fe)
 	sem_destroy(&fe->resolvers);
 	pthread_cond_destroy(&fe->takers_done);
 	fe_pool_destroy(&fe->pool);
+	fmap_fini(fe);
 	pthread_mutex_destroy(&fe->lock);
 	free(fe);
 }
@@ -807,11 +944,13 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 	pthread_cond_init(&fe->takers_done, NULL);
 	sem_init(&fe->resolvers, 0, MAX_RESOLVERS);
 	fe_pool_init(&fe->pool);
+	fe->freeze_efd = -1;
+	err = fmap_init(fe);
 	fe->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fe->stop_efd < 0) {
+	if (fe->stop_efd < 0 && !err)
 		err = -errno;
+	if (err)
 		goto fail;
-	}
 	err = fe->tops->init(fe);
 	if (err)
 		goto fail;

@@ -166,18 +166,39 @@ static void c_open(fuse_req_t req, struct fuse_file_info *fi)
 static void c_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		    unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
-	fe_do_ioctl(req, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+	fe_do_ioctl(node_of(req)->fe, req, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+}
+
+static void c_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	fe_do_read(node_of(req)->fe, req, size, off, fi);
+}
+
+static void c_write(fuse_req_t req, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	fe_do_write(node_of(req)->fe, req, buf, size, off, fi);
+}
+
+static void c_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	fe_do_release(node_of(req)->fe, req, fi);
+}
+
+static void c_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	fe_do_poll(node_of(req)->fe, req, fi, ph);
 }
 
 static const struct cuse_lowlevel_ops cuse_ops = {
 	.init_done = c_init_done,
 	.open = c_open,
-	.read = fe_do_read,
-	.write = fe_do_write,
+	.read = c_read,
+	.write = c_write,
 	.flush = fe_do_flush,
-	.release = fe_do_release,
+	.release = c_release,
 	.ioctl = c_ioctl,
-	.poll = fe_do_poll,
+	.poll = c_poll,
 };
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)

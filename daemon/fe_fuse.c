@@ -222,7 +222,7 @@ static void f_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void f_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	fe_do_release(req, fi);
+	fe_do_release(fe_of(req), req, fi);
 }
 
 static void f_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
@@ -230,28 +230,28 @@ static void f_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		    size_t in_bufsz, size_t out_bufsz)
 {
 	(void)ino;
-	fe_do_ioctl(req, (int)cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+	fe_do_ioctl(fe_of(req), req, (int)cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
 }
 
 static void f_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		   struct fuse_pollhandle *ph)
 {
 	(void)ino;
-	fe_do_poll(req, fi, ph);
+	fe_do_poll(fe_of(req), req, fi, ph);
 }
 
 static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	(void)ino;
-	fe_do_read(req, size, off, fi);
+	fe_do_read(fe_of(req), req, size, off, fi);
 }
 
 static void f_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		    off_t off, struct fuse_file_info *fi)
 {
 	(void)ino;
-	fe_do_write(req, buf, size, off, fi);
+	fe_do_write(fe_of(req), req, buf, size, off, fi);
 }
 
 static void f_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -58,6 +58,25 @@ struct frontend {
 	pthread_cond_t takers_done;
 	struct fe_pool pool;		/* answers device ioctls and SHARE_SVAS */
 	struct list files;		/* fe_file.link, open files; lock */
+	/*
+	 * fuse_file_info.fh -> fe_file: fh is the queue's id (uq_id), stable
+	 * across a live restart (the kernel keeps sending the fh it got).  A
+	 * hash of chains; fmap_lock (a leaf: readers are the request handlers).
+	 */
+	pthread_rwlock_t fmap_lock;
+	struct fe_file **fmap;		/* fmap_mask + 1 buckets */
+	size_t fmap_mask;
+	size_t fmap_n;			/* files in it */
+	/*
+	 * Live restart (frontend_freeze): readable while frozen, the session
+	 * threads leave their loops at a request boundary.  `freezing`
+	 * (lock): SHARE_SVAS lookups are refused (EAGAIN) meanwhile;
+	 * `resolving` (lock): lookups handed to a worker, not yet answered.
+	 */
+	int freeze_efd;
+	bool freezing;
+	bool frozen;			/* main thread only */
+	int resolving;
 	void *priv;			/* the transport's (init .. fini) */
 };
 
@@ -105,14 +124,32 @@ struct fe_transport_ops {
 extern const struct fe_transport_ops fe_cuse_transport;
 extern const struct fe_transport_ops fe_fuse_transport;
 
-/* per-open-file state; fuse_file_info.fh points at it */
+/*
+ * per-open-file state; fuse_file_info.fh is its id (the queue's id,
+ * uq_id), found through frontend::fmap
+ */
 struct fe_file {
 	struct list link;		/* frontend::files */
+	struct fe_file *hnext;		/* frontend::fmap chain; fmap_lock */
+	uint64_t id;			/* fi->fh */
 	struct fe_node *node;
+	/*
+	 * NULL only for a file adopted from a live restart whose queue did not
+	 * come over: every request on it answers ENODEV, release frees it
+	 */
 	struct uacce_queue *q;
-	pthread_mutex_t lock;		/* ph */
+	pthread_mutex_t lock;		/* ph, kh */
 	struct fuse_pollhandle *ph;
+	/*
+	 * the kernel's poll handle of the last FUSE_POLL asking for a
+	 * notification (recorded by the transport's read hook): a successor
+	 * wakes it with a raw FUSE_NOTIFY_POLL; 0: none
+	 */
+	uint64_t kh;
 };
+
+/* the file of fh, or NULL (any thread; the kernel keeps it open meanwhile) */
+struct fe_file *fe_file_find(struct frontend *fe, uint64_t fh);
 
 /* records about a node's device (journal field UACCE_DEVICE, see log.h) */
 #define node_log(prio, node, ...) ulog_ctx((prio), UD_LOG_CTX((node)->dev), __VA_ARGS__)
@@ -132,12 +169,15 @@ struct fe_node *fe_node_of_dev(struct frontend *fe, struct uacce_dev *d);
 
 /* shared request handlers; open consumes a reference on node */
 void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi);
-void fe_do_release(fuse_req_t req, struct fuse_file_info *fi);
-void fe_do_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
-		 unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz);
-void fe_do_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
-void fe_do_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
-void fe_do_write(fuse_req_t req, const char *buf, size_t size, off_t off,
+void fe_do_release(struct frontend *fe, fuse_req_t req, struct fuse_file_info *fi);
+void fe_do_ioctl(struct frontend *fe, fuse_req_t req, int cmd, void *arg,
+		 struct fuse_file_info *fi, unsigned flags, const void *in_buf, size_t in_bufsz,
+		 size_t out_bufsz);
+void fe_do_poll(struct frontend *fe, fuse_req_t req, struct fuse_file_info *fi,
+		struct fuse_pollhandle *ph);
+void fe_do_read(struct frontend *fe, fuse_req_t req, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fe_do_write(struct frontend *fe, fuse_req_t req, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi);
 void fe_do_flush(fuse_req_t req, struct fuse_file_info *fi);
 
