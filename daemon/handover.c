@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * handover.c - a live restart's state (handover.h): the document, its fd
+ * table, and the two transports (execve of a spawned successor, systemd's
+ * fd store), which both arrive as LISTEN_FDS/LISTEN_FDNAMES.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "handover.h"
+#include "log.h"
+
+#define FD_BASE 3		/* sd_listen_fds(3): the first passed fd */
+#define MAX_FDS 65536
+#define MAX_STATE (256u << 20)
+
+struct ho_state {
+	json_object *root;
+	int *fds;		/* -1: taken */
+	int nfds, cap;
+	int format;
+	bool from_store;	/* arrived through systemd's fd store */
+	char **store_names;	/* their names, for ho_fdstore_forget */
+	int nstore;
+};
+
+int ho_new(struct ho_state **out)
+{
+	struct ho_state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->root = json_object_new_object();
+	if (!s->root) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->format = HO_FORMAT;
+	json_object_object_add(s->root, "format", json_object_new_int(HO_FORMAT));
+	json_object_object_add(s->root, "version", json_object_new_string(PACKAGE_VERSION));
+	*out = s;
+	return 0;
+}
+
+void ho_free(struct ho_state *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nfds; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	for (int i = 0; i < s->nstore; i++)
+		free(s->store_names[i]);
+	free(s->store_names);
+	free(s->fds);
+	json_object_put(s->root);
+	free(s);
+}
+
+json_object *ho_root(struct ho_state *s)
+{
+	return s->root;
+}
+
+int ho_format(const struct ho_state *s)
+{
+	return s->format;
+}
+
+static int table_add(struct ho_state *s, int fd)
+{
+	if (s->nfds == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 64;
+		int *n;
+
+		if (cap > MAX_FDS)
+			return -EMFILE;
+		n = realloc(s->fds, (size_t)cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->fds = n;
+		s->cap = cap;
+	}
+	s->fds[s->nfds] = fd;
+	return s->nfds++;
+}
+
+int ho_put_fd(struct ho_state *s, int fd)
+{
+	int d, idx;
+
+	if (fd < 0)
+		return -EBADF;
+	/* above the range the transports move fds into: no clash when moving */
+	d = fcntl(fd, F_DUPFD_CLOEXEC, 1024);
+	if (d < 0)
+		d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d < 0)
+		return -errno;
+	idx = table_add(s, d);
+	if (idx < 0)
+		close(d);
+	return idx;
+}
+
+int ho_take_fd(struct ho_state *s, int idx)
+{
+	int fd;
+
+	if (idx < 0 || idx >= s->nfds || s->fds[idx] < 0)
+		return -EBADF;
+	fd = s->fds[idx];
+	s->fds[idx] = -1;
+	return fd;
+}
+
+/* --- json helpers -------------------------------------------------------- */
+
+json_object *ho_get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+int64_t ho_get_int(json_object *o, const char *key, int64_t dflt)
+{
+	json_object *v = ho_get(o, key);
+
+	return v && (json_object_is_type(v, json_type_int) ||
+		     json_object_is_type(v, json_type_boolean)) ? json_object_get_int64(v) : dflt;
+}
+
+const char *ho_get_str(json_object *o, const char *key, const char *dflt)
+{
+	json_object *v = ho_get(o, key);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int ho_set_bytes(json_object *o, const char *key, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t n = (len + 2) / 3 * 4;
+	char *out = malloc(n + 1), *w = out;
+	json_object *v;
+
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t x = (uint32_t)p[i] << 16;
+
+		if (i + 1 < len)
+			x |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			x |= p[i + 2];
+		*w++ = b64[x >> 18 & 63];
+		*w++ = b64[x >> 12 & 63];
+		*w++ = i + 1 < len ? b64[x >> 6 & 63] : '=';
+		*w++ = i + 2 < len ? b64[x & 63] : '=';
+	}
+	*w = 0;
+	v = json_object_new_string_len(out, (int)n);
+	free(out);
+	if (!v)
+		return -ENOMEM;
+	json_object_object_add(o, key, v);
+	return 0;
+}
+
+static int b64_val(char c)
+{
+	const char *p = c ? strchr(b64, c) : NULL;
+
+	return p ? (int)(p - b64) : -1;
+}
+
+int ho_get_bytes(json_object *o, const char *key, void *buf, size_t cap, size_t *len)
+{
+	const char *s = ho_get_str(o, key, NULL);
+	uint8_t *out = buf;
+	size_t n, used = 0;
+
+	if (!s)
+		return -EINVAL;
+	n = strlen(s);
+	if (n % 4)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4], pad = 0;
+		uint32_t x = 0;
+
+		for (int k = 0; k < 4; k++) {
+			if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			if (pad || (v[k] = b64_val(s[i + k])) < 0)
+				return -EINVAL;
+		}
+		x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		for (int k = 0; k < 3 - pad; k++) {
+			if (used == cap)
+				return -ENOSPC;
+			out[used++] = (uint8_t)(x >> (16 - 8 * k));
+		}
+	}
+	*len = used;
+	return 0;
+}
+
+/* --- the state memfd ----------------------------------------------------- */
+
+static int state_memfd(struct ho_state *s)
+{
+	const char *text;
+	size_t len, off = 0;
+	int fd;
+
+	json_object_object_add(s->root, "nfds", json_object_new_int(s->nfds));
+	text = json_object_to_json_string_ext(s->root, JSON_C_TO_STRING_PLAIN);
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	fd = memfd_create(HO_STATE_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		off += (size_t)n;
+	}
+	/* the successor reads what was written, nothing else can change it */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	return fd;
+}
+
+static int parse_state(int fd, json_object **out)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+	json_tokener *tok;
+	json_object *root = NULL;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size <= 0 || (uint64_t)st.st_size > MAX_STATE)
+		return -EINVAL;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EIO;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	tok = json_tokener_new();
+	root = tok ? json_tokener_parse_ex(tok, buf, (int)got) : NULL;
+	if (tok)
+		json_tokener_free(tok);
+	free(buf);
+	if (!root || !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return -EINVAL;
+	}
+	*out = root;
+	return 0;
+}
+
+/* --- transports ---------------------------------------------------------- */
+
+static int names_env(const struct ho_state *s, char **out)
+{
+	size_t cap = 32 + (size_t)s->nfds * 12;
+	char *env = malloc(cap), *w;
+
+	if (!env)
+		return -ENOMEM;
+	w = env + sprintf(env, "LISTEN_FDNAMES=%s", HO_STATE_NAME);
+	for (int i = 0; i < s->nfds; i++)
+		w += sprintf(w, ":ho%d", i);
+	*out = env;
+	return 0;
+}
+
+int ho_exec(struct ho_state *s, const char *path, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	extern char **environ;
+	char **envp = NULL;
+	char fds_env[32], pid_env[32] = "LISTEN_PID=";
+	char *names = NULL;
+	int sfd, err, nenv = 0;
+	pid_t pid;
+
+	for (int i = 0; i < s->nfds; i++)
+		if (s->fds[i] < 0)
+			return -EBADF;
+	/* every source above the targets 3 .. 3 + nfds: no dup2 clobbers one */
+	for (int i = 0; i < s->nfds; i++) {
+		if (s->fds[i] < FD_BASE + 1 + s->nfds) {
+			int d = fcntl(s->fds[i], F_DUPFD_CLOEXEC, FD_BASE + 1 + s->nfds);
+
+			if (d < 0)
+				return -errno;
+			close(s->fds[i]);
+			s->fds[i] = d;
+		}
+	}
+	sfd = state_memfd(s);
+	if (sfd < 0)
+		return sfd;
+	if (sfd < FD_BASE + 1 + s->nfds) {
+		int d = fcntl(sfd, F_DUPFD_CLOEXEC, FD_BASE + 1 + s->nfds);
+
+		close(sfd);
+		if (d < 0)
+			return -errno;
+		sfd = d;
+	}
+	err = names_env(s, &names);
+	if (err) {
+		close(sfd);
+		return err;
+	}
+	while (environ[nenv])
+		nenv++;
+	envp = calloc((size_t)nenv + 4, sizeof(*envp));
+	if (!envp) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nenv = 0;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "LISTEN_", 7) != 0)
+			envp[nenv++] = *e;
+	snprintf(fds_env, sizeof(fds_env), "LISTEN_FDS=%d", s->nfds + 1);
+	envp[nenv++] = fds_env;
+	envp[nenv++] = names;
+	/* LISTEN_PID must be the child's: it is set by the successor's check
+	 * (ho_receive accepts "spawned" as the parent's pid with UACCED_HO=1) */
+	snprintf(pid_env, sizeof(pid_env), "UACCED_HO_PARENT=%d", (int)getpid());
+	envp[nenv++] = pid_env;
+	envp[nenv] = NULL;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	/* the table's fds (>= 1024, or at least apart) go to 3, 4, ... */
+	err = posix_spawn_file_actions_adddup2(&fa, sfd, FD_BASE);
+	for (int i = 0; !err && i < s->nfds; i++)
+		err = posix_spawn_file_actions_adddup2(&fa, s->fds[i], FD_BASE + 1 + i);
+	if (!err)
+		err = posix_spawn(&pid, path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	err = -err;
+	if (!err)
+		err = (int)pid;	/* the caller waits for its answer */
+out:
+	free(envp);
+	free(names);
+	close(sfd);
+	return err;
+}
+
+/* one sd_notify datagram with fds (at most SCM_MAX_FD = 253 of them) */
+static int notify_fds(const char *msg, const int *fds, int n)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = strlen(msg) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 253)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1 };
+	socklen_t salen;
+	int sock, err = 0;
+
+	if (!path || !*path || (path[0] != '/' && path[0] != '@'))
+		return -ENOTSUP;
+	if (strlen(path) >= sizeof(sa.sun_path) || n > 253)
+		return -EINVAL;
+	strcpy(sa.sun_path, path);
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = 0;
+	else
+		salen++;
+	mh.msg_namelen = salen;
+	if (n > 0) {
+		struct cmsghdr *cm;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
+	}
+	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		err = -errno;
+	close(sock);
+	return err;
+}
+
+/*
+ * Wait until systemd has processed every message sent so far (BARRIER=1,
+ * sd_notify_barrier(3)): messages of a process that has exited may not be
+ * attributed to the service any more.
+ */
+static int notify_barrier(void)
+{
+	int p[2], err;
+	struct pollfd pf;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	err = notify_fds("BARRIER=1", &p[1], 1);
+	close(p[1]);
+	pf = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	if (!err) {
+		int n = poll(&pf, 1, 5000);
+
+		err = n < 0 ? -errno : n == 0 ? -ETIMEDOUT : 0;
+	}
+	close(p[0]);
+	return err;
+}
+
+int ho_fdstore(struct ho_state *s)
+{
+	char msg[64];
+	int sfd, err;
+
+	/* names are unique: one datagram each (FDNAME names all its fds) */
+	for (int i = 0; i < s->nfds; i++) {
+		if (s->fds[i] < 0)
+			return -EBADF;
+		snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=ho%d", i);
+		err = notify_fds(msg, &s->fds[i], 1);
+		if (err)
+			return err;
+	}
+	sfd = state_memfd(s);
+	if (sfd < 0)
+		return sfd;
+	/* the state last: a successor that finds it finds every fd it names */
+	err = notify_fds("FDSTORE=1\nFDNAME=" HO_STATE_NAME, &sfd, 1);
+	close(sfd);
+	return err ? err : notify_barrier();
+}
+
+void ho_fdstore_forget(struct ho_state *s)
+{
+	char msg[96];
+
+	if (!s || !s->from_store)
+		return;
+	for (int i = 0; i < s->nstore; i++) {
+		snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", s->store_names[i]);
+		if (notify_fds(msg, NULL, 0) < 0)
+			log_warn("live restart: cannot drop %s from systemd's fd store",
+				 s->store_names[i]);
+	}
+}
+
+static void clear_listen_env(void)
+{
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("UACCED_HO_PARENT");
+}
+
+int ho_receive(struct ho_state **out)
+{
+	const char *fds_s = getenv("LISTEN_FDS"), *pid_s = getenv("LISTEN_PID");
+	const char *parent_s = getenv("UACCED_HO_PARENT"), *names_s = getenv("LISTEN_FDNAMES");
+	struct ho_state *s = NULL;
+	char *names = NULL, *save = NULL, *tok;
+	int n, state_fd = -1, err = 0, i;
+	json_object *root = NULL;
+
+	*out = NULL;
+	if (!fds_s || !names_s) {
+		clear_listen_env();
+		return 0;
+	}
+	/* ours: systemd names this pid, or our predecessor spawned us */
+	if (!(pid_s && atoi(pid_s) == (int)getpid()) &&
+	    !(parent_s && atoi(parent_s) == (int)getppid())) {
+		clear_listen_env();
+		return 0;
+	}
+	n = atoi(fds_s);
+	if (n <= 0 || n > MAX_FDS) {
+		clear_listen_env();
+		return 0;
+	}
+	err = ho_new(&s);
+	if (err)
+		goto fail;
+	s->from_store = !parent_s;
+	s->store_names = calloc((size_t)n, sizeof(char *));
+	names = strdup(names_s);
+	if (!s->store_names || !names) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	/* the table holds every fd by its number: index from "ho<index>" */
+	tok = strtok_r(names, ":", &save);
+	for (i = 0; i < n; i++, tok = strtok_r(NULL, ":", &save)) {
+		int fd = FD_BASE + i;
+		char *end;
+		long idx;
+
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (!tok)
+			continue;	/* unnamed: not ours, left alone */
+		if (strcmp(tok, HO_STATE_NAME) == 0) {
+			state_fd = fd;
+			s->store_names[s->nstore++] = strdup(tok);
+			continue;
+		}
+		if (strncmp(tok, "ho", 2) != 0)
+			continue;
+		idx = strtol(tok + 2, &end, 10);
+		if (*end || idx < 0 || idx >= MAX_FDS)
+			continue;
+		s->store_names[s->nstore++] = strdup(tok);
+		while (s->nfds <= idx) {
+			int e = table_add(s, -1);
+
+			if (e < 0) {
+				err = e;
+				goto fail;
+			}
+		}
+		s->fds[idx] = fd;
+	}
+	clear_listen_env();
+	if (state_fd < 0) {
+		if (s->nfds)
+			log_warn("live restart: %d handed fd(s) but no %s: starting afresh",
+				 s->nfds, HO_STATE_NAME);
+		ho_fdstore_forget(s);
+		ho_free(s);
+		free(names);
+		return 0;
+	}
+	err = parse_state(state_fd, &root);
+	close(state_fd);
+	if (err) {
+		log_err("live restart: the handed state cannot be read: %s", strerror(-err));
+		goto fail;
+	}
+	json_object_put(s->root);
+	s->root = root;
+	s->format = (int)ho_get_int(root, "format", 0);
+	if (s->format < 1 || s->format > HO_FORMAT) {
+		log_err("live restart: the handed state has format %d; this uacced reads 1..%d",
+			s->format, HO_FORMAT);
+		err = -EPROTO;
+		goto fail;
+	}
+	if (ho_get_int(root, "nfds", -1) != s->nfds) {
+		log_err("live restart: the state names %lld fd(s), %d arrived",
+			(long long)ho_get_int(root, "nfds", -1), s->nfds);
+		err = -EPROTO;
+		goto fail;
+	}
+	free(names);
+	*out = s;
+	return 0;
+fail:
+	free(names);
+	ho_free(s);
+	clear_listen_env();
+	return err;
+}
