@@ -436,6 +436,68 @@ void fe_release_leftovers(struct frontend *fe, struct fe_node *node)
 	}
 }
 
+int fe_file_adopt(struct fe_node *node, uint64_t fh, struct uacce_queue *q, uint64_t kh)
+{
+	struct frontend *fe = node->fe;
+	struct fe_file *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	f->id = fh;
+	f->q = q;
+	f->kh = kh;
+	pthread_mutex_init(&f->lock, NULL);
+	err = fmap_add(fe, f);
+	if (err) {
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		return err;
+	}
+	pthread_mutex_lock(&fe->lock);
+	node->refs++;
+	f->node = node;
+	list_add_tail(&fe->files, &f->link);
+	pthread_mutex_unlock(&fe->lock);
+	if (q)
+		uq_set_notify(q, fe_notify, f);
+	return 0;
+}
+
+void fe_forget_files(struct frontend *fe)
+{
+	for (;;) {
+		struct fe_file *f = NULL;
+
+		pthread_mutex_lock(&fe->lock);
+		if (!list_empty(&fe->files))
+			f = container_of(fe->files.next, struct fe_file, link);
+		pthread_mutex_unlock(&fe->lock);
+		if (!f)
+			break;
+		/* the queue (and its open reference) stays the core's */
+		if (f->q)
+			uq_set_notify(f->q, NULL, NULL);
+		f->q = NULL;
+		file_free(f);
+	}
+}
+
+struct fe_node *fe_node_by_name(struct frontend *fe, const char *name)
+{
+	struct fe_node *found = NULL;
+
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *n = container_of(pos, struct fe_node, link);
+
+		if (!n->removed && strcmp(ud_name(n->dev), name) == 0)
+			found = n;
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return found;
+}
+
 /* --- SHARE_SVAS: resolving the caller's fd number off the request thread -- */
 
 /*
@@ -474,14 +536,20 @@ static void share_run(struct fe_job *job, bool cancelled)
 	struct share_job *j = container_of(job, struct share_job, job);
 	int err = cancelled ? -ENODEV : share_lookup(j);
 
-	frontend_close_client_fd(j->fe, j->dupfd);
+	struct frontend *fe = j->fe;
+
+	frontend_close_client_fd(fe, j->dupfd);
 	if (err)
 		fuse_reply_err(j->req, -err);
 	else
 		fuse_reply_ioctl(j->req, 0, NULL, 0);
 	uq_unref(j->q);
-	sem_post(&j->fe->resolvers);
+	sem_post(&fe->resolvers);
 	free(j);
+	pthread_mutex_lock(&fe->lock);
+	if (!--fe->resolving)
+		pthread_cond_broadcast(&fe->takers_done);
+	pthread_mutex_unlock(&fe->lock);
 }
 
 static void share_take(fuse_req_t req, struct fe_file *f, const struct uacce_caller *who,
@@ -509,6 +577,12 @@ static void share_svas(fuse_req_t req, struct fe_file *f, const struct uacce_cal
 	if (fe->stopping) {
 		pthread_mutex_unlock(&fe->lock);
 		fuse_reply_err(req, ENODEV);	/* shutting down */
+		return;
+	}
+	if (fe->freezing) {
+		/* a live restart is draining the workers: try again (as when too many) */
+		pthread_mutex_unlock(&fe->lock);
+		fuse_reply_err(req, EAGAIN);
 		return;
 	}
 	fe->takers++;
@@ -555,10 +629,17 @@ static void share_take(fuse_req_t req, struct fe_file *f, const struct uacce_cal
 		free(j);
 		goto fail;
 	}
+	pthread_mutex_lock(&fe->lock);
+	fe->resolving++;	/* frontend_freeze waits for its answer */
+	pthread_mutex_unlock(&fe->lock);
 	err = fe_pool_submit(&fe->pool, &j->job);
 	if (err) {
 		uq_unref(j->q);
 		free(j);
+		pthread_mutex_lock(&fe->lock);
+		if (!--fe->resolving)
+			pthread_cond_broadcast(&fe->takers_done);
+		pthread_mutex_unlock(&fe->lock);
 		goto fail;
 	}
 	return;
@@ -815,17 +896,23 @@ int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 
 	in_session = true;
 	while (!fuse_session_exited(se)) {
-		struct pollfd p[3] = {
+		struct pollfd p[4] = {
 			{ .fd = fuse_session_fd(se), .events = POLLIN },
 			{ .fd = fe->stop_efd, .events = POLLIN },
 			{ .fd = node_efd, .events = POLLIN },	/* ignored when -1 */
+			{ .fd = fe->freeze_efd, .events = POLLIN },
 		};
 		int n;
 
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
+			break;
+		}
+		/* between two requests: nothing read is left unanswered here */
+		if (p[3].revents) {
+			err = 1;
 			break;
 		}
 		if (p[1].revents || p[2].revents)
@@ -917,6 +1004,8 @@ static void frontend_free(struct frontend *fe)
 {
 	if (fe->stop_efd >= 0)
 		close(fe->stop_efd);
+	if (fe->freeze_efd >= 0)
+		close(fe->freeze_efd);
 	sem_destroy(&fe->resolvers);
 	pthread_cond_destroy(&fe->takers_done);
 	fe_pool_destroy(&fe->pool);
@@ -925,8 +1014,8 @@ static void frontend_free(struct frontend *fe)
 	free(fe);
 }
 
-int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
-		   struct uacce_dev *const *devs, int n, struct frontend **out)
+int fe_new(const struct fe_opts *opts, struct uacce_core *core, struct uacce_dev *const *devs,
+	   int n, struct frontend **out)
 {
 	struct frontend *fe;
 	int err;
@@ -949,6 +1038,9 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 	fe->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fe->stop_efd < 0 && !err)
 		err = -errno;
+	fe->freeze_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fe->freeze_efd < 0 && !err)
+		err = -errno;
 	if (err)
 		goto fail;
 	err = fe->tops->init(fe);
@@ -963,9 +1055,6 @@ int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
 		}
 		list_add_tail(&fe->nodes, &node->link);
 	}
-	err = fe->tops->start(fe);
-	if (err)
-		goto fail_nodes;
 	*out = fe;
 	return 0;
 fail_nodes:
@@ -975,6 +1064,44 @@ fail:
 	fe_pool_stop(&fe->pool);
 	frontend_free(fe);
 	return err;
+}
+
+void fe_discard(struct frontend *fe)
+{
+	free_nodes(fe);
+	fe->tops->fini(fe);
+	fe_pool_stop(&fe->pool);
+	frontend_free(fe);
+}
+
+int frontend_start(const struct fe_opts *opts, struct uacce_core *core,
+		   struct uacce_dev *const *devs, int n, struct frontend **out)
+{
+	struct frontend *fe;
+	int err;
+
+	err = fe_new(opts, core, devs, n, &fe);
+	if (err)
+		return err;
+	err = fe->tops->start(fe);
+	if (err) {
+		fe_discard(fe);
+		return err;
+	}
+	*out = fe;
+	return 0;
+}
+
+void frontend_abandon(struct frontend *fe)
+{
+	if (!fe)
+		return;
+	fe_pool_stop(&fe->pool);	/* idle: frozen */
+	fe_forget_files(fe);
+	fe->tops->abandon(fe);
+	free_nodes(fe);
+	fe->tops->fini(fe);
+	frontend_free(fe);
 }
 
 int frontend_add_device(struct frontend *fe, struct uacce_dev *d)

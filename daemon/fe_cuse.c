@@ -22,6 +22,7 @@
 
 #include "core.h"
 #include "fe_internal.h"
+#include "handover.h"
 #include "log.h"
 #include "udevnode.h"
 
@@ -47,6 +48,8 @@ struct cuse_node {
 	bool idle_exit;			/* lock: removed, last file closed: the
 					 * thread destroys the session itself */
 	bool thread_done;		/* lock: the thread returned: join it */
+	bool loop_ended;		/* lock: the session ended (not a freeze) */
+	struct fe_session_rec rec;	/* what the custom io saw (live restart) */
 };
 
 static struct cuse_fe *cf(struct frontend *fe)
@@ -201,16 +204,15 @@ static const struct cuse_lowlevel_ops cuse_ops = {
 	.poll = c_poll,
 };
 
+/* userdata: the session's, the node */
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
-	(void)userdata;
-	return read(fd, buf, len);
+	return fe_rec_read(&cn(userdata)->rec, fd, buf, len);
 }
 
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	(void)userdata;
-	return writev(fd, iov, count);
+	return fe_rec_writev(&cn(userdata)->rec, fd, iov, count);
 }
 
 static const struct fuse_custom_io cuse_io = {
@@ -226,8 +228,11 @@ static void *session_thread(void *arg)
 	int err = fe_session_loop(fe, c->se, c->stop_efd);
 	bool idle, init_done;
 
+	if (err == 1)
+		return NULL;	/* frozen: thaw starts another */
 	pthread_mutex_lock(&fe->lock);
 	init_done = c->init_done;
+	c->loop_ended = true;
 	pthread_mutex_unlock(&fe->lock);
 	if (!init_done)
 		set_init(node, err ? err : -EEXIST);
@@ -270,9 +275,12 @@ static int name_taken(const char *name)
 	return access(sys, F_OK) == 0 || access(dev, F_OK) == 0;
 }
 
-static int start_node(struct fe_node *node)
+/*
+ * The node's libfuse session on the /dev/cuse file fd (consumed), with our
+ * custom io; no thread yet.  -errno.
+ */
+static int new_session(struct fe_node *node, int fd)
 {
-	const char *name = ud_name(node->dev);
 	char devname[128];
 	const char *dev_info_argv[] = { devname };
 	char *argv[] = { (char *)"uacced", NULL };
@@ -282,6 +290,45 @@ static int start_node(struct fe_node *node)
 		.dev_info_argv = dev_info_argv,
 		.flags = 0,	/* restricted ioctls, sizes from the command */
 	};
+	struct cuse_node *c = cn(node);
+	int err;
+
+	snprintf(devname, sizeof(devname), "DEVNAME=%s", ud_name(node->dev));
+	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->stop_efd < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	c->se = cuse_lowlevel_new(&args, &ci, &cuse_ops, node);
+	fuse_opt_free_args(&args);	/* parsing made a copy; the session keeps none */
+	if (!c->se) {
+		close(fd);
+		return -ENOMEM;
+	}
+	err = fuse_session_custom_io(c->se, &cuse_io, fd);
+	if (err)
+		close(fd);
+	return err;
+}
+
+static int start_thread(struct fe_node *node)
+{
+	struct cuse_node *c = cn(node);
+	int err;
+
+	pthread_mutex_lock(&node->fe->lock);
+	c->thread_done = false;
+	pthread_mutex_unlock(&node->fe->lock);
+	err = -pthread_create(&c->thread, NULL, session_thread, node);
+	if (!err)
+		c->thread_started = true;
+	return err;
+}
+
+static int start_node(struct fe_node *node)
+{
+	const char *name = ud_name(node->dev);
 	struct frontend *fe = node->fe;
 	struct cuse_node *c = cn(node);
 	struct timespec deadline;
@@ -296,29 +343,18 @@ static int start_node(struct fe_node *node)
 	err = udev_props(node);
 	if (err)
 		return err;
-	snprintf(devname, sizeof(devname), "DEVNAME=%s", name);
-	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->stop_efd < 0)
-		return -errno;
-	c->se = cuse_lowlevel_new(&args, &ci, &cuse_ops, node);
-	fuse_opt_free_args(&args);	/* parsing made a copy; the session keeps none */
-	if (!c->se)
-		return -ENOMEM;
 	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		node_err(node, "%s: cannot open /dev/cuse: %s", node->path, strerror(errno));
 		return err;
 	}
-	err = fuse_session_custom_io(c->se, &cuse_io, fd);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	err = -pthread_create(&c->thread, NULL, session_thread, node);
+	err = new_session(node, fd);
 	if (err)
 		return err;
-	c->thread_started = true;
+	err = start_thread(node);
+	if (err)
+		return err;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += INIT_TIMEOUT_S;
@@ -600,6 +636,7 @@ static int cuse_node_init(struct fe_node *node)
 	if (!c)
 		return -ENOMEM;
 	c->stop_efd = -1;
+	c->rec.fe = node->fe;
 	node->priv = c;
 	return 0;
 }
@@ -614,6 +651,177 @@ static void cuse_node_fini(struct fe_node *node)
 	node->priv = NULL;
 }
 
+/* --- live restart -------------------------------------------------------------- */
+
+static void cuse_freeze(struct frontend *fe)
+{
+	list_for_each(pos, &fe->nodes) {
+		struct cuse_node *c = cn(container_of(pos, struct fe_node, link));
+
+		if (c->thread_started)
+			pthread_join(c->thread, NULL);
+		c->thread_started = false;
+	}
+}
+
+static int cuse_thaw(struct frontend *fe)
+{
+	int err = 0;
+
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		struct cuse_node *c = cn(node);
+		bool ended;
+
+		pthread_mutex_lock(&fe->lock);
+		ended = c->loop_ended;
+		pthread_mutex_unlock(&fe->lock);
+		if (c->se && !c->thread_started && !ended)
+			err = start_thread(node) ?: err;
+	}
+	return err;
+}
+
+static int cuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
+{
+	json_object *nodes = json_object_new_array();
+	int err = 0;
+
+	json_object_object_add(o, "nodes", nodes);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		struct cuse_node *c = cn(node);
+		json_object *jn;
+		int idx;
+
+		if (node->removed || !c->se || c->loop_ended)
+			continue;	/* not handed over: it ends with this process */
+		idx = ho_put_fd(s, fuse_session_fd(c->se));
+		if (idx < 0)
+			return idx;
+		jn = json_object_new_object();
+		json_object_array_add(nodes, jn);
+		json_object_object_add(jn, "name", json_object_new_string(ud_name(node->dev)));
+		json_object_object_add(jn, "fd", json_object_new_int(idx));
+		err = fe_rec_export(&c->rec, jn);
+		if (err) {
+			node_err(node, "%s: no CUSE_INIT recorded: cannot hand it over", node->path);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* the state's node of that name, or NULL */
+static json_object *state_node(json_object *nodes, const char *name)
+{
+	size_t n = nodes && json_object_is_type(nodes, json_type_array) ?
+		   json_object_array_length(nodes) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *jn = json_object_array_get_idx(nodes, i);
+
+		if (strcmp(ho_get_str(jn, "name", ""), name) == 0)
+			return jn;
+	}
+	return NULL;
+}
+
+/* take over the session of jn: the kernel's CUSE_INIT replayed, no thread yet */
+static int adopt_node(struct fe_node *node, struct ho_state *s, json_object *jn)
+{
+	struct cuse_node *c = cn(node);
+	int fd, err;
+
+	snprintf(node->path, sizeof(node->path), "/dev/%s", ud_name(node->dev));
+	err = fe_rec_import(&c->rec, jn);
+	if (err) {
+		node_err(node, "%s: the state has no CUSE_INIT of it", node->path);
+		return err;
+	}
+	fd = ho_take_fd(s, (int)ho_get_int(jn, "fd", -1));
+	if (fd < 0) {
+		node_err(node, "%s: the state has no session fd of it", node->path);
+		return fd;
+	}
+	err = new_session(node, fd);
+	if (!err)
+		err = udev_props(node);
+	/* runs c_init_done: the node's rdev, owner and mode */
+	if (!err)
+		err = fe_session_replay_init(c->se, &c->rec);
+	if (!err) {
+		pthread_mutex_lock(&node->fe->lock);
+		err = c->init_done ? c->init_err : -EPROTO;
+		pthread_mutex_unlock(&node->fe->lock);
+	}
+	if (err)
+		node_err(node, "%s: cannot take over its CUSE session: %s", node->path,
+			 strerror(-err));
+	else
+		node_info(node, "%s: taken over (CUSE %u:%u, no new device)", node->path,
+			  major(node->rdev), minor(node->rdev));
+	return err;
+}
+
+static int cuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
+{
+	json_object *nodes = ho_get(o, "nodes");
+	size_t n = nodes && json_object_is_type(nodes, json_type_array) ?
+		   json_object_array_length(nodes) : 0;
+	int err;
+
+	snprintf(fe->dev_dir, sizeof(fe->dev_dir), "/dev");
+	/* sessions of devices we no longer have end here: their name is free */
+	for (size_t i = 0; i < n; i++) {
+		json_object *jn = json_object_array_get_idx(nodes, i);
+		const char *name = ho_get_str(jn, "name", "");
+		bool ours = false;
+		int fd;
+
+		list_for_each(pos, &fe->nodes)
+			ours |= strcmp(ud_name(container_of(pos, struct fe_node, link)->dev),
+				       name) == 0;
+		if (ours)
+			continue;
+		fd = ho_take_fd(s, (int)ho_get_int(jn, "fd", -1));
+		if (fd >= 0)
+			close(fd);
+		log_warn("/dev/%s: the device is no longer configured: its CUSE device goes "
+			 "(open files get ENODEV/ENOTCONN)", name);
+	}
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		json_object *jn = state_node(nodes, ud_name(node->dev));
+
+		err = jn ? adopt_node(node, s, jn) : start_node(node);
+		if (err) {
+			cuse_stop(fe);
+			return err;
+		}
+		if (!jn)
+			log_published(node);
+	}
+	return 0;
+}
+
+static int cuse_session_fd(struct fe_node *node)
+{
+	return cn(node)->se ? fuse_session_fd(cn(node)->se) : -1;
+}
+
+static void cuse_abandon(struct frontend *fe)
+{
+	list_for_each(pos, &fe->nodes) {
+		struct cuse_node *c = cn(container_of(pos, struct fe_node, link));
+
+		/* closes our fd of /dev/cuse only: the state's duplicate keeps the device */
+		if (c->se)
+			fuse_session_destroy(c->se);
+		c->se = NULL;
+	}
+}
+
 const struct fe_transport_ops fe_cuse_transport = {
 	.init = cuse_init,
 	.fini = cuse_fini,
@@ -626,4 +834,10 @@ const struct fe_transport_ops fe_cuse_transport = {
 	.node_idle = cuse_node_idle,
 	.set_perms = cuse_set_perms,
 	.is_ours = cuse_is_ours,
+	.freeze = cuse_freeze,
+	.thaw = cuse_thaw,
+	.export = cuse_export,
+	.adopt = cuse_adopt,
+	.session_fd = cuse_session_fd,
+	.abandon = cuse_abandon,
 };

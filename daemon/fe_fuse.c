@@ -18,6 +18,7 @@
 
 #include "core.h"
 #include "fe_internal.h"
+#include "handover.h"
 #include "log.h"
 
 #define ROOT_INO 1
@@ -32,6 +33,12 @@ struct fuse_fe {
 	dev_t st_dev;			/* of the mount (is_ours) */
 	ino_t next_ino;			/* fe->lock */
 	struct timespec born;		/* the root's times: the frontend's start */
+	struct fe_session_rec rec;	/* what the custom io saw (live restart) */
+	/*
+	 * the session was taken over from a predecessor: libfuse knows no
+	 * mount point, fuse_stop unmounts dev_dir itself
+	 */
+	bool adopted;
 };
 
 /* a node's FUSE state (fe_node.priv) */
@@ -273,11 +280,29 @@ static const struct fuse_lowlevel_ops fuse_ops = {
 	.flush = f_flush,
 };
 
+/* userdata: the session's, the frontend */
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	return fe_rec_read(&ff(userdata)->rec, fd, buf, len);
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	return fe_rec_writev(&ff(userdata)->rec, fd, iov, count);
+}
+
+static const struct fuse_custom_io fuse_io = {
+	.read = io_read,
+	.writev = io_writev,
+};
+
 static void *session_thread(void *arg)
 {
 	struct frontend *fe = arg;
 	int err = fe_session_loop(fe, ff(fe)->se, -1);
 
+	if (err == 1)
+		return NULL;	/* frozen: thaw starts another */
 	if (err)
 		log_err("%s: FUSE connection lost: %s", fe->dev_dir, strerror(-err));
 	return NULL;
@@ -356,12 +381,30 @@ static void log_published(struct frontend *fe, struct fe_node *node)
 
 static void fuse_stop(struct frontend *fe);
 
-static int fuse_start(struct frontend *fe)
+static struct fuse_session *new_session(struct frontend *fe)
 {
 	char *argv[] = { (char *)"uacced", (char *)"-o",
 			 (char *)"allow_other,default_permissions,fsname=uacced,subtype=uacce",
 			 NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct fuse_session *se = fuse_session_new(&args, &fuse_ops, sizeof(fuse_ops), fe);
+
+	fuse_opt_free_args(&args);
+	return se;
+}
+
+static int start_thread(struct frontend *fe)
+{
+	struct fuse_fe *f = ff(fe);
+	int err = -pthread_create(&f->thread, NULL, session_thread, fe);
+
+	if (!err)
+		f->thread_started = true;
+	return err;
+}
+
+static int fuse_start(struct frontend *fe)
+{
 	struct fuse_fe *f = ff(fe);
 	struct stat st;
 	int err;
@@ -377,8 +420,7 @@ static int fuse_start(struct frontend *fe)
 		log_err("%s: cannot create the mount point: %s", fe->dev_dir, strerror(-err));
 		return err;
 	}
-	f->se = fuse_session_new(&args, &fuse_ops, sizeof(fuse_ops), fe);
-	fuse_opt_free_args(&args);
+	f->se = new_session(fe);
 	if (!f->se)
 		return -EINVAL;
 	if (fuse_session_mount(f->se, fe->dev_dir) != 0) {
@@ -388,12 +430,14 @@ static int fuse_start(struct frontend *fe)
 		return -EIO;
 	}
 	f->mounted = true;
-	err = -pthread_create(&f->thread, NULL, session_thread, fe);
+	/* our io on the /dev/fuse fd the mount opened (libfuse still unmounts) */
+	err = fuse_session_custom_io(f->se, &fuse_io, fuse_session_fd(f->se));
+	if (!err)
+		err = start_thread(fe);
 	if (err) {
 		fuse_stop(fe);
 		return err;
 	}
-	f->thread_started = true;
 	/* answered by the session thread we just started */
 	if (stat(fe->dev_dir, &st) < 0) {
 		err = -errno;
@@ -476,11 +520,14 @@ static void fuse_stop(struct frontend *fe)
 	/* stop the workers (they notify through the session) before it goes */
 	fe_release_leftovers(fe, NULL);
 	if (f->se) {
-		if (f->mounted)
+		if (f->mounted && !f->adopted)
 			fuse_session_unmount(f->se);
-		f->mounted = false;
 		fuse_session_destroy(f->se);
 		f->se = NULL;
+		/* an adopted mount: ours, by its path (our fd is closed: no recursion) */
+		if (f->mounted && f->adopted && umount2(fe->dev_dir, MNT_DETACH) < 0)
+			log_warn("%s: cannot unmount: %m", fe->dev_dir);
+		f->mounted = false;
 	}
 }
 
@@ -497,6 +544,7 @@ static int fuse_init(struct frontend *fe)
 	if (!f)
 		return -ENOMEM;
 	f->next_ino = ROOT_INO + 1;
+	f->rec.fe = fe;
 	clock_gettime(CLOCK_REALTIME, &f->born);
 	fe->priv = f;
 	return 0;
@@ -529,6 +577,196 @@ static void fuse_node_fini(struct fe_node *node)
 	node->priv = NULL;
 }
 
+/* --- live restart -------------------------------------------------------------- */
+
+static void fuse_freeze(struct frontend *fe)
+{
+	struct fuse_fe *f = ff(fe);
+
+	if (f->thread_started)
+		pthread_join(f->thread, NULL);
+	f->thread_started = false;
+}
+
+static int fuse_thaw(struct frontend *fe)
+{
+	struct fuse_fe *f = ff(fe);
+	struct stat st;
+	int err;
+
+	if (!f->se || f->thread_started)
+		return 0;
+	err = start_thread(fe);
+	if (err)
+		return err;
+	if (!f->st_dev) {
+		/* answered by the thread just started */
+		if (stat(fe->dev_dir, &st) < 0) {
+			err = -errno;
+			log_err("%s: the mount taken over does not answer: %m", fe->dev_dir);
+			return err;
+		}
+		f->st_dev = st.st_dev;
+	}
+	return 0;
+}
+
+static void put_time(json_object *o, const char *s_key, const char *ns_key, struct timespec t)
+{
+	json_object_object_add(o, s_key, json_object_new_int64(t.tv_sec));
+	json_object_object_add(o, ns_key, json_object_new_int64(t.tv_nsec));
+}
+
+static struct timespec get_time(json_object *o, const char *s_key, const char *ns_key,
+				struct timespec dflt)
+{
+	return (struct timespec){ .tv_sec = ho_get_int(o, s_key, dflt.tv_sec),
+				  .tv_nsec = ho_get_int(o, ns_key, dflt.tv_nsec) };
+}
+
+static int fuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
+{
+	struct fuse_fe *f = ff(fe);
+	json_object *nodes = json_object_new_array();
+	int idx, err;
+
+	if (!f->se || !f->mounted)
+		return -ENOTCONN;
+	json_object_object_add(o, "nodes", nodes);
+	json_object_object_add(o, "mount", json_object_new_string(fe->dev_dir));
+	pthread_mutex_lock(&fe->lock);
+	json_object_object_add(o, "next_ino", json_object_new_int64((int64_t)f->next_ino));
+	pthread_mutex_unlock(&fe->lock);
+	put_time(o, "born_s", "born_ns", f->born);
+	err = fe_rec_export(&f->rec, o);
+	if (err) {
+		log_err("%s: no FUSE_INIT recorded: cannot hand the mount over", fe->dev_dir);
+		return err;
+	}
+	idx = ho_put_fd(s, fuse_session_fd(f->se));
+	if (idx < 0)
+		return idx;
+	json_object_object_add(o, "fd", json_object_new_int(idx));
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		const struct fuse_node *fn = node->priv;
+		json_object *jn;
+
+		if (node->removed)
+			continue;
+		jn = json_object_new_object();
+		json_object_array_add(nodes, jn);
+		json_object_object_add(jn, "name", json_object_new_string(ud_name(node->dev)));
+		json_object_object_add(jn, "ino", json_object_new_int64((int64_t)fn->ino));
+		put_time(jn, "born_s", "born_ns", fn->born);
+	}
+	return 0;
+}
+
+static json_object *state_node(json_object *nodes, const char *name)
+{
+	size_t n = nodes && json_object_is_type(nodes, json_type_array) ?
+		   json_object_array_length(nodes) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *jn = json_object_array_get_idx(nodes, i);
+
+		if (strcmp(ho_get_str(jn, "name", ""), name) == 0)
+			return jn;
+	}
+	return NULL;
+}
+
+static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
+{
+	struct fuse_fe *f = ff(fe);
+	json_object *nodes = ho_get(o, "nodes");
+	const char *mnt = ho_get_str(o, "mount", NULL);
+	int fd, err;
+
+	if (!mnt || snprintf(fe->dev_dir, sizeof(fe->dev_dir), "%s", mnt) >=
+		    (int)sizeof(fe->dev_dir)) {
+		log_err("live restart: the state has no FUSE mount point");
+		return -EINVAL;
+	}
+	if (fe->opts.fuse_dir && strcmp(fe->opts.fuse_dir, mnt) != 0)
+		log_warn("%s: the FUSE mount taken over stays there (--fuse-dir %s takes effect "
+			 "at the next start)", mnt, fe->opts.fuse_dir);
+	err = fe_rec_import(&f->rec, o);
+	if (err) {
+		log_err("%s: the state has no FUSE_INIT of the mount", mnt);
+		return err;
+	}
+	/* inode numbers: the predecessor's for its nodes, new ones above its */
+	f->next_ino = (ino_t)ho_get_int(o, "next_ino", ROOT_INO + 1);
+	f->born = get_time(o, "born_s", "born_ns", f->born);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		struct fuse_node *fn = node->priv;
+		json_object *jn = state_node(nodes, ud_name(node->dev));
+
+		if (jn) {
+			fn->ino = (ino_t)ho_get_int(jn, "ino", 0);
+			fn->born = get_time(jn, "born_s", "born_ns", fn->born);
+		}
+		if (!jn || fn->ino <= ROOT_INO)
+			fn->ino = f->next_ino++;
+		set_path(fe, node);
+	}
+	fd = ho_take_fd(s, (int)ho_get_int(o, "fd", -1));
+	if (fd < 0) {
+		log_err("%s: the state has no /dev/fuse fd of the mount", mnt);
+		return fd;
+	}
+	f->se = new_session(fe);
+	if (!f->se) {
+		close(fd);
+		return -EINVAL;
+	}
+	err = fuse_session_custom_io(f->se, &fuse_io, fd);
+	if (err) {
+		close(fd);
+		fuse_session_destroy(f->se);
+		f->se = NULL;
+		return err;
+	}
+	f->mounted = true;
+	f->adopted = true;
+	err = fe_session_replay_init(f->se, &f->rec);
+	if (err) {
+		log_err("%s: cannot take the FUSE session over: %s", mnt, strerror(-err));
+		fuse_stop(fe);
+		return err;
+	}
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+
+		if (state_node(nodes, ud_name(node->dev)))
+			node_info(node, "%s: taken over (FUSE fallback, no new mount)", node->path);
+		else
+			log_published(fe, node);
+	}
+	return 0;
+}
+
+static int fuse_session_fd_of(struct fe_node *node)
+{
+	struct fuse_fe *f = ff(node->fe);
+
+	return f->se ? fuse_session_fd(f->se) : -1;
+}
+
+static void fuse_abandon(struct frontend *fe)
+{
+	struct fuse_fe *f = ff(fe);
+
+	/* closes our /dev/fuse fd only: the state's duplicate keeps the mount served */
+	if (f->se)
+		fuse_session_destroy(f->se);
+	f->se = NULL;
+	f->mounted = false;
+}
+
 const struct fe_transport_ops fe_fuse_transport = {
 	.init = fuse_init,
 	.fini = fuse_fini,
@@ -541,4 +779,10 @@ const struct fe_transport_ops fe_fuse_transport = {
 	.node_idle = fuse_node_idle,
 	.set_perms = fuse_set_perms,
 	.is_ours = fuse_is_ours,
+	.freeze = fuse_freeze,
+	.thaw = fuse_thaw,
+	.export = fuse_export,
+	.adopt = fuse_adopt,
+	.session_fd = fuse_session_fd_of,
+	.abandon = fuse_abandon,
 };

@@ -8,7 +8,10 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <json-c/json.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "fdident.h"
 #include "fe_pool.h"
@@ -119,7 +122,63 @@ struct fe_transport_ops {
 	 * system (fd_ident), one of our nodes?  Must not call into the file.
 	 */
 	bool (*is_ours)(struct frontend *fe, int fd, const struct fd_ident *id);
+
+	/* --- live restart (fe_handover.c) --- */
+	/*
+	 * fe->freeze_efd fired: join every session thread (they leave their
+	 * loops at a request boundary).  Nothing reads from the kernel after.
+	 */
+	void (*freeze)(struct frontend *fe);
+	/* start a session thread for every session that has none; -errno */
+	int (*thaw)(struct frontend *fe);
+	/* the transport's part of the state (sessions, nodes) into o; -errno */
+	int (*export)(struct frontend *fe, struct ho_state *s, json_object *o);
+	/*
+	 * Like start, but the sessions in `o` (the exported member) are
+	 * adopted (no new device, no new mount; the kernel's INIT replayed):
+	 * their threads are not started yet (thaw does, once the files are
+	 * back).  On failure nothing stays published or adopted.
+	 */
+	int (*adopt)(struct frontend *fe, struct ho_state *s, json_object *o);
+	/* the kernel connection node's requests come from (a raw notify goes there) */
+	int (*session_fd)(struct fe_node *node);
+	/*
+	 * Frozen: free the sessions, closing only this process's fds (the
+	 * connections, mounts and nodes stay, held by the state's dups).
+	 */
+	void (*abandon)(struct frontend *fe);
 };
+
+struct ho_state;
+
+/*
+ * A session's kernel connection, seen through libfuse's custom io (both
+ * transports own their /dev/cuse or /dev/fuse fd): the read hook records
+ * the kernel's INIT request body and the poll handles (kh) of FUSE_POLL
+ * requests; the writev hook swallows the reply to a synthetic INIT
+ * replayed by a successor (fe_session_replay_init).
+ */
+#define FE_INIT_MAX 256
+struct fe_session_rec {
+	struct frontend *fe;
+	uint32_t init_opcode;		/* CUSE_INIT or FUSE_INIT; 0: none seen yet */
+	uint32_t init_len;
+	unsigned char init[FE_INIT_MAX];	/* the body after fuse_in_header */
+	uint64_t swallow;		/* the unique whose reply is dropped; 0: none */
+};
+
+/* the hooks' work; the transports' hooks find rec from the session's userdata */
+ssize_t fe_rec_read(struct fe_session_rec *rec, int fd, void *buf, size_t len);
+ssize_t fe_rec_writev(struct fe_session_rec *rec, int fd, struct iovec *iov, int count);
+/*
+ * Set up a fresh libfuse session (custom io already installed) as the
+ * kernel's INIT recorded in rec did: a synthetic INIT request fed to
+ * fuse_session_process_buf, its reply swallowed.  -errno.
+ */
+int fe_session_replay_init(struct fuse_session *se, struct fe_session_rec *rec);
+/* rec's INIT into o ("init", "init_opcode"); back from o: -EINVAL when absent */
+int fe_rec_export(const struct fe_session_rec *rec, json_object *o);
+int fe_rec_import(struct fe_session_rec *rec, json_object *o);
 
 extern const struct fe_transport_ops fe_cuse_transport;
 extern const struct fe_transport_ops fe_fuse_transport;
@@ -193,7 +252,24 @@ void fe_release_leftovers(struct frontend *fe, struct fe_node *node);
  */
 void fe_node_quiesce(struct fe_node *node);
 
-/* run one session until a stop fd fires or the connection ends (node_efd: -1) */
+/*
+ * Run one session until a stop fd fires or the connection ends (node_efd:
+ * -1): 0 or -errno; 1 when fe->freeze_efd fired (frontend_freeze: the
+ * thread just returns, at a request boundary).
+ */
 int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd);
+
+/* fe and its nodes (fe->nodes), nothing published yet; -errno */
+int fe_new(const struct fe_opts *opts, struct uacce_core *core, struct uacce_dev *const *devs,
+	   int n, struct frontend **out);
+/* free a frontend whose start failed (nothing published) */
+void fe_discard(struct frontend *fe);
+
+/* a file adopted from a live restart (fe_handover.c); q may be NULL */
+int fe_file_adopt(struct fe_node *node, uint64_t fh, struct uacce_queue *q, uint64_t kh);
+/* release the files without releasing their queues (frontend_abandon) */
+void fe_forget_files(struct frontend *fe);
+/* the node published for the device named `name`, or NULL (main thread) */
+struct fe_node *fe_node_by_name(struct frontend *fe, const char *name);
 
 #endif

@@ -98,6 +98,22 @@ void fe_pool_wait_tag(struct fe_pool *p, const void *tag)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static bool busy(struct fe_pool *p)
+{
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->w[i].tag)
+			return true;
+	return !list_empty(&p->jobs);
+}
+
+void fe_pool_wait_idle(struct fe_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (busy(p))
+		pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
 void fe_pool_stop(struct fe_pool *p)
 {
 	int n;

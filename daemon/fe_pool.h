@@ -71,6 +71,12 @@ int fe_pool_submit(struct fe_pool *p, struct fe_job *j);
  */
 void fe_pool_wait_tag(struct fe_pool *p, const void *tag);
 /*
+ * Wait until no job is queued or running (a live restart's freeze: the
+ * session threads, which submit, are stopped already).  Never from a
+ * worker.
+ */
+void fe_pool_wait_idle(struct fe_pool *p);
+/*
  * Stop: later submits get -ENODEV, the jobs still queued run cancelled,
  * the running ones finish; every thread is joined.  No job runs after
  * this returns (fe_pool_wait_tag returns at once).

@@ -8,10 +8,12 @@
 #ifndef UACCED_FRONTEND_H
 #define UACCED_FRONTEND_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+struct ho_state;
 struct uacce_core;
 struct uacce_dev;
 struct frontend;
@@ -76,6 +78,51 @@ int frontend_identify(struct frontend *fe, int fd, uint64_t *qid);
  * never waits for a file system the client controls.
  */
 void frontend_close_client_fd(struct frontend *fe, int fd);
+
+/* --- live restart (uacced(8), "Live restart"; handover.h) ------------------- */
+
+/*
+ * Stop serving at a request boundary: every session thread leaves its
+ * loop between two requests, every request already read is answered (the
+ * workers drained; SHARE_SVAS lookups meanwhile answer EAGAIN), then
+ * nothing reads from the kernel: new requests wait there.  Main thread.
+ * 0, or -errno with nothing frozen.
+ */
+int frontend_freeze(struct frontend *fe);
+/* Serve again (the successor refused the state). */
+void frontend_thaw(struct frontend *fe);
+/*
+ * Frozen: write the member "frontend" of the state's root object `out`:
+ * the transport ("kind"), per node its name and, CUSE, its session (the
+ * /dev/cuse fd in the state's table, the kernel's CUSE_INIT body); FUSE:
+ * the one session (fd, FUSE_INIT body), the mount point, the inode
+ * numbers and times; per open file its fh (= the queue's id), its node's
+ * name and the poll handle (kh) to wake.  -errno.
+ */
+int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out);
+/*
+ * frontend_start for a successor: `in` is the state's root object (NULL,
+ * or no member "frontend": exactly frontend_start).  A device whose node
+ * is in the state takes over its session (no new CUSE device, no new
+ * mount; the kernel's INIT is replayed to libfuse); others are published
+ * as by frontend_start; a state node whose device is not in devs loses its
+ * session (its clients get ENOTCONN/ENODEV).  Every open file of the state
+ * is rebuilt with the same fh and bound to core_claim_adopted(core, fh)
+ * (none: its requests answer ENODEV until it is released); every poller
+ * is woken (FUSE_NOTIFY_POLL: it polls again).  The caller calls
+ * core_adopt() before and core_adopt_done() after.  -errno: the state was
+ * not taken (its fds are still in s).
+ */
+int frontend_adopt(const struct fe_opts *opts, struct uacce_core *core,
+		   struct uacce_dev *const *devs, int n, struct ho_state *s, json_object *in,
+		   struct frontend **out);
+/*
+ * Frozen: free fe without ending anything the kernel sees (sessions,
+ * nodes, mount, open files: the state's duplicate fds keep them; the
+ * queues stay the core's for core_claim_adopted).  For a successor in the
+ * same process (tests); a daemon handing over just exits.
+ */
+void frontend_abandon(struct frontend *fe);
 
 /* Is CUSE usable here (after trying modprobe cuse)? */
 bool frontend_cuse_available(void);
