@@ -677,6 +677,34 @@ static json_object *state_node(json_object *nodes, const char *name)
 	return NULL;
 }
 
+/*
+ * The predecessor's nodes whose device we lack: the kernel may hold their
+ * names (entry_timeout): drop them now (their open files answer ENODEV:
+ * their fh is unknown here).
+ */
+static void forget_gone(struct frontend *fe, json_object *nodes)
+{
+	size_t n = nodes && json_object_is_type(nodes, json_type_array) ?
+		   json_object_array_length(nodes) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = ho_get_str(json_object_array_get_idx(nodes, i), "name", "");
+		bool ours = false;
+		int err;
+
+		list_for_each(pos, &fe->nodes)
+			ours |= strcmp(ud_name(container_of(pos, struct fe_node, link)->dev),
+				       name) == 0;
+		if (ours || !*name)
+			continue;
+		log_warn("%s/%s: the device is no longer configured: the node goes (open files "
+			 "get ENODEV)", fe->dev_dir, name);
+		err = fuse_lowlevel_notify_inval_entry(ff(fe)->se, ROOT_INO, name, strlen(name));
+		if (err && err != -ENOENT)
+			log_debug("%s/%s: entry invalidation: %s", fe->dev_dir, name, strerror(-err));
+	}
+}
+
 static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 {
 	struct fuse_fe *f = ff(fe);
@@ -746,6 +774,7 @@ static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 		else
 			log_published(fe, node);
 	}
+	forget_gone(fe, nodes);
 	return 0;
 }
 
