@@ -105,7 +105,7 @@ static void *poll_thread(void *arg)
 	struct poller *p = arg;
 	struct pollfd pf = { .fd = p->fd, .events = POLLIN };
 
-	p->ret = poll(&pf, 1, WAIT_MS);
+	p->ret = poll(&pf, 1, -1);	/* a timeout would re-poll: no proof of a wake-up */
 	p->revents = pf.revents;
 	p->done = true;
 	return NULL;
@@ -145,6 +145,11 @@ static bool kh_recorded(void *arg)
 		pthread_mutex_unlock(&f->lock);
 	}
 	return kh != 0;
+}
+
+static bool poll_done(void *arg)
+{
+	return ((struct poller *)arg)->done;
 }
 
 static bool released(void *arg)
@@ -253,6 +258,8 @@ START_TEST(adopt_keeps_open_files)
 	ck_assert_int_eq(frontend_adopt(&o, fx_core, devs, 2, s, ho_root(s), &fe2), 0);
 	ck_assert_int_eq(pthread_join(late.t, NULL), 0);
 	ck_assert_int_eq(late.ret, 0);
+	/* only the successor's FUSE_NOTIFY_POLL of the old kh makes it poll again */
+	ck_assert_msg(wait_until(poll_done, &p), "the poller was never woken");
 	ck_assert_int_eq(pthread_join(p.t, NULL), 0);
 	ck_assert_int_eq(p.ret, 1);
 	ck_assert(p.revents & POLLIN);
