@@ -35,10 +35,11 @@ struct fuse_fe {
 	struct timespec born;		/* the root's times: the frontend's start */
 	struct fe_session_rec rec;	/* what the custom io saw (live restart) */
 	/*
-	 * the session was taken over from a predecessor: libfuse knows no
-	 * mount point, fuse_stop unmounts dev_dir itself
+	 * we mounted (as root: our own mount(2), see own_mount) or took the
+	 * mount over from a predecessor: libfuse knows no mount point,
+	 * fuse_stop unmounts dev_dir itself
 	 */
-	bool adopted;
+	bool own_mount;
 };
 
 /* a node's FUSE state (fe_node.priv) */
@@ -403,6 +404,36 @@ static int start_thread(struct frontend *fe)
 	return err;
 }
 
+/*
+ * Mount dev_dir on a /dev/fuse fd of our own (the options libfuse would
+ * pass), so that the connection is a plain fd a successor can take over
+ * and that fuse_stop unmounts the same way whether we mounted or adopted.
+ */
+static int own_mount(struct frontend *fe)
+{
+	struct fuse_fe *f = ff(fe);
+	char opts[256];
+	int fd, err;
+
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions",
+		 fd);
+	if (mount("uacced", fe->dev_dir, "fuse.uacce", MS_NOSUID | MS_NODEV, opts) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	f->mounted = true;
+	f->own_mount = true;
+	err = fuse_session_custom_io(f->se, &fuse_io, fd);
+	if (err)
+		close(fd);	/* fuse_stop unmounts */
+	return err;
+}
+
 static int fuse_start(struct frontend *fe)
 {
 	struct fuse_fe *f = ff(fe);
@@ -423,15 +454,22 @@ static int fuse_start(struct frontend *fe)
 	f->se = new_session(fe);
 	if (!f->se)
 		return -EINVAL;
-	if (fuse_session_mount(f->se, fe->dev_dir) != 0) {
-		log_err("%s: FUSE mount failed", fe->dev_dir);
+	if (geteuid() == 0) {
+		err = own_mount(fe);
+	} else if (fuse_session_mount(f->se, fe->dev_dir) != 0) {
+		/* not root: libfuse's fusermount3, which libfuse unmounts too */
+		err = -EIO;
+	} else {
+		f->mounted = true;
+		/* our io on the /dev/fuse fd the mount opened */
+		err = fuse_session_custom_io(f->se, &fuse_io, fuse_session_fd(f->se));
+	}
+	if (err && !f->mounted) {
+		log_err("%s: FUSE mount failed: %s", fe->dev_dir, strerror(-err));
 		fuse_session_destroy(f->se);
 		f->se = NULL;
-		return -EIO;
+		return err;
 	}
-	f->mounted = true;
-	/* our io on the /dev/fuse fd the mount opened (libfuse still unmounts) */
-	err = fuse_session_custom_io(f->se, &fuse_io, fuse_session_fd(f->se));
 	if (!err)
 		err = start_thread(fe);
 	if (err) {
@@ -520,15 +558,18 @@ static void fuse_stop(struct frontend *fe)
 	/* stop the workers (they notify through the session) before it goes */
 	fe_release_leftovers(fe, NULL);
 	if (f->se) {
-		if (f->mounted && !f->adopted)
+		if (f->mounted && !f->own_mount)
 			fuse_session_unmount(f->se);
 		fuse_session_destroy(f->se);
 		f->se = NULL;
-		/* an adopted mount: ours, by its path (our fd is closed: no recursion) */
-		if (f->mounted && f->adopted && umount2(fe->dev_dir, MNT_DETACH) < 0)
-			log_warn("%s: cannot unmount: %m", fe->dev_dir);
-		f->mounted = false;
 	}
+	/*
+	 * our own or an adopted mount, by its path; our fd is closed first (as
+	 * libfuse does), so that the unmount cannot wait for us
+	 */
+	if (f->mounted && f->own_mount && umount2(fe->dev_dir, MNT_DETACH) < 0)
+		log_warn("%s: cannot unmount: %m", fe->dev_dir);
+	f->mounted = false;
 }
 
 /* removed, its last file closed: nothing holds the node any more */
@@ -759,7 +800,7 @@ static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 		return err;
 	}
 	f->mounted = true;
-	f->adopted = true;
+	f->own_mount = true;
 	err = fe_session_replay_init(f->se, &f->rec);
 	if (err) {
 		log_err("%s: cannot take the FUSE session over: %s", mnt, strerror(-err));

@@ -329,6 +329,38 @@ START_TEST(adopt_without_a_device)
 }
 END_TEST
 
+/* a device the successor's configuration added is published beside the adopted ones */
+START_TEST(adopt_with_a_new_device)
+{
+	struct uacce_dev *devs[] = { fx_a, fx_b };
+	struct fe_opts o = opts();
+	struct frontend *fe = NULL, *fe2 = NULL;
+	struct ho_state *s = NULL;
+	char path[512], path_b[512];
+	int fd, fdb;
+
+	ck_assert_int_eq(frontend_start(&o, fx_core, devs, 1, &fe), 0);
+	node_path(path, sizeof(path), fe, fx_a);
+	node_path(path_b, sizeof(path_b), fe, fx_b);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %m", path);
+	ck_assert_int_ne(access(path_b, F_OK), 0);
+	ck_assert_int_eq(frontend_freeze(fe), 0);
+	ck_assert_int_eq(ho_new(&s), 0);
+	ck_assert_int_eq(frontend_export(fe, s, ho_root(s)), 0);
+	frontend_abandon(fe);
+	ck_assert_int_eq(frontend_adopt(&o, fx_core, devs, 2, s, ho_root(s), &fe2), 0);
+	ck_assert_int_eq(echo(fd, 11), 0);
+	fdb = open(path_b, O_RDWR | O_CLOEXEC);
+	ck_assert_msg(fdb >= 0, "open %s (new device) after the restart: %m", path_b);
+	ck_assert_int_eq(echo(fdb, 12), 0);
+	close(fdb);
+	close(fd);
+	ho_free(s);
+	frontend_stop(fe2);
+}
+END_TEST
+
 /* freeze then thaw: the same frontend serves on (the successor refused) */
 START_TEST(freeze_thaw)
 {
@@ -371,6 +403,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, adopt_keeps_open_files);
 	tcase_add_test(tc, adopt_without_a_device);
+	tcase_add_test(tc, adopt_with_a_new_device);
 	tcase_add_test(tc, freeze_thaw);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
