@@ -85,8 +85,9 @@ void frontend_close_client_fd(struct frontend *fe, int fd);
  * Stop serving at a request boundary: every session thread leaves its
  * loop between two requests, every request already read is answered (the
  * workers drained; SHARE_SVAS lookups meanwhile answer EAGAIN), then
- * nothing reads from the kernel: new requests wait there.  Main thread.
- * 0, or -errno with nothing frozen.
+ * nothing reads from the kernel: new requests wait there.  A device
+ * ioctl in progress (a long FLUSH) is waited for.  Main thread.  0, or
+ * -errno with nothing frozen.
  */
 int frontend_freeze(struct frontend *fe);
 /* Serve again (the successor refused the state). */
@@ -110,8 +111,9 @@ int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out);
  * is rebuilt with the same fh and bound to core_claim_adopted(core, fh)
  * (none: its requests answer ENODEV until it is released); every poller
  * is woken (FUSE_NOTIFY_POLL: it polls again).  The caller calls
- * core_adopt() before and core_adopt_done() after.  -errno: the state was
- * not taken (its fds are still in s).
+ * core_adopt() before and core_adopt_done() after.  -errno: nothing is
+ * published; sessions already taken out of s were ended (their clients get
+ * errors); a state of the other transport (kind) is refused untouched.
  */
 int frontend_adopt(const struct fe_opts *opts, struct uacce_core *core,
 		   struct uacce_dev *const *devs, int n, struct ho_state *s, json_object *in,
@@ -119,8 +121,9 @@ int frontend_adopt(const struct fe_opts *opts, struct uacce_core *core,
 /*
  * Frozen: free fe without ending anything the kernel sees (sessions,
  * nodes, mount, open files: the state's duplicate fds keep them; the
- * queues stay the core's for core_claim_adopted).  For a successor in the
- * same process (tests); a daemon handing over just exits.
+ * queues stay the core's for core_claim_adopted; their notify callbacks
+ * are cleared: call it after core_freeze, when no backend notifies).  For a
+ * successor in the same process (tests); a daemon handing over just exits.
  */
 void frontend_abandon(struct frontend *fe);
 
