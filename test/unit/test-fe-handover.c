@@ -238,6 +238,13 @@ START_TEST(adopt_keeps_open_files)
 	ck_assert_int_eq(json_object_array_length(ho_get(fo, "files")), 1);
 	ck_assert_int_eq(ho_get_int(json_object_array_get_idx(ho_get(fo, "files"), 0), "fh", 0),
 			 (int64_t)qid);
+	/* the successor reads it from text (the state's memfd): a round trip */
+	{
+		json_object *back = json_tokener_parse(json_object_to_json_string(fo));
+
+		ck_assert_ptr_nonnull(back);
+		json_object_object_add(ho_root(s), "frontend", back);	/* fo goes */
+	}
 	/* a request sent while nobody serves waits in the kernel */
 	late.fd = fd;
 	ck_assert_int_eq(pthread_create(&late.t, NULL, echo_thread, &late), 0);
