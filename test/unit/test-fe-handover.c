@@ -368,6 +368,88 @@ START_TEST(adopt_with_a_new_device)
 }
 END_TEST
 
+/* clients busy through the handover: no request is lost or failed */
+#define LOADERS 4
+
+struct loader {
+	pthread_t t;
+	int fd;
+	volatile int done;		/* round trips completed */
+	volatile int errors;
+	volatile int first_err;
+	volatile bool stop;
+};
+
+static void *load_thread(void *arg)
+{
+	struct loader *l = arg;
+
+	while (!l->stop) {
+		int err = echo(l->fd, (uint32_t)l->done & 0xff);
+
+		if (err) {
+			if (!l->errors)
+				l->first_err = err;
+			l->errors++;
+		}
+		__atomic_add_fetch(&l->done, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+struct loadwait {
+	struct loader *l;
+	int min;
+};
+
+static bool all_did(void *arg)
+{
+	struct loadwait *w = arg;
+
+	for (int i = 0; i < LOADERS; i++)
+		if (__atomic_load_n(&w->l[i].done, __ATOMIC_RELAXED) < w->min)
+			return false;
+	return true;
+}
+
+START_TEST(adopt_under_load)
+{
+	struct uacce_dev *devs[] = { fx_a, fx_b };
+	struct fe_opts o = opts();
+	struct frontend *fe = NULL, *fe2 = NULL;
+	struct ho_state *s = NULL;
+	struct loader l[LOADERS] = { 0 };
+	struct loadwait w = { .l = l, .min = 20 };
+	char path[512];
+
+	ck_assert_int_eq(frontend_start(&o, fx_core, devs, 2, &fe), 0);
+	for (int i = 0; i < LOADERS; i++) {
+		node_path(path, sizeof(path), fe, i % 2 ? fx_b : fx_a);
+		l[i].fd = open(path, O_RDWR | O_CLOEXEC);
+		ck_assert_msg(l[i].fd >= 0, "open %s: %m", path);
+		ck_assert_int_eq(pthread_create(&l[i].t, NULL, load_thread, &l[i]), 0);
+	}
+	ck_assert(wait_until(all_did, &w));
+	ck_assert_int_eq(frontend_freeze(fe), 0);
+	ck_assert_int_eq(ho_new(&s), 0);
+	ck_assert_int_eq(frontend_export(fe, s, ho_root(s)), 0);
+	frontend_abandon(fe);
+	ck_assert_int_eq(frontend_adopt(&o, fx_core, devs, 2, s, ho_root(s), &fe2), 0);
+	for (int i = 0; i < LOADERS; i++)
+		w.min = l[i].done + 20 > w.min ? l[i].done + 20 : w.min;
+	ck_assert_msg(wait_until(all_did, &w), "the clients stalled after the handover");
+	for (int i = 0; i < LOADERS; i++) {
+		l[i].stop = true;
+		pthread_join(l[i].t, NULL);
+		ck_assert_msg(l[i].errors == 0, "client %d: %d of %d round trips failed (first %d)",
+			      i, l[i].errors, l[i].done, l[i].first_err);
+		close(l[i].fd);
+	}
+	ho_free(s);
+	frontend_stop(fe2);
+}
+END_TEST
+
 /* freeze then thaw: the same frontend serves on (the successor refused) */
 START_TEST(freeze_thaw)
 {
@@ -411,6 +493,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, adopt_keeps_open_files);
 	tcase_add_test(tc, adopt_without_a_device);
 	tcase_add_test(tc, adopt_with_a_new_device);
+	tcase_add_test(tc, adopt_under_load);
 	tcase_add_test(tc, freeze_thaw);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
