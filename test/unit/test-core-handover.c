@@ -10,8 +10,12 @@
 #define _GNU_SOURCE
 #include <json-c/json.h>
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
 #include "core-fixture.h"
 #include "handover.h"
+#include "uacce/zip_usr_if.h"
 
 #define A_NODE "uacce-fake-1"
 #define B_NODE "uacce-fake-2"
@@ -565,6 +569,167 @@ START_TEST(test_dummy_ring_across_sva)
 }
 END_TEST
 
+/* --- zip: whole buffers survive, streams end with EPIPE ------------------ */
+
+static struct uacce_dev *mkzip(struct uacce_core *c)
+{
+	struct uacce_dev_cfg cfg = {
+		.name = "zip", .backend = "soft", .api = UACCE_ZIP_API, .queues = 2,
+	};
+	struct uacce_dev *d = NULL;
+
+	ck_assert_int_eq(core_add_device(c, uacce_backend_find("soft"), &cfg, 1, &d), 0);
+	return d;
+}
+
+struct zipq {
+	struct uacce_zip_regs *regs;
+	struct uacce_zip_sqe *sqes;
+	struct uacce_zip_cqe *cqes;
+	uint8_t *dus;
+};
+
+/* submit as uacce_zip(7) says: the SQE, sq_tail, a barrier, the kick */
+static void zsubmit(struct zipq *z, struct uacce_zip_sqe e)
+{
+	uint32_t t = z->regs->sq_tail;
+
+	z->sqes[t % z->regs->sq_entries] = e;
+	__atomic_store_n(&z->regs->sq_tail, t + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&z->regs->flags, __ATOMIC_ACQUIRE) & UACCE_ZIP_NEED_WAKEUP) {
+		__atomic_add_fetch(&z->regs->wake, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &z->regs->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+}
+
+static bool zwait(struct zipq *z, uint32_t want, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	do {
+		if (__atomic_load_n(&z->regs->cq_tail, __ATOMIC_ACQUIRE) == want)
+			return true;
+		usleep(500);
+	} while (now_ms() < end);
+	return __atomic_load_n(&z->regs->cq_tail, __ATOMIC_ACQUIRE) == want;
+}
+
+static const struct uacce_zip_cqe *zcqe(struct zipq *z, uint32_t i)
+{
+	return &z->cqes[i % z->regs->cq_entries];
+}
+
+static struct uacce_zip_sqe zreq(uint8_t op, const void *src, uint32_t slen, void *dst,
+				 uint32_t dlen, uint64_t cookie)
+{
+	return (struct uacce_zip_sqe){
+		.src = (uintptr_t)src, .src_len = slen, .dst = (uintptr_t)dst, .dst_len = dlen,
+		.cookie = cookie, .op = op, .alg = UACCE_ZIP_ALG_ZLIB,
+	};
+}
+
+START_TEST(test_zip_across)
+{
+	struct uacce_core *a = fx_core, *b;
+	struct uacce_dev *d = mkzip(a), *d2;
+	struct uacce_queue *q = open_me(d), *n;
+	const uint32_t len = 64 * 1024, cap = 128 * 1024;
+	struct uacce_zip_sqe e;
+	struct handed h;
+	struct zipq z;
+	uint8_t *ss, *in, *in2, *c1, *c2, *out, *out2, *sbuf;
+	uint32_t c1len, c2len;
+	uint16_t epoch;
+
+	start_as(q, me());
+	z.regs = map_me(q, UACCE_QFRT_MMIO, UACCE_ZIP_MMIO_SIZE);
+	z.dus = map_me(q, UACCE_QFRT_DUS, UACCE_ZIP_DUS_SIZE);
+	z.sqes = (struct uacce_zip_sqe *)(z.dus + z.regs->sqe_off);
+	z.cqes = (struct uacce_zip_cqe *)(z.dus + z.regs->cqe_off);
+	ss = map_ss_me(q, 2 * MiB);
+	in = ss;
+	in2 = in + len;
+	c1 = in2 + len;
+	c2 = c1 + cap;
+	out = c2 + cap;
+	out2 = out + cap;
+	sbuf = out2 + cap;
+	for (uint32_t i = 0; i < len; i++) {
+		in[i] = (uint8_t)("restart "[i % 8] + (i / 4096));
+		in2[i] = (uint8_t)("upgrade "[i % 8] ^ (i / 1024));
+	}
+	/* before: a whole buffer, and a stream left open */
+	zsubmit(&z, zreq(UACCE_ZIP_OP_COMPRESS, in, len, c1, cap, 1));
+	e = zreq(UACCE_ZIP_OP_COMPRESS, in, 4096, sbuf, 4096, 2);
+	e.stream = 1;
+	e.flags = UACCE_ZIP_F_START;
+	zsubmit(&z, e);
+	ck_assert(zwait(&z, 2, 5000));
+	ck_assert_uint_eq(zcqe(&z, 0)->status, 0);
+	c1len = zcqe(&z, 0)->produced;
+	ck_assert_uint_gt(c1len, 0);
+	ck_assert_uint_eq(zcqe(&z, 1)->status, 0);
+	epoch = zcqe(&z, 1)->epoch;
+
+	h = export_core(a);
+	/* suspended: these wait in the ring */
+	zsubmit(&z, zreq(UACCE_ZIP_OP_DECOMPRESS, c1, c1len, out, cap, 3));
+	e = zreq(UACCE_ZIP_OP_COMPRESS, in + 4096, 4096, sbuf, 4096, 4);
+	e.stream = 1;
+	e.epoch = epoch;
+	e.flags = UACCE_ZIP_F_END;
+	zsubmit(&z, e);
+	zsubmit(&z, zreq(UACCE_ZIP_OP_COMPRESS, in2, len, c2, cap, 5));
+	usleep(20000);
+	ck_assert_uint_eq(__atomic_load_n(&z.regs->cq_tail, __ATOMIC_ACQUIRE), 2);
+
+	b = mkcore();
+	d2 = mkzip(b);
+	adopt_core(b, &h);
+	n = core_claim_adopted(b, uq_id(q));
+	ck_assert_ptr_nonnull(n);
+	core_adopt_done(b);
+	ck_assert_int_eq(ud_available_instances(d2), 1);
+	ck_assert_msg(zwait(&z, 5, 5000), "requests of before the restart not served");
+	/* whole buffers: served, byte-exact */
+	ck_assert_uint_eq(zcqe(&z, 2)->cookie, 3);
+	ck_assert_uint_eq(zcqe(&z, 2)->status, 0);
+	ck_assert_uint_eq(zcqe(&z, 2)->produced, len);
+	ck_assert_mem_eq(out, in, len);
+	/* the stream of before: the device does not know it any more */
+	ck_assert_uint_eq(zcqe(&z, 3)->cookie, 4);
+	ck_assert_uint_eq(zcqe(&z, 3)->status, EPIPE);
+	ck_assert_uint_eq(zcqe(&z, 3)->produced, 0);
+	ck_assert_uint_eq(zcqe(&z, 4)->cookie, 5);
+	ck_assert_uint_eq(zcqe(&z, 4)->status, 0);
+	c2len = zcqe(&z, 4)->produced;
+	/* after: the compressed data of across the restart decompresses */
+	zsubmit(&z, zreq(UACCE_ZIP_OP_DECOMPRESS, c2, c2len, out2, cap, 6));
+	/* and a stream started now works */
+	e = zreq(UACCE_ZIP_OP_COMPRESS, in, 4096, sbuf, 8192, 7);
+	e.stream = 1;
+	e.flags = UACCE_ZIP_F_START | UACCE_ZIP_F_END;
+	zsubmit(&z, e);
+	ck_assert(zwait(&z, 7, 5000));
+	ck_assert_uint_eq(zcqe(&z, 5)->status, 0);
+	ck_assert_uint_eq(zcqe(&z, 5)->produced, len);
+	ck_assert_mem_eq(out2, in2, len);
+	ck_assert_uint_eq(zcqe(&z, 6)->status, 0);
+	ck_assert_uint_ne(zcqe(&z, 6)->flags & UACCE_ZIP_CF_EOS, 0);
+	ck_assert_uint_eq(z.regs->ring_errors, 0);
+	uq_release(n);
+	core_remove_device(d2);
+	ud_unref(d2);
+	core_free(b);
+	uq_release(q);
+	munmap(z.regs, UACCE_ZIP_MMIO_SIZE);
+	munmap(z.dus, UACCE_ZIP_DUS_SIZE);
+	munmap(ss, 2 * MiB);
+	handed_free(&h);
+}
+END_TEST
+
 TCase *tc_handover(void)
 {
 	TCase *tc = tcase_create("handover");
@@ -580,5 +745,6 @@ TCase *tc_handover(void)
 	tcase_add_test(tc, test_freeze_thaw);
 	tcase_add_test(tc, test_dummy_ring_across);
 	tcase_add_test(tc, test_dummy_ring_across_sva);
+	tcase_add_test(tc, test_zip_across);
 	return tc;
 }
