@@ -135,6 +135,8 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(fake_seq(q[4], seq), "GSUV");
 	ck_assert_str_eq(fake_seq(q[3], seq), "GP");
 
+	/* each region once: five MMIO pages and the one SS two queues share */
+	ck_assert_uint_eq(json_object_array_length(ho_get(ho_get(h.root, "core"), "regions")), 6);
 	b = successor(&da, &db);
 	adopt_core(b, &h);
 	for (int i = 0; i < 6; i++) {
@@ -407,6 +409,48 @@ START_TEST(test_adopt_failure)
 	ck_assert_int_eq(state(n2), UQ_DEAD);
 	ck_assert_int_eq(ud_available_instances(da), 4);
 	ck_assert_int_eq(fake_dev_live(A_NODE), 0);
+	uq_release(n1);
+	uq_release(n2);
+	core_free(b);
+	uq_release(q1);
+	uq_release(q2);
+	handed_free(&h);
+}
+END_TEST
+
+/*
+ * A state the successor's backend cannot read (a newer blob version) or
+ * that lacks the blob: the queue is revoked, nothing else is hurt; keys
+ * the successor does not know are ignored.
+ */
+START_TEST(test_blob_unreadable)
+{
+	struct uacce_queue *q1 = open_me(fx_a), *q2 = open_me(fx_a), *n1, *n2;
+	static const uint8_t future[6] = { 99, 1, 2, 3, 4, 1 };
+	json_object *qs;
+	struct uacce_core *b;
+	struct uacce_dev *da;
+	struct handed h;
+
+	start_as(q1, me());
+	start_as(q2, me());
+	h = export_core(fx_core);
+	qs = ho_get(ho_get(h.root, "core"), "queues");
+	ck_assert_int_eq(ho_set_bytes(json_object_array_get_idx(qs, 0), "blob", future,
+				      sizeof(future)), 0);
+	json_object_object_del(json_object_array_get_idx(qs, 1), "blob");
+	json_object_object_add(ho_get(h.root, "core"), "from_the_future",
+			       json_object_new_string("ignored"));
+	b = successor(&da, NULL);
+	adopt_core(b, &h);
+	n1 = core_claim_adopted(b, uq_id(q1));
+	n2 = core_claim_adopted(b, uq_id(q2));
+	core_adopt_done(b);
+	ck_assert_int_eq(state(n1), UQ_DEAD);
+	ck_assert_int_eq(state(n2), UQ_DEAD);
+	ck_assert_int_eq(uq_check_owner(n1, &(struct uacce_caller){ .tid = gettid() }), -ENODEV);
+	ck_assert_int_eq(ud_available_instances(da), 4);
+	ck_assert_int_eq(fake_dev_calls(A_NODE, FOP_ADOPT), 1);	/* the blob-less one: not asked */
 	uq_release(n1);
 	uq_release(n2);
 	core_free(b);
@@ -741,6 +785,7 @@ TCase *tc_handover(void)
 	tcase_add_test(tc, test_backend_without_ops);
 	tcase_add_test(tc, test_exporter_without_ops);
 	tcase_add_test(tc, test_adopt_failure);
+	tcase_add_test(tc, test_blob_unreadable);
 	tcase_add_test(tc, test_unclaimed);
 	tcase_add_test(tc, test_freeze_thaw);
 	tcase_add_test(tc, test_dummy_ring_across);
