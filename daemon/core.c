@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "handover.h"
 #include "list.h"
 #include "lockorder.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct uacce_core {
 	uint64_t builtin_user_bytes;	/* max_region_bytes nobody set (not root) */
 	uint64_t builtin_total_bytes;	/* total_region_bytes when not set */
 	pthread_cond_t released;	/* with lock: a device's released_gen grew */
+	bool frozen;			/* lock: core_freeze, not thawed */
 };
 
 struct uacce_dev {
@@ -84,6 +86,8 @@ struct uacce_queue {
 	void (*notify)(void *);
 	void *notify_arg;
 	pid_t culprits[CULPRITS];	/* other processes already logged */
+	bool suspended;			/* core_freeze suspended its backend; qlock */
+	bool adopted;			/* core_adopt made it, no file claimed it yet; lock */
 	char label[192];
 };
 
@@ -350,6 +354,7 @@ static void put_hw(struct uacce_queue *q, bool last)
 	started = q->state == UQ_STARTED;
 	q->hwq = NULL;
 	unlock(c);
+	q->suspended = false;	/* stop_queue ends a suspension too */
 	if (hwq) {
 		if (started)
 			qops(q)->stop_queue(hwq);
@@ -1625,4 +1630,737 @@ const char *uacce_hwq_label(struct uacce_queue *q)
 {
 	ulog_label_ctx(q->label, UQ_LOG_CTX(q));
 	return q->label;
+}
+
+/* --- live restart (core.h: core_freeze .. core_adopt_done) ----------------- */
+
+#define HO_BLOB_MAX	4096	/* a backend's saved state of one queue */
+
+/* every queue of the list, each with a reference (uq_unref each); -ENOMEM */
+static int snapshot_queues(struct uacce_core *c, struct uacce_queue ***out, int *n)
+{
+	struct uacce_queue **a = NULL;
+	int cnt = 0, err = 0;
+
+	lock(c);
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+
+		err = grow((void **)&a, cnt, sizeof(*a));
+		if (err)
+			break;
+		a[cnt++] = q;
+		q->refs++;
+	}
+	if (err) {
+		for (int i = 0; i < cnt; i++)
+			unref_locked(a[i]);
+		free(a);
+		a = NULL;
+		cnt = 0;
+	}
+	unlock(c);
+	*out = a;
+	*n = cnt;
+	return err;
+}
+
+static void drop_snapshot(struct uacce_core *c, struct uacce_queue **a, int n)
+{
+	lock(c);
+	for (int i = 0; i < n; i++)
+		unref_locked(a[i]);
+	unlock(c);
+	free(a);
+}
+
+/* resume a suspended queue (qlock held); a failure revokes it (after) */
+static int resume_qlocked(struct uacce_queue *q)
+{
+	int err = 0;
+
+	if (!q->suspended)
+		return 0;
+	if (q->hwq && q->state == UQ_STARTED)
+		err = qops(q)->resume_queue(q->hwq);
+	if (!err)
+		q->suspended = false;
+	return err;
+}
+
+static void resume_or_revoke(struct uacce_queue *q, const char *what)
+{
+	int err;
+
+	qlock(q);
+	err = resume_qlocked(q);
+	qunlock(q);
+	if (!err)
+		return;
+	if (teardown_begin(q)) {
+		qlog(LOG_ERR, q, "%s: the backend cannot serve it again (%s): queue revoked",
+		     what, strerror(-err));
+		teardown_end(q, ENODEV);
+	}
+}
+
+int core_freeze(struct uacce_core *c)
+{
+	struct uacce_queue **a;
+	int n, err;
+
+	lock(c);
+	if (c->frozen) {
+		unlock(c);
+		return -EBUSY;
+	}
+	c->frozen = true;
+	unlock(c);
+	err = snapshot_queues(c, &a, &n);
+	if (err) {
+		lock(c);
+		c->frozen = false;
+		unlock(c);
+		return err;
+	}
+	for (int i = 0; i < n; i++) {
+		struct uacce_queue *q = a[i];
+
+		qlock(q);
+		/*
+		 * A backend without suspend_queue goes on serving until the
+		 * daemon exits: its queues do not survive the restart anyway.
+		 */
+		if (q->state == UQ_STARTED && q->hwq && qops(q)->suspend_queue && !q->suspended) {
+			qops(q)->suspend_queue(q->hwq);
+			q->suspended = true;
+		}
+		qunlock(q);
+	}
+	drop_snapshot(c, a, n);
+	return 0;
+}
+
+void core_thaw(struct uacce_core *c)
+{
+	struct uacce_queue **a;
+	int n;
+
+	lock(c);
+	c->frozen = false;
+	unlock(c);
+	/* no memory for the list: one at a time, looking for suspended queues */
+	if (snapshot_queues(c, &a, &n)) {
+		for (;;) {
+			struct uacce_queue *q = NULL;
+
+			lock(c);
+			list_for_each(pos, &c->queues) {
+				struct uacce_queue *o = container_of(pos, struct uacce_queue, link);
+
+				if (o->suspended) {
+					q = o;
+					q->refs++;
+					break;
+				}
+			}
+			unlock(c);
+			if (!q)
+				return;
+			resume_or_revoke(q, "thaw");
+			uq_unref(q);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		resume_or_revoke(a[i], "thaw");
+	drop_snapshot(c, a, n);
+}
+
+/* --- export ---------------------------------------------------------------- */
+
+struct ho_regions {
+	struct uacce_region **r;
+	int n;
+	json_object *arr;
+};
+
+static int put_fd_or_none(struct ho_state *s, int fd)
+{
+	return fd < 0 ? -1 : ho_put_fd(s, fd);
+}
+
+/* the region's index in the table, added on its first sight; -errno */
+static int region_index(struct ho_regions *t, struct ho_state *s, struct uacce_region *r)
+{
+	json_object *o;
+	int fdi, err;
+
+	for (int i = 0; i < t->n; i++)
+		if (t->r[i] == r)
+			return i;
+	err = grow((void **)&t->r, t->n, sizeof(*t->r));
+	if (err)
+		return err;
+	fdi = put_fd_or_none(s, r->fd);
+	if (fdi < -1)
+		return fdi;
+	o = json_object_new_object();
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "type", json_object_new_int(r->type));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)r->size));
+	json_object_object_add(o, "uaddr", json_object_new_int64((int64_t)region_uaddr(r)));
+	json_object_object_add(o, "fd", json_object_new_int(fdi));
+	json_object_array_add(t->arr, o);
+	t->r[t->n] = r;
+	return t->n++;
+}
+
+static json_object *int_array(const int64_t *v, int n)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; a && i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+static int export_owner(struct uacce_queue *q, struct ho_state *s, json_object *o)
+{
+	json_object *ow = json_object_new_object(), *g = json_object_new_array();
+	int pidfd, memfd, mapsfd;
+
+	if (!ow || !g) {
+		json_object_put(ow);
+		json_object_put(g);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "owner", ow);
+	json_object_object_add(ow, "tgid", json_object_new_int(q->owner.tgid));
+	json_object_object_add(ow, "uid", json_object_new_int64(q->owner.uid));
+	json_object_object_add(ow, "gid", json_object_new_int64(q->owner.gid));
+	json_object_object_add(ow, "comm", json_object_new_string(q->owner.comm));
+	for (int i = 0; i < q->ngroups; i++)
+		json_object_array_add(g, json_object_new_int64(q->groups[i]));
+	json_object_object_add(ow, "groups", g);
+	if (q->state == UQ_DEAD)	/* nothing pinned any more */
+		return 0;
+	pidfd = put_fd_or_none(s, q->owner.pidfd);
+	memfd = pidfd < -1 ? pidfd : put_fd_or_none(s, q->owner.memfd);
+	mapsfd = memfd < -1 ? memfd : put_fd_or_none(s, q->owner.mapsfd);
+	if (mapsfd < -1)
+		return mapsfd;
+	json_object_object_add(ow, "pidfd", json_object_new_int(pidfd));
+	json_object_object_add(ow, "memfd", json_object_new_int(memfd));
+	json_object_object_add(ow, "mapsfd", json_object_new_int(mapsfd));
+	return 0;
+}
+
+/* the backend's state of q (qlock held): o["blob"], or nothing it can save */
+static int export_blob(struct uacce_queue *q, json_object *o)
+{
+	uint8_t buf[HO_BLOB_MAX];
+	ssize_t n;
+
+	if (!q->hwq)
+		return 0;
+	if (!qops(q)->save_queue || !qops(q)->adopt_queue || !qops(q)->resume_queue ||
+	    (q->state == UQ_STARTED && !q->suspended)) {
+		qlog(LOG_WARNING, q, "backend %s cannot hand the queue over: it will be "
+		     "revoked (ENODEV) in the successor", q->dev->ops->name);
+		return 0;
+	}
+	n = qops(q)->save_queue(q->hwq, buf, sizeof(buf));
+	if (n < 0) {
+		qlog(LOG_ERR, q, "backend state not saved (%s): the queue will be revoked "
+		     "(ENODEV) in the successor", strerror((int)-n));
+		return 0;
+	}
+	return ho_set_bytes(o, "blob", buf, (size_t)n);
+}
+
+/* one queue (qlock and the core lock held) */
+static int export_queue_locked(struct uacce_queue *q, struct ho_state *s, struct ho_regions *t,
+			       json_object *o)
+{
+	int64_t reg[UACCE_QFRT_NR], mapped[UACCE_QFRT_NR], mlen[UACCE_QFRT_NR];
+	int err;
+
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)q->id));
+	json_object_object_add(o, "dev", json_object_new_string(q->dev->name));
+	json_object_object_add(o, "state", json_object_new_int(q->state));
+	json_object_object_add(o, "dead_err", json_object_new_int(q->dead_err));
+	json_object_object_add(o, "holds_excl", json_object_new_boolean(q->holds_excl));
+	json_object_object_add(o, "charged", json_object_new_int64((int64_t)q->charged));
+	json_object_object_add(o, "requests",
+			       json_object_new_int64((int64_t)__atomic_load_n(&q->requests,
+									       __ATOMIC_RELAXED)));
+	err = export_owner(q, s, o);
+	if (err)
+		return err;
+	for (int k = 0; k < UACCE_QFRT_NR; k++) {
+		reg[k] = -1;
+		if (q->qfrs[k]) {
+			int i = region_index(t, s, q->qfrs[k]);
+
+			if (i < 0)
+				return i;
+			reg[k] = i;
+		}
+		mapped[k] = q->mapped[k];
+		mlen[k] = (int64_t)q->mapped_len[k];
+	}
+	json_object_object_add(o, "regions", int_array(reg, UACCE_QFRT_NR));
+	json_object_object_add(o, "mapped", int_array(mapped, UACCE_QFRT_NR));
+	json_object_object_add(o, "mapped_len", int_array(mlen, UACCE_QFRT_NR));
+	return 0;
+}
+
+static int export_devices(struct uacce_core *c, json_object *out)
+{
+	json_object *devs = json_object_new_array();
+
+	if (!devs)
+		return -ENOMEM;
+	lock(c);
+	list_for_each(pos, &c->devices) {
+		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
+		json_object *o;
+
+		if (!d->hw)
+			continue;
+		o = json_object_new_object();
+		if (!o)
+			break;
+		json_object_object_add(o, "name", json_object_new_string(d->name));
+		json_object_object_add(o, "requests",
+				       json_object_new_int64((int64_t)__atomic_load_n(
+					       &d->requests, __ATOMIC_RELAXED)));
+		json_object_array_add(devs, o);
+	}
+	json_object_object_add(out, "next_qid", json_object_new_int64((int64_t)c->next_qid));
+	unlock(c);
+	json_object_object_add(out, "devices", devs);
+	return 0;
+}
+
+int core_export(struct uacce_core *c, struct ho_state *s, json_object *out)
+{
+	struct ho_regions t = { 0 };
+	json_object *queues;
+	struct uacce_queue **a;
+	int n, err;
+
+	err = export_devices(c, out);
+	if (err)
+		return err;
+	t.arr = json_object_new_array();
+	queues = json_object_new_array();
+	if (!t.arr || !queues) {
+		json_object_put(t.arr);
+		json_object_put(queues);
+		return -ENOMEM;
+	}
+	json_object_object_add(out, "regions", t.arr);
+	json_object_object_add(out, "queues", queues);
+	err = snapshot_queues(c, &a, &n);
+	if (err)
+		return err;
+	for (int i = 0; i < n && !err; i++) {
+		struct uacce_queue *q = a[i];
+		json_object *o = json_object_new_object();
+
+		if (!o) {
+			err = -ENOMEM;
+			break;
+		}
+		json_object_array_add(queues, o);
+		qlock(q);
+		err = export_blob(q, o);
+		lock(c);
+		if (!err)
+			err = export_queue_locked(q, s, &t, o);
+		unlock(c);
+		qunlock(q);
+		if (err)
+			ulog_ctx(LOG_ERR, UQ_LOG_CTX(q), "%s: not exported: %s", q->label,
+				 strerror(-err));
+	}
+	drop_snapshot(c, a, n);
+	free(t.r);
+	return err;
+}
+
+/* --- adopt ----------------------------------------------------------------- */
+
+static struct uacce_dev *dev_by_name_locked(struct uacce_core *c, const char *name)
+{
+	list_for_each(pos, &c->devices) {
+		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
+
+		if (d->hw && !d->removing && strcmp(d->name, name) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static int64_t arr_int(json_object *a, int i, int64_t dflt)
+{
+	json_object *v = a && json_object_is_type(a, json_type_array) &&
+				 i < (int)json_object_array_length(a) ?
+			 json_object_array_get_idx(a, i) : NULL;
+
+	return v && (json_object_is_type(v, json_type_int) ||
+		     json_object_is_type(v, json_type_boolean)) ? json_object_get_int64(v) : dflt;
+}
+
+/* the fd of table index o[key], taken (-1: none) */
+static int take_fd_of(struct ho_state *s, json_object *o, const char *key)
+{
+	int64_t i = ho_get_int(o, key, -1);
+
+	return i < 0 || i > INT32_MAX ? -1 : ho_take_fd(s, (int)i);
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* the regions of the state, each with one reference (NULL: not adopted) */
+static int adopt_regions(struct ho_state *s, json_object *in, struct uacce_region ***out, int *n)
+{
+	json_object *arr = ho_get(in, "regions");
+	int cnt = arr && json_object_is_type(arr, json_type_array) ?
+			  (int)json_object_array_length(arr) : 0;
+	struct uacce_region **r = cnt ? calloc((size_t)cnt, sizeof(*r)) : NULL;
+
+	if (cnt && !r)
+		return -ENOMEM;
+	for (int i = 0; i < cnt; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		int fd = take_fd_of(s, o, "fd");
+		int64_t type = ho_get_int(o, "type", -1), size = ho_get_int(o, "size", 0);
+		int err = -EINVAL;
+
+		if (type >= 0 && type < UACCE_QFRT_NR && size > 0)
+			err = region_adopt((int)type, fd, (size_t)size,
+					   (uint64_t)ho_get_int(o, "uaddr", 0), &r[i]);
+		if (err) {
+			log_err("live restart: region %d (type %d, %lld bytes) not adopted: %s", i,
+				(int)type, (long long)size, strerror(-err));
+			close_fd(fd);
+			r[i] = NULL;
+		}
+	}
+	*out = r;
+	*n = cnt;
+	return 0;
+}
+
+/*
+ * A new queue struct for exported queue o on device d (not listed yet):
+ * its owner and groups; the owner's fds are taken from s.  -errno leaves
+ * *q half made (free_adopted).
+ */
+static int adopt_owner(struct uacce_queue *q, struct ho_state *s, json_object *o)
+{
+	json_object *ow = ho_get(o, "owner"), *g = ho_get(ow, "groups");
+	int pidfd = take_fd_of(s, ow, "pidfd"), memfd = take_fd_of(s, ow, "memfd");
+	int mapsfd = take_fd_of(s, ow, "mapsfd");
+	int ng = g && json_object_is_type(g, json_type_array) ? (int)json_object_array_length(g) : 0;
+
+	if (ng > 0) {
+		q->groups = calloc((size_t)ng, sizeof(gid_t));
+		if (!q->groups) {
+			q->owner.pidfd = q->owner.memfd = q->owner.mapsfd = -1;
+			close_fd(pidfd);
+			close_fd(memfd);
+			close_fd(mapsfd);
+			return -ENOMEM;
+		}
+		for (int i = 0; i < ng; i++)
+			q->groups[i] = (gid_t)arr_int(g, i, 0);
+		q->ngroups = ng;
+	}
+	return proc_owner_adopt(&q->owner, (pid_t)ho_get_int(ow, "tgid", 0),
+				(uid_t)ho_get_int(ow, "uid", 0), (gid_t)ho_get_int(ow, "gid", 0),
+				ho_get_str(ow, "comm", "?"), pidfd, memfd, mapsfd);
+}
+
+/*
+ * A DEAD queue: no owner pinned (owner_ok: proc_owner_adopt succeeded,
+ * its fds are to close), nothing held; the owner's identity stays for
+ * the logs.
+ */
+static void make_dead(struct uacce_queue *q, int dead_err, bool owner_ok)
+{
+	if (owner_ok)
+		proc_owner_fini(&q->owner);
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		region_put(q->qfrs[t]);
+		q->qfrs[t] = NULL;
+		q->mapped[t] = false;
+		q->mapped_len[t] = 0;
+	}
+	q->charged = 0;
+	q->state = UQ_DEAD;
+	q->dead_err = dead_err;
+}
+
+/* the queue's regions by the table's indexes; false when one is missing */
+static bool adopt_queue_regions(struct uacce_queue *q, json_object *o,
+				struct uacce_region **regs, int nregs)
+{
+	json_object *ri = ho_get(o, "regions"), *m = ho_get(o, "mapped");
+	json_object *ml = ho_get(o, "mapped_len");
+	bool ok = true;
+
+	for (int t = 0; t < UACCE_QFRT_NR; t++) {
+		int64_t i = arr_int(ri, t, -1);
+
+		if (i < 0)
+			continue;
+		if (i >= nregs || !regs[i] || regs[i]->type != t) {
+			ok = false;
+			continue;
+		}
+		q->qfrs[t] = region_get(regs[i]);
+		q->mapped[t] = arr_int(m, t, 0) != 0;
+		q->mapped_len[t] = (uint64_t)arr_int(ml, t, 0);
+	}
+	/* the fixed regions a live queue always has */
+	for (int t = 0; ok && t < UACCE_QFRT_NR; t++)
+		if (t != UACCE_QFRT_SS && q->dev->info.qfr_size[t] &&
+		    (!q->qfrs[t] || q->qfrs[t]->size != q->dev->info.qfr_size[t]))
+			ok = false;
+	return ok;
+}
+
+/*
+ * The hardware queue of a live adopted queue, and its accounting (core
+ * lock held).  false: revoke it (logged).
+ */
+static bool adopt_hw_locked(struct uacce_queue *q, json_object *o)
+{
+	struct uacce_dev *d = q->dev;
+	uint8_t blob[HO_BLOB_MAX];
+	size_t len = 0;
+	int err;
+
+	if (q->state == UQ_ZOMBIE)
+		return true;
+	if (!qops(q)->adopt_queue || !qops(q)->resume_queue) {
+		qlog(LOG_WARNING, q, "backend %s cannot adopt queues: queue revoked (ENODEV)",
+		     d->ops->name);
+		return false;
+	}
+	if (ho_get_bytes(o, "blob", blob, sizeof(blob), &len)) {
+		qlog(LOG_WARNING, q, "no backend state in the handover: queue revoked (ENODEV)");
+		return false;
+	}
+	if (avail_locked(d) <= 0) {
+		qlog(LOG_WARNING, q, "no free hardware queue on the device (fewer queues "
+		     "configured?): queue revoked (ENODEV)");
+		return false;
+	}
+	err = qops(q)->adopt_queue(d->hw, q, blob, len, &q->hwq);
+	if (err) {
+		qlog(LOG_WARNING, q, "backend %s did not adopt the queue (%s): queue revoked "
+		     "(ENODEV)", d->ops->name, strerror(-err));
+		q->hwq = NULL;
+		return false;
+	}
+	d->used++;
+	return true;
+}
+
+static void free_adopted(struct uacce_queue *q, bool owner_ok)
+{
+	if (owner_ok)
+		proc_owner_fini(&q->owner);
+	for (int t = 0; t < UACCE_QFRT_NR; t++)
+		region_put(q->qfrs[t]);
+	pthread_mutex_destroy(&q->lock);
+	free(q->groups);
+	free(q);
+}
+
+/* one exported queue: listed (claimable), or dropped when its device is gone */
+static int adopt_queue(struct uacce_core *c, struct ho_state *s, json_object *o,
+		       struct uacce_region **regs, int nregs, struct uacce_queue **out)
+{
+	const char *dname = ho_get_str(o, "dev", "");
+	int64_t st = ho_get_int(o, "state", UQ_DEAD);
+	uint64_t id = (uint64_t)ho_get_int(o, "id", 0);
+	struct uacce_queue *q;
+	struct uacce_dev *d;
+	int err;
+
+	*out = NULL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	list_init(&q->link);
+	pthread_mutex_init(&q->lock, NULL);
+	q->refs = 1;		/* the open file's, handed over */
+	q->id = id;
+	err = adopt_owner(q, s, o);
+	lock(c);
+	d = dev_by_name_locked(c, dname);
+	if (!d || id == 0) {
+		unlock(c);
+		log_warn("live restart: %s q%" PRIu64 " uid %u pid %d (%s): %s: queue dropped, "
+			 "its file gets ENODEV", dname, id, (unsigned)q->owner.uid,
+			 (int)q->owner.tgid, q->owner.comm, !d ? "no such device" : "no id");
+		free_adopted(q, !err);
+		return 0;
+	}
+	q->dev = d;
+	snprintf(q->label, sizeof(q->label), "%s q%" PRIu64 " uid %u pid %d (%s)", d->name, id,
+		 (unsigned)q->owner.uid, (int)q->owner.tgid, q->owner.comm);
+	q->state = st >= UQ_INIT && st <= UQ_DEAD ? (enum uacce_q_state)st : UQ_DEAD;
+	q->dead_err = (int)ho_get_int(o, "dead_err", ENODEV);
+	if (q->state == UQ_DEAD) {
+		make_dead(q, q->dead_err ? q->dead_err : ENODEV, !err);
+	} else if (err) {
+		qlog(LOG_WARNING, q, "owner not adopted (%s): queue freed", strerror(-err));
+		make_dead(q, EPERM, false);
+	} else if (!adopt_queue_regions(q, o, regs, nregs)) {
+		qlog(LOG_WARNING, q, "its memory was not handed over: queue revoked (ENODEV)");
+		make_dead(q, ENODEV, true);
+	} else if (!adopt_hw_locked(q, o)) {
+		make_dead(q, ENODEV, true);
+	} else {
+		q->charged = (uint64_t)ho_get_int(o, "charged", 0);
+		q->requests = (uint64_t)ho_get_int(o, "requests", 0);
+		q->suspended = q->state == UQ_STARTED;	/* resumed by core_adopt */
+		if (ho_get_int(o, "holds_excl", 0)) {
+			if (d->excl_tgid && d->excl_tgid != q->owner.tgid)
+				qlog(LOG_WARNING, q, "exclusive use of the device by two processes "
+				     "(%d) in the handover", (int)d->excl_tgid);
+			d->excl_tgid = q->owner.tgid;
+			d->excl_count++;
+			q->holds_excl = true;
+		}
+		if (c->hooks.watch_owner &&
+		    c->hooks.watch_owner(q, q->owner.pidfd, c->hooks.ctx) == 0)
+			q->watched = true;
+		else if (c->hooks.watch_owner)
+			qlog(LOG_WARNING, q, "cannot watch the owner: its exit frees the queue "
+			     "at its release only");
+	}
+	q->adopted = true;
+	if (c->next_qid <= id)
+		c->next_qid = id + 1;
+	list_add_tail(&c->queues, &q->link);
+	d->refs++;
+	instances_changed(d);
+	unlock(c);
+	qlog(LOG_DEBUG, q, "adopted (%s)", q->state == UQ_DEAD ? "dead" : "live");
+	*out = q;
+	return 0;
+}
+
+static void adopt_devices(struct uacce_core *c, json_object *in)
+{
+	json_object *devs = ho_get(in, "devices");
+	int n = devs && json_object_is_type(devs, json_type_array) ?
+			(int)json_object_array_length(devs) : 0;
+
+	lock(c);
+	if ((uint64_t)ho_get_int(in, "next_qid", 1) > c->next_qid)
+		c->next_qid = (uint64_t)ho_get_int(in, "next_qid", 1);
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(devs, i);
+		struct uacce_dev *d = dev_by_name_locked(c, ho_get_str(o, "name", ""));
+
+		if (d)
+			__atomic_store_n(&d->requests, (uint64_t)ho_get_int(o, "requests", 0),
+					 __ATOMIC_RELAXED);
+		else
+			log_warn("live restart: device %s is not configured any more",
+				 ho_get_str(o, "name", "?"));
+	}
+	unlock(c);
+}
+
+int core_adopt(struct uacce_core *c, struct ho_state *s, json_object *in)
+{
+	json_object *qs = ho_get(in, "queues");
+	int nq = qs && json_object_is_type(qs, json_type_array) ?
+		       (int)json_object_array_length(qs) : 0;
+	struct uacce_region **regs;
+	struct uacce_queue **live;
+	int nregs, nlive = 0, err;
+
+	if (!in)
+		return 0;
+	adopt_devices(c, in);
+	err = adopt_regions(s, in, &regs, &nregs);
+	if (err)
+		return err;
+	live = nq ? calloc((size_t)nq, sizeof(*live)) : NULL;
+	if (nq && !live) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < nq && !err; i++) {
+		struct uacce_queue *q;
+
+		err = adopt_queue(c, s, json_object_array_get_idx(qs, i), regs, nregs, &q);
+		if (q && q->suspended)
+			live[nlive++] = q;
+	}
+	/* started queues serve on (qlock before the core lock: after the listing) */
+	for (int i = 0; i < nlive; i++)
+		resume_or_revoke(live[i], "adopt");
+out:
+	free(live);
+	for (int i = 0; i < nregs; i++)
+		region_put(regs[i]);
+	free(regs);
+	return err;
+}
+
+struct uacce_queue *core_claim_adopted(struct uacce_core *c, uint64_t qid)
+{
+	struct uacce_queue *found = NULL;
+
+	lock(c);
+	list_for_each(pos, &c->queues) {
+		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
+
+		if (q->id == qid && q->adopted) {
+			q->adopted = false;
+			found = q;
+			break;
+		}
+	}
+	unlock(c);
+	return found;
+}
+
+void core_adopt_done(struct uacce_core *c)
+{
+	for (;;) {
+		struct uacce_queue *q = NULL;
+
+		lock(c);
+		list_for_each(pos, &c->queues) {
+			struct uacce_queue *o = container_of(pos, struct uacce_queue, link);
+
+			if (o->adopted) {
+				o->adopted = false;
+				q = o;
+				break;
+			}
+		}
+		unlock(c);
+		if (!q)
+			return;
+		qlog(LOG_INFO, q, "adopted but no open file claimed it: released");
+		uq_release(q);
+	}
 }

@@ -208,6 +208,58 @@ const struct ulog_ctx *uq_log_ctx(const struct uacce_queue *q, struct ulog_ctx *
 /* "uacce-dummy-1 q7 uid 1000 pid 1234 (comm)" */
 const char *uq_label(const struct uacce_queue *q);
 
+/* --- live restart (uacced(8), "Live restart"; handover.h) ------------------
+ *
+ * The old daemon, main thread, after frontend_freeze: core_freeze, then
+ * core_export; if the successor refuses, core_thaw.  The successor, after
+ * creating the same devices: core_adopt, then for each open file it adopts
+ * core_claim_adopted, then core_adopt_done.  The state is the "core" member
+ * of the handover document (format HO_FORMAT; unknown keys are ignored,
+ * missing ones take defaults):
+ *   next_qid; devices[] {name, requests}; regions[] {type, size, uaddr, fd}
+ *   (each region once, also an SS that SHARE_SVAS shares between queues);
+ *   queues[] {id, dev (node name), state, dead_err, holds_excl, charged,
+ *   requests, owner {tgid, uid, gid, comm, groups[], pidfd, memfd, mapsfd},
+ *   regions[UACCE_QFRT_NR] (indexes, -1 none), mapped[], mapped_len[],
+ *   blob (the backend's save_queue bytes, base64)}; fds by table index.
+ */
+struct ho_state;
+struct json_object;
+
+/*
+ * Every started queue's backend stops at a request boundary without
+ * touching its memory or telling the client (suspend_queue; a backend
+ * without it serves on: its queues do not survive the restart).  -EBUSY
+ * when frozen already; on error nothing stays frozen.
+ */
+int core_freeze(struct uacce_core *c);
+/* serve on after a freeze (the successor refused); a queue the backend
+ * cannot resume is revoked (ENODEV, logged) */
+void core_thaw(struct uacce_core *c);
+/*
+ * Write the core's state into `out` (the "core" member), its fds into s.
+ * Frozen, or a started queue's backend state cannot be saved (that queue
+ * is then revoked in the successor: logged).  -errno.
+ */
+int core_export(struct uacce_core *c, struct ho_state *s, struct json_object *out);
+/*
+ * Rebuild the exported queues on this core's devices (by node name):
+ * owners (their pidfds: an owner that exited in the gap is freed by the
+ * usual path once the hooks watch it), regions (the same memory),
+ * accounting (available_instances, exclusivity, quotas: exact), backend
+ * queues (adopt_queue, then resume_queue for started ones).  A queue
+ * whose device, memory or backend support is missing is made DEAD
+ * (ENODEV), its memory released, logged; one whose device is not
+ * configured any more is dropped (core_claim_adopted: NULL).  in NULL: no
+ * state, nothing done.  -errno (-ENOMEM) only when nothing can go on.
+ */
+int core_adopt(struct uacce_core *c, struct ho_state *s, struct json_object *in);
+/* the adopted queue `qid` with its open file's reference (the caller's
+ * file releases it with uq_release), or NULL; each qid once */
+struct uacce_queue *core_claim_adopted(struct uacce_core *c, uint64_t qid);
+/* queues adopted but not claimed: released (uq_release) */
+void core_adopt_done(struct uacce_core *c);
+
 /* --- snapshots for the control socket (malloc'd arrays, free()) ---------- */
 
 struct core_dev_stat {

@@ -266,6 +266,60 @@ fail:
 	return err;
 }
 
+/* the "Pid:" of a pidfd's fdinfo: its process, -1 once it exited; -errno */
+static int pidfd_pid(int pidfd, pid_t *out)
+{
+	char path[64], *text = NULL, *p;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	err = read_proc(path, &text);
+	if (err)
+		return err;
+	p = strstr(text, "\nPid:");
+	if (!p) {
+		free(text);
+		return -EINVAL;	/* not a pidfd */
+	}
+	*out = (pid_t)strtol(p + 5, NULL, 10);
+	free(text);
+	return 0;
+}
+
+int proc_owner_adopt(struct uacce_owner *o, pid_t tgid, uid_t uid, gid_t gid, const char *comm,
+		     int pidfd, int memfd, int mapsfd)
+{
+	pid_t pid = 0;
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_init(&o->maps_lock, NULL);
+	o->pidfd = pidfd;
+	o->memfd = memfd;
+	o->mapsfd = mapsfd;
+	/* the identity first: it names the queue in logs, adopted or not */
+	o->tgid = tgid;
+	o->uid = uid;
+	o->gid = gid;
+	snprintf(o->comm, sizeof(o->comm), "%s", comm && comm[0] ? comm : "?");
+	if (tgid <= 0 || pidfd < 0) {
+		err = -EINVAL;
+		goto fail;
+	}
+	/* it pins tgid, or the process exited (-1, or 0 on older kernels) */
+	err = pidfd_pid(pidfd, &pid);
+	if (err)
+		goto fail;
+	if (pid > 0 && pid != tgid) {
+		err = -ESRCH;
+		goto fail;
+	}
+	return 0;
+fail:
+	proc_owner_fini(o);
+	return err;
+}
+
 void proc_owner_fini(struct uacce_owner *o)
 {
 	if (o->mapsfd >= 0)

@@ -70,6 +70,17 @@ int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool
  */
 int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const char *comm,
 			 uid_t uid, gid_t gid, bool want_mem);
+/*
+ * A live restart's owner (core_adopt): the predecessor's pidfd, and for
+ * SVA its memfd and mapsfd (-1 when unused), taken over as they are:
+ * they stay bound to the process and mm the predecessor pinned (the pid
+ * is never looked up again: it may be reused).  On error the fds are
+ * closed.  -EINVAL (not a pidfd), -ESRCH (it pins another process).  An
+ * owner that exited meanwhile is adopted: its pidfd is readable, and the
+ * usual owner-death path frees its queues.
+ */
+int proc_owner_adopt(struct uacce_owner *o, pid_t tgid, uid_t uid, gid_t gid, const char *comm,
+		     int pidfd, int memfd, int mapsfd);
 void proc_owner_fini(struct uacce_owner *o);
 
 /* true while the owner process has not exited */

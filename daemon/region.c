@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -51,6 +52,45 @@ out_close:
 out_free:
 	free(r);
 	return err;
+}
+
+int region_adopt(int type, int fd, size_t size, uint64_t uaddr, struct uacce_region **out)
+{
+	struct uacce_region *r;
+	struct stat st;
+	int err;
+
+	if (size == 0)
+		return -EINVAL;
+	if (fd < 0) {	/* a reservation: memory nobody else sees */
+		err = region_create(type, size, "uacce-adopted", &r);
+		if (err)
+			return err;
+		r->uaddr = uaddr;
+		*out = r;
+		return 0;
+	}
+	/* the predecessor's memfd: its size is sealed, and must be the region's */
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r->map == MAP_FAILED) {
+		err = -errno;
+		free(r);
+		return err;
+	}
+	r->refs = 1;
+	r->type = type;
+	r->size = size;
+	r->fd = fd;
+	r->uaddr = uaddr;
+	*out = r;
+	return 0;
 }
 
 struct uacce_region *region_get(struct uacce_region *r)

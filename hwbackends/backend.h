@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "memreq.h"
 #include "uacce/uacce.h"
@@ -170,6 +171,46 @@ struct uacce_backend_queue_ops {
 	 * may come more than once, and it holds until put_queue: an ioctl that
 	 * enters after it must give up too (-ECANCELED). */
 	void (*cancel)(struct uacce_hwq *hq);
+
+	/*
+	 * Live restart (uacced(8), "Live restart"): the four below are
+	 * optional, all or none.  A backend without them cannot hand its
+	 * queues to a successor daemon: they are revoked there (ENODEV).
+	 *
+	 * suspend_queue: qlock held; only for a started queue.  Stop at a
+	 * request boundary, like stop_queue, but the queue's memory keeps
+	 * its contents and the client is told nothing (no personality
+	 * "stopped" effect): requests it submits meanwhile stay in the rings.
+	 * After it returns the backend never touches the queue's memory
+	 * until resume_queue (or put_queue).
+	 */
+	void (*suspend_queue)(struct uacce_hwq *hq);
+	/*
+	 * resume_queue: qlock held.  Serve on where the queue stopped: after
+	 * suspend_queue, or for a started queue adopt_queue rebuilt (the
+	 * rings are taken from the positions save_queue recorded, never
+	 * reset).  0 or -errno (the queue then stays suspended).
+	 */
+	int (*resume_queue)(struct uacce_hwq *hq);
+	/*
+	 * save_queue: qlock held; the queue is suspended or was never
+	 * started.  The backend's own state of the queue beyond its regions
+	 * (the ring positions it keeps, etc.) into buf: the bytes written, or
+	 * -errno (-ENOSPC: len too small).  The blob starts with a version
+	 * byte of the backend's own, so that a newer build reads an older
+	 * blob.
+	 */
+	ssize_t (*save_queue)(struct uacce_hwq *hq, void *buf, size_t len);
+	/*
+	 * adopt_queue: core lock held (as get_queue).  Take a hardware queue
+	 * for q whose regions already hold a predecessor's queue (the same
+	 * memory, adopted): NO initialisation of the register pages or the
+	 * rings; the state comes from blob (save_queue's, maybe of an older
+	 * build).  -EINVAL for a blob it cannot read.  The core calls
+	 * resume_queue afterwards when the queue was started.
+	 */
+	int (*adopt_queue)(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob,
+			   size_t len, struct uacce_hwq **out);
 };
 
 struct uacce_backend_ops {

@@ -71,6 +71,32 @@ static int dummy_process(struct soft_q *sq)
 	return done;
 }
 
+/* saved state, version 1: the device's tail (u32) */
+#define DUMMY_SAVE_V1	1
+
+static ssize_t dummy_save(struct soft_q *sq, uint8_t *buf, size_t len)
+{
+	if (len < 5)
+		return -ENOSPC;
+	buf[0] = DUMMY_SAVE_V1;
+	soft_put32(buf + 1, __atomic_load_n(&sq->tail, __ATOMIC_RELAXED));
+	return 5;
+}
+
+/* the register page stays as the predecessor and the client left it */
+static int dummy_adopt(struct soft_q *sq, const uint8_t *buf, size_t len)
+{
+	uint32_t tail;
+
+	if (len < 5 || buf[0] != DUMMY_SAVE_V1)	/* the only version so far */
+		return -EINVAL;
+	tail = soft_get32(buf + 1);
+	if (tail >= Q_BDS)
+		return -EINVAL;
+	sq->tail = tail;
+	return 0;
+}
+
 static uint32_t *dummy_wake_word(struct soft_q *sq, uint32_t **sleeping)
 {
 	struct dummy_wake *w = wake_of(sq);
@@ -89,6 +115,8 @@ const struct soft_personality soft_dummy_v1 = {
 	.process = dummy_process,
 	.pending = dummy_pending,
 	.wake_word = dummy_wake_word,
+	.save = dummy_save,
+	.adopt = dummy_adopt,
 };
 
 const struct soft_personality soft_dummy_v2 = {
@@ -101,4 +129,6 @@ const struct soft_personality soft_dummy_v2 = {
 	.process = dummy_process,
 	.pending = dummy_pending,
 	.wake_word = dummy_wake_word,
+	.save = dummy_save,
+	.adopt = dummy_adopt,
 };

@@ -693,6 +693,67 @@ static int hz_init_queue(struct soft_q *sq)
 	return 0;
 }
 
+/*
+ * Saved state, version 1 (little-endian): head, cq_tail (u32), phase,
+ * qp_id (u16), last_db (u64), db_tail (u32), db_valid (u8), qc_type (u32),
+ * lost_db (u64).  The streams' zlib state cannot be written down: in the
+ * successor a stateful request on a stream context opened before the
+ * restart (no HISI_ZIP_STREAM_NEW) is one the device does not know and
+ * completes with HISI_ZIP_BAD_REQUEST (uacce_hisi_zip(7)), as one on a
+ * stream evicted from the queue's MAX_STREAMS would; stateless requests
+ * and new streams are served as usual.  A slot in its doorbell grace
+ * starts its grace again.
+ */
+#define HZ_SAVE_V1	1
+#define HZ_SAVE_LEN	38
+
+static ssize_t hz_save(struct soft_q *sq, uint8_t *buf, size_t len)
+{
+	struct hz_q *h = hq_of(sq);
+
+	if (len < HZ_SAVE_LEN)
+		return -ENOSPC;
+	buf[0] = HZ_SAVE_V1;
+	soft_put32(buf + 1, h->head);
+	soft_put32(buf + 5, h->cq_tail);
+	buf[9] = (uint8_t)h->phase;
+	buf[10] = (uint8_t)(h->phase >> 8);
+	buf[11] = (uint8_t)h->qp_id;
+	buf[12] = (uint8_t)(h->qp_id >> 8);
+	soft_put64(buf + 13, h->last_db);
+	soft_put32(buf + 21, h->db_tail);
+	buf[25] = h->db_valid ? 1 : 0;
+	soft_put32(buf + 26, h->qc_type);
+	soft_put64(buf + 30, h->lost_db);
+	return HZ_SAVE_LEN;
+}
+
+static int hz_adopt(struct soft_q *sq, const uint8_t *buf, size_t len)
+{
+	struct hz_q *h;
+	int err;
+
+	if (len < HZ_SAVE_LEN || buf[0] != HZ_SAVE_V1)	/* the only version so far */
+		return -EINVAL;
+	if (soft_get32(buf + 1) >= DEPTH || soft_get32(buf + 5) >= DEPTH ||
+	    soft_get32(buf + 21) >= DEPTH || soft_get32(buf + 26) > 1)
+		return -EINVAL;
+	err = hz_init_queue(sq);	/* pointers only: the rings are left as they are */
+	if (err)
+		return err;
+	h = hq_of(sq);
+	h->head = soft_get32(buf + 1);
+	h->cq_tail = soft_get32(buf + 5);
+	h->phase = (uint16_t)(buf[9] | buf[10] << 8) & 1;
+	h->qp_id = (uint16_t)(buf[11] | buf[12] << 8);
+	h->last_db = soft_get64(buf + 13);
+	h->db_tail = soft_get32(buf + 21);
+	h->db_valid = buf[25] & 1;
+	h->qc_type = soft_get32(buf + 26);
+	h->lost_db = soft_get64(buf + 30);
+	return 0;
+}
+
 /* start (again): the rings from the beginning, every slot already served */
 static void hz_reset(struct hz_q *h)
 {
@@ -792,4 +853,6 @@ const struct soft_personality soft_hisi_zip = {
 	.kickless = true,
 	.fini_queue = hz_fini_queue,
 	.ioctl = hz_ioctl,
+	.save = hz_save,
+	.adopt = hz_adopt,
 };

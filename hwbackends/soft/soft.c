@@ -501,13 +501,27 @@ void soft_put_queue(struct uacce_hwq *hq)
 	free(sq);
 }
 
-int soft_start_queue(struct uacce_hwq *hq)
+/* the queue's worker (or its place in the pool) goes; the memory stays as it is */
+static void halt(struct soft_q *sq)
 {
-	struct soft_q *sq = soft_q_of(hq);
+	if (sq->dev->pool) {
+		soft_pool_remove(sq->dev->pool, sq);
+		sq->running = false;
+	} else {
+		__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
+		wake_worker(sq);
+		worker_wait(sq);
+		sq->running = false;
+		if (sq->dev->engine && sq->dev->engine->queue_stopped)
+			sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
+	}
+}
+
+/* serve the queue (again) from where its rings are: no personality start */
+static int run(struct soft_q *sq)
+{
 	int err;
 
-	if (sq->dev->pers->start && (err = sq->dev->pers->start(sq)))
-		return err;
 	if (sq->dev->pool) {
 		soft_pool_add(sq->dev->pool, sq);
 		sq->running = true;
@@ -523,25 +537,106 @@ int soft_start_queue(struct uacce_hwq *hq)
 	return 0;
 }
 
+int soft_start_queue(struct uacce_hwq *hq)
+{
+	struct soft_q *sq = soft_q_of(hq);
+	int err;
+
+	if (sq->dev->pers->start && (err = sq->dev->pers->start(sq)))
+		return err;
+	return run(sq);
+}
+
 void soft_stop_queue(struct uacce_hwq *hq)
+{
+	struct soft_q *sq = soft_q_of(hq);
+
+	if (!sq->running && !sq->suspended)
+		return;
+	if (sq->running)
+		halt(sq);
+	sq->suspended = false;
+	if (sq->dev->pers->stopped)
+		sq->dev->pers->stopped(sq);
+}
+
+/* --- live restart ---------------------------------------------------------- */
+
+/*
+ * The saved state: SOFT_SAVE_V1, a flags byte (bit 0: news for poll() not
+ * consumed yet), then the personality's bytes (its own version first).
+ */
+#define SOFT_SAVE_V1		1
+#define SOFT_SAVE_UPDATED	0x1
+
+void soft_suspend_queue(struct uacce_hwq *hq)
 {
 	struct soft_q *sq = soft_q_of(hq);
 
 	if (!sq->running)
 		return;
-	if (sq->dev->pool) {
-		soft_pool_remove(sq->dev->pool, sq);
-		sq->running = false;
-	} else {
-		__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
-		wake_worker(sq);
-		worker_wait(sq);
-		sq->running = false;
-		if (sq->dev->engine && sq->dev->engine->queue_stopped)
-			sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
+	halt(sq);
+	sq->suspended = true;
+}
+
+int soft_resume_queue(struct uacce_hwq *hq)
+{
+	struct soft_q *sq = soft_q_of(hq);
+	int err;
+
+	if (sq->running)
+		return 0;
+	err = run(sq);
+	if (!err)
+		sq->suspended = false;
+	return err;
+}
+
+ssize_t soft_save_queue(struct uacce_hwq *hq, void *buf, size_t len)
+{
+	struct soft_q *sq = soft_q_of(hq);
+	uint8_t *b = buf;
+	ssize_t n;
+
+	if (sq->running)
+		return -EBUSY;	/* the worker moves the positions */
+	if (!sq->dev->pers->save)
+		return -EOPNOTSUPP;
+	if (len < 2)
+		return -ENOSPC;
+	b[0] = SOFT_SAVE_V1;
+	b[1] = __atomic_load_n(&sq->updated, __ATOMIC_ACQUIRE) ? SOFT_SAVE_UPDATED : 0;
+	n = sq->dev->pers->save(sq, b + 2, len - 2);
+	return n < 0 ? n : n + 2;
+}
+
+int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob, size_t len,
+		     struct uacce_hwq **out)
+{
+	struct soft_q *sq;
+	const uint8_t *b = blob;
+	int err;
+
+	if (!soft_dev_of(hd)->pers->adopt)
+		return -EOPNOTSUPP;
+	if (len < 2 || b[0] != SOFT_SAVE_V1)	/* a version this build does not know */
+		return -EINVAL;
+	sq = calloc(1, sizeof(*sq));
+	if (!sq)
+		return -ENOMEM;
+	sq->dev = soft_dev_of(hd);
+	sq->hw.dev = hd;
+	sq->q = q;
+	sq->updated = b[1] & SOFT_SAVE_UPDATED ? 1 : 0;
+	pthread_mutex_init(&sq->proc_lock, NULL);
+	err = sq->dev->pers->adopt(sq, b + 2, len - 2);
+	if (err) {
+		pthread_mutex_destroy(&sq->proc_lock);
+		free(sq);
+		return err;
 	}
-	if (sq->dev->pers->stopped)
-		sq->dev->pers->stopped(sq);
+	*out = &sq->hw;
+	return 0;
 }
 
 int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io)
@@ -595,6 +690,10 @@ const struct uacce_backend_queue_ops soft_queue_ops = {
 	.ioctl = soft_ioctl,
 	.is_updated = soft_is_updated,
 	.cancel = soft_cancel,
+	.suspend_queue = soft_suspend_queue,
+	.resume_queue = soft_resume_queue,
+	.save_queue = soft_save_queue,
+	.adopt_queue = soft_adopt_queue,
 };
 
 const struct uacce_backend_ops soft_backend_ops = {

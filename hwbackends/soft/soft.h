@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "list.h"
@@ -67,6 +68,21 @@ struct soft_personality {
 	/* optional: the personality's own ioctls (qlock held); -ENOTTY for
 	 * a command it does not know */
 	int (*ioctl)(struct soft_q *sq, struct uacce_ioctl *io);
+
+	/*
+	 * Live restart (backend.h's save_queue / adopt_queue), both required:
+	 * save writes the queue's device state that is not in its regions
+	 * (its own ring positions) into buf, a version byte of its own first:
+	 * the bytes written or -ENOSPC.  adopt is init_queue for a queue
+	 * whose regions hold a predecessor's queue: it sets sq->priv up from
+	 * them and from save's bytes (those of this build or an older one)
+	 * without writing the register pages or the rings; -EINVAL for bytes
+	 * it cannot read.  State that cannot be written down (codec streams)
+	 * is not saved: a request on such a stream fails in the successor
+	 * with the protocol's status for a stream the device does not know.
+	 */
+	ssize_t (*save)(struct soft_q *sq, uint8_t *buf, size_t len);
+	int (*adopt)(struct soft_q *sq, const uint8_t *buf, size_t len);
 };
 
 struct soft_pool;
@@ -109,6 +125,7 @@ struct soft_q {
 	struct uacce_queue *q;
 	pthread_mutex_t proc_lock;	/* one processor at a time (worker, FLUSH) */
 	bool running;			/* worker exists; the queue's lock */
+	bool suspended;			/* suspend_queue, not resumed; the queue's lock */
 	bool worker_done;		/* its thread left it (soft.c's threads.lock) */
 	int stop;			/* atomic: worker must exit */
 	int updated;			/* atomic: news for poll() */
@@ -150,6 +167,34 @@ void soft_stop_queue(struct uacce_hwq *hq);
 int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io);
 bool soft_is_updated(struct uacce_hwq *hq);
 void soft_cancel(struct uacce_hwq *hq);
+void soft_suspend_queue(struct uacce_hwq *hq);
+int soft_resume_queue(struct uacce_hwq *hq);
+ssize_t soft_save_queue(struct uacce_hwq *hq, void *buf, size_t len);
+int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob, size_t len,
+		     struct uacce_hwq **out);
+
+/* little-endian fields of the personalities' saved state */
+static inline void soft_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t soft_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void soft_put64(uint8_t *p, uint64_t v)
+{
+	soft_put32(p, (uint32_t)v);
+	soft_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t soft_get64(const uint8_t *p)
+{
+	return (uint64_t)soft_get32(p) | (uint64_t)soft_get32(p + 4) << 32;
+}
 
 /*
  * soft_cfg.c: the "workers" key of an entry (0: one per CPU, the default,

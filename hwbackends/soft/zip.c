@@ -491,7 +491,8 @@ static int zip_process(struct soft_q *sq)
 
 /* --- queue set-up ----------------------------------------------------------- */
 
-static int zip_init_queue(struct soft_q *sq)
+/* the queue's view of its regions; `init`: a new queue, write the registers */
+static int zip_setup(struct soft_q *sq, bool init)
 {
 	struct uacce_region *mmio = uacce_hwq_region(sq->q, UACCE_QFRT_MMIO);
 	struct uacce_region *dus = uacce_hwq_region(sq->q, UACCE_QFRT_DUS);
@@ -505,18 +506,68 @@ static int zip_init_queue(struct soft_q *sq)
 	if (!zq)
 		return -ENOMEM;
 	regs = uacce_region_map(mmio);
-	memcpy(regs->magic, UACCE_ZIP_MAGIC, sizeof(regs->magic));
-	regs->version = UACCE_ZIP_VERSION;
-	regs->sq_entries = SQ_ENTRIES;
-	regs->cq_entries = CQ_ENTRIES;
-	regs->max_buf = MAX_BUF;
-	regs->max_streams = MAX_STREAMS;
-	regs->sqe_off = SQE_OFF;
-	regs->cqe_off = (uint32_t)CQE_OFF;
+	if (init) {
+		memcpy(regs->magic, UACCE_ZIP_MAGIC, sizeof(regs->magic));
+		regs->version = UACCE_ZIP_VERSION;
+		regs->sq_entries = SQ_ENTRIES;
+		regs->cq_entries = CQ_ENTRIES;
+		regs->max_buf = MAX_BUF;
+		regs->max_streams = MAX_STREAMS;
+		regs->sqe_off = SQE_OFF;
+		regs->cqe_off = (uint32_t)CQE_OFF;
+	}
 	zq->regs = regs;
 	zq->sqes = (struct uacce_zip_sqe *)((char *)uacce_region_map(dus) + SQE_OFF);
 	zq->cqes = (struct uacce_zip_cqe *)((char *)uacce_region_map(dus) + CQE_OFF);
 	sq->priv = zq;
+	return 0;
+}
+
+static int zip_init_queue(struct soft_q *sq)
+{
+	return zip_setup(sq, true);
+}
+
+/*
+ * Saved state, version 1: sq_head, cq_tail, bad_tail (u32 each), a flags
+ * byte (bit 0: ring_bad).  The streams' codec state cannot be written
+ * down: in the successor every slot is closed, and a request that goes on
+ * a stream opened before the restart completes with EPIPE (no open stream
+ * in this slot, uacce_zip(7)); whole-buffer requests and streams started
+ * after it (UACCE_ZIP_F_START) are served as usual.
+ */
+#define ZIP_SAVE_V1	1
+#define ZIP_SAVE_LEN	14
+
+static ssize_t zip_save(struct soft_q *sq, uint8_t *buf, size_t len)
+{
+	struct zip_q *zq = zq_of(sq);
+
+	if (len < ZIP_SAVE_LEN)
+		return -ENOSPC;
+	buf[0] = ZIP_SAVE_V1;
+	soft_put32(buf + 1, zq->sq_head);
+	soft_put32(buf + 5, zq->cq_tail);
+	soft_put32(buf + 9, zq->bad_tail);
+	buf[13] = zq->ring_bad ? 1 : 0;
+	return ZIP_SAVE_LEN;
+}
+
+static int zip_adopt(struct soft_q *sq, const uint8_t *buf, size_t len)
+{
+	struct zip_q *zq;
+	int err;
+
+	if (len < ZIP_SAVE_LEN || buf[0] != ZIP_SAVE_V1)	/* the only version so far */
+		return -EINVAL;
+	err = zip_setup(sq, false);
+	if (err)
+		return err;
+	zq = zq_of(sq);
+	zq->sq_head = soft_get32(buf + 1);
+	zq->cq_tail = soft_get32(buf + 5);
+	zq->bad_tail = soft_get32(buf + 9);
+	zq->ring_bad = buf[13] & 1;
 	return 0;
 }
 
@@ -559,4 +610,6 @@ const struct soft_personality soft_zip_v1 = {
 	.set_idle = zip_set_idle,
 	.worker_exit = zip_worker_exit,
 	.fini_queue = zip_fini_queue,
+	.save = zip_save,
+	.adopt = zip_adopt,
 };

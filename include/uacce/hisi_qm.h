@@ -124,7 +124,10 @@ struct hisi_zip_sqe {
 #define HISI_ZIP_CRC_ERR	0x10	/* trailer checksum or size mismatch */
 #define HISI_ZIP_DECOMP_END	0x13	/* decompression reached the end of the stream */
 /* uacced's own codes (any other status is an error for UADK) */
-#define HISI_ZIP_BAD_REQUEST	0x0a	/* a field out of range: type, sizes, stream */
+/* a field out of range: type, sizes, stream (an unknown stream context:
+ * also one opened before a live restart of uacced, whose zlib state does
+ * not survive it; stateless requests do) */
+#define HISI_ZIP_BAD_REQUEST	0x0a
 #define HISI_ZIP_BAD_DATA	0x0b	/* input is not valid deflate data */
 #define HISI_ZIP_FAULT		0x0c	/* an address the owner cannot read or write */
 

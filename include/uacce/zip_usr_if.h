@@ -97,7 +97,9 @@ struct uacce_zip_sqe {
  *   ENODATA    stream: the compressed data ends before its end (F_END)
  *   ENOSPC     whole buffer: the output buffer is too small
  *   ECANCELED  stream: stale epoch, the request was not processed
- *   EPIPE      stream: no open stream in this slot
+ *   EPIPE      stream: no open stream in this slot (also: a stream opened
+ *              before a live restart of uacced, whose codec state does
+ *              not survive it; whole-buffer requests do)
  *   ENOMEM     the device could not allocate codec state
  * Every error but ECANCELED closes the stream.
  */

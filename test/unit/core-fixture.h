@@ -200,5 +200,6 @@ TCase *tc_regressions(void);
 TCase *tc_backend(void);
 TCase *tc_locking(void);
 TCase *tc_mainline(void);
+TCase *tc_handover(void);
 
 #endif

@@ -31,6 +31,7 @@ struct fake_dev {
 	int calls[FOP_NR];
 	int live;			/* queues got and not put */
 	int get_err;			/* the next get_queue fails with it */
+	int adopt_err;			/* the next adopt_queue fails with it */
 	bool destroyed;
 };
 
@@ -54,6 +55,8 @@ struct fake_q {
 	int entered;			/* blocking waits entered */
 	unsigned long first[FOP_NR];	/* fk.clock at the first call of each op */
 	unsigned long last_arg;
+	uint32_t token;			/* the "hardware state" save_queue writes */
+	bool suspended;			/* started, but suspended (or adopted) */
 };
 
 static struct {
@@ -89,11 +92,13 @@ static void __attribute__((format(printf, 1, 2))) violation(const char *fmt, ...
 
 static const char letter[FOP_NR] = {
 	[FOP_GET] = 'G', [FOP_PUT] = 'P', [FOP_START] = 'S', [FOP_STOP] = 'T',
-	[FOP_IOCTL] = 'I', [FOP_UPDATED] = 0, [FOP_CANCEL] = 'C',
+	[FOP_IOCTL] = 'I', [FOP_UPDATED] = 0, [FOP_CANCEL] = 'C', [FOP_SUSPEND] = 'U',
+	[FOP_RESUME] = 'R', [FOP_SAVE] = 'V', [FOP_ADOPT] = 'A',
 };
 
 static const char *const opname[FOP_NR] = {
 	"get_queue", "put_queue", "start_queue", "stop_queue", "ioctl", "is_updated", "cancel",
+	"suspend_queue", "resume_queue", "save_queue", "adopt_queue",
 };
 
 /*
@@ -332,6 +337,7 @@ static void fake_stop_queue(struct uacce_hwq *hq)
 	if (!fq->started)
 		violation("stop_queue of a queue of %s not started", fq->dev->node);
 	fq->started = false;
+	fq->suspended = false;
 	leave(fq);
 	funlock();
 }
@@ -400,6 +406,94 @@ static void fake_cancel(struct uacce_hwq *hq)
 	funlock();
 }
 
+/* --- live restart ------------------------------------------------------------ */
+
+#define FAKE_SAVE_V1	1
+#define FAKE_SAVE_LEN	6
+
+static void fake_suspend_queue(struct uacce_hwq *hq)
+{
+	struct fake_q *fq = fq_of(hq);
+
+	flock();
+	enter(fq, FOP_SUSPEND);
+	if (!fq->started || fq->suspended)
+		violation("suspend_queue of a queue of %s %s", fq->dev->node,
+			  fq->started ? "suspended already" : "not started");
+	fq->suspended = true;
+	leave(fq);
+	funlock();
+}
+
+static int fake_resume_queue(struct uacce_hwq *hq)
+{
+	struct fake_q *fq = fq_of(hq);
+
+	flock();
+	enter(fq, FOP_RESUME);
+	if (!fq->started || !fq->suspended)
+		violation("resume_queue of a queue of %s not suspended", fq->dev->node);
+	fq->suspended = false;
+	leave(fq);
+	funlock();
+	return 0;
+}
+
+static ssize_t fake_save_queue(struct uacce_hwq *hq, void *buf, size_t len)
+{
+	struct fake_q *fq = fq_of(hq);
+	uint8_t *b = buf;
+	ssize_t r = FAKE_SAVE_LEN;
+
+	flock();
+	enter(fq, FOP_SAVE);
+	if (fq->started && !fq->suspended) {
+		violation("save_queue of a running queue of %s", fq->dev->node);
+		r = -EBUSY;
+	} else if (len < FAKE_SAVE_LEN) {
+		r = -ENOSPC;
+	} else {
+		b[0] = FAKE_SAVE_V1;
+		memcpy(b + 1, &fq->token, 4);
+		b[5] = fq->started;
+	}
+	leave(fq);
+	funlock();
+	return r;
+}
+
+static int fake_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob,
+			    size_t len, struct uacce_hwq **out)
+{
+	struct fake_dev *fd = container_of(hd, struct fake_dev, hw);
+	const uint8_t *b = blob;
+	struct fake_q *fq;
+	int err;
+
+	flock();
+	err = fd->adopt_err ? fd->adopt_err : len != FAKE_SAVE_LEN || b[0] != FAKE_SAVE_V1 ?
+								-EINVAL : 0;
+	fq = err ? NULL : calloc(1, sizeof(*fq));
+	if (!fq) {
+		fd->calls[FOP_ADOPT]++;
+		funlock();
+		return err ? err : -ENOMEM;
+	}
+	fq->hw.dev = hd;
+	fq->dev = fd;
+	fq->q = q;
+	enter(fq, FOP_ADOPT);
+	memcpy(&fq->token, b + 1, 4);
+	fq->started = fq->suspended = b[5] != 0;
+	fd->live++;
+	fq->next = fk.queues;
+	fk.queues = fq;
+	leave(fq);
+	funlock();
+	*out = &fq->hw;
+	return 0;
+}
+
 /* --- the tables ------------------------------------------------------------- */
 
 static const struct uacce_backend_cfg_ops fake_cfg_ops = {
@@ -415,6 +509,10 @@ static const struct uacce_backend_queue_ops fake_queue_ops = {
 	.ioctl = fake_ioctl,
 	.is_updated = fake_is_updated,
 	.cancel = fake_cancel,
+	.suspend_queue = fake_suspend_queue,
+	.resume_queue = fake_resume_queue,
+	.save_queue = fake_save_queue,
+	.adopt_queue = fake_adopt_queue,
 };
 
 static const struct uacce_backend_ops fake_backend_ops = {
@@ -689,4 +787,50 @@ unsigned long fake_last_arg(struct uacce_queue *q)
 	r = fq ? fq->last_arg : 0;
 	funlock();
 	return r;
+}
+
+void fake_set_token(struct uacce_queue *q, uint32_t token)
+{
+	struct fake_q *fq;
+
+	flock();
+	fq = queue_of(q);
+	if (fq)
+		fq->token = token;
+	funlock();
+}
+
+uint32_t fake_token(struct uacce_queue *q)
+{
+	struct fake_q *fq;
+	uint32_t r;
+
+	flock();
+	fq = queue_of(q);
+	r = fq ? fq->token : 0;
+	funlock();
+	return r;
+}
+
+bool fake_suspended(struct uacce_queue *q)
+{
+	struct fake_q *fq;
+	bool r;
+
+	flock();
+	fq = queue_of(q);
+	r = fq && fq->suspended;
+	funlock();
+	return r;
+}
+
+void fake_dev_fail_adopt(const char *node, int err)
+{
+	struct fake_dev *fd;
+
+	flock();
+	fd = dev_by_node(node);
+	if (fd)
+		fd->adopt_err = err;
+	funlock();
 }

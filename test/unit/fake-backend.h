@@ -56,6 +56,10 @@ enum fake_op {
 	FOP_IOCTL,		/* ioctl */
 	FOP_UPDATED,		/* is_updated */
 	FOP_CANCEL,		/* cancel */
+	FOP_SUSPEND,		/* suspend_queue */
+	FOP_RESUME,		/* resume_queue */
+	FOP_SAVE,		/* save_queue */
+	FOP_ADOPT,		/* adopt_queue */
 	FOP_NR
 };
 
@@ -94,8 +98,9 @@ bool fake_has_queue(struct uacce_queue *q);
 int fake_calls(struct uacce_queue *q, enum fake_op op);
 /*
  * The queue's ops in order, one letter each: G get, S start, T stop,
- * I ioctl, C cancel, P put (is_updated, which may come any time, is only
- * counted).  Copied into buf (at least 64 bytes); returns buf.
+ * I ioctl, C cancel, P put, U suspend, R resume, V save, A adopt
+ * (is_updated, which may come any time, is only counted).  Copied into
+ * buf (at least 64 bytes); returns buf.
  */
 const char *fake_seq(struct uacce_queue *q, char *buf);
 /* start_queue fails with err from now on (0: succeeds again) */
@@ -121,5 +126,21 @@ void fake_release(struct uacce_queue *q);
 unsigned long fake_first(struct uacce_queue *q, enum fake_op op);
 /* the arg of the last FAKE_CMD_ARG */
 unsigned long fake_last_arg(struct uacce_queue *q);
+
+/*
+ * Live restart.  A fake queue's "hardware state" is a token (a number the
+ * test sets) and whether it was started: save_queue writes them (version
+ * byte 1, token, started), adopt_queue reads them back (a started queue
+ * comes back suspended, waiting for resume_queue).  suspend_queue only on
+ * a started queue, resume_queue only on a suspended one, save_queue only
+ * on one not running: anything else is a contract violation.
+ */
+void fake_set_token(struct uacce_queue *q, uint32_t token);
+/* the token of q's fake queue; 0 when there is none */
+uint32_t fake_token(struct uacce_queue *q);
+/* is q's fake queue suspended (suspend_queue/adopt_queue, no resume yet)? */
+bool fake_suspended(struct uacce_queue *q);
+/* the device's next adopt_queue fails with err (0: succeeds again) */
+void fake_dev_fail_adopt(const char *node, int err);
 
 #endif

@@ -37,6 +37,8 @@ static Suite *core_suite(void)
 	/* the backend contract and the locks, with the fake backend */
 	suite_add_tcase(s, tc_backend());
 	suite_add_tcase(s, tc_locking());
+	/* the live restart: freeze, export, adopt into a second core */
+	suite_add_tcase(s, tc_handover());
 	return s;
 }
 

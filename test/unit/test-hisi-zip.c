@@ -9,9 +9,11 @@
  * own buffers are the SVA addresses).
  */
 #define _GNU_SOURCE
+#include <json-c/json.h>
 #include <zlib.h>
 
 #include "core-fixture.h"
+#include "handover.h"
 #include "unit-main.h"
 #include "uacce/hisi_qm.h"
 
@@ -622,6 +624,97 @@ START_TEST(test_poll_and_restart)
 }
 END_TEST
 
+/*
+ * A live restart (daemon/core.h, core_freeze .. core_adopt_done): the
+ * queue's rings and stateless requests survive, in order and with the
+ * queue's direction (SET_QP_CTX) and CQ phase; the suspension raises no
+ * stop words; a stream of before is one the device does not know (0x0a).
+ */
+START_TEST(test_live_restart)
+{
+	struct uacce_core *b = NULL;
+	struct uacce_dev *d2;
+	struct ho_state *s = NULL;
+	json_object *o = json_object_new_object(), *root;
+	struct uacce_queue *old;
+	struct client c;
+	size_t n = 200000, zn, z2n;
+	uint8_t *in = text(n, 21), *in2 = text(n, 22), *z = malloc(n), *z2 = malloc(n);
+	uint8_t *out = malloc(n), *sout = malloc(n);
+	volatile uint32_t *rx, *tx;
+	struct hisi_zip_sqe e, r;
+	int key;
+
+	ck_assert(z && z2 && out && sout && o);
+	client_open(&c, hisi_dev(), 1);		/* a decompression queue */
+	rx = (volatile uint32_t *)(c.dus + HISI_QM_RX_STOP_OFFSET);
+	tx = (volatile uint32_t *)(c.dus + HISI_QM_TX_STOP_OFFSET);
+	zn = zdeflate(in, n, z, n, -15);
+	z2n = zdeflate(in2, n, z2, n, -15);
+	/* a stream, left open: its first 1000 bytes */
+	e = sqe(&c, HISI_ZIP_DEFLATE, z, 1000, sout, (uint32_t)n);
+	e.dw7 = HISI_ZIP_STATEFUL | HISI_ZIP_STREAM_NEW;
+	e.stream_ctx_addr_l = (uint32_t)(uintptr_t)&key;
+	e.stream_ctx_addr_h = (uint32_t)((uintptr_t)&key >> 32);
+	r = run(&c, &e);
+	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_OK);
+
+	ck_assert_int_eq(ho_new(&s), 0);
+	ck_assert_int_eq(core_freeze(fx_core), 0);
+	ck_assert_int_eq(core_export(fx_core, s, o), 0);
+	json_object_object_add(ho_root(s), "core", o);
+	root = json_tokener_parse(json_object_to_json_string(ho_root(s)));
+	ck_assert_ptr_nonnull(root);
+	/* suspended: the client is told nothing, its requests wait in the ring */
+	ck_assert_uint_eq(*rx, 0);
+	ck_assert_uint_eq(*tx, 0);
+	e = sqe(&c, HISI_ZIP_DEFLATE, z, (uint32_t)zn, out, (uint32_t)n);
+	e.dw7 = 0;				/* stateless */
+	post(&c, &e, true);
+	e = sqe(&c, HISI_ZIP_DEFLATE, z + 1000, 1000, sout, (uint32_t)n);
+	e.dw7 = HISI_ZIP_STATEFUL;		/* the stream of before */
+	e.stream_ctx_addr_l = (uint32_t)(uintptr_t)&key;
+	e.stream_ctx_addr_h = (uint32_t)((uintptr_t)&key >> 32);
+	post(&c, &e, true);
+
+	b = mkcore();
+	d2 = mkdev(b, HISI_QM_API_VER2_BASE, true, 4, 0);
+	ck_assert_int_eq(core_adopt(b, s, ho_get(root, "core")), 0);
+	old = c.q;
+	c.q = core_claim_adopted(b, uq_id(old));
+	ck_assert_ptr_nonnull(c.q);
+	core_adopt_done(b);
+	ck_assert_int_eq(ud_available_instances(d2), 3);
+	ck_assert_msg(reap(&c, &r, 5000), "the stateless request of before not served");
+	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_DECOMP_END);
+	ck_assert_uint_eq(r.produced, n);
+	ck_assert_mem_eq(out, in, n);
+	ck_assert_msg(reap(&c, &r, 5000), "the stream request not answered");
+	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_BAD_REQUEST);
+	ck_assert_uint_eq(r.produced, 0);
+	/* and after it, in the same direction */
+	memset(out, 0, n);
+	e = sqe(&c, HISI_ZIP_DEFLATE, z2, (uint32_t)z2n, out, (uint32_t)n);
+	e.dw7 = 0;
+	r = run(&c, &e);
+	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_DECOMP_END);
+	ck_assert_mem_eq(out, in2, n);
+	ck_assert_uint_eq(*rx, 0);
+	client_close(&c);			/* the successor's */
+	ck_assert_uint_eq(*rx, 1);		/* a real stop raises them */
+	core_free(b);
+	uq_release(old);
+	json_object_put(root);
+	ho_free(s);
+	free(in);
+	free(in2);
+	free(z);
+	free(z2);
+	free(out);
+	free(sout);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hisi_zip");
@@ -638,6 +731,7 @@ int main(void)
 	tcase_add_test(tc, test_lost_doorbells);
 	tcase_add_test(tc, test_poll_and_restart);
 	tcase_add_test(tc, test_stop_words);
+	tcase_add_test(tc, test_live_restart);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

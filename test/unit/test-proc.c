@@ -10,6 +10,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <signal.h>
@@ -392,6 +393,59 @@ START_TEST(test_owner_init_tgid)
 }
 END_TEST
 
+/*
+ * An owner adopted from a predecessor's fds: bound to what they pin, never
+ * to a pid looked up again; a pidfd of another process or no pidfd at all
+ * is refused (its fds closed); one whose process exited is adopted, dead.
+ */
+START_TEST(test_owner_adopt)
+{
+	struct uacce_owner o1, o2;
+	char buf[16] = { 0 }, probe[16] = "adopted";
+	pid_t child = fork();
+	int st, nul;
+
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	/* the predecessor's owner (SVA: memory fds too), dup'ed as a handover does */
+	ck_assert_int_eq(proc_owner_init(&o1, gettid(), getuid(), getgid(), true), 0);
+	ck_assert_int_eq(proc_owner_adopt(&o2, o1.tgid, o1.uid, o1.gid, o1.comm, dup(o1.pidfd),
+					  dup(o1.memfd), dup(o1.mapsfd)), 0);
+	proc_owner_fini(&o1);
+	ck_assert_int_eq(o2.tgid, getpid());
+	ck_assert(proc_owner_alive(&o2));
+	ck_assert(proc_owner_is(&o2, gettid()));
+	ck_assert_int_eq(proc_mem_write(&o2, (uint64_t)(uintptr_t)buf, probe, sizeof(probe)), 0);
+	ck_assert_str_eq(buf, "adopted");
+	proc_owner_fini(&o2);
+	/* a pidfd of another process than the one named */
+	ck_assert_int_eq(proc_owner_init(&o1, gettid(), getuid(), getgid(), false), 0);
+	ck_assert_int_eq(proc_owner_adopt(&o2, child, getuid(), getgid(), "x", dup(o1.pidfd), -1,
+					  -1), -ESRCH);
+	ck_assert_int_eq(o2.pidfd, -1);
+	/* not a pidfd at all */
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(nul, 0);
+	ck_assert_int_eq(proc_owner_adopt(&o2, getpid(), getuid(), getgid(), "x", nul, -1, -1),
+			 -EINVAL);
+	ck_assert_int_eq(fcntl(nul, F_GETFD), -1);	/* closed */
+	proc_owner_fini(&o1);
+	/* an owner that exited in the gap: adopted, and dead */
+	ck_assert_int_eq(proc_owner_init(&o1, child, getuid(), getgid(), false), 0);
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	ck_assert_int_eq(proc_owner_adopt(&o2, child, getuid(), getgid(), "gone", dup(o1.pidfd),
+					  -1, -1), 0);
+	ck_assert(!proc_owner_alive(&o2));
+	ck_assert(!proc_owner_is(&o2, child));
+	proc_owner_fini(&o2);
+	proc_owner_fini(&o1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("proc");
@@ -413,6 +467,7 @@ int main(void)
 	tcase_add_test(ti, test_status_of);
 	tcase_add_test(ti, test_is_thread_of);
 	tcase_add_test(ti, test_owner_init_tgid);
+	tcase_add_test(ti, test_owner_adopt);
 	suite_add_tcase(s, ti);
 	return unit_run(s);
 }
