@@ -17,12 +17,6 @@
 #include "handover.h"
 #include "log.h"
 
-/*
- * Declared in core.h by the core's side of the live restart (the
- * "ho-core" branch); repeated here until it is merged.
- */
-struct uacce_queue *core_claim_adopted(struct uacce_core *c, uint64_t qid);
-
 /* --- adopt ---------------------------------------------------------------------- */
 
 /* wake a poller the predecessor was to wake: it polls again, and reaches us */
@@ -120,7 +114,7 @@ int frontend_adopt(const struct fe_opts *opts, struct uacce_core *core,
 		   struct uacce_dev *const *devs, int n, struct ho_state *s, json_object *in,
 		   struct frontend **out)
 {
-	json_object *o = in ? ho_get(in, "frontend") : NULL;
+	json_object *o = in;
 	const char *kind;
 	struct frontend *fe;
 	int err;

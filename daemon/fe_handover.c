@@ -201,22 +201,20 @@ void frontend_thaw(struct frontend *fe)
 
 int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out)
 {
-	json_object *o = json_object_new_object(), *files;
+	json_object *files;
 	int err;
 
-	if (!fe->frozen) {
-		json_object_put(o);
+	if (!fe->frozen)
 		return -EBUSY;
-	}
-	if (!o)
-		return -ENOMEM;
-	json_object_object_add(o, "kind",
+	json_object_object_add(out, "kind",
 			       json_object_new_string(fe->opts.kind == FE_CUSE ? "cuse" : "fuse"));
-	err = fe->tops->export(fe, s, o);
+	err = fe->tops->export(fe, s, out);
 	if (err)
-		goto fail;
+		return err;
 	files = json_object_new_array();
-	json_object_object_add(o, "files", files);
+	if (!files)
+		return -ENOMEM;
+	json_object_object_add(out, "files", files);
 	pthread_mutex_lock(&fe->lock);
 	list_for_each(pos, &fe->files) {
 		struct fe_file *f = container_of(pos, struct fe_file, link);
@@ -234,9 +232,5 @@ int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out)
 		json_object_array_add(files, jf);
 	}
 	pthread_mutex_unlock(&fe->lock);
-	json_object_object_add(out, "frontend", o);
 	return 0;
-fail:
-	json_object_put(o);
-	return err;
 }

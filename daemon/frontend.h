@@ -93,17 +93,22 @@ int frontend_freeze(struct frontend *fe);
 /* Serve again (the successor refused the state). */
 void frontend_thaw(struct frontend *fe);
 /*
- * Frozen: write the member "frontend" of the state's root object `out`:
- * the transport ("kind"), per node its name and, CUSE, its session (the
- * /dev/cuse fd in the state's table, the kernel's CUSE_INIT body); FUSE:
- * the one session (fd, FUSE_INIT body), the mount point, the inode
- * numbers and times; per open file its fh (= the queue's id), its node's
- * name and the poll handle (kh) to wake.  -errno.
+ * Frozen: write the frontend's state into `out` (the "frontend" member of
+ * the handover document, format HO_FORMAT; unknown keys are ignored,
+ * missing ones take defaults), its fds into s:
+ *   kind ("cuse"|"fuse"); nodes[] {name; CUSE: fd (its /dev/cuse file),
+ *   init, init_opcode (the kernel's CUSE_INIT body, base64); FUSE: ino,
+ *   born_s, born_ns}; FUSE: mount, next_ino, born_s, born_ns (the root),
+ *   fd, init, init_opcode (the one session's /dev/fuse file and FUSE_INIT);
+ *   files[] {fh (= the queue's id), node (name), kh (the kernel's poll
+ *   handle to wake, 0: none)}.
+ * A removed node (open files, device gone) and its files are not handed
+ * over.  -errno.
  */
 int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out);
 /*
- * frontend_start for a successor: `in` is the state's root object (NULL,
- * or no member "frontend": exactly frontend_start).  A device whose node
+ * frontend_start for a successor: `in` is the "frontend" member of the
+ * state (NULL: exactly frontend_start).  A device whose node
  * is in the state takes over its session (no new CUSE device, no new
  * mount; the kernel's INIT is replayed to libfuse); others are published
  * as by frontend_start; a state node whose device is not in devs loses its

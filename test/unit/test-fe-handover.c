@@ -4,9 +4,12 @@
  * process: a frontend publishes fake devices (FUSE fallback by default,
  * CUSE with the argument "cuse": the QEMU guest, test/integ/run-ho-fe.sh),
  * a client thread opens a node, runs ioctls and blocks in poll(); the
- * frontend freezes, exports its state and is abandoned (its session fds
- * closed, the state's duplicates keep the kernel connections); a second
- * frontend adopts the state.  The client's old fd then still works (an
+ * old daemon's side freezes frontend and core, exports both (the text of
+ * the document is what the successor reads) and the frontend is abandoned
+ * (its session fds closed, the state's duplicates keep the kernel
+ * connections); the successor's side, a second core with the same devices
+ * and a second frontend, adopts the state (main.c's order: core_adopt,
+ * frontend_adopt, core_adopt_done).  The client's old fd then still works (an
  * ioctl, the poll wakes, its close reaches the core), an ioctl sent while
  * nobody served completes, and a new open works.
  *
@@ -30,26 +33,6 @@
 #include "fe_internal.h"
 #include "handover.h"
 #include "unit-main.h"
-
-/*
- * STAND-IN, test only, until the core's side of the live restart (the
- * "ho-core" branch: core_freeze/export/adopt, core_claim_adopted) is
- * merged: here the successor frontend runs on the SAME core, which still
- * holds every queue; the abandoned file's open reference passes to the
- * claimer.  Weak: the core's real one replaces it once merged (this test
- * must then hand the core over too: core_export + core_adopt).
- */
-__attribute__((weak)) struct uacce_queue *core_claim_adopted(struct uacce_core *c,
-							     uint64_t qid);
-__attribute__((weak)) struct uacce_queue *core_claim_adopted(struct uacce_core *c,
-							     uint64_t qid)
-{
-	struct uacce_queue *q = core_get_queue(c, qid);
-
-	if (q)
-		uq_unref(q);	/* the open reference the abandoned file held is the claimer's */
-	return q;
-}
 
 static enum fe_kind kind = FE_FUSE;
 static char tmpdir[] = "/tmp/uacce-fe-ho.XXXXXX";
@@ -152,9 +135,15 @@ static bool poll_done(void *arg)
 	return ((struct poller *)arg)->done;
 }
 
+struct qref {
+	struct uacce_core *core;
+	uint64_t qid;
+};
+
 static bool released(void *arg)
 {
-	struct uacce_queue *q = core_get_queue(fx_core, *(uint64_t *)arg);
+	struct qref *r = arg;
+	struct uacce_queue *q = core_get_queue(r->core, r->qid);
 
 	if (q)
 		uq_unref(q);
@@ -195,19 +184,85 @@ static void teardown(void)
 	fx_fake_teardown();
 }
 
+/* the handover: the state, as the successor reads it, and the successor */
+struct succ {
+	struct ho_state *s;
+	json_object *root;		/* parsed from the text of s's document */
+	struct uacce_core *core;
+	struct frontend *fe;
+	uint64_t old[8];		/* the old core's queues of the clients' files */
+	int nold;
+};
+
+/*
+ * The old daemon (fx_core, fe): freeze, export, and go - its frontend
+ * abandoned, its core kept for the end of the test (a daemon would exit).
+ */
+static void hand_over(struct frontend *fe, struct succ *h)
+{
+	json_object *co = json_object_new_object(), *fo = json_object_new_object();
+	const char *txt;
+
+	ck_assert_int_eq(frontend_freeze(fe), 0);
+	ck_assert_int_eq(core_freeze(fx_core), 0);
+	ck_assert_int_eq(ho_new(&h->s), 0);
+	ck_assert_int_eq(core_export(fx_core, h->s, co), 0);
+	ck_assert_int_eq(frontend_export(fe, h->s, fo), 0);
+	json_object_object_add(ho_root(h->s), "core", co);
+	json_object_object_add(ho_root(h->s), "frontend", fo);
+	txt = json_object_to_json_string_ext(ho_root(h->s), JSON_C_TO_STRING_PLAIN);
+	ck_assert_ptr_nonnull(txt);
+	h->root = json_tokener_parse(txt);
+	ck_assert_ptr_nonnull(h->root);
+	frontend_abandon(fe);
+}
+
+/* the successor: a core with the same devices (the first `ndev` of fake-1, fake-2) */
+static void take_over(struct succ *h, int ndev)
+{
+	struct uacce_dev *devs[2];
+	struct fe_opts o = opts();
+
+	h->core = mkcore();
+	devs[0] = mkfake(h->core, false, 4, 1);
+	if (ndev > 1)
+		devs[1] = mkfake(h->core, true, 4, 2);
+	ck_assert_int_eq(core_adopt(h->core, h->s, ho_get(h->root, "core")), 0);
+	ck_assert_int_eq(frontend_adopt(&o, h->core, devs, ndev, h->s,
+					ho_get(h->root, "frontend"), &h->fe), 0);
+	core_adopt_done(h->core);
+}
+
+/* the successor stops; the old core's queues (a dead daemon's) go too */
+static void succ_end(struct succ *h)
+{
+	frontend_stop(h->fe);
+	core_free(h->core);
+	json_object_put(h->root);
+	ho_free(h->s);
+	for (int i = 0; i < h->nold; i++) {
+		struct uacce_queue *q = core_get_queue(fx_core, h->old[i]);
+
+		ck_assert_ptr_nonnull(q);
+		uq_release(q);	/* the open reference the abandoned file held */
+		uq_unref(q);
+	}
+}
+
 START_TEST(adopt_keeps_open_files)
 {
 	struct uacce_dev *devs[] = { fx_a, fx_b };
 	struct fe_opts o = opts();
-	struct frontend *fe = NULL, *fe2 = NULL;
-	struct ho_state *s = NULL;
+	struct frontend *fe = NULL;
+	struct succ h = { 0 };
 	struct poller p = { .fd = -1 };
 	struct echoer late = { .fd = -1 };
 	char path[512], path_b[512];
 	uint64_t qid, qid2;
 	struct uacce_queue *q;
+	struct qref gone;
 	struct khwait kw;
-	json_object *fo;
+	json_object *fo, *files;
 	int fd, fd2;
 
 	ck_assert_int_eq(frontend_start(&o, fx_core, devs, 2, &fe), 0);
@@ -229,32 +284,18 @@ START_TEST(adopt_keeps_open_files)
 	ck_assert(!p.done);
 
 	/* the old daemon: freeze at a request boundary, export, go */
-	ck_assert_int_eq(frontend_freeze(fe), 0);
-	ck_assert_int_eq(ho_new(&s), 0);
-	ck_assert_int_eq(frontend_export(fe, s, ho_root(s)), 0);
-	fo = ho_get(ho_root(s), "frontend");
+	h.old[h.nold++] = qid;
+	hand_over(fe, &h);
+	fo = ho_get(h.root, "frontend");
 	ck_assert_ptr_nonnull(fo);
 	ck_assert_str_eq(ho_get_str(fo, "kind", ""), kind == FE_CUSE ? "cuse" : "fuse");
-	ck_assert_int_eq(json_object_array_length(ho_get(fo, "files")), 1);
-	ck_assert_int_eq(ho_get_int(json_object_array_get_idx(ho_get(fo, "files"), 0), "fh", 0),
-			 (int64_t)qid);
-	/* the successor reads it from text (the state's memfd): a round trip */
-	{
-		json_object *back = json_tokener_parse(json_object_to_json_string(fo));
-
-		ck_assert_ptr_nonnull(back);
-		json_object_object_add(ho_root(s), "frontend", back);	/* fo goes */
-	}
+	files = ho_get(fo, "files");
+	ck_assert_int_eq(json_object_array_length(files), 1);
+	ck_assert_int_eq(ho_get_int(json_object_array_get_idx(files, 0), "fh", 0), (int64_t)qid);
+	ck_assert_int_ne(ho_get_int(json_object_array_get_idx(files, 0), "kh", 0), 0);
 	/* a request sent while nobody serves waits in the kernel */
 	late.fd = fd;
 	ck_assert_int_eq(pthread_create(&late.t, NULL, echo_thread, &late), 0);
-	/* news for the poller, which only a woken, re-polling client sees */
-	q = core_get_queue(fx_core, qid);
-	ck_assert_ptr_nonnull(q);
-	fake_set_updated(q, true);
-	uq_unref(q);
-	frontend_abandon(fe);
-	fe = NULL;
 	ck_assert(!p.done);
 	if (kind == FE_FUSE)
 		ck_assert(mounted(mnt));	/* the state's fd holds the mount */
@@ -262,22 +303,31 @@ START_TEST(adopt_keeps_open_files)
 		ck_assert_int_eq(access(path, F_OK), 0);	/* and the CUSE node */
 
 	/* the successor */
-	ck_assert_int_eq(frontend_adopt(&o, fx_core, devs, 2, s, ho_root(s), &fe2), 0);
+	take_over(&h, 2);
 	ck_assert_int_eq(pthread_join(late.t, NULL), 0);
 	ck_assert_int_eq(late.ret, 0);
-	/* only the successor's FUSE_NOTIFY_POLL of the old kh makes it poll again */
+	/*
+	 * News on the successor's queue.  Only a client that polls again sees
+	 * it: the successor's FUSE_NOTIFY_POLL of the old kh makes it do so
+	 * (before or after this notify: either way it finds the news).
+	 */
+	q = core_get_queue(h.core, qid);
+	ck_assert_ptr_nonnull(q);
+	fake_set_updated(q, true);
+	uacce_hwq_notify(q);
+	uq_unref(q);
 	ck_assert_msg(wait_until(poll_done, &p), "the poller was never woken");
 	ck_assert_int_eq(pthread_join(p.t, NULL), 0);
 	ck_assert_int_eq(p.ret, 1);
 	ck_assert(p.revents & POLLIN);
 	/* the old fd: same file, same queue */
 	ck_assert_int_eq(echo(fd, 7), 0);
-	ck_assert_int_eq(frontend_identify(fe2, fd, &qid2), 0);
+	ck_assert_int_eq(frontend_identify(h.fe, fd, &qid2), 0);
 	ck_assert_int_eq(qid2, qid);
 	/* new opens, on both nodes */
 	fd2 = open(path, O_RDWR | O_CLOEXEC);
 	ck_assert_msg(fd2 >= 0, "open %s after the restart: %m", path);
-	ck_assert_int_eq(frontend_identify(fe2, fd2, &qid2), 0);
+	ck_assert_int_eq(frontend_identify(h.fe, fd2, &qid2), 0);
 	ck_assert_uint_ne(qid2, qid);
 	ck_assert_int_eq(ioctl(fd2, UACCE_CMD_START, 0), 0);
 	ck_assert_int_eq(echo(fd2, 9), 0);
@@ -285,12 +335,12 @@ START_TEST(adopt_keeps_open_files)
 	fd2 = open(path_b, O_RDWR | O_CLOEXEC);
 	ck_assert_msg(fd2 >= 0, "open %s after the restart: %m", path_b);
 	close(fd2);
-	/* the old file's release reaches the core through the successor */
+	/* the old file's release reaches the successor's core */
 	close(fd);
-	ck_assert_msg(wait_until(released, &qid), "the release of queue %llu never came",
+	gone = (struct qref){ .core = h.core, .qid = qid };
+	ck_assert_msg(wait_until(released, &gone), "the release of queue %llu never came",
 		      (unsigned long long)qid);
-	ho_free(s);
-	frontend_stop(fe2);
+	succ_end(&h);
 	if (kind == FE_FUSE)
 		ck_assert(!mounted(mnt));	/* the adopted mount goes with the successor */
 	else
@@ -303,10 +353,11 @@ START_TEST(adopt_without_a_device)
 {
 	struct uacce_dev *devs[] = { fx_a, fx_b };
 	struct fe_opts o = opts();
-	struct frontend *fe = NULL, *fe2 = NULL;
-	struct ho_state *s = NULL;
+	struct frontend *fe = NULL;
+	struct succ h = { 0 };
 	char path[512], path_b[512];
-	uint64_t qid;
+	struct qref gone;
+	uint64_t qid, qidb;
 	int fd, fdb, err;
 
 	ck_assert_int_eq(frontend_start(&o, fx_core, devs, 2, &fe), 0);
@@ -317,22 +368,22 @@ START_TEST(adopt_without_a_device)
 	fdb = open(path_b, O_RDWR | O_CLOEXEC);
 	ck_assert_msg(fdb >= 0, "open %s: %m", path_b);
 	ck_assert_int_eq(frontend_identify(fe, fd, &qid), 0);
-	ck_assert_int_eq(frontend_freeze(fe), 0);
-	ck_assert_int_eq(ho_new(&s), 0);
-	ck_assert_int_eq(frontend_export(fe, s, ho_root(s)), 0);
-	frontend_abandon(fe);
-	/* the successor has only fx_a */
-	ck_assert_int_eq(frontend_adopt(&o, fx_core, devs, 1, s, ho_root(s), &fe2), 0);
+	ck_assert_int_eq(frontend_identify(fe, fdb, &qidb), 0);
+	h.old[h.nold++] = qid;
+	h.old[h.nold++] = qidb;
+	hand_over(fe, &h);
+	/* the successor has only fake-1 */
+	take_over(&h, 1);
 	ck_assert_int_eq(echo(fd, 3), 0);
-	/* fx_b's file: its node is gone (CUSE: connection closed; FUSE: unknown fh) */
+	/* fake-2's file: its node is gone (CUSE: connection closed; FUSE: unknown fh) */
 	err = echo(fdb, 3);
 	ck_assert_msg(err == -ENODEV || err == -ENOTCONN, "echo on the dropped node: %d", err);
 	ck_assert_int_ne(access(path_b, F_OK), 0);
 	close(fdb);
 	close(fd);
-	ck_assert_msg(wait_until(released, &qid), "the release never came");
-	ho_free(s);
-	frontend_stop(fe2);
+	gone = (struct qref){ .core = h.core, .qid = qid };
+	ck_assert_msg(wait_until(released, &gone), "the release never came");
+	succ_end(&h);
 }
 END_TEST
 
@@ -341,9 +392,10 @@ START_TEST(adopt_with_a_new_device)
 {
 	struct uacce_dev *devs[] = { fx_a, fx_b };
 	struct fe_opts o = opts();
-	struct frontend *fe = NULL, *fe2 = NULL;
-	struct ho_state *s = NULL;
+	struct frontend *fe = NULL;
+	struct succ h = { 0 };
 	char path[512], path_b[512];
+	uint64_t qid;
 	int fd, fdb;
 
 	ck_assert_int_eq(frontend_start(&o, fx_core, devs, 1, &fe), 0);
@@ -351,20 +403,18 @@ START_TEST(adopt_with_a_new_device)
 	node_path(path_b, sizeof(path_b), fe, fx_b);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	ck_assert_msg(fd >= 0, "open %s: %m", path);
+	ck_assert_int_eq(frontend_identify(fe, fd, &qid), 0);
 	ck_assert_int_ne(access(path_b, F_OK), 0);
-	ck_assert_int_eq(frontend_freeze(fe), 0);
-	ck_assert_int_eq(ho_new(&s), 0);
-	ck_assert_int_eq(frontend_export(fe, s, ho_root(s)), 0);
-	frontend_abandon(fe);
-	ck_assert_int_eq(frontend_adopt(&o, fx_core, devs, 2, s, ho_root(s), &fe2), 0);
+	h.old[h.nold++] = qid;
+	hand_over(fe, &h);
+	take_over(&h, 2);
 	ck_assert_int_eq(echo(fd, 11), 0);
 	fdb = open(path_b, O_RDWR | O_CLOEXEC);
 	ck_assert_msg(fdb >= 0, "open %s (new device) after the restart: %m", path_b);
 	ck_assert_int_eq(echo(fdb, 12), 0);
 	close(fdb);
 	close(fd);
-	ho_free(s);
-	frontend_stop(fe2);
+	succ_end(&h);
 }
 END_TEST
 
@@ -416,8 +466,8 @@ START_TEST(adopt_under_load)
 {
 	struct uacce_dev *devs[] = { fx_a, fx_b };
 	struct fe_opts o = opts();
-	struct frontend *fe = NULL, *fe2 = NULL;
-	struct ho_state *s = NULL;
+	struct frontend *fe = NULL;
+	struct succ h = { 0 };
 	struct loader l[LOADERS] = { 0 };
 	struct loadwait w = { .l = l, .min = 20 };
 	char path[512];
@@ -427,14 +477,12 @@ START_TEST(adopt_under_load)
 		node_path(path, sizeof(path), fe, i % 2 ? fx_b : fx_a);
 		l[i].fd = open(path, O_RDWR | O_CLOEXEC);
 		ck_assert_msg(l[i].fd >= 0, "open %s: %m", path);
+		ck_assert_int_eq(frontend_identify(fe, l[i].fd, &h.old[h.nold++]), 0);
 		ck_assert_int_eq(pthread_create(&l[i].t, NULL, load_thread, &l[i]), 0);
 	}
 	ck_assert(wait_until(all_did, &w));
-	ck_assert_int_eq(frontend_freeze(fe), 0);
-	ck_assert_int_eq(ho_new(&s), 0);
-	ck_assert_int_eq(frontend_export(fe, s, ho_root(s)), 0);
-	frontend_abandon(fe);
-	ck_assert_int_eq(frontend_adopt(&o, fx_core, devs, 2, s, ho_root(s), &fe2), 0);
+	hand_over(fe, &h);
+	take_over(&h, 2);
 	for (int i = 0; i < LOADERS; i++)
 		w.min = l[i].done + 20 > w.min ? l[i].done + 20 : w.min;
 	ck_assert_msg(wait_until(all_did, &w), "the clients stalled after the handover");
@@ -445,8 +493,7 @@ START_TEST(adopt_under_load)
 			      i, l[i].errors, l[i].done, l[i].first_err);
 		close(l[i].fd);
 	}
-	ho_free(s);
-	frontend_stop(fe2);
+	succ_end(&h);
 }
 END_TEST
 
