@@ -14,7 +14,7 @@
 # /run/uacce (readable by the clients that may open the devices).
 
 # uaccectl's commands (its --help lists the same; test/completions checks it)
-_uacce_ctl_commands="list queues usage reload top cdi check-config"
+_uacce_ctl_commands="list queues usage reload restart top cdi check-config"
 
 # the value of option $1 on the command line before the cursor, or nothing
 _uacce_optval() {

@@ -321,6 +321,37 @@ void broker_limits(int *max_conns, int *max_per_uid)
 int broker_start(const char *rundir, struct uacce_core *core, struct frontend *fe,
 		 const struct sock_perms *perms, struct broker **out)
 {
+	return broker_start_fd(rundir, core, fe, perms, -1, out);
+}
+
+int broker_listen_fd(const struct broker *b)
+{
+	return b ? b->lfd : -1;
+}
+
+/* a listening socket handed over: is it the SOCK_SEQPACKET one listening at path? */
+static int adopt_listener(int lfd, const char *path)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	int type = 0, acc = 0;
+	socklen_t tl = sizeof(type), al = sizeof(acc);
+
+	if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	if (type != SOCK_SEQPACKET || !acc || sa.sun_family != AF_UNIX ||
+	    strncmp(sa.sun_path, path, sizeof(sa.sun_path)) != 0)
+		return -EINVAL;
+	if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int broker_start_fd(const char *rundir, struct uacce_core *core, struct frontend *fe,
+		    const struct sock_perms *perms, int lfd, struct broker **out)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct broker *b;
 	int one = 1;
@@ -340,12 +371,28 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, b->path);
-	unlink(b->path);
 	err = evloop_new(&b->loop);
 	if (err) {
 		free(b);
+		if (lfd >= 0)
+			close(lfd);
 		return err;
 	}
+	if (lfd >= 0) {
+		/* a predecessor's: connections waiting in its backlog are ours */
+		b->lfd = lfd;
+		err = adopt_listener(lfd, b->path);
+		if (err) {
+			log_err("broker: the handed socket is not the listener of %s: %s",
+				b->path, strerror(-err));
+			goto fail;
+		}
+		err = broker_set_perms(b, perms);
+		if (err)
+			goto fail;
+		goto listening;
+	}
+	unlink(b->path);
 	b->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (b->lfd < 0 ||
 	    /*
@@ -367,6 +414,7 @@ int broker_start(const char *rundir, struct uacce_core *core, struct frontend *f
 	}
 	if (err)
 		goto fail;
+listening:
 	err = evloop_add_fd(b->loop, b->lfd, EPOLLIN, accept_one, b, NULL, NULL);
 	if (!err)
 		err = evloop_add_timer(b->loop, on_sweep, b, NULL, &b->sweep);
@@ -398,6 +446,23 @@ int broker_set_perms(struct broker *b, const struct sock_perms *perms)
 	else
 		log_debug("broker: %s: owner %u, group %u, mode %04o", b->path,
 			  (unsigned)perms->uid, (unsigned)perms->gid, (unsigned)perms->mode);
+	return err;
+}
+
+void broker_pause(struct broker *b)
+{
+	evloop_stop(b->loop);
+	pthread_join(b->thread, NULL);
+}
+
+int broker_resume(struct broker *b)
+{
+	int err;
+
+	evloop_rearm(b->loop);
+	err = -pthread_create(&b->thread, NULL, broker_thread, b);
+	if (err)
+		log_err("broker: cannot restart its thread: %s", strerror(-err));
 	return err;
 }
 

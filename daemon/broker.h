@@ -22,8 +22,24 @@ void broker_limits(int *max_conns, int *max_per_uid);
 
 int broker_start(const char *rundir, struct uacce_core *core, struct frontend *fe,
 		 const struct sock_perms *perms, struct broker **out);
+/*
+ * The same with the listening socket a predecessor handed over (live
+ * restart, handover.h): lfd is taken (closed on failure); -1 makes a new
+ * one as broker_start does.  Connections waiting in its backlog are served.
+ */
+int broker_start_fd(const char *rundir, struct uacce_core *core, struct frontend *fe,
+		    const struct sock_perms *perms, int lfd, struct broker **out);
+/* the listening socket (to hand over), -1 for none */
+int broker_listen_fd(const struct broker *b);
 /* new owner, group or mode of the socket (a reload): -errno */
 int broker_set_perms(struct broker *b, const struct sock_perms *perms);
+/*
+ * Live restart: broker_pause returns once no request is being served and
+ * none will be (connections wait); broker_resume serves on (an abandoned
+ * restart).  broker_resume: -errno (the broker is dead then).
+ */
+void broker_pause(struct broker *b);
+int broker_resume(struct broker *b);
 void broker_stop(struct broker *b);
 
 #endif

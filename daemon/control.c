@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -370,8 +371,26 @@ static json_object *cmd_reload(struct control *ctl, const struct ucred *cr)
 	return r;
 }
 
+/*
+ * A live restart (uacced(8)): on success the daemon answers on fd itself
+ * and this process ends (ops.restart does not come back); a refusal comes
+ * back as an error reply, the daemon serving on.
+ */
+static json_object *cmd_restart(struct control *ctl, int fd, const struct ucred *cr, bool force)
+{
+	char msg[1024] = "";
+	int err;
+
+	if (!ctl->ops.restart)
+		return error_reply("live restart is not available");
+	log_info("control: live restart requested by uid %u pid %d%s", (unsigned)cr->uid,
+		 (int)cr->pid, force ? " (forced)" : "");
+	err = ctl->ops.restart(ctl->ops.ctx, fd, force, msg, sizeof(msg));
+	return error_reply(msg[0] ? msg : strerror(-err));
+}
+
 /* the request (already read): one JSON object with a known command */
-static json_object *dispatch(struct control *ctl, const char *req, const struct ucred *cr)
+static json_object *dispatch(struct control *ctl, int fd, const char *req, const struct ucred *cr)
 {
 	enum json_tokener_error jerr;
 	json_object *o = json_tokener_parse_verbose(req, &jerr), *v, *r;
@@ -391,8 +410,11 @@ static json_object *dispatch(struct control *ctl, const char *req, const struct 
 		r = cmd_usage(ctl);
 	else if (strcmp(cmd, "reload") == 0)
 		r = cmd_reload(ctl, cr);
+	else if (strcmp(cmd, "restart") == 0)
+		r = cmd_restart(ctl, fd, cr, json_object_object_get_ex(o, "force", &v) &&
+				json_object_get_boolean(v));
 	else
-		r = error_reply("unknown command (list, queues, usage, reload)");
+		r = error_reply("unknown command (list, queues, usage, reload, restart)");
 	json_object_put(o);
 	return r;
 }
@@ -473,7 +495,7 @@ int control_reply(struct control *ctl, int fd, const struct ucred *cr, char *req
 	} else if (err) {
 		r = error_reply(err == -EMSGSIZE ? "request too large" : "no complete request");
 	} else {
-		r = dispatch(ctl, req, cr);
+		r = dispatch(ctl, fd, req, cr);
 	}
 	text = r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN)
 		 : "{\"version\":1,\"ok\":false,\"error\":\"out of memory\"}";
@@ -700,6 +722,37 @@ void control_free_unbound(struct control *ctl)
 int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
 		  struct control **out)
 {
+	return control_start_fd(rundir, core, ops, -1, out);
+}
+
+int control_listen_fd(const struct control *ctl)
+{
+	return ctl ? ctl->lfd : -1;
+}
+
+/* a listening socket handed over: the SOCK_STREAM one listening at path? */
+static int adopt_listener(int lfd, const char *path)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	int type = 0, acc = 0;
+	socklen_t tl = sizeof(type), al = sizeof(acc);
+
+	if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	if (type != SOCK_STREAM || !acc || sa.sun_family != AF_UNIX ||
+	    strncmp(sa.sun_path, path, sizeof(sa.sun_path)) != 0)
+		return -EINVAL;
+	if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int control_start_fd(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
+		     int lfd, struct control **out)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control *ctl = control_new_unbound(core, ops);
 	int err;
@@ -712,10 +765,22 @@ int control_start(const char *rundir, struct uacce_core *core, const struct cont
 		goto fail;
 	}
 	strcpy(sa.sun_path, ctl->path);
-	unlink(ctl->path);
 	err = evloop_new(&ctl->loop);
 	if (err)
 		goto fail;
+	if (lfd >= 0) {
+		/* a predecessor's: its file keeps the perms it had */
+		ctl->lfd = lfd;
+		lfd = -1;
+		err = adopt_listener(ctl->lfd, ctl->path);
+		if (err) {
+			log_err("control: the handed socket is not the listener of %s: %s",
+				ctl->path, strerror(-err));
+			goto fail;
+		}
+		goto listening;
+	}
+	unlink(ctl->path);
 	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ctl->lfd < 0 || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
@@ -733,6 +798,7 @@ int control_start(const char *rundir, struct uacce_core *core, const struct cont
 	}
 	if (err)
 		goto fail;
+listening:
 	err = evloop_add_fd(ctl->loop, ctl->lfd, EPOLLIN, on_accept, ctl, NULL, NULL);
 	if (!err)
 		err = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
@@ -741,6 +807,8 @@ int control_start(const char *rundir, struct uacce_core *core, const struct cont
 	*out = ctl;
 	return 0;
 fail:
+	if (lfd >= 0)
+		close(lfd);
 	evloop_free(ctl->loop);
 	if (ctl->lfd >= 0) {
 		close(ctl->lfd);

@@ -3,7 +3,7 @@
  * control.h - the admin control socket, <runtime-dir>/control.sock, used
  * by uaccectl(8).  Stream socket; one request per connection:
  *
- *   client: {"command": "list" | "queues" | "usage" | "reload"}  (at most
+ *   client: {"command": "list" | "queues" | "usage" | "reload" | "restart"}  (at most
  *           CONTROL_MAX_REQUEST bytes), then shutdown(SHUT_WR)
  *   daemon: {"version": 1, "ok": true, ...}  or
  *           {"version": 1, "ok": false, "error": "<reason>"}, then close
@@ -65,10 +65,27 @@ struct control_ops {
 	int (*node_devt)(void *ctx, const char *name, dev_t *out);
 	/* the gated kernel devices ("list": "kernel", kgate.h): *out malloc'd */
 	int (*kernel_devs)(void *ctx, struct kgate_stat **out, int *n);
+	/*
+	 * "restart": a live restart (optional; called on the control thread).
+	 * On success the successor serves, the daemon writes the reply to
+	 * client_fd itself and this process ends: it does not return.  A
+	 * refusal returns -errno with the reason in msg (the daemon serves on).
+	 * force: hand over even when the new configuration drops devices with
+	 * open queues (their clients get ENODEV).
+	 */
+	int (*restart)(void *ctx, int client_fd, bool force, char *msg, size_t len);
 };
 
 int control_start(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
 		  struct control **out);
+/*
+ * The same with the listening socket a predecessor handed over (live
+ * restart): lfd is taken (closed on failure); -1 makes a new one.
+ */
+int control_start_fd(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
+		     int lfd, struct control **out);
+/* the listening socket (to hand over), -1 for none */
+int control_listen_fd(const struct control *ctl);
 void control_stop(struct control *ctl);	/* NULL is fine */
 /*
  * Who besides root may use the socket (control.admin_group): the peer

@@ -386,27 +386,207 @@ static int hotplug_start(struct devtable *t)
 	return err;
 }
 
-int devtable_load(struct devtable *t, const struct uacce_config *cfg)
+/* entry j of cfg as id `id`, at start-up */
+static int load_entry(struct devtable *t, const struct uacce_config *cfg, int j, int id)
 {
 	int err;
 
+	entry_set(t, id, &cfg->devs[j]);
+	if (t->devs[id].hw) {
+		/* listen first: hardware that comes meanwhile is not missed */
+		err = hotplug_start(t);
+		if (err)
+			return err;
+		hw_try(t, id, "start-up");	/* attributes only: no frontend yet */
+		return 0;
+	}
+	err = dev_create(t, id, NULL);
+	if (!err)
+		err = dev_publish(t, id);	/* attributes: no frontend yet */
+	return err;
+}
+
+int devtable_load(struct devtable *t, const struct uacce_config *cfg)
+{
 	for (int i = 0; i < cfg->ndev; i++) {
-		entry_set(t, i, &cfg->devs[i]);
-		if (t->devs[i].hw) {
-			/* listen first: hardware that comes meanwhile is not missed */
-			err = hotplug_start(t);
-			if (err)
-				return err;
-			hw_try(t, i, "start-up");	/* attributes only: no frontend yet */
-			continue;
-		}
-		err = dev_create(t, i, NULL);
-		if (!err)
-			err = dev_publish(t, i);	/* attributes: no frontend yet */
+		int err = load_entry(t, cfg, i, i);
+
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/* --- live restart: the predecessor's ids ---------------------------------------- */
+
+/* o as JSON text with every object's keys sorted (malloc'd; NULL: no memory) */
+static int canon_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static json_object *canon_copy(json_object *o)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		json_object *c = json_object_new_object();
+		const char *keys[256];
+		int n = 0;
+
+		json_object_object_foreach(o, k, v) {
+			(void)v;
+			if (n < 256)
+				keys[n++] = k;
+		}
+		qsort(keys, (size_t)n, sizeof(keys[0]), canon_cmp);
+		for (int i = 0; i < n; i++)
+			json_object_object_add(c, keys[i],
+					       canon_copy(json_object_object_get(o, keys[i])));
+		return c;
+	}
+	if (json_object_is_type(o, json_type_array)) {
+		json_object *c = json_object_new_array();
+
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			json_object_array_add(c, canon_copy(json_object_array_get_idx(o, i)));
+		return c;
+	}
+	return json_object_get(o);
+}
+
+static char *canon_text(json_object *o)
+{
+	json_object *c = canon_copy(o);
+	char *text = strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(c);
+	return text;
+}
+
+int devtable_export(const struct devtable *t, json_object *arr)
+{
+	for (int id = 0; id < CONFIG_MAX_DEVICES; id++) {
+		const struct dt_entry *dd = &t->devs[id];
+		char node[96], *text;
+		json_object *e;
+
+		if (!dd->used)
+			continue;
+		if (uacce_node_name(&dd->cfg, id, node, sizeof(node)))
+			node[0] = 0;
+		text = canon_text(dd->cfg.entry);
+		e = json_object_new_object();
+		if (!text || !e) {
+			free(text);
+			json_object_put(e);
+			return -ENOMEM;
+		}
+		json_object_object_add(e, "id", json_object_new_int(id));
+		json_object_object_add(e, "node", json_object_new_string(node));
+		json_object_object_add(e, "entry", json_object_new_string(text));
+		free(text);
+		json_object_array_add(arr, e);
+	}
+	return 0;
+}
+
+struct after_ctx {
+	const struct uacce_config *cfg;
+	const char *prev[RELOAD_MAX_IDS];	/* per id: the entry's text, NULL: free */
+	char *now[RELOAD_MAX_IDS];		/* per new entry */
+};
+
+static bool af_used(void *ctx, int id)
+{
+	struct after_ctx *a = ctx;
+
+	return id < RELOAD_MAX_IDS && a->prev[id];
+}
+
+static bool af_same(void *ctx, int id, int j)
+{
+	struct after_ctx *a = ctx;
+
+	return a->prev[id] && a->now[j] && strcmp(a->prev[id], a->now[j]) == 0;
+}
+
+static bool af_binds_hw(void *ctx, int j)
+{
+	struct after_ctx *a = ctx;
+
+	return binds_hw(&a->cfg->devs[j]) != NULL;
+}
+
+/* the plan of cfg's entries over prev's ids (a.now freed by the caller) */
+static int plan_after(struct after_ctx *a, const struct uacce_config *cfg, json_object *prev,
+		      const char *nodes[RELOAD_MAX_IDS], struct reload_plan *plan)
+{
+	const struct reload_ops ops = {
+		.ctx = a, .used = af_used, .same = af_same, .binds_hw = af_binds_hw,
+	};
+	int err = 0;
+
+	a->cfg = cfg;
+	for (size_t i = 0; i < json_object_array_length(prev); i++) {
+		json_object *e = json_object_array_get_idx(prev, i), *v;
+		int id = json_object_object_get_ex(e, "id", &v) ? json_object_get_int(v) : -1;
+
+		if (id >= 0 && id < RELOAD_MAX_IDS && id < CONFIG_MAX_DEVICES &&
+		    json_object_object_get_ex(e, "entry", &v) &&
+		    json_object_is_type(v, json_type_string)) {
+			a->prev[id] = json_object_get_string(v);
+			nodes[id] = json_object_object_get_ex(e, "node", &v) ?
+				    json_object_get_string(v) : "?";
+		}
+	}
+	for (int j = 0; j < cfg->ndev && !err; j++)
+		if (!(a->now[j] = canon_text(cfg->devs[j].entry)))
+			err = -ENOMEM;
+	if (!err)
+		err = reload_plan_compute(plan, cfg->ndev, &ops);
+	return err;
+}
+
+int devtable_dropped_after(const struct uacce_config *cfg, json_object *prev,
+			   void (*fn)(const char *node, void *ctx), void *ctx)
+{
+	struct after_ctx a = { 0 };
+	const char *nodes[RELOAD_MAX_IDS] = { 0 };
+	struct reload_plan plan;
+	int err, n = 0;
+
+	if (!prev || !json_object_is_type(prev, json_type_array))
+		return 0;
+	err = plan_after(&a, cfg, prev, nodes, &plan);
+	for (int id = 0; !err && id < RELOAD_MAX_IDS; id++) {
+		if (a.prev[id] && plan.gone[id]) {
+			fn(nodes[id], ctx);
+			n++;
+		}
+	}
+	for (int j = 0; j < cfg->ndev; j++)
+		free(a.now[j]);
+	return err ? err : n;
+}
+
+int devtable_load_after(struct devtable *t, const struct uacce_config *cfg, json_object *prev)
+{
+	struct after_ctx a = { 0 };
+	const char *nodes[RELOAD_MAX_IDS] = { 0 };
+	struct reload_plan plan;
+	int err;
+
+	if (!prev || !json_object_is_type(prev, json_type_array))
+		return devtable_load(t, cfg);
+	err = plan_after(&a, cfg, prev, nodes, &plan);
+	for (int j = 0; !err && j < cfg->ndev; j++) {
+		if (!plan.keep[j])
+			log_info("live restart: device entry %d (\"%s\") is new: id %d", j,
+				 cfg->devs[j].name, plan.id[j]);
+		err = load_entry(t, cfg, j, plan.id[j]);
+	}
+	for (int j = 0; j < cfg->ndev; j++)
+		free(a.now[j]);
+	return err;
 }
 
 int devtable_devices(const struct devtable *t, struct uacce_dev **devs, int max)

@@ -47,6 +47,24 @@ void devtable_set_frontend(struct devtable *t, struct frontend *fe);
  * that bind hardware: if it is there).  -errno.
  */
 int devtable_load(struct devtable *t, const struct uacce_config *cfg);
+/*
+ * Live restart (handover.h).  devtable_export: every entry of the table
+ * into arr, as {"id", "node", "entry": its JSON with sorted keys}.
+ * devtable_load_after: devtable_load for the successor, with the ids of
+ * the predecessor's table `prev` (devtable_export's array; NULL: as
+ * devtable_load): reload_plan.h's rules, an entry equal to one of prev
+ * keeping its id (and so its node name and queues).  -errno.
+ */
+struct json_object;
+int devtable_export(const struct devtable *t, struct json_object *arr);
+int devtable_load_after(struct devtable *t, const struct uacce_config *cfg,
+			struct json_object *prev);
+/*
+ * The entries of prev that cfg drops (no entry of cfg equal): fn(node) for
+ * each; how many, or -errno.  No table needed: a check before adopting.
+ */
+int devtable_dropped_after(const struct uacce_config *cfg, struct json_object *prev,
+			   void (*fn)(const char *node, void *ctx), void *ctx);
 /* the registered devices, in id order (at most max): how many */
 int devtable_devices(const struct devtable *t, struct uacce_dev **devs, int max);
 

@@ -310,6 +310,16 @@ int evloop_run(struct evloop *l)
 	return 0;
 }
 
+void evloop_rearm(struct evloop *l)
+{
+	uint64_t v;
+
+	/* the stop's wake-up is consumed: the next run waits again */
+	while (read(l->stop_fd, &v, sizeof(v)) == sizeof(v))
+		;
+	atomic_store(&l->stopped, false);
+}
+
 void evloop_stop(struct evloop *l)
 {
 	uint64_t one = 1;

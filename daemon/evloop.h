@@ -76,8 +76,10 @@ int evloop_dispatch(struct evloop *l, int timeout_ms);
 int evloop_run(struct evloop *l);
 /*
  * Make evloop_run return after the current round, from any thread (even
- * before evloop_run was called: it returns at once).  For good.
+ * before evloop_run was called: it returns at once), until evloop_rearm.
  */
+/* after evloop_stop and the end of evloop_run: the loop may run again */
+void evloop_rearm(struct evloop *l);
 void evloop_stop(struct evloop *l);
 
 #endif

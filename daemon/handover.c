@@ -488,6 +488,16 @@ int ho_fdstore(struct ho_state *s)
 	return err ? err : notify_barrier();
 }
 
+int ho_notify_main_pid(void)
+{
+	char msg[64];
+	int err;
+
+	snprintf(msg, sizeof(msg), "MAINPID=%d", (int)getpid());
+	err = notify_fds(msg, NULL, 0);
+	return err ? err : notify_barrier();
+}
+
 void ho_fdstore_forget(struct ho_state *s)
 {
 	char msg[96];

@@ -78,6 +78,13 @@ int ho_fdstore(struct ho_state *s);
  */
 int ho_receive(struct ho_state **out);
 /*
+ * A spawned successor under systemd: tell it that this process is the
+ * service's main process now (MAINPID=, the unit needs NotifyAccess=all),
+ * and wait until systemd has taken it in.  -errno; -ENOTSUP without
+ * NOTIFY_SOCKET.
+ */
+int ho_notify_main_pid(void);
+/*
  * After a state came through the fd store: ask systemd to drop its copies
  * (FDSTOREREMOVE=1 for every name), so that released queues' memory is not
  * pinned there.  No-op when it came through execve.

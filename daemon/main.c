@@ -23,6 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -37,6 +41,7 @@
 #include "evloop.h"
 #include "fdident.h"
 #include "frontend.h"
+#include "handover.h"
 #include "kgate.h"
 #include "log.h"
 #include "notify.h"
@@ -65,6 +70,24 @@ struct daemon {
 	int sigfd;
 	struct kgate *kg;		/* the kernel devices' gate: from the first "kernel" entry on */
 	struct ev_source *kg_src;	/* its ring buffer in the main loop */
+	/* live restart (handover.h) */
+	char exe[PATH_MAX];		/* this binary's path at start (an upgrade replaces it) */
+	char **argv;			/* our arguments, for the successor */
+	bool fd_store;			/* --fd-store: SIGTERM hands over to systemd's fd store */
+	struct ho_state *ho;		/* the state handed to us, during set-up */
+	int restart_efd;		/* the control thread asks the main loop */
+	pthread_mutex_t rs_lock;
+	pthread_cond_t rs_cond;
+	struct restart_req *rs;		/* rs_lock: the request in progress */
+};
+
+/* "uaccectl restart", handed from the control thread to the main loop */
+struct restart_req {
+	int client_fd;
+	bool force;
+	bool done;
+	int err;
+	char msg[1024];
 };
 
 /* --- core hooks ---------------------------------------------------------- */
@@ -139,6 +162,9 @@ static void usage(FILE *f)
 		"      --runtime-dir DIR   runtime files (default /run/uacce)\n"
 		"      --fuse-dir DIR      FUSE fallback mount point (default <runtime-dir>/dev)\n"
 		"      --check-config      validate the configuration and exit\n"
+		"      --fd-store          on SIGTERM under systemd, hand the open queues\n"
+		"                          to systemd's fd store for the next instance\n"
+		"                          (live restart; the unit sets it)\n"
 		"      --log-target T      auto (default: the journal when stderr is\n"
 		"                          connected to it), console or journal\n"
 		"  -v, --verbose           debug logging\n"
@@ -149,7 +175,8 @@ static void usage(FILE *f)
 
 static int parse_args(struct daemon *dm, int argc, char **argv)
 {
-	enum { O_FRONTEND = 256, O_RUNDIR, O_FUSEDIR, O_CHECK, O_VERSION, O_LOGTARGET };
+	enum { O_FRONTEND = 256, O_RUNDIR, O_FUSEDIR, O_CHECK, O_VERSION, O_LOGTARGET,
+	       O_FDSTORE };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
@@ -157,6 +184,7 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 		{ "runtime-dir", required_argument, NULL, O_RUNDIR },
 		{ "fuse-dir", required_argument, NULL, O_FUSEDIR },
 		{ "check-config", no_argument, NULL, O_CHECK },
+		{ "fd-store", no_argument, NULL, O_FDSTORE },
 		{ "log-target", required_argument, NULL, O_LOGTARGET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -195,6 +223,9 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 			break;
 		case O_CHECK:
 			dm->check_only = true;
+			break;
+		case O_FDSTORE:
+			dm->fd_store = true;
 			break;
 		case O_LOGTARGET:
 			if (log_target_parse(optarg, &dm->log_target)) {
@@ -471,6 +502,272 @@ static int choose_frontend(struct daemon *dm, enum fe_kind *kind)
 	return 0;
 }
 
+/* --- live restart (handover.h; uacced(8), "Live restart") ------------------ */
+
+#define SUCCESSOR_TIMEOUT_MS 60000	/* to load its configuration and answer */
+
+/* the predecessor froze its queues: let them serve on (an abandoned restart) */
+static void resume_serving(struct daemon *dm)
+{
+	core_thaw(dm->core);
+	frontend_thaw(dm->fe);
+	broker_resume(dm->broker);
+}
+
+static json_object *new_member(json_object *root, const char *key)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(root, key, o);
+	return o;
+}
+
+/*
+ * Stop serving at a request boundary and write the state: 0 with *out, or
+ * -errno with the reason in msg and everything serving again.  Reload lock
+ * held.
+ */
+static int save_state(struct daemon *dm, bool force, struct ho_state **out, char *msg,
+		      size_t len)
+{
+	struct ho_state *s = NULL;
+	json_object *root, *o, *arr;
+	int err, idx;
+
+	broker_pause(dm->broker);
+	err = frontend_freeze(dm->fe);
+	if (err) {
+		broker_resume(dm->broker);
+		snprintf(msg, len, "cannot stop the frontend at a request boundary: %s",
+			 strerror(-err));
+		return err;
+	}
+	err = core_freeze(dm->core);
+	if (err) {
+		frontend_thaw(dm->fe);
+		broker_resume(dm->broker);
+		snprintf(msg, len, "cannot stop the devices at a request boundary: %s",
+			 strerror(-err));
+		return err;
+	}
+	err = ho_new(&s);
+	if (err)
+		goto fail;
+	root = ho_root(s);
+	o = new_member(root, "daemon");
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "rundir", json_object_new_string(dm->rundir));
+	json_object_object_add(o, "force", json_object_new_boolean(force));
+	arr = json_object_new_array();
+	json_object_object_add(root, "devices", arr);
+	err = devtable_export(dm->dt, arr);
+	if (!err)
+		err = core_export(dm->core, s, new_member(root, "core"));
+	if (!err)
+		err = frontend_export(dm->fe, s, new_member(root, "frontend"));
+	if (!err) {
+		idx = ho_put_fd(s, broker_listen_fd(dm->broker));
+		err = idx < 0 ? idx : 0;
+		json_object_object_add(new_member(root, "broker"), "listen", json_object_new_int(idx));
+	}
+	if (!err) {
+		idx = ho_put_fd(s, control_listen_fd(dm->ctl));
+		err = idx < 0 ? idx : 0;
+		json_object_object_add(new_member(root, "control"), "listen", json_object_new_int(idx));
+	}
+	if (!err) {
+		*out = s;
+		return 0;
+	}
+fail:
+	snprintf(msg, len, "cannot write the state: %s", strerror(-err));
+	ho_free(s);
+	resume_serving(dm);
+	return err;
+}
+
+/*
+ * Start the successor (this binary's path as it was at start: an upgrade
+ * put the new one there) with s and wait for its answer: 0 when it took
+ * over (*pid), else -errno with its reason in msg (it has exited).
+ */
+static int spawn_successor(struct daemon *dm, struct ho_state *s, pid_t *pid, char *msg,
+			   size_t len)
+{
+	char answer[1024] = "";
+	struct pollfd p;
+	size_t got = 0;
+	int ack[2], idx, w, n, st;
+
+	if (pipe2(ack, O_CLOEXEC) < 0) {
+		snprintf(msg, len, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	idx = ho_put_fd(s, ack[1]);
+	close(ack[1]);
+	if (idx < 0) {
+		close(ack[0]);
+		snprintf(msg, len, "cannot hand over a pipe: %s", strerror(-idx));
+		return idx;
+	}
+	json_object_object_add(ho_root(s), "ack", json_object_new_int(idx));
+	*pid = ho_exec(s, dm->exe, dm->argv);
+	w = ho_take_fd(s, idx);		/* ours goes: EOF when the successor dies */
+	if (w >= 0)
+		close(w);
+	if (*pid < 0) {
+		n = *pid;
+		close(ack[0]);
+		snprintf(msg, len, "cannot start %.512s: %s", dm->exe, strerror(-n));
+		return n;
+	}
+	p = (struct pollfd){ .fd = ack[0], .events = POLLIN };
+	while (got < sizeof(answer) - 1 && !strchr(answer, '\n')) {
+		n = poll(&p, 1, SUCCESSOR_TIMEOUT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		n = (int)read(ack[0], answer + got, sizeof(answer) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		answer[got] = 0;
+	}
+	close(ack[0]);
+	if (strncmp(answer, "ok", 2) == 0)
+		return 0;
+	if (!got)
+		kill(*pid, SIGKILL);	/* silent: no answer in time, or it died */
+	waitpid(*pid, &st, 0);
+	answer[strcspn(answer, "\n")] = 0;
+	if (got)
+		snprintf(msg, len, "the successor (%.200s, pid %d) %.700s", dm->exe, (int)*pid,
+			 answer);
+	else
+		snprintf(msg, len, "the successor (%.512s, pid %d) gave no answer (%s)", dm->exe,
+			 (int)*pid, WIFEXITED(st) ? "it exited" : "killed");
+	return -EPROTO;
+}
+
+/*
+ * Hand every queue to a successor and end (main thread).  Returns only
+ * when it did not happen: -errno, the reason in msg, serving on.  On
+ * success the reply to client_fd (>= 0) is written here.
+ */
+static int live_restart(struct daemon *dm, bool force, int client_fd, char *msg, size_t len)
+{
+	struct ho_state *s;
+	pid_t pid = 0;
+	int err;
+
+	pthread_mutex_lock(&dm->reload_lock);
+	log_info("live restart: handing every queue over to a new %s", dm->exe);
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=live restart",
+		    (unsigned long long)monotonic_usec());
+	err = save_state(dm, force, &s, msg, len);
+	if (!err) {
+		err = spawn_successor(dm, s, &pid, msg, len);
+		if (!err) {
+			char reply[256];
+			int n = snprintf(reply, sizeof(reply),
+					 "{\"version\":%d,\"ok\":true,\"pid\":%d,\"message\":"
+					 "\"live restart: pid %d serves on\"}\n",
+					 CONTROL_VERSION, (int)pid, (int)pid);
+
+			log_info("live restart: pid %d serves on; this process ends", (int)pid);
+			if (client_fd >= 0 && write(client_fd, reply, (size_t)n) < 0)
+				log_warn("live restart: cannot answer uaccectl: %m");
+			_exit(0);
+		}
+		ho_free(s);
+		resume_serving(dm);
+	}
+	log_err("live restart refused, this daemon serves on: %s", msg);
+	notify_send("READY=1\nSTATUS=serving (the last live restart was refused)");
+	pthread_mutex_unlock(&dm->reload_lock);
+	return err;
+}
+
+/* SIGTERM with --fd-store under systemd: the state to the fd store, then end */
+static bool hand_to_fd_store(struct daemon *dm)
+{
+	struct ho_state *s;
+	char msg[1024];
+	int err;
+
+	if (!dm->fd_store || !getenv("NOTIFY_SOCKET"))
+		return false;
+	pthread_mutex_lock(&dm->reload_lock);
+	err = save_state(dm, true, &s, msg, sizeof(msg));
+	if (!err) {
+		err = ho_fdstore(s);
+		if (!err) {
+			log_info("open queues handed to systemd's fd store: a restart resumes them, "
+				 "a stop ends them");
+			_exit(0);
+		}
+		snprintf(msg, sizeof(msg), "systemd's fd store refused them: %s (is "
+			 "FileDescriptorStoreMax= large enough?)", strerror(-err));
+		ho_free(s);
+		resume_serving(dm);
+	}
+	pthread_mutex_unlock(&dm->reload_lock);
+	log_err("live restart: %s; stopping the usual way (open queues end)", msg);
+	return false;
+}
+
+/* the control thread's "restart": the main loop does it (on_restart_req) */
+static int ctl_restart(void *ctx, int client_fd, bool force, char *msg, size_t len)
+{
+	struct daemon *dm = ctx;
+	struct restart_req rq = { .client_fd = client_fd, .force = force };
+	uint64_t one = 1;
+	int err;
+
+	pthread_mutex_lock(&dm->rs_lock);
+	if (dm->rs) {
+		pthread_mutex_unlock(&dm->rs_lock);
+		snprintf(msg, len, "a live restart is already in progress");
+		return -EBUSY;
+	}
+	dm->rs = &rq;
+	if (write(dm->restart_efd, &one, sizeof(one)) < 0) {
+		dm->rs = NULL;
+		pthread_mutex_unlock(&dm->rs_lock);
+		snprintf(msg, len, "cannot reach the main loop: %s", strerror(errno));
+		return -EIO;
+	}
+	while (!rq.done)
+		pthread_cond_wait(&dm->rs_cond, &dm->rs_lock);
+	dm->rs = NULL;
+	pthread_mutex_unlock(&dm->rs_lock);
+	snprintf(msg, len, "%s", rq.msg);
+	err = rq.err;
+	return err;
+}
+
+static void on_restart_req(struct ev_source *src, int fd, uint32_t events, void *ctx)
+{
+	struct daemon *dm = ctx;
+	struct restart_req *rq;
+	uint64_t v;
+
+	(void)src, (void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	pthread_mutex_lock(&dm->rs_lock);
+	rq = dm->rs;
+	pthread_mutex_unlock(&dm->rs_lock);
+	if (!rq)
+		return;
+	rq->err = live_restart(dm, rq->force, rq->client_fd, rq->msg, sizeof(rq->msg));
+	pthread_mutex_lock(&dm->rs_lock);
+	rq->done = true;
+	pthread_cond_broadcast(&dm->rs_cond);
+	pthread_mutex_unlock(&dm->rs_lock);
+}
+
 /* SIGHUP: reload; SIGTERM, SIGINT: stop the main loop */
 static void on_signal(struct ev_source *s, int fd, uint32_t events, void *ctx)
 {
@@ -487,7 +784,16 @@ static void on_signal(struct ev_source *s, int fd, uint32_t events, void *ctx)
 		reload(dm, msg, sizeof(msg));
 		return;
 	}
+	if (si.ssi_signo == SIGUSR2) {
+		char msg[1024];
+
+		log_info("SIGUSR2: live restart");
+		live_restart(dm, false, -1, msg, sizeof(msg));
+		return;
+	}
 	log_info("signal %d: shutting down", (int)si.ssi_signo);
+	if (si.ssi_signo == SIGTERM && hand_to_fd_store(dm))
+		return;	/* not reached: the process ended */
 	notify_send("STOPPING=1");
 	evloop_stop(dm->loop);
 }
@@ -513,11 +819,18 @@ static int loop_setup(struct daemon *dm)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	dm->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (dm->sigfd < 0)
 		return -errno;
 	err = evloop_add_fd(dm->loop, dm->sigfd, EPOLLIN, on_signal, dm, NULL, NULL);
+	if (err)
+		return err;
+	dm->restart_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dm->restart_efd < 0)
+		return -errno;
+	err = evloop_add_fd(dm->loop, dm->restart_efd, EPOLLIN, on_restart_req, dm, NULL, NULL);
 	if (err || !wd)
 		return err;
 	wd = wd < 4000 ? 1 : wd / 2000;	/* ping at half the interval (ms) */
@@ -525,6 +838,103 @@ static int loop_setup(struct daemon *dm)
 	if (!err)
 		err = evloop_timer_set(t, wd, wd);
 	return err;
+}
+
+/* the fd the predecessor handed for member's "listen" (-1: none) */
+static int handed_fd(struct daemon *dm, const char *member)
+{
+	int fd;
+
+	if (!dm->ho)
+		return -1;
+	fd = ho_take_fd(dm->ho, (int)ho_get_int(ho_get(ho_root(dm->ho), member), "listen", -1));
+	return fd < 0 ? -1 : fd;
+}
+
+static void count_dropped(const char *node, void *ctx)
+{
+	char *list = ctx;
+	size_t n = strlen(list);
+
+	snprintf(list + n, 512 - n, "%s%s", n ? ", " : "", node);
+}
+
+/*
+ * A successor, before it touches anything: can it take the state?  0, or
+ * -errno with the reason in why (the predecessor then serves on).
+ */
+static int successor_check(struct daemon *dm, char *why, size_t len)
+{
+	json_object *root = ho_root(dm->ho);
+	const char *kind = ho_get_str(ho_get(root, "frontend"), "kind", "");
+	char dropped[512] = "";
+	int n;
+
+	if (strcmp(ho_get_str(ho_get(root, "daemon"), "rundir", ""), dm->rundir) != 0) {
+		snprintf(why, len, "refused: runtime directory %s, the predecessor's is %s",
+			 dm->rundir, ho_get_str(ho_get(root, "daemon"), "rundir", "?"));
+		return -EINVAL;
+	}
+	if (strcmp(kind, "cuse") == 0 &&
+	    (strcmp(dm->frontend, "fuse") == 0 || !frontend_cuse_available())) {
+		snprintf(why, len, "refused: the queues are on CUSE nodes, this uacced would use "
+			 "the FUSE fallback");
+		return -EINVAL;
+	}
+	if (strcmp(kind, "fuse") == 0 && strcmp(dm->frontend, "cuse") == 0) {
+		snprintf(why, len, "refused: the queues are on the FUSE fallback, this uacced "
+			 "is told --frontend cuse");
+		return -EINVAL;
+	}
+	n = devtable_dropped_after(&dm->cfg, ho_get(root, "devices"), count_dropped, dropped);
+	if (n < 0) {
+		snprintf(why, len, "refused: %s", strerror(-n));
+		return n;
+	}
+	if (n > 0 && !ho_get_int(ho_get(root, "daemon"), "force", 0)) {
+		snprintf(why, len, "refused: the configuration no longer has %s (their open "
+			 "queues would end; uaccectl restart --force does it)", dropped);
+		return -EINVAL;
+	}
+	if (n > 0)
+		log_warn("live restart: the configuration drops %s: their open queues end", dropped);
+	return 0;
+}
+
+/*
+ * A spawned successor answers its predecessor (ack pipe), and once it
+ * takes over, waits for it to end before it sets up: the predecessor's
+ * hardware (VFIO) and names are free then.  An answer of "refused" ends
+ * this process.
+ */
+static void successor_answer(struct daemon *dm, const char *why)
+{
+	int ack = ho_take_fd(dm->ho, (int)ho_get_int(ho_root(dm->ho), "ack", -1));
+	int pidfd = -1;
+	char line[1100];
+	int n;
+
+	if (ack < 0)
+		return;		/* through systemd's fd store: nobody waits */
+	if (!why)
+		pidfd = (int)syscall(SYS_pidfd_open, getppid(), 0);
+	if (!why && getenv("NOTIFY_SOCKET") && ho_notify_main_pid() < 0)
+		log_warn("live restart: systemd did not confirm this process as the service's");
+	n = snprintf(line, sizeof(line), "%s\n", why ? why : "ok");
+	if (write(ack, line, (size_t)n) < 0)
+		log_warn("live restart: cannot answer the predecessor: %m");
+	close(ack);
+	if (why) {
+		log_err("live restart: %s", why);
+		exit(1);
+	}
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, 10000) <= 0)
+			log_warn("live restart: the predecessor has not ended after 10 s");
+		close(pidfd);
+	}
 }
 
 static int setup(struct daemon *dm)
@@ -542,6 +952,7 @@ static int setup(struct daemon *dm)
 		.waiting = dm_waiting,
 		.node_devt = dm_node_devt,
 		.kernel_devs = dm_kernel_devs,
+		.restart = ctl_restart,
 	};
 	struct fe_opts fo = { .fuse_dir = dm->fuse_dir, .udev_dir = dm->udev_dir };
 	struct sock_perms bp;
@@ -570,7 +981,7 @@ static int setup(struct daemon *dm)
 	if (err)
 		return err;
 	pthread_mutex_lock(&dm->reload_lock);
-	err = devtable_load(dm->dt, &dm->cfg);
+	err = devtable_load_after(dm->dt, &dm->cfg, dm->ho ? ho_get(ho_root(dm->ho), "devices") : NULL);
 	nreg = devtable_devices(dm->dt, devs, CONFIG_MAX_DEVICES);
 	if (!err) {
 		err = kernel_gate(dm, &dm->cfg, kmsg, sizeof(kmsg));
@@ -585,7 +996,16 @@ static int setup(struct daemon *dm)
 		return err;
 	node_perms(&dm->cfg, &fo);
 	dm->fo = fo;
-	err = frontend_start(&fo, dm->core, devs, nreg, &dm->fe);
+	if (dm->ho) {
+		err = core_adopt(dm->core, dm->ho, ho_get(ho_root(dm->ho), "core"));
+		if (err)
+			log_err("live restart: the queues could not be taken over: %s",
+				strerror(-err));
+	}
+	err = frontend_adopt(&fo, dm->core, devs, nreg, dm->ho,
+			     dm->ho ? ho_get(ho_root(dm->ho), "frontend") : NULL, &dm->fe);
+	if (dm->ho)
+		core_adopt_done(dm->core);	/* queues no file claimed */
 	if (err)
 		return err;
 	devtable_set_frontend(dm->dt, dm->fe);
@@ -596,7 +1016,10 @@ static int setup(struct daemon *dm)
 		log_warn("/proc/self/mountinfo: %s: mount types are looked up every time",
 			 strerror(-err));
 	warn_closed_rundir(dm, &bp);
-	err = broker_start(dm->rundir, dm->core, dm->fe, &bp, &dm->broker);
+	err = broker_start_fd(dm->rundir, dm->core, dm->fe, &bp, handed_fd(dm, "broker"),
+			      &dm->broker);
+	if (err && dm->ho)
+		err = broker_start(dm->rundir, dm->core, dm->fe, &bp, &dm->broker);
 	if (err)
 		return err;
 	/*
@@ -605,7 +1028,9 @@ static int setup(struct daemon *dm)
 	 * holds the reload lock as reload() does.
 	 */
 	pthread_mutex_lock(&dm->reload_lock);
-	err = control_start(dm->rundir, dm->core, &ctl_ops, &dm->ctl);
+	err = control_start_fd(dm->rundir, dm->core, &ctl_ops, handed_fd(dm, "control"), &dm->ctl);
+	if (err && dm->ho)
+		err = control_start(dm->rundir, dm->core, &ctl_ops, &dm->ctl);
 	if (!err)
 		err = control_set_admin_group(dm->ctl, dm->cfg.admin_group_set, dm->cfg.admin_gid,
 					      dm->cfg.admin_group);
@@ -624,6 +1049,13 @@ static int setup(struct daemon *dm)
 		 devtable_count(dm->dt), frontend_dev_dir(dm->fe),
 		 devtable_hw_waiting(dm->dt) ? " (others wait for hardware)" : "", src, sum,
 		 dm->rundir);
+	if (dm->ho) {
+		log_info("live restart: serving the queues of pid %lld",
+			 (long long)ho_get_int(ho_get(ho_root(dm->ho), "daemon"), "pid", 0));
+		ho_fdstore_forget(dm->ho);
+		ho_free(dm->ho);
+		dm->ho = NULL;
+	}
 	/* every node exists with its final mode: frontend_start waited for it */
 	notify_send("READY=1\nMAINPID=%d", (int)getpid());
 	devtable_status(dm->dt, NULL);
@@ -681,8 +1113,12 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	struct daemon dm = { .sigfd = -1, .reload_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct daemon dm = { .sigfd = -1, .restart_efd = -1,
+			     .reload_lock = PTHREAD_MUTEX_INITIALIZER,
+			     .rs_lock = PTHREAD_MUTEX_INITIALIZER,
+			     .rs_cond = PTHREAD_COND_INITIALIZER };
 	char err[512];
+	bool spawned;
 	int r;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
@@ -692,10 +1128,29 @@ int main(int argc, char **argv)
 	if (dm.check_only)
 		return config_check("uacced", dm.config_path, dm.config_explicit, stdout, stderr);
 	log_set_target(dm.log_target);
+	dm.argv = argv;
+	if (readlink("/proc/self/exe", dm.exe, sizeof(dm.exe) - 1) < 0)
+		snprintf(dm.exe, sizeof(dm.exe), "%s", argv[0]);
+	spawned = getenv("UACCED_HO_PARENT") != NULL;
+	r = ho_receive(&dm.ho);
+	if (r && spawned)
+		return 1;	/* the predecessor serves on: it sees no answer */
 	r = config_load(dm.config_path, dm.config_explicit, &dm.cfg, err, sizeof(err));
 	if (r) {
 		log_err("configuration rejected: %s", err);
+		if (dm.ho) {
+			char why[600];
+
+			snprintf(why, sizeof(why), "refused: configuration rejected: %s", err);
+			successor_answer(&dm, why);
+		}
 		return 1;
+	}
+	if (dm.ho) {
+		char why[1024];
+
+		r = successor_check(&dm, why, sizeof(why));
+		successor_answer(&dm, r ? why : NULL);
 	}
 	if (geteuid() != 0)
 		log_warn("not running as root: CUSE, FUSE mounts and SVA access need root");

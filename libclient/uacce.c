@@ -417,14 +417,29 @@ fail:
 	return err;
 }
 
+/*
+ * A call on the queue's broker connection.  A connection the daemon closed
+ * (a live restart: the successor serves the same socket, and the old
+ * daemon answered nothing it had not finished) is made again once, and
+ * the call repeated on it.
+ */
 static int region_call(struct uacce_q *q, uint16_t op, const void *body, uint16_t len,
 		       struct ub_reply *r, int *rfd)
 {
+	bool had = q->sock >= 0;
 	int err = broker_connect(q);
 
 	if (err)
 		return err;
 	err = broker_call(q, op, body, len, -1, r, rfd);
+	if (err == -ENOTCONN && had) {
+		close(q->sock);
+		q->sock = -1;
+		err = broker_connect(q);
+		if (err)
+			return err;
+		err = broker_call(q, op, body, len, -1, r, rfd);
+	}
 	return err ? err : r->status;
 }
 

@@ -39,6 +39,7 @@
 #include "bench-plot.h"
 #include "bench-progress.h"
 #include "bench-lifecycle.h"
+#include "bench-restart.h"
 #include "bench-zip.h"
 
 struct lat {
@@ -382,7 +383,12 @@ static void usage(FILE *f)
 		"      --lifecycle-only      measure them alone\n"
 		"      --lifecycle-threads N client threads (default 2, 1 to 64)\n"
 		"      --lifecycle-seconds S seconds per figure (2, >= 0.1)\n"
-		"      --lifecycle-device DEV the device (uacce-dummy-1)\n");
+		"      --lifecycle-device DEV the device (uacce-dummy-1)\n"
+		"Live restart (uacced(8); root or the admin group: uaccectl restart):\n"
+		"      --restarts N          restart uacced N times under a client doing 4 KiB\n"
+		"                            round trips and report the pause it sees\n"
+		"      --restart-only        measure that alone\n"
+		"      --restart-device DEV  the client's device (uacce-dummy-1)\n");
 }
 
 /* what a device error means, on stderr: no daemon, a closed runtime dir... */
@@ -486,6 +492,9 @@ int main(int argc, char **argv)
 		{ "lifecycle-seconds", required_argument, NULL, 'E' },
 		{ "lifecycle-device", required_argument, NULL, 'W' },
 		{ "lifecycle-only", no_argument, NULL, 'Y' },
+		{ "restarts", required_argument, NULL, 'U' },
+		{ "restart-only", no_argument, NULL, 'u' },
+		{ "restart-device", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -502,6 +511,9 @@ int main(int argc, char **argv)
 	struct lifecycle_opts lo = { .device = "uacce-dummy-1", .threads = 2, .seconds = 2.0,
 				     .baseline = true };
 	struct lifecycle_result lr = { .null_per_s = -1 };
+	struct restart_opts ro = { .device = "uacce-dummy-1" };
+	struct restart_result rr = { 0 };
+	int er = 0;
 	bool lifecycle = true;
 	bool zip = true, others = true, contention = false, quick = false;
 	bool co_samples = false, co_size = false, co_seconds = false;
@@ -609,6 +621,21 @@ int main(int argc, char **argv)
 			lifecycle = true;
 			others = zip = false;
 			break;
+		case 'U':
+			ro.restarts = (unsigned)strtoul(optarg, NULL, 0);
+			if (ro.restarts > 1000) {
+				fprintf(stderr, "uacce-bench: --restarts: 0 to 1000\n");
+				return 2;
+			}
+			break;
+		case 'u':
+			others = zip = lifecycle = false;
+			if (!ro.restarts)
+				ro.restarts = 10;
+			break;
+		case 'X':
+			ro.device = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -648,7 +675,7 @@ int main(int argc, char **argv)
 
 	/* a terminal gets progress; --json keeps stderr quiet unless asked */
 	bench_progress_init(isatty(STDERR_FILENO) && !quiet && (!json || progress),
-			    (others ? 6 : 0) + (lifecycle ? 1 : 0) + (zip ? zip_bench_steps(&zo) : 0) + (contention ? 1 : 0));
+			    (others ? 6 : 0) + (lifecycle ? 1 : 0) + (zip ? zip_bench_steps(&zo) : 0) + (contention ? 1 : 0) + (ro.restarts ? 1 : 0));
 	if (others) {
 		bench_progress_step("4 KiB memcpy in process, %u times", n);
 		bench_memcpy(n, &mc);
@@ -675,6 +702,11 @@ int main(int argc, char **argv)
 		bench_progress_step("open+START+close on %s, idle then beside a flood on %s",
 				    co.device, co.flood_device);
 		ec = contention_bench_run(&co, &cr);
+	}
+	if (ro.restarts) {
+		bench_progress_step("%u live restarts of uacced under a client of %s", ro.restarts,
+				    ro.device);
+		er = restart_bench_run(&ro, &rr);
 	}
 	bench_progress_done();
 	explain_errors(e0, e1, el, ei, ez, ec, zip ? zr.device : NULL);
@@ -714,6 +746,8 @@ int main(int argc, char **argv)
 			contention_bench_print_json(&co, &cr);
 			printf(",");
 		}
+		if (ro.restarts)
+			restart_bench_print_json(&ro, &rr);
 		print_targets_json(&sock, &d0, &d1, idle, zip ? &zr : NULL,
 				   contention ? &cr : NULL, lifecycle ? &lr : NULL);
 		printf("\"errors\":{\"dummy0\":%d,\"dummy1\":%d,\"lifecycle\":%d,\"idle\":%d,"
@@ -727,6 +761,10 @@ int main(int argc, char **argv)
 			zip_bench_print_table(&zo, &zr);
 		if (contention)
 			contention_bench_print_table(&co, &cr);
+		if (ro.restarts)
+			restart_bench_print_table(&ro, &rr);
 	}
-	return e0 || e1 || el || ei || ez || ec ? 1 : 0;
+	if (er && json)
+		fprintf(stderr, "uacce-bench: live restart: %s\n", rr.why[0] ? rr.why : strerror(-er));
+	return e0 || e1 || el || ei || ez || ec || er ? 1 : 0;
 }

@@ -36,6 +36,7 @@
 
 static bool json_out;
 static const char *rundir;
+static bool restart_force;		/* restart --force */
 
 static void usage(FILE *f)
 {
@@ -47,6 +48,10 @@ static void usage(FILE *f)
 		"  queues               open queues: owner pid, uid, command, state, regions, bytes\n"
 		"  usage                per user: queues and region memory against the limits\n"
 		"  reload               reload the daemon's configuration (like SIGHUP)\n"
+		"  restart [--force]    live restart: a new uacced (the binary installed\n"
+		"                       now) takes every open queue over, clients go on;\n"
+		"                       --force: even when the configuration drops\n"
+		"                       devices with open queues\n"
 		"  top [-n N] [-d SECONDS]  a live view of devices, users and queues\n"
 		"  check-config [FILE]  check FILE (default %s) and its\n"
 		"                       drop-ins without a running daemon\n"
@@ -180,7 +185,8 @@ int uaccectl_request(const char *dir, const char *cmd, json_object **reply)
 		return denied(path);
 	if (fd < 0)
 		return fail("%s: %s", path, strerror(-fd));
-	snprintf(req, sizeof(req), "{\"command\":\"%s\"}\n", cmd);
+	snprintf(req, sizeof(req), "{\"command\":\"%s\"%s}\n", cmd,
+		 strcmp(cmd, "restart") == 0 && restart_force ? ",\"force\":true" : "");
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) && errno != EPIPE) {
 		err = errno;
 		close(fd);
@@ -496,10 +502,13 @@ static int run_command(const char *cmd)
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
 		rc = reply_ok(r) ? 0 : 1;
 	} else if (!reply_ok(r)) {
-		rc = fail("%s%s", strcmp(cmd, "reload") == 0 ? "reload refused: " : "",
+		rc = fail("%s%s", strcmp(cmd, "reload") == 0 ? "reload refused: " :
+			  strcmp(cmd, "restart") == 0 ? "live restart refused: " : "",
 			  str(r, "error"));
 		if (strcmp(cmd, "reload") == 0)
 			fprintf(stderr, "uaccectl: the previous configuration stays in force\n");
+		if (strcmp(cmd, "restart") == 0)
+			fprintf(stderr, "uaccectl: the running uacced serves on\n");
 	} else if (strcmp(cmd, "list") == 0) {
 		print_list(r);
 	} else if (strcmp(cmd, "queues") == 0) {
@@ -596,8 +605,12 @@ int main(int argc, char **argv)
 		}
 		return check_config(optind < argc ? argv[optind] : NULL);
 	}
+	if (strcmp(cmd, "restart") == 0 && optind < argc && strcmp(argv[optind], "--force") == 0) {
+		restart_force = true;
+		optind++;
+	}
 	if (strcmp(cmd, "list") && strcmp(cmd, "queues") && strcmp(cmd, "usage") &&
-	    strcmp(cmd, "reload")) {
+	    strcmp(cmd, "reload") && strcmp(cmd, "restart")) {
 		fprintf(stderr, "uaccectl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;

@@ -55,7 +55,7 @@ static int dummy_process(struct soft_q *sq)
 
 	if (head >= Q_BDS)	/* garbage from the client: nothing to take */
 		return 0;
-	while (sq->tail != head && !soft_stopping(sq)) {
+	while (sq->tail != head && !soft_leaving(sq)) {
 		struct wd_dummy_cpy_msg m;
 		uint32_t ret;
 

@@ -612,7 +612,7 @@ static int hz_process(struct soft_q *sq)
 	struct hz_q *h = hq_of(sq);
 	int done = 0;
 
-	while (!soft_stopping(sq) && done < 64) {
+	while (!soft_leaving(sq) && done < 64) {
 		volatile struct hisi_zip_sqe *slot = &h->sq[h->head];
 		struct hisi_zip_sqe e;
 

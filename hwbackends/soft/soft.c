@@ -308,6 +308,11 @@ static void worker_wait(struct soft_q *sq)
 
 bool soft_stopping(struct soft_q *sq)
 {
+	return __atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE) == SOFT_STOP_CANCEL;
+}
+
+bool soft_leaving(struct soft_q *sq)
+{
 	return __atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE) != 0;
 }
 
@@ -501,14 +506,26 @@ void soft_put_queue(struct uacce_hwq *hq)
 	free(sq);
 }
 
-/* the queue's worker (or its place in the pool) goes; the memory stays as it is */
-static void halt(struct soft_q *sq)
+/*
+ * The queue's worker (or its place in the pool) goes; the memory stays as
+ * it is.  cancel: long work in progress is abandoned (ECANCELED, a stop);
+ * else the request in progress completes first (a suspend: the worker
+ * leaves at a request boundary).
+ */
+static void halt(struct soft_q *sq, bool cancel)
 {
 	if (sq->dev->pool) {
 		soft_pool_remove(sq->dev->pool, sq);
 		sq->running = false;
 	} else {
-		__atomic_store_n(&sq->stop, 1, __ATOMIC_RELEASE);
+		int none = 0;
+
+		/* a suspend never undoes a cancel that came first */
+		if (cancel)
+			__atomic_store_n(&sq->stop, SOFT_STOP_CANCEL, __ATOMIC_RELEASE);
+		else
+			__atomic_compare_exchange_n(&sq->stop, &none, SOFT_STOP_PAUSE, false,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 		wake_worker(sq);
 		worker_wait(sq);
 		sq->running = false;
@@ -554,7 +571,7 @@ void soft_stop_queue(struct uacce_hwq *hq)
 	if (!sq->running && !sq->suspended)
 		return;
 	if (sq->running)
-		halt(sq);
+		halt(sq, true);
 	sq->suspended = false;
 	if (sq->dev->pers->stopped)
 		sq->dev->pers->stopped(sq);
@@ -575,7 +592,7 @@ void soft_suspend_queue(struct uacce_hwq *hq)
 
 	if (!sq->running)
 		return;
-	halt(sq);
+	halt(sq, false);
 	sq->suspended = true;
 }
 
@@ -679,7 +696,7 @@ bool soft_is_updated(struct uacce_hwq *hq)
 /* the queue is going: long copies stop at their next piece (ECANCELED) */
 void soft_cancel(struct uacce_hwq *hq)
 {
-	__atomic_store_n(&soft_q_of(hq)->stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&soft_q_of(hq)->stop, SOFT_STOP_CANCEL, __ATOMIC_RELEASE);
 }
 
 const struct uacce_backend_queue_ops soft_queue_ops = {

@@ -230,8 +230,13 @@ uint64_t soft_now_ns(void);
 void soft_cpu_relax(void);
 void soft_futex_wake(uint32_t *word, int n);
 
+/* soft_q.stop: the worker leaves; with CANCEL long work is abandoned too */
+#define SOFT_STOP_CANCEL	1	/* a stop */
+#define SOFT_STOP_PAUSE		2	/* a suspend: at a request boundary */
 /* the queue is being stopped: abandon long work (ECANCELED) */
 bool soft_stopping(struct soft_q *sq);
+/* the worker is to leave (stop or suspend): take no further request */
+bool soft_leaving(struct soft_q *sq);
 /* copy between two client addresses as the device would; 0 or -errno */
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len);
 /* non-SVA: the daemon's pointer to len bytes at the client's uaddr inside

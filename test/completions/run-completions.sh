@@ -77,7 +77,7 @@ else
 	bad "uaccectl commands: --help lists \"$(echo $helped)\", the completion offers \"$(echo $offered)\""
 fi
 expect "uaccectl after --runtime-dir DIR: the commands starting with u" "usage" uaccectl --runtime-dir /x u
-expect "uaccectl --runtime-dir=DIR: still the command" "reload" uaccectl --runtime-dir = /x re
+expect "uaccectl --runtime-dir=DIR: still the command" "reload restart" uaccectl --runtime-dir = /x re
 
 # --- options: every long option of each --help --------------------------------------
 long() { "$@" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u | paste -sd' ' -; }

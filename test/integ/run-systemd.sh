@@ -431,6 +431,59 @@ else
 		it_bad "vfio entry removed, reload: /dev/$EDU still there"
 fi
 
+# --- live restart: systemctl restart (the fd store) and uaccectl restart (issue 16) ----
+RC=$build/test/clients/.libs/restart-client	# with the installed libuacce
+[ -x "$RC" ] || RC=$build/test/clients/restart-client
+rcdir=$IT_TMP/rc
+mkdir -p "$rcdir" && chmod 777 "$rcdir"
+zipdev=$(cd /run/uacce/class 2>/dev/null && grep -l uacce_zip_v1 ./*/api 2>/dev/null | head -n 1 | cut -d/ -f2)
+specs=("dummy:$DEV0" "dummy:$DEV1" "poll:$DEV1")
+[ -n "$zipdev" ] && specs+=("zip:$zipdev")
+it_as "$IT_USER1" "$RC" -d "$rcdir" "${specs[@]}" >"$rcdir/out.json" 2>"$rcdir/err" &
+rcpid=$!
+rc_open() { [ "$(uaccectl --json queues 2>/dev/null | grep -c '"state"')" -ge ${#specs[@]} ]; }
+it_wait 20000 rc_open || it_bad "live restart: the client's queues did not open: $(cat "$rcdir/err")"
+q0=$(uaccectl --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+pid1=$(prop MainPID)
+n0=$(prop NRestarts)
+journal_mark
+t0=$(it_ms)
+if systemctl restart uacced.service; then
+	t1=$(it_ms)
+	pid2=$(prop MainPID)
+	if [ "$pid2" != "$pid1" ] && [ "$(prop ActiveState)" = active ] && journal_has "live restart: serving the queues of pid $pid1"; then
+		it_ok "systemctl restart: pid $pid1 handed its queues through the fd store to pid $pid2 in $((t1 - t0)) ms"
+	else
+		it_bad "systemctl restart: MainPID $pid1 -> $pid2, $(prop ActiveState); journal: $(journal_msgs | grep -i 'restart\|store' | head -n 5)"
+	fi
+	[ "$(prop NFileDescriptorStore)" = 0 ] && it_ok "the fd store is empty again (the successor took everything)" ||
+		it_bad "fds left in the store: $(prop NFileDescriptorStore)"
+else
+	it_bad "systemctl restart uacced"
+fi
+touch "$rcdir/go"
+sleep 1
+pid2=$(prop MainPID)
+if out=$(uaccectl restart 2>&1); then
+	if it_wait 20000 sh -c "[ \"\$(systemctl show -P MainPID uacced.service)\" != $pid2 ]" &&
+		[ "$(prop ActiveState)" = active ] && [ "$(prop MainPID)" = "$(cat /run/uacce/uacced.pid)" ]; then
+		it_ok "uaccectl restart: \"$out\"; systemd follows: MainPID $pid2 -> $(prop MainPID), NRestarts $n0 -> $(prop NRestarts)"
+	else
+		it_bad "uaccectl restart: MainPID $pid2 -> $(prop MainPID), $(prop ActiveState), pid file $(cat /run/uacce/uacced.pid)"
+	fi
+else
+	it_bad "uaccectl restart: $out"
+fi
+sleep 1
+q1=$(uaccectl --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+[ "$q0" = "$q1" ] && it_ok "the same queues after both restarts: $q1" || it_bad "queues $q0 -> $q1"
+touch "$rcdir/stop"
+if wait "$rcpid"; then
+	it_ok "the client ($IT_USER1) worked across both restarts without an error: $(tr '\n' ' ' <"$rcdir/out.json")"
+else
+	it_bad "the client across the restarts: $(cat "$rcdir/out.json" "$rcdir/err")"
+fi
+
 # --- stop ------------------------------------------------------------------------------
 journal_mark
 if it_check "systemctl stop uacced" systemctl stop uacced.service; then

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * restart-client - clients in the middle of their work while uacced
+ * restarts live (test/integ/run-restart.sh).  Each SPEC runs in a thread of
+ * its own on ONE queue opened at the start (the same fd all along):
+ *
+ *   dummy:DEV   memcpy requests of varying sizes, each checked byte for byte
+ *               (SVA: heap buffers; non-SVA: the SS)
+ *   zip:DEV     whole-buffer gzip compress, then decompress, of varying
+ *               data, checked against the input
+ *   poll:DEV    a dummy queue with nothing outstanding sits in poll(2) on
+ *               its fd; once the file DIR/go exists, another thread queues a
+ *               request: the poll must wake (the poller blocked before the
+ *               restart), and the copy must be right
+ *
+ * It works until DIR/stop exists (or -t seconds), then writes one JSON
+ * line per spec: requests done, errors (the first one's text), the fd it
+ * used, the slowest request (the pause a restart caused) and its p50.
+ * Exit status: 0 when every spec did work and had no error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "uacce/dummy_usr_if.h"
+#include "uacce/libuacce.h"
+#include "uacce/wd.h"
+#include "uacce/zip.h"
+
+#define MAX_SPECS 16
+#define MAX_LAT 200000
+#define WAIT_MS 60000		/* one request's limit: far beyond any restart */
+
+struct spec {
+	char kind[8];
+	char dev[96];
+	pthread_t thread;
+	unsigned long requests, errors;
+	char first_error[256];
+	int fd;
+	uint64_t max_ns;
+	uint64_t *lat;
+	unsigned long nlat;
+	bool sva;
+};
+
+static const char *dir = ".";
+static double seconds;
+static uint64_t t_end;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static bool exists(const char *name)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+static bool done(void)
+{
+	return exists("stop") || (t_end && now_ns() > t_end);
+}
+
+static void fail(struct spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct spec *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->errors++) {
+		va_start(ap, fmt);
+		vsnprintf(s->first_error, sizeof(s->first_error), fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "restart-client: %s:%s: %s\n", s->kind, s->dev, s->first_error);
+	}
+}
+
+static void lat_add(struct spec *s, uint64_t ns)
+{
+	if (ns > s->max_ns)
+		s->max_ns = ns;
+	if (s->nlat < MAX_LAT)
+		s->lat[s->nlat++] = ns;
+}
+
+static void fill(unsigned char *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		/* compressible: runs of few values */
+		p[i] = (unsigned char)((x >> 24) & 0x0f);
+	}
+}
+
+/* one memcpy on q from src to dst, checked; 0 or -errno (recorded) */
+static int copy_once(struct spec *s, struct wd_queue *q, unsigned char *src, unsigned char *dst,
+		     size_t n, unsigned long i)
+{
+	struct wd_dummy_cpy_msg m = { .src_addr = (char *)src, .tgt_addr = (char *)dst,
+				      .size = n, .ptr = (void *)(uintptr_t)(i + 1) };
+	void *resp = NULL;
+	uint64_t t;
+	int err;
+
+	fill(src, n, (uint32_t)i);
+	memset(dst, 0xa5, n);
+	t = now_ns();
+	do {
+		err = wd_send(q, &m);
+	} while (err == -EBUSY);
+	if (!err) {
+		do {
+			err = wd_recv_sync(q, &resp, WAIT_MS);
+		} while (err == 0);
+	}
+	lat_add(s, now_ns() - t);
+	if (err < 0) {
+		fail(s, "request %lu: %s", i, strerror(-err));
+		return err;
+	}
+	if (resp != m.ptr || memcmp(src, dst, n) != 0) {
+		fail(s, "request %lu (%zu bytes): the copy differs", i, n);
+		return -EIO;
+	}
+	s->requests++;
+	return 0;
+}
+
+static int open_dummy(struct spec *s, struct wd_queue *q, size_t bytes, unsigned char **src,
+		      unsigned char **dst)
+{
+	int err;
+
+	memset(q, 0, sizeof(*q));
+	q->capa.alg = "memcpy";
+	snprintf(q->dev_path, sizeof(q->dev_path), "%s", s->dev);
+	err = wd_request_queue(q);
+	if (err) {
+		fail(s, "wd_request_queue: %s", strerror(-err));
+		return err;
+	}
+	s->fd = q->fd;
+	s->sva = q->dev_flags & UACCE_DEV_SVA;
+	if (s->sva) {
+		*src = malloc(bytes);
+		*dst = malloc(bytes);
+	} else {
+		unsigned char *ss = wd_reserve_memory(q, 2 * bytes);
+
+		*src = ss;
+		*dst = ss ? ss + bytes : NULL;
+	}
+	if (!*src || !*dst) {
+		fail(s, "buffers: %s", strerror(errno));
+		wd_release_queue(q);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void close_dummy(struct spec *s, struct wd_queue *q, unsigned char *src, unsigned char *dst)
+{
+	if (s->sva) {
+		free(src);
+		free(dst);
+	}
+	wd_release_queue(q);
+}
+
+static void run_dummy(struct spec *s)
+{
+	const size_t max = 256 << 10;
+	unsigned char *src, *dst;
+	struct wd_queue q;
+
+	if (open_dummy(s, &q, max, &src, &dst))
+		return;
+	for (unsigned long i = 0; !done(); i++)
+		copy_once(s, &q, src, dst, 1 + (i * 7919) % max, i);
+	close_dummy(s, &q, src, dst);
+}
+
+static void run_zip(struct spec *s)
+{
+	const size_t max = 256 << 10;
+	struct uacce_zip *z;
+	unsigned char *in, *mid, *out;
+	size_t cap = uacce_zip_bound(UACCE_ZIP_ALG_GZIP, max);
+	int err = uacce_zip_open(s->dev, 8 << 20, &z);
+
+	if (err) {
+		fail(s, "uacce_zip_open: %s", strerror(-err));
+		return;
+	}
+	s->fd = uacce_queue_fd(uacce_zip_queue(z));
+	s->sva = uacce_zip_is_sva(z);
+	in = uacce_zip_alloc(z, max);
+	mid = uacce_zip_alloc(z, cap);
+	out = uacce_zip_alloc(z, max);
+	if (!in || !mid || !out) {
+		fail(s, "buffers: %s", strerror(errno));
+		uacce_zip_close(z);
+		return;
+	}
+	for (unsigned long i = 0; !done(); i++) {
+		size_t n = 1 + (i * 7919) % max, clen = 0, dlen = 0;
+		uint64_t t = now_ns();
+
+		fill(in, n, (uint32_t)i);
+		err = uacce_zip_run(z, UACCE_ZIP_OP_COMPRESS, UACCE_ZIP_ALG_GZIP, 1, in, n, mid,
+				    cap, &clen);
+		if (!err)
+			err = uacce_zip_run(z, UACCE_ZIP_OP_DECOMPRESS, UACCE_ZIP_ALG_GZIP, 0, mid,
+					    clen, out, max, &dlen);
+		lat_add(s, now_ns() - t);
+		if (err) {
+			fail(s, "request %lu: %s", i, strerror(-err));
+			continue;
+		}
+		if (dlen != n || memcmp(in, out, n) != 0) {
+			fail(s, "request %lu: %zu bytes came back as %zu other bytes", i, n, dlen);
+			continue;
+		}
+		s->requests++;
+	}
+	uacce_zip_close(z);
+}
+
+struct kick {
+	struct spec *s;
+	struct wd_queue *q;
+	unsigned char *src, *dst;
+	struct wd_dummy_cpy_msg m;
+	int err;
+};
+
+static void *kicker(void *arg)
+{
+	struct kick *k = arg;
+
+	while (!exists("go") && !done())
+		usleep(20000);
+	fill(k->src, 4096, 77);
+	memset(k->dst, 0, 4096);
+	k->m = (struct wd_dummy_cpy_msg){ .src_addr = (char *)k->src, .tgt_addr = (char *)k->dst,
+					  .size = 4096, .ptr = (void *)(uintptr_t)77 };
+	k->err = wd_send(k->q, &k->m);
+	return NULL;
+}
+
+static void run_poll(struct spec *s)
+{
+	struct pollfd p;
+	struct wd_queue q;
+	struct kick k = { .s = s, .q = &q };
+	pthread_t t;
+	void *resp = NULL;
+	uint64_t t0;
+	int n, err;
+
+	if (open_dummy(s, &q, 4096, &k.src, &k.dst))
+		return;
+	if (pthread_create(&t, NULL, kicker, &k)) {
+		fail(s, "thread: %s", strerror(errno));
+		close_dummy(s, &q, k.src, k.dst);
+		return;
+	}
+	p = (struct pollfd){ .fd = q.fd, .events = POLLIN };
+	t0 = now_ns();
+	/* nothing outstanding: only the kicker's request can wake us */
+	do {
+		n = poll(&p, 1, 1000);
+	} while ((n == 0 && !done()) || (n < 0 && errno == EINTR));
+	pthread_join(t, NULL);
+	lat_add(s, now_ns() - t0);
+	if (n <= 0) {
+		fail(s, "the poll never woke (%s)", n < 0 ? strerror(errno) : "stopped first");
+	} else if (k.err) {
+		fail(s, "the kicker's request: %s", strerror(-k.err));
+	} else if (!(p.revents & POLLIN)) {
+		fail(s, "poll woke with revents 0x%x", (unsigned)p.revents);
+	} else {
+		err = wd_recv_sync(&q, &resp, WAIT_MS);
+		if (err < 0 || resp != k.m.ptr || memcmp(k.src, k.dst, 4096) != 0)
+			fail(s, "the woken request: %s", err < 0 ? strerror(-err) : "wrong copy");
+		else
+			s->requests++;
+	}
+	/* then work like dummy: the queue keeps serving */
+	for (unsigned long i = 0; !done(); i++)
+		copy_once(s, &q, k.src, k.dst, 1 + (i * 131) % 4096, i);
+	close_dummy(s, &q, k.src, k.dst);
+}
+
+static void *spec_thread(void *arg)
+{
+	struct spec *s = arg;
+
+	if (strcmp(s->kind, "dummy") == 0)
+		run_dummy(s);
+	else if (strcmp(s->kind, "zip") == 0)
+		run_zip(s);
+	else
+		run_poll(s);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: restart-client [-d DIR] [-t SECONDS] SPEC...\n"
+		   "SPEC: dummy:DEV | zip:DEV | poll:DEV.  Works until DIR/stop exists.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct spec specs[MAX_SPECS];
+	int n = 0, c, rc = 0;
+
+	while ((c = getopt(argc, argv, "d:t:h")) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (seconds > 0)
+		t_end = now_ns() + (uint64_t)(seconds * 1e9);
+	memset(specs, 0, sizeof(specs));
+	for (; optind < argc && n < MAX_SPECS; optind++, n++) {
+		struct spec *s = &specs[n];
+		const char *colon = strchr(argv[optind], ':');
+
+		if (!colon || colon == argv[optind] || (size_t)(colon - argv[optind]) >= sizeof(s->kind) ||
+		    (strncmp(argv[optind], "dummy:", 6) && strncmp(argv[optind], "zip:", 4) &&
+		     strncmp(argv[optind], "poll:", 5))) {
+			usage(stderr);
+			return 2;
+		}
+		memcpy(s->kind, argv[optind], (size_t)(colon - argv[optind]));
+		snprintf(s->dev, sizeof(s->dev), "%s", colon + 1);
+		s->fd = -1;
+		s->lat = calloc(MAX_LAT, sizeof(*s->lat));
+		if (!s->lat)
+			return 1;
+	}
+	if (!n) {
+		usage(stderr);
+		return 2;
+	}
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&specs[i].thread, NULL, spec_thread, &specs[i]))
+			return 1;
+	for (int i = 0; i < n; i++) {
+		struct spec *s = &specs[i];
+		char err[300];
+
+		pthread_join(s->thread, NULL);
+		qsort(s->lat, s->nlat, sizeof(*s->lat), cmp_u64);
+		snprintf(err, sizeof(err), "%s", s->first_error);
+		for (char *p = err; *p; p++)
+			if (*p == '"' || *p == '\\')
+				*p = '\'';
+		printf("{\"spec\":\"%s:%s\",\"sva\":%s,\"fd\":%d,\"requests\":%lu,\"errors\":%lu,"
+		       "\"first_error\":\"%s\",\"max_ms\":%.3f,\"p50_us\":%.1f}\n",
+		       s->kind, s->dev, s->sva ? "true" : "false", s->fd, s->requests, s->errors,
+		       err, s->max_ns / 1e6, s->nlat ? s->lat[s->nlat / 2] / 1e3 : 0.0);
+		if (s->errors || !s->requests)
+			rc = 1;
+		free(s->lat);
+	}
+	return rc;
+}

@@ -1,0 +1,183 @@
+#!/bin/bash
+# test/integ/run-restart.sh BUILD_DIR - live restart (issue 16): clients in
+# the middle of their work on every soft device kind (dummy SVA and
+# non-SVA, v4 and mainline, zip SVA and non-SVA, a poller blocked in
+# poll(2)) while uacced restarts UACCE_RESTARTS times (default 20) with
+# "uaccectl restart" and SIGUSR2: every request completes byte-exact, no
+# client sees an error, the old fds keep working, new opens work,
+# available_instances and the daemon's fds and queues come back exactly;
+# a successor that cannot take the state is refused and the old daemon
+# serves on.  FUSE fallback on the host, CUSE in the guest (UACCE_FRONTEND).
+# Last line: "restart: N passed, M failed"; exit status M.
+set -u
+IT_NAME=${IT_NAME:-restart}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/integ/lib.sh
+. "$here/lib.sh"
+it_begin "${1:-}"
+restarts=${UACCE_RESTARTS:-20}
+it_copy_prog "$build/test/clients" restart-client restart-client || fatal "copy restart-client"
+it_copy_prog "$build" uaccectl uaccectl || fatal "copy uaccectl"
+RC=$IT_TMP/bin/restart-client
+CTL=(env UACCE_RUNTIME_DIR="$IT_RT" "$IT_TMP/bin/uaccectl")
+it_write_config
+it_daemon_start || fatal "the daemon did not start: $(tail -n 5 "$IT_DLOG")"
+
+devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML1" "$IT_MLZ0" "$IT_MLZ1")
+pidfile=$IT_RT/uacced.pid
+dpid() { cat "$pidfile" 2>/dev/null; }
+nfds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+avail_all() {
+	local d out=
+	for d in "${devs[@]}"; do out+="$d=$(it_attr "$d" available_instances) "; done
+	echo "$out"
+}
+full=$(for d in "${devs[@]}"; do printf '%s=%s ' "$d" "$IT_QUEUES"; done)
+[ "$(avail_all)" = "$full" ] || it_bad "available_instances at the start: $(avail_all)"
+fds0=$(nfds "$IT_DPID")
+
+# new_daemon OLD: the pid that serves now (uacced.pid names it once it is up)
+new_daemon() {
+	local old=$1 p
+	it_wait $((20000 * IT_TS)) eval '[ -n "$(dpid)" ] && [ "$(dpid)" != "'"$old"'" ] && kill -0 "$(dpid)" 2>/dev/null'
+	p=$(dpid)
+	[ -n "$p" ] && [ "$p" != "$old" ] && kill -0 "$p" 2>/dev/null || return 1
+	IT_DPID=$p
+	it_wait $((10000 * IT_TS)) it_reaped "$old"
+}
+
+# --- 1. clients at work across restarts ---------------------------------------
+cdir=$IT_TMP/rc
+mkdir -p "$cdir"
+"$RC" -d "$cdir" "dummy:$IT_DEV0" "dummy:$IT_DEV1" "dummy:$IT_DEV2" "dummy:$IT_ML1" \
+	"zip:$IT_MLZ0" "zip:$IT_MLZ1" "poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
+cpid=$!
+IT_BG_PIDS+=("$cpid")
+queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 7 ]; }
+it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 7 queues did not open: $(cat "$cdir/err")"
+sleep 0.5
+before=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+fail=0 slow=0
+for i in $(seq 1 "$restarts"); do
+	old=$(dpid)
+	t0=$(it_ms)
+	if [ "$i" = 3 ]; then
+		# an upgrade: a new file at the daemon's path (renamed over it, as
+		# dpkg does); the successor must be that file
+		cp "$IT_DAEMON" "$IT_DAEMON.new" && mv -f "$IT_DAEMON.new" "$IT_DAEMON"
+		out=$("${CTL[@]}" restart 2>&1) || { it_bad "restart $i: uaccectl restart: $out"; fail=1; break; }
+		how="an upgrade (new binary file) and uaccectl restart"
+	elif [ $((i % 5)) = 0 ]; then
+		kill -USR2 "$old"
+		how="SIGUSR2"
+	else
+		out=$("${CTL[@]}" restart 2>&1) || { it_bad "restart $i: uaccectl restart: $out"; fail=1; break; }
+		how="uaccectl restart"
+	fi
+	if ! new_daemon "$old"; then
+		it_bad "restart $i ($how): no successor serves (pid file: $(dpid))"
+		fail=1
+		break
+	fi
+	ms=$(($(it_ms) - t0))
+	if [ "$i" = 3 ]; then
+		if [ "$(stat -L -c %i "/proc/$IT_DPID/exe")" = "$(stat -c %i "$IT_DAEMON")" ]; then
+			it_ok "after $how: pid $IT_DPID runs the new file"
+		else
+			it_bad "after $how: pid $IT_DPID runs $(readlink "/proc/$IT_DPID/exe"), not the new file"
+		fi
+	fi
+	[ "$ms" -gt "$slow" ] && slow=$ms
+	[ "$i" = 1 ] && touch "$cdir/go"	# the poller's request: after the first restart
+	sleep 0.2
+	kill -0 "$cpid" 2>/dev/null || { it_bad "restart $i: the client died"; fail=1; break; }
+done
+[ "$fail" = 0 ] && it_ok "$restarts live restarts with 7 clients at work (slowest hand-over seen by the script: $slow ms)"
+after=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+if [ "$before" = "$after" ]; then
+	it_ok "the same queues (ids) before and after: $after"
+else
+	it_bad "queues before: $before; after: $after"
+fi
+# a new open works on the last successor, while the old fds still work
+# (an SVA device: a non-SVA v4 one serves one process at a time)
+it_cmd "a new open after the restarts (uacce-dummy on $IT_DEV1)" 60 root \
+	"$IT_DUMMY" -d "$IT_DEV1" -n 50 -s 4096
+touch "$cdir/stop"
+if wait "$cpid"; then
+	it_ok "every request of every client completed byte-exact, none saw an error"
+else
+	it_bad "a client saw an error"
+fi
+while read -r line; do
+	it_info "client: $line"
+done <"$cdir/out.json"
+[ "$(grep -c '"errors":0' "$cdir/out.json")" = 7 ] || it_bad "clients with errors: $(grep -v '"errors":0' "$cdir/out.json")"
+grep -q '"spec":"poll:[^"]*".*"requests":[1-9]' "$cdir/out.json" &&
+	it_ok "a poll(2) blocked before the restart woke for a request after it" ||
+	it_bad "the poller: $(grep '"spec":"poll' "$cdir/out.json")"
+
+# --- 2. nothing leaks ------------------------------------------------------------
+it_wait $((10000 * IT_TS)) eval '[ "$(avail_all)" = "$full" ]' &&
+	it_ok "available_instances back to $IT_QUEUES on every device" ||
+	it_bad "available_instances after the clients: $(avail_all)"
+# a successor holds what a daemon holds idle, and restarts leave nothing
+# behind: the fds of an idle successor before and after 5 more restarts
+quiet_restart() {
+	local old
+	old=$(dpid)
+	"${CTL[@]}" restart >/dev/null 2>&1 && new_daemon "$old"
+}
+quiet_restart || it_bad "an idle restart"
+fdsA=$(nfds "$IT_DPID")
+ls -l "/proc/$IT_DPID/fd" >"$IT_TMP/fdsA"
+for i in 1 2 3 4 5; do quiet_restart || it_bad "idle restart $i"; done
+fdsB=$(nfds "$IT_DPID")
+if [ "$fdsA" = "$fdsB" ]; then
+	it_ok "an idle successor holds $fdsB fds before and after 5 more restarts (the first daemon: $fds0)"
+else
+	it_bad "an idle successor held $fdsA fds, 5 restarts later $fdsB"
+	ls -l "/proc/$IT_DPID/fd" | it_indent
+fi
+n=$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')
+[ "$n" = 0 ] && it_ok "no queue left" || it_bad "$n queues left"
+
+# --- 3. a successor that cannot take the state: refused, the old serves on -------
+"$RC" -d "$cdir" -t 60 "dummy:$IT_DEV2" >"$cdir/out2.json" 2>"$cdir/err2" &
+cpid=$!
+IT_BG_PIDS+=("$cpid")
+rm -f "$cdir/stop"
+one_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 1 ]; }
+it_wait $((20000 * IT_TS)) one_open || it_bad "the client's queue did not open"
+cp "$IT_CFG" "$IT_CFG.orig"
+# the same devices without uacce-dummy-2 (the others keep their ids)
+grep -vF '"api":"dummy_v2","sva":false,"queues":'"$IT_QUEUES"'},' "$IT_CFG.orig" >"$IT_CFG"
+cmp -s "$IT_CFG" "$IT_CFG.orig" && it_bad "the configuration without $IT_DEV2 is the same"
+old=$(dpid)
+if out=$("${CTL[@]}" restart 2>&1); then
+	it_bad "a restart whose configuration drops a device with an open queue was taken: $out"
+	new_daemon "$old"
+else
+	if echo "$out" | grep -q "refused" && [ "$(dpid)" = "$old" ] && kill -0 "$old"; then
+		it_ok "dropping a device with an open queue: refused, pid $old serves on ($(echo "$out" | head -n 1))"
+	else
+		it_bad "the refusal: $out (pid file $(dpid), was $old)"
+	fi
+fi
+cp "$IT_CFG.orig" "$IT_CFG"
+old=$(dpid)
+out=$("${CTL[@]}" restart 2>&1) && new_daemon "$old" &&
+	it_ok "and then a restart with the configuration back: $out" ||
+	it_bad "restart after the refusal: $out"
+touch "$cdir/stop"
+wait "$cpid" && it_ok "the client across the refusal and the restart: no error" ||
+	it_bad "the client across the refusal: $(cat "$cdir/out2.json" "$cdir/err2")"
+
+# --- 4. the log names what happened ------------------------------------------------
+grep -q "live restart: pid [0-9]* serves on" "$IT_DLOG" &&
+	it_ok "the log names each successor" || it_bad "no 'serves on' line in the log"
+grep -q "live restart refused, this daemon serves on" "$IT_DLOG" &&
+	it_ok "the log names the refusal" || it_bad "no refusal line in the log"
+
+it_daemon_kill TERM 20000
+it_summary
