@@ -105,6 +105,9 @@ suite tools-asan test/integ/run-tools.sh "$asan"
 suite kgate test/integ/run-kgate.sh "$build"
 suite kgate-asan test/integ/run-kgate.sh "$asan"
 # uaccectl cdi (issue 15): the CDI spec of a running daemon (FUSE here; containers: the guest)
+# live restart (issue 16): 100 restarts with clients at work, FUSE fallback
+suite restart env UACCE_RESTARTS=100 test/integ/run-restart.sh "$build"
+suite restart-asan test/integ/run-restart.sh "$asan"
 suite cdi test/integ/run-cdi.sh "$build"
 suite cdi-asan test/integ/run-cdi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections

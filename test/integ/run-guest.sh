@@ -75,6 +75,11 @@ for b in "$@"; do
 	fi
 	[ -x "$here/run-kabi.sh" ] && run "$tag: kabi" "$here/run-kabi.sh" "$b"
 	[ -x "$here/run-hisi.sh" ] && run "$tag: hisi" "$here/run-hisi.sh" "$b"
+	# live restart (issue 16) on CUSE: the frontend's handover alone, then the
+	# daemon's with clients at work (fewer restarts under emulation)
+	[ -x "$here/run-ho-fe.sh" ] && run "$tag: ho-fe" "$here/run-ho-fe.sh" "$b"
+	[ -x "$here/run-restart.sh" ] &&
+		run "$tag: restart" env UACCE_RESTARTS=${UACCE_GUEST_RESTARTS:-10} "$here/run-restart.sh" "$b"
 	# the BPF gate for kernel devices (issue 17): the guest's kernel has the BPF LSM on
 	[ -x "$here/run-kgate.sh" ] &&
 		run "$tag: kgate" env UACCE_KGATE_EXPECT=enforced "$here/run-kgate.sh" "$b"
