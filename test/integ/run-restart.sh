@@ -143,10 +143,10 @@ n=$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')
 [ "$n" = 0 ] && it_ok "no queue left" || it_bad "$n queues left"
 
 # --- 3. a successor that cannot take the state: refused, the old serves on -------
-"$RC" -d "$cdir" -t 60 "dummy:$IT_DEV2" >"$cdir/out2.json" 2>"$cdir/err2" &
+rm -f "$cdir/stop"
+"$RC" -d "$cdir" -t $((300 * IT_TS)) "dummy:$IT_DEV2" >"$cdir/out2.json" 2>"$cdir/err2" &
 cpid=$!
 IT_BG_PIDS+=("$cpid")
-rm -f "$cdir/stop"
 one_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 1 ]; }
 it_wait $((20000 * IT_TS)) one_open || it_bad "the client's queue did not open"
 cp "$IT_CFG" "$IT_CFG.orig"
