@@ -554,10 +554,11 @@ static int check_config(const char *file)
 
 int main(int argc, char **argv)
 {
-	enum { O_RUNDIR = 256, O_VERSION };
+	enum { O_RUNDIR = 256, O_VERSION, O_FORCE };
 	static const struct option opts[] = {
 		{ "runtime-dir", required_argument, NULL, O_RUNDIR },
 		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, O_FORCE },	/* restart --force */
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 },
@@ -576,6 +577,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json_out = true;
+			break;
+		case O_FORCE:
+			restart_force = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -605,9 +609,9 @@ int main(int argc, char **argv)
 		}
 		return check_config(optind < argc ? argv[optind] : NULL);
 	}
-	if (strcmp(cmd, "restart") == 0 && optind < argc && strcmp(argv[optind], "--force") == 0) {
-		restart_force = true;
-		optind++;
+	if (restart_force && strcmp(cmd, "restart") != 0) {
+		fprintf(stderr, "uaccectl: --force goes with restart only\n");
+		return 2;
 	}
 	if (strcmp(cmd, "list") && strcmp(cmd, "queues") && strcmp(cmd, "usage") &&
 	    strcmp(cmd, "reload") && strcmp(cmd, "restart")) {

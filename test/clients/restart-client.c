@@ -128,7 +128,7 @@ static int copy_once(struct spec *s, struct wd_queue *q, unsigned char *src, uns
 	t = now_ns();
 	do {
 		err = wd_send(q, &m);
-	} while (err == -EBUSY);
+	} while (err == -EBUSY && !done());
 	if (!err) {
 		do {
 			err = wd_recv_sync(q, &resp, WAIT_MS);
@@ -196,8 +196,10 @@ static void run_dummy(struct spec *s)
 
 	if (open_dummy(s, &q, max, &src, &dst))
 		return;
+	/* an error ends the work: a queue that failed once (ENODEV) stays so */
 	for (unsigned long i = 0; !done(); i++)
-		copy_once(s, &q, src, dst, 1 + (i * 7919) % max, i);
+		if (copy_once(s, &q, src, dst, 1 + (i * 7919) % max, i))
+			break;
 	close_dummy(s, &q, src, dst);
 }
 
@@ -236,11 +238,11 @@ static void run_zip(struct spec *s)
 		lat_add(s, now_ns() - t);
 		if (err) {
 			fail(s, "request %lu: %s", i, strerror(-err));
-			continue;
+			break;
 		}
 		if (dlen != n || memcmp(in, out, n) != 0) {
 			fail(s, "request %lu: %zu bytes came back as %zu other bytes", i, n, dlen);
-			continue;
+			break;
 		}
 		s->requests++;
 	}
@@ -309,7 +311,8 @@ static void run_poll(struct spec *s)
 	}
 	/* then work like dummy: the queue keeps serving */
 	for (unsigned long i = 0; !done(); i++)
-		copy_once(s, &q, k.src, k.dst, 1 + (i * 131) % 4096, i);
+		if (copy_once(s, &q, k.src, k.dst, 1 + (i * 131) % 4096, i))
+			break;
 	close_dummy(s, &q, k.src, k.dst);
 }
 

@@ -173,6 +173,35 @@ touch "$cdir/stop"
 wait "$cpid" && it_ok "the client across the refusal and the restart: no error" ||
 	it_bad "the client across the refusal: $(cat "$cdir/out2.json" "$cdir/err2")"
 
+# --force: the device goes, its client gets ENODEV, the others serve on
+rm -f "$cdir/stop"
+"$RC" -d "$cdir" -t $((300 * IT_TS)) "dummy:$IT_DEV2" >"$cdir/out3.json" 2>"$cdir/err3" &
+cpid=$!
+IT_BG_PIDS+=("$cpid")
+it_wait $((20000 * IT_TS)) one_open || it_bad "the third client's queue did not open"
+grep -vF '"api":"dummy_v2","sva":false,"queues":'"$IT_QUEUES"'},' "$IT_CFG.orig" >"$IT_CFG"
+old=$(dpid)
+if out=$("${CTL[@]}" restart --force 2>&1) && new_daemon "$old"; then
+	it_ok "restart --force with $IT_DEV2 dropped: $out"
+else
+	it_bad "restart --force: $out"
+fi
+it_wait $((10000 * IT_TS)) eval '[ ! -e "$IT_NODE_DIR/$IT_DEV2" ]' &&
+	it_ok "--force: $IT_NODE_DIR/$IT_DEV2 is gone" || it_bad "--force: $IT_NODE_DIR/$IT_DEV2 is still there"
+touch "$cdir/stop"
+wait "$cpid"
+if grep -q '"errors":[1-9].*No such device\|"errors":[1-9].*not connected\|"errors":[1-9].*Transport' "$cdir/out3.json"; then
+	it_ok "--force: the dropped device's client was told: $(sed -n 's/.*"first_error":"\([^"]*\)".*/\1/p' "$cdir/out3.json")"
+else
+	it_bad "--force: the dropped device's client: $(cat "$cdir/out3.json" "$cdir/err3")"
+fi
+cp "$IT_CFG.orig" "$IT_CFG"
+old=$(dpid)
+out=$("${CTL[@]}" restart 2>&1) && new_daemon "$old" && it_wait $((10000 * IT_TS)) it_nodes_up &&
+	it_cmd "the configuration back, restart: $IT_DEV2 is back and serves" 60 root \
+		"$IT_DUMMY" -d "$IT_DEV2" -n 20 -s 4096 ||
+	it_bad "restart with $IT_DEV2 back: $out"
+
 # --- 4. the log names what happened ------------------------------------------------
 grep -q "live restart: pid [0-9]* serves on" "$IT_DLOG" &&
 	it_ok "the log names each successor" || it_bad "no 'serves on' line in the log"
