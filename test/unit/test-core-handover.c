@@ -601,6 +601,53 @@ static void dummy_across(bool sva)
 	handed_free(&h);
 }
 
+/*
+ * A freeze comes while the device copies a long request (64 MiB, SVA: in
+ * bounce pieces through the owner's memory, tens of ms): the request
+ * completes (status 0, every byte) before the worker leaves; a freeze is
+ * no stop, it never cancels (ECANCELED) a request in progress.  Several
+ * rounds, each freezing a little later into the copy.
+ */
+START_TEST(test_freeze_never_cancels)
+{
+	struct uacce_core *a = fx_core;
+	struct uacce_dev *d = mkdev(a, "dummy_v1", true, 2, 1);
+	struct uacce_queue *q = open_me(d);
+	struct dummy_hw_queue_reg *reg;
+	size_t len = 64u << 20;
+	char *src = malloc(len), *dst = malloc(len);
+	uint32_t head = 0;
+
+	ck_assert_ptr_nonnull(src);
+	ck_assert_ptr_nonnull(dst);
+	start_as(q, me());
+	reg = map_me(q, UACCE_QFRT_MMIO, PAGE);
+	fill(src, len, 21);
+	for (int round = 0; round < 4; round++) {
+		memset(dst, 0, len);
+		src[0] = 0x5a;
+		submit(reg, src, dst, len, NULL);
+		/* the device is inside the copy (the first piece landed), then
+		 * a little later each round */
+		for (int i = 0; i < 5000 && !__atomic_load_n(&dst[0], __ATOMIC_ACQUIRE); i++)
+			usleep(1000);
+		ck_assert_msg(dst[0] == 0x5a, "round %d: the copy never started", round);
+		usleep(2000 * (useconds_t)round);
+		ck_assert_int_eq(core_freeze(a), 0);
+		/* the worker has left: the request it had is done, not abandoned */
+		ck_assert_uint_eq(__atomic_load_n(&reg->tail, __ATOMIC_ACQUIRE), head + 1);
+		ck_assert_uint_eq(reg->ring[head].ret, 0);
+		ck_assert_msg(memcmp(dst, src, len) == 0, "round %d: the copy is incomplete", round);
+		core_thaw(a);
+		head++;
+	}
+	uq_release(q);
+	munmap(reg, PAGE);
+	free(src);
+	free(dst);
+}
+END_TEST
+
 START_TEST(test_dummy_ring_across)
 {
 	dummy_across(false);
@@ -789,6 +836,7 @@ TCase *tc_handover(void)
 	tcase_add_test(tc, test_unclaimed);
 	tcase_add_test(tc, test_freeze_thaw);
 	tcase_add_test(tc, test_dummy_ring_across);
+	tcase_add_test(tc, test_freeze_never_cancels);
 	tcase_add_test(tc, test_dummy_ring_across_sva);
 	tcase_add_test(tc, test_zip_across);
 	return tc;
