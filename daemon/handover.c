@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <dirent.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -314,24 +315,32 @@ static int names_env(const struct ho_state *s, char **out)
 	return 0;
 }
 
-int ho_exec(struct ho_state *s, const char *path, char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	extern char **environ;
-	char **envp = NULL;
-	char fds_env[32], pid_env[32] = "LISTEN_PID=";
-	char *names = NULL;
-	int sfd, err, nenv = 0;
-	pid_t pid;
+/*
+ * What both execve transports need: every table fd (and the state memfd,
+ * *sfd) above the targets 3 .. 3 + nfds, so that no dup2 clobbers a
+ * source, and the environment (*envp, whose LISTEN_* strings are in *names
+ * and bufs): the caller frees *envp and *names and closes *sfd.  A hole in
+ * the table (a taken fd) becomes /dev/null.  pid_var: "LISTEN_PID" (this
+ * process will exec) or "UACCED_HO_PARENT" (a child will).
+ */
+struct exec_env {
+	char fds[32], pid[48];
+};
 
-	for (int i = 0; i < s->nfds; i++)
-		if (s->fds[i] < 0)
-			return -EBADF;
-	/* every source above the targets 3 .. 3 + nfds: no dup2 clobbers one */
+static int exec_prepare(struct ho_state *s, const char *pid_var, struct exec_env *b, int *sfd,
+			char ***envp, char **names)
+{
+	extern char **environ;
+	int nenv = 0, err, floor = FD_BASE + 1 + s->nfds;
+
+	*sfd = -1;
+	*envp = NULL;
+	*names = NULL;
 	for (int i = 0; i < s->nfds; i++) {
-		if (s->fds[i] < FD_BASE + 1 + s->nfds) {
-			int d = fcntl(s->fds[i], F_DUPFD_CLOEXEC, FD_BASE + 1 + s->nfds);
+		if (s->fds[i] < 0 && (s->fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+			return -errno;
+		if (s->fds[i] < floor) {
+			int d = fcntl(s->fds[i], F_DUPFD_CLOEXEC, floor);
 
 			if (d < 0)
 				return -errno;
@@ -339,45 +348,54 @@ int ho_exec(struct ho_state *s, const char *path, char *const argv[])
 			s->fds[i] = d;
 		}
 	}
-	sfd = state_memfd(s);
-	if (sfd < 0)
-		return sfd;
-	if (sfd < FD_BASE + 1 + s->nfds) {
-		int d = fcntl(sfd, F_DUPFD_CLOEXEC, FD_BASE + 1 + s->nfds);
+	*sfd = state_memfd(s);
+	if (*sfd < 0)
+		return *sfd;
+	if (*sfd < floor) {
+		int d = fcntl(*sfd, F_DUPFD_CLOEXEC, floor);
 
-		close(sfd);
+		close(*sfd);
+		*sfd = d;
 		if (d < 0)
 			return -errno;
-		sfd = d;
 	}
-	err = names_env(s, &names);
-	if (err) {
-		close(sfd);
+	err = names_env(s, names);
+	if (err)
 		return err;
-	}
 	while (environ[nenv])
 		nenv++;
-	envp = calloc((size_t)nenv + 4, sizeof(*envp));
-	if (!envp) {
-		err = -ENOMEM;
-		goto out;
-	}
+	*envp = calloc((size_t)nenv + 4, sizeof(**envp));
+	if (!*envp)
+		return -ENOMEM;
 	nenv = 0;
 	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "LISTEN_", 7) != 0)
-			envp[nenv++] = *e;
-	snprintf(fds_env, sizeof(fds_env), "LISTEN_FDS=%d", s->nfds + 1);
-	envp[nenv++] = fds_env;
-	envp[nenv++] = names;
-	/* LISTEN_PID must be the child's: it is set by the successor's check
-	 * (ho_receive accepts "spawned" as the parent's pid with UACCED_HO=1) */
-	snprintf(pid_env, sizeof(pid_env), "UACCED_HO_PARENT=%d", (int)getpid());
-	envp[nenv++] = pid_env;
-	envp[nenv] = NULL;
+		if (strncmp(*e, "LISTEN_", 7) != 0 && strncmp(*e, "UACCED_HO_", 10) != 0)
+			(*envp)[nenv++] = *e;
+	snprintf(b->fds, sizeof(b->fds), "LISTEN_FDS=%d", s->nfds + 1);
+	snprintf(b->pid, sizeof(b->pid), "%s=%d", pid_var, (int)getpid());
+	(*envp)[nenv++] = b->fds;
+	(*envp)[nenv++] = *names;
+	(*envp)[nenv++] = b->pid;
+	(*envp)[nenv] = NULL;
+	return 0;
+}
 
+int ho_exec(struct ho_state *s, const char *path, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	struct exec_env b;
+	char **envp, *names;
+	int sfd, err;
+	pid_t pid;
+
+	/* the child is no LISTEN_PID: it finds its parent's pid instead */
+	err = exec_prepare(s, "UACCED_HO_PARENT", &b, &sfd, &envp, &names);
+	if (err)
+		goto out;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
-	/* the table's fds (>= 1024, or at least apart) go to 3, 4, ... */
+	/* the table's fds (all above the targets) go to 3, 4, ... */
 	err = posix_spawn_file_actions_adddup2(&fa, sfd, FD_BASE);
 	for (int i = 0; !err && i < s->nfds; i++)
 		err = posix_spawn_file_actions_adddup2(&fa, s->fds[i], FD_BASE + 1 + i);
@@ -391,8 +409,49 @@ int ho_exec(struct ho_state *s, const char *path, char *const argv[])
 out:
 	free(envp);
 	free(names);
-	close(sfd);
+	if (sfd >= 0)
+		close(sfd);
 	return err;
+}
+
+int ho_exec_inplace(struct ho_state *s, const char *path, char *const argv[])
+{
+	struct exec_env b;
+	char **envp, *names;
+	int sfd, err;
+
+	if (access(path, X_OK) < 0)
+		return -errno;
+	err = exec_prepare(s, "LISTEN_PID", &b, &sfd, &envp, &names);
+	if (err) {
+		free(envp);
+		free(names);
+		if (sfd >= 0)
+			close(sfd);
+		return err;
+	}
+	/* from here on this image is given up: no way back */
+	if (close_range(FD_BASE, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		DIR *d = opendir("/proc/self/fd");
+		struct dirent *e;
+
+		while (d && (e = readdir(d)))
+			if (atoi(e->d_name) >= FD_BASE)
+				fcntl(atoi(e->d_name), F_SETFD, FD_CLOEXEC);
+		if (d)
+			closedir(d);
+	}
+	/* dup2 clears close-on-exec on the targets: only they go on */
+	if (dup2(sfd, FD_BASE) < 0)
+		goto fail;
+	for (int i = 0; i < s->nfds; i++)
+		if (dup2(s->fds[i], FD_BASE + 1 + i) < 0)
+			goto fail;
+	execve(path, argv, envp);
+fail:
+	log_err("live restart: cannot become %s: %m; this process ends (its queues with it)",
+		path);
+	_exit(1);
 }
 
 /* one sd_notify datagram with fds (at most SCM_MAX_FD = 253 of them) */
@@ -488,16 +547,6 @@ int ho_fdstore(struct ho_state *s)
 	return err ? err : notify_barrier();
 }
 
-int ho_notify_main_pid(void)
-{
-	char msg[64];
-	int err;
-
-	snprintf(msg, sizeof(msg), "MAINPID=%d", (int)getpid());
-	err = notify_fds(msg, NULL, 0);
-	return err ? err : notify_barrier();
-}
-
 void ho_fdstore_forget(struct ho_state *s)
 {
 	char msg[96];
@@ -534,7 +583,8 @@ int ho_receive(struct ho_state **out)
 		clear_listen_env();
 		return 0;
 	}
-	/* ours: systemd names this pid, or our predecessor spawned us */
+	/* ours: systemd or our own image before an execve names this pid, or
+	 * our predecessor spawned us (to check the state) */
 	if (!(pid_s && atoi(pid_s) == (int)getpid()) &&
 	    !(parent_s && atoi(parent_s) == (int)getppid())) {
 		clear_listen_env();

@@ -12,10 +12,11 @@
  * to its own (HO_FORMAT) and refuses a newer one.
  *
  * Transports: the state goes as the memfd "uacced-state" next to the fds
- * "ho<index>", either inherited through execve(2) of the successor
- * (uaccectl restart, SIGUSR2) or through systemd's fd store (systemctl
- * restart); both arrive the same way, as socket activation's
- * LISTEN_FDS/LISTEN_FDNAMES (ho_receive).
+ * "ho<index>", either inherited through execve(2) (uaccectl restart,
+ * SIGUSR2: first to a spawned child that only checks it, ho_exec, then to
+ * this very process's new image, ho_exec_inplace) or through systemd's fd
+ * store (systemctl restart); all arrive the same way, as socket
+ * activation's LISTEN_FDS/LISTEN_FDNAMES (ho_receive).
  */
 #ifndef UACCED_HANDOVER_H
 #define UACCED_HANDOVER_H
@@ -59,11 +60,21 @@ int ho_set_bytes(json_object *o, const char *key, const void *buf, size_t len);
 int ho_get_bytes(json_object *o, const char *key, void *buf, size_t cap, size_t *len);
 
 /*
- * Hand s to a successor: execve(path, argv) of this process with s's fds
- * (and the state memfd) as LISTEN_FDS 3.. .  Returns only on failure
- * (-errno; s is intact, the caller keeps running).
+ * Spawn path (argv) with s's fds (and the state memfd) as LISTEN_FDS 3..
+ * and UACCED_HO_PARENT = this pid: its pid (> 0; the caller reaps it), or
+ * -errno (s is intact, the caller keeps running).  Holes of the table (fds
+ * taken) go as /dev/null.
  */
 int ho_exec(struct ho_state *s, const char *path, char *const argv[]);
+/*
+ * Become the successor: execve(path, argv) of this very process (same
+ * pid: systemd's main process stays) with s's fds as LISTEN_FDS 3.. and
+ * LISTEN_PID = this pid; every other fd is closed by the execve.  Returns
+ * -errno only when nothing was changed yet (path not executable, no
+ * memory); once it starts moving fds there is no way back: a failed
+ * execve ends the process (_exit(1)).
+ */
+int ho_exec_inplace(struct ho_state *s, const char *path, char *const argv[]);
 /*
  * Hand s to systemd's fd store (FDSTORE=1, names as above; NOTIFY_SOCKET
  * must be set and the unit's FileDescriptorStoreMax large enough): the
@@ -77,13 +88,6 @@ int ho_fdstore(struct ho_state *s);
  * LISTEN_* variables.
  */
 int ho_receive(struct ho_state **out);
-/*
- * A spawned successor under systemd: tell it that this process is the
- * service's main process now (MAINPID=, the unit needs NotifyAccess=all),
- * and wait until systemd has taken it in.  -errno; -ENOTSUP without
- * NOTIFY_SOCKET.
- */
-int ho_notify_main_pid(void);
 /*
  * After a state came through the fd store: ask systemd to drop its copies
  * (FDSTOREREMOVE=1 for every name), so that released queues' memory is not

@@ -587,17 +587,18 @@ fail:
 }
 
 /*
- * Start the successor (this binary's path as it was at start: an upgrade
- * put the new one there) with s and wait for its answer: 0 when it took
- * over (*pid), else -errno with its reason in msg (it has exited).
+ * Let the successor check the state first: this binary's path as it was at
+ * start (an upgrade put the new one there), spawned with s, reads it, its
+ * configuration and the devices, answers and exits.  0 when it would take
+ * it, else -errno with its reason in msg.
  */
-static int spawn_successor(struct daemon *dm, struct ho_state *s, pid_t *pid, char *msg,
-			   size_t len)
+static int check_successor(struct daemon *dm, struct ho_state *s, char *msg, size_t len)
 {
 	char answer[1024] = "";
 	struct pollfd p;
 	size_t got = 0;
 	int ack[2], idx, w, n, st;
+	pid_t cpid, *pid = &cpid;
 
 	if (pipe2(ack, O_CLOEXEC) < 0) {
 		snprintf(msg, len, "pipe: %s", strerror(errno));
@@ -635,31 +636,32 @@ static int spawn_successor(struct daemon *dm, struct ho_state *s, pid_t *pid, ch
 		answer[got] = 0;
 	}
 	close(ack[0]);
-	if (strncmp(answer, "ok", 2) == 0)
-		return 0;
+	json_object_object_del(ho_root(s), "ack");
 	if (!got)
 		kill(*pid, SIGKILL);	/* silent: no answer in time, or it died */
 	waitpid(*pid, &st, 0);
+	if (strncmp(answer, "ok", 2) == 0)
+		return 0;
 	answer[strcspn(answer, "\n")] = 0;
 	if (got)
-		snprintf(msg, len, "the successor (%.200s, pid %d) %.700s", dm->exe, (int)*pid,
-			 answer);
+		snprintf(msg, len, "the successor (%.200s) %.700s", dm->exe, answer);
 	else
-		snprintf(msg, len, "the successor (%.512s, pid %d) gave no answer (%s)", dm->exe,
-			 (int)*pid, WIFEXITED(st) ? "it exited" : "killed");
+		snprintf(msg, len, "the successor (%.512s) gave no answer (%s)", dm->exe,
+			 WIFEXITED(st) ? "it exited" : "killed");
 	return -EPROTO;
 }
 
 /*
- * Hand every queue to a successor and end (main thread).  Returns only
- * when it did not happen: -errno, the reason in msg, serving on.  On
- * success the reply to client_fd (>= 0) is written here.
+ * Hand every queue to a successor (main thread): the successor checks the
+ * state in a child, then this process becomes it (execve in place: the
+ * same pid, systemd's main process stays).  Returns only when it did not
+ * happen: -errno, the reason in msg, serving on.  The successor answers
+ * client_fd (>= 0) once it serves.
  */
 static int live_restart(struct daemon *dm, bool force, int client_fd, char *msg, size_t len)
 {
 	struct ho_state *s;
-	pid_t pid = 0;
-	int err;
+	int err, idx;
 
 	pthread_mutex_lock(&dm->reload_lock);
 	log_info("live restart: handing every queue over to a new %s", dm->exe);
@@ -667,18 +669,18 @@ static int live_restart(struct daemon *dm, bool force, int client_fd, char *msg,
 		    (unsigned long long)monotonic_usec());
 	err = save_state(dm, force, &s, msg, len);
 	if (!err) {
-		err = spawn_successor(dm, s, &pid, msg, len);
+		err = check_successor(dm, s, msg, len);
+		if (!err && client_fd >= 0) {
+			idx = ho_put_fd(s, client_fd);
+			if (idx >= 0)
+				json_object_object_add(ho_root(s), "reply", json_object_new_int(idx));
+		}
 		if (!err) {
-			char reply[256];
-			int n = snprintf(reply, sizeof(reply),
-					 "{\"version\":%d,\"ok\":true,\"pid\":%d,\"message\":"
-					 "\"live restart: pid %d serves on\"}\n",
-					 CONTROL_VERSION, (int)pid, (int)pid);
-
-			log_info("live restart: pid %d serves on; this process ends", (int)pid);
-			if (client_fd >= 0 && write(client_fd, reply, (size_t)n) < 0)
-				log_warn("live restart: cannot answer uaccectl: %m");
-			_exit(0);
+			json_object_object_add(ho_root(s), "transport", json_object_new_string("exec"));
+			log_info("live restart: the successor took the state; pid %d becomes it",
+				 (int)getpid());
+			err = ho_exec_inplace(s, dm->exe, dm->argv);
+			snprintf(msg, len, "cannot run %.512s: %s", dm->exe, strerror(-err));
 		}
 		ho_free(s);
 		resume_serving(dm);
@@ -902,39 +904,45 @@ static int successor_check(struct daemon *dm, char *why, size_t len)
 }
 
 /*
- * A spawned successor answers its predecessor (ack pipe), and once it
- * takes over, waits for it to end before it sets up: the predecessor's
- * hardware (VFIO) and names are free then.  An answer of "refused" ends
- * this process.
+ * A spawned successor only checks: it answers its predecessor ("ok", or
+ * the reason of its refusal) through the ack pipe and exits.  The
+ * predecessor then becomes the successor itself (execve in place).
  */
-static void successor_answer(struct daemon *dm, const char *why)
+static int successor_answer(struct daemon *dm, const char *why)
 {
 	int ack = ho_take_fd(dm->ho, (int)ho_get_int(ho_root(dm->ho), "ack", -1));
-	int pidfd = -1;
 	char line[1100];
 	int n;
 
+	if (why)
+		log_err("live restart: %s", why);
 	if (ack < 0)
-		return;		/* through systemd's fd store: nobody waits */
-	if (!why)
-		pidfd = (int)syscall(SYS_pidfd_open, getppid(), 0);
-	if (!why && getenv("NOTIFY_SOCKET") && ho_notify_main_pid() < 0)
-		log_warn("live restart: systemd did not confirm this process as the service's");
+		return why ? 1 : 0;
 	n = snprintf(line, sizeof(line), "%s\n", why ? why : "ok");
 	if (write(ack, line, (size_t)n) < 0)
 		log_warn("live restart: cannot answer the predecessor: %m");
 	close(ack);
-	if (why) {
-		log_err("live restart: %s", why);
-		exit(1);
-	}
-	if (pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	ho_free(dm->ho);	/* our copies: the predecessor keeps its own */
+	dm->ho = NULL;
+	return why ? 1 : 0;
+}
 
-		if (poll(&p, 1, 10000) <= 0)
-			log_warn("live restart: the predecessor has not ended after 10 s");
-		close(pidfd);
-	}
+/* the successor serves: answer the uaccectl that asked for it, if any */
+static void answer_restart(struct daemon *dm)
+{
+	int fd = ho_take_fd(dm->ho, (int)ho_get_int(ho_root(dm->ho), "reply", -1));
+	char reply[256];
+	int n;
+
+	if (fd < 0)
+		return;
+	n = snprintf(reply, sizeof(reply),
+		     "{\"version\":%d,\"ok\":true,\"pid\":%d,\"message\":"
+		     "\"live restart: uacced %s serves on (pid %d)\"}\n", CONTROL_VERSION,
+		     (int)getpid(), PACKAGE_VERSION, (int)getpid());
+	if (write(fd, reply, (size_t)n) < 0)
+		log_warn("live restart: cannot answer uaccectl: %m");
+	close(fd);
 }
 
 static int setup(struct daemon *dm)
@@ -1052,7 +1060,9 @@ static int setup(struct daemon *dm)
 	if (dm->ho) {
 		log_info("live restart: serving the queues of pid %lld",
 			 (long long)ho_get_int(ho_get(ho_root(dm->ho), "daemon"), "pid", 0));
-		ho_fdstore_forget(dm->ho);
+		if (strcmp(ho_get_str(ho_root(dm->ho), "transport", ""), "exec") != 0)
+			ho_fdstore_forget(dm->ho);
+		answer_restart(dm);
 		ho_free(dm->ho);
 		dm->ho = NULL;
 	}
@@ -1146,11 +1156,20 @@ int main(int argc, char **argv)
 		}
 		return 1;
 	}
+	if (dm.ho && spawned) {
+		char why[1024];
+
+		/* the check alone: the predecessor becomes us if we say yes */
+		r = successor_check(&dm, why, sizeof(why));
+		return successor_answer(&dm, r ? why : NULL);
+	}
 	if (dm.ho) {
 		char why[1024];
 
-		r = successor_check(&dm, why, sizeof(why));
-		successor_answer(&dm, r ? why : NULL);
+		/* checked already (execve) or no way back (the fd store): take
+		 * what can be taken; devices no longer configured end */
+		if (successor_check(&dm, why, sizeof(why)) < 0)
+			log_warn("live restart: %s; taking over what can be", why);
 	}
 	if (geteuid() != 0)
 		log_warn("not running as root: CUSE, FUSE mounts and SVA access need root");

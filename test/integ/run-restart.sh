@@ -35,15 +35,18 @@ avail_all() {
 full=$(for d in "${devs[@]}"; do printf '%s=%s ' "$d" "$IT_QUEUES"; done)
 [ "$(avail_all)" = "$full" ] || it_bad "available_instances at the start: $(avail_all)"
 fds0=$(nfds "$IT_DPID")
+pid_first=$IT_DPID
 
-# new_daemon OLD: the pid that serves now (uacced.pid names it once it is up)
+# restarts so far: the successors' "serving the queues" lines
+served() { grep -c "live restart: serving the queues of pid" "$IT_DLOG"; }
+# new_daemon N: wait until more than N successors served; the same pid
+# (execve in place: systemd's main process stays) serves
 new_daemon() {
-	local old=$1 p
-	it_wait $((20000 * IT_TS)) eval '[ -n "$(dpid)" ] && [ "$(dpid)" != "'"$old"'" ] && kill -0 "$(dpid)" 2>/dev/null'
+	local n=$1 p
+	it_wait $((30000 * IT_TS)) eval '[ "$(served)" -gt '"$n"' ]' || return 1
 	p=$(dpid)
-	[ -n "$p" ] && [ "$p" != "$old" ] && kill -0 "$p" 2>/dev/null || return 1
+	[ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 1
 	IT_DPID=$p
-	it_wait $((10000 * IT_TS)) it_reaped "$old"
 }
 
 # --- 1. clients at work across restarts ---------------------------------------
@@ -60,6 +63,7 @@ before=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | 
 fail=0 slow=0
 for i in $(seq 1 "$restarts"); do
 	old=$(dpid)
+	n0=$(served)
 	t0=$(it_ms)
 	if [ "$i" = 3 ]; then
 		# an upgrade: a new file at the daemon's path (renamed over it, as
@@ -74,7 +78,7 @@ for i in $(seq 1 "$restarts"); do
 		out=$("${CTL[@]}" restart 2>&1) || { it_bad "restart $i: uaccectl restart: $out"; fail=1; break; }
 		how="uaccectl restart"
 	fi
-	if ! new_daemon "$old"; then
+	if ! new_daemon "$n0"; then
 		it_bad "restart $i ($how): no successor serves (pid file: $(dpid))"
 		fail=1
 		break
@@ -125,8 +129,9 @@ it_wait $((10000 * IT_TS)) eval '[ "$(avail_all)" = "$full" ]' &&
 # behind: the fds of an idle successor before and after 5 more restarts
 quiet_restart() {
 	local old
-	old=$(dpid)
-	"${CTL[@]}" restart >/dev/null 2>&1 && new_daemon "$old"
+	local n0
+	n0=$(served)
+	"${CTL[@]}" restart >/dev/null 2>&1 && new_daemon "$n0"
 }
 quiet_restart || it_bad "an idle restart"
 fdsA=$(nfds "$IT_DPID")
@@ -154,19 +159,20 @@ cp "$IT_CFG" "$IT_CFG.orig"
 grep -vF '"api":"dummy_v2","sva":false,"queues":'"$IT_QUEUES"'},' "$IT_CFG.orig" >"$IT_CFG"
 cmp -s "$IT_CFG" "$IT_CFG.orig" && it_bad "the configuration without $IT_DEV2 is the same"
 old=$(dpid)
+n0=$(served)
 if out=$("${CTL[@]}" restart 2>&1); then
 	it_bad "a restart whose configuration drops a device with an open queue was taken: $out"
-	new_daemon "$old"
+	new_daemon "$n0"
 else
-	if echo "$out" | grep -q "refused" && [ "$(dpid)" = "$old" ] && kill -0 "$old"; then
+	if echo "$out" | grep -q "refused" && [ "$(served)" = "$n0" ] && kill -0 "$old"; then
 		it_ok "dropping a device with an open queue: refused, pid $old serves on ($(echo "$out" | head -n 1))"
 	else
 		it_bad "the refusal: $out (pid file $(dpid), was $old)"
 	fi
 fi
 cp "$IT_CFG.orig" "$IT_CFG"
-old=$(dpid)
-out=$("${CTL[@]}" restart 2>&1) && new_daemon "$old" &&
+n0=$(served)
+out=$("${CTL[@]}" restart 2>&1) && new_daemon "$n0" &&
 	it_ok "and then a restart with the configuration back: $out" ||
 	it_bad "restart after the refusal: $out"
 touch "$cdir/stop"
@@ -180,8 +186,8 @@ cpid=$!
 IT_BG_PIDS+=("$cpid")
 it_wait $((20000 * IT_TS)) one_open || it_bad "the third client's queue did not open"
 grep -vF '"api":"dummy_v2","sva":false,"queues":'"$IT_QUEUES"'},' "$IT_CFG.orig" >"$IT_CFG"
-old=$(dpid)
-if out=$("${CTL[@]}" restart --force 2>&1) && new_daemon "$old"; then
+n0=$(served)
+if out=$("${CTL[@]}" restart --force 2>&1) && new_daemon "$n0"; then
 	it_ok "restart --force with $IT_DEV2 dropped: $out"
 else
 	it_bad "restart --force: $out"
@@ -196,15 +202,17 @@ else
 	it_bad "--force: the dropped device's client: $(cat "$cdir/out3.json" "$cdir/err3")"
 fi
 cp "$IT_CFG.orig" "$IT_CFG"
-old=$(dpid)
-out=$("${CTL[@]}" restart 2>&1) && new_daemon "$old" && it_wait $((10000 * IT_TS)) it_nodes_up &&
+n0=$(served)
+out=$("${CTL[@]}" restart 2>&1) && new_daemon "$n0" && it_wait $((10000 * IT_TS)) it_nodes_up &&
 	it_cmd "the configuration back, restart: $IT_DEV2 is back and serves" 60 root \
 		"$IT_DUMMY" -d "$IT_DEV2" -n 20 -s 4096 ||
 	it_bad "restart with $IT_DEV2 back: $out"
 
 # --- 4. the log names what happened ------------------------------------------------
-grep -q "live restart: pid [0-9]* serves on" "$IT_DLOG" &&
-	it_ok "the log names each successor" || it_bad "no 'serves on' line in the log"
+[ "$(grep -c "live restart: the successor took the state; pid [0-9]* becomes it" "$IT_DLOG")" = "$(served)" ] &&
+	it_ok "the log names each of the $(served) hand-overs" || it_bad "hand-over lines: $(grep -c "becomes it" "$IT_DLOG"), successors: $(served)"
+[ "$(dpid)" = "$pid_first" ] && it_ok "one pid all along ($pid_first): systemd's main process stays" ||
+	it_bad "the pid changed: $pid_first -> $(dpid)"
 grep -q "live restart refused, this daemon serves on" "$IT_DLOG" &&
 	it_ok "the log names the refusal" || it_bad "no refusal line in the log"
 

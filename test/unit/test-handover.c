@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,10 @@ static int successor(void)
 	struct ho_state *s;
 	json_object *t;
 	char buf[64] = "", reply[256];
+	int listen_fds = getenv("LISTEN_FDS") ? atoi(getenv("LISTEN_FDS")) : 0;
+	/* in place (LISTEN_PID): the old image's other fds must be gone; a
+	 * spawned child inherits what its parent (Check) left open */
+	bool inplace = getenv("LISTEN_PID") != NULL;
 	int err = ho_receive(&s), rfd, wfd;
 	ssize_t n;
 
@@ -98,8 +103,15 @@ static int successor(void)
 	if (n < 0)
 		return 12;
 	buf[n] = 0;
-	snprintf(reply, sizeof(reply), "%d %s %s %s", ho_format(s),
-		 ho_get_str(t, "value", "?"), buf, getenv("LISTEN_FDS") ? "env" : "clean");
+	snprintf(reply, sizeof(reply), "%d %s %s %s %d", ho_format(s),
+		 ho_get_str(t, "value", "?"), buf, getenv("LISTEN_FDS") ? "env" : "clean",
+		 (int)getpid());
+	/* nothing but the handed fds came along (3 .. 3 + LISTEN_FDS) */
+	for (int fd = 3 + listen_fds; inplace && fd < 256; fd++)
+		if (fcntl(fd, F_GETFD) >= 0) {
+			snprintf(reply, sizeof(reply), "stray fd %d", fd);
+			break;
+		}
 	if (write(wfd, reply, strlen(reply)) < 0)
 		return 13;
 	ho_free(s);
@@ -138,7 +150,59 @@ START_TEST(test_exec_transport)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	ck_assert_str_eq(buf, "1 v42 hello clean");
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "1 v42 hello clean %d", pid);
+		ck_assert_str_eq(buf, want);
+	}
+	close(ack[0]);
+}
+END_TEST
+
+/*
+ * ho_exec_inplace: the same process becomes the successor (same pid),
+ * with the state and its fds, and nothing else of the old image's fds.
+ */
+START_TEST(test_exec_inplace)
+{
+	int data[2], ack[2], st;
+	char buf[256] = "", want[64];
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(data, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(ack, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(data[1], "inplace", 7), 7);
+	close(data[1]);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ho_state *s;
+		json_object *t = json_object_new_object();
+		char *argv[] = { (char *)self_path, (char *)"--successor", NULL };
+		int stray = open("/dev/null", O_RDONLY);	/* not close-on-exec */
+
+		close(ack[0]);
+		if (stray < 0 || ho_new(&s))
+			_exit(20);
+		json_object_object_add(t, "data", json_object_new_int(ho_put_fd(s, data[0])));
+		json_object_object_add(t, "ack", json_object_new_int(ho_put_fd(s, ack[1])));
+		json_object_object_add(t, "value", json_object_new_string("v7"));
+		json_object_object_add(ho_root(s), "test", t);
+		ho_exec_inplace(s, self_path, argv);
+		_exit(21);
+	}
+	close(data[0]);
+	close(ack[1]);
+	n = read(ack[0], buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	snprintf(want, sizeof(want), "1 v7 inplace clean %d", pid);
+	ck_assert_str_eq(buf, want);
 	close(ack[0]);
 }
 END_TEST
@@ -223,6 +287,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_fd_table);
 	tcase_add_test(tc, test_exec_transport);
 	tcase_add_test(tc, test_exec_missing_binary);
+	tcase_add_test(tc, test_exec_inplace);
 	tcase_add_test(tc, test_receive_none_or_foreign);
 	tcase_add_test(tc, test_receive_newer_format);
 	suite_add_tcase(su, tc);
