@@ -329,25 +329,6 @@ int broker_listen_fd(const struct broker *b)
 	return b ? b->lfd : -1;
 }
 
-/* a listening socket handed over: is it the SOCK_SEQPACKET one listening at path? */
-static int adopt_listener(int lfd, const char *path)
-{
-	struct sockaddr_un sa;
-	socklen_t len = sizeof(sa);
-	int type = 0, acc = 0;
-	socklen_t tl = sizeof(type), al = sizeof(acc);
-
-	if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
-	    getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
-		return -errno;
-	if (type != SOCK_SEQPACKET || !acc || sa.sun_family != AF_UNIX ||
-	    strncmp(sa.sun_path, path, sizeof(sa.sun_path)) != 0)
-		return -EINVAL;
-	if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
 
 int broker_start_fd(const char *rundir, struct uacce_core *core, struct frontend *fe,
 		    const struct sock_perms *perms, int lfd, struct broker **out)
@@ -381,7 +362,7 @@ int broker_start_fd(const char *rundir, struct uacce_core *core, struct frontend
 	if (lfd >= 0) {
 		/* a predecessor's: connections waiting in its backlog are ours */
 		b->lfd = lfd;
-		err = adopt_listener(lfd, b->path);
+		err = rundir_adopt_listener(lfd, b->path, SOCK_SEQPACKET);
 		if (err) {
 			log_err("broker: the handed socket is not the listener of %s: %s",
 				b->path, strerror(-err));

@@ -730,25 +730,6 @@ int control_listen_fd(const struct control *ctl)
 	return ctl ? ctl->lfd : -1;
 }
 
-/* a listening socket handed over: the SOCK_STREAM one listening at path? */
-static int adopt_listener(int lfd, const char *path)
-{
-	struct sockaddr_un sa;
-	socklen_t len = sizeof(sa);
-	int type = 0, acc = 0;
-	socklen_t tl = sizeof(type), al = sizeof(acc);
-
-	if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
-	    getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
-		return -errno;
-	if (type != SOCK_STREAM || !acc || sa.sun_family != AF_UNIX ||
-	    strncmp(sa.sun_path, path, sizeof(sa.sun_path)) != 0)
-		return -EINVAL;
-	if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
 
 int control_start_fd(const char *rundir, struct uacce_core *core, const struct control_ops *ops,
 		     int lfd, struct control **out)
@@ -772,7 +753,7 @@ int control_start_fd(const char *rundir, struct uacce_core *core, const struct c
 		/* a predecessor's: its file keeps the perms it had */
 		ctl->lfd = lfd;
 		lfd = -1;
-		err = adopt_listener(ctl->lfd, ctl->path);
+		err = rundir_adopt_listener(ctl->lfd, ctl->path, SOCK_STREAM);
 		if (err) {
 			log_err("control: the handed socket is not the listener of %s: %s",
 				ctl->path, strerror(-err));

@@ -712,20 +712,6 @@ static int cuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
 	return 0;
 }
 
-/* the state's node of that name, or NULL */
-static json_object *state_node(json_object *nodes, const char *name)
-{
-	size_t n = nodes && json_object_is_type(nodes, json_type_array) ?
-		   json_object_array_length(nodes) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		json_object *jn = json_object_array_get_idx(nodes, i);
-
-		if (strcmp(ho_get_str(jn, "name", ""), name) == 0)
-			return jn;
-	}
-	return NULL;
-}
 
 /* take over the session of jn: the kernel's CUSE_INIT replayed, no thread yet */
 static int adopt_node(struct fe_node *node, struct ho_state *s, json_object *jn)
@@ -792,7 +778,7 @@ static int cuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 	}
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *node = container_of(pos, struct fe_node, link);
-		json_object *jn = state_node(nodes, ud_name(node->dev));
+		json_object *jn = fe_state_node(nodes, ud_name(node->dev));
 
 		err = jn ? adopt_node(node, s, jn) : start_node(node);
 		if (err) {

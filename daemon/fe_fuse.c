@@ -704,19 +704,6 @@ static int fuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
 	return 0;
 }
 
-static json_object *state_node(json_object *nodes, const char *name)
-{
-	size_t n = nodes && json_object_is_type(nodes, json_type_array) ?
-		   json_object_array_length(nodes) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		json_object *jn = json_object_array_get_idx(nodes, i);
-
-		if (strcmp(ho_get_str(jn, "name", ""), name) == 0)
-			return jn;
-	}
-	return NULL;
-}
 
 /*
  * The predecessor's nodes whose device we lack: the kernel may hold their
@@ -772,7 +759,7 @@ static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *node = container_of(pos, struct fe_node, link);
 		struct fuse_node *fn = node->priv;
-		json_object *jn = state_node(nodes, ud_name(node->dev));
+		json_object *jn = fe_state_node(nodes, ud_name(node->dev));
 
 		if (jn) {
 			fn->ino = (ino_t)ho_get_int(jn, "ino", 0);
@@ -810,7 +797,7 @@ static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *node = container_of(pos, struct fe_node, link);
 
-		if (state_node(nodes, ud_name(node->dev)))
+		if (fe_state_node(nodes, ud_name(node->dev)))
 			node_info(node, "%s: taken over (FUSE fallback, no new mount)", node->path);
 		else
 			log_published(fe, node);

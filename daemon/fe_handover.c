@@ -234,3 +234,18 @@ int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out)
 	pthread_mutex_unlock(&fe->lock);
 	return 0;
 }
+
+/* the state's node of that name, or NULL */
+json_object *fe_state_node(json_object *nodes, const char *name)
+{
+	size_t n = nodes && json_object_is_type(nodes, json_type_array) ?
+		   json_object_array_length(nodes) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *jn = json_object_array_get_idx(nodes, i);
+
+		if (strcmp(ho_get_str(jn, "name", ""), name) == 0)
+			return jn;
+	}
+	return NULL;
+}

@@ -179,6 +179,8 @@ int fe_session_replay_init(struct fuse_session *se, struct fe_session_rec *rec);
 /* rec's INIT into o ("init", "init_opcode"); back from o: -EINVAL when absent */
 int fe_rec_export(const struct fe_session_rec *rec, json_object *o);
 int fe_rec_import(struct fe_session_rec *rec, json_object *o);
+/* the node named `name` in a state's "nodes" array, or NULL */
+json_object *fe_state_node(json_object *nodes, const char *name);
 
 extern const struct fe_transport_ops fe_cuse_transport;
 extern const struct fe_transport_ops fe_fuse_transport;

@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <sys/un.h>
+#include <sys/socket.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -190,5 +193,23 @@ int rundir_closed_to_clients(const char *rundir, const struct sock_perms *p, cha
 		if (closed)
 			return 1;
 	}
+	return 0;
+}
+
+int rundir_adopt_listener(int lfd, const char *path, int type)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa), tl = sizeof(int), al = sizeof(int);
+	int got = 0, acc = 0;
+
+	if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &got, &tl) < 0 ||
+	    getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	if (got != type || !acc || sa.sun_family != AF_UNIX ||
+	    strncmp(sa.sun_path, path, sizeof(sa.sun_path)) != 0)
+		return -EINVAL;
+	if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
 	return 0;
 }

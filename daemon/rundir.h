@@ -53,4 +53,11 @@ int rundir_sock_perms(const char *path, const struct sock_perms *p);
 int rundir_closed_to_clients(const char *rundir, const struct sock_perms *p, char *bad,
 			     size_t len, struct stat *st);
 
+/*
+ * A listening socket handed over by a predecessor (live restart): is it a
+ * listening AF_UNIX socket of `type` bound at path?  Made non-blocking.
+ * 0 or -errno (-EINVAL: not that socket).
+ */
+int rundir_adopt_listener(int lfd, const char *path, int type);
+
 #endif
