@@ -916,12 +916,12 @@ static int successor_answer(struct daemon *dm, const char *why)
 
 	if (why)
 		log_err("live restart: %s", why);
-	if (ack < 0)
-		return why ? 1 : 0;
-	n = snprintf(line, sizeof(line), "%s\n", why ? why : "ok");
-	if (write(ack, line, (size_t)n) < 0)
-		log_warn("live restart: cannot answer the predecessor: %m");
-	close(ack);
+	if (ack >= 0) {
+		n = snprintf(line, sizeof(line), "%s\n", why ? why : "ok");
+		if (write(ack, line, (size_t)n) < 0)
+			log_warn("live restart: cannot answer the predecessor: %m");
+		close(ack);
+	}
 	ho_free(dm->ho);	/* our copies: the predecessor keeps its own */
 	dm->ho = NULL;
 	return why ? 1 : 0;
@@ -1161,7 +1161,9 @@ int main(int argc, char **argv)
 
 		/* the check alone: the predecessor becomes us if we say yes */
 		r = successor_check(&dm, why, sizeof(why));
-		return successor_answer(&dm, r ? why : NULL);
+		r = successor_answer(&dm, r ? why : NULL);
+		config_free(&dm.cfg);
+		return r;
 	}
 	if (dm.ho) {
 		char why[1024];
