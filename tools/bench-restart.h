@@ -20,7 +20,7 @@ struct restart_result {
 	unsigned done;		/* restarts that took place */
 	double pause_p50_ms, pause_p99_ms, pause_max_ms;
 	double restart_p50_ms;	/* uaccectl restart from call to answer */
-	double rt_p50_us;	/* a round trip that overlaps no restart */
+	double rt_p50_us;	/* a round trip (the first 4M of them) */
 	unsigned long requests;
 	int err;		/* the first error (-errno) or 0 */
 	char why[160];		/* its story */
