@@ -5,7 +5,12 @@
  * fd store), which both arrive as LISTEN_FDS/LISTEN_FDNAMES.
  */
 #define _GNU_SOURCE
+#if __has_include("config.h")	/* autoconf's; the fuzz harnesses build without it */
 #include "config.h"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
