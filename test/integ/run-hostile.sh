@@ -454,5 +454,12 @@ else
 	done | it_indent
 	it_daemon_kill TERM 1000
 fi
+# the looping client's work ended with the daemon: it goes before the test
+# accounts do (userdel refuses a user with a live process)
+# (timeout(1) passes SIGTERM on to the client; -k 5 kills it after 5 s)
+for p in "${HOSTILE_BG[@]}"; do
+	kill -TERM "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+done
 it_summary
 exit $?

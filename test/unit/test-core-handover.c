@@ -602,8 +602,8 @@ static void dummy_across(bool sva)
 }
 
 /*
- * A freeze comes while the device copies a long request (64 MiB, SVA: in
- * bounce pieces through the owner's memory, tens of ms): the request
+ * A freeze comes while the device copies a long request (16 MiB, SVA: in
+ * 64 KiB bounce pieces through the owner's memory, milliseconds): the request
  * completes (status 0, every byte) before the worker leaves; a freeze is
  * no stop, it never cancels (ECANCELED) a request in progress.  Several
  * rounds, each freezing a little later into the copy.
@@ -614,7 +614,7 @@ START_TEST(test_freeze_never_cancels)
 	struct uacce_dev *d = mkdev(a, "dummy_v1", true, 2, 1);
 	struct uacce_queue *q = open_me(d);
 	struct dummy_hw_queue_reg *reg;
-	size_t len = 64u << 20;
+	size_t len = 16u << 20;
 	char *src = malloc(len), *dst = malloc(len);
 	uint32_t head = 0;
 
@@ -623,7 +623,7 @@ START_TEST(test_freeze_never_cancels)
 	start_as(q, me());
 	reg = map_me(q, UACCE_QFRT_MMIO, PAGE);
 	fill(src, len, 21);
-	for (int round = 0; round < 4; round++) {
+	for (int round = 0; round < 3; round++) {
 		memset(dst, 0, len);
 		src[0] = 0x5a;
 		submit(reg, src, dst, len, NULL);

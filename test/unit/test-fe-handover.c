@@ -90,7 +90,7 @@ static void *poll_thread(void *arg)
 
 	p->ret = poll(&pf, 1, -1);	/* a timeout would re-poll: no proof of a wake-up */
 	p->revents = pf.revents;
-	p->done = true;
+	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -106,7 +106,7 @@ static void *echo_thread(void *arg)
 	struct echoer *e = arg;
 
 	e->ret = echo(e->fd, 40);
-	e->done = true;
+	__atomic_store_n(&e->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -132,7 +132,7 @@ static bool kh_recorded(void *arg)
 
 static bool poll_done(void *arg)
 {
-	return ((struct poller *)arg)->done;
+	return __atomic_load_n(&((struct poller *)arg)->done, __ATOMIC_ACQUIRE);
 }
 
 struct qref {
@@ -281,7 +281,7 @@ START_TEST(adopt_keeps_open_files)
 	ck_assert_int_eq(pthread_create(&p.t, NULL, poll_thread, &p), 0);
 	kw = (struct khwait){ .fe = fe, .qid = qid };
 	ck_assert_msg(wait_until(kh_recorded, &kw), "no FUSE_POLL kh recorded");
-	ck_assert(!p.done);
+	ck_assert(!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE));
 
 	/* the old daemon: freeze at a request boundary, export, go */
 	h.old[h.nold++] = qid;
@@ -296,7 +296,7 @@ START_TEST(adopt_keeps_open_files)
 	/* a request sent while nobody serves waits in the kernel */
 	late.fd = fd;
 	ck_assert_int_eq(pthread_create(&late.t, NULL, echo_thread, &late), 0);
-	ck_assert(!p.done);
+	ck_assert(!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE));
 	if (kind == FE_FUSE)
 		ck_assert(mounted(mnt));	/* the state's fd holds the mount */
 	else
@@ -434,8 +434,8 @@ static void *load_thread(void *arg)
 {
 	struct loader *l = arg;
 
-	while (!l->stop) {
-		int err = echo(l->fd, (uint32_t)l->done & 0xff);
+	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+		int err = echo(l->fd, (uint32_t)__atomic_load_n(&l->done, __ATOMIC_RELAXED) & 0xff);
 
 		if (err) {
 			if (!l->errors)
@@ -484,10 +484,11 @@ START_TEST(adopt_under_load)
 	hand_over(fe, &h);
 	take_over(&h, 2);
 	for (int i = 0; i < LOADERS; i++)
-		w.min = l[i].done + 20 > w.min ? l[i].done + 20 : w.min;
+		w.min = __atomic_load_n(&l[i].done, __ATOMIC_RELAXED) + 20 > w.min ?
+			__atomic_load_n(&l[i].done, __ATOMIC_RELAXED) + 20 : w.min;
 	ck_assert_msg(wait_until(all_did, &w), "the clients stalled after the handover");
 	for (int i = 0; i < LOADERS; i++) {
-		l[i].stop = true;
+		__atomic_store_n(&l[i].stop, true, __ATOMIC_RELEASE);
 		pthread_join(l[i].t, NULL);
 		ck_assert_msg(l[i].errors == 0, "client %d: %d of %d round trips failed (first %d)",
 			      i, l[i].errors, l[i].done, l[i].first_err);
