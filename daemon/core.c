@@ -1342,20 +1342,26 @@ int uq_unmap(struct uacce_queue *q, pid_t peer, int type)
 
 /* --- lookups --------------------------------------------------------------- */
 
-struct uacce_queue *core_get_queue(struct uacce_core *c, uint64_t id)
+/* the queue struct with id `id` (ids are never reused), or NULL; core lock held */
+static struct uacce_queue *find_queue_locked(struct uacce_core *c, uint64_t id)
 {
-	struct uacce_queue *found = NULL;
-
-	lock(c);
 	list_for_each(pos, &c->queues) {
 		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
 
-		if (q->id == id) {
-			found = q;
-			q->refs++;
-			break;
-		}
+		if (q->id == id)
+			return q;
 	}
+	return NULL;
+}
+
+struct uacce_queue *core_get_queue(struct uacce_core *c, uint64_t id)
+{
+	struct uacce_queue *found;
+
+	lock(c);
+	found = find_queue_locked(c, id);
+	if (found)
+		found->refs++;
 	unlock(c);
 	return found;
 }
@@ -2326,18 +2332,14 @@ out:
 
 struct uacce_queue *core_claim_adopted(struct uacce_core *c, uint64_t qid)
 {
-	struct uacce_queue *found = NULL;
+	struct uacce_queue *found;
 
 	lock(c);
-	list_for_each(pos, &c->queues) {
-		struct uacce_queue *q = container_of(pos, struct uacce_queue, link);
-
-		if (q->id == qid && q->adopted) {
-			q->adopted = false;
-			found = q;
-			break;
-		}
-	}
+	found = find_queue_locked(c, qid);
+	if (found && found->adopted)
+		found->adopted = false;
+	else
+		found = NULL;
 	unlock(c);
 	return found;
 }
