@@ -73,6 +73,7 @@ struct uacce_queue {
 	enum uacce_q_state state;	/* both */
 	int dead_err;			/* UQ_DEAD: error for the owner (ENODEV); both */
 	bool watched;
+	bool jgone;			/* queue_changed(gone) was called */
 	bool holds_excl;
 	struct uacce_owner owner;
 	gid_t *groups;			/* the opener's supplementary groups */
@@ -322,6 +323,25 @@ static void instances_changed(struct uacce_dev *d)
 		d->core->hooks.instances_changed(d, d->core->hooks.ctx);
 }
 
+/* the crash journal's hook: after a change of what core_export writes */
+static void qchanged(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	if (c->hooks.queue_changed && !q->jgone)
+		c->hooks.queue_changed(q->id, false, c->hooks.ctx);
+}
+
+static void qgone(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+
+	if (c->hooks.queue_changed && !q->jgone) {
+		q->jgone = true;
+		c->hooks.queue_changed(q->id, true, c->hooks.ctx);
+	}
+}
+
 /* --- queue teardown -------------------------------------------------------- */
 
 static void release_excl(struct uacce_queue *q)
@@ -430,6 +450,7 @@ static void teardown_end(struct uacce_queue *q, int dead_err)
 	proc_owner_fini(&q->owner);
 	q->state = UQ_DEAD;
 	q->dead_err = dead_err;
+	qchanged(q);
 	unlock(c);
 	qunlock(q);
 }
@@ -691,6 +712,7 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
 	}
 	q->state = UQ_INIT;
 	list_add_tail(&c->queues, &q->link);
+	qchanged(q);
 	d->refs++;	/* dropped when the struct is freed (unref_locked) */
 	instances_changed(d);
 	unlock(c);
@@ -798,6 +820,9 @@ void uq_release(struct uacce_queue *q)
 {
 	struct uacce_core *c = q->dev->core;
 
+	lock(c);
+	qgone(q);	/* its file is closed: never recovered after a crash */
+	unlock(c);
 	if (teardown_begin(q)) {
 		/*
 		 * A killed owner's files are closed before its pidfd says it
@@ -901,6 +926,7 @@ static int start_qlocked(struct uacce_queue *q)
 		return err;
 	lock(c);
 	q->state = UQ_STARTED;
+	qchanged(q);
 	unlock(c);
 	return 0;
 }
@@ -918,6 +944,7 @@ static int stop_q_qlocked(struct uacce_queue *q)
 	qops(q)->stop_queue(q->hwq);
 	lock(c);
 	q->state = UQ_INIT;
+	qchanged(q);
 	unlock(c);
 	return 0;
 }
@@ -929,6 +956,7 @@ static int put_q_qlocked(struct uacce_queue *q)
 	put_hw(q, false);
 	lock(c);
 	q->state = UQ_ZOMBIE;
+	qchanged(q);
 	unlock(c);
 	return 0;
 }
@@ -999,6 +1027,7 @@ int uq_share_svas(struct uacce_queue *q, const struct uacce_caller *who,
 	__atomic_store_n(&q->qfrs[UACCE_QFRT_SS], region_get(src->qfrs[UACCE_QFRT_SS]),
 			 __ATOMIC_RELEASE);
 	q->mapped[UACCE_QFRT_SS] = true;
+	qchanged(q);
 	qlog(LOG_DEBUG, q, "shares the SS of q%" PRIu64, src->id);
 out:
 	unlock(c);
@@ -1158,6 +1187,7 @@ static int map_ss_locked(struct uacce_queue *q, uint64_t size)
 		return err;
 	/* backend threads read it without the lock; from now on it is charged */
 	__atomic_store_n(&q->qfrs[UACCE_QFRT_SS], r, __ATOMIC_RELEASE);
+	qchanged(q);
 	return 0;
 }
 
@@ -1178,6 +1208,7 @@ static int hand_out_locked(struct uacce_queue *q, int type, uint64_t len, int *f
 		q->mapped_len[type] = len;
 	}
 	q->mapped[type] = true;
+	qchanged(q);
 	return 0;
 }
 
@@ -1313,8 +1344,10 @@ int uq_mapped(struct uacce_queue *q, pid_t peer, int type, uint64_t addr)
 	if (!err && (type < 0 || type >= UACCE_QFRT_NR || !q->mapped[type] || !addr ||
 		     addr % 4096))
 		err = -EINVAL;
-	if (!err)
+	if (!err) {
 		__atomic_store_n(&q->qfrs[type]->uaddr, addr, __ATOMIC_RELEASE);
+		qchanged(q);
+	}
 	unlock(c);
 	return err;
 }
@@ -1335,6 +1368,7 @@ int uq_unmap(struct uacce_queue *q, pid_t peer, int type)
 		if (q->charged >= q->mapped_len[type])
 			q->charged -= q->mapped_len[type];
 		q->mapped_len[type] = 0;
+		qchanged(q);
 	}
 	unlock(c);
 	return err;
@@ -1790,9 +1824,13 @@ struct ho_regions {
 	json_object *arr;
 };
 
-static int put_fd_or_none(struct ho_state *s, int fd)
+/* names: stable over the object's life (the crash journal stores by name) */
+static int put_fd_or_none(struct ho_state *s, int fd, char kind, uint64_t id, const char *sfx)
 {
-	return fd < 0 ? -1 : ho_put_fd(s, fd);
+	char name[40];
+
+	snprintf(name, sizeof(name), "%c%" PRIu64 "%s", kind, id, sfx);
+	return fd < 0 ? -1 : ho_put_fd_named(s, fd, name);
 }
 
 /* the region's index in the table, added on its first sight; -errno */
@@ -1807,7 +1845,7 @@ static int region_index(struct ho_regions *t, struct ho_state *s, struct uacce_r
 	err = grow((void **)&t->r, t->n, sizeof(*t->r));
 	if (err)
 		return err;
-	fdi = put_fd_or_none(s, r->fd);
+	fdi = put_fd_or_none(s, r->fd, 'r', r->serial, "");
 	if (fdi < -1)
 		return fdi;
 	o = json_object_new_object();
@@ -1851,9 +1889,9 @@ static int export_owner(struct uacce_queue *q, struct ho_state *s, json_object *
 	json_object_object_add(ow, "groups", g);
 	if (q->state == UQ_DEAD)	/* nothing pinned any more */
 		return 0;
-	pidfd = put_fd_or_none(s, q->owner.pidfd);
-	memfd = pidfd < -1 ? pidfd : put_fd_or_none(s, q->owner.memfd);
-	mapsfd = memfd < -1 ? memfd : put_fd_or_none(s, q->owner.mapsfd);
+	pidfd = put_fd_or_none(s, q->owner.pidfd, 'q', q->id, "p");
+	memfd = pidfd < -1 ? pidfd : put_fd_or_none(s, q->owner.memfd, 'q', q->id, "m");
+	mapsfd = memfd < -1 ? memfd : put_fd_or_none(s, q->owner.mapsfd, 'q', q->id, "s");
 	if (mapsfd < -1)
 		return mapsfd;
 	json_object_object_add(ow, "pidfd", json_object_new_int(pidfd));
@@ -1863,13 +1901,13 @@ static int export_owner(struct uacce_queue *q, struct ho_state *s, json_object *
 }
 
 /* the backend's state of q (qlock held): o["blob"], or nothing it can save */
-static int export_blob(struct uacce_queue *q, json_object *o)
+static int export_blob(struct uacce_queue *q, json_object *o, bool live)
 {
 	uint8_t buf[HO_BLOB_MAX];
 	ssize_t n;
 
-	if (!q->hwq)
-		return 0;
+	if (!q->hwq || (live && !q->suspended))
+		return 0;	/* live: the crash journal's (recover_queue) */
 	if (!qops(q)->save_queue || !qops(q)->adopt_queue || !qops(q)->resume_queue ||
 	    (q->state == UQ_STARTED && !q->suspended)) {
 		qlog(LOG_WARNING, q, "backend %s cannot hand the queue over: it will be "
@@ -1950,7 +1988,7 @@ static int export_devices(struct uacce_core *c, json_object *out)
 	return 0;
 }
 
-int core_export(struct uacce_core *c, struct ho_state *s, json_object *out)
+static int export(struct uacce_core *c, struct ho_state *s, json_object *out, bool live)
 {
 	struct ho_regions t = { 0 };
 	json_object *queues;
@@ -1982,7 +2020,7 @@ int core_export(struct uacce_core *c, struct ho_state *s, json_object *out)
 		}
 		json_object_array_add(queues, o);
 		qlock(q);
-		err = export_blob(q, o);
+		err = export_blob(q, o, live);
 		lock(c);
 		if (!err)
 			err = export_queue_locked(q, s, &t, o);
@@ -1994,7 +2032,19 @@ int core_export(struct uacce_core *c, struct ho_state *s, json_object *out)
 	}
 	drop_snapshot(c, a, n);
 	free(t.r);
+	if (live)
+		json_object_object_add(out, "live", json_object_new_boolean(true));
 	return err;
+}
+
+int core_export(struct uacce_core *c, struct ho_state *s, json_object *out)
+{
+	return export(c, s, out, false);
+}
+
+int core_export_live(struct uacce_core *c, struct ho_state *s, json_object *out)
+{
+	return export(c, s, out, true);
 }
 
 /* --- adopt ----------------------------------------------------------------- */
@@ -2148,7 +2198,7 @@ static bool adopt_queue_regions(struct uacce_queue *q, json_object *o,
  * The hardware queue of a live adopted queue, and its accounting (core
  * lock held).  false: revoke it (logged).
  */
-static bool adopt_hw_locked(struct uacce_queue *q, json_object *o)
+static bool adopt_hw_locked(struct uacce_queue *q, json_object *o, bool live)
 {
 	struct uacce_dev *d = q->dev;
 	uint8_t blob[HO_BLOB_MAX];
@@ -2162,7 +2212,13 @@ static bool adopt_hw_locked(struct uacce_queue *q, json_object *o)
 		     d->ops->name);
 		return false;
 	}
-	if (ho_get_bytes(o, "blob", blob, sizeof(blob), &len)) {
+	if (ho_get_int(o, "revoke", 0)) {
+		qlog(LOG_WARNING, q, "changed after the crash journal's last snapshot: queue "
+		     "revoked (ENODEV)");
+		return false;
+	}
+	if (ho_get_bytes(o, "blob", blob, sizeof(blob), &len) &&
+	    !(live && qops(q)->recover_queue)) {
 		qlog(LOG_WARNING, q, "no backend state in the handover: queue revoked (ENODEV)");
 		return false;
 	}
@@ -2171,7 +2227,10 @@ static bool adopt_hw_locked(struct uacce_queue *q, json_object *o)
 		     "configured?): queue revoked (ENODEV)");
 		return false;
 	}
-	err = qops(q)->adopt_queue(d->hw, q, blob, len, &q->hwq);
+	if (!len && live)	/* a crash: no saved state, the rings say where */
+		err = qops(q)->recover_queue(d->hw, q, &q->hwq);
+	else
+		err = qops(q)->adopt_queue(d->hw, q, blob, len, &q->hwq);
 	if (err) {
 		qlog(LOG_WARNING, q, "backend %s did not adopt the queue (%s): queue revoked "
 		     "(ENODEV)", d->ops->name, strerror(-err));
@@ -2195,7 +2254,7 @@ static void free_adopted(struct uacce_queue *q, bool owner_ok)
 
 /* one exported queue: listed (claimable), or dropped when its device is gone */
 static int adopt_queue(struct uacce_core *c, struct ho_state *s, json_object *o,
-		       struct uacce_region **regs, int nregs, struct uacce_queue **out)
+		       struct uacce_region **regs, int nregs, bool live, struct uacce_queue **out)
 {
 	const char *dname = ho_get_str(o, "dev", "");
 	int64_t st = ho_get_int(o, "state", UQ_DEAD);
@@ -2236,7 +2295,7 @@ static int adopt_queue(struct uacce_core *c, struct ho_state *s, json_object *o,
 	} else if (!adopt_queue_regions(q, o, regs, nregs)) {
 		qlog(LOG_WARNING, q, "its memory was not handed over: queue revoked (ENODEV)");
 		make_dead(q, ENODEV, true);
-	} else if (!adopt_hw_locked(q, o)) {
+	} else if (!adopt_hw_locked(q, o, live)) {
 		make_dead(q, ENODEV, true);
 	} else {
 		q->charged = (uint64_t)ho_get_int(o, "charged", 0);
@@ -2261,6 +2320,7 @@ static int adopt_queue(struct uacce_core *c, struct ho_state *s, json_object *o,
 	if (c->next_qid <= id)
 		c->next_qid = id + 1;
 	list_add_tail(&c->queues, &q->link);
+	qchanged(q);	/* the crash journal of this process has it from now on */
 	d->refs++;
 	instances_changed(d);
 	unlock(c);
@@ -2315,7 +2375,8 @@ int core_adopt(struct uacce_core *c, struct ho_state *s, json_object *in)
 	for (int i = 0; i < nq && !err; i++) {
 		struct uacce_queue *q;
 
-		err = adopt_queue(c, s, json_object_array_get_idx(qs, i), regs, nregs, &q);
+		err = adopt_queue(c, s, json_object_array_get_idx(qs, i), regs, nregs,
+				  ho_get_int(in, "live", 0) != 0, &q);
 		if (q && q->suspended)
 			live[nlive++] = q;
 	}

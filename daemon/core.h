@@ -57,6 +57,13 @@ struct uacce_core_hooks {
 	/* start/stop watching the owner's pidfd; on exit call uq_owner_died */
 	int (*watch_owner)(struct uacce_queue *q, int pidfd, void *ctx);
 	void (*unwatch_owner)(struct uacce_queue *q, int pidfd, void *ctx);
+	/*
+	 * What core_export writes of queue qid changed (called after the
+	 * change, with any lock held: the callee takes only a leaf lock);
+	 * gone: its file was released (never called for it again).  The
+	 * crash journal (cjournal.h).
+	 */
+	void (*queue_changed)(uint64_t qid, bool gone, void *ctx);
 };
 
 int core_new(const struct uacce_core_hooks *hooks, struct uacce_core **out);
@@ -254,6 +261,13 @@ int core_export(struct uacce_core *c, struct ho_state *s, struct json_object *ou
  * state, nothing done.  -errno (-ENOMEM) only when nothing can go on.
  */
 int core_adopt(struct uacce_core *c, struct ho_state *s, struct json_object *in);
+/*
+ * The crash journal's snapshot: core_export of a serving core (not
+ * frozen): no backend state of a running queue ("live": the successor's
+ * core_adopt takes it with the backend's recover_queue instead).  A queue
+ * with "revoke" set (by the crash recovery) is adopted dead (ENODEV).
+ */
+int core_export_live(struct uacce_core *c, struct ho_state *s, struct json_object *out);
 /* the adopted queue `qid` with its open file's reference (the caller's
  * file releases it with uq_release), or NULL; each qid once */
 struct uacce_queue *core_claim_adopted(struct uacce_core *c, uint64_t qid);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cjournal.h"
 #include "core.h"
 #include "fe_internal.h"
 #include "handover.h"
@@ -145,5 +146,108 @@ int frontend_adopt(const struct fe_opts *opts, struct uacce_core *core,
 	}
 	wake_pollers(fe);
 	*out = fe;
+	return 0;
+}
+
+/* --- crash recovery --------------------------------------------------------- */
+
+/* a raw answer to request `unique` of node's connection (nobody else will) */
+static void raw_answer(struct fe_node *node, uint64_t unique, int error)
+{
+	struct fuse_out_header h = { .len = sizeof(h), .error = error, .unique = unique };
+	int fd = node->fe->tops->session_fd(node);
+
+	/* ENOENT: answered already (the predecessor died after its answer) */
+	if (fd >= 0 && write(fd, &h, sizeof(h)) < 0 && errno != ENOENT)
+		node_warn(node, "%s: cannot answer request %llu of the crashed predecessor: %m",
+			  node->path, (unsigned long long)unique);
+}
+
+/* the adopted node of the predecessor's connection `conn`, with a reference */
+static struct fe_node *node_of_conn(struct frontend *fe, uint32_t conn)
+{
+	struct fe_node *found = NULL;
+
+	pthread_mutex_lock(&fe->lock);
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+
+		if (!node->removed && fe->tops->session_rec(node)->prev_conn == conn) {
+			found = node;
+			found->refs++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return found;
+}
+
+int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int n, uint64_t max_kh)
+{
+	int answered = 0, released = 0, lost = 0;
+	uint64_t lo = max_kh > 4096 ? max_kh - 4096 : 0;
+	uint32_t done_conn[64];
+	int ndone = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct fe_node *node = node_of_conn(fe, v[i].conn);
+
+		if (!node) {
+			lost++;	/* its connection died with the predecessor */
+			continue;
+		}
+		if (v[i].opcode == FUSE_RELEASE) {
+			struct fe_file *f = fe_file_find(fe, v[i].fh);
+
+			/* the file is closed: its queue goes as at any release */
+			if (f)
+				fe_file_release(f);
+			raw_answer(node, v[i].unique, 0);
+			released++;
+		} else {
+			raw_answer(node, v[i].unique, -EIO);
+			answered++;
+		}
+		fe_node_put(node);
+	}
+	/*
+	 * Pollers: the snapshot's were woken by the adopt; those that polled
+	 * since have the newest handles (the kernel numbers them upwards): a
+	 * wake-up of a handle nobody waits on is ignored by the kernel.
+	 */
+	for (;;) {
+		struct fe_node *node = NULL;
+		uint32_t conn = 0;
+
+		pthread_mutex_lock(&fe->lock);
+		list_for_each(pos, &fe->nodes) {
+			struct fe_node *o = container_of(pos, struct fe_node, link);
+			bool seen = false;
+
+			if (o->removed || !(conn = fe->tops->session_rec(o)->prev_conn))
+				continue;
+			for (int k = 0; k < ndone; k++)
+				seen |= done_conn[k] == conn;
+			if (!seen) {
+				node = o;
+				node->refs++;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&fe->lock);
+		if (!node)
+			break;
+		if (ndone < (int)(sizeof(done_conn) / sizeof(done_conn[0])))
+			done_conn[ndone++] = conn;
+		else
+			lo = max_kh;	/* too many connections to track: no more ranges */
+		for (uint64_t kh = lo + 1; kh <= max_kh; kh++)
+			wake_kh(node, kh);
+		fe_node_put(node);
+		if (lo == max_kh)
+			break;
+	}
+	log_info("crash restart: %d request(s) of the predecessor answered EIO, %d release(s) "
+		 "carried out, %d on connections that did not survive", answered, released, lost);
 	return 0;
 }

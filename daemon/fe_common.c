@@ -415,6 +415,11 @@ void fe_do_release(struct frontend *fe, fuse_req_t req, struct fuse_file_info *f
 	fuse_reply_err(req, 0);
 }
 
+void fe_file_release(struct fe_file *f)
+{
+	file_free(f);
+}
+
 void fe_release_leftovers(struct frontend *fe, struct fe_node *node)
 {
 	for (;;) {

@@ -636,7 +636,7 @@ static int cuse_node_init(struct fe_node *node)
 	if (!c)
 		return -ENOMEM;
 	c->stop_efd = -1;
-	c->rec.fe = node->fe;
+	fe_rec_init(&c->rec, node->fe);
 	node->priv = c;
 	return 0;
 }
@@ -688,6 +688,8 @@ static int cuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
 	int err = 0;
 
 	json_object_object_add(o, "nodes", nodes);
+	/* the lock: a crash journal snapshot exports while the frontend serves */
+	pthread_mutex_lock(&fe->lock);
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *node = container_of(pos, struct fe_node, link);
 		struct cuse_node *c = cn(node);
@@ -696,9 +698,13 @@ static int cuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
 
 		if (node->removed || !c->se || c->loop_ended)
 			continue;	/* not handed over: it ends with this process */
-		idx = ho_put_fd(s, fuse_session_fd(c->se));
-		if (idx < 0)
-			return idx;
+		if (!c->rec.init_opcode && !fe->frozen)
+			continue;	/* live: not set up yet, the next snapshot has it */
+		idx = fe_put_session_fd(s, &c->rec, fuse_session_fd(c->se));
+		if (idx < 0) {
+			err = idx;
+			break;
+		}
 		jn = json_object_new_object();
 		json_object_array_add(nodes, jn);
 		json_object_object_add(jn, "name", json_object_new_string(ud_name(node->dev)));
@@ -706,10 +712,11 @@ static int cuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
 		err = fe_rec_export(&c->rec, jn);
 		if (err) {
 			node_err(node, "%s: no CUSE_INIT recorded: cannot hand it over", node->path);
-			return err;
+			break;
 		}
 	}
-	return 0;
+	pthread_mutex_unlock(&fe->lock);
+	return err;
 }
 
 
@@ -791,6 +798,11 @@ static int cuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 	return 0;
 }
 
+static struct fe_session_rec *cuse_session_rec(struct fe_node *node)
+{
+	return &cn(node)->rec;
+}
+
 static int cuse_session_fd(struct fe_node *node)
 {
 	return cn(node)->se ? fuse_session_fd(cn(node)->se) : -1;
@@ -825,5 +837,6 @@ const struct fe_transport_ops fe_cuse_transport = {
 	.export = cuse_export,
 	.adopt = cuse_adopt,
 	.session_fd = cuse_session_fd,
+	.session_rec = cuse_session_rec,
 	.abandon = cuse_abandon,
 };

@@ -585,7 +585,7 @@ static int fuse_init(struct frontend *fe)
 	if (!f)
 		return -ENOMEM;
 	f->next_ino = ROOT_INO + 1;
-	f->rec.fe = fe;
+	fe_rec_init(&f->rec, fe);
 	clock_gettime(CLOCK_REALTIME, &f->born);
 	fe->priv = f;
 	return 0;
@@ -675,19 +675,19 @@ static int fuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
 		return -ENOTCONN;
 	json_object_object_add(o, "nodes", nodes);
 	json_object_object_add(o, "mount", json_object_new_string(fe->dev_dir));
-	pthread_mutex_lock(&fe->lock);
-	json_object_object_add(o, "next_ino", json_object_new_int64((int64_t)f->next_ino));
-	pthread_mutex_unlock(&fe->lock);
 	put_time(o, "born_s", "born_ns", f->born);
 	err = fe_rec_export(&f->rec, o);
 	if (err) {
 		log_err("%s: no FUSE_INIT recorded: cannot hand the mount over", fe->dev_dir);
 		return err;
 	}
-	idx = ho_put_fd(s, fuse_session_fd(f->se));
+	idx = fe_put_session_fd(s, &f->rec, fuse_session_fd(f->se));
 	if (idx < 0)
 		return idx;
 	json_object_object_add(o, "fd", json_object_new_int(idx));
+	/* the lock: a crash journal snapshot exports while the frontend serves */
+	pthread_mutex_lock(&fe->lock);
+	json_object_object_add(o, "next_ino", json_object_new_int64((int64_t)f->next_ino));
 	list_for_each(pos, &fe->nodes) {
 		struct fe_node *node = container_of(pos, struct fe_node, link);
 		const struct fuse_node *fn = node->priv;
@@ -701,6 +701,7 @@ static int fuse_export(struct frontend *fe, struct ho_state *s, json_object *o)
 		json_object_object_add(jn, "ino", json_object_new_int64((int64_t)fn->ino));
 		put_time(jn, "born_s", "born_ns", fn->born);
 	}
+	pthread_mutex_unlock(&fe->lock);
 	return 0;
 }
 
@@ -806,6 +807,11 @@ static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 	return 0;
 }
 
+static struct fe_session_rec *fuse_session_rec_of(struct fe_node *node)
+{
+	return &ff(node->fe)->rec;
+}
+
 static int fuse_session_fd_of(struct fe_node *node)
 {
 	struct fuse_fe *f = ff(node->fe);
@@ -841,5 +847,6 @@ const struct fe_transport_ops fe_fuse_transport = {
 	.export = fuse_export,
 	.adopt = fuse_adopt,
 	.session_fd = fuse_session_fd_of,
+	.session_rec = fuse_session_rec_of,
 	.abandon = fuse_abandon,
 };

@@ -15,10 +15,12 @@
 #include <errno.h>
 #include <linux/fuse.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cjournal.h"
 #include "core.h"
 #include "fdclose.h"
 #include "fe_internal.h"
@@ -34,6 +36,46 @@
 
 /* --- the custom io hooks' work ----------------------------------------------------- */
 
+void fe_rec_init(struct fe_session_rec *rec, struct frontend *fe)
+{
+	static uint32_t next_conn;
+
+	rec->fe = fe;
+	rec->conn = __atomic_add_fetch(&next_conn, 1, __ATOMIC_RELAXED);
+}
+
+int fe_put_session_fd(struct ho_state *s, const struct fe_session_rec *rec, int fd)
+{
+	char name[24];
+
+	snprintf(name, sizeof(name), "c%u", rec->conn);
+	return ho_put_fd_named(s, fd, name);
+}
+
+/* requests the kernel expects no answer to */
+static bool no_reply(uint32_t opcode, uint64_t unique)
+{
+	return opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET ||
+	       opcode == FUSE_INTERRUPT || opcode == FUSE_NOTIFY_REPLY || (unique & 1);
+}
+
+/* the crash journal: a request read, to be answered by a successor if we die */
+static void journal_read(struct fe_session_rec *rec, const void *buf, size_t n)
+{
+	const struct fuse_in_header *in = buf;
+	uint64_t fh = 0;
+
+	if (no_reply(in->opcode, in->unique))
+		return;
+	if (in->opcode == FUSE_RELEASE && n >= sizeof(*in) + sizeof(struct fuse_release_in)) {
+		struct fuse_release_in ri;
+
+		memcpy(&ri, (const char *)buf + sizeof(*in), sizeof(ri));
+		fh = ri.fh;
+	}
+	cj_inflight_begin(rec->fe->opts.journal, rec->conn, in->unique, in->opcode, fh);
+}
+
 ssize_t fe_rec_read(struct fe_session_rec *rec, int fd, void *buf, size_t len)
 {
 	ssize_t n = read(fd, buf, len);
@@ -41,6 +83,8 @@ ssize_t fe_rec_read(struct fe_session_rec *rec, int fd, void *buf, size_t len)
 
 	if (n < (ssize_t)sizeof(*in))
 		return n;
+	if (rec->fe->opts.journal)
+		journal_read(rec, buf, (size_t)n);
 	if ((in->opcode == CUSE_INIT || in->opcode == FUSE_INIT) && !rec->init_opcode) {
 		size_t body = (size_t)n - sizeof(*in);
 
@@ -61,6 +105,8 @@ ssize_t fe_rec_read(struct fe_session_rec *rec, int fd, void *buf, size_t len)
 			f->kh = pi.kh;
 			pthread_mutex_unlock(&f->lock);
 		}
+		if (pi.flags & FUSE_POLL_SCHEDULE_NOTIFY)
+			cj_poll_kh(rec->fe->opts.journal, pi.kh);
 	}
 	return n;
 }
@@ -79,6 +125,16 @@ ssize_t fe_rec_writev(struct fe_session_rec *rec, int fd, struct iovec *iov, int
 			rec->swallow = 0;
 			return total;
 		}
+	}
+	if (rec->fe->opts.journal && count > 0 &&
+	    iov[0].iov_len >= sizeof(struct fuse_out_header)) {
+		const struct fuse_out_header *out = iov[0].iov_base;
+		ssize_t r = writev(fd, iov, count);
+
+		/* answered (or the kernel dropped it: interrupted): either way done */
+		if (out->unique)
+			cj_inflight_end(rec->fe->opts.journal, rec->conn, out->unique);
+		return r;
 	}
 	return writev(fd, iov, count);
 }
@@ -116,6 +172,7 @@ int fe_rec_export(const struct fe_session_rec *rec, json_object *o)
 	if (!rec->init_opcode)
 		return -EINVAL;	/* the kernel's INIT never came */
 	json_object_object_add(o, "init_opcode", json_object_new_int64(rec->init_opcode));
+	json_object_object_add(o, "conn", json_object_new_int64(rec->conn));
 	return ho_set_bytes(o, "init", rec->init, rec->init_len);
 }
 
@@ -132,6 +189,7 @@ int fe_rec_import(struct fe_session_rec *rec, json_object *o)
 		return err;
 	rec->init_opcode = (uint32_t)op;
 	rec->init_len = (uint32_t)len;
+	rec->prev_conn = (uint32_t)ho_get_int(o, "conn", 0);
 	return 0;
 }
 
@@ -199,13 +257,25 @@ void frontend_thaw(struct frontend *fe)
 
 /* --- export ---------------------------------------------------------------------- */
 
+static int export(struct frontend *fe, struct ho_state *s, json_object *out);
+
 int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out)
+{
+	if (!fe->frozen)
+		return -EBUSY;
+	return export(fe, s, out);
+}
+
+int frontend_export_live(struct frontend *fe, struct ho_state *s, json_object *out)
+{
+	return export(fe, s, out);
+}
+
+static int export(struct frontend *fe, struct ho_state *s, json_object *out)
 {
 	json_object *files;
 	int err;
 
-	if (!fe->frozen)
-		return -EBUSY;
 	json_object_object_add(out, "kind",
 			       json_object_new_string(fe->opts.kind == FE_CUSE ? "cuse" : "fuse"));
 	err = fe->tops->export(fe, s, out);

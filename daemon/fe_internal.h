@@ -142,6 +142,8 @@ struct fe_transport_ops {
 	int (*adopt)(struct frontend *fe, struct ho_state *s, json_object *o);
 	/* the kernel connection node's requests come from (a raw notify goes there) */
 	int (*session_fd)(struct fe_node *node);
+	/* the record of that connection (its ids for the crash journal) */
+	struct fe_session_rec *(*session_rec)(struct fe_node *node);
 	/*
 	 * Frozen: free the sessions, closing only this process's fds (the
 	 * connections, mounts and nodes stay, held by the state's dups).
@@ -165,7 +167,14 @@ struct fe_session_rec {
 	uint32_t init_len;
 	unsigned char init[FE_INIT_MAX];	/* the body after fuse_in_header */
 	uint64_t swallow;		/* the unique whose reply is dropped; 0: none */
+	uint32_t conn;			/* this process's id of the connection (crash journal) */
+	uint32_t prev_conn;		/* adopted: the predecessor's id of it; 0: none */
 };
+
+/* a new connection id for rec (unique in this process, never 0) */
+void fe_rec_init(struct fe_session_rec *rec, struct frontend *fe);
+/* the session's fd into s, named by its connection id (crash journal) */
+int fe_put_session_fd(struct ho_state *s, const struct fe_session_rec *rec, int fd);
 
 /* the hooks' work; the transports' hooks find rec from the session's userdata */
 ssize_t fe_rec_read(struct fe_session_rec *rec, int fd, void *buf, size_t len);
@@ -211,6 +220,8 @@ struct fe_file {
 
 /* the file of fh, or NULL (any thread; the kernel keeps it open meanwhile) */
 struct fe_file *fe_file_find(struct frontend *fe, uint64_t fh);
+/* a RELEASE without its request (the crash recovery answers it): f freed */
+void fe_file_release(struct fe_file *f);
 
 /* records about a node's device (journal field UACCE_DEVICE, see log.h) */
 #define node_log(prio, node, ...) ulog_ctx((prio), UD_LOG_CTX((node)->dev), __VA_ARGS__)

@@ -31,6 +31,11 @@ struct fe_opts {
 	 * udevnode.h) before the node exists and while it does; NULL: none
 	 */
 	const char *udev_dir;
+	/*
+	 * The crash journal (cjournal.h): every request read and not answered
+	 * yet, and the poll handles; NULL: none
+	 */
+	struct cjournal *journal;
 };
 
 /* Publish `n` devices; returns once every node exists with its final mode. */
@@ -106,6 +111,17 @@ void frontend_thaw(struct frontend *fe);
  * over.  -errno.
  */
 int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out);
+/* the same while serving (the crash journal's snapshot; main thread) */
+int frontend_export_live(struct frontend *fe, struct ho_state *s, json_object *out);
+struct cj_inflight;
+/*
+ * After frontend_adopt of a crash journal's snapshot: answer the requests
+ * the dead predecessor had read and not answered (EIO; a RELEASE is carried
+ * out and answered 0) and wake every poller that may wait (handles up to
+ * max_kh).  0.
+ */
+int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int n,
+			  uint64_t max_kh);
 /*
  * frontend_start for a successor: `in` is the "frontend" member of the
  * state (NULL: exactly frontend_start).  A device whose node

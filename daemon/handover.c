@@ -37,9 +37,14 @@
 struct ho_state {
 	json_object *root;
 	int *fds;		/* -1: taken */
+	char **names;		/* each fd's stable name (ho_put_fd_named) or NULL */
 	int nfds, cap;
 	int format;
 	bool from_store;	/* arrived through systemd's fd store */
+	/* received without a planned state: every fd by its store name */
+	int *raw_fds;
+	char **raw_names;
+	int nraw;
 	char **store_names;	/* their names, for ho_fdstore_forget */
 	int nstore;
 };
@@ -72,6 +77,16 @@ void ho_free(struct ho_state *s)
 	for (int i = 0; i < s->nstore; i++)
 		free(s->store_names[i]);
 	free(s->store_names);
+	for (int i = 0; i < s->nraw; i++) {
+		if (s->raw_fds[i] >= 0)
+			close(s->raw_fds[i]);
+		free(s->raw_names[i]);
+	}
+	free(s->raw_fds);
+	free(s->raw_names);
+	for (int i = 0; i < s->nfds; i++)
+		free(s->names[i]);
+	free(s->names);
 	free(s->fds);
 	json_object_put(s->root);
 	free(s);
@@ -92,6 +107,7 @@ static int table_add(struct ho_state *s, int fd)
 	if (s->nfds == s->cap) {
 		int cap = s->cap ? s->cap * 2 : 64;
 		int *n;
+		char **nm;
 
 		if (cap > MAX_FDS)
 			return -EMFILE;
@@ -99,9 +115,14 @@ static int table_add(struct ho_state *s, int fd)
 		if (!n)
 			return -ENOMEM;
 		s->fds = n;
+		nm = realloc(s->names, (size_t)cap * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		s->names = nm;
 		s->cap = cap;
 	}
 	s->fds[s->nfds] = fd;
+	s->names[s->nfds] = NULL;
 	return s->nfds++;
 }
 
@@ -121,6 +142,33 @@ int ho_put_fd(struct ho_state *s, int fd)
 	if (idx < 0)
 		close(d);
 	return idx;
+}
+
+int ho_put_fd_named(struct ho_state *s, int fd, const char *name)
+{
+	int idx = ho_put_fd(s, fd);
+
+	if (idx >= 0 && name && !(s->names[idx] = strdup(name))) {
+		close(s->fds[idx]);
+		s->nfds--;
+		return -ENOMEM;
+	}
+	return idx;
+}
+
+int ho_nfds(const struct ho_state *s)
+{
+	return s->nfds;
+}
+
+int ho_fd_at(const struct ho_state *s, int idx)
+{
+	return idx >= 0 && idx < s->nfds ? s->fds[idx] : -EBADF;
+}
+
+const char *ho_fd_name(const struct ho_state *s, int idx)
+{
+	return idx >= 0 && idx < s->nfds ? s->names[idx] : NULL;
 }
 
 int ho_take_fd(struct ho_state *s, int idx)
@@ -238,6 +286,11 @@ int ho_get_bytes(json_object *o, const char *key, void *buf, size_t cap, size_t 
 
 static int state_memfd(struct ho_state *s)
 {
+	return ho_state_memfd(s, HO_STATE_NAME);
+}
+
+int ho_state_memfd(struct ho_state *s, const char *name)
+{
 	const char *text;
 	size_t len, off = 0;
 	int fd;
@@ -247,7 +300,7 @@ static int state_memfd(struct ho_state *s)
 	if (!text)
 		return -ENOMEM;
 	len = strlen(text);
-	fd = memfd_create(HO_STATE_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	while (off < len) {
@@ -460,7 +513,7 @@ fail:
 }
 
 /* one sd_notify datagram with fds (at most SCM_MAX_FD = 253 of them) */
-static int notify_fds(const char *msg, const int *fds, int n)
+int ho_notify(const char *msg, const int *fds, int n)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -510,14 +563,14 @@ static int notify_fds(const char *msg, const int *fds, int n)
  * sd_notify_barrier(3)): messages of a process that has exited may not be
  * attributed to the service any more.
  */
-static int notify_barrier(void)
+int ho_notify_barrier(void)
 {
 	int p[2], err;
 	struct pollfd pf;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	err = notify_fds("BARRIER=1", &p[1], 1);
+	err = ho_notify("BARRIER=1", &p[1], 1);
 	close(p[1]);
 	pf = (struct pollfd){ .fd = p[0], .events = POLLIN };
 	if (!err) {
@@ -539,7 +592,7 @@ int ho_fdstore(struct ho_state *s)
 		if (s->fds[i] < 0)
 			return -EBADF;
 		snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=ho%d", i);
-		err = notify_fds(msg, &s->fds[i], 1);
+		err = ho_notify(msg, &s->fds[i], 1);
 		if (err)
 			return err;
 	}
@@ -547,9 +600,9 @@ int ho_fdstore(struct ho_state *s)
 	if (sfd < 0)
 		return sfd;
 	/* the state last: a successor that finds it finds every fd it names */
-	err = notify_fds("FDSTORE=1\nFDNAME=" HO_STATE_NAME, &sfd, 1);
+	err = ho_notify("FDSTORE=1\nFDNAME=" HO_STATE_NAME, &sfd, 1);
 	close(sfd);
-	return err ? err : notify_barrier();
+	return err ? err : ho_notify_barrier();
 }
 
 void ho_fdstore_forget(struct ho_state *s)
@@ -560,7 +613,7 @@ void ho_fdstore_forget(struct ho_state *s)
 		return;
 	for (int i = 0; i < s->nstore; i++) {
 		snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", s->store_names[i]);
-		if (notify_fds(msg, NULL, 0) < 0)
+		if (ho_notify(msg, NULL, 0) < 0)
 			log_warn("live restart: cannot drop %s from systemd's fd store",
 				 s->store_names[i]);
 	}
@@ -572,6 +625,94 @@ static void clear_listen_env(void)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	unsetenv("UACCED_HO_PARENT");
+}
+
+static int raw_add(struct ho_state *s, int fd, const char *name)
+{
+	int *f = realloc(s->raw_fds, (size_t)(s->nraw + 1) * sizeof(*f));
+	char **n;
+
+	if (!f)
+		return -ENOMEM;
+	s->raw_fds = f;
+	n = realloc(s->raw_names, (size_t)(s->nraw + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	s->raw_names = n;
+	if (!(n[s->nraw] = strdup(name)))
+		return -ENOMEM;
+	f[s->nraw++] = fd;
+	return 0;
+}
+
+int ho_raw_count(const struct ho_state *s)
+{
+	return s->nraw;
+}
+
+const char *ho_raw_name(const struct ho_state *s, int i)
+{
+	return i >= 0 && i < s->nraw && s->raw_fds[i] >= 0 ? s->raw_names[i] : NULL;
+}
+
+int ho_store_names(const struct ho_state *s, char *const **names)
+{
+	*names = s->store_names;
+	return s->from_store ? s->nstore : 0;
+}
+
+bool ho_is_raw(const struct ho_state *s)
+{
+	return s && s->format == 0;
+}
+
+int ho_raw_take(struct ho_state *s, const char *name)
+{
+	for (int i = 0; i < s->nraw; i++)
+		if (s->raw_fds[i] >= 0 && strcmp(s->raw_names[i], name) == 0) {
+			int fd = s->raw_fds[i];
+
+			s->raw_fds[i] = -1;
+			return fd;
+		}
+	return -ENOENT;
+}
+
+int ho_load_snapshot(struct ho_state *s, int fd)
+{
+	json_object *root = NULL, *names;
+	int err = parse_state(fd, &root), format;
+	size_t n;
+
+	if (err)
+		return err;
+	format = (int)ho_get_int(root, "format", 0);
+	names = ho_get(root, "fdnames");
+	if (format < 1 || format > HO_FORMAT || !names ||
+	    !json_object_is_type(names, json_type_array)) {
+		json_object_put(root);
+		return format > HO_FORMAT ? -EPROTO : -EINVAL;
+	}
+	n = json_object_array_length(names);
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = json_object_get_string(json_object_array_get_idx(names, i));
+		int f = nm ? ho_raw_take(s, nm) : -ENOENT;
+
+		err = table_add(s, f < 0 ? -1 : f);
+		if (err < 0) {
+			if (f >= 0)
+				close(f);
+			json_object_put(root);
+			return err;
+		}
+		if (f < 0)
+			log_warn("crash restart: the journal names fd %zu \"%s\", which the store "
+				 "does not hold", i, nm ? nm : "");
+	}
+	json_object_put(s->root);
+	s->root = root;
+	s->format = format;
+	return 0;
 }
 
 int ho_receive(struct ho_state **out)
@@ -625,11 +766,15 @@ int ho_receive(struct ho_state **out)
 			s->store_names[s->nstore++] = strdup(tok);
 			continue;
 		}
-		if (strncmp(tok, "ho", 2) != 0)
+		idx = strncmp(tok, "ho", 2) == 0 ? strtol(tok + 2, &end, 10) : -1;
+		if (idx < 0 || *end || idx >= MAX_FDS) {
+			/* another module's (the crash journal): by its name */
+			err = raw_add(s, fd, tok);
+			if (err)
+				goto fail;
+			s->store_names[s->nstore++] = strdup(tok);
 			continue;
-		idx = strtol(tok + 2, &end, 10);
-		if (*end || idx < 0 || idx >= MAX_FDS)
-			continue;
+		}
 		s->store_names[s->nstore++] = strdup(tok);
 		while (s->nfds <= idx) {
 			int e = table_add(s, -1);
@@ -646,6 +791,17 @@ int ho_receive(struct ho_state **out)
 		if (s->nfds)
 			log_warn("live restart: %d handed fd(s) but no %s: starting afresh",
 				 s->nfds, HO_STATE_NAME);
+		if (s->nraw && s->from_store) {
+			/* no planned state: the crash journal's, if any, is in there */
+			for (i = 0; i < s->nfds; i++)
+				if (s->fds[i] >= 0)
+					close(s->fds[i]);
+			s->nfds = 0;
+			s->format = 0;
+			free(names);
+			*out = s;
+			return 0;
+		}
 		ho_fdstore_forget(s);
 		ho_free(s);
 		free(names);

@@ -45,6 +45,14 @@ int ho_format(const struct ho_state *s);
  * (>= 0), or -errno.
  */
 int ho_put_fd(struct ho_state *s, int fd);
+/* the same, with a stable name (the crash journal stores it by that name) */
+int ho_put_fd_named(struct ho_state *s, int fd, const char *name);
+/* the table: its size, fd idx (still owned by s; -EBADF taken), its name or NULL */
+int ho_nfds(const struct ho_state *s);
+int ho_fd_at(const struct ho_state *s, int idx);
+const char *ho_fd_name(const struct ho_state *s, int idx);
+/* the document as a sealed memfd named `name` (the caller owns it); -errno */
+int ho_state_memfd(struct ho_state *s, const char *name);
 /*
  * Take fd number `idx` out of the table: the caller owns it from now on
  * (close-on-exec set).  -EBADF when there is no such fd or it was taken.
@@ -88,6 +96,27 @@ int ho_fdstore(struct ho_state *s);
  * LISTEN_* variables.
  */
 int ho_receive(struct ho_state **out);
+/*
+ * ho_receive found fds in the store but no planned state: a "raw" state
+ * (ho_is_raw), every fd kept by its store name for the crash journal
+ * (cjournal.h).  ho_raw_take: the fd of that name (the caller owns it), or
+ * -ENOENT.  ho_load_snapshot: read a journal snapshot (memfd fd, not
+ * consumed) into s, its "fdnames" mapped to the raw fds by name (a name the
+ * store lost is a hole); s is then a state like a planned one.  -errno.
+ */
+bool ho_is_raw(const struct ho_state *s);
+/* the raw fds' names (NULL for one taken) */
+int ho_raw_count(const struct ho_state *s);
+const char *ho_raw_name(const struct ho_state *s, int i);
+/* every name the store handed (0 when s came through execve) */
+int ho_store_names(const struct ho_state *s, char *const **names);
+int ho_raw_take(struct ho_state *s, const char *name);
+int ho_load_snapshot(struct ho_state *s, int fd);
+/* one sd_notify datagram with fds (at most 253); -errno */
+int ho_notify(const char *msg, const int *fds, int n);
+/* wait until systemd processed every datagram sent so far (BARRIER=1) */
+int ho_notify_barrier(void);
+
 /*
  * After a state came through the fd store: ask systemd to drop its copies
  * (FDSTOREREMOVE=1 for every name), so that released queues' memory is not

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -41,6 +42,7 @@
 #include "evloop.h"
 #include "fdident.h"
 #include "frontend.h"
+#include "cjournal.h"
 #include "handover.h"
 #include "kgate.h"
 #include "log.h"
@@ -79,6 +81,13 @@ struct daemon {
 	pthread_mutex_t rs_lock;
 	pthread_cond_t rs_cond;
 	struct restart_req *rs;		/* rs_lock: the request in progress */
+	/* the crash journal (cjournal.h): with --fd-store under systemd */
+	struct cjournal *cj;
+	struct ev_source *cj_timer;
+	bool cj_armed;			/* a snapshot is due (main thread) */
+	int cj_fails;
+	bool crash;			/* dm->ho is a crashed predecessor's snapshot */
+	struct cj_recovery rec;		/* its journal */
 };
 
 /* "uaccectl restart", handed from the control thread to the main loop */
@@ -91,6 +100,13 @@ struct restart_req {
 };
 
 /* --- core hooks ---------------------------------------------------------- */
+
+static void hook_queue_changed(uint64_t qid, bool gone, void *ctx)
+{
+	struct daemon *dm = ctx;
+
+	cj_queue_changed(dm->cj, qid, gone);
+}
 
 static void hook_instances(struct uacce_dev *d, void *ctx)
 {
@@ -523,6 +539,79 @@ static json_object *new_member(json_object *root, const char *key)
 }
 
 /*
+ * The state: a planned restart's (frozen) or the crash journal's snapshot
+ * (live: while serving).  0 with *out, or -errno.
+ */
+static int write_state(struct daemon *dm, bool live, bool force, struct ho_state **out)
+{
+	struct ho_state *s = NULL;
+	json_object *root, *o, *arr;
+	int err, idx;
+
+	err = ho_new(&s);
+	if (err)
+		return err;
+	root = ho_root(s);
+	o = new_member(root, "daemon");
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "rundir", json_object_new_string(dm->rundir));
+	json_object_object_add(o, "force", json_object_new_boolean(force));
+	arr = json_object_new_array();
+	json_object_object_add(root, "devices", arr);
+	err = devtable_export(dm->dt, arr);
+	if (!err)
+		err = (live ? core_export_live : core_export)(dm->core, s, new_member(root, "core"));
+	if (!err)
+		err = (live ? frontend_export_live : frontend_export)(dm->fe, s,
+								     new_member(root, "frontend"));
+	if (!err) {
+		idx = ho_put_fd_named(s, broker_listen_fd(dm->broker), "broker");
+		err = idx < 0 ? idx : 0;
+		json_object_object_add(new_member(root, "broker"), "listen", json_object_new_int(idx));
+	}
+	if (!err) {
+		idx = ho_put_fd_named(s, control_listen_fd(dm->ctl), "control");
+		err = idx < 0 ? idx : 0;
+		json_object_object_add(new_member(root, "control"), "listen", json_object_new_int(idx));
+	}
+	if (err) {
+		ho_free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+/*
+ * A planned restart with the crash journal on: the successor is to drop
+ * what this journal put in the store (it keeps a journal of its own).
+ */
+static int journal_names(struct daemon *dm, struct ho_state *s)
+{
+	json_object *arr;
+	char **names;
+	int n, err;
+
+	if (!dm->cj)
+		return 0;
+	err = cj_stored_names(dm->cj, &names, &n);
+	if (err)
+		return err;
+	arr = json_object_new_array();
+	for (int i = 0; arr && i < n; i++)
+		json_object_array_add(arr, json_object_new_string(names[i]));
+	if (arr)	/* the journal itself: the successor keeps one of its own */
+		json_object_array_add(arr, json_object_new_string(cj_store_name(dm->cj)));
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (!arr)
+		return -ENOMEM;
+	json_object_object_add(ho_root(s), "cjournal_stored", arr);
+	return 0;
+}
+
+/*
  * Stop serving at a request boundary and write the state: 0 with *out, or
  * -errno with the reason in msg and everything serving again.  Reload lock
  * held.
@@ -531,8 +620,7 @@ static int save_state(struct daemon *dm, bool force, struct ho_state **out, char
 		      size_t len)
 {
 	struct ho_state *s = NULL;
-	json_object *root, *o, *arr;
-	int err, idx;
+	int err;
 
 	broker_pause(dm->broker);
 	err = frontend_freeze(dm->fe);
@@ -550,36 +638,13 @@ static int save_state(struct daemon *dm, bool force, struct ho_state **out, char
 			 strerror(-err));
 		return err;
 	}
-	err = ho_new(&s);
-	if (err)
-		goto fail;
-	root = ho_root(s);
-	o = new_member(root, "daemon");
-	json_object_object_add(o, "pid", json_object_new_int(getpid()));
-	json_object_object_add(o, "rundir", json_object_new_string(dm->rundir));
-	json_object_object_add(o, "force", json_object_new_boolean(force));
-	arr = json_object_new_array();
-	json_object_object_add(root, "devices", arr);
-	err = devtable_export(dm->dt, arr);
+	err = write_state(dm, false, force, &s);
 	if (!err)
-		err = core_export(dm->core, s, new_member(root, "core"));
-	if (!err)
-		err = frontend_export(dm->fe, s, new_member(root, "frontend"));
-	if (!err) {
-		idx = ho_put_fd(s, broker_listen_fd(dm->broker));
-		err = idx < 0 ? idx : 0;
-		json_object_object_add(new_member(root, "broker"), "listen", json_object_new_int(idx));
-	}
-	if (!err) {
-		idx = ho_put_fd(s, control_listen_fd(dm->ctl));
-		err = idx < 0 ? idx : 0;
-		json_object_object_add(new_member(root, "control"), "listen", json_object_new_int(idx));
-	}
+		err = journal_names(dm, s);
 	if (!err) {
 		*out = s;
 		return 0;
 	}
-fail:
 	snprintf(msg, len, "cannot write the state: %s", strerror(-err));
 	ho_free(s);
 	resume_serving(dm);
@@ -717,6 +782,258 @@ static bool hand_to_fd_store(struct daemon *dm)
 	pthread_mutex_unlock(&dm->reload_lock);
 	log_err("live restart: %s; stopping the usual way (open queues end)", msg);
 	return false;
+}
+
+/* --- the crash journal (cjournal.h) ----------------------------------------- */
+
+/* the delay between a change and the snapshot that has it (coalesces bursts) */
+#define CJ_DELAY_MS	20
+
+static void journal_arm(struct daemon *dm, uint64_t ms)
+{
+	if (dm->cj_armed)
+		return;
+	dm->cj_armed = true;
+	evloop_timer_set(dm->cj_timer, ms, 0);
+}
+
+static void journal_snapshot(struct daemon *dm)
+{
+	struct ho_state *s;
+	uint64_t gen;
+	int err;
+
+	dm->cj_armed = false;
+	gen = cj_gen(dm->cj);	/* before: what changes meanwhile counts as after */
+	pthread_mutex_lock(&dm->reload_lock);
+	err = write_state(dm, true, false, &s);
+	pthread_mutex_unlock(&dm->reload_lock);
+	if (!err) {
+		err = cj_commit(dm->cj, s, gen);
+		ho_free(s);
+	}
+	if (!err) {
+		if (dm->cj_fails)
+			log_info("crash journal: snapshots written again");
+		dm->cj_fails = 0;
+		return;
+	}
+	if (dm->cj_fails++ == 0)
+		log_err("crash journal: snapshot not written: %s (a crash now revokes the queues "
+			"changed since the last one); trying again every second", strerror(-err));
+	journal_arm(dm, 1000);
+}
+
+static void on_cj_timer(struct ev_source *src, int fd, uint32_t events, void *ctx)
+{
+	(void)src, (void)fd, (void)events;
+	journal_snapshot(ctx);
+}
+
+static void on_cj_kick(struct ev_source *src, int fd, uint32_t events, void *ctx)
+{
+	struct daemon *dm = ctx;
+
+	(void)src, (void)fd, (void)events;
+	cj_kicked(dm->cj);
+	journal_arm(dm, CJ_DELAY_MS);
+}
+
+/*
+ * Serving: the journal goes to the store (any older one out first: one
+ * name, one journal), then its first snapshot.  A failure leaves the
+ * daemon serving without crash recovery (logged).
+ */
+static void journal_start(struct daemon *dm)
+{
+	char msg[80];
+	int fd, err;
+
+	if (!dm->cj)
+		return;
+
+	fd = cj_fd(dm->cj);
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", cj_store_name(dm->cj));
+	err = ho_notify(msg, &fd, 1);
+	if (!err)
+		err = evloop_add_fd(dm->loop, cj_kick_fd(dm->cj), EPOLLIN, on_cj_kick, dm, NULL,
+				    NULL);
+	if (!err)
+		err = evloop_add_timer(dm->loop, on_cj_timer, dm, NULL, &dm->cj_timer);
+	if (err) {
+		log_err("crash journal: cannot start: %s (a crash of uacced ends the open queues)",
+			strerror(-err));
+		return;
+	}
+	journal_snapshot(dm);
+	log_info("crash journal: on (systemd's fd store holds the connections and queues)");
+}
+
+/* names a predecessor's journal has in the store (planned restart by execve) */
+static void journal_inherit(struct daemon *dm)
+{
+	json_object *arr = ho_get(ho_root(dm->ho), "cjournal_stored");
+	int n = arr && json_object_is_type(arr, json_type_array) ?
+			(int)json_object_array_length(arr) : 0;
+	char **v;
+
+	if (!dm->cj || !n || !(v = calloc((size_t)n, sizeof(*v))))
+		return;
+	for (int i = 0; i < n; i++)
+		v[i] = (char *)json_object_get_string(json_object_array_get_idx(arr, i));
+	for (int i = 0; i < n; i++)
+		if (!v[i])
+			v[i] = (char *)"";
+	if (cj_inherit_names(dm->cj, v, n))
+		log_warn("crash journal: the predecessor's fds stay in the store until a stop");
+	free(v);
+}
+
+/*
+ * The store's fds of the predecessor stay until this journal's first
+ * snapshot is in place (a crash before it recovers from the old one), then
+ * go.  0, or -errno: the caller drops them now.
+ */
+static int journal_inherit_store(struct daemon *dm)
+{
+	char *const *names;
+	int n = ho_store_names(dm->ho, &names);
+
+	return cj_inherit_names(dm->cj, names, n);
+}
+
+/* the qid of an exported queue is among n ids */
+static bool id_in(const uint64_t *ids, int n, uint64_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * The snapshot against the live table: a queue gone since is not taken
+ * (nor its file: the kernel released it), one changed since is revoked.
+ */
+static void crash_prune(struct daemon *dm)
+{
+	json_object *root = ho_root(dm->ho), *core = ho_get(root, "core");
+	json_object *qs = ho_get(core, "queues"), *fe = ho_get(root, "frontend");
+	json_object *files = ho_get(fe, "files"), *nq, *nf;
+	int n = qs && json_object_is_type(qs, json_type_array) ? (int)json_object_array_length(qs) : 0;
+	int nfl = files && json_object_is_type(files, json_type_array) ?
+			  (int)json_object_array_length(files) : 0;
+	uint64_t *gone = calloc((size_t)n + 1, sizeof(*gone));
+	int ngone = 0, revoked = 0, kept = 0;
+
+	nq = json_object_new_array();
+	nf = json_object_new_array();
+	if (!gone || !nq || !nf) {
+		free(gone);
+		json_object_put(nq);
+		json_object_put(nf);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		json_object *q = json_object_array_get_idx(qs, i);
+		uint64_t id = (uint64_t)ho_get_int(q, "id", 0);
+		uint64_t g = cj_live_gen(&dm->rec, id);
+
+		if (!g) {
+			gone[ngone++] = id;
+			continue;
+		}
+		if (g > dm->rec.snap_gen) {
+			json_object_object_add(q, "revoke", json_object_new_boolean(true));
+			revoked++;
+		} else {
+			kept++;
+		}
+		json_object_array_add(nq, json_object_get(q));
+	}
+	for (int i = 0; i < nfl; i++) {
+		json_object *f = json_object_array_get_idx(files, i);
+
+		if (!id_in(gone, ngone, (uint64_t)ho_get_int(f, "fh", 0)))
+			json_object_array_add(nf, json_object_get(f));
+	}
+	if (core)
+		json_object_object_add(core, "queues", nq);
+	else
+		json_object_put(nq);
+	if (fe)
+		json_object_object_add(fe, "files", nf);
+	else
+		json_object_put(nf);
+	free(gone);
+	log_warn("crash restart: the journal's snapshot has %d queue(s): %d taken over, %d "
+		 "revoked (changed after it), %d closed since; %d request(s) in flight",
+		 n, kept, revoked, ngone, dm->rec.ninflight);
+}
+
+/*
+ * ho_receive found fds but no planned state: a crash.  The journal's
+ * snapshot becomes dm->ho (pruned), or nothing can be taken and the
+ * store's fds go (a fresh start).
+ */
+static void crash_prepare(struct daemon *dm)
+{
+	struct ho_state *s = dm->ho;
+	const char *why = "no crash journal among them";
+	int sfd, err, found = 0;
+
+	/* the newest journal with a snapshot (a successor's first one may lack it) */
+	for (int i = 0; i < ho_raw_count(s); i++) {
+		const char *nm = ho_raw_name(s, i);
+		struct cj_recovery r;
+		int jfd;
+
+		if (!nm || strncmp(nm, CJ_STORE_NAME "-", strlen(CJ_STORE_NAME) + 1) != 0)
+			continue;
+		jfd = ho_raw_take(s, nm);
+		err = jfd < 0 ? jfd : cj_read(jfd, &r);
+		if (jfd >= 0)
+			close(jfd);
+		if (err) {
+			why = err == -ENOENT ? "the crash journal has no snapshot yet" :
+			      "the crash journal cannot be read";
+			continue;
+		}
+		if (found && r.epoch <= dm->rec.epoch) {
+			cj_recovery_fini(&r);
+			continue;
+		}
+		if (found)
+			cj_recovery_fini(&dm->rec);
+		dm->rec = r;
+		found = 1;
+	}
+	if (!found)
+		goto fresh;
+	sfd = ho_raw_take(s, dm->rec.snap_name);
+	if (sfd < 0) {
+		why = "the crash journal's snapshot is not in the store";
+		goto fresh;
+	}
+	err = ho_load_snapshot(s, sfd);
+	close(sfd);
+	if (err) {
+		why = err == -EPROTO ? "the snapshot has a newer format than this uacced reads" :
+		      "the snapshot cannot be read";
+		goto fresh;
+	}
+	dm->crash = true;
+	log_warn("crash restart: uacced pid %lld ended without handing over: taking over from "
+		 "its crash journal", (long long)ho_get_int(ho_get(ho_root(s), "daemon"), "pid", 0));
+	crash_prune(dm);
+	return;
+fresh:
+	log_warn("crash restart: fds in systemd's fd store but %s: starting afresh (the open "
+		 "queues of before end)", why);
+	cj_recovery_fini(&dm->rec);
+	ho_fdstore_forget(s);
+	ho_free(s);
+	dm->ho = NULL;
 }
 
 /* the control thread's "restart": the main loop does it (on_restart_req) */
@@ -952,6 +1269,7 @@ static int setup(struct daemon *dm)
 		.instances_changed = hook_instances,
 		.watch_owner = hook_watch,
 		.unwatch_owner = hook_unwatch,
+		.queue_changed = hook_queue_changed,
 	};
 	const struct control_ops ctl_ops = {
 		.ctx = dm,
@@ -981,6 +1299,18 @@ static int setup(struct daemon *dm)
 		return -EEXIST;
 	}
 	rundir_remove_stale(dm->rundir);
+	if (dm->fd_store && getenv("NOTIFY_SOCKET")) {
+		struct timespec now;
+
+		/* epochs only grow: the wall clock's ns, past the predecessor's */
+		clock_gettime(CLOCK_REALTIME, &now);
+		err = cj_open(MAX((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+				  dm->rec.epoch + 1), &dm->cj);
+		if (err)
+			log_err("crash journal: %s (a crash of uacced ends the open queues)",
+				strerror(-err));
+	}
+	fo.journal = dm->cj;
 	err = core_new(&hooks, &dm->core);
 	if (err)
 		return err;
@@ -1016,6 +1346,8 @@ static int setup(struct daemon *dm)
 		core_adopt_done(dm->core);	/* queues no file claimed */
 	if (err)
 		return err;
+	if (dm->crash)
+		frontend_crash_answer(dm->fe, dm->rec.inflight, dm->rec.ninflight, dm->rec.max_kh);
 	devtable_set_frontend(dm->dt, dm->fe);
 	bp = broker_perms(&fo);
 	/* before the first client: fd_ident's mount table fd (fdident.h) */
@@ -1058,18 +1390,23 @@ static int setup(struct daemon *dm)
 		 devtable_hw_waiting(dm->dt) ? " (others wait for hardware)" : "", src, sum,
 		 dm->rundir);
 	if (dm->ho) {
-		log_info("live restart: serving the queues of pid %lld",
+		log_info("%s: serving the queues of pid %lld",
+			 dm->crash ? "crash restart" : "live restart",
 			 (long long)ho_get_int(ho_get(ho_root(dm->ho), "daemon"), "pid", 0));
-		if (strcmp(ho_get_str(ho_root(dm->ho), "transport", ""), "exec") != 0)
+		if (strcmp(ho_get_str(ho_root(dm->ho), "transport", ""), "exec") == 0)
+			journal_inherit(dm);
+		else if (!dm->cj || journal_inherit_store(dm))
 			ho_fdstore_forget(dm->ho);
 		answer_restart(dm);
 		ho_free(dm->ho);
 		dm->ho = NULL;
+		cj_recovery_fini(&dm->rec);
 	}
 	/* every node exists with its final mode: frontend_start waited for it */
 	notify_send("READY=1\nMAINPID=%d", (int)getpid());
 	devtable_status(dm->dt, NULL);
 	pthread_mutex_unlock(&dm->reload_lock);
+	journal_start(dm);	/* its snapshot takes the reload lock */
 	return 0;
 }
 
@@ -1085,6 +1422,7 @@ static void teardown(struct daemon *dm)
 	dm->fe = NULL;
 	devtable_free(dm->dt);	/* its sources leave the loop */
 	core_free(dm->core);
+	cj_free(dm->cj);	/* after every queue: their hooks write into it */
 	config_free(&dm->cfg);
 	evloop_free(dm->loop);
 	if (dm->sigfd >= 0)
@@ -1145,6 +1483,8 @@ int main(int argc, char **argv)
 	r = ho_receive(&dm.ho);
 	if (r && spawned)
 		return 1;	/* the predecessor serves on: it sees no answer */
+	if (dm.ho && ho_is_raw(dm.ho))
+		crash_prepare(&dm);
 	r = config_load(dm.config_path, dm.config_explicit, &dm.cfg, err, sizeof(err));
 	if (r) {
 		log_err("configuration rejected: %s", err);

@@ -10,6 +10,8 @@
 #include "backend.h"
 #include "region.h"
 
+static uint64_t region_serial;
+
 int region_create(int type, size_t size, const char *name, struct uacce_region **out)
 {
 	struct uacce_region *r;
@@ -20,6 +22,7 @@ int region_create(int type, size_t size, const char *name, struct uacce_region *
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELAXED);
 	r->refs = 1;
 	r->type = type;
 	r->size = size;
@@ -78,6 +81,7 @@ int region_adopt(int type, int fd, size_t size, uint64_t uaddr, struct uacce_reg
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELAXED);
 	r->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r->map == MAP_FAILED) {
 		err = -errno;

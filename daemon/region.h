@@ -17,6 +17,7 @@ struct uacce_region {
 	size_t size;
 	uint64_t uaddr;		/* owner's address, 0 = not mapped; atomic */
 	unsigned long acct_gen;	/* core accounting pass that counted it; core lock */
+	uint64_t serial;	/* unique in this process (its name in the crash journal) */
 };
 
 /* -errno; *out owns one reference */

@@ -211,6 +211,17 @@ struct uacce_backend_queue_ops {
 	 */
 	int (*adopt_queue)(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob,
 			   size_t len, struct uacce_hwq **out);
+	/*
+	 * recover_queue (optional): as adopt_queue, after a crash of the
+	 * daemon: there is no saved state, the positions are taken from the
+	 * shared memory (rings, register pages) as the client and the dead
+	 * daemon left them.  A request the dead daemon was in the middle of
+	 * is done again (the backend must make that safe, or return -errno:
+	 * the queue is then revoked).  The core calls resume_queue afterwards
+	 * when the queue was started.
+	 */
+	int (*recover_queue)(struct uacce_hwdev *hd, struct uacce_queue *q,
+			     struct uacce_hwq **out);
 };
 
 struct uacce_backend_ops {

@@ -97,6 +97,21 @@ static int dummy_adopt(struct soft_q *sq, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/*
+ * After a crash: the tail the device last published in the register page
+ * (the client can write that page: a bad value only breaks its own queue).
+ * A copy in progress is done again: memcpy is idempotent.
+ */
+static int dummy_recover(struct soft_q *sq)
+{
+	uint32_t tail = __atomic_load_n(&reg_of(sq)->tail, __ATOMIC_ACQUIRE);
+
+	if (tail >= Q_BDS)
+		return -EINVAL;
+	sq->tail = tail;
+	return 0;
+}
+
 static uint32_t *dummy_wake_word(struct soft_q *sq, uint32_t **sleeping)
 {
 	struct dummy_wake *w = wake_of(sq);
@@ -117,6 +132,7 @@ const struct soft_personality soft_dummy_v1 = {
 	.wake_word = dummy_wake_word,
 	.save = dummy_save,
 	.adopt = dummy_adopt,
+	.recover = dummy_recover,
 };
 
 const struct soft_personality soft_dummy_v2 = {
@@ -131,4 +147,5 @@ const struct soft_personality soft_dummy_v2 = {
 	.wake_word = dummy_wake_word,
 	.save = dummy_save,
 	.adopt = dummy_adopt,
+	.recover = dummy_recover,
 };

@@ -656,6 +656,31 @@ int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *
 	return 0;
 }
 
+int soft_recover_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out)
+{
+	struct soft_q *sq;
+	int err;
+
+	if (!soft_dev_of(hd)->pers->recover)
+		return -EOPNOTSUPP;
+	sq = calloc(1, sizeof(*sq));
+	if (!sq)
+		return -ENOMEM;
+	sq->dev = soft_dev_of(hd);
+	sq->hw.dev = hd;
+	sq->q = q;
+	sq->updated = 1;	/* whatever the client waits for: it looks again */
+	pthread_mutex_init(&sq->proc_lock, NULL);
+	err = sq->dev->pers->recover(sq);
+	if (err) {
+		pthread_mutex_destroy(&sq->proc_lock);
+		free(sq);
+		return err;
+	}
+	*out = &sq->hw;
+	return 0;
+}
+
 int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io)
 {
 	struct soft_q *sq = soft_q_of(hq);
@@ -711,6 +736,7 @@ const struct uacce_backend_queue_ops soft_queue_ops = {
 	.resume_queue = soft_resume_queue,
 	.save_queue = soft_save_queue,
 	.adopt_queue = soft_adopt_queue,
+	.recover_queue = soft_recover_queue,
 };
 
 const struct uacce_backend_ops soft_backend_ops = {

@@ -83,6 +83,8 @@ struct soft_personality {
 	 */
 	ssize_t (*save)(struct soft_q *sq, uint8_t *buf, size_t len);
 	int (*adopt)(struct soft_q *sq, const uint8_t *buf, size_t len);
+	/* after a crash: positions from the shared memory (backend.h recover_queue) */
+	int (*recover)(struct soft_q *sq);
 };
 
 struct soft_pool;
@@ -170,6 +172,7 @@ void soft_cancel(struct uacce_hwq *hq);
 void soft_suspend_queue(struct uacce_hwq *hq);
 int soft_resume_queue(struct uacce_hwq *hq);
 ssize_t soft_save_queue(struct uacce_hwq *hq, void *buf, size_t len);
+int soft_recover_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out);
 int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob, size_t len,
 		     struct uacce_hwq **out);
 

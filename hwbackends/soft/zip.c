@@ -571,6 +571,29 @@ static int zip_adopt(struct soft_q *sq, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/*
+ * After a crash: every SQE taken gets exactly one CQE, so the SQEs from
+ * the last CQE the device published on are taken again (one the dead
+ * daemon was working on is done again: a whole-buffer job rewrites the
+ * same output; a stream's state is lost, it ends with EPIPE as after a
+ * planned restart).
+ */
+static int zip_recover(struct soft_q *sq)
+{
+	struct zip_q *zq;
+	int err = zip_setup(sq, false);
+
+	if (err)
+		return err;
+	zq = zq_of(sq);
+	zq->cq_tail = __atomic_load_n(&zq->regs->cq_tail, __ATOMIC_ACQUIRE);
+	zq->sq_head = zq->cq_tail;
+	__atomic_store_n(&zq->regs->sq_head, zq->sq_head, __ATOMIC_RELEASE);
+	zq->bad_tail = 0;
+	zq->ring_bad = false;
+	return 0;
+}
+
 static void zip_fini_queue(struct soft_q *sq)
 {
 	struct zip_q *zq = zq_of(sq);
@@ -612,4 +635,5 @@ const struct soft_personality soft_zip_v1 = {
 	.fini_queue = zip_fini_queue,
 	.save = zip_save,
 	.adopt = zip_adopt,
+	.recover = zip_recover,
 };

@@ -1,0 +1,164 @@
+#!/bin/bash
+# test/integ/run-crash.sh BUILD_DIR - crash restart (issue 16, item 2):
+# uacced --fd-store runs under a service manager that keeps its fd store
+# and restarts it whenever it ends (test/clients/fakesd on the host; the
+# systemd guest runs run-systemd.sh's own check with systemd itself).
+# Clients in the middle of their work on the soft devices while uacced is
+# killed with SIGKILL UACCE_CRASHES times (default 10): the successor takes
+# the queues over from the crash journal; every ring request completes
+# byte-exact, old fds keep working, new opens work, queues opened and
+# closed around a crash leave nothing behind (available_instances exact),
+# a request the dead daemon had read and not answered is answered (EIO)
+# instead of hanging.  FUSE fallback on the host, CUSE in the guest.
+# Last line: "crash: N passed, M failed"; exit status M.
+set -u
+IT_NAME=${IT_NAME:-crash}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/integ/lib.sh
+. "$here/lib.sh"
+it_begin "${1:-}"
+crashes=${UACCE_CRASHES:-10}
+it_copy_prog "$build/test/clients" restart-client restart-client || fatal "copy restart-client"
+it_copy_prog "$build/test/clients" fakesd fakesd || fatal "copy fakesd"
+it_copy_prog "$build" uaccectl uaccectl || fatal "copy uaccectl"
+RC=$IT_TMP/bin/restart-client
+CTL=(env UACCE_RUNTIME_DIR="$IT_RT" "$IT_TMP/bin/uaccectl")
+it_write_config
+
+# the daemon under fakesd: IT_DPID is fakesd (it_cleanup stops it: a stop
+# empties the store)
+args=(-f --frontend "$IT_FRONTEND" --runtime-dir "$IT_RT" -c "$IT_CFG" --fd-store)
+[ "$IT_FRONTEND" = fuse ] && args+=(--fuse-dir "$IT_NODE_DIR")
+IT_DLOG=$IT_TMP/uacced.log
+SDLOG=$IT_TMP/fakesd.log
+"$IT_TMP/bin/fakesd" -s "$IT_TMP/notify.sock" -l "$SDLOG" -- "$IT_DAEMON" "${args[@]}" \
+	</dev/null >"$IT_DLOG" 2>&1 &
+IT_DPID=$!
+pidfile=$IT_RT/uacced.pid
+dpid() { cat "$pidfile" 2>/dev/null; }
+journal_on() { grep -q "crash journal: on" "$IT_DLOG"; }
+it_wait $((20000 * IT_TS)) eval 'it_nodes_up && journal_on' ||
+	fatal "the daemon did not start with its crash journal: $(tail -n 5 "$IT_DLOG")"
+it_ok "uacced started under a service manager with an fd store; crash journal on"
+
+devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML0" "$IT_ML1" "$IT_MLZ0" "$IT_MLZ1")
+avail_all() {
+	local d out=
+	for d in "${devs[@]}"; do out+="$d=$(it_attr "$d" available_instances) "; done
+	echo "$out"
+}
+full=$(for d in "${devs[@]}"; do printf '%s=%s ' "$d" "$IT_QUEUES"; done)
+[ "$(avail_all)" = "$full" ] || it_bad "available_instances at the start: $(avail_all)"
+
+served() { grep -c "crash restart: serving the queues of pid" "$IT_DLOG"; }
+# crash: SIGKILL the daemon, wait for its successor to serve
+crash() {
+	local old n0 p
+	old=$(dpid)
+	n0=$(served)
+	[ -n "$old" ] || return 1
+	kill -KILL "$old" 2>/dev/null || return 1
+	it_wait $((30000 * IT_TS)) eval '[ "$(served)" -gt '"$n0"' ]' || return 1
+	p=$(dpid)
+	[ -n "$p" ] && [ "$p" != "$old" ] && kill -0 "$p" 2>/dev/null
+}
+# the successor's snapshot is current: some ms after the last change
+settle() { sleep 0.3; }
+
+# --- 1. clients at work across crashes ---------------------------------------------
+cdir=$IT_TMP/rc
+mkdir -p "$cdir"
+"$RC" -d "$cdir" "dummy:$IT_DEV1" "dummy:$IT_ML1" "zip:$IT_MLZ0" "zip:$IT_MLZ1" \
+	"poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
+cpid=$!
+IT_BG_PIDS+=("$cpid")
+queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 5 ]; }
+it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 5 queues did not open: $(cat "$cdir/err")"
+settle
+before=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+fail=0
+for i in $(seq 1 "$crashes"); do
+	if [ "$i" = 2 ]; then
+		# a queue opened and closed just before the crash: the journal's
+		# snapshot may have it, the live table says it is gone
+		"$IT_DUMMY" -d "$IT_DEV0" -n 1 -s 64 >/dev/null 2>&1
+	fi
+	if ! crash; then
+		it_bad "crash $i: no successor serves (pid file: $(dpid)): $(tail -n 3 "$IT_DLOG")"
+		fail=1
+		break
+	fi
+	[ "$i" = 1 ] && touch "$cdir/go"	# the poller's request: after the first crash
+	settle
+	kill -0 "$cpid" 2>/dev/null || { it_bad "crash $i: the client died"; fail=1; break; }
+done
+[ "$fail" = 0 ] && it_ok "$crashes SIGKILLs of uacced with 5 clients at work: a successor took over each time"
+after=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+if [ "$before" = "$after" ]; then
+	it_ok "the same queues (ids) before and after: $after"
+else
+	it_bad "queues before: $before; after: $after"
+fi
+it_cmd "a new open after the crashes (uacce-dummy on $IT_DEV1)" 60 root \
+	"$IT_DUMMY" -d "$IT_DEV1" -n 50 -s 4096
+touch "$cdir/stop"
+if wait "$cpid"; then
+	it_ok "every request of every client completed byte-exact, none saw an error"
+else
+	it_bad "a client saw an error"
+fi
+while read -r line; do
+	it_info "client: $line"
+done <"$cdir/out.json"
+grep -q '"spec":"poll:[^"]*".*"requests":[1-9]' "$cdir/out.json" &&
+	it_ok "a poll(2) blocked before a crash woke for a request after it" ||
+	it_bad "the poller: $(grep '"spec":"poll' "$cdir/out.json")"
+it_wait $((10000 * IT_TS)) eval '[ "$(avail_all)" = "$full" ]' &&
+	it_ok "available_instances back to $IT_QUEUES on every device" ||
+	it_bad "available_instances after the clients: $(avail_all)"
+
+# --- 2. a request in flight at the crash is answered --------------------------------
+# poll-loop polls a queue back to back (each poll(2) a FUSE_POLL request
+# the daemon answers): a crash most often finds one read and not answered
+# (tried until one did).  Its caller must be answered (EIO: POLLERR)
+# instead of waiting forever.
+it_copy_prog "$build/test/clients" poll-loop poll-loop || fatal "copy poll-loop"
+answered() { grep -o "crash restart: [0-9]* request(s) of the predecessor answered EIO" "$IT_DLOG" |
+	awk '{s += $3} END {print s + 0}'; }
+hit=0
+for try in $(seq 1 10); do
+	a0=$(answered)
+	"$IT_TMP/bin/poll-loop" "$IT_NODE_DIR/$IT_DEV1" >"$IT_TMP/inflight.out" 2>&1 &
+	f0=$!
+	IT_BG_PIDS+=("$f0")
+	sleep 0.5
+	crash || { it_bad "the crash with requests in flight: no successor"; break; }
+	if [ "$(answered)" -gt "$a0" ]; then
+		hit=1
+		if it_wait $((20000 * IT_TS)) it_reaped "$f0"; then
+			it_ok "try $try: a request in flight at the crash was answered: $(cat "$IT_TMP/inflight.out")"
+		else
+			it_bad "try $try: a request in flight was answered but its client waits: $(it_pstate "$f0")"
+		fi
+	fi
+	kill -KILL "$f0" 2>/dev/null
+	it_wait $((20000 * IT_TS)) it_reaped "$f0" ||
+		it_bad "try $try: poll-loop does not end after SIGKILL: $(it_pstate "$f0")"
+	wait "$f0" 2>/dev/null
+	[ "$hit" = 1 ] && break
+done
+[ "$hit" = 1 ] || it_bad "no crash of 10 found a request in flight (the check did not run)"
+it_wait $((10000 * IT_TS)) eval '[ "$(avail_all)" = "$full" ]' &&
+	it_ok "available_instances back to $IT_QUEUES on every device after it" ||
+	it_bad "available_instances after the in-flight crash: $(avail_all)"
+
+# --- 3. nothing piles up in the store ------------------------------------------------
+stored() { awk '/^store /{s[$2]=1} /^remove /{delete s[$2]} END{print length(s)}' "$SDLOG"; }
+n=$(stored)
+[ "$n" -lt 40 ] && it_ok "the fd store holds $n fds for an idle daemon" ||
+	it_bad "the fd store holds $n fds for an idle daemon: $(awk '/^store /{s[$2]=1} /^remove /{delete s[$2]} END{for (k in s) print k}' "$SDLOG" | head -n 20 | tr '\n' ' ')"
+n=$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')
+[ "$n" = 0 ] && it_ok "no queue left" || it_bad "$n queues left"
+
+grep -E "crash restart|crash journal" "$IT_DLOG" | sort | uniq -c | sort -rn | head -n 8 | it_indent
+it_summary
