@@ -108,6 +108,9 @@ suite kgate-asan test/integ/run-kgate.sh "$asan"
 # live restart (issue 16): 100 restarts with clients at work, FUSE fallback
 suite restart env UACCE_RESTARTS=100 test/integ/run-restart.sh "$build"
 suite restart-asan test/integ/run-restart.sh "$asan"
+# crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store
+suite crash env UACCE_CRASHES=20 test/integ/run-crash.sh "$build"
+suite crash-asan test/integ/run-crash.sh "$asan"
 suite cdi test/integ/run-cdi.sh "$build"
 suite cdi-asan test/integ/run-cdi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections

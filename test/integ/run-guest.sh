@@ -80,6 +80,9 @@ for b in "$@"; do
 	[ -x "$here/run-ho-fe.sh" ] && run "$tag: ho-fe" "$here/run-ho-fe.sh" "$b"
 	[ -x "$here/run-restart.sh" ] &&
 		run "$tag: restart" env UACCE_RESTARTS=${UACCE_GUEST_RESTARTS:-10} "$here/run-restart.sh" "$b"
+	# crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store, CUSE
+	[ -x "$here/run-crash.sh" ] &&
+		run "$tag: crash" env UACCE_CRASHES=${UACCE_GUEST_CRASHES:-10} "$here/run-crash.sh" "$b"
 	# the BPF gate for kernel devices (issue 17): the guest's kernel has the BPF LSM on
 	[ -x "$here/run-kgate.sh" ] &&
 		run "$tag: kgate" env UACCE_KGATE_EXPECT=enforced "$here/run-kgate.sh" "$b"
