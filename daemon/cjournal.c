@@ -61,6 +61,9 @@ struct cj_ient {
 	uint64_t unique;		/* 0: empty */
 	uint64_t fh;
 	uint32_t opcode, conn;
+	uint32_t len;			/* bytes of req (the whole request); 0: too long */
+	uint32_t pad;
+	uint8_t req[CJ_REQ_MAX];
 };
 
 #define CJ_SIZE (sizeof(struct cj_hdr) + CJ_QSLOTS * sizeof(struct cj_qent) + \
@@ -229,7 +232,7 @@ static uint32_t islot(uint32_t conn, uint64_t unique)
 }
 
 void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint32_t opcode,
-		       uint64_t fh)
+		       uint64_t fh, const void *req, size_t len)
 {
 	uint32_t s;
 
@@ -245,6 +248,9 @@ void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint3
 		e->fh = fh;
 		e->opcode = opcode;
 		e->conn = conn;
+		e->len = req && len <= CJ_REQ_MAX ? (uint32_t)len : 0;
+		if (e->len)
+			memcpy(e->req, req, len);
 		__atomic_store_n(&e->unique, unique, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&j->lock);
 		return;
@@ -474,26 +480,34 @@ int cj_read(int fd, struct cj_recovery *out)
 		goto out;
 	}
 	cur = __atomic_load_n(&h->cur, __ATOMIC_ACQUIRE);
-	if (cur > 1) {
-		err = -ENOENT;
-		goto out;
-	}
-	out->snap_gen = h->snap[cur].gen;
 	out->epoch = h->epoch;
 	out->max_kh = h->max_kh;
-	out->snap_name = strndup(h->snap[cur].name, CJ_NAME_MAX - 1);
+	if (cur <= 1) {
+		out->snap_gen = h->snap[cur].gen;
+		out->snap_name = strndup(h->snap[cur].name, CJ_NAME_MAX - 1);
+		if (!out->snap_name) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
 	out->inflight = calloc(CJ_ISLOTS, sizeof(*out->inflight));
 	out->live_qid = calloc(CJ_QSLOTS, sizeof(uint64_t));
 	out->live_gen = calloc(CJ_QSLOTS, sizeof(uint64_t));
-	if (!out->snap_name || !out->inflight || !out->live_qid || !out->live_gen) {
+	if (!out->inflight || !out->live_qid || !out->live_gen) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (int i = 0; i < CJ_ISLOTS; i++)
-		if (in[i].unique)
-			out->inflight[out->ninflight++] = (struct cj_inflight){
-				.unique = in[i].unique, .fh = in[i].fh,
-				.opcode = in[i].opcode, .conn = in[i].conn };
+		if (in[i].unique) {
+			struct cj_inflight *o = &out->inflight[out->ninflight++];
+
+			*o = (struct cj_inflight){ .unique = in[i].unique, .fh = in[i].fh,
+						   .opcode = in[i].opcode, .conn = in[i].conn };
+			if (in[i].len <= CJ_REQ_MAX) {
+				o->len = in[i].len;
+				memcpy(o->req, in[i].req, o->len);
+			}
+		}
 	for (int i = 0; i < CJ_QSLOTS; i++)
 		if (q[i].key && (q[i].key - 1) % CJ_QSLOTS == (uint64_t)i) {
 			out->live_qid[out->nlive] = q[i].key - 1;

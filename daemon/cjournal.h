@@ -27,6 +27,7 @@
 #define UACCED_CJOURNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* the journal memfd's name in the store: this, "-", its process's prefix */
@@ -59,8 +60,9 @@ void cj_kicked(struct cjournal *j);
 
 /* hooks: any thread, any lock (the journal's own lock is a leaf) */
 void cj_queue_changed(struct cjournal *j, uint64_t qid, bool gone);
+/* req/len: the whole request as read (kept when it fits CJ_REQ_MAX: replayed) */
 void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint32_t opcode,
-		       uint64_t fh);
+		       uint64_t fh, const void *req, size_t len);
 void cj_inflight_end(struct cjournal *j, uint32_t conn, uint64_t unique);
 void cj_poll_kh(struct cjournal *j, uint64_t kh);
 /* the current generation (read before a snapshot is taken) */
@@ -81,11 +83,16 @@ int cj_inherit_names(struct cjournal *j, char *const *names, int n);
 
 /* --- recovery -------------------------------------------------------------- */
 
+/* a request's bytes the journal keeps (a uacce ioctl, a poll, a release fit) */
+#define CJ_REQ_MAX 512
+
 struct cj_inflight {
 	uint64_t unique;
 	uint64_t fh;
 	uint32_t opcode;
 	uint32_t conn;
+	uint32_t len;			/* of req; 0: not kept (answered EIO) */
+	uint8_t req[CJ_REQ_MAX];
 };
 
 struct cj_recovery {
@@ -97,13 +104,13 @@ struct cj_recovery {
 	/* every queue of the live table: id and last change */
 	uint64_t *live_qid, *live_gen;
 	int nlive;
-	char *snap_name;		/* the store name of the current snapshot */
+	char *snap_name;		/* the store name of the current snapshot; NULL: none yet */
 };
 
 /*
- * Read the journal of a crashed predecessor (memfd fd, not consumed):
- * -ENOENT when it never committed a snapshot, -EINVAL when it is not a
- * journal this build reads.
+ * Read the journal of a crashed predecessor (memfd fd, not consumed); one
+ * that never committed a snapshot has snap_name NULL (its in-flight table
+ * still counts).  -EINVAL when it is not a journal this build reads.
  */
 int cj_read(int fd, struct cj_recovery *out);
 void cj_recovery_fini(struct cj_recovery *r);

@@ -184,29 +184,37 @@ static struct fe_node *node_of_conn(struct frontend *fe, uint32_t conn)
 
 int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int n, uint64_t max_kh)
 {
-	int answered = 0, released = 0, lost = 0;
+	int replayed = 0, answered = 0, lost = 0;
 	uint64_t lo = max_kh > 4096 ? max_kh - 4096 : 0;
 	uint32_t done_conn[64];
 	int ndone = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct fe_node *node = node_of_conn(fe, v[i].conn);
+		struct fuse_session *se = node ? fe->tops->session(node) : NULL;
 
 		if (!node) {
 			lost++;	/* its connection died with the predecessor */
 			continue;
 		}
-		if (v[i].opcode == FUSE_RELEASE) {
-			struct fe_file *f = fe_file_find(fe, v[i].fh);
-
-			/* the file is closed: its queue goes as at any release */
-			if (f)
-				fe_file_release(f);
-			raw_answer(node, v[i].unique, 0);
-			released++;
+		/*
+		 * Done again, as if read now: the answer reaches its caller (a
+		 * request the predecessor had carried out and answered is
+		 * unknown to the kernel by now: that answer is dropped, and
+		 * libfuse releases an open the kernel refuses).  A request the
+		 * journal could not keep whole: EIO.
+		 */
+		if (se && v[i].len && fe_session_replay(se, v[i].req, v[i].len) == 0) {
+			replayed++;
+			node_info(node, "%s: request %llu (opcode %u) of the crashed predecessor "
+				  "done again", node->path, (unsigned long long)v[i].unique,
+				  v[i].opcode);
 		} else {
 			raw_answer(node, v[i].unique, -EIO);
 			answered++;
+			node_info(node, "%s: request %llu (opcode %u) of the crashed predecessor "
+				  "answered EIO", node->path, (unsigned long long)v[i].unique,
+				  v[i].opcode);
 		}
 		fe_node_put(node);
 	}
@@ -247,7 +255,7 @@ int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int 
 		if (lo == max_kh)
 			break;
 	}
-	log_info("crash restart: %d request(s) of the predecessor answered EIO, %d release(s) "
-		 "carried out, %d on connections that did not survive", answered, released, lost);
+	log_info("crash restart: %d request(s) of the predecessor done again, %d answered EIO, "
+		 "%d on connections that did not survive", replayed, answered, lost);
 	return 0;
 }

@@ -798,6 +798,11 @@ static int cuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 	return 0;
 }
 
+static struct fuse_session *cuse_session(struct fe_node *node)
+{
+	return cn(node)->se;
+}
+
 static struct fe_session_rec *cuse_session_rec(struct fe_node *node)
 {
 	return &cn(node)->rec;
@@ -838,5 +843,6 @@ const struct fe_transport_ops fe_cuse_transport = {
 	.adopt = cuse_adopt,
 	.session_fd = cuse_session_fd,
 	.session_rec = cuse_session_rec,
+	.session = cuse_session,
 	.abandon = cuse_abandon,
 };

@@ -807,6 +807,11 @@ static int fuse_adopt(struct frontend *fe, struct ho_state *s, json_object *o)
 	return 0;
 }
 
+static struct fuse_session *fuse_session_of(struct fe_node *node)
+{
+	return ff(node->fe)->se;
+}
+
 static struct fe_session_rec *fuse_session_rec_of(struct fe_node *node)
 {
 	return &ff(node->fe)->rec;
@@ -848,5 +853,6 @@ const struct fe_transport_ops fe_fuse_transport = {
 	.adopt = fuse_adopt,
 	.session_fd = fuse_session_fd_of,
 	.session_rec = fuse_session_rec_of,
+	.session = fuse_session_of,
 	.abandon = fuse_abandon,
 };

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "cjournal.h"
@@ -39,9 +40,17 @@
 void fe_rec_init(struct fe_session_rec *rec, struct frontend *fe)
 {
 	static uint32_t next_conn;
+	uint32_t r = 0;
 
 	rec->fe = fe;
-	rec->conn = __atomic_add_fetch(&next_conn, 1, __ATOMIC_RELAXED);
+	/*
+	 * The id stays with the connection across restarts (an adopted one
+	 * keeps its predecessor's): random, so that ids of different
+	 * generations do not meet; never 0
+	 */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)getpid() << 16;
+	rec->conn = (r ^ __atomic_add_fetch(&next_conn, 1, __ATOMIC_RELAXED)) | 1u << 31;
 }
 
 int fe_put_session_fd(struct ho_state *s, const struct fe_session_rec *rec, int fd)
@@ -73,7 +82,7 @@ static void journal_read(struct fe_session_rec *rec, const void *buf, size_t n)
 		memcpy(&ri, (const char *)buf + sizeof(*in), sizeof(ri));
 		fh = ri.fh;
 	}
-	cj_inflight_begin(rec->fe->opts.journal, rec->conn, in->unique, in->opcode, fh);
+	cj_inflight_begin(rec->fe->opts.journal, rec->conn, in->unique, in->opcode, fh, buf, n);
 }
 
 ssize_t fe_rec_read(struct fe_session_rec *rec, int fd, void *buf, size_t len)
@@ -167,6 +176,24 @@ int fe_session_replay_init(struct fuse_session *se, struct fe_session_rec *rec)
 	return 0;
 }
 
+int fe_session_replay(struct fuse_session *se, const void *req, size_t len)
+{
+	struct fuse_buf fbuf = { .size = len };
+	void *mem;
+
+	if (len < sizeof(struct fuse_in_header))
+		return -EINVAL;
+	mem = malloc(len);
+	if (!mem)
+		return -ENOMEM;
+	memcpy(mem, req, len);
+	fbuf.mem = mem;
+	/* as if read now: the answer goes to the kernel under its unique */
+	fuse_session_process_buf(se, &fbuf);
+	free(mem);
+	return 0;
+}
+
 int fe_rec_export(const struct fe_session_rec *rec, json_object *o)
 {
 	if (!rec->init_opcode)
@@ -190,6 +217,8 @@ int fe_rec_import(struct fe_session_rec *rec, json_object *o)
 	rec->init_opcode = (uint32_t)op;
 	rec->init_len = (uint32_t)len;
 	rec->prev_conn = (uint32_t)ho_get_int(o, "conn", 0);
+	if (rec->prev_conn)
+		rec->conn = rec->prev_conn;	/* the connection's id for its whole life */
 	return 0;
 }
 

@@ -144,6 +144,8 @@ struct fe_transport_ops {
 	int (*session_fd)(struct fe_node *node);
 	/* the record of that connection (its ids for the crash journal) */
 	struct fe_session_rec *(*session_rec)(struct fe_node *node);
+	/* its libfuse session (a crashed predecessor's requests are replayed there) */
+	struct fuse_session *(*session)(struct fe_node *node);
 	/*
 	 * Frozen: free the sessions, closing only this process's fds (the
 	 * connections, mounts and nodes stay, held by the state's dups).
@@ -185,6 +187,8 @@ ssize_t fe_rec_writev(struct fe_session_rec *rec, int fd, struct iovec *iov, int
  * fuse_session_process_buf, its reply swallowed.  -errno.
  */
 int fe_session_replay_init(struct fuse_session *se, struct fe_session_rec *rec);
+/* a request as the kernel sent it, fed to se (its answer goes to the kernel) */
+int fe_session_replay(struct fuse_session *se, const void *req, size_t len);
 /* rec's INIT into o ("init", "init_opcode"); back from o: -EINVAL when absent */
 int fe_rec_export(const struct fe_session_rec *rec, json_object *o);
 int fe_rec_import(struct fe_session_rec *rec, json_object *o);

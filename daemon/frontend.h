@@ -115,10 +115,11 @@ int frontend_export(struct frontend *fe, struct ho_state *s, json_object *out);
 int frontend_export_live(struct frontend *fe, struct ho_state *s, json_object *out);
 struct cj_inflight;
 /*
- * After frontend_adopt of a crash journal's snapshot: answer the requests
- * the dead predecessor had read and not answered (EIO; a RELEASE is carried
- * out and answered 0) and wake every poller that may wait (handles up to
- * max_kh).  0.
+ * After frontend_adopt of a crash journal's snapshot: the requests the dead
+ * predecessor had read and not answered are done again (fed to the
+ * connection's session as if read now: their callers get real answers); one
+ * the journal could not keep whole is answered EIO.  Then every poller that
+ * may wait is woken (handles up to max_kh).  0.
  */
 int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int n,
 			  uint64_t max_kh);

@@ -840,23 +840,32 @@ static void on_cj_kick(struct ev_source *src, int fd, uint32_t events, void *ctx
 }
 
 /*
- * Serving: the journal goes to the store (any older one out first: one
- * name, one journal), then its first snapshot.  A failure leaves the
- * daemon serving without crash recovery (logged).
+ * The journal into the store before the first request is read: its
+ * in-flight table counts from then on (its first snapshot comes once the
+ * daemon serves, journal_start).  -errno.
+ */
+static int journal_store(struct daemon *dm)
+{
+	char msg[80];
+	int fd = cj_fd(dm->cj);
+
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", cj_store_name(dm->cj));
+	return ho_notify(msg, &fd, 1);
+}
+
+/*
+ * Serving: snapshots from now on, the first one at once (then what the
+ * predecessor left in the store goes).  A failure leaves the daemon
+ * serving without crash recovery (logged).
  */
 static void journal_start(struct daemon *dm)
 {
-	char msg[80];
-	int fd, err;
+	int err;
 
 	if (!dm->cj)
 		return;
 
-	fd = cj_fd(dm->cj);
-	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", cj_store_name(dm->cj));
-	err = ho_notify(msg, &fd, 1);
-	if (!err)
-		err = evloop_add_fd(dm->loop, cj_kick_fd(dm->cj), EPOLLIN, on_cj_kick, dm, NULL,
+	err = evloop_add_fd(dm->loop, cj_kick_fd(dm->cj), EPOLLIN, on_cj_kick, dm, NULL,
 				    NULL);
 	if (!err)
 		err = evloop_add_timer(dm->loop, on_cj_timer, dm, NULL, &dm->cj_timer);
@@ -972,6 +981,28 @@ static void crash_prune(struct daemon *dm)
 }
 
 /*
+ * r's in-flight requests appended to *v; returns false (always: the caller
+ * decides on r by its snapshot); a failed allocation loses them (logged)
+ */
+static bool inflight_add(struct cj_inflight **v, int *n, const struct cj_recovery *r)
+{
+	struct cj_inflight *nv;
+
+	if (!r->ninflight)
+		return false;
+	nv = realloc(*v, (size_t)(*n + r->ninflight) * sizeof(*nv));
+	if (!nv) {
+		log_err("crash restart: no memory for %d request(s) in flight: their callers "
+			"wait until the connection ends", r->ninflight);
+		return false;
+	}
+	memcpy(nv + *n, r->inflight, (size_t)r->ninflight * sizeof(*nv));
+	*v = nv;
+	*n += r->ninflight;
+	return false;
+}
+
+/*
  * ho_receive found fds but no planned state: a crash.  The journal's
  * snapshot becomes dm->ho (pruned), or nothing can be taken and the
  * store's fds go (a fresh start).
@@ -980,9 +1011,15 @@ static void crash_prepare(struct daemon *dm)
 {
 	struct ho_state *s = dm->ho;
 	const char *why = "no crash journal among them";
-	int sfd, err, found = 0;
+	struct cj_inflight *infl = NULL;
+	int sfd, err, found = 0, ninfl = 0;
 
-	/* the newest journal with a snapshot (a successor's first one may lack it) */
+	/*
+	 * The newest journal with a snapshot (a successor's first one may lack
+	 * it); the requests in flight of every journal (a successor that died
+	 * before its first snapshot may have read some; answering one that
+	 * was answered is harmless: the kernel does not know it any more).
+	 */
 	for (int i = 0; i < ho_raw_count(s); i++) {
 		const char *nm = ho_raw_name(s, i);
 		struct cj_recovery r;
@@ -995,11 +1032,13 @@ static void crash_prepare(struct daemon *dm)
 		if (jfd >= 0)
 			close(jfd);
 		if (err) {
-			why = err == -ENOENT ? "the crash journal has no snapshot yet" :
-			      "the crash journal cannot be read";
+			why = "the crash journal cannot be read";
 			continue;
 		}
-		if (found && r.epoch <= dm->rec.epoch) {
+		if (!inflight_add(&infl, &ninfl, &r) && (!r.snap_name ||
+		    (found && r.epoch <= dm->rec.epoch))) {
+			if (!r.snap_name)
+				why = "the crash journal has no snapshot yet";
 			cj_recovery_fini(&r);
 			continue;
 		}
@@ -1010,6 +1049,10 @@ static void crash_prepare(struct daemon *dm)
 	}
 	if (!found)
 		goto fresh;
+	free(dm->rec.inflight);
+	dm->rec.inflight = infl;
+	dm->rec.ninflight = ninfl;
+	infl = NULL;
 	sfd = ho_raw_take(s, dm->rec.snap_name);
 	if (sfd < 0) {
 		why = "the crash journal's snapshot is not in the store";
@@ -1028,6 +1071,7 @@ static void crash_prepare(struct daemon *dm)
 	crash_prune(dm);
 	return;
 fresh:
+	free(infl);
 	log_warn("crash restart: fds in systemd's fd store but %s: starting afresh (the open "
 		 "queues of before end)", why);
 	cj_recovery_fini(&dm->rec);
@@ -1306,6 +1350,10 @@ static int setup(struct daemon *dm)
 		clock_gettime(CLOCK_REALTIME, &now);
 		err = cj_open(MAX((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
 				  dm->rec.epoch + 1), &dm->cj);
+		if (!err && (err = journal_store(dm))) {
+			cj_free(dm->cj);
+			dm->cj = NULL;
+		}
 		if (err)
 			log_err("crash journal: %s (a crash of uacced ends the open queues)",
 				strerror(-err));

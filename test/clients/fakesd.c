@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -161,6 +162,8 @@ static pid_t start(char **argv, const char *sock)
 			dup2(store_fd[i], 3 + i);
 		for (int i = 0; i < nstore; i++)
 			close(store_fd[i]);
+		/* fakesd killed (a test's cleanup): the service goes too */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("NOTIFY_SOCKET", sock, 1);
 		if (nstore) {
 			snprintf(num, sizeof(num), "%d", nstore);

@@ -1,29 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * poll-loop NODE - open a queue (NODE, a uacce device node) and poll(2) it
- * with no timeout, back to back: every poll is a FUSE_POLL request the
- * daemon answers, so that a crash of the daemon most likely finds one it
- * had read and not answered (test/integ/run-crash.sh).  Ends at the first
- * POLLERR/POLLHUP/POLLNVAL or error: prints it and exits 1.  Never ends
- * otherwise.
+ * poll-loop NODE SECONDS - open a queue (NODE, a uacce device node) and
+ * poll(2) it with no timeout, back to back, for SECONDS: every poll is a
+ * FUSE_POLL request the daemon answers, so that a crash of the daemon most
+ * likely finds one it had read and not answered (test/integ/run-crash.sh).
+ * Prints "polls N" and exits 0; at the first POLLERR/POLLHUP/POLLNVAL or
+ * error prints it and exits 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
 	unsigned long n = 0;
+	struct timespec t0, t;
+	double secs;
 	int fd;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: poll-loop NODE\n");
+	if (argc != 3) {
+		fprintf(stderr, "usage: poll-loop NODE SECONDS\n");
 		return 2;
 	}
+	secs = atof(argv[2]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "poll-loop: %s: %s\n", argv[1], strerror(errno));
@@ -31,6 +37,13 @@ int main(int argc, char **argv)
 	}
 	for (;; n++) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > secs) {
+			printf("poll-loop: polls %lu, no error\n", n);
+			return 0;
+		}
+		{
 		int r = poll(&p, 1, 0);
 
 		if (r < 0 && errno != EINTR) {
@@ -40,6 +53,7 @@ int main(int argc, char **argv)
 		if (r > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL))) {
 			printf("poll-loop: poll %lu: revents 0x%x (error answer)\n", n, p.revents);
 			return 1;
+		}
 		}
 	}
 }
