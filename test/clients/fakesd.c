@@ -247,8 +247,11 @@ int main(int argc, char **argv)
 			else
 				logline("exit %d status %d", (int)w, WEXITSTATUS(st));
 			if (stopping) {
-				while (nstore)
-					store_remove(store_name[0]);
+				for (int i = 0; i < nstore; i++) {
+					close(store_fd[i]);
+					free(store_name[i]);
+				}
+				nstore = 0;
 				logline("stopped");
 				return 0;
 			}
