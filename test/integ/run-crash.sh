@@ -41,7 +41,7 @@ it_wait $((20000 * IT_TS)) eval 'it_nodes_up && journal_on' ||
 	fatal "the daemon did not start with its crash journal: $(tail -n 5 "$IT_DLOG")"
 it_ok "uacced started under a service manager with an fd store; crash journal on"
 
-devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML0" "$IT_ML1" "$IT_MLZ0" "$IT_MLZ1")
+devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML0" "$IT_ML1" "$IT_ML2" "$IT_MLZ0" "$IT_MLZ1")
 avail_all() {
 	local d out=
 	for d in "${devs[@]}"; do out+="$d=$(it_attr "$d" available_instances) "; done
@@ -68,12 +68,12 @@ settle() { sleep 0.3; }
 # --- 1. clients at work across crashes ---------------------------------------------
 cdir=$IT_TMP/rc
 mkdir -p "$cdir"
-"$RC" -d "$cdir" "dummy:$IT_DEV1" "dummy:$IT_ML1" "zip:$IT_MLZ0" "zip:$IT_MLZ1" \
-	"poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
+"$RC" -d "$cdir" "dummy:$IT_DEV0" "dummy:$IT_DEV1" "dummy:$IT_DEV2" "dummy:$IT_ML1" \
+	"zip:$IT_MLZ0" "zip:$IT_MLZ1" "poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
 cpid=$!
 IT_BG_PIDS+=("$cpid")
-queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 5 ]; }
-it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 5 queues did not open: $(cat "$cdir/err")"
+queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 7 ]; }
+it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 7 queues did not open: $(cat "$cdir/err")"
 settle
 before=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
 fail=0
@@ -81,7 +81,7 @@ for i in $(seq 1 "$crashes"); do
 	if [ "$i" = 2 ]; then
 		# a queue opened and closed just before the crash: the journal's
 		# snapshot may have it, the live table says it is gone
-		"$IT_DUMMY" -d "$IT_DEV0" -n 1 -s 64 >/dev/null 2>&1
+		"$IT_DUMMY" -d "$IT_ML2" -n 1 -s 64 >/dev/null 2>&1
 	fi
 	if ! crash; then
 		it_bad "crash $i: no successor serves (pid file: $(dpid)): $(tail -n 3 "$IT_DLOG")"
@@ -92,7 +92,7 @@ for i in $(seq 1 "$crashes"); do
 	settle
 	kill -0 "$cpid" 2>/dev/null || { it_bad "crash $i: the client died"; fail=1; break; }
 done
-[ "$fail" = 0 ] && it_ok "$crashes SIGKILLs of uacced with 5 clients at work: a successor took over each time"
+[ "$fail" = 0 ] && it_ok "$crashes SIGKILLs of uacced with 7 clients at work: a successor took over each time"
 after=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
 if [ "$before" = "$after" ]; then
 	it_ok "the same queues (ids) before and after: $after"
