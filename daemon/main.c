@@ -86,6 +86,7 @@ struct daemon {
 	struct ev_source *cj_timer;
 	bool cj_armed;			/* a snapshot is due (main thread) */
 	int cj_fails;
+	uint64_t cj_delay_ms;		/* from a change to its snapshot */
 	bool crash;			/* dm->ho is a crashed predecessor's snapshot */
 	struct cj_recovery rec;		/* its journal */
 };
@@ -803,6 +804,8 @@ static void journal_snapshot(struct daemon *dm)
 	uint64_t gen;
 	int err;
 
+	uint64_t t0 = monotonic_usec();
+
 	dm->cj_armed = false;
 	gen = cj_gen(dm->cj);	/* before: what changes meanwhile counts as after */
 	pthread_mutex_lock(&dm->reload_lock);
@@ -812,6 +815,11 @@ static void journal_snapshot(struct daemon *dm)
 		err = cj_commit(dm->cj, s, gen);
 		ho_free(s);
 	}
+	/*
+	 * Many queues make a snapshot long: the next one waits nine times as
+	 * long, so that snapshots take at most a tenth of a core.
+	 */
+	dm->cj_delay_ms = MAX((uint64_t)CJ_DELAY_MS, (monotonic_usec() - t0) * 9 / 1000);
 	if (!err) {
 		if (dm->cj_fails)
 			log_info("crash journal: snapshots written again");
@@ -836,7 +844,7 @@ static void on_cj_kick(struct ev_source *src, int fd, uint32_t events, void *ctx
 
 	(void)src, (void)fd, (void)events;
 	cj_kicked(dm->cj);
-	journal_arm(dm, CJ_DELAY_MS);
+	journal_arm(dm, dm->cj_delay_ms);
 }
 
 /*
@@ -1350,6 +1358,7 @@ static int setup(struct daemon *dm)
 		clock_gettime(CLOCK_REALTIME, &now);
 		err = cj_open(MAX((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
 				  dm->rec.epoch + 1), &dm->cj);
+		dm->cj_delay_ms = CJ_DELAY_MS;
 		if (!err && (err = journal_store(dm))) {
 			cj_free(dm->cj);
 			dm->cj = NULL;
