@@ -205,13 +205,26 @@ static void *store_thread(void *arg)
 			store_drop(st, name);
 		else {
 			if (strstr(buf, "BARRIER=1"))
-				st->barriers++;
+				__atomic_add_fetch(&st->barriers, 1, __ATOMIC_RELEASE);
 			for (int i = 0; i < nfds; i++)
 				close(fds[i]);	/* the barrier's answer */
 		}
 	}
 	return NULL;
 }
+
+static int store_count(struct store *st)
+{
+	int n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->n;
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+/* the fd stored under a name ending in suffix (the store's), or -1 */
+static int store_fd_of(struct store *st, const char *suffix);
 
 static int store_find(struct store *st, const char *suffix)
 {
@@ -226,6 +239,16 @@ static int store_find(struct store *st, const char *suffix)
 	}
 	pthread_mutex_unlock(&st->lock);
 	return found;
+}
+
+static int store_fd_of(struct store *st, const char *suffix)
+{
+	int i = store_find(st, suffix), fd;
+
+	pthread_mutex_lock(&st->lock);
+	fd = i >= 0 ? st->fds[i] : -1;
+	pthread_mutex_unlock(&st->lock);
+	return fd;
 }
 
 START_TEST(test_commit)
@@ -261,11 +284,11 @@ START_TEST(test_commit)
 	json_object_object_add(ho_root(s), "mark", json_object_new_int(1));
 	ck_assert_int_eq(cj_commit(j, s, cj_gen(j)), 0);
 	ho_free(s);
-	ck_assert_int_ge(st.barriers, 1);
+	ck_assert_int_ge(__atomic_load_n(&st.barriers, __ATOMIC_ACQUIRE), 1);
 	ck_assert_int_ge(store_find(&st, "-a"), 0);
 	ck_assert_int_ge(store_find(&st, "-b"), 0);
 	ck_assert_int_ge(store_find(&st, "-s1"), 0);
-	ck_assert_int_eq(st.n, 3);	/* the unnamed one is not stored */
+	ck_assert_int_eq(store_count(&st), 3);	/* the unnamed one is not stored */
 	/* snapshot 2 without "a": it leaves the store, so does snapshot 1 */
 	ck_assert_int_eq(ho_new(&s), 0);
 	ck_assert_int_eq(ho_put_fd_named(s, pb[1], "b"), 0);
@@ -278,7 +301,7 @@ START_TEST(test_commit)
 	ck_assert_int_lt(store_find(&st, "-a"), 0);
 	ck_assert_int_lt(store_find(&st, "-s1"), 0);
 	ck_assert_int_ge(store_find(&st, "-s2"), 0);
-	ck_assert_int_eq(st.n, 2);
+	ck_assert_int_eq(store_count(&st), 2);
 
 	/* what a successor reads: the journal names snapshot 2, its fd "b" */
 	ck_assert_int_eq(cj_read(cj_fd(j), &r), 0);
@@ -287,7 +310,7 @@ START_TEST(test_commit)
 	ck_assert_uint_gt(cj_live_gen(&r, 1), 0);
 	ck_assert_uint_le(cj_live_gen(&r, 1), r.snap_gen);
 	ck_assert_int_eq(ho_new(&back), 0);
-	fd = st.fds[store_find(&st, "-s2")];
+	fd = store_fd_of(&st, "-s2");
 	/* no raw fds: the name in "fdnames" is a hole, the document reads */
 	ck_assert_int_eq(ho_load_snapshot(back, fd), 0);
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(ho_root(back), "mark")), 2);
@@ -295,7 +318,7 @@ START_TEST(test_commit)
 	ck_assert_int_eq(ho_take_fd(back, 0), -EBADF);
 	ho_free(back);
 	/* the stored "b" is the pipe's write end */
-	ck_assert_int_eq(write(st.fds[store_find(&st, "-b")], "x", 1), 1);
+	ck_assert_int_eq(write(store_fd_of(&st, "-b"), "x", 1), 1);
 	ck_assert_int_eq(read(pb[0], &c, 1), 1);
 	ck_assert_int_eq(c, 'x');
 	cj_recovery_fini(&r);
