@@ -2,12 +2,13 @@
 /*
  * fakesd - the part of systemd's service manager that uacced's crash
  * restart relies on, for hosts without systemd as init (the tests):
- *   fakesd -s SOCKET -l LOGFILE -- PROGRAM ARGS...
+ *   fakesd -s SOCKET -l LOGFILE [-d MS] -- PROGRAM ARGS...
  * runs PROGRAM with NOTIFY_SOCKET=SOCKET, keeps an fd store
  * (FDSTORE=1 + FDNAME=, FDSTOREREMOVE=1, BARRIER=1 as sd_notify(3) and
  * systemd.service(5) describe them), and whenever PROGRAM ends (any
  * status, any signal: Restart=always) starts it again with the store as
- * LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID.  SIGTERM to fakesd: SIGTERM to
+ * LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID, MS milliseconds later (RestartSec=;
+ * default 0).  SIGTERM to fakesd: SIGTERM to
  * PROGRAM, wait, empty the store, exit (systemctl stop).
  * LOGFILE gets one line per event: "start PID", "ready PID", "exit PID
  * STATUS", "store NAME", "remove NAME" (the test reads it).
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_STORE 65536
@@ -182,15 +184,18 @@ static pid_t start(char **argv, const char *sock)
 int main(int argc, char **argv)
 {
 	const char *sockpath = NULL, *logpath = NULL;
+	int delay_ms = 0;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	sigset_t mask;
 	int opt, sock, sfd, one = 1;
 	pid_t child;
 	bool stopping = false;
 
-	while ((opt = getopt(argc, argv, "+s:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "+s:l:d:")) != -1) {
 		if (opt == 's')
 			sockpath = optarg;
+		else if (opt == 'd')
+			delay_ms = atoi(optarg);
 		else if (opt == 'l')
 			logpath = optarg;
 		else
@@ -198,7 +203,7 @@ int main(int argc, char **argv)
 	}
 	if (!sockpath || !logpath || optind >= argc ||
 	    strlen(sockpath) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "usage: fakesd -s SOCKET -l LOGFILE -- PROGRAM ARGS...\n");
+		fprintf(stderr, "usage: fakesd -s SOCKET -l LOGFILE [-d MS] -- PROGRAM ARGS...\n");
 		return 2;
 	}
 	logfp = fopen(logpath, "a");
@@ -254,6 +259,23 @@ int main(int argc, char **argv)
 				nstore = 0;
 				logline("stopped");
 				return 0;
+			}
+			if (delay_ms > 0) {
+				/* a restart delay; what arrives meanwhile is kept */
+				struct pollfd q = { .fd = sock, .events = POLLIN };
+				struct timespec t0, t;
+				long left;
+
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				for (;;) {
+					clock_gettime(CLOCK_MONOTONIC, &t);
+					left = delay_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
+							   (t.tv_nsec - t0.tv_nsec) / 1000000);
+					if (left <= 0)
+						break;
+					if (poll(&q, 1, (int)left) > 0)
+						drain(sock);
+				}
 			}
 			child = start(argv + optind, sockpath);
 			if (child < 0)

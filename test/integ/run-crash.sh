@@ -25,13 +25,14 @@ RC=$IT_TMP/bin/restart-client
 CTL=(env UACCE_RUNTIME_DIR="$IT_RT" "$IT_TMP/bin/uaccectl")
 it_write_config
 
-# the daemon under fakesd: IT_DPID is fakesd (it_cleanup stops it: a stop
-# empties the store)
+# the daemon under fakesd (restarts it 300 ms after it ended, as
+# RestartSec=): IT_DPID is fakesd (it_cleanup stops it: a stop empties the
+# store)
 args=(-f --frontend "$IT_FRONTEND" --runtime-dir "$IT_RT" -c "$IT_CFG" --fd-store)
 [ "$IT_FRONTEND" = fuse ] && args+=(--fuse-dir "$IT_NODE_DIR")
 IT_DLOG=$IT_TMP/uacced.log
 SDLOG=$IT_TMP/fakesd.log
-"$IT_TMP/bin/fakesd" -s "$IT_TMP/notify.sock" -l "$SDLOG" -- "$IT_DAEMON" "${args[@]}" \
+"$IT_TMP/bin/fakesd" -s "$IT_TMP/notify.sock" -l "$SDLOG" -d 300 -- "$IT_DAEMON" "${args[@]}" \
 	</dev/null >"$IT_DLOG" 2>&1 &
 IT_DPID=$!
 pidfile=$IT_RT/uacced.pid
@@ -140,7 +141,7 @@ for try in $(seq 1 10); do
 		it_bad "try $try: poll-loop still waits after the crash: $(it_pstate "$f0")"
 		break
 	fi
-	[ "$rc" = 0 ] || it_bad "try $try: poll-loop: $(cat "$IT_TMP/inflight.out")"
+	[ "$rc" = 0 ] || it_bad "try $try: poll-loop: $(cat "$IT_TMP/inflight.out"); the daemon: $(grep -E "crash restart|predecessor|revoked|ENODEV|unknown" "$IT_DLOG" | tail -n 6)"
 	if [ "$(again)" -gt "$a0" ]; then
 		hit=1
 		it_ok "try $try: a request in flight at the crash was done again ($(grep "of the crashed predecessor done again" "$IT_DLOG" | tail -n 1 | sed 's/.*: request/request/')); the poller: $(cat "$IT_TMP/inflight.out")"
@@ -154,7 +155,27 @@ it_wait $((10000 * IT_TS)) eval '[ "$(avail_all)" = "$full" ]' &&
 	it_ok "available_instances back to $IT_QUEUES on every device after it" ||
 	it_bad "available_instances after the in-flight crash: $(avail_all)"
 
-# --- 3. nothing piles up in the store ------------------------------------------------
+# --- 3. an owner that dies while no daemon runs --------------------------------------
+rm -f "$cdir/stop"
+"$RC" -d "$cdir" -t $((300 * IT_TS)) "dummy:$IT_DEV2" >"$cdir/out4.json" 2>"$cdir/err4" &
+c4=$!
+IT_BG_PIDS+=("$c4")
+one_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 1 ]; }
+it_wait $((20000 * IT_TS)) one_open || it_bad "the client's queue did not open: $(cat "$cdir/err4")"
+settle
+old=$(dpid)
+n0=$(served)
+kill -KILL "$old"
+kill -KILL "$c4"	# within fakesd's 300 ms: no daemon runs
+if it_wait $((30000 * IT_TS)) eval '[ "$(served)" -gt '"$n0"' ]' &&
+	it_wait $((10000 * IT_TS)) eval '[ "$(avail_all)" = "$full" ]'; then
+	it_ok "a client killed while no daemon ran: its queue was released by the successor (available_instances $IT_QUEUES everywhere)"
+else
+	it_bad "a client killed while no daemon ran: available_instances $(avail_all); $(grep -E "owner|released|closed since" "$IT_DLOG" | tail -n 3)"
+fi
+wait "$c4" 2>/dev/null
+
+# --- 4. nothing piles up in the store ------------------------------------------------
 stored() { awk '/^store /{s[$2]=1} /^remove /{delete s[$2]} END{print length(s)}' "$SDLOG"; }
 n=$(stored)
 [ "$n" -lt 40 ] && it_ok "the fd store holds $n fds for an idle daemon" ||
@@ -162,7 +183,7 @@ n=$(stored)
 n=$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')
 [ "$n" = 0 ] && it_ok "no queue left" || it_bad "$n queues left"
 
-# --- 4. a stop ends everything ------------------------------------------------------
+# --- 5. a stop ends everything ------------------------------------------------------
 # (systemctl stop: SIGTERM hands the queues to the store, then the manager
 # empties it: the nodes go)
 last=$(dpid)
