@@ -63,8 +63,18 @@ crash() {
 	p=$(dpid)
 	[ -n "$p" ] && [ "$p" != "$old" ] && kill -0 "$p" 2>/dev/null
 }
-# the successor's snapshot is current: some ms after the last change
-settle() { sleep 0.3; }
+# the journal is current: its last snapshot went to the store and nothing
+# entered or left the store for a second (a queue that changes after the
+# snapshot is revoked by a crash: uacced(8); under load the snapshot can
+# come much later than its 20 ms)
+store_quiet() {
+	local a b
+	a=$(wc -l <"$SDLOG")
+	sleep 1
+	b=$(wc -l <"$SDLOG")
+	[ "$a" = "$b" ] && grep -q -- '-s[0-9]*$' "$SDLOG"
+}
+settle() { it_wait $((30000 * IT_TS)) store_quiet || it_info "the fd store is still busy: $(tail -n 2 "$SDLOG" | tr '\n' ' ')"; }
 
 # --- 1. clients at work across crashes ---------------------------------------------
 cdir=$IT_TMP/rc
@@ -119,7 +129,7 @@ it_wait $((10000 * IT_TS)) eval '[ "$(avail_all)" = "$full" ]' &&
 	it_bad "available_instances after the clients: $(avail_all)"
 
 # --- 2. a request in flight at the crash is done again -----------------------------
-# poll-loop polls a queue back to back for 4 s (each poll(2) a FUSE_POLL
+# poll-loop polls a queue back to back for 8 s (each poll(2) a FUSE_POLL
 # request the daemon answers): a crash most often finds one read and not
 # answered (tried until one did).  The successor does it again: the caller
 # gets its answer, no error, and ends on time (a request nobody answers
@@ -129,10 +139,10 @@ again() { grep -c "of the crashed predecessor done again" "$IT_DLOG"; }
 hit=0
 for try in $(seq 1 10); do
 	a0=$(again)
-	"$IT_TMP/bin/poll-loop" "$IT_NODE_DIR/$IT_DEV1" 4 >"$IT_TMP/inflight.out" 2>&1 &
+	"$IT_TMP/bin/poll-loop" "$IT_NODE_DIR/$IT_DEV1" $((8 * IT_TS)) >"$IT_TMP/inflight.out" 2>&1 &
 	f0=$!
 	IT_BG_PIDS+=("$f0")
-	sleep 0.5
+	settle	# its open is in the snapshot
 	crash || { it_bad "the crash with requests in flight: no successor"; break; }
 	if it_wait $((60000 * IT_TS)) it_reaped "$f0"; then
 		wait "$f0"
