@@ -113,6 +113,11 @@ fi
 it_cmd "a new open after the crashes (uacce-dummy on $IT_DEV1)" 60 root \
 	"$IT_DUMMY" -d "$IT_DEV1" -n 50 -s 4096
 touch "$cdir/stop"
+if ! it_wait $((120000 * IT_TS)) it_reaped "$cpid"; then
+	it_bad "the clients do not end: $(it_pstate "$cpid"); uacced: $(it_pstate "$(dpid)")"
+	tail -n 30 "$IT_DLOG" | it_indent
+	kill -KILL "$cpid"
+fi
 if wait "$cpid"; then
 	it_ok "every request of every client completed byte-exact, none saw an error"
 else
