@@ -884,6 +884,7 @@ static int successor_check(struct daemon *dm, char *why, size_t len)
 {
 	json_object *root = ho_root(dm->ho);
 	const char *kind = ho_get_str(ho_get(root, "frontend"), "kind", "");
+	struct state_check sc = { .dm = dm };
 	char dropped[512] = "";
 	int n;
 
@@ -915,8 +916,7 @@ static int successor_check(struct daemon *dm, char *why, size_t len)
 	}
 	if (n > 0)
 		log_warn("live restart: the configuration drops %s: their open queues end", dropped);
-	struct state_check sc = { .dm = dm };
-
+	/* the devices kept: can their backends take their own (hardware) state? */
 	n = devtable_kept_after(&dm->cfg, ho_get(root, "devices"), check_dev_state, &sc);
 	if (n && !ho_get_int(ho_get(root, "daemon"), "force", 0)) {
 		snprintf(why, len, "refused: %s%s", sc.why[0] ? sc.why : strerror(-n),
