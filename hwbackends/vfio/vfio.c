@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -206,9 +208,17 @@ static int vfio_hw_release_fd(struct uacce_hwdev *hd)
 #define VFIO_ST_HDR		23
 enum { VFIO_FD_CONTAINER, VFIO_FD_GROUP, VFIO_FD_DEVICE, VFIO_FD_REQ, VFIO_FD_MODEL };
 
-/* is fd open on `what` (what /proc/self/fd says: a path, "anon_inode:[x]")? */
-static int fd_is(int fd, const char *what, char *got, size_t len)
+/*
+ * Is fd the VFIO fd `kind` (VFIO_FD_*) of IOMMU group `group`?  Asked of
+ * the kernel with queries that change nothing (paths are no proof: in
+ * another mount namespace, systemd's private /dev, /proc/self/fd shows
+ * "/vfio/vfio").  got: what /proc/self/fd says, for the message.
+ */
+static int fd_is(int kind, int fd, int group, char *got, size_t len)
 {
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	struct stat st, node;
 	char path[40];
 	ssize_t n;
 
@@ -219,7 +229,24 @@ static int fd_is(int fd, const char *what, char *got, size_t len)
 		return -EBADF;
 	}
 	got[n] = 0;
-	return strcmp(got, what) == 0 ? 0 : -EBADF;
+	switch (kind) {
+	case VFIO_FD_CONTAINER:
+		return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+		       ioctl(fd, VFIO_GET_API_VERSION) == VFIO_API_VERSION ? 0 : -EBADF;
+	case VFIO_FD_GROUP:
+		snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+		if (fstat(fd, &st) || !S_ISCHR(st.st_mode) ||
+		    ioctl(fd, VFIO_GROUP_GET_STATUS, &gs) < 0 ||
+		    !(gs.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
+			return -EBADF;
+		/* the group's node, where this namespace has it, is the same */
+		return stat(path, &node) == 0 && node.st_rdev != st.st_rdev ? -EBADF : 0;
+	case VFIO_FD_DEVICE:
+		return ioctl(fd, VFIO_DEVICE_GET_INFO, &di) == 0 &&
+		       (di.flags & VFIO_DEVICE_FLAGS_PCI) ? 0 : -EBADF;
+	default:
+		return strcmp(got, "anon_inode:[eventfd]") == 0 ? 0 : -EBADF;
+	}
 }
 
 int vfio_state_check(const struct uacce_dev_cfg *cfg, const struct uacce_dev_state *st, char *why,
@@ -228,7 +255,7 @@ int vfio_state_check(const struct uacce_dev_cfg *cfg, const struct uacce_dev_sta
 	static const char *const fd_names[] = { "container", "group", "device", "request eventfd" };
 	const uint8_t *b = st->blob;
 	const struct vfio_model *m;
-	char bdf[VFIO_BDF_LEN], sbdf[VFIO_BDF_LEN], want[32], got[128];
+	char bdf[VFIO_BDF_LEN], sbdf[VFIO_BDF_LEN], got[128];
 	int err, group;
 
 	if (st->len < VFIO_ST_HDR) {
@@ -260,18 +287,12 @@ int vfio_state_check(const struct uacce_dev_cfg *cfg, const struct uacce_dev_sta
 	group = (int)((uint32_t)b[6] | (uint32_t)b[7] << 8 | (uint32_t)b[8] << 16 |
 		      (uint32_t)b[9] << 24);
 	for (int i = 0; i < VFIO_FD_MODEL; i++) {
-		const char *what = i == VFIO_FD_CONTAINER ? "/dev/vfio/vfio" :
-				   i == VFIO_FD_GROUP ? want :
-				   i == VFIO_FD_DEVICE ? "anon_inode:[vfio-device]" :
-				   "anon_inode:[eventfd]";
-
-		snprintf(want, sizeof(want), "/dev/vfio/%d", group);
 		if (i == VFIO_FD_REQ && !(b[1] & VFIO_ST_REQ))
 			continue;
-		if (i >= st->nfds || fd_is(st->fds[i], what, got, sizeof(got))) {
-			snprintf(why, len, "%s: the VFIO %s fd of %s is not in the handover (%s, "
-				 "not %s)", cfg->node_name, fd_names[i], bdf,
-				 i >= st->nfds ? "missing" : got, what);
+		if (i >= st->nfds || fd_is(i, st->fds[i], group, got, sizeof(got))) {
+			snprintf(why, len, "%s: the VFIO %s fd of %s (IOMMU group %d) is not in the "
+				 "handover (%s)", cfg->node_name, fd_names[i], bdf, group,
+				 i >= st->nfds ? "missing" : got);
 			return -EBADF;
 		}
 	}

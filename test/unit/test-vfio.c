@@ -223,8 +223,12 @@ START_TEST(test_state_check_refusals)
 	st.fds[1] = null;
 	st.fds[2] = efd;
 	ck_assert_int_eq(vfio_state_check(&cfg, &st, why, sizeof(why)), -EBADF);
-	ck_assert_ptr_nonnull(strstr(why, "/dev/null"));
-	ck_assert_ptr_nonnull(strstr(why, "not /dev/vfio/vfio"));
+	ck_assert_ptr_nonnull(strstr(why, "container fd"));
+	ck_assert_ptr_nonnull(strstr(why, "(/dev/null)"));
+	/* an eventfd is no group fd either; a request eventfd must be one */
+	st.fds[0] = -1;
+	ck_assert_int_eq(vfio_state_check(&cfg, &st, why, sizeof(why)), -EBADF);
+	ck_assert_ptr_nonnull(strstr(why, "container fd"));
 	close(null);
 	close(efd);
 	json_object_put(entry);
