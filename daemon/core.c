@@ -43,6 +43,10 @@ struct uacce_core {
 	uint64_t builtin_total_bytes;	/* total_region_bytes when not set */
 	pthread_cond_t released;	/* with lock: a device's released_gen grew */
 	bool frozen;			/* lock: core_freeze, not thawed */
+	/* the successor, from core_set_handover to core_adopt_done: the
+	 * devices' states for core_add_device (their fds in ho) */
+	struct ho_state *ho;
+	json_object *ho_devs;
 };
 
 struct uacce_dev {
@@ -56,6 +60,7 @@ struct uacce_dev {
 	const struct uacce_backend_ops *ops;
 	struct uacce_hwdev *hw;		/* backend's device; NULL once removed */
 	bool removing;			/* lock: no new queues (core_remove_device) */
+	bool state_adopted;		/* lock: dev_adopt took its predecessor's state */
 	struct uacce_hwdev_info info;
 	int used;			/* hardware queues taken */
 	unsigned long released_gen;	/* hardware queues given back so far; lock */
@@ -187,6 +192,9 @@ void core_free(struct uacce_core *c)
 	free(c);
 }
 
+static int adopt_dev_state(struct uacce_core *c, struct uacce_dev *d,
+			   const struct uacce_dev_cfg *cfg);
+
 int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
 		    const struct uacce_dev_cfg *cfg, int id, struct uacce_dev **out)
 {
@@ -215,7 +223,9 @@ int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
 	struct uacce_dev_cfg named = *cfg;
 
 	named.node_name = d->name;
-	err = d->ops->dev_create(&named, &d->info, &d->hw);
+	err = adopt_dev_state(c, d, &named);
+	if (err)
+		err = d->ops->dev_create(&named, &d->info, &d->hw);
 	if (err) {
 		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: backend %s: %s", d->name, d->ops->name,
 			 strerror(-err));
@@ -1960,12 +1970,62 @@ static int export_queue_locked(struct uacce_queue *q, struct ho_state *s, struct
 	return 0;
 }
 
-static int export_devices(struct uacce_core *c, json_object *out)
+/*
+ * The backend's own state of device d (core lock held), as o["hw_state"]
+ * {blob, fds[]}; nothing when it has none.  A failure is logged: the
+ * successor then creates the device afresh.
+ */
+static void export_dev_state_locked(struct uacce_dev *d, struct ho_state *s, json_object *o,
+				    uint8_t *buf)
+{
+	const struct uacce_backend_state_ops *so = d->ops->state;
+	struct uacce_dev_state st = { .blob = buf };
+	json_object *hs, *fds;
+	int err;
+
+	if (!so || !so->dev_save || !so->dev_adopt || !buf)
+		return;
+	for (int i = 0; i < UACCE_DEV_STATE_FDS; i++)
+		st.fds[i] = -1;
+	err = so->dev_save(d->hw, &st);
+	hs = err ? NULL : json_object_new_object();
+	fds = hs ? json_object_new_array() : NULL;
+	if (!err && (!hs || !fds))
+		err = -ENOMEM;
+	for (int i = 0; !err && i < st.nfds && i < UACCE_DEV_STATE_FDS; i++) {
+		/* unnamed: a planned restart's only (the crash journal has no device state) */
+		int idx = st.fds[i] < 0 ? -1 : ho_put_fd(s, st.fds[i]);
+
+		if (idx < -1)
+			err = idx;
+		else
+			json_object_array_add(fds, json_object_new_int(idx));
+	}
+	if (!err)
+		err = ho_set_bytes(hs, "blob", buf, st.len);
+	if (err) {
+		json_object_put(fds);
+		json_object_put(hs);
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "%s: backend %s: device state not saved (%s): "
+			 "the successor sets the device up afresh, its queues are revoked there",
+			 d->name, d->ops->name, strerror(-err));
+		return;
+	}
+	json_object_object_add(hs, "fds", fds);
+	json_object_object_add(o, "hw_state", hs);
+}
+
+static int export_devices(struct uacce_core *c, struct ho_state *s, json_object *out, bool live)
 {
 	json_object *devs = json_object_new_array();
+	/* live (the crash journal): no device state, its successor sets devices up afresh */
+	uint8_t *buf = live ? NULL : malloc(UACCE_DEV_STATE_MAX);
 
-	if (!devs)
+	if (!devs || (!buf && !live)) {
+		json_object_put(devs);
+		free(buf);
 		return -ENOMEM;
+	}
 	lock(c);
 	list_for_each(pos, &c->devices) {
 		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
@@ -1980,10 +2040,12 @@ static int export_devices(struct uacce_core *c, json_object *out)
 		json_object_object_add(o, "requests",
 				       json_object_new_int64((int64_t)__atomic_load_n(
 					       &d->requests, __ATOMIC_RELAXED)));
+		export_dev_state_locked(d, s, o, buf);
 		json_object_array_add(devs, o);
 	}
 	json_object_object_add(out, "next_qid", json_object_new_int64((int64_t)c->next_qid));
 	unlock(c);
+	free(buf);
 	json_object_object_add(out, "devices", devs);
 	return 0;
 }
@@ -1995,7 +2057,7 @@ static int export(struct uacce_core *c, struct ho_state *s, json_object *out, bo
 	struct uacce_queue **a;
 	int n, err;
 
-	err = export_devices(c, out);
+	err = export_devices(c, s, out, live);
 	if (err)
 		return err;
 	t.arr = json_object_new_array();
@@ -2082,6 +2144,124 @@ static void close_fd(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+/* device `name`'s exported member of in["devices"], or NULL */
+static json_object *exported_dev(json_object *devs, const char *name)
+{
+	int n = devs && json_object_is_type(devs, json_type_array) ?
+			(int)json_object_array_length(devs) : 0;
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(devs, i);
+
+		if (strcmp(ho_get_str(o, "name", ""), name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * A device state hs {blob, fds[]} into st (st->blob: UACCE_DEV_STATE_MAX
+ * bytes); the fds taken from s (take) or only looked at.  Missing fds are
+ * -1.  -EINVAL for a blob that cannot be read.
+ */
+static int dev_state_of(struct ho_state *s, json_object *hs, bool take, struct uacce_dev_state *st)
+{
+	json_object *fds = ho_get(hs, "fds");
+	int n = fds && json_object_is_type(fds, json_type_array) ?
+			(int)json_object_array_length(fds) : 0;
+
+	st->nfds = n < UACCE_DEV_STATE_FDS ? n : UACCE_DEV_STATE_FDS;
+	for (int i = 0; i < UACCE_DEV_STATE_FDS; i++) {
+		int64_t idx = i < st->nfds ? arr_int(fds, i, -1) : -1;
+		int fd = idx < 0 || idx > INT32_MAX ? -1 :
+			 take ? ho_take_fd(s, (int)idx) : ho_peek_fd(s, (int)idx);
+
+		st->fds[i] = fd < 0 ? -1 : fd;
+	}
+	return ho_get_bytes(hs, "blob", st->blob, UACCE_DEV_STATE_MAX, &st->len) ? -EINVAL : 0;
+}
+
+void core_set_handover(struct uacce_core *c, struct ho_state *s, json_object *in)
+{
+	lock(c);
+	c->ho = in ? s : NULL;
+	c->ho_devs = in ? ho_get(in, "devices") : NULL;
+	unlock(c);
+}
+
+int core_check_dev_state(struct ho_state *s, json_object *in, const struct uacce_backend_ops *ops,
+			 const struct uacce_dev_cfg *cfg, char *why, size_t len)
+{
+	json_object *hs = ho_get(exported_dev(ho_get(in, "devices"), cfg->node_name), "hw_state");
+	struct uacce_dev_state st = { 0 };
+	int err;
+
+	if (!hs)
+		return 0;	/* nothing of the device's own: created afresh */
+	if (!ops || !ops->state || !ops->state->dev_check || !ops->state->dev_adopt) {
+		snprintf(why, len, "%s: this uacced's backend %s cannot take the device's state "
+			 "(its open queues would end)", cfg->node_name, cfg->backend);
+		return -EINVAL;
+	}
+	st.blob = malloc(UACCE_DEV_STATE_MAX);
+	if (!st.blob)
+		return -ENOMEM;
+	err = dev_state_of(s, hs, false, &st);
+	if (err)
+		snprintf(why, len, "%s: the device state in the handover cannot be read",
+			 cfg->node_name);
+	else
+		err = ops->state->dev_check(cfg, &st, why, len);
+	free(st.blob);
+	return err;
+}
+
+/*
+ * core_add_device in a successor: the predecessor's state of d, if any,
+ * through dev_adopt (d->hw, d->info).  0 when adopted; else -errno and
+ * the caller creates the device afresh (every fd of the state closed).
+ */
+static int adopt_dev_state(struct uacce_core *c, struct uacce_dev *d,
+			   const struct uacce_dev_cfg *cfg)
+{
+	const struct uacce_backend_state_ops *so = d->ops->state;
+	struct uacce_dev_state st = { 0 };
+	json_object *o, *hs;
+	struct ho_state *s;
+	int err;
+
+	lock(c);
+	s = c->ho;
+	o = exported_dev(c->ho_devs, d->name);
+	hs = ho_get(o, "hw_state");
+	if (hs)
+		json_object_get(hs);
+	if (o)
+		json_object_object_del(o, "hw_state");	/* taken once */
+	unlock(c);
+	if (!hs)
+		return -ENOENT;
+	st.blob = malloc(UACCE_DEV_STATE_MAX);
+	err = st.blob ? dev_state_of(s, hs, true, &st) : -ENOMEM;
+	json_object_put(hs);
+	if (!err && (!so || !so->dev_adopt))
+		err = -EOPNOTSUPP;
+	if (!err)
+		err = so->dev_adopt(cfg, &st, &d->info, &d->hw);
+	for (int i = 0; i < UACCE_DEV_STATE_FDS; i++)
+		close_fd(st.fds[i]);
+	free(st.blob);
+	if (err) {
+		ulog_ctx(LOG_ERR, UD_LOG_CTX(d), "live restart: %s: backend %s did not take the "
+			 "device's state (%s): it is set up afresh, its open queues are revoked",
+			 d->name, d->ops->name, strerror(-err));
+		d->hw = NULL;
+		return err;
+	}
+	d->state_adopted = true;
+	return 0;
 }
 
 /* the regions of the state, each with one reference (NULL: not adopted) */
@@ -2422,8 +2602,21 @@ void core_adopt_done(struct uacce_core *c)
 		}
 		unlock(c);
 		if (!q)
-			return;
+			break;
 		qlog(LOG_INFO, q, "adopted but no open file claimed it: released");
 		uq_release(q);
 	}
+	/* every queue is adopted or gone: what the devices' states held for
+	 * the others goes */
+	lock(c);
+	list_for_each(pos, &c->devices) {
+		struct uacce_dev *d = container_of(pos, struct uacce_dev, link);
+
+		if (d->state_adopted && d->hw && d->ops->state->dev_adopt_done)
+			d->ops->state->dev_adopt_done(d->hw);
+		d->state_adopted = false;
+	}
+	c->ho = NULL;
+	c->ho_devs = NULL;
+	unlock(c);
 }

@@ -223,7 +223,8 @@ const char *uq_label(const struct uacce_queue *q);
  * core_claim_adopted, then core_adopt_done.  The state is the "core" member
  * of the handover document (format HO_FORMAT; unknown keys are ignored,
  * missing ones take defaults):
- *   next_qid; devices[] {name, requests}; regions[] {type, size, uaddr, fd}
+ *   next_qid; devices[] {name, requests, hw_state {blob, fds[]} (the
+ *   backend's dev_save, base64; optional)}; regions[] {type, size, uaddr, fd}
  *   (each region once, also an SS that SHARE_SVAS shares between queues);
  *   queues[] {id, dev (node name), state, dead_err, holds_excl, charged,
  *   requests, owner {tgid, uid, gid, comm, groups[], pidfd, memfd, mapsfd},
@@ -271,8 +272,30 @@ int core_export_live(struct uacce_core *c, struct ho_state *s, struct json_objec
 /* the adopted queue `qid` with its open file's reference (the caller's
  * file releases it with uq_release), or NULL; each qid once */
 struct uacce_queue *core_claim_adopted(struct uacce_core *c, uint64_t qid);
-/* queues adopted but not claimed: released (uq_release) */
+/*
+ * queues adopted but not claimed: released (uq_release); then each device
+ * that took its predecessor's state (core_set_handover) releases what the
+ * state held for queues nobody adopted (dev_adopt_done), and the state is
+ * forgotten
+ */
 void core_adopt_done(struct uacce_core *c);
+/*
+ * The successor, before its devices are created: core_add_device takes
+ * each device's own state (in["devices"][].hw_state {blob, fds[]}, the
+ * backend's dev_save; fds from s) through the backend's dev_adopt instead
+ * of dev_create, once, until core_adopt_done.  in NULL: none.
+ */
+void core_set_handover(struct uacce_core *c, struct ho_state *s, struct json_object *in);
+/*
+ * The successor's check (nothing touched): could device cfg (node_name
+ * set) of backend ops take its state in `in` (the "core" member)?  0 also
+ * when there is none; -errno with the reason in why.
+ */
+struct uacce_dev_cfg;
+struct uacce_backend_ops;
+int core_check_dev_state(struct ho_state *s, struct json_object *in,
+			 const struct uacce_backend_ops *ops, const struct uacce_dev_cfg *cfg,
+			 char *why, size_t len);
 
 /* --- snapshots for the control socket (malloc'd arrays, free()) ---------- */
 

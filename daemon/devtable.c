@@ -568,6 +568,30 @@ int devtable_dropped_after(const struct uacce_config *cfg, json_object *prev,
 	return err ? err : n;
 }
 
+int devtable_kept_after(const struct uacce_config *cfg, json_object *prev,
+			int (*fn)(const struct uacce_dev_cfg *dev, void *ctx), void *ctx)
+{
+	struct after_ctx a = { 0 };
+	const char *nodes[RELOAD_MAX_IDS] = { 0 };
+	struct reload_plan plan;
+	int err;
+
+	if (!prev || !json_object_is_type(prev, json_type_array))
+		return 0;
+	err = plan_after(&a, cfg, prev, nodes, &plan);
+	for (int j = 0; !err && j < cfg->ndev; j++) {
+		struct uacce_dev_cfg named = cfg->devs[j];
+
+		if (!plan.keep[j] || !nodes[plan.id[j]])
+			continue;
+		named.node_name = nodes[plan.id[j]];
+		err = fn(&named, ctx);
+	}
+	for (int j = 0; j < cfg->ndev; j++)
+		free(a.now[j]);
+	return err;
+}
+
 int devtable_load_after(struct devtable *t, const struct uacce_config *cfg, json_object *prev)
 {
 	struct after_ctx a = { 0 };

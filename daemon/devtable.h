@@ -65,6 +65,14 @@ int devtable_load_after(struct devtable *t, const struct uacce_config *cfg,
  */
 int devtable_dropped_after(const struct uacce_config *cfg, struct json_object *prev,
 			   void (*fn)(const char *node, void *ctx), void *ctx);
+/*
+ * The entries of cfg that keep a device of prev (the same entry, the same
+ * id and node): fn(entry with node_name set) for each, until one returns
+ * nonzero: that value, else 0 (or -errno).  No table needed.
+ */
+struct uacce_dev_cfg;
+int devtable_kept_after(const struct uacce_config *cfg, struct json_object *prev,
+			int (*fn)(const struct uacce_dev_cfg *dev, void *ctx), void *ctx);
 /* the registered devices, in id order (at most max): how many */
 int devtable_devices(const struct devtable *t, struct uacce_dev **devs, int max);
 

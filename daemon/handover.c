@@ -182,6 +182,13 @@ int ho_take_fd(struct ho_state *s, int idx)
 	return fd;
 }
 
+int ho_peek_fd(const struct ho_state *s, int idx)
+{
+	if (idx < 0 || idx >= s->nfds || s->fds[idx] < 0)
+		return -EBADF;
+	return s->fds[idx];
+}
+
 /* --- json helpers -------------------------------------------------------- */
 
 json_object *ho_get(json_object *o, const char *key)

@@ -58,6 +58,8 @@ int ho_state_memfd(struct ho_state *s, const char *name);
  * (close-on-exec set).  -EBADF when there is no such fd or it was taken.
  */
 int ho_take_fd(struct ho_state *s, int idx);
+/* fd number `idx` of the table, still the table's (a check): -EBADF as above */
+int ho_peek_fd(const struct ho_state *s, int idx);
 
 /* json helpers: an object's integer/string member, with a default */
 int64_t ho_get_int(json_object *o, const char *key, int64_t dflt);

@@ -1230,6 +1230,21 @@ static void count_dropped(const char *node, void *ctx)
 	snprintf(list + n, 512 - n, "%s%s", n ? ", " : "", node);
 }
 
+struct state_check {
+	struct daemon *dm;
+	char why[600];
+};
+
+/* a kept device: can its backend take the device's own state? */
+static int check_dev_state(const struct uacce_dev_cfg *dev, void *ctx)
+{
+	struct state_check *sc = ctx;
+
+	return core_check_dev_state(sc->dm->ho, ho_get(ho_root(sc->dm->ho), "core"),
+				    uacce_backend_find(dev->backend), dev, sc->why,
+				    sizeof(sc->why));
+}
+
 /*
  * A successor, before it touches anything: can it take the state?  0, or
  * -errno with the reason in why (the predecessor then serves on).
@@ -1238,6 +1253,7 @@ static int successor_check(struct daemon *dm, char *why, size_t len)
 {
 	json_object *root = ho_root(dm->ho);
 	const char *kind = ho_get_str(ho_get(root, "frontend"), "kind", "");
+	struct state_check sc = { .dm = dm };
 	char dropped[512] = "";
 	int n;
 
@@ -1269,6 +1285,16 @@ static int successor_check(struct daemon *dm, char *why, size_t len)
 	}
 	if (n > 0)
 		log_warn("live restart: the configuration drops %s: their open queues end", dropped);
+	/* the devices kept: can their backends take their own (hardware) state? */
+	n = devtable_kept_after(&dm->cfg, ho_get(root, "devices"), check_dev_state, &sc);
+	if (n && !ho_get_int(ho_get(root, "daemon"), "force", 0)) {
+		snprintf(why, len, "refused: %s%s", sc.why[0] ? sc.why : strerror(-n),
+			 sc.why[0] ? " (uaccectl restart --force revokes that device's queues)" : "");
+		return n < 0 ? n : -EINVAL;
+	}
+	if (n)
+		log_warn("live restart: %s: that device's open queues end",
+			 sc.why[0] ? sc.why : strerror(-n));
 	return 0;
 }
 
@@ -1376,6 +1402,8 @@ static int setup(struct daemon *dm)
 	if (err)
 		return err;
 	pthread_mutex_lock(&dm->reload_lock);
+	if (dm->ho)	/* the devices take their own state (core_add_device) */
+		core_set_handover(dm->core, dm->ho, ho_get(ho_root(dm->ho), "core"));
 	err = devtable_load_after(dm->dt, &dm->cfg, dm->ho ? ho_get(ho_root(dm->ho), "devices") : NULL);
 	nreg = devtable_devices(dm->dt, devs, CONFIG_MAX_DEVICES);
 	if (!err) {

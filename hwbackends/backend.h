@@ -224,6 +224,65 @@ struct uacce_backend_queue_ops {
 			     struct uacce_hwq **out);
 };
 
+/*
+ * A device's own state across a live restart (uacced(8), "Live restart"),
+ * for backends whose devices hold more than their queues: hardware fds
+ * (VFIO container/group/device, interrupt eventfds) and what lives with
+ * them (IOMMU mappings, the device's registers as they are).  It travels
+ * as a blob of the backend's own (a version byte first, so that a newer
+ * build reads an older blob) and a few fds.
+ */
+#define UACCE_DEV_STATE_MAX	65536	/* bytes of blob */
+#define UACCE_DEV_STATE_FDS	8
+
+struct uacce_dev_state {
+	uint8_t *blob;			/* UACCE_DEV_STATE_MAX bytes */
+	size_t len;
+	int fds[UACCE_DEV_STATE_FDS];	/* -1: none */
+	int nfds;
+};
+
+/*
+ * Optional (the whole table NULL for backends without device state; the
+ * first three all or none).  Without it a device is created afresh in the
+ * successor (dev_create) and only its queues' blobs travel.
+ */
+struct uacce_backend_state_ops {
+	/*
+	 * The predecessor, core lock held (keep it short), every started
+	 * queue of the device suspended (no request in flight): write the
+	 * device's state into st (len, and fds the device keeps owning: the
+	 * core hands duplicates).  0 or -errno.  It changes nothing: the
+	 * daemon may serve on afterwards (a refused restart).
+	 */
+	int (*dev_save)(struct uacce_hwdev *hd, struct uacce_dev_state *st);
+	/*
+	 * The successor's checking child, before anything is touched (no
+	 * hardware access, no lock): could dev_adopt take st for cfg (blob
+	 * version, the same hardware, every fd there and of the right
+	 * kind)?  st's fds are borrowed.  0, or -errno with the reason in why.
+	 */
+	int (*dev_check)(const struct uacce_dev_cfg *cfg, const struct uacce_dev_state *st,
+			 char *why, size_t len);
+	/*
+	 * The successor, instead of dev_create (no lock held): the device of
+	 * cfg as its predecessor left it, from st: NO reset, no
+	 * re-initialisation of the hardware, no re-open of what the fds are.
+	 * The fds it keeps it sets to -1 in st->fds; the core closes the
+	 * rest.  -errno: the core logs it and creates the device afresh
+	 * (dev_create): queues whose blobs need the old state are then
+	 * refused by adopt_queue (revoked, ENODEV).
+	 */
+	int (*dev_adopt)(const struct uacce_dev_cfg *cfg, struct uacce_dev_state *st,
+			 struct uacce_hwdev_info *info, struct uacce_hwdev **out);
+	/*
+	 * optional; core lock held: every queue of the state was adopted or
+	 * dropped; release what the state held for queues no adopt_queue
+	 * took (their IOMMU mappings)
+	 */
+	void (*dev_adopt_done)(struct uacce_hwdev *hd);
+};
+
 struct uacce_backend_ops {
 	const char *name;
 	const struct uacce_backend_cfg_ops *cfg;	/* required */
@@ -235,6 +294,7 @@ struct uacce_backend_ops {
 	void (*dev_destroy)(struct uacce_hwdev *hd);
 	const struct uacce_backend_queue_ops *queue;	/* required */
 	const struct uacce_backend_hw_ops *hw;		/* optional */
+	const struct uacce_backend_state_ops *state;	/* optional */
 };
 
 /* Registered backends (hwbackends/registry.c), by name; NULL if none. */

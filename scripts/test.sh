@@ -19,7 +19,8 @@
 #      short boot without the BPF LSM (the kernel gate's report); then a guest
 #      with an IOMMU and QEMU's edu PCI device (UACCE_VM_VFIO=1), booted once:
 #      the vfio backend and hardware hot-plug (test/integ/run-vfio.sh), both
-#      builds
+#      builds; another such boot: vfio queues across live restarts
+#      (test/integ/run-vfio-restart.sh)
 #   6. the service under systemd: a guest booted with systemd as init and the
 #      edu device, make install of a --prefix=/usr build, systemctl
 #      start/reload/stop/kill, the journal's fields, the vfio backend through
@@ -139,6 +140,8 @@ else
 		UACCE_VM_APPEND="lsm=lockdown,capability,landlock,yama,apparmor,tomoyo" \
 		test/vm/run-vm.sh env UACCE_KGATE_EXPECT=unenforceable test/integ/run-kgate.sh "$build"
 	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
+	# vfio queues across live restarts (edu DMA on one fd; ~1 min a build)
+	suite guest-vfio-restart env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio-restart.sh "$build" "$asan"
 	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
 		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc
 		suite guest-systemd test/integ/run-systemd.sh --vm "$top/build-usr"

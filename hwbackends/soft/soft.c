@@ -499,6 +499,11 @@ void soft_put_queue(struct uacce_hwq *hq)
 {
 	struct soft_q *sq = soft_q_of(hq);
 
+	/* a queue suspended (or adopted) and never stopped: the engine's
+	 * resources for it (IOMMU mappings) go now */
+	if (sq->engine_q && sq->dev->engine && sq->dev->engine->queue_stopped)
+		sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
+
 	if (sq->dev->pers->fini_queue)
 		sq->dev->pers->fini_queue(sq);
 	pthread_mutex_destroy(&sq->proc_lock);
@@ -529,7 +534,9 @@ static void halt(struct soft_q *sq, bool cancel)
 		wake_worker(sq);
 		worker_wait(sq);
 		sq->running = false;
-		if (sq->dev->engine && sq->dev->engine->queue_stopped)
+		/* a suspend keeps them: the queue serves on with them (resume,
+		 * or a successor that adopts the engine's state) */
+		if (cancel && sq->dev->engine && sq->dev->engine->queue_stopped)
 			sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
 	}
 }
@@ -572,6 +579,8 @@ void soft_stop_queue(struct uacce_hwq *hq)
 		return;
 	if (sq->running)
 		halt(sq, true);
+	else if (sq->dev->engine && sq->dev->engine->queue_stopped)
+		sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);	/* suspended */
 	sq->suspended = false;
 	if (sq->dev->pers->stopped)
 		sq->dev->pers->stopped(sq);
@@ -582,8 +591,12 @@ void soft_stop_queue(struct uacce_hwq *hq)
 /*
  * The saved state: SOFT_SAVE_V1, a flags byte (bit 0: news for poll() not
  * consumed yet), then the personality's bytes (its own version first).
+ * SOFT_SAVE_V2 (devices with a copy engine that saves queues): the same,
+ * with the engine's bytes (a 16-bit little-endian length, then its
+ * save_queue bytes) before the personality's.
  */
 #define SOFT_SAVE_V1		1
+#define SOFT_SAVE_V2		2
 #define SOFT_SAVE_UPDATED	0x1
 
 void soft_suspend_queue(struct uacce_hwq *hq)
@@ -623,6 +636,21 @@ ssize_t soft_save_queue(struct uacce_hwq *hq, void *buf, size_t len)
 		return -ENOSPC;
 	b[0] = SOFT_SAVE_V1;
 	b[1] = __atomic_load_n(&sq->updated, __ATOMIC_ACQUIRE) ? SOFT_SAVE_UPDATED : 0;
+	if (sq->dev->engine && sq->dev->engine->save_queue) {
+		ssize_t e;
+
+		if (len < 4)
+			return -ENOSPC;
+		b[0] = SOFT_SAVE_V2;
+		e = sq->dev->engine->save_queue(sq->dev->engine_ctx, sq, b + 4,
+						len - 4 < 65535 ? len - 4 : 65535);
+		if (e < 0)
+			return e;
+		b[2] = (uint8_t)e;
+		b[3] = (uint8_t)(e >> 8);
+		n = sq->dev->pers->save(sq, b + 4 + e, len - 4 - (size_t)e);
+		return n < 0 ? n : n + 4 + e;
+	}
 	n = sq->dev->pers->save(sq, b + 2, len - 2);
 	return n < 0 ? n : n + 2;
 }
@@ -630,14 +658,26 @@ ssize_t soft_save_queue(struct uacce_hwq *hq, void *buf, size_t len)
 int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob, size_t len,
 		     struct uacce_hwq **out)
 {
+	const struct soft_engine *eng = soft_dev_of(hd)->engine;
 	struct soft_q *sq;
-	const uint8_t *b = blob;
+	const uint8_t *b = blob, *eb = NULL;
+	size_t elen = 0, off = 2;
 	int err;
 
 	if (!soft_dev_of(hd)->pers->adopt)
 		return -EOPNOTSUPP;
-	if (len < 2 || b[0] != SOFT_SAVE_V1)	/* a version this build does not know */
+	/* a version this build does not know */
+	if (len < 2 || (b[0] != SOFT_SAVE_V1 && b[0] != SOFT_SAVE_V2))
 		return -EINVAL;
+	if (b[0] == SOFT_SAVE_V2) {	/* the engine's bytes: only an engine reads them */
+		if (len < 4 || !eng || !eng->adopt_queue)
+			return -EINVAL;
+		elen = (size_t)b[2] | (size_t)b[3] << 8;
+		if (len < 4 + elen)
+			return -EINVAL;
+		eb = b + 4;
+		off = 4 + elen;
+	}
 	sq = calloc(1, sizeof(*sq));
 	if (!sq)
 		return -ENOMEM;
@@ -646,7 +686,15 @@ int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *
 	sq->q = q;
 	sq->updated = b[1] & SOFT_SAVE_UPDATED ? 1 : 0;
 	pthread_mutex_init(&sq->proc_lock, NULL);
-	err = sq->dev->pers->adopt(sq, b + 2, len - 2);
+	err = sq->dev->pers->adopt(sq, b + off, len - off);
+	if (!err && eb && elen) {
+		err = eng->adopt_queue(sq->dev->engine_ctx, sq, eb, elen);
+		if (err) {
+			if (sq->dev->pers->fini_queue)
+				sq->dev->pers->fini_queue(sq);
+			free(sq->priv);
+		}
+	}
 	if (err) {
 		pthread_mutex_destroy(&sq->proc_lock);
 		free(sq);
@@ -661,7 +709,11 @@ int soft_recover_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uac
 	struct soft_q *sq;
 	int err;
 
-	if (!soft_dev_of(hd)->pers->recover)
+	/*
+	 * A DMA engine's queue (vfio edu) needs its IOMMU mapping back: after a
+	 * crash the device is set up afresh, without it: revoked
+	 */
+	if (!soft_dev_of(hd)->pers->recover || soft_dev_of(hd)->engine)
 		return -EOPNOTSUPP;
 	sq = calloc(1, sizeof(*sq));
 	if (!sq)

@@ -98,13 +98,27 @@ struct uacce_region;
  * src to offset dst of the queue's SS region (both checked to lie inside
  * it; they may overlap) and returns 0 or -errno, abandoning the copy with
  * -ECANCELED once soft_stopping(sq).  queue_stopped() is called
- * after the queue's worker has stopped: the engine drops what it keeps
- * for the queue (IOMMU mappings) in sq->engine_q.
+ * after the queue's worker has stopped (stop_queue, or put_queue of a
+ * queue suspended or adopted with sq->engine_q set): the engine drops
+ * what it keeps for the queue (IOMMU mappings) in sq->engine_q.  A
+ * suspend keeps them (the queue serves on with them, maybe in a successor
+ * daemon that adopted them: the engine's backend sets sq->engine_q after
+ * soft_adopt_queue).
  */
 struct soft_engine {
 	int (*copy)(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint64_t dst,
 		    uint64_t src, uint64_t len);
 	void (*queue_stopped)(void *ctx, struct soft_q *sq);
+	/*
+	 * Live restart, optional (both or none): what the engine keeps for
+	 * a suspended queue (sq->engine_q: its IOMMU mapping) into buf, its
+	 * own version byte first: the bytes written (0: nothing kept) or
+	 * -ENOSPC; and, in the successor, after the personality adopted
+	 * sq, taking those bytes back (sq->engine_q): 0, or -EINVAL when
+	 * the engine cannot (the queue is then revoked).
+	 */
+	ssize_t (*save_queue)(void *ctx, struct soft_q *sq, uint8_t *buf, size_t len);
+	int (*adopt_queue)(void *ctx, struct soft_q *sq, const uint8_t *buf, size_t len);
 };
 
 struct soft_dev {

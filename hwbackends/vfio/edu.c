@@ -71,12 +71,18 @@ struct edu {
 	pthread_mutex_t map;
 	struct iova_space iova;		/* map */
 	bool leak_iova;			/* map: never reuse a range (see unmap_queue) */
+	struct list maps;		/* map: edu_map.link of the queues' mappings */
+	/* map: mappings a predecessor daemon made, not adopted by a queue yet
+	 * (edu_adopt .. edu_adopt_done) */
+	struct list claims;
 };
 
 /* the SS region of a queue as the device sees it */
 struct edu_map {
-	struct uacce_region *ss;
+	struct list link;		/* edu.maps or edu.claims; the map lock */
+	struct uacce_region *ss;	/* NULL: a claim */
 	uint64_t iova, size;
+	uint64_t qid;			/* the queue's id (uacce_hwq_id) */
 };
 
 static volatile uint32_t *reg32(struct edu *e, unsigned off)
@@ -195,6 +201,7 @@ static void unmap_queue(struct edu *e, struct soft_q *sq)
 	e->leak_iova |= broken || err;
 	if (!e->leak_iova)
 		iova_free(&e->iova, m->iova);
+	list_del(&m->link);
 	pthread_mutex_unlock(&e->map);
 	free(m);
 	sq->engine_q = NULL;
@@ -217,6 +224,7 @@ static int map_queue(struct edu *e, struct soft_q *sq, struct uacce_region *ss,
 	if (!m)
 		return -ENOMEM;
 	m->ss = ss;
+	m->qid = uacce_hwq_id(sq->q);
 	m->size = (uacce_region_size(ss) + (uint64_t)pg - 1) & ~((uint64_t)pg - 1);
 	pthread_mutex_lock(&e->map);
 	err = iova_alloc(&e->iova, m->size, &m->iova);
@@ -224,6 +232,8 @@ static int map_queue(struct edu *e, struct soft_q *sq, struct uacce_region *ss,
 		err = vfio_pci_dma_map(e->pci, uacce_region_map(ss), m->iova, m->size);
 		if (err)
 			iova_free(&e->iova, m->iova);
+		else
+			list_add_tail(&e->maps, &m->link);
 	}
 	pthread_mutex_unlock(&e->map);
 	if (err) {
@@ -281,9 +291,98 @@ static void edu_queue_stopped(void *ctx, struct soft_q *sq)
 	unmap_queue(ctx, sq);
 }
 
+/* --- live restart ----------------------------------------------------------- */
+
+/*
+ * A queue's bytes: EDU_QSAVE_V1, its mapping's IOVA and size (64-bit LE);
+ * nothing when it has no mapping (no request since it started).
+ */
+#define EDU_QSAVE_V1		1
+#define EDU_QSAVE_LEN		17
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* qlock held, the queue suspended: its worker does not map or unmap */
+static ssize_t edu_save_queue(void *ctx, struct soft_q *sq, uint8_t *buf, size_t len)
+{
+	struct edu_map *m = sq->engine_q;
+
+	(void)ctx;
+	if (!m)
+		return 0;
+	if (len < EDU_QSAVE_LEN)
+		return -ENOSPC;
+	buf[0] = EDU_QSAVE_V1;
+	put64(buf + 1, m->iova);
+	put64(buf + 9, m->size);
+	return EDU_QSAVE_LEN;
+}
+
+/*
+ * The successor: the queue's mapping, made by the predecessor in the
+ * container we adopted, is the claim with its id, IOVA and size.  Its
+ * memory is the same (the region's memfd): the IOMMU maps the same pages.
+ */
+static int edu_adopt_queue(void *ctx, struct soft_q *sq, const uint8_t *buf, size_t len)
+{
+	struct edu *e = ctx;
+	struct uacce_region *ss = uacce_hwq_data_region(sq->q);
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t iova, size, qid = uacce_hwq_id(sq->q);
+	struct edu_map *m = NULL;
+
+	if (len < EDU_QSAVE_LEN || buf[0] != EDU_QSAVE_V1) {
+		log_err("%s: live restart: queue state of the DMA engine: version %u, this uacced "
+			"reads %d", uacce_hwq_label(sq->q), len ? buf[0] : 0, EDU_QSAVE_V1);
+		return -EINVAL;
+	}
+	iova = get64(buf + 1);
+	size = get64(buf + 9);
+	pthread_mutex_lock(&e->map);
+	list_for_each(pos, &e->claims) {
+		struct edu_map *c = container_of(pos, struct edu_map, link);
+
+		if (c->qid == qid && c->iova == iova && c->size == size) {
+			m = c;
+			break;
+		}
+	}
+	if (m && ss && ((uacce_region_size(ss) + (uint64_t)pg - 1) & ~((uint64_t)pg - 1)) == size) {
+		list_del(&m->link);
+		m->ss = ss;
+		list_add_tail(&e->maps, &m->link);
+		sq->engine_q = m;
+	} else {
+		m = NULL;
+	}
+	pthread_mutex_unlock(&e->map);
+	if (!m) {
+		log_err("%s: live restart: its IOMMU mapping (IOVA 0x%llx, %llu bytes) is not in "
+			"the adopted device state", uacce_hwq_label(sq->q), (unsigned long long)iova,
+			(unsigned long long)size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct soft_engine edu_engine = {
 	.copy = edu_copy,
 	.queue_stopped = edu_queue_stopped,
+	.save_queue = edu_save_queue,
+	.adopt_queue = edu_adopt_queue,
 };
 
 static int cmp_range(const void *a, const void *b)
@@ -329,6 +428,10 @@ static void edu_free(struct edu *e)
 		vfio_pci_irq_disable(e->pci, VFIO_PCI_MSI_IRQ_INDEX);
 		close(e->irq_efd);
 	}
+	list_for_each(pos, &e->claims) {
+		list_del(pos);
+		free(container_of(pos, struct edu_map, link));
+	}
 	iova_fini(&e->iova);
 	pthread_mutex_destroy(&e->map);
 	pthread_cond_destroy(&e->turn);
@@ -361,6 +464,8 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	pthread_mutex_init(&e->dma, NULL);
 	pthread_cond_init(&e->turn, NULL);
 	pthread_mutex_init(&e->map, NULL);
+	list_init(&e->maps);
+	list_init(&e->claims);
 	iova_init(&e->iova, EDU_IOVA_BASE, EDU_IOVA_END, (uint64_t)sysconf(_SC_PAGESIZE));
 	unusable = reserve_unusable(e);
 	err = vfio_pci_command_set(pci, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
@@ -414,8 +519,215 @@ static void edu_destroy(void *priv)
 	edu_free(e);
 }
 
+/*
+ * The device's bytes: EDU_SAVE_V1, flags (EDU_ST_*), DMA transfers and
+ * bytes so far, the number of IOVA ranges in use, then each range: start,
+ * size, the id of the queue whose mapping it is (0: reserved, or kept out
+ * of use for good).  All 64-bit LE but the count (32-bit LE).  Fds: the
+ * MSI eventfd when EDU_ST_MSI.
+ */
+#define EDU_SAVE_V1		1
+#define EDU_ST_BROKEN		0x1
+#define EDU_ST_LEAK		0x2
+#define EDU_ST_MSI		0x4
+#define EDU_SAVE_HDR		22
+#define EDU_SAVE_RANGE		24
+
+static ssize_t edu_save(void *priv, uint8_t *buf, size_t len, int *fds, int *nfds)
+{
+	struct edu *e = priv;
+	struct iova_span *sp;
+	uint8_t flags = 0;
+	int n;
+
+	pthread_mutex_lock(&e->dma);
+	flags |= e->broken ? EDU_ST_BROKEN : 0;
+	put64(buf + 2, e->transfers);
+	put64(buf + 10, e->bytes);
+	pthread_mutex_unlock(&e->dma);
+	pthread_mutex_lock(&e->map);
+	n = iova_list(&e->iova, NULL, 0);
+	sp = calloc((size_t)n + 1, sizeof(*sp));
+	if (!sp || len < EDU_SAVE_HDR + (size_t)n * EDU_SAVE_RANGE) {
+		pthread_mutex_unlock(&e->map);
+		free(sp);
+		return sp ? -ENOSPC : -ENOMEM;
+	}
+	iova_list(&e->iova, sp, n);
+	flags |= e->leak_iova ? EDU_ST_LEAK : 0;
+	for (int i = 0; i < n; i++) {
+		uint8_t *r = buf + EDU_SAVE_HDR + (size_t)i * EDU_SAVE_RANGE;
+		uint64_t qid = 0;
+
+		list_for_each(pos, &e->maps) {
+			struct edu_map *m = container_of(pos, struct edu_map, link);
+
+			if (m->iova == sp[i].start)
+				qid = m->qid;
+		}
+		put64(r, sp[i].start);
+		put64(r + 8, sp[i].size);
+		put64(r + 16, qid);
+	}
+	pthread_mutex_unlock(&e->map);
+	free(sp);
+	flags |= e->irq_efd >= 0 ? EDU_ST_MSI : 0;
+	buf[0] = EDU_SAVE_V1;
+	buf[1] = flags;
+	for (int i = 0; i < 4; i++)
+		buf[18 + i] = (uint8_t)((uint32_t)n >> (8 * i));
+	*nfds = 0;
+	if (e->irq_efd >= 0)
+		fds[(*nfds)++] = e->irq_efd;
+	return EDU_SAVE_HDR + (ssize_t)n * EDU_SAVE_RANGE;
+}
+
+static uint32_t save_nranges(const uint8_t *buf)
+{
+	return (uint32_t)buf[18] | (uint32_t)buf[19] << 8 | (uint32_t)buf[20] << 16 |
+	       (uint32_t)buf[21] << 24;
+}
+
+static int edu_check(const uint8_t *buf, size_t blen, int nfds, char *why, size_t len)
+{
+	if (blen < EDU_SAVE_HDR || buf[0] != EDU_SAVE_V1) {
+		snprintf(why, len, "edu device state: version %u, this uacced reads %d",
+			 blen ? buf[0] : 0, EDU_SAVE_V1);
+		return -EINVAL;
+	}
+	if ((blen - EDU_SAVE_HDR) / EDU_SAVE_RANGE < save_nranges(buf) ||
+	    (buf[1] & EDU_ST_MSI ? 1 : 0) > nfds) {
+		snprintf(why, len, "edu device state: truncated (%zu bytes, %u ranges, %d fds)",
+			 blen, save_nranges(buf), nfds);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int edu_adopt(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg, const uint8_t *buf,
+		     size_t blen, int *fds, int nfds, struct uacce_hwdev_info *info, void **priv,
+		     struct uacce_hwdev **soft, char *why, size_t len)
+{
+	uint32_t n, id, nclaims = 0;
+	struct edu *e;
+	int err = edu_check(buf, blen, nfds, why, len);
+
+	if (err)
+		return err;
+	err = vfio_pci_map_bar(pci, VFIO_PCI_BAR0_REGION_INDEX, why, len);
+	if (err)
+		return err;
+	if (pci->bar_size < EDU_DMA_CMD + 8) {
+		snprintf(why, len, "%s: BAR0 is too small for an edu device", pci->bdf);
+		return -ENODEV;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->pci = pci;
+	e->irq_efd = -1;	/* the caller's until we succeed */
+	snprintf(e->name, sizeof(e->name), "%s", cfg->node_name ? cfg->node_name : cfg->name);
+	pthread_mutex_init(&e->dma, NULL);
+	pthread_cond_init(&e->turn, NULL);
+	pthread_mutex_init(&e->map, NULL);
+	list_init(&e->maps);
+	list_init(&e->claims);
+	iova_init(&e->iova, EDU_IOVA_BASE, EDU_IOVA_END, (uint64_t)sysconf(_SC_PAGESIZE));
+	e->broken = buf[1] & EDU_ST_BROKEN;
+	e->leak_iova = buf[1] & EDU_ST_LEAK;
+	e->transfers = get64(buf + 2);
+	e->bytes = get64(buf + 10);
+	n = save_nranges(buf);
+	for (uint32_t i = 0; i < n && !err; i++) {
+		const uint8_t *r = buf + EDU_SAVE_HDR + (size_t)i * EDU_SAVE_RANGE;
+		struct edu_map *c;
+
+		err = iova_restore(&e->iova, get64(r), get64(r + 8));
+		if (err) {
+			snprintf(why, len, "edu device state: IOVA range 0x%llx (+%llu): %s",
+				 (unsigned long long)get64(r), (unsigned long long)get64(r + 8),
+				 strerror(-err));
+			break;
+		}
+		if (!get64(r + 16))
+			continue;
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			err = -ENOMEM;
+			snprintf(why, len, "out of memory");
+			break;
+		}
+		c->iova = get64(r);
+		c->size = get64(r + 8);
+		c->qid = get64(r + 16);
+		list_add_tail(&e->claims, &c->link);
+		nclaims++;
+	}
+	/* a read, no write: is it still the device it was? */
+	id = err ? 0 : *reg32(e, EDU_ID);
+	if (!err && (id & 0xffff) != 0x00ed) {
+		snprintf(why, len, "%s: does not answer like an edu device (id 0x%08x)", pci->bdf, id);
+		err = -ENODEV;
+	}
+	if (!err) {
+		err = soft_dev_create_engine(cfg, &edu_engine, e, info, soft);
+		if (err)
+			snprintf(why, len, "cannot create the ring service: %s", strerror(-err));
+	}
+	if (err) {
+		edu_free(e);	/* irq_efd -1: the MSI stays as it is, its fd the caller's */
+		return err;
+	}
+	if (buf[1] & EDU_ST_MSI) {
+		e->irq_efd = fds[0];
+		fds[0] = -1;
+	}
+	ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = e->name },
+		 "%s: edu device %s adopted from the predecessor (id 0x%08x), IOMMU group %d, "
+		 "completions by %s, %u IOMMU mapping(s) of queues, %llu DMA transfers so far%s",
+		 e->name, pci->bdf, id, pci->group_id, e->irq_efd >= 0 ? "MSI" : "polling",
+		 nclaims, (unsigned long long)e->transfers,
+		 e->broken ? "; it is out of order (a transfer timed out before)" : "");
+	*priv = e;
+	return 0;
+}
+
+/* the predecessor's mappings of queues that were not adopted go */
+static void edu_adopt_done(void *priv)
+{
+	struct edu *e = priv;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&e->map);
+	list_for_each(pos, &e->claims) {
+		struct edu_map *c = container_of(pos, struct edu_map, link);
+		int err = vfio_pci_dma_unmap(e->pci, c->iova, c->size);
+
+		if (err)
+			ulog_ctx(LOG_ERR, &(struct ulog_ctx){ .device = e->name },
+				 "%s: cannot unmap IOVA 0x%llx (+%llu) of a queue not adopted: %s; "
+				 "the range stays reserved", e->name, (unsigned long long)c->iova,
+				 (unsigned long long)c->size, strerror(-err));
+		e->leak_iova |= err != 0;
+		if (!e->leak_iova)
+			iova_free(&e->iova, c->iova);
+		list_del(pos);
+		free(c);
+		n++;
+	}
+	pthread_mutex_unlock(&e->map);
+	if (n)
+		ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = e->name },
+			 "%s: live restart: %u IOMMU mapping(s) of queues not adopted released",
+			 e->name, n);
+}
+
 const struct vfio_model vfio_model_edu = {
 	.id = &vfio_id_edu,
 	.create = edu_create,
 	.destroy = edu_destroy,
+	.save = edu_save,
+	.check = edu_check,
+	.adopt = edu_adopt,
+	.adopt_done = edu_adopt_done,
 };

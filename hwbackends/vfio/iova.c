@@ -109,3 +109,45 @@ int iova_free(struct iova_space *s, uint64_t iova)
 	}
 	return -ENOENT;
 }
+
+int iova_list(const struct iova_space *s, struct iova_span *out, int max)
+{
+	int n = 0;
+
+	list_for_each(pos, &s->used) {
+		struct iova_range *r = container_of(pos, struct iova_range, link);
+
+		if (n < max)
+			out[n] = (struct iova_span){ .start = r->start, .size = r->size };
+		n++;
+	}
+	return n;
+}
+
+int iova_restore(struct iova_space *s, uint64_t start, uint64_t size)
+{
+	struct list *before = &s->used;
+	struct iova_range *r;
+
+	if (!size || start < s->base || start > s->end || size > s->end - start ||
+	    (start & (s->align - 1)))
+		return -EINVAL;
+	list_for_each(pos, &s->used) {
+		struct iova_range *u = container_of(pos, struct iova_range, link);
+
+		if (u->start < start + size && start < u->start + u->size)
+			return -EEXIST;
+		if (u->start > start) {
+			before = pos;
+			break;
+		}
+	}
+	r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->start = start;
+	r->size = size;
+	list_add_tail(before, &r->link);
+	s->in_use += size;
+	return 0;
+}

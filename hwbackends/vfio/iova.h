@@ -32,4 +32,18 @@ int iova_free(struct iova_space *s, uint64_t iova);
  */
 int iova_reserve(struct iova_space *s, uint64_t start, uint64_t end);
 
+/* a range in use: allocated or reserved */
+struct iova_span {
+	uint64_t start, size;
+};
+
+/* the ranges in use, by start, into out[0..max): how many there are */
+int iova_list(const struct iova_space *s, struct iova_span *out, int max);
+/*
+ * Put [start, +size) in use again, exactly as iova_list gave it (an
+ * allocator rebuilt after a live restart).  0, -EINVAL (size 0, outside
+ * the window, not aligned), -EEXIST (overlaps a range), -ENOMEM.
+ */
+int iova_restore(struct iova_space *s, uint64_t start, uint64_t size);
+
 #endif

@@ -42,7 +42,38 @@ struct vfio_model {
 		      char *why, size_t len);
 	/* every queue and the soft device are gone */
 	void (*destroy)(void *priv);
+
+	/*
+	 * Live restart (all four, or none: the device is then set up afresh
+	 * in the successor).  save: the model's state of the device into buf
+	 * (its version byte first) and its fds (at most VFIO_MODEL_FDS, the
+	 * model keeps owning them): the bytes written or -errno; nothing
+	 * changes.  check: could adopt take those bytes and that many fds?
+	 * 0 or -EINVAL with why; no hardware touched.  adopt: create() for
+	 * a device whose predecessor saved buf: no reset, no register write;
+	 * the fds it keeps it sets to -1.  adopt_done: every queue of the
+	 * state was adopted (the soft engine's adopt_queue) or not: drop
+	 * what the others held (their IOMMU mappings).
+	 */
+	ssize_t (*save)(void *priv, uint8_t *buf, size_t len, int *fds, int *nfds);
+	int (*check)(const uint8_t *buf, size_t blen, int nfds, char *why, size_t len);
+	int (*adopt)(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg, const uint8_t *buf,
+		     size_t blen, int *fds, int nfds, struct uacce_hwdev_info *info, void **priv,
+		     struct uacce_hwdev **soft, char *why, size_t len);
+	void (*adopt_done)(void *priv);
 };
+
+#define VFIO_MODEL_FDS	4
+
+/*
+ * The device state of the vfio backend (backend.h, uacce_dev_state):
+ * blob VFIO_STATE_V1, then the model's bytes; fds container, group,
+ * device, request eventfd (-1: none), then the model's.  vfio_state_check
+ * is its dev_check (no hardware touched).
+ */
+#define VFIO_STATE_V1	1
+int vfio_state_check(const struct uacce_dev_cfg *cfg, const struct uacce_dev_state *st, char *why,
+		     size_t len);
 
 extern const struct vfio_model vfio_model_edu;
 

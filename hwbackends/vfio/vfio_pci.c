@@ -184,6 +184,32 @@ out:
 	return err;
 }
 
+int vfio_pci_adopt(struct vfio_pci *v, const char *bdf, int group_id, int container, int group,
+		   int device, char *why, size_t len)
+{
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	struct vfio_region_info ci = { .argsz = sizeof(ci),
+				       .index = VFIO_PCI_CONFIG_REGION_INDEX };
+
+	memset(v, 0, sizeof(*v));
+	v->container = v->group = v->device = -1;
+	if (ioctl(group, VFIO_GROUP_GET_STATUS, &gs) < 0)
+		return fail(why, len, -errno, "IOMMU group %d: VFIO_GROUP_GET_STATUS", group_id);
+	if (!(gs.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
+		return fail(why, len, -ENODEV, "IOMMU group %d has no container any more", group_id);
+	if (ioctl(device, VFIO_DEVICE_GET_INFO, &di) < 0 || !(di.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &ci) < 0)
+		return fail(why, len, -ENODEV, "%s: not a VFIO PCI device", bdf);
+	snprintf(v->bdf, sizeof(v->bdf), "%s", bdf);
+	v->group_id = group_id;
+	v->container = container;
+	v->group = group;
+	v->device = device;
+	v->cfg_off = ci.offset;
+	return 0;
+}
+
 void vfio_pci_close(struct vfio_pci *v)
 {
 	if (v->bar)

@@ -36,6 +36,14 @@ int vfio_pci_sysfs_read(const char *bdf, struct vfio_pci_sysfs *s);
 /* open the function (bound to vfio-pci); -errno with the reason in why */
 int vfio_pci_open(const char *bdf, struct vfio_pci *v, char *why, size_t len);
 void vfio_pci_close(struct vfio_pci *v);
+/*
+ * The function as a predecessor daemon left it open (live restart): its
+ * container, group and device fds (v owns them on success; on failure the
+ * caller keeps them).  Nothing is reset or re-attached: the container
+ * keeps its IOMMU mappings, the device its state.  -errno with why.
+ */
+int vfio_pci_adopt(struct vfio_pci *v, const char *bdf, int group_id, int container, int group,
+		   int device, char *why, size_t len);
 /* map BAR `index` (VFIO_PCI_BAR0_REGION_INDEX...) read/write */
 int vfio_pci_map_bar(struct vfio_pci *v, unsigned index, char *why, size_t len);
 /* set bits in the PCI command register (bus master, memory space) */

@@ -13,6 +13,9 @@
  *               request: the poll must wake (the poller blocked before the
  *               restart), and the copy must be right
  *
+ * -s BYTES caps the size of dummy requests (default 256 KiB; a device whose
+ * DMA is slow, QEMU's edu through hwbackends/vfio, wants a few KiB).
+ *
  * It works until DIR/stop exists (or -t seconds), then writes one JSON
  * line per spec: requests done, errors (the first one's text), the fd it
  * used, the slowest request (the pause a restart caused) and its p50.
@@ -58,6 +61,7 @@ struct spec {
 
 static const char *dir = ".";
 static double seconds;
+static size_t dummy_max = 256 << 10;	/* -s */
 static uint64_t t_end;
 
 static uint64_t now_ns(void)
@@ -190,7 +194,7 @@ static void close_dummy(struct spec *s, struct wd_queue *q, unsigned char *src, 
 
 static void run_dummy(struct spec *s)
 {
-	const size_t max = 256 << 10;
+	const size_t max = dummy_max;
 	unsigned char *src, *dst;
 	struct wd_queue q;
 
@@ -338,7 +342,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: restart-client [-d DIR] [-t SECONDS] SPEC...\n"
+	fprintf(f, "Usage: restart-client [-d DIR] [-t SECONDS] [-s MAX_DUMMY_BYTES] SPEC...\n"
 		   "SPEC: dummy:DEV | zip:DEV | poll:DEV.  Works until DIR/stop exists.\n");
 }
 
@@ -347,13 +351,20 @@ int main(int argc, char **argv)
 	struct spec specs[MAX_SPECS];
 	int n = 0, c, rc = 0;
 
-	while ((c = getopt(argc, argv, "d:t:h")) != -1) {
+	while ((c = getopt(argc, argv, "d:t:s:h")) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
 			break;
 		case 't':
 			seconds = atof(optarg);
+			break;
+		case 's':
+			dummy_max = strtoul(optarg, NULL, 0);
+			if (dummy_max < 1 || dummy_max > (64u << 20)) {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -418,6 +418,30 @@ else
 		if it_wait 15000 nodes_ok $EDU; then
 			it_ok "bound again: a uevent brought /dev/$EDU back, $(node_perms $EDU)"
 			it_cmd "uacce-dummy on $EDU again: 1 x 3000 bytes" 300 "$IT_USER1" "$IT_DUMMY" -d $EDU -n 1 -s 3000
+			# an edu DMA client across systemctl restart: the VFIO fds go
+			# through the fd store, the successor adopts the device
+			vrc=$build/test/clients/.libs/restart-client
+			[ -x "$vrc" ] || vrc=$build/test/clients/restart-client
+			vdir=$IT_TMP/vrc
+			mkdir -p "$vdir"
+			"$vrc" -d "$vdir" -s 4096 "dummy:$EDU" >"$vdir/out.json" 2>"$vdir/err" &
+			vpid=$!
+			sleep 2
+			vp1=$(prop MainPID)
+			journal_mark
+			if systemctl restart uacced.service && it_wait 20000 journal_has "live restart: serving the queues of pid $vp1" &&
+				journal_has "edu device $edu adopted"; then
+				it_ok "systemctl restart with an edu client: \"$(journal_msgs | grep -m1 'edu device .* adopted' | cut -c1-140)\""
+			else
+				it_bad "systemctl restart with an edu client: $(journal_msgs | grep -iE 'restart|edu|vfio' | head -n 6)"
+			fi
+			sleep 2
+			touch "$vdir/stop"
+			if wait "$vpid" && grep -q '"errors":0' "$vdir/out.json"; then
+				it_ok "the edu client across systemctl restart: $(cat "$vdir/out.json")"
+			else
+				it_bad "the edu client across systemctl restart: $(cat "$vdir/out.json" "$vdir/err")"
+			fi
 		else
 			it_bad "bound again: no /dev/$EDU (uevents do not reach the service?)"; journal_msgs | it_indent
 		fi

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include <linux/futex.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 
 #include "core-fixture.h"
@@ -821,6 +822,207 @@ START_TEST(test_zip_across)
 }
 END_TEST
 
+/* --- a device's own state (backend.h, uacce_backend_state_ops) ------------- */
+
+static struct {
+	int saves, checks, adopts, adopt_dones;
+	int check_ret, adopt_ret;
+	int fd;			/* the old device's "hardware" fd (an eventfd) */
+	int adopted_fd;		/* what dev_adopt kept */
+} DS;
+
+static int ds_save(struct uacce_hwdev *hd, struct uacce_dev_state *st)
+{
+	(void)hd;
+	DS.saves++;
+	st->len = (size_t)snprintf((char *)st->blob, UACCE_DEV_STATE_MAX, "fake-state-1");
+	st->fds[0] = DS.fd;
+	st->fds[1] = -1;	/* a hole in the fds */
+	st->nfds = 2;
+	return 0;
+}
+
+static bool ds_ok(const struct uacce_dev_state *st)
+{
+	return st->len == 12 && memcmp(st->blob, "fake-state-1", 12) == 0 && st->nfds == 2 &&
+	       st->fds[0] >= 0 && st->fds[1] == -1;
+}
+
+static int ds_check(const struct uacce_dev_cfg *cfg, const struct uacce_dev_state *st,
+		    char *why, size_t len)
+{
+	DS.checks++;
+	if (!ds_ok(st) || DS.check_ret) {
+		snprintf(why, len, "%s: check refused", cfg->node_name);
+		return DS.check_ret ? DS.check_ret : -EINVAL;
+	}
+	return 0;
+}
+
+static int ds_adopt(const struct uacce_dev_cfg *cfg, struct uacce_dev_state *st,
+		    struct uacce_hwdev_info *info, struct uacce_hwdev **out)
+{
+	int err;
+
+	DS.adopts++;
+	if (!ds_ok(st) || DS.adopt_ret)
+		return DS.adopt_ret ? DS.adopt_ret : -EINVAL;
+	err = fake_ops()->dev_create(cfg, info, out);
+	if (!err) {
+		DS.adopted_fd = st->fds[0];
+		st->fds[0] = -1;
+	}
+	return err;
+}
+
+static void ds_adopt_done(struct uacce_hwdev *hd)
+{
+	(void)hd;
+	DS.adopt_dones++;
+}
+
+static const struct uacce_backend_state_ops ds_ops = {
+	.dev_save = ds_save,
+	.dev_check = ds_check,
+	.dev_adopt = ds_adopt,
+	.dev_adopt_done = ds_adopt_done,
+};
+
+/* a core A with one fake device whose backend has device state, a started queue */
+static struct uacce_core *ds_core(struct fake_table *t, struct uacce_dev **d, struct uacce_queue **q)
+{
+	struct fake_params p = fake_params();
+	struct uacce_core *a = mkcore();
+
+	memset(&DS, 0, sizeof(DS));
+	DS.adopted_fd = -1;
+	DS.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ck_assert_int_ge(DS.fd, 0);
+	fake_table_init(t);
+	t->ops.state = &ds_ops;
+	ck_assert_int_eq(add_fake(a, &t->ops, &p, 1, d), 0);
+	*q = open_me(*d);
+	start_as(*q, me());
+	return a;
+}
+
+static void ds_core_free(struct uacce_core *a, struct uacce_dev *d, struct uacce_queue *q)
+{
+	uq_release(q);
+	core_remove_device(d);
+	ud_unref(d);
+	core_free(a);
+	close(DS.fd);
+	if (DS.adopted_fd >= 0)
+		close(DS.adopted_fd);
+}
+
+/* the state and its fd reach the successor's dev_adopt; adopt_done once */
+START_TEST(test_dev_state_roundtrip)
+{
+	struct fake_params p = fake_params();
+	struct uacce_dev *d, *db = NULL, *dx = NULL;
+	struct uacce_queue *q, *n;
+	struct uacce_core *a, *b;
+	struct fake_table t;
+	struct handed h;
+	json_object *hs;
+	uint64_t v = 0;
+	char why[300];
+	struct uacce_dev_cfg cfg = { .name = "fake", .backend = FAKE_NAME, .queues = 4,
+				     .node_name = A_NODE };
+
+	a = ds_core(&t, &d, &q);
+	h = export_core(a);
+	ck_assert_int_eq(DS.saves, 1);
+	hs = ho_get(json_object_array_get_idx(ho_get(ho_get(h.root, "core"), "devices"), 0),
+		    "hw_state");
+	ck_assert_ptr_nonnull(hs);
+	ck_assert_int_eq((int)json_object_array_length(ho_get(hs, "fds")), 2);
+	/* the successor's check: the backend's verdict, or no backend support */
+	ck_assert_int_eq(core_check_dev_state(h.s, ho_get(h.root, "core"), &t.ops, &cfg, why,
+					      sizeof(why)), 0);
+	ck_assert_int_eq(DS.checks, 1);
+	DS.check_ret = -EBADF;
+	ck_assert_int_eq(core_check_dev_state(h.s, ho_get(h.root, "core"), &t.ops, &cfg, why,
+					      sizeof(why)), -EBADF);
+	ck_assert_ptr_nonnull(strstr(why, "check refused"));
+	DS.check_ret = 0;
+	ck_assert_int_eq(core_check_dev_state(h.s, ho_get(h.root, "core"), fake_ops(), &cfg, why,
+					      sizeof(why)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "cannot take the device's state"));
+	/* the check took nothing: the successor adopts the device with its fd */
+	b = mkcore();
+	core_set_handover(b, h.s, ho_get(h.root, "core"));
+	ck_assert_int_eq(add_fake(b, &t.ops, &p, 1, &db), 0);
+	ck_assert_int_eq(DS.adopts, 1);
+	ck_assert_int_ge(DS.adopted_fd, 0);
+	ck_assert_int_ne(DS.adopted_fd, DS.fd);
+	ck_assert_int_eq(eventfd_write(DS.fd, 5), 0);		/* the same eventfd */
+	ck_assert_int_eq(eventfd_read(DS.adopted_fd, &v), 0);
+	ck_assert_uint_eq(v, 5);
+	adopt_core(b, &h);
+	n = core_claim_adopted(b, uq_id(q));
+	ck_assert_ptr_nonnull(n);
+	ck_assert_int_eq(DS.adopt_dones, 0);
+	core_adopt_done(b);
+	ck_assert_int_eq(DS.adopt_dones, 1);
+	ck_assert_int_eq(state(n), UQ_STARTED);
+	ck_assert_int_eq(ud_available_instances(db), 3);
+	/* taken once: a device made after the hand-over is created afresh */
+	ck_assert_int_eq(add_fake(b, &t.ops, &p, 3, &dx), 0);
+	ck_assert_int_eq(DS.adopts, 1);
+	core_adopt_done(b);
+	ck_assert_int_eq(DS.adopt_dones, 1);
+	uq_release(n);
+	core_remove_device(dx);
+	ud_unref(dx);
+	core_remove_device(db);
+	ud_unref(db);
+	core_free(b);
+	ds_core_free(a, d, q);
+	handed_free(&h);
+}
+END_TEST
+
+/* dev_adopt fails: the device is created afresh, the state's fds closed */
+START_TEST(test_dev_state_adopt_fails)
+{
+	struct fake_params p = fake_params();
+	struct uacce_dev *d, *db = NULL;
+	struct uacce_queue *q, *n;
+	struct uacce_core *a, *b;
+	struct fake_table t;
+	struct handed h;
+	int fdi;
+
+	a = ds_core(&t, &d, &q);
+	h = export_core(a);
+	DS.adopt_ret = -EINVAL;
+	b = mkcore();
+	core_set_handover(b, h.s, ho_get(h.root, "core"));
+	ck_assert_int_eq(add_fake(b, &t.ops, &p, 1, &db), 0);	/* dev_create */
+	ck_assert_int_eq(DS.adopts, 1);
+	ck_assert_int_eq(fake_dev_calls(A_NODE, FOP_ADOPT), 0);
+	adopt_core(b, &h);
+	n = core_claim_adopted(b, uq_id(q));
+	ck_assert_ptr_nonnull(n);
+	core_adopt_done(b);
+	ck_assert_int_eq(DS.adopt_dones, 0);	/* nothing adopted */
+	/* every fd of the state was taken: the device's too */
+	fdi = 0;
+	while (ho_take_fd(h.s, fdi) == -EBADF && fdi < 64)
+		fdi++;
+	ck_assert_int_eq(fdi, 64);
+	uq_release(n);
+	core_remove_device(db);
+	ud_unref(db);
+	core_free(b);
+	ds_core_free(a, d, q);
+	handed_free(&h);
+}
+END_TEST
+
 TCase *tc_handover(void)
 {
 	TCase *tc = tcase_create("handover");
@@ -839,5 +1041,7 @@ TCase *tc_handover(void)
 	tcase_add_test(tc, test_freeze_never_cancels);
 	tcase_add_test(tc, test_dummy_ring_across_sva);
 	tcase_add_test(tc, test_zip_across);
+	tcase_add_test(tc, test_dev_state_roundtrip);
+	tcase_add_test(tc, test_dev_state_adopt_fails);
 	return tc;
 }
