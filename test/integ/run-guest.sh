@@ -80,6 +80,9 @@ for b in "$@"; do
 	[ -x "$here/run-ho-fe.sh" ] && run "$tag: ho-fe" "$here/run-ho-fe.sh" "$b"
 	[ -x "$here/run-restart.sh" ] &&
 		run "$tag: restart" env UACCE_RESTARTS=${UACCE_GUEST_RESTARTS:-10} "$here/run-restart.sh" "$b"
+	# the previous landed release's daemon (built on the host before the boot,
+	# test/integ/upgrade-build.sh) -> this build -> back, with clients at work
+	[ -x "$here/run-upgrade.sh" ] && run "$tag: upgrade" "$here/run-upgrade.sh" "$b"
 	# the BPF gate for kernel devices (issue 17): the guest's kernel has the BPF LSM on
 	[ -x "$here/run-kgate.sh" ] &&
 		run "$tag: kgate" env UACCE_KGATE_EXPECT=enforced "$here/run-kgate.sh" "$b"
