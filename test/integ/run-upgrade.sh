@@ -154,7 +154,7 @@ after_checks() {
 		"$PROBE" open "$IT_DEV1" 0 open "$IT_DEV1" EDQUOT
 	it_cmd "$n: a new open works (uacce-dummy on $IT_ML0)" 60 root "$IT_DUMMY" -d "$IT_ML0" -n 20 -s 4096
 	it_wait $((5000 * IT_TS)) eval '[ "$(usage)" = "$usage0" ] && [ "$(avail_all)" = "$avail0" ]' ||
-		it_bad "$n: usage or instances after the probes: $(avail_all)"
+		it_bad "$n: after the probes: $(avail_all); usage $(usage)"
 }
 
 handover "upgrade $oldhash -> this build" ctl "$NEW"
