@@ -10,7 +10,8 @@
 #      clients and a load soak (test/integ/run-hostile.sh), the preload
 #      shim (test/shim/run-shim.sh), the kernel-ABI clients under uacce-run
 #      (test/integ/run-kabi.sh), the hisi_qm_v2 zip device's protocol client
-#      (test/integ/run-hisi.sh); a ThreadSanitizer build (it cannot be
+#      (test/integ/run-hisi.sh); live restart and the upgrade from the
+#      previous release (run-restart.sh, run-upgrade.sh); a ThreadSanitizer build (it cannot be
 #      combined with ASan): its unit tests and the host integration tests
 #      (about 2 minutes)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
@@ -70,6 +71,9 @@ lint_man() {
 
 guest() {	# guest BUILDDIR...
 	test/vm/setup.sh || return 1
+	# the previous release's daemon for run-upgrade.sh: built here (the guest
+	# may have no compiler); a failure shows in the guest's upgrade suite
+	test/integ/upgrade-build.sh >/dev/null
 	UACCE_VM_TIMEOUT=${UACCE_VM_TIMEOUT:-2400} test/vm/run-vm.sh test/integ/run-guest.sh "$@"
 }
 
@@ -112,6 +116,10 @@ suite restart-asan test/integ/run-restart.sh "$asan"
 # crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store
 suite crash env UACCE_CRASHES=20 test/integ/run-crash.sh "$build"
 suite crash-asan test/integ/run-crash.sh "$asan"
+# upgrade (issue 16): the previous landed release's daemon (built from git in
+# .cache/ by test/integ/upgrade-build.sh) hands its queues to this build and back
+suite upgrade test/integ/run-upgrade.sh "$build"
+suite upgrade-asan test/integ/run-upgrade.sh "$asan"
 suite cdi test/integ/run-cdi.sh "$build"
 suite cdi-asan test/integ/run-cdi.sh "$asan"
 # hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
@@ -141,7 +149,7 @@ else
 		test/vm/run-vm.sh env UACCE_KGATE_EXPECT=unenforceable test/integ/run-kgate.sh "$build"
 	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
 	# vfio queues across live restarts (edu DMA on one fd; ~1 min a build)
-	suite guest-vfio-restart env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio-restart.sh "$build" "$asan"
+	suite guest-vfio-restart env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio-restart.sh "$build"
 	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
 		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc
 		suite guest-systemd test/integ/run-systemd.sh --vm "$top/build-usr"
