@@ -30,11 +30,12 @@
 #include "log.h"
 
 #define CJ_MAGIC	"UACCJRN1"
-#define CJ_VERSION	1
+#define CJ_VERSION	2
 #define CJ_QSLOTS	16384
 #define CJ_ISLOTS	2048
 #define CJ_PROBE	8
 #define CJ_NAME_MAX	64
+#define CJ_CONNS	256
 
 struct cj_snapdesc {
 	uint64_t gen;
@@ -49,6 +50,8 @@ struct cj_hdr {
 	uint64_t gen;
 	uint64_t max_kh;
 	struct cj_snapdesc snap[2];
+	/* per connection: the highest unique read (CJ_CONNS of them) */
+	struct { uint32_t conn, pad; uint64_t max_unique; } conns[CJ_CONNS];
 };
 #define CJ_NONE 2u
 
@@ -120,6 +123,7 @@ int cj_open(uint64_t epoch, struct cjournal **out)
 	memset(j->in, 0, CJ_ISLOTS * sizeof(*j->in));
 	j->h->gen = 1;
 	j->h->epoch = epoch;
+	memset(j->h->conns, 0, sizeof(j->h->conns));
 	j->h->max_kh = 0;
 	j->h->version = CJ_VERSION;
 	j->h->qslots = CJ_QSLOTS;
@@ -240,6 +244,14 @@ void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint3
 		return;
 	s = islot(conn, unique);
 	pthread_mutex_lock(&j->lock);
+	for (int k = 0; k < CJ_CONNS; k++) {
+		if (j->h->conns[k].conn == conn || !j->h->conns[k].conn) {
+			if (unique > j->h->conns[k].max_unique)
+				j->h->conns[k].max_unique = unique;
+			__atomic_store_n(&j->h->conns[k].conn, conn, __ATOMIC_RELEASE);
+			break;
+		}
+	}
 	for (int k = 0; k < CJ_PROBE; k++) {
 		struct cj_ient *e = &j->in[(s + k) % CJ_ISLOTS];
 
@@ -482,6 +494,11 @@ int cj_read(int fd, struct cj_recovery *out)
 	cur = __atomic_load_n(&h->cur, __ATOMIC_ACQUIRE);
 	out->epoch = h->epoch;
 	out->max_kh = h->max_kh;
+	for (int k = 0; k < CJ_CONNS && out->nconns < CJ_CONNS; k++)
+		if (h->conns[k].conn) {
+			out->conn[out->nconns] = h->conns[k].conn;
+			out->conn_max[out->nconns++] = h->conns[k].max_unique;
+		}
 	if (cur <= 1) {
 		out->snap_gen = h->snap[cur].gen;
 		out->snap_name = strndup(h->snap[cur].name, CJ_NAME_MAX - 1);

@@ -105,6 +105,10 @@ struct cj_recovery {
 	uint64_t *live_qid, *live_gen;
 	int nlive;
 	char *snap_name;		/* the store name of the current snapshot; NULL: none yet */
+	/* per connection, the highest unique the predecessor read */
+	uint32_t conn[256];
+	uint64_t conn_max[256];
+	int nconns;
 };
 
 /*

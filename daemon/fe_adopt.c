@@ -37,6 +37,72 @@ static void wake_kh(struct fe_node *node, uint64_t kh)
 			  node->path, (unsigned long long)kh);
 }
 
+/*
+ * Before the first request is read on the adopted connections: a request
+ * the crashed predecessor had read but not recorded in its journal (killed
+ * between the kernel's read and the record) waits in the kernel's
+ * processing list for an answer nobody would give.  The kernel hands
+ * requests out in the order of their uniques (even, growing): such a
+ * request is near the highest unique the journal saw on that connection.
+ * An answer to a unique the kernel does not hold in processing is refused
+ * (ENOENT: answered already, or not read yet): only those get EIO.
+ */
+#define SWEEP 256	/* uniques on either side (readers x margin) */
+
+static bool recorded(const struct cj_recovery *r, uint32_t conn, uint64_t unique)
+{
+	for (int i = 0; i < r->ninflight; i++)
+		if (r->inflight[i].conn == conn && r->inflight[i].unique == unique)
+			return true;
+	return false;
+}
+
+static void crash_sweep(struct frontend *fe, const struct cj_recovery *r)
+{
+	int answered = 0;
+
+	list_for_each(pos, &fe->nodes) {
+		struct fe_node *node = container_of(pos, struct fe_node, link);
+		uint32_t conn = fe->tops->session_rec(node)->prev_conn;
+		int fd = fe->tops->session_fd(node);
+		uint64_t m = 0, lo;
+		bool first = true;
+
+		if (!conn || fd < 0)
+			continue;
+		/* FUSE: one connection for every node; once */
+		list_for_each(p2, &fe->nodes) {
+			struct fe_node *o = container_of(p2, struct fe_node, link);
+
+			if (o == node)
+				break;
+			if (fe->tops->session_rec(o)->prev_conn == conn)
+				first = false;
+		}
+		for (int k = 0; first && k < r->nconns; k++)
+			if (r->conn[k] == conn)
+				m = r->conn_max[k];
+		if (!first || !m)
+			continue;
+		lo = m > 2 * SWEEP ? (m - 2 * SWEEP) & ~UINT64_C(1) : 2;
+		for (uint64_t u = lo; u <= m + 2 * SWEEP; u += 2) {
+			struct fuse_out_header h = { .len = sizeof(h), .error = -EIO, .unique = u };
+
+			if (recorded(r, conn, u))
+				continue;	/* done again once serving (frontend_crash_answer) */
+			if (write(fd, &h, sizeof(h)) == (ssize_t)sizeof(h)) {
+				answered++;
+				node_warn(node, "%s: request %llu, read by the crashed predecessor "
+					  "before its journal had it: answered EIO", node->path,
+					  (unsigned long long)u);
+			}
+		}
+	}
+	if (answered)
+		log_warn("crash restart: %d request(s) the predecessor read but did not record "
+			 "answered EIO", answered);
+}
+
 /* every file of the state, re-bound to its queue; -errno */
 static int adopt_files(struct frontend *fe, json_object *o)
 {
@@ -138,6 +204,9 @@ int frontend_adopt(const struct fe_opts *opts, struct uacce_core *core,
 	}
 	/* the files before the threads: the first request may name any of them */
 	err = adopt_files(fe, o);
+	if (!err && opts->crash)
+		crash_sweep(fe, opts->crash);
+	fe->opts.crash = NULL;	/* the caller's, for this call only */
 	if (!err)
 		err = fe->tops->thaw(fe);
 	if (err) {

@@ -17,6 +17,7 @@ struct ho_state;
 struct uacce_core;
 struct uacce_dev;
 struct frontend;
+struct cj_recovery;
 
 enum fe_kind { FE_CUSE, FE_FUSE };
 
@@ -36,6 +37,11 @@ struct fe_opts {
 	 * yet, and the poll handles; NULL: none
 	 */
 	struct cjournal *journal;
+	/*
+	 * frontend_adopt of a crash journal's snapshot: the predecessor's
+	 * requests in flight (cjournal.h), answered before a request is read
+	 */
+	const struct cj_recovery *crash;
 };
 
 /* Publish `n` devices; returns once every node exists with its final mode. */

@@ -988,6 +988,24 @@ static void crash_prune(struct daemon *dm)
 		 n, kept, revoked, ngone, dm->rec.ninflight);
 }
 
+/* r's connections' highest uniques into m (the higher of two) */
+static void conns_merge(struct cj_recovery *m, const struct cj_recovery *r)
+{
+	for (int i = 0; i < r->nconns; i++) {
+		int k;
+
+		for (k = 0; k < m->nconns && m->conn[k] != r->conn[i]; k++)
+			;
+		if (k == m->nconns) {
+			if (m->nconns == (int)(sizeof(m->conn) / sizeof(m->conn[0])))
+				continue;
+			m->conn[m->nconns++] = r->conn[i];
+			m->conn_max[k] = 0;
+		}
+		m->conn_max[k] = MAX(m->conn_max[k], r->conn_max[i]);
+	}
+}
+
 /*
  * r's in-flight requests appended to *v; returns false (always: the caller
  * decides on r by its snapshot); a failed allocation loses them (logged)
@@ -1020,6 +1038,7 @@ static void crash_prepare(struct daemon *dm)
 	struct ho_state *s = dm->ho;
 	const char *why = "no crash journal among them";
 	struct cj_inflight *infl = NULL;
+	struct cj_recovery cm = { 0 };	/* the connections' highest uniques, merged */
 	int sfd, err, found = 0, ninfl = 0;
 
 	/*
@@ -1043,6 +1062,7 @@ static void crash_prepare(struct daemon *dm)
 			why = "the crash journal cannot be read";
 			continue;
 		}
+		conns_merge(&cm, &r);
 		if (!inflight_add(&infl, &ninfl, &r) && (!r.snap_name ||
 		    (found && r.epoch <= dm->rec.epoch))) {
 			if (!r.snap_name)
@@ -1061,6 +1081,9 @@ static void crash_prepare(struct daemon *dm)
 	dm->rec.inflight = infl;
 	dm->rec.ninflight = ninfl;
 	infl = NULL;
+	memcpy(dm->rec.conn, cm.conn, sizeof(cm.conn));
+	memcpy(dm->rec.conn_max, cm.conn_max, sizeof(cm.conn_max));
+	dm->rec.nconns = cm.nconns;
 	sfd = ho_raw_take(s, dm->rec.snap_name);
 	if (sfd < 0) {
 		why = "the crash journal's snapshot is not in the store";
@@ -1394,6 +1417,7 @@ static int setup(struct daemon *dm)
 				strerror(-err));
 	}
 	fo.journal = dm->cj;
+	fo.crash = dm->crash ? &dm->rec : NULL;
 	err = core_new(&hooks, &dm->core);
 	if (err)
 		return err;
@@ -1431,6 +1455,7 @@ static int setup(struct daemon *dm)
 		core_adopt_done(dm->core);	/* queues no file claimed */
 	if (err)
 		return err;
+	dm->fo.crash = NULL;	/* for frontend_adopt only */
 	if (dm->crash)
 		frontend_crash_answer(dm->fe, dm->rec.inflight, dm->rec.ninflight, dm->rec.max_kh);
 	devtable_set_frontend(dm->dt, dm->fe);
