@@ -655,6 +655,21 @@ ssize_t soft_save_queue(struct uacce_hwq *hq, void *buf, size_t len)
 	return n < 0 ? n : n + 2;
 }
 
+/* the queue struct of a queue taken over (adopt, recover): no worker yet */
+static struct soft_q *taken_queue(struct uacce_hwdev *hd, struct uacce_queue *q, bool updated)
+{
+	struct soft_q *sq = calloc(1, sizeof(*sq));
+
+	if (!sq)
+		return NULL;
+	sq->dev = soft_dev_of(hd);
+	sq->hw.dev = hd;
+	sq->q = q;
+	sq->updated = updated ? 1 : 0;
+	pthread_mutex_init(&sq->proc_lock, NULL);
+	return sq;
+}
+
 int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *blob, size_t len,
 		     struct uacce_hwq **out)
 {
@@ -678,14 +693,9 @@ int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *
 		eb = b + 4;
 		off = 4 + elen;
 	}
-	sq = calloc(1, sizeof(*sq));
+	sq = taken_queue(hd, q, b[1] & SOFT_SAVE_UPDATED);
 	if (!sq)
 		return -ENOMEM;
-	sq->dev = soft_dev_of(hd);
-	sq->hw.dev = hd;
-	sq->q = q;
-	sq->updated = b[1] & SOFT_SAVE_UPDATED ? 1 : 0;
-	pthread_mutex_init(&sq->proc_lock, NULL);
 	err = sq->dev->pers->adopt(sq, b + off, len - off);
 	if (!err && eb && elen) {
 		err = eng->adopt_queue(sq->dev->engine_ctx, sq, eb, elen);
@@ -715,14 +725,9 @@ int soft_recover_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uac
 	 */
 	if (!soft_dev_of(hd)->pers->recover || soft_dev_of(hd)->engine)
 		return -EOPNOTSUPP;
-	sq = calloc(1, sizeof(*sq));
+	sq = taken_queue(hd, q, true);	/* whatever the client waits for: it looks again */
 	if (!sq)
 		return -ENOMEM;
-	sq->dev = soft_dev_of(hd);
-	sq->hw.dev = hd;
-	sq->q = q;
-	sq->updated = 1;	/* whatever the client waits for: it looks again */
-	pthread_mutex_init(&sq->proc_lock, NULL);
 	err = sq->dev->pers->recover(sq);
 	if (err) {
 		pthread_mutex_destroy(&sq->proc_lock);
