@@ -89,7 +89,7 @@ for b in "$@"; do
 	# crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store, CUSE
 	# (a sanitizer build: on the host, crash-asan)
 	[ $san = 0 ] && [ -x "$here/run-crash.sh" ] &&
-		run "$tag: crash" env UACCE_CRASHES=${UACCE_GUEST_CRASHES:-10} "$here/run-crash.sh" "$b"
+		run "$tag: crash" env UACCE_CRASHES=${UACCE_GUEST_CRASHES:-6} "$here/run-crash.sh" "$b"
 	# the BPF gate for kernel devices (issue 17): the guest's kernel has the BPF LSM on
 	[ -x "$here/run-kgate.sh" ] &&
 		run "$tag: kgate" env UACCE_KGATE_EXPECT=enforced "$here/run-kgate.sh" "$b"
