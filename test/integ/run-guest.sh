@@ -84,7 +84,7 @@ for b in "$@"; do
 		run "$tag: restart" env UACCE_RESTARTS=${UACCE_GUEST_RESTARTS:-$r} "$here/run-restart.sh" "$b"
 	# the previous landed release's daemon (built on the host before the boot,
 	# test/integ/upgrade-build.sh) -> this build -> back, with clients at work
-	# (a sanitizer build: on the host, upgrade-asan; ~6 min here under load)
+	# (not in a sanitizer build: restart-asan covers the hand-over; ~6 min here under load)
 	[ $san = 0 ] && [ -x "$here/run-upgrade.sh" ] && run "$tag: upgrade" "$here/run-upgrade.sh" "$b"
 	# crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store, CUSE
 	# (a sanitizer build: on the host, crash-asan)
