@@ -190,6 +190,15 @@ static uint64_t bump_locked(struct cjournal *j)
 	return g;
 }
 
+void cj_touch(struct cjournal *j)
+{
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->lock);
+	bump_locked(j);
+	pthread_mutex_unlock(&j->lock);
+}
+
 uint64_t cj_gen(struct cjournal *j)
 {
 	uint64_t g;

@@ -65,6 +65,8 @@ void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint3
 		       uint64_t fh, const void *req, size_t len);
 void cj_inflight_end(struct cjournal *j, uint32_t conn, uint64_t unique);
 void cj_poll_kh(struct cjournal *j, uint64_t kh);
+/* something else a snapshot has changed (a node published or removed) */
+void cj_touch(struct cjournal *j);
 /* the current generation (read before a snapshot is taken) */
 uint64_t cj_gen(struct cjournal *j);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker_proto.h"
+#include "cjournal.h"
 #include "core.h"
 #include "fdclose.h"
 #include "fe_internal.h"
@@ -1119,6 +1120,8 @@ int frontend_add_device(struct frontend *fe, struct uacce_dev *d)
 	err = fe->tops->add_node(fe, node);
 	if (err)
 		fe_node_free(node);	/* never listed */
+	else
+		cj_touch(fe->opts.journal);	/* its connection goes to the store */
 	return err;
 }
 
@@ -1132,6 +1135,8 @@ void frontend_remove_device(struct frontend *fe, struct uacce_dev *d)
 	node->removed = true;
 	pthread_mutex_unlock(&fe->lock);
 	fe->tops->remove_node(fe, node);
+	/* the store's copy of its connection goes too, or the node would stay */
+	cj_touch(fe->opts.journal);
 }
 
 void frontend_set_perms(struct frontend *fe, uid_t uid, gid_t gid, mode_t mode)

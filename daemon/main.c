@@ -76,6 +76,7 @@ struct daemon {
 	char exe[PATH_MAX];		/* this binary's path at start (an upgrade replaces it) */
 	char **argv;			/* our arguments, for the successor */
 	bool fd_store;			/* --fd-store: SIGTERM hands over to systemd's fd store */
+	bool crash_journal;		/* --crash-journal (with --fd-store) */
 	struct ho_state *ho;		/* the state handed to us, during set-up */
 	int restart_efd;		/* the control thread asks the main loop */
 	pthread_mutex_t rs_lock;
@@ -182,6 +183,9 @@ static void usage(FILE *f)
 		"      --fd-store          on SIGTERM under systemd, hand the open queues\n"
 		"                          to systemd's fd store for the next instance\n"
 		"                          (live restart; the unit sets it)\n"
+		"      --crash-journal     with --fd-store: keep the queues in the fd store\n"
+		"                          while serving, for a successor after a crash\n"
+		"                          (experimental: not with systemd's store yet)\n"
 		"      --log-target T      auto (default: the journal when stderr is\n"
 		"                          connected to it), console or journal\n"
 		"  -v, --verbose           debug logging\n"
@@ -193,7 +197,7 @@ static void usage(FILE *f)
 static int parse_args(struct daemon *dm, int argc, char **argv)
 {
 	enum { O_FRONTEND = 256, O_RUNDIR, O_FUSEDIR, O_CHECK, O_VERSION, O_LOGTARGET,
-	       O_FDSTORE };
+	       O_FDSTORE, O_CRASHJOURNAL };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
@@ -202,6 +206,7 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 		{ "fuse-dir", required_argument, NULL, O_FUSEDIR },
 		{ "check-config", no_argument, NULL, O_CHECK },
 		{ "fd-store", no_argument, NULL, O_FDSTORE },
+		{ "crash-journal", no_argument, NULL, O_CRASHJOURNAL },
 		{ "log-target", required_argument, NULL, O_LOGTARGET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -240,6 +245,9 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 			break;
 		case O_CHECK:
 			dm->check_only = true;
+			break;
+		case O_CRASHJOURNAL:
+			dm->crash_journal = true;
 			break;
 		case O_FDSTORE:
 			dm->fd_store = true;
@@ -1400,7 +1408,7 @@ static int setup(struct daemon *dm)
 		return -EEXIST;
 	}
 	rundir_remove_stale(dm->rundir);
-	if (dm->fd_store && getenv("NOTIFY_SOCKET")) {
+	if (dm->fd_store && dm->crash_journal && getenv("NOTIFY_SOCKET")) {
 		struct timespec now;
 
 		/* epochs only grow: the wall clock's ns, past the predecessor's */

@@ -28,7 +28,7 @@ it_write_config
 # the daemon under fakesd (restarts it 300 ms after it ended, as
 # RestartSec=): IT_DPID is fakesd (it_cleanup stops it: a stop empties the
 # store)
-args=(-f --frontend "$IT_FRONTEND" --runtime-dir "$IT_RT" -c "$IT_CFG" --fd-store)
+args=(-f --frontend "$IT_FRONTEND" --runtime-dir "$IT_RT" -c "$IT_CFG" --fd-store --crash-journal)
 [ "$IT_FRONTEND" = fuse ] && args+=(--fuse-dir "$IT_NODE_DIR")
 IT_DLOG=$IT_TMP/uacced.log
 SDLOG=$IT_TMP/fakesd.log
