@@ -60,11 +60,34 @@ int iova_alloc(struct iova_space *s, uint64_t size, uint64_t *iova)
 	return 0;
 }
 
-int iova_reserve(struct iova_space *s, uint64_t start, uint64_t end)
+/* [start, start + size) into the sorted list, counted in use; -EEXIST on overlap */
+static int insert_range(struct iova_space *s, uint64_t start, uint64_t size)
 {
 	struct list *before = &s->used;
 	struct iova_range *r;
 
+	list_for_each(pos, &s->used) {
+		struct iova_range *u = container_of(pos, struct iova_range, link);
+
+		if (u->start < start + size && start < u->start + u->size)
+			return -EEXIST;
+		if (u->start > start) {
+			before = pos;
+			break;
+		}
+	}
+	r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->start = start;
+	r->size = size;
+	list_add_tail(before, &r->link);
+	s->in_use += r->size;
+	return 0;
+}
+
+int iova_reserve(struct iova_space *s, uint64_t start, uint64_t end)
+{
 	if (start < s->base)
 		start = s->base;
 	if (end >= s->end)
@@ -75,24 +98,7 @@ int iova_reserve(struct iova_space *s, uint64_t start, uint64_t end)
 	end |= s->align - 1;
 	if (end >= s->end)
 		end = s->end - 1;
-	list_for_each(pos, &s->used) {
-		struct iova_range *u = container_of(pos, struct iova_range, link);
-
-		if (u->start <= end && start < u->start + u->size)
-			return -EEXIST;
-		if (u->start > end) {
-			before = pos;
-			break;
-		}
-	}
-	r = malloc(sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->start = start;
-	r->size = end - start + 1;
-	list_add_tail(before, &r->link);
-	s->in_use += r->size;
-	return 0;
+	return insert_range(s, start, end - start + 1);
 }
 
 int iova_free(struct iova_space *s, uint64_t iova)
@@ -126,28 +132,8 @@ int iova_list(const struct iova_space *s, struct iova_span *out, int max)
 
 int iova_restore(struct iova_space *s, uint64_t start, uint64_t size)
 {
-	struct list *before = &s->used;
-	struct iova_range *r;
-
 	if (!size || start < s->base || start > s->end || size > s->end - start ||
 	    (start & (s->align - 1)))
 		return -EINVAL;
-	list_for_each(pos, &s->used) {
-		struct iova_range *u = container_of(pos, struct iova_range, link);
-
-		if (u->start < start + size && start < u->start + u->size)
-			return -EEXIST;
-		if (u->start > start) {
-			before = pos;
-			break;
-		}
-	}
-	r = malloc(sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->start = start;
-	r->size = size;
-	list_add_tail(before, &r->link);
-	s->in_use += size;
-	return 0;
+	return insert_range(s, start, size);
 }
