@@ -439,13 +439,11 @@ static void edu_free(struct edu *e)
 	free(e);
 }
 
-static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
-		      struct uacce_hwdev_info *info, void **priv, struct uacce_hwdev **soft,
-		      char *why, size_t len)
+/* BAR0 mapped and an edu's struct, its locks, lists and IOVA window (create, adopt) */
+static int edu_new(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg, char *why, size_t len,
+		   struct edu **out)
 {
-	uint64_t unusable;
 	struct edu *e;
-	uint32_t id;
 	int err;
 
 	err = vfio_pci_map_bar(pci, VFIO_PCI_BAR0_REGION_INDEX, why, len);
@@ -459,7 +457,7 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	if (!e)
 		return -ENOMEM;
 	e->pci = pci;
-	e->irq_efd = -1;
+	e->irq_efd = -1;	/* an adopt's caller owns its eventfd until it succeeds */
 	snprintf(e->name, sizeof(e->name), "%s", cfg->node_name ? cfg->node_name : cfg->name);
 	pthread_mutex_init(&e->dma, NULL);
 	pthread_cond_init(&e->turn, NULL);
@@ -467,6 +465,22 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	list_init(&e->maps);
 	list_init(&e->claims);
 	iova_init(&e->iova, EDU_IOVA_BASE, EDU_IOVA_END, (uint64_t)sysconf(_SC_PAGESIZE));
+	*out = e;
+	return 0;
+}
+
+static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
+		      struct uacce_hwdev_info *info, void **priv, struct uacce_hwdev **soft,
+		      char *why, size_t len)
+{
+	uint64_t unusable;
+	struct edu *e;
+	uint32_t id;
+	int err;
+
+	err = edu_new(pci, cfg, why, len, &e);
+	if (err)
+		return err;
 	unusable = reserve_unusable(e);
 	err = vfio_pci_command_set(pci, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
 	if (err) {
@@ -614,25 +628,9 @@ static int edu_adopt(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg, cons
 
 	if (err)
 		return err;
-	err = vfio_pci_map_bar(pci, VFIO_PCI_BAR0_REGION_INDEX, why, len);
+	err = edu_new(pci, cfg, why, len, &e);
 	if (err)
 		return err;
-	if (pci->bar_size < EDU_DMA_CMD + 8) {
-		snprintf(why, len, "%s: BAR0 is too small for an edu device", pci->bdf);
-		return -ENODEV;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	e->pci = pci;
-	e->irq_efd = -1;	/* the caller's until we succeed */
-	snprintf(e->name, sizeof(e->name), "%s", cfg->node_name ? cfg->node_name : cfg->name);
-	pthread_mutex_init(&e->dma, NULL);
-	pthread_cond_init(&e->turn, NULL);
-	pthread_mutex_init(&e->map, NULL);
-	list_init(&e->maps);
-	list_init(&e->claims);
-	iova_init(&e->iova, EDU_IOVA_BASE, EDU_IOVA_END, (uint64_t)sysconf(_SC_PAGESIZE));
 	e->broken = buf[1] & EDU_ST_BROKEN;
 	e->leak_iova = buf[1] & EDU_ST_LEAK;
 	e->transfers = get64(buf + 2);
