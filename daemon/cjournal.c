@@ -24,13 +24,14 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <linux/fuse.h>
 
 #include "cjournal.h"
 #include "handover.h"
 #include "log.h"
 
 #define CJ_MAGIC	"UACCJRN1"
-#define CJ_VERSION	2
+#define CJ_VERSION	3
 #define CJ_QSLOTS	16384
 #define CJ_ISLOTS	2048
 #define CJ_PROBE	8
@@ -69,14 +70,20 @@ struct cj_ient {
 	uint8_t req[CJ_REQ_MAX];
 };
 
+/* a connection's read slot: where the kernel puts the head of each request */
+struct cj_rslot {
+	uint8_t req[CJ_REQ_MAX];
+};
+
 #define CJ_SIZE (sizeof(struct cj_hdr) + CJ_QSLOTS * sizeof(struct cj_qent) + \
-		 CJ_ISLOTS * sizeof(struct cj_ient))
+		 CJ_ISLOTS * sizeof(struct cj_ient) + CJ_CONNS * sizeof(struct cj_rslot))
 
 struct cjournal {
 	int fd, kick_fd;
 	struct cj_hdr *h;
 	struct cj_qent *q;
 	struct cj_ient *in;
+	struct cj_rslot *rs;		/* CJ_CONNS, one per entry of h->conns */
 	pthread_mutex_t lock;		/* a leaf: the tables' writers */
 	bool kicked;			/* a kick is pending (lock) */
 	char boot[12];			/* this process's prefix in names */
@@ -87,11 +94,13 @@ struct cjournal {
 	uint64_t lost_inflight;		/* in-flight requests the table had no room for */
 };
 
-static void map_tables(void *m, struct cj_hdr **h, struct cj_qent **q, struct cj_ient **in)
+static void map_tables(void *m, struct cj_hdr **h, struct cj_qent **q, struct cj_ient **in,
+		       struct cj_rslot **rs)
 {
 	*h = m;
 	*q = (struct cj_qent *)((char *)m + sizeof(struct cj_hdr));
 	*in = (struct cj_ient *)((char *)*q + CJ_QSLOTS * sizeof(struct cj_qent));
+	*rs = (struct cj_rslot *)((char *)*in + CJ_ISLOTS * sizeof(struct cj_ient));
 }
 
 int cj_open(uint64_t epoch, struct cjournal **out)
@@ -116,11 +125,13 @@ int cj_open(uint64_t epoch, struct cjournal **out)
 	m = mmap(NULL, CJ_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		goto fail_errno;
-	map_tables(m, &j->h, &j->q, &j->in);
+	map_tables(m, &j->h, &j->q, &j->in, &j->rs);
 	/* a fresh start: whatever a predecessor left is history */
 	j->h->cur = CJ_NONE;
 	memset(j->q, 0, CJ_QSLOTS * sizeof(*j->q));
 	memset(j->in, 0, CJ_ISLOTS * sizeof(*j->in));
+	/* written now: the kernel's copy into a slot never waits for a page */
+	memset(j->rs, 0, CJ_CONNS * sizeof(*j->rs));
 	j->h->gen = 1;
 	j->h->epoch = epoch;
 	memset(j->h->conns, 0, sizeof(j->h->conns));
@@ -244,25 +255,47 @@ static uint32_t islot(uint32_t conn, uint64_t unique)
 	return (uint32_t)(h >> 40) % CJ_ISLOTS;
 }
 
+/* j->lock held: conn's entry of h->conns (taken if new); -1: no room */
+static int conn_index_locked(struct cjournal *j, uint32_t conn)
+{
+	for (int k = 0; k < CJ_CONNS; k++) {
+		if (j->h->conns[k].conn == conn)
+			return k;
+		if (!j->h->conns[k].conn) {
+			__atomic_store_n(&j->h->conns[k].conn, conn, __ATOMIC_RELEASE);
+			return k;
+		}
+	}
+	return -1;
+}
+
+void *cj_read_slot(struct cjournal *j, uint32_t conn)
+{
+	int k;
+
+	if (!j || !conn)
+		return NULL;
+	pthread_mutex_lock(&j->lock);
+	k = conn_index_locked(j, conn);
+	pthread_mutex_unlock(&j->lock);
+	return k < 0 ? NULL : j->rs[k].req;
+}
+
 void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint32_t opcode,
 		       uint64_t fh, const void *req, size_t len)
 {
 	uint32_t s;
+	int k;
 
 	if (!j || !unique)
 		return;
 	s = islot(conn, unique);
 	pthread_mutex_lock(&j->lock);
-	for (int k = 0; k < CJ_CONNS; k++) {
-		if (j->h->conns[k].conn == conn || !j->h->conns[k].conn) {
-			if (unique > j->h->conns[k].max_unique)
-				j->h->conns[k].max_unique = unique;
-			__atomic_store_n(&j->h->conns[k].conn, conn, __ATOMIC_RELEASE);
-			break;
-		}
-	}
-	for (int k = 0; k < CJ_PROBE; k++) {
-		struct cj_ient *e = &j->in[(s + k) % CJ_ISLOTS];
+	k = conn_index_locked(j, conn);
+	if (k >= 0 && unique > j->h->conns[k].max_unique)
+		j->h->conns[k].max_unique = unique;
+	for (int p = 0; p < CJ_PROBE; p++) {
+		struct cj_ient *e = &j->in[(s + p) % CJ_ISLOTS];
 
 		if (e->unique)
 			continue;
@@ -481,6 +514,7 @@ int cj_read(int fd, struct cj_recovery *out)
 	struct cj_hdr *h;
 	struct cj_qent *q;
 	struct cj_ient *in;
+	struct cj_rslot *rs;
 	struct stat st;
 	uint32_t cur;
 	void *m;
@@ -494,7 +528,7 @@ int cj_read(int fd, struct cj_recovery *out)
 	m = mmap(NULL, CJ_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
-	map_tables(m, &h, &q, &in);
+	map_tables(m, &h, &q, &in, &rs);
 	if (memcmp(h->magic, CJ_MAGIC, 8) || h->version != CJ_VERSION || h->qslots != CJ_QSLOTS ||
 	    h->islots != CJ_ISLOTS) {
 		err = -EINVAL;
@@ -516,7 +550,7 @@ int cj_read(int fd, struct cj_recovery *out)
 			goto out;
 		}
 	}
-	out->inflight = calloc(CJ_ISLOTS, sizeof(*out->inflight));
+	out->inflight = calloc(CJ_ISLOTS + CJ_CONNS, sizeof(*out->inflight));
 	out->live_qid = calloc(CJ_QSLOTS, sizeof(uint64_t));
 	out->live_gen = calloc(CJ_QSLOTS, sizeof(uint64_t));
 	if (!out->inflight || !out->live_qid || !out->live_gen) {
@@ -534,6 +568,47 @@ int cj_read(int fd, struct cj_recovery *out)
 				memcpy(o->req, in[i].req, o->len);
 			}
 		}
+	/*
+	 * The read slots: the last request each connection read, complete
+	 * from the kernel's copy on even if the process died before its
+	 * record.  Listed as in flight when the table does not have it (the
+	 * successor asks the kernel whether it still waits for an answer:
+	 * most were answered long ago).
+	 */
+	for (int k = 0; k < CJ_CONNS; k++) {
+		struct fuse_in_header ih;
+		struct cj_inflight *o;
+		bool dup = false;
+
+		if (!h->conns[k].conn)
+			continue;
+		memcpy(&ih, rs[k].req, sizeof(ih));
+		if (!ih.unique || (ih.unique & 1) /* an interrupt's */ || ih.len < sizeof(ih) ||
+		    ih.opcode == FUSE_FORGET || ih.opcode == FUSE_BATCH_FORGET ||
+		    ih.opcode == FUSE_INTERRUPT || ih.opcode == FUSE_NOTIFY_REPLY)
+			continue;
+		for (int i = 0; i < out->ninflight && !dup; i++)
+			dup = out->inflight[i].conn == h->conns[k].conn &&
+			      out->inflight[i].unique == ih.unique;
+		if (dup)
+			continue;
+		o = &out->inflight[out->ninflight++];
+		*o = (struct cj_inflight){ .unique = ih.unique, .opcode = ih.opcode,
+					   .conn = h->conns[k].conn, .slot = true };
+		if (ih.len <= CJ_REQ_MAX) {
+			o->len = ih.len;
+			memcpy(o->req, rs[k].req, ih.len);
+		}
+		if (ih.opcode == FUSE_RELEASE && ih.len >= sizeof(ih) + sizeof(struct fuse_release_in)) {
+			struct fuse_release_in ri;
+
+			memcpy(&ri, rs[k].req + sizeof(ih), sizeof(ri));
+			o->fh = ri.fh;
+		}
+		for (int c = 0; c < out->nconns; c++)
+			if (out->conn[c] == o->conn && out->conn_max[c] < o->unique)
+				out->conn_max[c] = o->unique;
+	}
 	for (int i = 0; i < CJ_QSLOTS; i++)
 		if (q[i].key && (q[i].key - 1) % CJ_QSLOTS == (uint64_t)i) {
 			out->live_qid[out->nlive] = q[i].key - 1;

@@ -6,14 +6,18 @@
  * store (uacced --fd-store under systemd): the store holds every fd the
  * state names, so they outlive the process.
  *
- * One memfd ("uacced-journal" in the store) holds three things:
+ * One memfd ("uacced-journal" in the store) holds four things:
  *  - the live queue table, written synchronously on every change of a
  *    queue's exported state (one store and a generation bump): which
  *    queues exist and the generation of their last change;
  *  - the in-flight table: every FUSE/CUSE request read from the kernel
- *    and not answered yet (its unique, opcode, fh, connection), so that a
- *    successor answers it (EIO; a RELEASE is carried out) instead of
- *    leaving its caller waiting forever;
+ *    and not answered yet (its unique, opcode, fh, connection and its
+ *    bytes up to CJ_REQ_MAX), so that a successor carries it out again
+ *    (EIO when too long to keep) instead of leaving its caller waiting
+ *    forever;
+ *  - one read slot per connection: the kernel copies the head of each
+ *    request there, so a request read in the instant of a kill (before
+ *    its record) is in the journal all the same;
  *  - which snapshot is current: a live restart state (handover.h) taken
  *    by the main loop shortly after changes, as a sealed memfd in the
  *    store, its fds in the store under stable names.
@@ -64,6 +68,15 @@ void cj_queue_changed(struct cjournal *j, uint64_t qid, bool gone);
 void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint32_t opcode,
 		       uint64_t fh, const void *req, size_t len);
 void cj_inflight_end(struct cjournal *j, uint32_t conn, uint64_t unique);
+/*
+ * The read slot of connection conn (CJ_REQ_MAX bytes in the journal; NULL:
+ * no journal, or no room): the session reads the head of every request
+ * into it, so that the kernel's copy itself puts a request in the journal
+ * before the read returns: a process killed between the read and
+ * cj_inflight_begin leaves that request there (only the last one of the
+ * connection: one reader per session).
+ */
+void *cj_read_slot(struct cjournal *j, uint32_t conn);
 void cj_poll_kh(struct cjournal *j, uint64_t kh);
 /* something else a snapshot has changed (a node published or removed) */
 void cj_touch(struct cjournal *j);
@@ -94,6 +107,7 @@ struct cj_inflight {
 	uint32_t opcode;
 	uint32_t conn;
 	uint32_t len;			/* of req; 0: not kept (answered EIO) */
+	bool slot;			/* from a read slot: perhaps answered long ago */
 	uint8_t req[CJ_REQ_MAX];
 };
 

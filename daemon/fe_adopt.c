@@ -232,6 +232,26 @@ static void raw_answer(struct fe_node *node, uint64_t unique, int error)
 			  node->path, (unsigned long long)unique);
 }
 
+/*
+ * Does the kernel still wait for the answer to `unique` (a request the
+ * predecessor read)?  Asked without answering it: the kernel takes a reply
+ * to the request's interrupt id (unique | FUSE_INT_REQ_BIT) with error 0
+ * when it holds the request, and does nothing with it; ENOENT when it
+ * does not (answered already).  1 yes, 0 no, -errno cannot tell.
+ */
+static int kernel_holds(struct fe_node *node, uint64_t unique)
+{
+	struct fuse_out_header h = { .len = sizeof(h), .error = 0,
+				     .unique = unique | FUSE_INT_REQ_BIT };
+	int fd = node->fe->tops->session_fd(node);
+
+	if (fd < 0)
+		return -EBADF;
+	if (write(fd, &h, sizeof(h)) == (ssize_t)sizeof(h))
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
+}
+
 /* the adopted node of the predecessor's connection `conn`, with a reference */
 static struct fe_node *node_of_conn(struct frontend *fe, uint32_t conn)
 {
@@ -253,7 +273,7 @@ static struct fe_node *node_of_conn(struct frontend *fe, uint32_t conn)
 
 int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int n, uint64_t max_kh)
 {
-	int replayed = 0, answered = 0, lost = 0;
+	int replayed = 0, answered = 0, lost = 0, done = 0;
 	uint64_t lo = max_kh > 4096 ? max_kh - 4096 : 0;
 	uint32_t done_conn[64];
 	int ndone = 0;
@@ -267,17 +287,26 @@ int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int 
 			continue;
 		}
 		/*
-		 * Done again, as if read now: the answer reaches its caller (a
-		 * request the predecessor had carried out and answered is
-		 * unknown to the kernel by now: that answer is dropped, and
-		 * libfuse releases an open the kernel refuses).  A request the
-		 * journal could not keep whole: EIO.
+		 * Answered before the crash (its end not recorded yet; a read
+		 * slot's request of long ago; a duplicate): nothing to do.
+		 * Cannot tell: done again all the same (an answer the kernel
+		 * does not want is dropped, and libfuse releases an open the
+		 * kernel refuses).
+		 */
+		if (kernel_holds(node, v[i].unique) == 0) {
+			done++;
+			fe_node_put(node);
+			continue;
+		}
+		/*
+		 * Done again, as if read now: the answer reaches its caller.
+		 * A request the journal could not keep whole: EIO.
 		 */
 		if (se && v[i].len && fe_session_replay(se, v[i].req, v[i].len) == 0) {
 			replayed++;
 			node_info(node, "%s: request %llu (opcode %u) of the crashed predecessor "
-				  "done again", node->path, (unsigned long long)v[i].unique,
-				  v[i].opcode);
+				  "done again%s", node->path, (unsigned long long)v[i].unique,
+				  v[i].opcode, v[i].slot ? " (read as it died: from its read slot)" : "");
 		} else {
 			raw_answer(node, v[i].unique, -EIO);
 			answered++;
@@ -325,6 +354,7 @@ int frontend_crash_answer(struct frontend *fe, const struct cj_inflight *v, int 
 			break;
 	}
 	log_info("crash restart: %d request(s) of the predecessor done again, %d answered EIO, "
-		 "%d on connections that did not survive", replayed, answered, lost);
+		 "%d answered before the crash, %d on connections that did not survive",
+		 replayed, answered, done, lost);
 	return 0;
 }

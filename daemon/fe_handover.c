@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cjournal.h"
@@ -85,9 +86,36 @@ static void journal_read(struct fe_session_rec *rec, const void *buf, size_t n)
 	cj_inflight_begin(rec->fe->opts.journal, rec->conn, in->unique, in->opcode, fh, buf, n);
 }
 
+/*
+ * Read one request: with a crash journal, its head goes first to the
+ * connection's read slot there (the kernel scatters it: readv), and is
+ * copied to buf from there.  A SIGKILL makes a reader return from the
+ * kernel with a request it took, and die before its next instruction:
+ * that request is in the journal all the same.
+ */
+static ssize_t read_request(struct fe_session_rec *rec, int fd, char *buf, size_t len)
+{
+	struct cjournal *j = rec->fe->opts.journal;
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (j && rec->slot_conn != rec->conn) {
+		rec->slot = cj_read_slot(j, rec->conn);
+		rec->slot_conn = rec->conn;
+	}
+	if (!j || !rec->slot || len <= CJ_REQ_MAX)
+		return read(fd, buf, len);
+	iov[0] = (struct iovec){ .iov_base = rec->slot, .iov_len = CJ_REQ_MAX };
+	iov[1] = (struct iovec){ .iov_base = buf + CJ_REQ_MAX, .iov_len = len - CJ_REQ_MAX };
+	n = readv(fd, iov, 2);
+	if (n > 0)
+		memcpy(buf, rec->slot, (size_t)n < CJ_REQ_MAX ? (size_t)n : CJ_REQ_MAX);
+	return n;
+}
+
 ssize_t fe_rec_read(struct fe_session_rec *rec, int fd, void *buf, size_t len)
 {
-	ssize_t n = read(fd, buf, len);
+	ssize_t n = read_request(rec, fd, buf, len);
 	const struct fuse_in_header *in = buf;
 
 	if (n < (ssize_t)sizeof(*in))

@@ -163,6 +163,11 @@ struct ho_state;
  * replayed by a successor (fe_session_replay_init).
  */
 #define FE_INIT_MAX 256
+/* the kernel's mark of an interrupt's unique (fs/fuse/fuse_i.h, not in the uapi) */
+#ifndef FUSE_INT_REQ_BIT
+#define FUSE_INT_REQ_BIT ((uint64_t)1)
+#endif
+
 struct fe_session_rec {
 	struct frontend *fe;
 	uint32_t init_opcode;		/* CUSE_INIT or FUSE_INIT; 0: none seen yet */
@@ -171,6 +176,8 @@ struct fe_session_rec {
 	uint64_t swallow;		/* the unique whose reply is dropped; 0: none */
 	uint32_t conn;			/* this process's id of the connection (crash journal) */
 	uint32_t prev_conn;		/* adopted: the predecessor's id of it; 0: none */
+	void *slot;			/* the journal's read slot of conn (slot_conn) */
+	uint32_t slot_conn;
 };
 
 /* a new connection id for rec (unique in this process, never 0) */

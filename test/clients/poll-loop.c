@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * poll-loop NODE SECONDS - open a queue (NODE, a uacce device node) and
- * poll(2) it with no timeout, back to back, for SECONDS: every poll is a
+ * poll-loop NODE SECONDS [STOPFILE] - open a queue (NODE, a uacce device
+ * node) and poll(2) it with no timeout, back to back, for SECONDS (or
+ * until STOPFILE exists, looked at every 4096 polls): every poll is a
  * FUSE_POLL request the daemon answers, so that a crash of the daemon most
  * likely finds one it had read and not answered (test/integ/run-crash.sh).
  * Prints "polls N" and exits 0; at the first POLLERR/POLLHUP/POLLNVAL or
@@ -24,8 +25,8 @@ int main(int argc, char **argv)
 	double secs;
 	int fd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: poll-loop NODE SECONDS\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: poll-loop NODE SECONDS [STOPFILE]\n");
 		return 2;
 	}
 	secs = atof(argv[2]);
@@ -39,7 +40,8 @@ int main(int argc, char **argv)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > secs) {
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > secs ||
+		    (argc == 4 && n % 4096 == 0 && access(argv[3], F_OK) == 0)) {
 			printf("poll-loop: polls %lu, no error\n", n);
 			return 0;
 		}

@@ -125,6 +125,74 @@ START_TEST(test_inflight_table)
 }
 END_TEST
 
+/*
+ * Read slots: what a reader put there and did not record is listed as in
+ * flight (marked slot); what the table has too is listed once; requests
+ * nobody answers, interrupts and too long ones are not listed whole.
+ */
+START_TEST(test_read_slots)
+{
+	uint8_t req[1024];
+	struct cjournal *j;
+	struct cj_recovery r;
+	uint8_t *s1, *s2, *s3, *s4;
+	size_t n;
+	int seen = 0;
+
+	ck_assert_int_eq(cj_open(3, &j), 0);
+	ck_assert_ptr_null(cj_read_slot(j, 0));
+	s1 = cj_read_slot(j, 11);
+	s2 = cj_read_slot(j, 12);
+	s3 = cj_read_slot(j, 13);
+	s4 = cj_read_slot(j, 14);
+	ck_assert_ptr_nonnull(s1);
+	ck_assert_ptr_eq(cj_read_slot(j, 11), s1);	/* the same connection, the same slot */
+	ck_assert_ptr_ne(s1, s2);
+	/* 11: read and recorded; then one read and not recorded (the crash) */
+	n = fake_req(s1, 40, FUSE_POLL, 24);
+	cj_inflight_begin(j, 11, 40, FUSE_POLL, 0, s1, n);
+	ck_assert_int_eq(cj_read(cj_fd(j), &r), 0);
+	ck_assert_int_eq(r.ninflight, 1);		/* the table's, not twice */
+	ck_assert(!r.inflight[0].slot);
+	cj_recovery_fini(&r);
+	n = fake_req(s1, 42, FUSE_IOCTL, 100);
+	/* 12: a forget (no answer); 13: an interrupt; 14: too long to keep */
+	fake_req(s2, 8, FUSE_FORGET, 8);
+	fake_req(s3, 9, FUSE_INTERRUPT, 8);
+	fake_req(req, 30, FUSE_IOCTL, 600);
+	memcpy(s4, req, CJ_REQ_MAX);
+	ck_assert_int_eq(cj_read(cj_fd(j), &r), 0);
+	ck_assert_int_eq(r.ninflight, 3);
+	for (int i = 0; i < r.ninflight; i++) {
+		const struct cj_inflight *e = &r.inflight[i];
+
+		if (e->unique == 40) {
+			ck_assert(!e->slot);
+			seen |= 1;
+		} else if (e->unique == 42) {
+			ck_assert(e->slot);
+			ck_assert_uint_eq(e->conn, 11);
+			ck_assert_uint_eq(e->opcode, FUSE_IOCTL);
+			ck_assert_uint_eq(e->len, n);
+			ck_assert_int_eq(memcmp(e->req, s1, n), 0);
+			seen |= 2;
+		} else {
+			ck_assert_uint_eq(e->unique, 30);
+			ck_assert_uint_eq(e->conn, 14);
+			ck_assert_uint_eq(e->len, 0);		/* answered EIO */
+			seen |= 4;
+		}
+	}
+	ck_assert_int_eq(seen, 7);
+	/* the highest unique of a connection counts its slot's */
+	for (int k = 0; k < r.nconns; k++)
+		if (r.conn[k] == 11)
+			ck_assert_uint_eq(r.conn_max[k], 42);
+	cj_recovery_fini(&r);
+	cj_free(j);
+}
+END_TEST
+
 /* --- commit: a stand-in for systemd's notify socket ----------------------- */
 
 struct store {
@@ -346,6 +414,7 @@ int main(void)
 
 	tcase_add_test(tc, test_live_table);
 	tcase_add_test(tc, test_inflight_table);
+	tcase_add_test(tc, test_read_slots);
 	tcase_add_test(tc, test_commit);
 	suite_add_tcase(su, tc);
 	return unit_run(su);
