@@ -405,7 +405,13 @@ int cj_commit(struct cjournal *j, struct ho_state *s, uint64_t gen)
 			json_object_array_add(names, json_object_new_string(""));
 			continue;
 		}
-		snprintf(full, sizeof(full), "%s-%s", j->boot, nm);
+		/*
+		 * The name stays with the file across generations (connection
+		 * ids, region serials, queue ids and owner pids are kept by a
+		 * successor): systemd does not store a file it holds already,
+		 * under any name, so a new name for it would never get there.
+		 */
+		snprintf(full, sizeof(full), CJ_PREFIX "-%s", nm);
 		json_object_array_add(names, json_object_new_string(full));
 		if (find_name(want, nnew, full) >= 0)
 			continue;	/* one object, named twice (a shared region) */

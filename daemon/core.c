@@ -1865,6 +1865,7 @@ static int region_index(struct ho_regions *t, struct ho_state *s, struct uacce_r
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)r->size));
 	json_object_object_add(o, "uaddr", json_object_new_int64((int64_t)region_uaddr(r)));
 	json_object_object_add(o, "fd", json_object_new_int(fdi));
+	json_object_object_add(o, "serial", json_object_new_int64((int64_t)r->serial));
 	json_object_array_add(t->arr, o);
 	t->r[t->n] = r;
 	return t->n++;
@@ -1883,6 +1884,7 @@ static int export_owner(struct uacce_queue *q, struct ho_state *s, json_object *
 {
 	json_object *ow = json_object_new_object(), *g = json_object_new_array();
 	int pidfd, memfd, mapsfd;
+	char sfx[3][16];
 
 	if (!ow || !g) {
 		json_object_put(ow);
@@ -1899,9 +1901,13 @@ static int export_owner(struct uacce_queue *q, struct ho_state *s, json_object *
 	json_object_object_add(ow, "groups", g);
 	if (q->state == UQ_DEAD)	/* nothing pinned any more */
 		return 0;
-	pidfd = put_fd_or_none(s, q->owner.pidfd, 'q', q->id, "p");
-	memfd = pidfd < -1 ? pidfd : put_fd_or_none(s, q->owner.memfd, 'q', q->id, "m");
-	mapsfd = memfd < -1 ? memfd : put_fd_or_none(s, q->owner.mapsfd, 'q', q->id, "s");
+	/* the owner's pid in the names: an owner that changes changes them */
+	snprintf(sfx[0], sizeof(sfx[0]), "p%d", (int)q->owner.tgid);
+	snprintf(sfx[1], sizeof(sfx[1]), "m%d", (int)q->owner.tgid);
+	snprintf(sfx[2], sizeof(sfx[2]), "s%d", (int)q->owner.tgid);
+	pidfd = put_fd_or_none(s, q->owner.pidfd, 'q', q->id, sfx[0]);
+	memfd = pidfd < -1 ? pidfd : put_fd_or_none(s, q->owner.memfd, 'q', q->id, sfx[1]);
+	mapsfd = memfd < -1 ? memfd : put_fd_or_none(s, q->owner.mapsfd, 'q', q->id, sfx[2]);
 	if (mapsfd < -1)
 		return mapsfd;
 	json_object_object_add(ow, "pidfd", json_object_new_int(pidfd));
@@ -2282,7 +2288,8 @@ static int adopt_regions(struct ho_state *s, json_object *in, struct uacce_regio
 
 		if (type >= 0 && type < UACCE_QFRT_NR && size > 0)
 			err = region_adopt((int)type, fd, (size_t)size,
-					   (uint64_t)ho_get_int(o, "uaddr", 0), &r[i]);
+					   (uint64_t)ho_get_int(o, "uaddr", 0),
+					   (uint64_t)ho_get_int(o, "serial", 0), &r[i]);
 		if (err) {
 			log_err("live restart: region %d (type %d, %lld bytes) not adopted: %s", i,
 				(int)type, (long long)size, strerror(-err));

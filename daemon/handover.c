@@ -289,6 +289,9 @@ int ho_get_bytes(json_object *o, const char *key, void *buf, size_t cap, size_t 
 	return 0;
 }
 
+/* a store name's length (FDNAME=) */
+#define HO_NAME_MAX 96
+
 /* --- the state memfd ----------------------------------------------------- */
 
 static int state_memfd(struct ho_state *s)
@@ -589,20 +592,41 @@ int ho_notify_barrier(void)
 	return err;
 }
 
-int ho_fdstore(struct ho_state *s)
+int ho_fdstore(struct ho_state *s, const char *prefix)
 {
-	char msg[64];
+	json_object *names = prefix ? json_object_new_array() : NULL;
+	char msg[64 + HO_NAME_MAX], nm[HO_NAME_MAX];
 	int sfd, err;
 
-	/* names are unique: one datagram each (FDNAME names all its fds) */
+	if (prefix && !names)
+		return -ENOMEM;
+	/* one datagram each (FDNAME names all its fds) */
 	for (int i = 0; i < s->nfds; i++) {
-		if (s->fds[i] < 0)
+		bool again = false;
+
+		if (s->fds[i] < 0) {
+			json_object_put(names);
 			return -EBADF;
-		snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=ho%d", i);
+		}
+		if (prefix && s->names[i])
+			snprintf(nm, sizeof(nm), "%s-%s", prefix, s->names[i]);
+		else
+			snprintf(nm, sizeof(nm), "ho%d", i);
+		for (int k = 0; prefix && s->names[i] && k < i; k++)
+			again |= s->names[k] && strcmp(s->names[k], s->names[i]) == 0;
+		if (names)
+			json_object_array_add(names, json_object_new_string(nm));
+		if (again)
+			continue;	/* one file, named twice (a shared region) */
+		snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", nm);
 		err = ho_notify(msg, &s->fds[i], 1);
-		if (err)
+		if (err) {
+			json_object_put(names);
 			return err;
+		}
 	}
+	if (names)
+		json_object_object_add(s->root, "fdnames", names);
 	sfd = state_memfd(s);
 	if (sfd < 0)
 		return sfd;
@@ -685,11 +709,53 @@ int ho_raw_take(struct ho_state *s, const char *name)
 	return -ENOENT;
 }
 
+/*
+ * Fill the table from the store by the state's "fdnames" (index i: the
+ * store name of fd i): an index already filled ("ho<i>") stays; a name
+ * that comes again (one file, two indices) gets a dup of the first.
+ * An fd the store does not hold stays -1 (logged).  -errno.
+ */
+static int resolve_names(struct ho_state *s, json_object *names, const char *what)
+{
+	size_t n = json_object_array_length(names);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = json_object_get_string(json_object_array_get_idx(names, i));
+		int f = -ENOENT;
+
+		if (i < (size_t)s->nfds && s->fds[i] >= 0)
+			continue;
+		if (nm && *nm) {
+			f = ho_raw_take(s, nm);
+			for (size_t k = 0; f < 0 && k < i && k < (size_t)s->nfds; k++) {
+				const char *o = json_object_get_string(
+					json_object_array_get_idx(names, k));
+
+				if (o && strcmp(o, nm) == 0 && s->fds[k] >= 0)
+					f = fcntl(s->fds[k], F_DUPFD_CLOEXEC, 0);
+			}
+		}
+		while ((size_t)s->nfds <= i) {
+			int e = table_add(s, -1);
+
+			if (e < 0) {
+				if (f >= 0)
+					close(f);
+				return e;
+			}
+		}
+		s->fds[i] = f < 0 ? -1 : f;
+		if (f < 0)
+			log_warn("%s: the state names fd %zu \"%s\", which the store does not hold",
+				 what, i, nm ? nm : "");
+	}
+	return 0;
+}
+
 int ho_load_snapshot(struct ho_state *s, int fd)
 {
 	json_object *root = NULL, *names;
 	int err = parse_state(fd, &root), format;
-	size_t n;
 
 	if (err)
 		return err;
@@ -700,21 +766,10 @@ int ho_load_snapshot(struct ho_state *s, int fd)
 		json_object_put(root);
 		return format > HO_FORMAT ? -EPROTO : -EINVAL;
 	}
-	n = json_object_array_length(names);
-	for (size_t i = 0; i < n; i++) {
-		const char *nm = json_object_get_string(json_object_array_get_idx(names, i));
-		int f = nm ? ho_raw_take(s, nm) : -ENOENT;
-
-		err = table_add(s, f < 0 ? -1 : f);
-		if (err < 0) {
-			if (f >= 0)
-				close(f);
-			json_object_put(root);
-			return err;
-		}
-		if (f < 0)
-			log_warn("crash restart: the journal names fd %zu \"%s\", which the store "
-				 "does not hold", i, nm ? nm : "");
+	err = resolve_names(s, names, "crash restart");
+	if (err < 0) {
+		json_object_put(root);
+		return err;
 	}
 	json_object_put(s->root);
 	s->root = root;
@@ -828,6 +883,12 @@ int ho_receive(struct ho_state **out)
 			s->format, HO_FORMAT);
 		err = -EPROTO;
 		goto fail;
+	}
+	/* fds stored by name (the crash journal's): found by the state's list */
+	if (ho_get(root, "fdnames") && json_object_is_type(ho_get(root, "fdnames"), json_type_array)) {
+		err = resolve_names(s, ho_get(root, "fdnames"), "live restart");
+		if (err)
+			goto fail;
 	}
 	if (ho_get_int(root, "nfds", -1) != s->nfds) {
 		log_err("live restart: the state names %lld fd(s), %d arrived",

@@ -89,8 +89,13 @@ int ho_exec_inplace(struct ho_state *s, const char *path, char *const argv[]);
  * Hand s to systemd's fd store (FDSTORE=1, names as above; NOTIFY_SOCKET
  * must be set and the unit's FileDescriptorStoreMax large enough): the
  * next instance of the service gets them.  -errno.
+ * prefix: NULL, or the fds named with ho_put_fd_named go to the store as
+ * "PREFIX-NAME" (the crash journal's names: systemd keeps a file once,
+ * under the name it got first, so a file the journal has stored already
+ * must be handed under that name), the others as "ho<index>"; the state
+ * lists every index's store name ("fdnames"), which ho_receive follows.
  */
-int ho_fdstore(struct ho_state *s);
+int ho_fdstore(struct ho_state *s, const char *prefix);
 /*
  * The state handed to this process, if any: *out NULL (and 0) when
  * LISTEN_FDS has no "uacced-state"; -errno (logged) when there is one that

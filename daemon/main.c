@@ -777,7 +777,8 @@ static bool hand_to_fd_store(struct daemon *dm)
 	pthread_mutex_lock(&dm->reload_lock);
 	err = save_state(dm, true, &s, msg, sizeof(msg));
 	if (!err) {
-		err = ho_fdstore(s);
+		/* the journal's files go by its names: systemd keeps each file once */
+		err = ho_fdstore(s, dm->cj ? CJ_PREFIX : NULL);
 		if (!err) {
 			log_info("open queues handed to systemd's fd store: a restart resumes them, "
 				 "a stop ends them");

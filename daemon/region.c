@@ -57,7 +57,23 @@ out_free:
 	return err;
 }
 
-int region_adopt(int type, int fd, size_t size, uint64_t uaddr, struct uacce_region **out)
+/* serial: the predecessor's (kept: the crash journal stores by it), 0 a new one */
+static uint64_t take_serial(uint64_t serial)
+{
+	uint64_t cur;
+
+	if (!serial)
+		return __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELAXED);
+	/* new regions from now on are numbered past every adopted one */
+	cur = __atomic_load_n(&region_serial, __ATOMIC_RELAXED);
+	while (cur < serial && !__atomic_compare_exchange_n(&region_serial, &cur, serial, true,
+							     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return serial;
+}
+
+int region_adopt(int type, int fd, size_t size, uint64_t uaddr, uint64_t serial,
+		 struct uacce_region **out)
 {
 	struct uacce_region *r;
 	struct stat st;
@@ -81,7 +97,7 @@ int region_adopt(int type, int fd, size_t size, uint64_t uaddr, struct uacce_reg
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELAXED);
+	r->serial = take_serial(serial);
 	r->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r->map == MAP_FAILED) {
 		err = -errno;

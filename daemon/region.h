@@ -27,9 +27,11 @@ int region_create(int type, size_t size, const char *name, struct uacce_region *
  * (taken over: closed with the region, or by the caller on error) of
  * `size` bytes, mapped again here, the owner's address uaddr (0: not
  * mapped).  fd -1: a region whose memory nobody else maps (a fresh one).
+ * serial: the predecessor's serial of it, kept (0: a new one).
  * -errno (-EINVAL: fd is not a file of `size` bytes).
  */
-int region_adopt(int type, int fd, size_t size, uint64_t uaddr, struct uacce_region **out);
+int region_adopt(int type, int fd, size_t size, uint64_t uaddr, uint64_t serial,
+		 struct uacce_region **out);
 struct uacce_region *region_get(struct uacce_region *r);
 /* drop one reference; frees the memory with the last */
 void region_put(struct uacce_region *r);

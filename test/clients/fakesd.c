@@ -10,12 +10,16 @@
  * LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID, MS milliseconds later (RestartSec=;
  * default 0).  SIGTERM to fakesd: SIGTERM to
  * PROGRAM, wait, empty the store, exit (systemctl stop).
+ * An fd whose open file the store holds already (under any name) is
+ * not stored again, as systemd does (kcmp): "duplicate NAME (held as OLD)".
  * LOGFILE gets one line per event: "start PID", "ready PID", "exit PID
- * STATUS", "store NAME", "remove NAME" (the test reads it).
+ * STATUS", "store NAME", "duplicate NAME ...", "remove NAME" (the test
+ * reads it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -65,6 +70,20 @@ static void store_remove(const char *name)
 	nstore = w;
 }
 
+/*
+ * The store's entry that holds fd's open file (whatever its name), -1:
+ * none.  systemd compares with same_fd(), kcmp(KCMP_FILE) first.
+ */
+static int held_as(int fd)
+{
+	pid_t me = getpid();
+
+	for (int i = 0; i < nstore; i++)
+		if (syscall(SYS_kcmp, me, me, KCMP_FILE, fd, store_fd[i]) == 0)
+			return i;
+	return -1;
+}
+
 /* one datagram: its text and fds */
 static void handle(const char *text, const int *fds, int nfds)
 {
@@ -92,14 +111,22 @@ static void handle(const char *text, const int *fds, int nfds)
 	}
 	if (fdstore && *name) {
 		for (int i = 0; i < nfds; i++) {
+			int held = held_as(fds[i]);
+
+			if (held >= 0) {
+				/* systemd's service_add_fd_store(): "fd already included" */
+				logline("duplicate %s (held as %s)", name, store_name[held]);
+				close(fds[i]);
+				continue;
+			}
 			if (nstore == MAX_STORE) {
 				close(fds[i]);
 				continue;
 			}
 			store_fd[nstore] = fds[i];
 			store_name[nstore++] = strdup(name);
+			logline("store %s", name);
 		}
-		logline("store %s", name);
 		return;
 	}
 	if (remove && *name) {

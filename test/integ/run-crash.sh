@@ -104,6 +104,30 @@ for i in $(seq 1 "$crashes"); do
 	kill -0 "$cpid" 2>/dev/null || { it_bad "crash $i: the client died"; fail=1; break; }
 done
 [ "$fail" = 0 ] && it_ok "$crashes SIGKILLs of uacced with 7 clients at work: a successor took over each time"
+# a planned restart through the store with the journal on (systemctl
+# restart: SIGTERM, the state to the store, the manager starts the next
+# one): the files the journal stored already are handed under its names
+# (the manager, like systemd, keeps a file once, under its first name),
+# then a crash of the successor
+planned() { grep -c "live restart: serving the queues of pid" "$IT_DLOG"; }
+p0=$(planned)
+d0=$(grep -c '^duplicate' "$SDLOG")
+old=$(dpid)
+kill -TERM "$old"
+if it_wait $((30000 * IT_TS)) eval '[ "$(planned)" -gt '"$p0"' ]'; then
+	dups=$(($(grep -c '^duplicate' "$SDLOG") - d0))
+	[ "$dups" -gt 0 ] &&
+		it_ok "a planned restart through the fd store with the journal on: pid $old -> $(dpid), $dups file(s) the journal had stored went under its names (kept once)" ||
+		it_bad "a planned restart through the fd store: no file the journal had stored was handed again (the manager's log: $(tail -n 5 "$SDLOG" | tr '\n' ' '))"
+else
+	it_bad "the planned restart through the fd store: no successor serves: $(grep -E "live restart|store" "$IT_DLOG" | tail -n 4)"
+fi
+grep -q "which the store does not hold\|starting afresh" "$IT_DLOG" &&
+	it_bad "an fd of a state was not in the store: $(grep "which the store does not hold\|starting afresh" "$IT_DLOG" | head -n 3)"
+settle
+crash && it_ok "a crash after the planned restart: a successor took over" ||
+	it_bad "the crash after the planned restart: no successor serves: $(tail -n 3 "$IT_DLOG")"
+settle
 # a request the dead daemon read and had not recorded yet (SIGKILL between
 # the kernel's read and the record) is in its read slot: done again like
 # any other.  The sweep's EIO for one that is nowhere must never happen.

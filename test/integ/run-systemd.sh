@@ -470,6 +470,12 @@ it_wait 20000 rc_open || it_bad "live restart: the client's queues did not open:
 q0=$(uaccectl --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
 pid1=$(prop MainPID)
 n0=$(prop NRestarts)
+# the crash journal's files while the client works (its snapshot is current
+# a few ms after the last change)
+sleep 1
+fs0=$(prop NFileDescriptorStore)
+[ "$fs0" -gt 5 ] && it_ok "the crash journal: systemd's fd store holds $fs0 fds with ${#specs[@]} queues open" ||
+	it_bad "the crash journal: the fd store holds $fs0 fds with ${#specs[@]} queues open"
 journal_mark
 t0=$(it_ms)
 if systemctl restart uacced.service; then
@@ -480,8 +486,17 @@ if systemctl restart uacced.service; then
 	else
 		it_bad "systemctl restart: MainPID $pid1 -> $pid2, $(prop ActiveState); journal: $(journal_msgs | grep -i 'restart\|store' | head -n 5)"
 	fi
-	[ "$(prop NFileDescriptorStore)" = 0 ] && it_ok "the fd store is empty again (the successor took everything)" ||
-		it_bad "fds left in the store: $(prop NFileDescriptorStore)"
+	# the crash journal (the unit's --crash-journal): the store holds the
+	# same files again once the successor's first snapshot replaced the
+	# predecessor's (systemd keeps a file once: the handed state names the
+	# journal's files by the journal's names)
+	if it_wait 20000 eval '[ "$(prop NFileDescriptorStore)" = "$fs0" ]'; then
+		it_ok "the fd store holds $fs0 fds again, as before the restart (the crash journal's: connections, listeners, regions, owners, journal, snapshot)"
+	else
+		it_bad "the fd store holds $(prop NFileDescriptorStore) fds after the restart, $fs0 before"
+	fi
+	journal_has "which the store does not hold" &&
+		it_bad "the successor missed fds: $(journal_msgs | grep -m3 'which the store does not hold')"
 else
 	it_bad "systemctl restart uacced"
 fi
@@ -523,10 +538,20 @@ if it_check "systemctl stop uacced" systemctl stop uacced.service; then
 		it_bad "stop: no \"shutting down\" message"
 fi
 
-# --- kill -s KILL: Restart=on-failure -----------------------------------------------------
+# --- kill -s KILL: Restart=on-failure, the crash journal -----------------------------------
+# a client at work across the SIGKILL: the successor takes the queues over
+# from the crash journal (the fd store kept the files)
 if systemctl start uacced.service && nodes_ok $DEV0 $DEV1; then
+	rm -f "$rcdir/go" "$rcdir/stop"
+	it_as "$IT_USER1" "$RC" -d "$rcdir" "${specs[@]}" >"$rcdir/out.json" 2>"$rcdir/err" &
+	rcpid=$!
+	it_wait 20000 rc_open || it_bad "crash restart: the client's queues did not open: $(cat "$rcdir/err")"
+	sleep 1	# the journal's snapshot has them (~20 ms after the last change)
+	q0=$(uaccectl --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+	fs0=$(prop NFileDescriptorStore)
 	pid1=$(prop MainPID)
 	n0=$(prop NRestarts)
+	journal_mark
 	t0=$(it_ms)
 	systemctl kill -s KILL uacced.service
 	if it_wait 20000 sh -c "[ \"\$(systemctl show -P MainPID uacced.service)\" != $pid1 ] &&
@@ -535,10 +560,30 @@ if systemctl start uacced.service && nodes_ok $DEV0 $DEV1; then
 		it_ok "systemctl kill -s KILL: restarted by Restart=on-failure in $(($(it_ms) - t0)) ms (RestartSec=1s): MainPID $pid1 -> $(prop MainPID), NRestarts $n0 -> $(prop NRestarts)"
 		nodes_ok $DEV0 $DEV1 && it_ok "after the restart: /dev/$DEV0, /dev/$DEV1: $want_perms" ||
 			it_bad "after the restart: $(node_perms $DEV0) / $(node_perms $DEV1)"
+		if it_wait 20000 journal_has "crash restart: serving the queues of pid $pid1"; then
+			it_ok "crash restart: the successor serves the queues of pid $pid1: \"$(journal_msgs | grep -m1 'the journal.s snapshot has' | cut -c1-150)\""
+		else
+			it_bad "crash restart: no takeover: $(journal_msgs | grep -iE 'crash|journal|store' | head -n 6)"
+		fi
+		touch "$rcdir/go"	# the poller's request: after the crash
+		sleep 2
+		q1=$(uaccectl --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
+		[ "$q0" = "$q1" ] && it_ok "crash restart: the same queues after the SIGKILL: $q1" ||
+			it_bad "crash restart: queues $q0 -> $q1"
+		it_wait 20000 eval '[ "$(prop NFileDescriptorStore)" = "$fs0" ]' &&
+			it_ok "crash restart: the fd store holds $fs0 fds again, as before the SIGKILL" ||
+			it_bad "crash restart: the fd store holds $(prop NFileDescriptorStore) fds, $fs0 before the SIGKILL"
 		it_dummy "$IT_USER1" $DEV1 200
 	else
 		it_bad "no restart after SIGKILL: $(prop ActiveState) $(prop SubState) MainPID $(prop MainPID)"
 		systemctl status --no-pager uacced.service 2>&1 | it_indent
+	fi
+	touch "$rcdir/stop"
+	if it_wait 60000 it_reaped "$rcpid" && wait "$rcpid"; then
+		it_ok "the client ($IT_USER1) worked across the SIGKILL without an error: $(tr '\n' ' ' <"$rcdir/out.json")"
+	else
+		kill -KILL "$rcpid" 2>/dev/null
+		it_bad "the client across the SIGKILL: $(cat "$rcdir/out.json" "$rcdir/err")"
 	fi
 else
 	it_bad "systemctl start (for the kill test)"
