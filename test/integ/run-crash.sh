@@ -21,9 +21,16 @@ crashes=${UACCE_CRASHES:-10}
 it_copy_prog "$build/test/clients" restart-client restart-client || fatal "copy restart-client"
 it_copy_prog "$build/test/clients" fakesd fakesd || fatal "copy fakesd"
 it_copy_prog "$build" uaccectl uaccectl || fatal "copy uaccectl"
+it_copy_prog "$build/test/clients" policy-probe policy-probe || fatal "copy policy-probe"
+command -v jq >/dev/null || fatal "jq is needed (scripts/deps.sh test)"
 RC=$IT_TMP/bin/restart-client
+PROBE=$IT_TMP/bin/policy-probe
 CTL=(env UACCE_RUNTIME_DIR="$IT_RT" "$IT_TMP/bin/uaccectl")
+it_users_or_fatal
+# the usual devices; $IT_USER1 may hold 3 queues
+QMAX=3
 it_write_config
+sed -i '1a "quotas":{"users":{"'"$IT_USER1"'":{"max_queues":'$QMAX'}}},' "$IT_CFG"
 
 # the daemon under fakesd (restarts it 300 ms after it ended, as
 # RestartSec=): IT_DPID is fakesd (it_cleanup stops it: a stop empties the
@@ -85,7 +92,24 @@ cpid=$!
 IT_BG_PIDS+=("$cpid")
 queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 7 ]; }
 it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 7 queues did not open: $(cat "$cdir/err")"
+# quotas: $IT_USER1 holds QMAX-1 started queues (one with its regions
+# mapped) across the crashes; every user's usage must stay exact
+"$IT_AS" "$IT_USER1" timeout -k 5 $((3600 * IT_TS)) "$PROBE" open "$IT_ML2" 0 start 0 \
+	map mmio auto 0 map dus auto 0 open "$IT_DEV1" 0 start 0 ready sleep >"$IT_TMP/Q.out" 2>&1 &
+qjob=$! qpid=
+IT_BG_PIDS+=("$qjob")
+if it_wait $((10000 * IT_TS)) grep -q '^ready ' "$IT_TMP/Q.out"; then
+	qpid=$(awk '/^ready /{print $2; exit}' "$IT_TMP/Q.out")
+	IT_BG_PIDS+=("$qpid")
+else
+	it_bad "the quota holder did not get ready: $(cat "$IT_TMP/Q.out")"
+fi
+usage() { "${CTL[@]}" --json usage 2>/dev/null | jq -c '.users | sort_by(.uid) | .[]'; }
+uid1_queues() { usage | jq -r "select(.uid == $IT_U1) | .queues"; }
+it_wait $((5000 * IT_TS)) eval '[ "$(uid1_queues)" = $((QMAX - 1)) ]' ||
+	it_bad "$IT_USER1 does not hold $((QMAX - 1)) queues: $(usage)"
 settle
+usage0=$(usage)
 before=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
 fail=0
 for i in $(seq 1 "$crashes"); do
@@ -137,6 +161,18 @@ after=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | t
 [ "$before" = "$after" ] &&
 	it_ok "the same queues (ids) before and after: $after" ||
 	it_bad "queues before: $before; after: $after"
+u=$(usage)
+if [ "$u" = "$usage0" ]; then
+	it_ok "uaccectl --json usage of every user the same before and after the crashes ($(echo "$u" | jq -r '"uid \(.uid): \(.queues) queues, \(.bytes) bytes"' | paste -sd, -))"
+else
+	it_bad "usage differs after the crashes"
+	diff <(echo "$usage0") <(echo "$u") | it_indent
+fi
+it_cmd "$IT_USER1 at $((QMAX - 1)) of $QMAX queues after the crashes: one more opens, the next is EDQUOT" 60 \
+	"$IT_USER1" "$PROBE" open "$IT_DEV1" 0 open "$IT_DEV1" EDQUOT
+kill -0 "$qjob" 2>/dev/null || it_bad "the quota holder ended: $(cat "$IT_TMP/Q.out")"
+[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null
+wait "$qjob" 2>/dev/null
 [ "$(unrec)" = 0 ] &&
 	it_ok "no request read and lost: $(slot) read in the instant of a kill done again from the read slot" ||
 	it_bad "$(unrec) request(s) read by a dead daemon and found nowhere: answered EIO"
