@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cjournal.h"
@@ -270,17 +271,41 @@ static void efd_clear(int efd)
 
 int frontend_freeze(struct frontend *fe)
 {
+	struct timespec deadline;
+	int err = 0, wait_s;
+
 	if (fe->frozen)
 		return 0;
+	wait_s = fe->opts.freeze_wait_s > 0 ? fe->opts.freeze_wait_s : FE_FREEZE_WAIT_S;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += wait_s;
 	/*
 	 * SHARE_SVAS lookups need a session thread to answer their IDENT:
 	 * none starts, those in flight finish while the sessions serve.
 	 */
 	pthread_mutex_lock(&fe->lock);
 	fe->freezing = true;
-	while (fe->takers || fe->resolving)
-		pthread_cond_wait(&fe->takers_done, &fe->lock);
+	while ((fe->takers || fe->resolving) && !err)
+		err = pthread_cond_clockwait(&fe->takers_done, &fe->lock, CLOCK_MONOTONIC,
+					     &deadline);
+	err = fe->takers || fe->resolving ? -ETIMEDOUT : 0;
 	pthread_mutex_unlock(&fe->lock);
+	/*
+	 * Device requests run in the workers (a FLUSH of a large ring, a
+	 * DMA engine's copies: seconds): wait for a moment with none while
+	 * the sessions still serve, so that the stop below is short.  Never
+	 * for ever: a request that does not end refuses the restart.
+	 */
+	if (!err)
+		err = fe_pool_wait_idle_until(&fe->pool, &deadline);
+	if (err) {
+		pthread_mutex_lock(&fe->lock);
+		fe->freezing = false;
+		pthread_mutex_unlock(&fe->lock);
+		log_warn("frontend: requests still running after %d s (--restart-wait): the "
+			 "restart is refused, serving on", wait_s);
+		return err;
+	}
 	/* client fds on their way out: a close of our own node needs a session */
 	if (fd_close_drain(2000))
 		log_warn("frontend: %d client fd(s) still closing at the freeze",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fe_pool.c - a frontend's worker threads (see fe_pool.h) */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
 
@@ -112,6 +113,18 @@ void fe_pool_wait_idle(struct fe_pool *p)
 	while (busy(p))
 		pthread_cond_wait(&p->done, &p->lock);
 	pthread_mutex_unlock(&p->lock);
+}
+
+int fe_pool_wait_idle_until(struct fe_pool *p, const struct timespec *deadline)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&p->lock);
+	while (busy(p) && !err)
+		err = pthread_cond_clockwait(&p->done, &p->lock, CLOCK_MONOTONIC, deadline);
+	err = busy(p) ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&p->lock);
+	return err;
 }
 
 void fe_pool_stop(struct fe_pool *p)

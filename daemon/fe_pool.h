@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "list.h"
 
@@ -76,6 +77,11 @@ void fe_pool_wait_tag(struct fe_pool *p, const void *tag);
  * worker.
  */
 void fe_pool_wait_idle(struct fe_pool *p);
+/*
+ * The same, while the session threads go on (new jobs may come): 0 at a
+ * moment with no job, -ETIMEDOUT at deadline (CLOCK_MONOTONIC).
+ */
+int fe_pool_wait_idle_until(struct fe_pool *p, const struct timespec *deadline);
 /*
  * Stop: later submits get -ENODEV, the jobs still queued run cancelled,
  * the running ones finish; every thread is joined.  No job runs after

@@ -21,6 +21,9 @@ struct cj_recovery;
 
 enum fe_kind { FE_CUSE, FE_FUSE };
 
+/* frontend_freeze: how long requests in progress may hold up a live restart (default) */
+#define FE_FREEZE_WAIT_S 5
+
 struct fe_opts {
 	enum fe_kind kind;
 	const char *fuse_dir;	/* FE_FUSE: mount point */
@@ -42,6 +45,11 @@ struct fe_opts {
 	 * requests in flight (cjournal.h), answered before a request is read
 	 */
 	const struct cj_recovery *crash;
+	/*
+	 * frontend_freeze (a live restart): how long requests in progress
+	 * may hold it up before the restart is refused; 0: FE_FREEZE_WAIT_S
+	 */
+	int freeze_wait_s;
 };
 
 /* Publish `n` devices; returns once every node exists with its final mode. */

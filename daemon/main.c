@@ -77,6 +77,7 @@ struct daemon {
 	char **argv;			/* our arguments, for the successor */
 	bool fd_store;			/* --fd-store: SIGTERM hands over to systemd's fd store */
 	bool crash_journal;		/* --crash-journal (with --fd-store) */
+	int restart_wait;		/* --restart-wait: seconds; 0 the default */
 	struct ho_state *ho;		/* the state handed to us, during set-up */
 	int restart_efd;		/* the control thread asks the main loop */
 	pthread_mutex_t rs_lock;
@@ -185,7 +186,10 @@ static void usage(FILE *f)
 		"                          (live restart; the unit sets it)\n"
 		"      --crash-journal     with --fd-store: keep the queues in the fd store\n"
 		"                          while serving, for a successor after a crash\n"
-		"                          (experimental: not with systemd's store yet)\n"
+		"                          (the unit sets it)\n"
+		"      --restart-wait S    a live restart waits at most S seconds (default\n"
+		"                          5) for device requests in progress, else it\n"
+		"                          is refused and this daemon serves on\n"
 		"      --log-target T      auto (default: the journal when stderr is\n"
 		"                          connected to it), console or journal\n"
 		"  -v, --verbose           debug logging\n"
@@ -197,7 +201,7 @@ static void usage(FILE *f)
 static int parse_args(struct daemon *dm, int argc, char **argv)
 {
 	enum { O_FRONTEND = 256, O_RUNDIR, O_FUSEDIR, O_CHECK, O_VERSION, O_LOGTARGET,
-	       O_FDSTORE, O_CRASHJOURNAL };
+	       O_FDSTORE, O_CRASHJOURNAL, O_RESTARTWAIT };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
@@ -207,6 +211,7 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 		{ "check-config", no_argument, NULL, O_CHECK },
 		{ "fd-store", no_argument, NULL, O_FDSTORE },
 		{ "crash-journal", no_argument, NULL, O_CRASHJOURNAL },
+		{ "restart-wait", required_argument, NULL, O_RESTARTWAIT },
 		{ "log-target", required_argument, NULL, O_LOGTARGET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -252,6 +257,17 @@ static int parse_args(struct daemon *dm, int argc, char **argv)
 		case O_FDSTORE:
 			dm->fd_store = true;
 			break;
+		case O_RESTARTWAIT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg == 0 || *end || v < 1 || v > 3600) {
+				fprintf(stderr, "uacced: --restart-wait: seconds, 1 to 3600\n");
+				return 2;
+			}
+			dm->restart_wait = (int)v;
+			break;
+		}
 		case O_LOGTARGET:
 			if (log_target_parse(optarg, &dm->log_target)) {
 				fprintf(stderr, "uacced: --log-target: auto, console or journal\n");
@@ -635,8 +651,13 @@ static int save_state(struct daemon *dm, bool force, struct ho_state **out, char
 	err = frontend_freeze(dm->fe);
 	if (err) {
 		broker_resume(dm->broker);
-		snprintf(msg, len, "cannot stop the frontend at a request boundary: %s",
-			 strerror(-err));
+		if (err == -ETIMEDOUT)
+			snprintf(msg, len, "device requests still in progress after %d s (a long "
+				 "FLUSH or DMA; --restart-wait): try again later",
+				 dm->restart_wait ? dm->restart_wait : FE_FREEZE_WAIT_S);
+		else
+			snprintf(msg, len, "cannot stop the frontend at a request boundary: %s",
+				 strerror(-err));
 		return err;
 	}
 	err = core_freeze(dm->core);
@@ -1427,6 +1448,7 @@ static int setup(struct daemon *dm)
 	}
 	fo.journal = dm->cj;
 	fo.crash = dm->crash ? &dm->rec : NULL;
+	fo.freeze_wait_s = dm->restart_wait;
 	err = core_new(&hooks, &dm->core);
 	if (err)
 		return err;

@@ -3,6 +3,7 @@
  * test-fe-pool.c - unit tests of the frontend's worker threads
  * (daemon/fe_pool.c): every job runs exactly once, at most FE_POOL_MAX at
  * a time, a long job does not hold up the others, idle threads are reused,
+ * a live restart's wait for idle is bounded,
  * fe_pool_wait_tag waits for the jobs of its tag only, and stop waits for
  * the running jobs, runs the queued ones cancelled and refuses new ones.
  *
@@ -243,6 +244,36 @@ START_TEST(wait_tag_waits_for_its_jobs)
 }
 END_TEST
 
+/* a live restart's bounded wait: a job that does not end times out; once it ends, idle */
+START_TEST(wait_idle_until_is_bounded)
+{
+	struct timespec dl;
+	struct fe_pool p;
+
+	reset();
+	fe_pool_init(&p);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	ck_assert_int_eq(fe_pool_wait_idle_until(&p, &dl), 0);	/* nothing runs */
+	ck_assert_int_eq(submit(&p, &tag_a, true), 0);
+	ck_assert_int_eq(wait_for(&st.running, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_nsec += 50 * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	ck_assert_int_eq(fe_pool_wait_idle_until(&p, &dl), -ETIMEDOUT);
+	ck_assert_int_eq(get(&st.ran), 0);	/* the job still runs: not cut short */
+	open_gate();
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += WAIT_MS / 1000;
+	ck_assert_int_eq(fe_pool_wait_idle_until(&p, &dl), 0);
+	ck_assert_int_eq(get(&st.ran), 1);
+	fe_pool_stop(&p);
+	fe_pool_destroy(&p);
+}
+END_TEST
+
 static void *stop_thread(void *arg)
 {
 	fe_pool_stop(arg);
@@ -283,6 +314,7 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, idle_threads_reused);
 	tcase_add_test(tc, wait_tag_waits_for_its_jobs);
 	tcase_add_test(tc, stop_cancels_queued_waits_running);
+	tcase_add_test(tc, wait_idle_until_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
