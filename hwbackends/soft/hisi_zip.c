@@ -48,6 +48,20 @@
 #define LEVEL		6
 #define KEEP_BUF	(1u << 20)	/* staging buffers kept between requests */
 
+/*
+ * Two words of the status page (the DUS region's last page, whose last two
+ * words are the stop words) the device publishes for its successor after
+ * a crash of uacced (hz_recover): its SQ head once a slot is served and
+ * before its CQE, and the queue's direction (SET_QP_CTX).  HZ_PUB marks a
+ * word as written.  The client can write them: a bad value only breaks its
+ * own queue, and each is bounded when read.
+ */
+#define HZ_ST_HEAD	(HISI_QM_DUS_SIZE - 4096)
+#define HZ_ST_QCTYPE	(HISI_QM_DUS_SIZE - 4096 + 4)
+#define HZ_PUB		0x80000000u
+
+_Static_assert(HISI_QM_CQ_OFFSET + HISI_QM_Q_DEPTH * HISI_QM_CQE_SIZE <= HZ_ST_HEAD,
+	       "the published words are past the CQ");
 _Static_assert(sizeof(struct hisi_zip_sqe) == HISI_ZIP_SQE_SIZE, "SQE layout");
 _Static_assert(sizeof(struct hisi_qm_cqe) == HISI_QM_CQE_SIZE, "CQE layout");
 _Static_assert(sizeof(struct hisi_sgl_hdr) == 64 && sizeof(struct hisi_sge) == 32, "SGL layout");
@@ -589,6 +603,11 @@ static bool covered(struct hz_q *h)
 	return h->db_valid && h->db_tail != h->head;
 }
 
+static void publish(struct hz_q *h, uint32_t off, uint32_t v)
+{
+	__atomic_store_n((uint32_t *)(h->dus + off), v | HZ_PUB, __ATOMIC_RELEASE);
+}
+
 static void post_cqe(struct hz_q *h, uint32_t slot)
 {
 	struct hisi_qm_cqe *c = &h->cq[h->cq_tail];
@@ -642,10 +661,11 @@ static int hz_process(struct soft_q *sq)
 		}
 		h->waiting_slot = -1;
 		do_request(sq, h, &e);
-		/* results into the slot, the markers, then the CQE */
+		/* results into the slot, the markers, the head past it, then the CQE */
 		memcpy((void *)slot, &e, sizeof(e));
 		slot_mark(slot);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
+		publish(h, HZ_ST_HEAD, (h->head + 1) % DEPTH);
 		post_cqe(h, h->head);
 		h->head = (h->head + 1) % DEPTH;
 		done++;
@@ -767,7 +787,55 @@ static void hz_reset(struct hz_q *h)
 	h->waiting_slot = -1;
 	for (int i = 0; i < MAX_STREAMS; i++)
 		stream_free(&h->st[i]);
+	publish(h, HZ_ST_HEAD, 0);
+	publish(h, HZ_ST_QCTYPE, h->qc_type);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/*
+ * After a crash of uacced (nothing saved): where the device was, from the
+ * rings.  The CQ's phase bits say where the next CQE goes (entries before
+ * it carry the current phase, the rest the previous lap's); every slot
+ * taken gets exactly one CQE, in order, so the SQ head is the CQ tail,
+ * unless the dead daemon had served a slot (results and markers written,
+ * the published head past it) and not posted its CQE yet: that CQE is
+ * posted now.  A request it was in the middle of is taken again: its slot
+ * has no markers yet.  Streams end as after a planned restart (their zlib
+ * state is gone); the doorbell is read afresh (a slot it does not cover
+ * is taken after its grace).
+ */
+static int hz_recover(struct soft_q *sq)
+{
+	struct hz_q *h;
+	uint32_t pub, qct, p0, t = DEPTH;
+	int err = hz_init_queue(sq);	/* pointers only: the rings are left as they are */
+
+	if (err)
+		return err;
+	h = hq_of(sq);
+	p0 = __atomic_load_n(&h->cq[0].w7, __ATOMIC_ACQUIRE) & 1;
+	for (uint32_t i = 1; i < DEPTH && t == DEPTH; i++)
+		if ((__atomic_load_n(&h->cq[i].w7, __ATOMIC_ACQUIRE) & 1) != p0)
+			t = i;
+	if (t == DEPTH) {		/* a whole lap in one phase: the next starts */
+		h->cq_tail = 0;
+		h->phase = (uint16_t)(p0 ^ 1);
+	} else {
+		h->cq_tail = t;
+		h->phase = (uint16_t)p0;
+	}
+	h->head = h->cq_tail;
+	pub = __atomic_load_n((uint32_t *)(h->dus + HZ_ST_HEAD), __ATOMIC_ACQUIRE);
+	if ((pub & HZ_PUB) && (pub & ~HZ_PUB) == (h->head + 1) % DEPTH) {
+		post_cqe(h, h->head);	/* served, its CQE not posted */
+		h->head = (h->head + 1) % DEPTH;
+	}
+	qct = __atomic_load_n((uint32_t *)(h->dus + HZ_ST_QCTYPE), __ATOMIC_ACQUIRE);
+	h->qc_type = (qct & HZ_PUB) && (qct & ~HZ_PUB) <= 1 ? qct & ~HZ_PUB : 0;
+	h->db_valid = false;
+	h->last_db = __atomic_load_n((uint64_t *)(h->mmio + HISI_QM_DB_OFFSET), __ATOMIC_ACQUIRE);
+	h->waiting_slot = -1;
+	return 0;
 }
 
 static void stop_words(struct hz_q *h, uint32_t v)
@@ -823,6 +891,7 @@ static int hz_ioctl(struct soft_q *sq, struct uacce_ioctl *io)
 		/* not while a worker takes requests: the direction is the queue's */
 		pthread_mutex_lock(&sq->proc_lock);
 		h->qc_type = c->qc_type;
+		publish(h, HZ_ST_QCTYPE, h->qc_type);
 		pthread_mutex_unlock(&sq->proc_lock);
 		c->id = h->qp_id;
 		return 0;
@@ -855,4 +924,5 @@ const struct soft_personality soft_hisi_zip = {
 	.ioctl = hz_ioctl,
 	.save = hz_save,
 	.adopt = hz_adopt,
+	.recover = hz_recover,
 };

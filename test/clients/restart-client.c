@@ -8,6 +8,9 @@
  *               (SVA: heap buffers; non-SVA: the SS)
  *   zip:DEV     whole-buffer gzip compress, then decompress, of varying
  *               data, checked against the input
+ *   hisi:DEV    a hisi_qm_v2 queue (SVA) driven by its rings as UADK does:
+ *               one whole-buffer gzip compress at a time (SQE, SQ doorbell,
+ *               the CQE's phase, CQ doorbell), inflated here and checked
  *   poll:DEV    a dummy queue with nothing outstanding sits in poll(2) on
  *               its fd; once the file DIR/go exists, another thread queues a
  *               request: the poll must wake (the poller blocked before the
@@ -37,7 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+#include <zlib.h>
+
 #include "uacce/dummy_usr_if.h"
+#include "uacce/hisi_qm.h"
 #include "uacce/libuacce.h"
 #include "uacce/wd.h"
 #include "uacce/zip.h"
@@ -253,6 +260,133 @@ static void run_zip(struct spec *s)
 	uacce_zip_close(z);
 }
 
+/* the hisi_qm_v2 queue's rings (uacce/hisi_qm.h), one request at a time */
+struct hq {
+	struct uacce_q *q;
+	struct hisi_zip_sqe *sq;
+	struct hisi_qm_cqe *cq;
+	volatile uint64_t *db;
+	uint16_t qn, phase;
+	uint32_t tail, head;
+};
+
+static void hq_ring(struct hq *h, unsigned cmd, uint32_t index)
+{
+	__atomic_store_n(h->db, HISI_QM_DB(h->qn, cmd, index, 0), __ATOMIC_SEQ_CST);
+}
+
+/* one request: its slot's results into *r; -errno */
+static int hq_do(struct hq *h, const struct hisi_zip_sqe *e, struct hisi_zip_sqe *r)
+{
+	uint64_t end = now_ns() + (uint64_t)WAIT_MS * 1000000;
+	struct hisi_qm_cqe *c = &h->cq[h->head];
+	unsigned spins = 0;
+
+	memcpy(&h->sq[h->tail], e, sizeof(*e));
+	h->tail = (h->tail + 1) % HISI_QM_Q_DEPTH;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	hq_ring(h, HISI_QM_DB_CMD_SQ, h->tail);
+	while ((__atomic_load_n(&c->w7, __ATOMIC_ACQUIRE) & 1) != h->phase) {
+		if (now_ns() > end)
+			return -ETIMEDOUT;
+		if (++spins > 100)
+			usleep(50);
+	}
+	if (c->sq_head >= HISI_QM_Q_DEPTH)
+		return -EIO;
+	memcpy(r, &h->sq[c->sq_head], sizeof(*r));
+	if (++h->head == HISI_QM_Q_DEPTH) {
+		h->head = 0;
+		h->phase ^= 1;
+	}
+	hq_ring(h, HISI_QM_DB_CMD_CQ, h->head);
+	return 0;
+}
+
+static void run_hisi(struct spec *s)
+{
+	static const uint8_t gzip_hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+	const size_t max = 128 << 10;
+	struct hisi_qp_ctx ctx = { .qc_type = 0 };	/* compress */
+	struct hq h = { .phase = 1 };
+	unsigned char *in = malloc(max), *out = malloc(max + 1024), *back = malloc(max);
+	void *mmio = NULL, *dus = NULL;
+	int err = uacce_queue_open(s->dev, &h.q);
+
+	if (err || !in || !out || !back) {
+		fail(s, "open: %s", strerror(err ? -err : ENOMEM));
+		goto out;
+	}
+	s->fd = uacce_queue_fd(h.q);
+	s->sva = true;
+	err = uacce_map_region(h.q, UACCE_QFRT_DUS, HISI_QM_DUS_SIZE, &dus);
+	if (!err)
+		err = uacce_map_region(h.q, UACCE_QFRT_MMIO, HISI_QM_MMIO_SIZE, &mmio);
+	if (!err && ioctl(s->fd, UACCE_CMD_QM_SET_QP_CTX, &ctx) < 0)
+		err = -errno;
+	if (!err)
+		err = uacce_queue_start(h.q);
+	if (err) {
+		fail(s, "setup: %s", strerror(-err));
+		goto out;
+	}
+	h.qn = ctx.id;
+	h.sq = dus;
+	h.cq = (struct hisi_qm_cqe *)((char *)dus + HISI_QM_CQ_OFFSET);
+	h.db = (volatile uint64_t *)((char *)mmio + HISI_QM_DB_OFFSET);
+	for (unsigned long i = 0; !done(); i++) {
+		size_t n = 1 + (i * 7919) % max;
+		struct hisi_zip_sqe e = { 0 }, r;
+		uLongf blen = max;
+		uint64_t t = now_ns();
+
+		fill(in, n, (uint32_t)i);
+		memcpy(out, gzip_hdr, sizeof(gzip_hdr));
+		e.dw9 = HISI_ZIP_GZIP;
+		e.dw7 = HISI_ZIP_STREAM_NEW | HISI_ZIP_FLUSH_FINISH;
+		e.input_data_length = (uint32_t)n;
+		e.dest_avail_out = (uint32_t)(max + 1024 - sizeof(gzip_hdr));
+		e.source_addr_l = (uint32_t)(uintptr_t)in;
+		e.source_addr_h = (uint32_t)((uintptr_t)in >> 32);
+		e.dest_addr_l = (uint32_t)(uintptr_t)(out + sizeof(gzip_hdr));
+		e.dest_addr_h = (uint32_t)((uintptr_t)(out + sizeof(gzip_hdr)) >> 32);
+		e.dw13 = (uint32_t)i;
+		err = hq_do(&h, &e, &r);
+		lat_add(s, now_ns() - t);
+		if (err) {
+			fail(s, "request %lu: %s", i, strerror(-err));
+			break;
+		}
+		if (r.dw13 != (uint32_t)i || ((r.dw3 & 0xff) != HISI_ZIP_OK &&
+					      (r.dw3 & 0xff) != HISI_ZIP_NEGACOMPRESS)) {
+			fail(s, "request %lu: tag %u, status 0x%x", i, r.dw13, r.dw3 & 0xff);
+			break;
+		}
+		{
+			z_stream z = { .next_in = out, .avail_in = (uInt)(sizeof(gzip_hdr) + r.produced),
+				       .next_out = back, .avail_out = (uInt)blen };
+			int zr = inflateInit2(&z, 31);
+
+			if (zr == Z_OK)
+				zr = inflate(&z, Z_FINISH);
+			blen = z.total_out;
+			inflateEnd(&z);
+			if (zr != Z_STREAM_END || blen != n || memcmp(in, back, n) != 0) {
+				fail(s, "request %lu: %zu bytes did not come back (zlib %d, %lu bytes)",
+				     i, n, zr, (unsigned long)blen);
+				break;
+			}
+		}
+		s->requests++;
+	}
+out:
+	if (h.q)
+		uacce_queue_close(h.q);
+	free(in);
+	free(out);
+	free(back);
+}
+
 struct kick {
 	struct spec *s;
 	struct wd_queue *q;
@@ -328,6 +462,8 @@ static void *spec_thread(void *arg)
 		run_dummy(s);
 	else if (strcmp(s->kind, "zip") == 0)
 		run_zip(s);
+	else if (strcmp(s->kind, "hisi") == 0)
+		run_hisi(s);
 	else
 		run_poll(s);
 	return NULL;
@@ -343,7 +479,7 @@ static int cmp_u64(const void *a, const void *b)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: restart-client [-d DIR] [-t SECONDS] [-s MAX_DUMMY_BYTES] SPEC...\n"
-		   "SPEC: dummy:DEV | zip:DEV | poll:DEV.  Works until DIR/stop exists.\n");
+		   "SPEC: dummy:DEV | zip:DEV | hisi:DEV | poll:DEV.  Works until DIR/stop exists.\n");
 }
 
 int main(int argc, char **argv)
@@ -383,7 +519,8 @@ int main(int argc, char **argv)
 
 		if (!colon || colon == argv[optind] || (size_t)(colon - argv[optind]) >= sizeof(s->kind) ||
 		    (strncmp(argv[optind], "dummy:", 6) && strncmp(argv[optind], "zip:", 4) &&
-		     strncmp(argv[optind], "poll:", 5))) {
+		     strncmp(argv[optind], "poll:", 5) &&
+		     strncmp(argv[optind], "hisi:", 5))) {
 			usage(stderr);
 			return 2;
 		}

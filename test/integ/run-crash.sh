@@ -31,6 +31,10 @@ it_users_or_fatal
 QMAX=3
 it_write_config
 sed -i '1a "quotas":{"users":{"'"$IT_USER1"'":{"max_queues":'$QMAX'}}},' "$IT_CFG"
+# and a hisi_qm_v2 zip device (its rings recovered from shared memory)
+HISI=hisi_zip-8
+sed -i 's|"workers":1}]}$|"workers":1},\n            {"name":"hisi_zip","abi":"mainline","backend":"soft","api":"hisi_qm_v2","sva":true,"queues":'"$IT_QUEUES"'}]}|' "$IT_CFG"
+grep -q hisi_qm_v2 "$IT_CFG" || fatal "the hisi device is not in the configuration"
 
 # the daemon under fakesd (restarts it 300 ms after it ended, as
 # RestartSec=): IT_DPID is fakesd (it_cleanup stops it: a stop empties the
@@ -49,7 +53,7 @@ it_wait $((20000 * IT_TS)) eval 'it_nodes_up && journal_on' ||
 	fatal "the daemon did not start with its crash journal: $(tail -n 5 "$IT_DLOG")"
 it_ok "uacced started under a service manager with an fd store; crash journal on"
 
-devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML0" "$IT_ML1" "$IT_ML2" "$IT_MLZ0" "$IT_MLZ1")
+devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML0" "$IT_ML1" "$IT_ML2" "$IT_MLZ0" "$IT_MLZ1" "$HISI")
 avail_all() {
 	local d out=
 	for d in "${devs[@]}"; do out+="$d=$(it_attr "$d" available_instances) "; done
@@ -87,11 +91,11 @@ settle() { it_wait $((30000 * IT_TS)) store_quiet || it_info "the fd store is st
 cdir=$IT_TMP/rc
 mkdir -p "$cdir"
 "$RC" -d "$cdir" "dummy:$IT_DEV0" "dummy:$IT_DEV1" "dummy:$IT_DEV2" "dummy:$IT_ML1" \
-	"zip:$IT_MLZ0" "zip:$IT_MLZ1" "poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
+	"zip:$IT_MLZ0" "zip:$IT_MLZ1" "hisi:$HISI" "poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
 cpid=$!
 IT_BG_PIDS+=("$cpid")
-queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 7 ]; }
-it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 7 queues did not open: $(cat "$cdir/err")"
+queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 8 ]; }
+it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 8 queues did not open: $(cat "$cdir/err")"
 # quotas: $IT_USER1 holds QMAX-1 started queues (one with its regions
 # mapped) across the crashes; every user's usage must stay exact
 "$IT_AS" "$IT_USER1" timeout -k 5 $((3600 * IT_TS)) "$PROBE" open "$IT_ML2" 0 start 0 \
@@ -127,7 +131,7 @@ for i in $(seq 1 "$crashes"); do
 	settle
 	kill -0 "$cpid" 2>/dev/null || { it_bad "crash $i: the client died"; fail=1; break; }
 done
-[ "$fail" = 0 ] && it_ok "$crashes SIGKILLs of uacced with 7 clients at work: a successor took over each time"
+[ "$fail" = 0 ] && it_ok "$crashes SIGKILLs of uacced with 8 clients at work: a successor took over each time"
 # a planned restart through the store with the journal on (systemctl
 # restart: SIGTERM, the state to the store, the manager starts the next
 # one): the files the journal stored already are handed under its names

@@ -31,9 +31,13 @@ it_users_or_fatal
 QMAX=3
 it_write_config
 sed -i '1a "quotas":{"users":{"'"$IT_USER1"'":{"max_queues":'$QMAX'}}},' "$IT_CFG"
+# and a hisi_qm_v2 zip device (its rings and direction handed over)
+HISI=hisi_zip-8
+sed -i 's|"workers":1}]}$|"workers":1},\n            {"name":"hisi_zip","abi":"mainline","backend":"soft","api":"hisi_qm_v2","sva":true,"queues":'"$IT_QUEUES"'}]}|' "$IT_CFG"
+grep -q hisi_qm_v2 "$IT_CFG" || fatal "the hisi device is not in the configuration"
 it_daemon_start || fatal "the daemon did not start: $(tail -n 5 "$IT_DLOG")"
 
-devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML1" "$IT_MLZ0" "$IT_MLZ1")
+devs=("$IT_DEV0" "$IT_DEV1" "$IT_DEV2" "$IT_ML1" "$IT_MLZ0" "$IT_MLZ1" "$HISI")
 pidfile=$IT_RT/uacced.pid
 dpid() { cat "$pidfile" 2>/dev/null; }
 nfds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
@@ -66,11 +70,11 @@ new_daemon() {
 cdir=$IT_TMP/rc
 mkdir -p "$cdir"
 "$RC" -d "$cdir" "dummy:$IT_DEV0" "dummy:$IT_DEV1" "dummy:$IT_DEV2" "dummy:$IT_ML1" \
-	"zip:$IT_MLZ0" "zip:$IT_MLZ1" "poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
+	"zip:$IT_MLZ0" "zip:$IT_MLZ1" "hisi:$HISI" "poll:$IT_DEV1" >"$cdir/out.json" 2>"$cdir/err" &
 cpid=$!
 IT_BG_PIDS+=("$cpid")
-queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 7 ]; }
-it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 7 queues did not open: $(cat "$cdir/err")"
+queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')" -ge 8 ]; }
+it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 8 queues did not open: $(cat "$cdir/err")"
 # quotas: $IT_USER1 holds QMAX-1 started queues (one with its regions mapped)
 # across the restarts; the usage figures of every user must stay exact
 # (lib.sh's it_hold gives a holder 300 s: less than 100 restarts under TCG)
@@ -135,7 +139,7 @@ for i in $(seq 1 "$restarts"); do
 done
 it_now_ms
 it_info "the restart loop: $((IT_NOW - tloop)) ms, $(((IT_NOW - tloop) / restarts)) ms a restart (0.2 s of it the clients' own)"
-[ "$fail" = 0 ] && it_ok "$restarts live restarts with 7 clients at work (slowest hand-over seen by the script: $slow ms)"
+[ "$fail" = 0 ] && it_ok "$restarts live restarts with 8 clients at work (slowest hand-over seen by the script: $slow ms)"
 after=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
 if [ "$before" = "$after" ]; then
 	it_ok "the same queues (ids) before and after: $after"
@@ -157,7 +161,7 @@ wait "$qjob" 2>/dev/null
 # a new open works on the last successor, while the old fds still work
 # (an SVA device: a non-SVA v4 one serves one process at a time)
 # (restart-client, not uacce-dummy: that one gives a request 5 s, which the
-# loaded TCG guest exceeded with the seven clients at work)
+# loaded TCG guest exceeded with the clients at work)
 mkdir -p "$IT_TMP/rc-new"
 it_cmd "a new open after the restarts (restart-client, 2 s of copies on $IT_DEV1)" 120 root \
 	"$RC" -d "$IT_TMP/rc-new" -t 2 "dummy:$IT_DEV1"
@@ -170,7 +174,7 @@ fi
 while read -r line; do
 	it_info "client: $line"
 done <"$cdir/out.json"
-[ "$(grep -c '"errors":0' "$cdir/out.json")" = 7 ] || it_bad "clients with errors: $(grep -v '"errors":0' "$cdir/out.json")"
+[ "$(grep -c '"errors":0' "$cdir/out.json")" = 8 ] || it_bad "clients with errors: $(grep -v '"errors":0' "$cdir/out.json")"
 grep -q '"spec":"poll:[^"]*".*"requests":[1-9]' "$cdir/out.json" &&
 	it_ok "a poll(2) blocked before the restart woke for a request after it" ||
 	it_bad "the poller: $(grep '"spec":"poll' "$cdir/out.json")"

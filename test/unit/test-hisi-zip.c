@@ -715,6 +715,94 @@ START_TEST(test_live_restart)
 }
 END_TEST
 
+/*
+ * A crash of uacced (daemon/cjournal.h): the successor takes the queue
+ * over from the crash journal's live snapshot, without saved state
+ * (recover_queue): the CQ tail and phase come from the ring (after more
+ * than one lap), the direction from the published word, a slot the dead
+ * daemon had served and not posted gets its CQE, and the requests written
+ * while no daemon ran are served in order.
+ */
+START_TEST(test_crash_recovery)
+{
+	struct uacce_core *b = NULL;
+	struct uacce_dev *d2;
+	struct ho_state *s = NULL;
+	json_object *o = json_object_new_object(), *root;
+	struct uacce_queue *old;
+	struct client c;
+	size_t n = 4096, zn;
+	uint8_t *in = text(n, 31), *z = malloc(n), *out = malloc(n);
+	volatile uint32_t *w;
+	struct hisi_zip_sqe e, r;
+	uint32_t served;
+
+	ck_assert(z && out && o);
+	client_open(&c, hisi_dev(), 1);		/* a decompression queue */
+	zn = zdeflate(in, n, z, n, -15);
+	/* more than one lap of the CQ: the phase has flipped */
+	for (int i = 0; i < HISI_QM_Q_DEPTH + 37; i++) {
+		e = sqe(&c, HISI_ZIP_DEFLATE, z, (uint32_t)zn, out, (uint32_t)n);
+		e.dw7 = 0;
+		r = run(&c, &e);
+		ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_DECOMP_END);
+	}
+	/* the journal's snapshot, taken while serving: no backend state */
+	ck_assert_int_eq(ho_new(&s), 0);
+	ck_assert_int_eq(core_export_live(fx_core, s, o), 0);
+	json_object_object_add(ho_root(s), "core", o);
+	root = json_tokener_parse(json_object_to_json_string(ho_root(s)));
+	ck_assert_ptr_nonnull(root);
+	/* the daemon dies: its worker stops where it is (no stop words) */
+	ck_assert_int_eq(core_freeze(fx_core), 0);
+	/* ... after serving a slot, before its CQE: the slot's results and
+	 * markers (dw5, dw11, dw16, dw27), the head published past it */
+	e = sqe(&c, HISI_ZIP_DEFLATE, z, (uint32_t)zn, out, (uint32_t)n);
+	e.dw7 = 0;
+	e.dw3 = HISI_ZIP_DECOMP_END;
+	served = post(&c, &e, false);
+	w = (volatile uint32_t *)&c.sq[served];
+	w[5] = w[11] = w[16] = w[27] = 0x55414343u;
+	*(volatile uint32_t *)(c.dus + HISI_QM_DUS_SIZE - 4096) = ((served + 1) % HISI_QM_Q_DEPTH) | 0x80000000u;
+	/* and requests written while no daemon runs */
+	memset(out, 0, n);
+	e = sqe(&c, HISI_ZIP_DEFLATE, z, (uint32_t)zn, out, (uint32_t)n);
+	e.dw7 = 0;
+	post(&c, &e, true);
+
+	b = mkcore();
+	d2 = mkdev(b, HISI_QM_API_VER2_BASE, true, 4, 0);
+	ck_assert_int_eq(core_adopt(b, s, ho_get(root, "core")), 0);
+	old = c.q;
+	c.q = core_claim_adopted(b, uq_id(old));
+	ck_assert_ptr_nonnull(c.q);
+	core_adopt_done(b);
+	ck_assert_int_eq(ud_available_instances(d2), 3);
+	/* the served slot's CQE comes first, its results as the dead daemon wrote them */
+	ck_assert_msg(reap(&c, &r, 5000), "the CQE of the slot served before the crash not posted");
+	ck_assert_uint_eq(r.dw13, c.tag - 2);
+	ck_assert_msg(reap(&c, &r, 5000), "the request written while no daemon ran not served");
+	ck_assert_uint_eq(r.dw13, c.tag - 1);
+	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_DECOMP_END);	/* still a decompression queue */
+	ck_assert_uint_eq(r.produced, n);
+	ck_assert_mem_eq(out, in, n);
+	memset(out, 0, n);
+	e = sqe(&c, HISI_ZIP_DEFLATE, z, (uint32_t)zn, out, (uint32_t)n);
+	e.dw7 = 0;
+	r = run(&c, &e);
+	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_DECOMP_END);
+	ck_assert_mem_eq(out, in, n);
+	client_close(&c);
+	core_free(b);
+	uq_release(old);
+	json_object_put(root);
+	ho_free(s);
+	free(in);
+	free(z);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hisi_zip");
@@ -732,6 +820,7 @@ int main(void)
 	tcase_add_test(tc, test_poll_and_restart);
 	tcase_add_test(tc, test_stop_words);
 	tcase_add_test(tc, test_live_restart);
+	tcase_add_test(tc, test_crash_recovery);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
