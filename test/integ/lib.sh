@@ -476,6 +476,48 @@ it_hold() {
 	return 1
 }
 
+# A quota across restarts (run-restart.sh, run-crash.sh): the config gives
+# $IT_USER1 "max_queues" QMAX; the script's PROBE (policy-probe) and CTL
+# (uaccectl) are used.
+# it_usage: every user's usage, one JSON line each, by uid
+it_usage() { "${CTL[@]}" --json usage 2>/dev/null | jq -c '.users | sort_by(.uid) | .[]'; }
+# it_quota_hold QMAX: $IT_USER1 holds QMAX-1 started queues ($IT_ML2 with its
+# regions mapped, $IT_DEV1) until it_quota_after (1 h at most: 100 restarts
+# under TCG take longer than it_hold's 300 s); the script then keeps
+# IT_USAGE0=$(it_usage)
+it_quota_hold() {
+	local qmax=$1
+	"$IT_AS" "$IT_USER1" timeout -k 5 $((3600 * IT_TS)) "$PROBE" open "$IT_ML2" 0 start 0 \
+		map mmio auto 0 map dus auto 0 open "$IT_DEV1" 0 start 0 ready sleep >"$IT_TMP/Q.out" 2>&1 &
+	IT_QJOB=$! IT_QPID=
+	IT_BG_PIDS+=("$IT_QJOB")
+	if it_wait $((10000 * IT_TS)) grep -q '^ready ' "$IT_TMP/Q.out"; then
+		IT_QPID=$(awk '/^ready /{print $2; exit}' "$IT_TMP/Q.out")
+		IT_BG_PIDS+=("$IT_QPID")
+	else
+		it_bad "the quota holder did not get ready: $(cat "$IT_TMP/Q.out")"
+	fi
+	it_wait $((5000 * IT_TS)) eval '[ "$(it_usage | jq -r "select(.uid == $IT_U1) | .queues")" = '$((qmax - 1))' ]' ||
+		it_bad "$IT_USER1 does not hold $((qmax - 1)) queues: $(it_usage)"
+}
+# it_quota_after WHEN QMAX: every user's usage is IT_USAGE0 again, one more
+# open works and the next is EDQUOT; the holder ends
+it_quota_after() {
+	local when=$1 qmax=$2 u
+	u=$(it_usage)
+	if [ "$u" = "$IT_USAGE0" ]; then
+		it_ok "uaccectl --json usage of every user the same before and after $when ($(echo "$u" | jq -r '"uid \(.uid): \(.queues) queues, \(.bytes) bytes"' | paste -sd, -))"
+	else
+		it_bad "usage differs after $when"
+		diff <(echo "$IT_USAGE0") <(echo "$u") | it_indent
+	fi
+	it_cmd "$IT_USER1 at $((qmax - 1)) of $qmax queues after $when: one more opens, the next is EDQUOT" 60 \
+		"$IT_USER1" "$PROBE" open "$IT_DEV1" 0 open "$IT_DEV1" EDQUOT
+	kill -0 "$IT_QJOB" 2>/dev/null || it_bad "the quota holder ended: $(cat "$IT_TMP/Q.out")"
+	[ -n "$IT_QPID" ] && kill -KILL "$IT_QPID" 2>/dev/null
+	wait "$IT_QJOB" 2>/dev/null
+}
+
 # it_release NAME DESC: touch its go file; it must pass its remaining steps
 # and exit 0 within 30 s.  The "ok: start|put on queue" lines it printed
 # after "ready" are quoted in the result.

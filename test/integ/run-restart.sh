@@ -77,24 +77,9 @@ queues_open() { [ "$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')"
 it_wait $((20000 * IT_TS)) queues_open || it_bad "the clients' 8 queues did not open: $(cat "$cdir/err")"
 # quotas: $IT_USER1 holds QMAX-1 started queues (one with its regions mapped)
 # across the restarts; the usage figures of every user must stay exact
-# (lib.sh's it_hold gives a holder 300 s: less than 100 restarts under TCG)
-"$IT_AS" "$IT_USER1" timeout -k 5 $((3600 * IT_TS)) "$PROBE" open "$IT_ML2" 0 start 0 \
-	map mmio auto 0 map dus auto 0 open "$IT_DEV1" 0 start 0 ready sleep >"$IT_TMP/Q.out" 2>&1 &
-qjob=$! qpid=
-IT_BG_PIDS+=("$qjob")
-if it_wait $((10000 * IT_TS)) grep -q '^ready ' "$IT_TMP/Q.out"; then
-	qpid=$(awk '/^ready /{print $2; exit}' "$IT_TMP/Q.out")
-	IT_BG_PIDS+=("$qpid")
-else
-	it_bad "the quota holder did not get ready"
-	it_indent "$IT_TMP/Q.out"
-fi
-usage() { "${CTL[@]}" --json usage 2>/dev/null | jq -c '.users | sort_by(.uid) | .[]'; }
-uid1_queues() { usage | jq -r "select(.uid == $IT_U1) | .queues"; }
-it_wait $((5000 * IT_TS)) eval '[ "$(uid1_queues)" = $((QMAX - 1)) ]' ||
-	it_bad "$IT_USER1 does not hold $((QMAX - 1)) queues: $(usage)"
+it_quota_hold "$QMAX"
 sleep 0.5
-usage0=$(usage)
+IT_USAGE0=$(it_usage)
 before=$("${CTL[@]}" --json queues 2>/dev/null | grep -o '"id":[0-9]*' | sort | tr '\n' ' ')
 fail=0 slow=0
 SERVED=$(served)
@@ -146,18 +131,7 @@ if [ "$before" = "$after" ]; then
 else
 	it_bad "queues before: $before; after: $after"
 fi
-u=$(usage)
-if [ "$u" = "$usage0" ]; then
-	it_ok "uaccectl --json usage of every user the same before and after ($(echo "$u" | jq -r '"uid \(.uid): \(.queues) queues, \(.bytes) bytes"' | paste -sd, -))"
-else
-	it_bad "usage differs after the restarts"
-	diff <(echo "$usage0") <(echo "$u") | it_indent
-fi
-it_cmd "$IT_USER1 at $((QMAX - 1)) of $QMAX queues after the restarts: one more opens, the next is EDQUOT" 60 \
-	"$IT_USER1" "$PROBE" open "$IT_DEV1" 0 open "$IT_DEV1" EDQUOT
-kill -0 "$qjob" 2>/dev/null || it_bad "the quota holder ended: $(cat "$IT_TMP/Q.out")"
-[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null
-wait "$qjob" 2>/dev/null
+it_quota_after "the restarts" "$QMAX"
 # a new open works on the last successor, while the old fds still work
 # (an SVA device: a non-SVA v4 one serves one process at a time)
 # (restart-client, not uacce-dummy: that one gives a request 5 s, which the

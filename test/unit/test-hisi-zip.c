@@ -625,6 +625,40 @@ START_TEST(test_poll_and_restart)
 END_TEST
 
 /*
+ * The core's state as a successor reads it (*s: its fds): a planned
+ * restart's (the core frozen) or the crash journal's, taken while serving
+ */
+static json_object *state_of(struct uacce_core *c, bool live, struct ho_state **s)
+{
+	json_object *o = json_object_new_object(), *root;
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(ho_new(s), 0);
+	ck_assert_int_eq(live ? core_export_live(c, *s, o) : core_export(c, *s, o), 0);
+	json_object_object_add(ho_root(*s), "core", o);
+	root = json_tokener_parse(json_object_to_json_string(ho_root(*s)));
+	ck_assert_ptr_nonnull(root);
+	return root;
+}
+
+/* a successor's core (*b) takes the state: the client's queue is its; the old one returned */
+static struct uacce_queue *successor(struct client *c, struct ho_state *s, json_object *root,
+				     struct uacce_core **b)
+{
+	struct uacce_queue *old = c->q;
+	struct uacce_dev *d2;
+
+	*b = mkcore();
+	d2 = mkdev(*b, HISI_QM_API_VER2_BASE, true, 4, 0);
+	ck_assert_int_eq(core_adopt(*b, s, ho_get(root, "core")), 0);
+	c->q = core_claim_adopted(*b, uq_id(old));
+	ck_assert_ptr_nonnull(c->q);
+	core_adopt_done(*b);
+	ck_assert_int_eq(ud_available_instances(d2), 3);
+	return old;
+}
+
+/*
  * A live restart (daemon/core.h, core_freeze .. core_adopt_done): the
  * queue's rings and stateless requests survive, in order and with the
  * queue's direction (SET_QP_CTX) and CQ phase; the suspension raises no
@@ -633,9 +667,8 @@ END_TEST
 START_TEST(test_live_restart)
 {
 	struct uacce_core *b = NULL;
-	struct uacce_dev *d2;
 	struct ho_state *s = NULL;
-	json_object *o = json_object_new_object(), *root;
+	json_object *root;
 	struct uacce_queue *old;
 	struct client c;
 	size_t n = 200000, zn, z2n;
@@ -645,7 +678,7 @@ START_TEST(test_live_restart)
 	struct hisi_zip_sqe e, r;
 	int key;
 
-	ck_assert(z && z2 && out && sout && o);
+	ck_assert(z && z2 && out && sout);
 	client_open(&c, hisi_dev(), 1);		/* a decompression queue */
 	rx = (volatile uint32_t *)(c.dus + HISI_QM_RX_STOP_OFFSET);
 	tx = (volatile uint32_t *)(c.dus + HISI_QM_TX_STOP_OFFSET);
@@ -659,12 +692,8 @@ START_TEST(test_live_restart)
 	r = run(&c, &e);
 	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_OK);
 
-	ck_assert_int_eq(ho_new(&s), 0);
 	ck_assert_int_eq(core_freeze(fx_core), 0);
-	ck_assert_int_eq(core_export(fx_core, s, o), 0);
-	json_object_object_add(ho_root(s), "core", o);
-	root = json_tokener_parse(json_object_to_json_string(ho_root(s)));
-	ck_assert_ptr_nonnull(root);
+	root = state_of(fx_core, false, &s);
 	/* suspended: the client is told nothing, its requests wait in the ring */
 	ck_assert_uint_eq(*rx, 0);
 	ck_assert_uint_eq(*tx, 0);
@@ -677,14 +706,7 @@ START_TEST(test_live_restart)
 	e.stream_ctx_addr_h = (uint32_t)((uintptr_t)&key >> 32);
 	post(&c, &e, true);
 
-	b = mkcore();
-	d2 = mkdev(b, HISI_QM_API_VER2_BASE, true, 4, 0);
-	ck_assert_int_eq(core_adopt(b, s, ho_get(root, "core")), 0);
-	old = c.q;
-	c.q = core_claim_adopted(b, uq_id(old));
-	ck_assert_ptr_nonnull(c.q);
-	core_adopt_done(b);
-	ck_assert_int_eq(ud_available_instances(d2), 3);
+	old = successor(&c, s, root, &b);
 	ck_assert_msg(reap(&c, &r, 5000), "the stateless request of before not served");
 	ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_DECOMP_END);
 	ck_assert_uint_eq(r.produced, n);
@@ -726,9 +748,8 @@ END_TEST
 START_TEST(test_crash_recovery)
 {
 	struct uacce_core *b = NULL;
-	struct uacce_dev *d2;
 	struct ho_state *s = NULL;
-	json_object *o = json_object_new_object(), *root;
+	json_object *root;
 	struct uacce_queue *old;
 	struct client c;
 	size_t n = 4096, zn;
@@ -737,7 +758,7 @@ START_TEST(test_crash_recovery)
 	struct hisi_zip_sqe e, r;
 	uint32_t served;
 
-	ck_assert(z && out && o);
+	ck_assert(z && out);
 	client_open(&c, hisi_dev(), 1);		/* a decompression queue */
 	zn = zdeflate(in, n, z, n, -15);
 	/* more than one lap of the CQ: the phase has flipped */
@@ -748,11 +769,7 @@ START_TEST(test_crash_recovery)
 		ck_assert_uint_eq(r.dw3 & 0xff, HISI_ZIP_DECOMP_END);
 	}
 	/* the journal's snapshot, taken while serving: no backend state */
-	ck_assert_int_eq(ho_new(&s), 0);
-	ck_assert_int_eq(core_export_live(fx_core, s, o), 0);
-	json_object_object_add(ho_root(s), "core", o);
-	root = json_tokener_parse(json_object_to_json_string(ho_root(s)));
-	ck_assert_ptr_nonnull(root);
+	root = state_of(fx_core, true, &s);
 	/* the daemon dies: its worker stops where it is (no stop words) */
 	ck_assert_int_eq(core_freeze(fx_core), 0);
 	/* ... after serving a slot, before its CQE: the slot's results and
@@ -770,14 +787,7 @@ START_TEST(test_crash_recovery)
 	e.dw7 = 0;
 	post(&c, &e, true);
 
-	b = mkcore();
-	d2 = mkdev(b, HISI_QM_API_VER2_BASE, true, 4, 0);
-	ck_assert_int_eq(core_adopt(b, s, ho_get(root, "core")), 0);
-	old = c.q;
-	c.q = core_claim_adopted(b, uq_id(old));
-	ck_assert_ptr_nonnull(c.q);
-	core_adopt_done(b);
-	ck_assert_int_eq(ud_available_instances(d2), 3);
+	old = successor(&c, s, root, &b);
 	/* the served slot's CQE comes first, its results as the dead daemon wrote them */
 	ck_assert_msg(reap(&c, &r, 5000), "the CQE of the slot served before the crash not posted");
 	ck_assert_uint_eq(r.dw13, c.tag - 2);
