@@ -255,6 +255,30 @@ static uint32_t islot(uint32_t conn, uint64_t unique)
 	return (uint32_t)(h >> 40) % CJ_ISLOTS;
 }
 
+bool cj_request_wants_answer(const void *req, size_t n, uint64_t *fh)
+{
+	struct fuse_in_header ih;
+	size_t len;
+
+	*fh = 0;
+	if (n < sizeof(ih))
+		return false;
+	memcpy(&ih, req, sizeof(ih));
+	/* an interrupt's unique has the kernel's FUSE_INT_REQ_BIT (1) */
+	if (!ih.unique || (ih.unique & 1) || ih.len < sizeof(ih) || ih.opcode == FUSE_FORGET ||
+	    ih.opcode == FUSE_BATCH_FORGET || ih.opcode == FUSE_INTERRUPT ||
+	    ih.opcode == FUSE_NOTIFY_REPLY)
+		return false;
+	len = ih.len < n ? ih.len : n;
+	if (ih.opcode == FUSE_RELEASE && len >= sizeof(ih) + sizeof(struct fuse_release_in)) {
+		struct fuse_release_in ri;
+
+		memcpy(&ri, (const uint8_t *)req + sizeof(ih), sizeof(ri));
+		*fh = ri.fh;
+	}
+	return true;
+}
+
 /* j->lock held: conn's entry of h->conns (taken if new); -1: no room */
 static int conn_index_locked(struct cjournal *j, uint32_t conn)
 {
@@ -411,7 +435,7 @@ int cj_commit(struct cjournal *j, struct ho_state *s, uint64_t gen)
 		 * successor): systemd does not store a file it holds already,
 		 * under any name, so a new name for it would never get there.
 		 */
-		snprintf(full, sizeof(full), CJ_PREFIX "-%s", nm);
+		ho_store_name(full, sizeof(full), CJ_PREFIX, nm);
 		json_object_array_add(names, json_object_new_string(full));
 		if (find_name(want, nnew, full) >= 0)
 			continue;	/* one object, named twice (a shared region) */
@@ -585,31 +609,22 @@ int cj_read(int fd, struct cj_recovery *out)
 		struct fuse_in_header ih;
 		struct cj_inflight *o;
 		bool dup = false;
+		uint64_t fh;
 
-		if (!h->conns[k].conn)
+		if (!h->conns[k].conn || !cj_request_wants_answer(rs[k].req, CJ_REQ_MAX, &fh))
 			continue;
 		memcpy(&ih, rs[k].req, sizeof(ih));
-		if (!ih.unique || (ih.unique & 1) /* an interrupt's */ || ih.len < sizeof(ih) ||
-		    ih.opcode == FUSE_FORGET || ih.opcode == FUSE_BATCH_FORGET ||
-		    ih.opcode == FUSE_INTERRUPT || ih.opcode == FUSE_NOTIFY_REPLY)
-			continue;
 		for (int i = 0; i < out->ninflight && !dup; i++)
 			dup = out->inflight[i].conn == h->conns[k].conn &&
 			      out->inflight[i].unique == ih.unique;
 		if (dup)
 			continue;
 		o = &out->inflight[out->ninflight++];
-		*o = (struct cj_inflight){ .unique = ih.unique, .opcode = ih.opcode,
+		*o = (struct cj_inflight){ .unique = ih.unique, .opcode = ih.opcode, .fh = fh,
 					   .conn = h->conns[k].conn, .slot = true };
 		if (ih.len <= CJ_REQ_MAX) {
 			o->len = ih.len;
 			memcpy(o->req, rs[k].req, ih.len);
-		}
-		if (ih.opcode == FUSE_RELEASE && ih.len >= sizeof(ih) + sizeof(struct fuse_release_in)) {
-			struct fuse_release_in ri;
-
-			memcpy(&ri, rs[k].req + sizeof(ih), sizeof(ri));
-			o->fh = ri.fh;
 		}
 		for (int c = 0; c < out->nconns; c++)
 			if (out->conn[c] == o->conn && out->conn_max[c] < o->unique)

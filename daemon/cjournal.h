@@ -69,6 +69,13 @@ void cj_inflight_begin(struct cjournal *j, uint32_t conn, uint64_t unique, uint3
 		       uint64_t fh, const void *req, size_t len);
 void cj_inflight_end(struct cjournal *j, uint32_t conn, uint64_t unique);
 /*
+ * A request as the kernel sent it (req, n bytes of it): does the kernel
+ * expect an answer?  false for a forget, an interrupt, a notify reply, or
+ * bytes that are no request; else true, with *fh a RELEASE's file handle
+ * (0 for other requests).
+ */
+bool cj_request_wants_answer(const void *req, size_t n, uint64_t *fh);
+/*
  * The read slot of connection conn (CJ_REQ_MAX bytes in the journal; NULL:
  * no journal, or no room): the session reads the head of every request
  * into it, so that the kernel's copy itself puts a request in the journal

@@ -63,28 +63,15 @@ int fe_put_session_fd(struct ho_state *s, const struct fe_session_rec *rec, int 
 	return ho_put_fd_named(s, fd, name);
 }
 
-/* requests the kernel expects no answer to */
-static bool no_reply(uint32_t opcode, uint64_t unique)
-{
-	return opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET ||
-	       opcode == FUSE_INTERRUPT || opcode == FUSE_NOTIFY_REPLY || (unique & 1);
-}
-
 /* the crash journal: a request read, to be answered by a successor if we die */
 static void journal_read(struct fe_session_rec *rec, const void *buf, size_t n)
 {
 	const struct fuse_in_header *in = buf;
-	uint64_t fh = 0;
+	uint64_t fh;
 
-	if (no_reply(in->opcode, in->unique))
-		return;
-	if (in->opcode == FUSE_RELEASE && n >= sizeof(*in) + sizeof(struct fuse_release_in)) {
-		struct fuse_release_in ri;
-
-		memcpy(&ri, (const char *)buf + sizeof(*in), sizeof(ri));
-		fh = ri.fh;
-	}
-	cj_inflight_begin(rec->fe->opts.journal, rec->conn, in->unique, in->opcode, fh, buf, n);
+	if (cj_request_wants_answer(buf, n, &fh))
+		cj_inflight_begin(rec->fe->opts.journal, rec->conn, in->unique, in->opcode, fh,
+				  buf, n);
 }
 
 /*

@@ -592,6 +592,11 @@ int ho_notify_barrier(void)
 	return err;
 }
 
+void ho_store_name(char *buf, size_t len, const char *prefix, const char *name)
+{
+	snprintf(buf, len, "%s-%s", prefix, name);
+}
+
 int ho_fdstore(struct ho_state *s, const char *prefix)
 {
 	json_object *names = prefix ? json_object_new_array() : NULL;
@@ -609,7 +614,7 @@ int ho_fdstore(struct ho_state *s, const char *prefix)
 			return -EBADF;
 		}
 		if (prefix && s->names[i])
-			snprintf(nm, sizeof(nm), "%s-%s", prefix, s->names[i]);
+			ho_store_name(nm, sizeof(nm), prefix, s->names[i]);
 		else
 			snprintf(nm, sizeof(nm), "ho%d", i);
 		for (int k = 0; prefix && s->names[i] && k < i; k++)

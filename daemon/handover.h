@@ -96,6 +96,8 @@ int ho_exec_inplace(struct ho_state *s, const char *path, char *const argv[]);
  * lists every index's store name ("fdnames"), which ho_receive follows.
  */
 int ho_fdstore(struct ho_state *s, const char *prefix);
+/* the store name "PREFIX-NAME" of an fd named NAME (ho_fdstore, the crash journal) */
+void ho_store_name(char *buf, size_t len, const char *prefix, const char *name);
 /*
  * The state handed to this process, if any: *out NULL (and 0) when
  * LISTEN_FDS has no "uacced-state"; -errno (logged) when there is one that

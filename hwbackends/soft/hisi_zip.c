@@ -774,6 +774,14 @@ static int hz_adopt(struct soft_q *sq, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* forget what the doorbell said: read it afresh (a slot it does not cover waits its grace) */
+static void doorbell_afresh(struct hz_q *h)
+{
+	h->db_valid = false;
+	h->last_db = __atomic_load_n((uint64_t *)(h->mmio + HISI_QM_DB_OFFSET), __ATOMIC_ACQUIRE);
+	h->waiting_slot = -1;
+}
+
 /* start (again): the rings from the beginning, every slot already served */
 static void hz_reset(struct hz_q *h)
 {
@@ -782,9 +790,7 @@ static void hz_reset(struct hz_q *h)
 	memset(h->cq, 0, DEPTH * sizeof(*h->cq));
 	h->head = h->cq_tail = 0;
 	h->phase = 1;
-	h->db_valid = false;
-	h->last_db = __atomic_load_n((uint64_t *)(h->mmio + HISI_QM_DB_OFFSET), __ATOMIC_ACQUIRE);
-	h->waiting_slot = -1;
+	doorbell_afresh(h);
 	for (int i = 0; i < MAX_STREAMS; i++)
 		stream_free(&h->st[i]);
 	publish(h, HZ_ST_HEAD, 0);
@@ -832,9 +838,7 @@ static int hz_recover(struct soft_q *sq)
 	}
 	qct = __atomic_load_n((uint32_t *)(h->dus + HZ_ST_QCTYPE), __ATOMIC_ACQUIRE);
 	h->qc_type = (qct & HZ_PUB) && (qct & ~HZ_PUB) <= 1 ? qct & ~HZ_PUB : 0;
-	h->db_valid = false;
-	h->last_db = __atomic_load_n((uint64_t *)(h->mmio + HISI_QM_DB_OFFSET), __ATOMIC_ACQUIRE);
-	h->waiting_slot = -1;
+	doorbell_afresh(h);
 	return 0;
 }
 

@@ -125,6 +125,35 @@ START_TEST(test_inflight_table)
 }
 END_TEST
 
+/* which requests the journal keeps: those the kernel wants answered; a RELEASE's fh */
+START_TEST(test_request_wants_answer)
+{
+	struct {
+		struct fuse_in_header h;
+		struct fuse_release_in r;
+	} rel = { .h = { .len = sizeof(rel), .opcode = FUSE_RELEASE, .unique = 12 },
+		  .r = { .fh = 77 } };
+	uint8_t req[64];
+	uint64_t fh = 5;
+
+	ck_assert(cj_request_wants_answer(&rel, sizeof(rel), &fh));
+	ck_assert_uint_eq(fh, 77);
+	/* cut short before its fh: still a request, no fh */
+	ck_assert(cj_request_wants_answer(&rel, sizeof(rel.h) + 4, &fh));
+	ck_assert_uint_eq(fh, 0);
+	fake_req(req, 14, FUSE_IOCTL, 16);
+	ck_assert(cj_request_wants_answer(req, sizeof(req), &fh));
+	ck_assert_uint_eq(fh, 0);
+	fake_req(req, 16, FUSE_FORGET, 8);
+	ck_assert(!cj_request_wants_answer(req, sizeof(req), &fh));
+	fake_req(req, 17, FUSE_IOCTL, 8);	/* an interrupt's unique */
+	ck_assert(!cj_request_wants_answer(req, sizeof(req), &fh));
+	fake_req(req, 0, FUSE_IOCTL, 8);	/* no request */
+	ck_assert(!cj_request_wants_answer(req, sizeof(req), &fh));
+	ck_assert(!cj_request_wants_answer(req, sizeof(struct fuse_in_header) - 1, &fh));
+}
+END_TEST
+
 /*
  * Read slots: what a reader put there and did not record is listed as in
  * flight (marked slot); what the table has too is listed once; requests
@@ -415,6 +444,7 @@ int main(void)
 	tcase_add_test(tc, test_live_table);
 	tcase_add_test(tc, test_inflight_table);
 	tcase_add_test(tc, test_read_slots);
+	tcase_add_test(tc, test_request_wants_answer);
 	tcase_add_test(tc, test_commit);
 	suite_add_tcase(su, tc);
 	return unit_run(su);
