@@ -716,19 +716,25 @@ int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *
 
 int soft_recover_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_hwq **out)
 {
+	const struct soft_engine *eng = soft_dev_of(hd)->engine;
 	struct soft_q *sq;
 	int err;
 
-	/*
-	 * A DMA engine's queue (vfio edu) needs its IOMMU mapping back: after a
-	 * crash the device is set up afresh, without it: revoked
-	 */
-	if (!soft_dev_of(hd)->pers->recover || soft_dev_of(hd)->engine)
+	/* a DMA engine's queue (vfio edu): only when the engine can start it over */
+	if (!soft_dev_of(hd)->pers->recover || (eng && !eng->recover_queue))
 		return -EOPNOTSUPP;
 	sq = taken_queue(hd, q, true);	/* whatever the client waits for: it looks again */
 	if (!sq)
 		return -ENOMEM;
 	err = sq->dev->pers->recover(sq);
+	if (!err && eng) {
+		err = eng->recover_queue(sq->dev->engine_ctx, sq);
+		if (err) {
+			if (sq->dev->pers->fini_queue)
+				sq->dev->pers->fini_queue(sq);
+			free(sq->priv);
+		}
+	}
 	if (err) {
 		pthread_mutex_destroy(&sq->proc_lock);
 		free(sq);

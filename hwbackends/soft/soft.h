@@ -119,6 +119,16 @@ struct soft_engine {
 	 */
 	ssize_t (*save_queue)(void *ctx, struct soft_q *sq, uint8_t *buf, size_t len);
 	int (*adopt_queue)(void *ctx, struct soft_q *sq, const uint8_t *buf, size_t len);
+	/*
+	 * Crash restart, optional: after the personality recovered sq from
+	 * its rings (soft_recover_queue).  The successor of a crashed daemon
+	 * set the device up afresh (the crash journal holds no device
+	 * state): the engine keeps nothing of the queue yet, and makes what
+	 * it needs again at its next request (edu: the IOMMU mapping).  0, or
+	 * -errno (the queue is revoked).  Without it an engine's queues are
+	 * revoked by a crash.
+	 */
+	int (*recover_queue)(void *ctx, struct soft_q *sq);
 };
 
 struct soft_dev {

@@ -378,11 +378,26 @@ static int edu_adopt_queue(void *ctx, struct soft_q *sq, const uint8_t *buf, siz
 	return 0;
 }
 
+/*
+ * After a crash of uacced: the device was set up afresh (edu_create: the
+ * dead daemon's container went with its fds, and every IOMMU mapping with
+ * it), so the queue has no mapping; its next request maps its SS region
+ * again, at an IOVA of this daemon's.  The client never sees an IOVA (its
+ * requests name offsets in the SS region).
+ */
+static int edu_recover_queue(void *ctx, struct soft_q *sq)
+{
+	(void)ctx;
+	sq->engine_q = NULL;
+	return 0;
+}
+
 static const struct soft_engine edu_engine = {
 	.copy = edu_copy,
 	.queue_stopped = edu_queue_stopped,
 	.save_queue = edu_save_queue,
 	.adopt_queue = edu_adopt_queue,
+	.recover_queue = edu_recover_queue,
 };
 
 static int cmp_range(const void *a, const void *b)
@@ -469,6 +484,39 @@ static int edu_new(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg, char *
 	return 0;
 }
 
+/*
+ * Before bus mastering goes on: a transfer a previous owner of the device
+ * started must have ended (uacced killed in the middle of one: VFIO does
+ * not reset edu, whose engine runs each transfer 100 ms after its start;
+ * with bus mastering off it goes nowhere, with it on it would write into
+ * whatever the new IOVA space maps there).  Its interrupt status goes too.
+ * 0, or -ETIMEDOUT with why.
+ */
+static int quiesce(struct edu *e, char *why, size_t len)
+{
+	uint64_t end = now_ms() + EDU_TIMEOUT_MS;
+	bool waited = false;
+	uint32_t st;
+
+	while (*reg64(e, EDU_DMA_CMD) & EDU_DMA_START) {
+		if (now_ms() >= end) {
+			snprintf(why, len, "%s: a DMA transfer started before uacced took the "
+				 "device did not end in %d ms", e->pci->bdf, EDU_TIMEOUT_MS);
+			return -ETIMEDOUT;
+		}
+		waited = true;
+		usleep(1000);
+	}
+	st = *reg32(e, EDU_IRQ_STATUS);
+	if (st)
+		*reg32(e, EDU_IRQ_ACK) = st;
+	if (waited)
+		ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = e->name },
+			 "%s (%s): waited for a DMA transfer its previous owner had started",
+			 e->name, e->pci->bdf);
+	return 0;
+}
+
 static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 		      struct uacce_hwdev_info *info, void **priv, struct uacce_hwdev **soft,
 		      char *why, size_t len)
@@ -482,10 +530,11 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	if (err)
 		return err;
 	unusable = reserve_unusable(e);
-	err = vfio_pci_command_set(pci, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
+	/* the registers first; bus mastering once no old transfer can run */
+	err = vfio_pci_command_set(pci, PCI_COMMAND_MEMORY);
 	if (err) {
-		snprintf(why, len, "%s: cannot enable memory decoding and bus mastering: %s",
-			 pci->bdf, strerror(-err));
+		snprintf(why, len, "%s: cannot enable memory decoding: %s", pci->bdf,
+			 strerror(-err));
 		edu_free(e);
 		return err;
 	}
@@ -494,9 +543,20 @@ static int edu_create(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg,
 	if ((id & 0xffff) != 0x00ed || *reg32(e, EDU_LIVENESS) != ~0x5a5aa5a5u) {
 		snprintf(why, len, "%s: does not answer like an edu device (id 0x%08x)", pci->bdf,
 			 id);
-		vfio_pci_command_clear(pci, PCI_COMMAND_MASTER);
 		edu_free(e);
 		return -ENODEV;
+	}
+	err = quiesce(e, why, len);
+	if (err) {
+		edu_free(e);
+		return err;
+	}
+	err = vfio_pci_command_set(pci, PCI_COMMAND_MASTER);
+	if (err) {
+		snprintf(why, len, "%s: cannot enable bus mastering: %s", pci->bdf,
+			 strerror(-err));
+		edu_free(e);
+		return err;
 	}
 	err = vfio_pci_irq_eventfd(pci, VFIO_PCI_MSI_IRQ_INDEX, &e->irq_efd);
 	if (err) {

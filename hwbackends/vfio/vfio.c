@@ -404,6 +404,13 @@ static int vfio_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const
 	return soft_adopt_queue(vfio_dev_of(hd)->soft, q, blob, len, out);
 }
 
+/* after a crash of uacced: the device was set up afresh (edu.c: the engine's recover_queue) */
+static int vfio_recover_queue(struct uacce_hwdev *hd, struct uacce_queue *q,
+			      struct uacce_hwq **out)
+{
+	return soft_recover_queue(vfio_dev_of(hd)->soft, q, out);
+}
+
 static const struct uacce_backend_queue_ops vfio_queue_ops = {
 	.get_queue = vfio_get_queue,
 	.put_queue = soft_put_queue,
@@ -417,6 +424,7 @@ static const struct uacce_backend_queue_ops vfio_queue_ops = {
 	.resume_queue = soft_resume_queue,
 	.save_queue = soft_save_queue,
 	.adopt_queue = vfio_adopt_queue,
+	.recover_queue = vfio_recover_queue,
 };
 
 static const struct uacce_backend_state_ops vfio_state_ops = {

@@ -16,6 +16,7 @@
 
 #include "core-fixture.h"
 #include "handover.h"
+#include "soft/soft.h"
 #include "uacce/zip_usr_if.h"
 
 #define A_NODE "uacce-fake-1"
@@ -649,6 +650,170 @@ START_TEST(test_freeze_never_cancels)
 }
 END_TEST
 
+/*
+ * --- a DMA engine's queues across a crash (soft_engine.recover_queue) -----
+ * A soft dummy_v1 device whose copies an engine of the test's makes (as
+ * hwbackends/vfio/edu.c's DMA): it "maps" a queue at its first copy
+ * (sq->engine_q) as edu maps the SS region into the IOMMU.  After a crash
+ * the successor's device is new: a recovered queue starts with no mapping
+ * and gets one again at its next request.
+ */
+struct teng {
+	int maps, copies, recovered;
+};
+
+static struct teng teng_ctx;
+static char teng_mapping;
+static const struct soft_engine *teng_use;
+
+static int teng_copy(void *ctx, struct soft_q *sq, struct uacce_region *ss, uint64_t dst,
+		     uint64_t src, uint64_t len)
+{
+	struct teng *t = ctx;
+	char *m = uacce_region_map(ss);
+
+	if (!sq->engine_q) {
+		sq->engine_q = &teng_mapping;
+		__atomic_add_fetch(&t->maps, 1, __ATOMIC_SEQ_CST);
+	}
+	memmove(m + dst, m + src, len);
+	__atomic_add_fetch(&t->copies, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static void teng_stopped(void *ctx, struct soft_q *sq)
+{
+	(void)ctx;
+	sq->engine_q = NULL;
+}
+
+static int teng_recover(void *ctx, struct soft_q *sq)
+{
+	struct teng *t = ctx;
+
+	ck_assert_ptr_null(sq->engine_q);
+	t->recovered++;
+	return 0;
+}
+
+static const struct soft_engine teng_with_recover = {
+	.copy = teng_copy, .queue_stopped = teng_stopped, .recover_queue = teng_recover,
+};
+static const struct soft_engine teng_without_recover = {
+	.copy = teng_copy, .queue_stopped = teng_stopped,
+};
+
+static int teng_dev_create(const struct uacce_dev_cfg *cfg, struct uacce_hwdev_info *info,
+			   struct uacce_hwdev **out)
+{
+	return soft_dev_create_engine(cfg, teng_use, &teng_ctx, info, out);
+}
+
+static struct uacce_backend_ops teng_ops;
+
+static struct uacce_dev *mkteng(struct uacce_core *c)
+{
+	struct uacce_dev_cfg cfg = {
+		.name = "dummy", .backend = "soft", .api = "dummy_v1", .queues = 2,
+	};
+	struct uacce_dev *d = NULL;
+
+	teng_ops = soft_backend_ops;
+	teng_ops.name = "engine";
+	teng_ops.dev_create = teng_dev_create;
+	teng_ops.state = NULL;
+	ck_assert_int_eq(core_add_device(c, &teng_ops, &cfg, 1, &d), 0);
+	return d;
+}
+
+static void engine_crash(bool recovers)
+{
+	struct uacce_core *a = fx_core, *b;
+	struct uacce_dev *d, *d2;
+	struct uacce_queue *q, *n;
+	struct dummy_hw_queue_reg *reg;
+	struct handed h = { 0 };
+	json_object *o = json_object_new_object();
+	size_t len = 2 * PAGE;
+	char *ss, *src, *dst;
+
+	teng_use = recovers ? &teng_with_recover : &teng_without_recover;
+	memset(&teng_ctx, 0, sizeof(teng_ctx));
+	d = mkteng(a);
+	q = open_me(d);
+	start_as(q, me());
+	reg = map_me(q, UACCE_QFRT_MMIO, PAGE);
+	ss = map_ss_me(q, 4 * len);
+	src = ss;
+	dst = ss + len;
+	fill(src, len, 31);
+	ck_assert_uint_eq(do_copy(reg, src, dst, len), 0);
+	ck_assert_mem_eq(dst, src, len);
+	ck_assert_int_eq(teng_ctx.maps, 1);
+
+	/* the crash journal's snapshot, taken while serving */
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(ho_new(&h.s), 0);
+	ck_assert_int_eq(core_export_live(a, h.s, o), 0);
+	json_object_object_add(ho_root(h.s), "core", o);
+	h.root = json_tokener_parse(json_object_to_json_string(ho_root(h.s)));
+	ck_assert_ptr_nonnull(h.root);
+	/* the daemon dies: its worker stops where it is; the client writes on */
+	ck_assert_int_eq(core_freeze(a), 0);
+	fill(src, len, 32);
+	memset(dst, 0, 2 * len);
+	submit(reg, src, dst, PAGE, NULL);
+	submit(reg, src + PAGE, dst + len, PAGE, NULL);
+
+	b = mkcore();
+	d2 = mkteng(b);
+	adopt_core(b, &h);
+	n = core_claim_adopted(b, uq_id(q));
+	ck_assert_ptr_nonnull(n);
+	core_adopt_done(b);
+	if (recovers) {
+		ck_assert_int_eq(state(n), UQ_STARTED);
+		ck_assert_int_eq(teng_ctx.recovered, 1);
+		ck_assert_int_eq(ud_available_instances(d2), 1);
+		ck_assert_msg(wait_tail(reg, 3, 5000), "requests written while no daemon ran not served");
+		ck_assert_uint_eq(reg->ring[1].ret, 0);
+		ck_assert_uint_eq(reg->ring[2].ret, 0);
+		ck_assert_mem_eq(dst, src, PAGE);
+		ck_assert_mem_eq(dst + len, src + PAGE, PAGE);
+		/* the successor's device mapped the queue again */
+		ck_assert_int_eq(teng_ctx.maps, 2);
+		fill(src, len, 33);
+		ck_assert_uint_eq(do_copy(reg, src, dst, len), 0);
+		ck_assert_mem_eq(dst, src, len);
+		ck_assert_int_eq(teng_ctx.maps, 2);
+	} else {
+		/* an engine that cannot start a queue over: revoked */
+		ck_assert_int_eq(state(n), UQ_DEAD);
+		ck_assert_int_eq(uq_check_owner(n, &(struct uacce_caller){ .tid = gettid() }),
+				 -ENODEV);
+		ck_assert_int_eq(ud_available_instances(d2), 2);
+		ck_assert_int_eq(teng_ctx.maps, 1);
+	}
+	uq_release(n);
+	core_free(b);
+	uq_release(q);
+	munmap(reg, PAGE);
+	munmap(ss, 4 * len);
+	handed_free(&h);
+}
+
+START_TEST(test_engine_crash_recovered)
+{
+	engine_crash(true);
+}
+END_TEST
+
+START_TEST(test_engine_crash_without_recover)
+{
+	engine_crash(false);
+}
+END_TEST
+
 START_TEST(test_dummy_ring_across)
 {
 	dummy_across(false);
@@ -1043,5 +1208,7 @@ TCase *tc_handover(void)
 	tcase_add_test(tc, test_zip_across);
 	tcase_add_test(tc, test_dev_state_roundtrip);
 	tcase_add_test(tc, test_dev_state_adopt_fails);
+	tcase_add_test(tc, test_engine_crash_recovered);
+	tcase_add_test(tc, test_engine_crash_without_recover);
 	return tc;
 }
