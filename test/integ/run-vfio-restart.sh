@@ -18,6 +18,12 @@
 #      eventfd or mapping leaks), and it holds one /dev/vfio group fd
 #   5  a configuration without edu: "uaccectl restart" is refused naming
 #      the node, the old daemon serves on (edu copies still work)
+#   6  crashes: uacced --fd-store --crash-journal under test/clients/fakesd,
+#      SIGKILLed UACCE_VFIO_CRASHES times (default 3) while an edu client and
+#      a soft one work: each successor sets edu up afresh and takes the queue
+#      over (same id, no revocation), every request completes byte-exact,
+#      the daemon's fds stay the same, available_instances exact, a stop ends
+#      all
 # Sanitizer reports in the daemon logs fail the build dir.
 # Last line: "vfio-restart: N passed, M failed"; exit status M (max 255).
 set -u
@@ -252,5 +258,106 @@ it_cmd "edu still works after the refusal" 180 root "$IT_DUMMY" -d "$EDU" -n 2 -
 
 it_daemon_kill TERM 15000
 [ "$IT_DRC" = 0 ] && it_ok "SIGTERM: exit 0" || it_bad "SIGTERM: exit $IT_DRC"
+
+# --- 6. crashes: SIGKILL under a service manager with an fd store ------------
+# uacced --fd-store --crash-journal under fakesd (restarts it 300 ms after
+# it ended, keeps its store).  The dead daemon's VFIO fds close with it
+# (none is in the store): each successor sets edu up afresh and takes the
+# queue over from the journal and the ring, mapping its SS region again at
+# its next request; the request the dead daemon was in the middle of is
+# done again.
+crashes=${UACCE_VFIO_CRASHES:-3}
+it_copy_prog "$build/test/clients" fakesd fakesd || { it_bad "copy fakesd"; it_summary; exit 1; }
+chmod a+rx "$IT_TMP/bin/fakesd"
+IT_DN=$((IT_DN + 1))
+IT_DLOG=$IT_TMP/uacced.$IT_DN.log
+SDLOG=$IT_TMP/fakesd.log
+"$IT_TMP/bin/fakesd" -s "$IT_TMP/notify.sock" -l "$SDLOG" -d 300 -- "$IT_DAEMON" -f \
+	--frontend cuse --runtime-dir "$IT_RT" -c "$IT_CFG" --fd-store --crash-journal \
+	</dev/null >"$IT_DLOG" 2>&1 &
+IT_DPID=$!	# fakesd: it_cleanup's stop empties the store
+journal_on() { grep -q "crash journal: on" "$IT_DLOG"; }
+edu_lines() { grep -c "edu device $BDF (id" "$IT_DLOG"; }
+crashed() { grep -c "crash restart: serving the queues of pid" "$IT_DLOG"; }
+# the journal is current: its last snapshot is in the store and nothing
+# entered or left the store for a second
+store_quiet() {
+	local a b
+	a=$(wc -l <"$SDLOG")
+	sleep 1
+	b=$(wc -l <"$SDLOG")
+	[ "$a" = "$b" ] && grep -q -- '-s[0-9]*$' "$SDLOG"
+}
+settle() { it_wait $((30000 * IT_TS)) store_quiet || it_info "the fd store is still busy: $(tail -n 2 "$SDLOG" | tr '\n' ' ')"; }
+if it_wait $((30000 * IT_TS)) eval 'soft_up && edu_up && journal_on'; then
+	it_ok "uacced under a service manager with an fd store, crash journal on"
+else
+	it_bad "uacced under fakesd did not come up: $(tail -n 5 "$IT_DLOG" | tr '\n' ' ')"
+	it_summary
+	exit 1
+fi
+cdir=$IT_TMP/rc-crash
+mkdir -p "$cdir"
+"$RC" -d "$cdir" -s 4096 "dummy:$EDU" "dummy:$SOFT" >"$cdir/out.json" 2>"$cdir/err" &
+cpid=$!
+IT_BG_PIDS+=("$cpid")
+it_wait $((30000 * IT_TS)) it_avail_is "$EDU" $((EDU_Q - 1)) ||
+	it_bad "the client's edu queue did not open: $(cat "$cdir/err")"
+settle
+before=$(edu_qids)
+fail=0
+for i in $(seq 1 "$crashes"); do
+	old=$(dpid)
+	n0=$(crashed)
+	kill -KILL "$old"
+	if ! it_wait $((60000 * IT_TS)) eval '[ "$(crashed)" -gt '"$n0"' ]' ||
+		! kill -0 "$(dpid)" 2>/dev/null; then
+		it_bad "crash $i: no successor serves: $(tail -n 5 "$IT_DLOG" | tr '\n' ' ')"
+		fail=1
+		break
+	fi
+	sleep 2		# edu requests between crashes (each ~0.4 s under TCG)
+	settle
+	[ "$i" = 1 ] && fds1=$(nfds "$(dpid)")
+	kill -0 "$cpid" 2>/dev/null || { it_bad "crash $i: the client ended: $(cat "$cdir/err")"; fail=1; break; }
+done
+[ "$fail" = 0 ] && it_ok "$crashes SIGKILLs of uacced with edu DMA requests running: a successor took over each time"
+rev='queue revoked|revoked \(ENODEV\)|not adopt|did not take'
+if grep -qE "$rev" "$IT_DLOG"; then
+	it_bad "the log says a queue was revoked: $(grep -m2 -E "$rev" "$IT_DLOG" | tr '\n' ' ')"
+fi
+n=$(edu_lines)
+[ "$n" = $((crashes + 1)) ] && it_ok "each successor set edu up afresh ($n start-up lines)" ||
+	it_bad "edu start-up lines: $n, $((crashes + 1)) expected"
+after=$(edu_qids)
+[ -n "$before" ] && [ "$before" = "$after" ] && it_ok "the same edu queue before and after the crashes: $after" ||
+	it_bad "edu queues before the crashes: \"$before\"; after: \"$after\""
+fdsN=$(nfds "$(dpid)")
+[ "${fds1:-x}" = "$fdsN" ] && it_ok "the daemon's fds after the first and the last crash: $fdsN" ||
+	it_bad "the daemon's fds after the first crash ${fds1:-?}, after the last $fdsN"
+touch "$cdir/stop"
+if it_wait $((60000 * IT_TS)) eval '! kill -0 '"$cpid"' 2>/dev/null' && wait "$cpid"; then
+	it_ok "every request (edu and soft) completed byte-exact across the crashes, no error"
+else
+	it_bad "the client: $(cat "$cdir/out.json") $(cat "$cdir/err")"
+fi
+while read -r line; do it_info "client: $line"; done <"$cdir/out.json"
+grep -qE '"spec":"dummy:'"$EDU"'".*"requests":[1-9]' "$cdir/out.json" ||
+	it_bad "no edu request done: $(cat "$cdir/out.json")"
+it_wait $((10000 * IT_TS)) it_avail_is "$EDU" "$EDU_Q" &&
+	it_ok "available_instances of $EDU back to $EDU_Q" ||
+	it_bad "available_instances of $EDU after the client: $(it_attr "$EDU" available_instances)"
+it_cmd "a new client after the crashes (uacce-dummy on $EDU, 3 x 4096 bytes)" 180 root \
+	"$IT_DUMMY" -d "$EDU" -n 3 -s 4096
+g=$(basename "$(readlink "/sys/bus/pci/devices/$BDF/iommu_group")")
+ng=$(ls -l "/proc/$(dpid)/fd" | grep -c " /dev/vfio/$g\$")
+[ "$ng" = 1 ] && it_ok "the last successor holds one /dev/vfio/$g" || it_bad "the last successor holds $ng /dev/vfio/$g"
+last=$(dpid)
+it_daemon_kill TERM 30000
+if [ "$IT_DRC" = 0 ] && grep -q "^stopped" "$SDLOG" && ! kill -0 "$last" 2>/dev/null; then
+	it_ok "a stop: uacced and the manager ended (status 0), the store emptied"
+else
+	it_bad "the stop: status ${IT_DRC:-?}, manager log: $(tail -n 3 "$SDLOG" | tr '\n' ' ')"
+fi
 it_summary
 exit $?
