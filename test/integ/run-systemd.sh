@@ -21,7 +21,8 @@
 # SHARE_SVAS through the sandbox) and one outside (EACCES), the journal
 # fields of a queue event (owner killed), systemctl reload (plain, adding a
 # device, refused), systemctl stop, systemctl kill -s KILL and
-# Restart=on-failure, systemd-analyze security.
+# Restart=on-failure, an edu DMA client across systemctl restart and
+# systemctl kill -s KILL, systemd-analyze security.
 # Last line: "systemd-tests: N passed, M failed"; exit status M; 2 when not
 # run in such a guest.
 set -u
@@ -436,11 +437,26 @@ else
 				it_bad "systemctl restart with an edu client: $(journal_msgs | grep -iE 'restart|edu|vfio' | head -n 6)"
 			fi
 			sleep 2
+			# and across a SIGKILL (the crash journal): the dead
+			# daemon's VFIO fds close with it, the successor sets edu
+			# up afresh and takes the queue over
+			vp2=$(prop MainPID)
+			journal_mark
+			systemctl kill -s KILL uacced.service
+			if it_wait 30000 journal_has "crash restart: serving the queues of pid $vp2" &&
+				journal_has "edu device $edu (id"; then
+				it_ok "systemctl kill -s KILL with an edu client: the successor set edu up afresh and serves the queue of pid $vp2"
+			else
+				it_bad "systemctl kill -s KILL with an edu client: $(journal_msgs | grep -iE 'crash|edu|vfio|revoked' | head -n 6)"
+			fi
+			journal_has "queue revoked" &&
+				it_bad "a queue was revoked by the crash: $(journal_msgs | grep -m2 'queue revoked')"
+			sleep 3
 			touch "$vdir/stop"
 			if wait "$vpid" && grep -q '"errors":0' "$vdir/out.json"; then
-				it_ok "the edu client across systemctl restart: $(cat "$vdir/out.json")"
+				it_ok "the edu client across systemctl restart and kill -s KILL: $(cat "$vdir/out.json")"
 			else
-				it_bad "the edu client across systemctl restart: $(cat "$vdir/out.json" "$vdir/err")"
+				it_bad "the edu client across systemctl restart and kill -s KILL: $(cat "$vdir/out.json" "$vdir/err")"
 			fi
 		else
 			it_bad "bound again: no /dev/$EDU (uevents do not reach the service?)"; journal_msgs | it_indent
