@@ -122,8 +122,8 @@ suite crash-asan test/integ/run-crash.sh "$asan"
 suite upgrade test/integ/run-upgrade.sh "$build"
 suite cdi test/integ/run-cdi.sh "$build"
 suite cdi-asan test/integ/run-cdi.sh "$asan"
-# hostile clients (issue 11): every section, then a 60 s load soak; ASan: the sections
-suite hostile test/integ/run-hostile.sh --soak 60 "$build"
+# hostile clients (issue 11): every section, then a 30 s load soak; ASan: the sections
+suite hostile test/integ/run-hostile.sh --soak 30 "$build"
 suite hostile-asan test/integ/run-hostile.sh "$asan"
 # the preload shim (issue 12): uacce-run and plain programs on v4 and mainline
 # devices (ASan: the runtime preloaded before the library, no figures)

@@ -49,7 +49,7 @@ for b in "$@"; do
 	ldd "$b/uacced" 2>/dev/null | grep -qE 'lib(a|t)san' && san=1
 	if [ $san = 0 ]; then
 		[ -x "$here/run-churn.sh" ] &&
-			run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-400} "$here/run-churn.sh" "$b"
+			run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-250} "$here/run-churn.sh" "$b"
 		[ -x "$here/run-policy.sh" ] && run "$tag: policy" "$here/run-policy.sh" "$b"
 		[ -x "$top/test/zip/run-zip-tests.sh" ] && run "$tag: zip" "$top/test/zip/run-zip-tests.sh" "$b"
 		# containers (issue 15): podman with uaccectl cdi's spec, clients inside
@@ -57,11 +57,13 @@ for b in "$@"; do
 		# hostile clients (issue 11) on CUSE nodes, no soak: the sections that
 		# go through the nodes or pass their fds (the control socket's is the
 		# host's alone: the same unix socket), the ioctl sweep sampled past
-		# number 31, one in 24 (every number on the host)
+		# number 31, one in 48, and 500 random numbers (every number and
+		# 2,000 random ones on the host)
 		[ -x "$here/run-hostile.sh" ] &&
 			run "$tag: hostile" env IT_NAME="guest-hostile-$tag" \
 				UACCE_HOSTILE_SECTIONS="${UACCE_HOSTILE_SECTIONS:-ioctl broker stranger ring storm exhaust}" \
-				UACCE_HOSTILE_STRIDE="${UACCE_HOSTILE_STRIDE:-24}" "$here/run-hostile.sh" "$b"
+				UACCE_HOSTILE_STRIDE="${UACCE_HOSTILE_STRIDE:-48}" \
+				UACCE_HOSTILE_RANDOM="${UACCE_HOSTILE_RANDOM:-500}" "$here/run-hostile.sh" "$b"
 		# the shim on CUSE nodes; its overhead figures are the host's (a short
 		# bench here, no instruction count: valgrind under emulation is slow)
 		[ -x "$top/test/shim/run-shim.sh" ] &&
@@ -73,11 +75,11 @@ for b in "$@"; do
 		[ -x "$here/run-hisi.sh" ] && run "$tag: hisi" "$here/run-hisi.sh" "$b"
 	fi
 	# live restart (issue 16) on CUSE: the frontend's handover alone, then the
-	# daemon's with clients at work: 10 consecutive restarts (5 in a sanitizer
+	# daemon's with clients at work: 6 consecutive restarts (3 in a sanitizer
 	# build; the host does 100 in test.sh; the guest's 100 run outside CI:
-	# ~13 s a restart under TCG)
+	# ~10 s a restart under TCG)
 	[ -x "$here/run-ho-fe.sh" ] && run "$tag: ho-fe" "$here/run-ho-fe.sh" "$b"
-	[ $san = 1 ] && r=5 || r=10
+	[ $san = 1 ] && r=3 || r=6
 	[ -x "$here/run-restart.sh" ] &&
 		run "$tag: restart" env UACCE_RESTARTS=${UACCE_GUEST_RESTARTS:-$r} "$here/run-restart.sh" "$b"
 	# the previous landed release's daemon (built on the host before the boot,
@@ -87,7 +89,7 @@ for b in "$@"; do
 	# crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store, CUSE
 	# (a sanitizer build: on the host, crash-asan)
 	[ $san = 0 ] && [ -x "$here/run-crash.sh" ] &&
-		run "$tag: crash" env UACCE_CRASHES=${UACCE_GUEST_CRASHES:-4} "$here/run-crash.sh" "$b"
+		run "$tag: crash" env UACCE_CRASHES=${UACCE_GUEST_CRASHES:-3} "$here/run-crash.sh" "$b"
 	# the BPF gate for kernel devices (issue 17): the guest's kernel has the BPF LSM on
 	[ -x "$here/run-kgate.sh" ] &&
 		run "$tag: kgate" env UACCE_KGATE_EXPECT=enforced "$here/run-kgate.sh" "$b"

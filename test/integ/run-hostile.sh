@@ -24,7 +24,9 @@
 # once that daemon is stopped (SIGSTOP) its file sent to the broker must
 # not hold up another client's ATTACH.  UACCE_HOSTILE_SECTIONS="ioctl
 # broker ..." runs only those sections; UACCE_HOSTILE_STRIDE=K makes the
-# ioctl sweep sample the numbers past 31 (hostile --stride: the guest).
+# ioctl sweep sample the numbers past 31 (hostile --stride: the guest), and
+# UACCE_HOSTILE_RANDOM=N tries N random numbers per queue state (default
+# 2,000; hostile --count in the ioctl section).
 #
 # --soak SECONDS: then the load soak: 64 processes x 3 queues over every
 # device for SECONDS, every request verified (hostile soak), a legitimate
@@ -310,7 +312,8 @@ EOF
 		fi
 	fi
 	if want ioctl; then
-		run_section ioctl 900 --stride "${UACCE_HOSTILE_STRIDE:-1}"
+		run_section ioctl 900 --stride "${UACCE_HOSTILE_STRIDE:-1}" \
+			${UACCE_HOSTILE_RANDOM:+--count "$UACCE_HOSTILE_RANDOM"}
 		after_section "the ioctl section"
 	fi
 	if want broker; then
