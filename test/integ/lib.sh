@@ -79,6 +79,24 @@ it_wait() {
 }
 
 it_attr() { cat "$IT_RT/class/$1/$2" 2>/dev/null; }
+
+# it_store_quiet LOG: under test/clients/fakesd (its log LOG), the crash
+# journal is current: its last snapshot went to the store and nothing
+# entered or left the store for a second (a queue that changes after the
+# snapshot is revoked by a crash: uacced(8); under load the snapshot can
+# come much later than its 20 ms)
+it_store_quiet() {
+	local a b
+	a=$(wc -l <"$1")
+	sleep 1
+	b=$(wc -l <"$1")
+	[ "$a" = "$b" ] && grep -q -- '-s[0-9]*$' "$1"
+}
+# it_store_settle LOG: wait for that (30 s); a store still busy is reported
+it_store_settle() {
+	it_wait $((30000 * IT_TS)) it_store_quiet "$1" ||
+		it_info "the fd store is still busy: $(tail -n 2 "$1" | tr '\n' ' ')"
+}
 it_avail_is() { [ "$(it_attr "$1" available_instances)" = "$2" ]; }
 
 # --- set-up ------------------------------------------------------------------

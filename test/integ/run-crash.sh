@@ -74,18 +74,7 @@ crash() {
 	p=$(dpid)
 	[ -n "$p" ] && [ "$p" != "$old" ] && kill -0 "$p" 2>/dev/null
 }
-# the journal is current: its last snapshot went to the store and nothing
-# entered or left the store for a second (a queue that changes after the
-# snapshot is revoked by a crash: uacced(8); under load the snapshot can
-# come much later than its 20 ms)
-store_quiet() {
-	local a b
-	a=$(wc -l <"$SDLOG")
-	sleep 1
-	b=$(wc -l <"$SDLOG")
-	[ "$a" = "$b" ] && grep -q -- '-s[0-9]*$' "$SDLOG"
-}
-settle() { it_wait $((30000 * IT_TS)) store_quiet || it_info "the fd store is still busy: $(tail -n 2 "$SDLOG" | tr '\n' ' ')"; }
+settle() { it_store_settle "$SDLOG"; }
 
 # --- 1. clients at work across crashes ---------------------------------------------
 cdir=$IT_TMP/rc

@@ -279,16 +279,7 @@ IT_DPID=$!	# fakesd: it_cleanup's stop empties the store
 journal_on() { grep -q "crash journal: on" "$IT_DLOG"; }
 edu_lines() { grep -c "edu device $BDF (id" "$IT_DLOG"; }
 crashed() { grep -c "crash restart: serving the queues of pid" "$IT_DLOG"; }
-# the journal is current: its last snapshot is in the store and nothing
-# entered or left the store for a second
-store_quiet() {
-	local a b
-	a=$(wc -l <"$SDLOG")
-	sleep 1
-	b=$(wc -l <"$SDLOG")
-	[ "$a" = "$b" ] && grep -q -- '-s[0-9]*$' "$SDLOG"
-}
-settle() { it_wait $((30000 * IT_TS)) store_quiet || it_info "the fd store is still busy: $(tail -n 2 "$SDLOG" | tr '\n' ' ')"; }
+settle() { it_store_settle "$SDLOG"; }
 if it_wait $((30000 * IT_TS)) eval 'soft_up && edu_up && journal_on'; then
 	it_ok "uacced under a service manager with an fd store, crash journal on"
 else
