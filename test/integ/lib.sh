@@ -92,6 +92,16 @@ it_store_quiet() {
 	b=$(wc -l <"$1")
 	[ "$a" = "$b" ] && grep -q -- '-s[0-9]*$' "$1"
 }
+# it_store_stop LOG PID: stop fakesd (IT_DPID) as systemctl stop does; it
+# and uacced (PID) must end with status 0 and the store emptied
+it_store_stop() {
+	it_daemon_kill TERM 30000
+	if [ "$IT_DRC" = 0 ] && grep -q "^stopped" "$1" && ! kill -0 "$2" 2>/dev/null; then
+		it_ok "a stop: uacced and the manager ended (status 0), the store emptied"
+	else
+		it_bad "the stop: status ${IT_DRC:-?}, manager log: $(tail -n 3 "$1" | tr '\n' ' ')"
+	fi
+}
 # it_store_settle LOG: wait for that (30 s); a store still busy is reported
 it_store_settle() {
 	it_wait $((30000 * IT_TS)) it_store_quiet "$1" ||

@@ -251,13 +251,7 @@ n=$("${CTL[@]}" --json queues 2>/dev/null | grep -c '"state"')
 # --- 5. a stop ends everything ------------------------------------------------------
 # (systemctl stop: SIGTERM hands the queues to the store, then the manager
 # empties it: the nodes go)
-last=$(dpid)
-it_daemon_kill TERM 30000
-if [ "$IT_DRC" = 0 ] && grep -q "^stopped" "$SDLOG" && ! kill -0 "$last" 2>/dev/null; then
-	it_ok "a stop: uacced and the manager ended (status 0), the store emptied"
-else
-	it_bad "the stop: status ${IT_DRC:-?}, manager log: $(tail -n 3 "$SDLOG" | tr '\n' ' ')"
-fi
+it_store_stop "$SDLOG" "$(dpid)"
 it_wait $((10000 * IT_TS)) it_nodes_gone && it_ok "the nodes are gone after the stop" ||
 	it_bad "nodes left after the stop: $(ls "$IT_NODE_DIR" 2>&1 | head -n 3 | tr '\n' ' ')"
 grep -E "crash restart|crash journal" "$IT_DLOG" | sed 's/^[0-9-]* [0-9:.]* //' | sort | uniq -c |

@@ -343,12 +343,6 @@ it_cmd "a new client after the crashes (uacce-dummy on $EDU, 3 x 4096 bytes)" 18
 g=$(basename "$(readlink "/sys/bus/pci/devices/$BDF/iommu_group")")
 ng=$(ls -l "/proc/$(dpid)/fd" | grep -c " /dev/vfio/$g\$")
 [ "$ng" = 1 ] && it_ok "the last successor holds one /dev/vfio/$g" || it_bad "the last successor holds $ng /dev/vfio/$g"
-last=$(dpid)
-it_daemon_kill TERM 30000
-if [ "$IT_DRC" = 0 ] && grep -q "^stopped" "$SDLOG" && ! kill -0 "$last" 2>/dev/null; then
-	it_ok "a stop: uacced and the manager ended (status 0), the store emptied"
-else
-	it_bad "the stop: status ${IT_DRC:-?}, manager log: $(tail -n 3 "$SDLOG" | tr '\n' ' ')"
-fi
+it_store_stop "$SDLOG" "$(dpid)"
 it_summary
 exit $?
