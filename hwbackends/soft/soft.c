@@ -495,6 +495,16 @@ int soft_get_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_h
 	return 0;
 }
 
+/* the queue struct and what its personality holds (put, or a take-over the engine refused) */
+static void free_queue(struct soft_q *sq)
+{
+	if (sq->dev->pers->fini_queue)
+		sq->dev->pers->fini_queue(sq);
+	pthread_mutex_destroy(&sq->proc_lock);
+	free(sq->priv);
+	free(sq);
+}
+
 void soft_put_queue(struct uacce_hwq *hq)
 {
 	struct soft_q *sq = soft_q_of(hq);
@@ -503,12 +513,7 @@ void soft_put_queue(struct uacce_hwq *hq)
 	 * resources for it (IOMMU mappings) go now */
 	if (sq->engine_q && sq->dev->engine && sq->dev->engine->queue_stopped)
 		sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
-
-	if (sq->dev->pers->fini_queue)
-		sq->dev->pers->fini_queue(sq);
-	pthread_mutex_destroy(&sq->proc_lock);
-	free(sq->priv);
-	free(sq);
+	free_queue(sq);
 }
 
 /*
@@ -697,13 +702,9 @@ int soft_adopt_queue(struct uacce_hwdev *hd, struct uacce_queue *q, const void *
 	if (!sq)
 		return -ENOMEM;
 	err = sq->dev->pers->adopt(sq, b + off, len - off);
-	if (!err && eb && elen) {
-		err = eng->adopt_queue(sq->dev->engine_ctx, sq, eb, elen);
-		if (err) {
-			if (sq->dev->pers->fini_queue)
-				sq->dev->pers->fini_queue(sq);
-			free(sq->priv);
-		}
+	if (!err && eb && elen && (err = eng->adopt_queue(sq->dev->engine_ctx, sq, eb, elen))) {
+		free_queue(sq);
+		return err;
 	}
 	if (err) {
 		pthread_mutex_destroy(&sq->proc_lock);
@@ -727,13 +728,9 @@ int soft_recover_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uac
 	if (!sq)
 		return -ENOMEM;
 	err = sq->dev->pers->recover(sq);
-	if (!err && eng) {
-		err = eng->recover_queue(sq->dev->engine_ctx, sq);
-		if (err) {
-			if (sq->dev->pers->fini_queue)
-				sq->dev->pers->fini_queue(sq);
-			free(sq->priv);
-		}
+	if (!err && eng && (err = eng->recover_queue(sq->dev->engine_ctx, sq))) {
+		free_queue(sq);
+		return err;
 	}
 	if (err) {
 		pthread_mutex_destroy(&sq->proc_lock);

@@ -121,7 +121,8 @@ static void dma_unlock(struct edu *e)
 }
 
 /*
- * Wait for the engine to finish; 0 or -ETIMEDOUT.  dma lock held.  A
+ * Wait for the engine to finish; 0 or -ETIMEDOUT.  dma lock held (or no
+ * other thread yet: quiesce).  A
  * transfer once started is always waited for (not abandoned when its
  * queue stops): the device may still write into the queue's memory.  The
  * register is checked at least every 10 ms, so a lost MSI costs little.
@@ -494,23 +495,19 @@ static int edu_new(struct vfio_pci *pci, const struct uacce_dev_cfg *cfg, char *
  */
 static int quiesce(struct edu *e, char *why, size_t len)
 {
-	uint64_t end = now_ms() + EDU_TIMEOUT_MS;
-	bool waited = false;
+	bool busy = *reg64(e, EDU_DMA_CMD) & EDU_DMA_START;
 	uint32_t st;
 
-	while (*reg64(e, EDU_DMA_CMD) & EDU_DMA_START) {
-		if (now_ms() >= end) {
-			snprintf(why, len, "%s: a DMA transfer started before uacced took the "
-				 "device did not end in %d ms", e->pci->bdf, EDU_TIMEOUT_MS);
-			return -ETIMEDOUT;
-		}
-		waited = true;
-		usleep(1000);
+	/* no MSI yet (irq_efd -1): wait_done polls the register */
+	if (busy && wait_done(e)) {
+		snprintf(why, len, "%s: a DMA transfer started before uacced took the device "
+			 "did not end in %d ms", e->pci->bdf, EDU_TIMEOUT_MS);
+		return -ETIMEDOUT;
 	}
 	st = *reg32(e, EDU_IRQ_STATUS);
 	if (st)
 		*reg32(e, EDU_IRQ_ACK) = st;
-	if (waited)
+	if (busy)
 		ulog_ctx(LOG_INFO, &(struct ulog_ctx){ .device = e->name },
 			 "%s (%s): waited for a DMA transfer its previous owner had started",
 			 e->name, e->pci->bdf);
