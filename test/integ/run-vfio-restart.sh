@@ -117,6 +117,8 @@ soft_up_or_dead() { soft_up || it_daemon_gone; }
 pidfile=$IT_RT/uacced.pid
 dpid() { cat "$pidfile" 2>/dev/null; }
 nfds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+GROUP=/dev/vfio/$(basename "$(readlink "/sys/bus/pci/devices/$BDF/iommu_group")")
+held() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c " $2\$"; }	# PID FILE: its fds of FILE
 served() { grep -c "live restart: serving the queues of pid" "$IT_DLOG"; }
 new_daemon() {	# N: more than N successors served
 	local n=$1 p
@@ -235,11 +237,10 @@ fdsB=$(nfds "$IT_DPID")
 ls -l "/proc/$IT_DPID/fd" | awk '{print $NF}' | sed 's/\[[0-9]*\]//' | sort >"$IT_TMP/fdsB"
 [ "$fdsA" = "$fdsB" ] && it_ok "the daemon's fds across 5 idle restarts: $fdsA and $fdsB" ||
 	{ it_bad "the daemon's fds: $fdsA, after 5 idle restarts $fdsB"; diff "$IT_TMP/fdsA" "$IT_TMP/fdsB" | it_indent; }
-g=$(basename "$(readlink "/sys/bus/pci/devices/$BDF/iommu_group")")
-ng=$(ls -l "/proc/$IT_DPID/fd" | grep -c " /dev/vfio/$g\$")
-nc=$(ls -l "/proc/$IT_DPID/fd" | grep -c " /dev/vfio/vfio\$")
-[ "$ng" = 1 ] && [ "$nc" = 1 ] && it_ok "the daemon holds one /dev/vfio/$g and one /dev/vfio/vfio" ||
-	it_bad "the daemon holds $ng /dev/vfio/$g and $nc /dev/vfio/vfio"
+ng=$(held "$IT_DPID" "$GROUP")
+nc=$(held "$IT_DPID" /dev/vfio/vfio)
+[ "$ng" = 1 ] && [ "$nc" = 1 ] && it_ok "the daemon holds one $GROUP and one /dev/vfio/vfio" ||
+	it_bad "the daemon holds $ng $GROUP and $nc /dev/vfio/vfio"
 it_cmd "edu works after the idle restarts" 180 root "$IT_DUMMY" -d "$EDU" -n 2 -s 4096
 
 # --- 5. a successor without edu is refused -----------------------------------
@@ -340,9 +341,8 @@ it_wait $((10000 * IT_TS)) it_avail_is "$EDU" "$EDU_Q" &&
 	it_bad "available_instances of $EDU after the client: $(it_attr "$EDU" available_instances)"
 it_cmd "a new client after the crashes (uacce-dummy on $EDU, 3 x 4096 bytes)" 180 root \
 	"$IT_DUMMY" -d "$EDU" -n 3 -s 4096
-g=$(basename "$(readlink "/sys/bus/pci/devices/$BDF/iommu_group")")
-ng=$(ls -l "/proc/$(dpid)/fd" | grep -c " /dev/vfio/$g\$")
-[ "$ng" = 1 ] && it_ok "the last successor holds one /dev/vfio/$g" || it_bad "the last successor holds $ng /dev/vfio/$g"
+ng=$(held "$(dpid)" "$GROUP")
+[ "$ng" = 1 ] && it_ok "the last successor holds one $GROUP" || it_bad "the last successor holds $ng $GROUP"
 it_store_stop "$SDLOG" "$(dpid)"
 it_summary
 exit $?
