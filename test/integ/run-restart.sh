@@ -96,7 +96,7 @@ for i in $(seq 1 "$restarts"); do
 		cp "$IT_DAEMON" "$IT_DAEMON.new" && mv -f "$IT_DAEMON.new" "$IT_DAEMON"
 		out=$("${CTL[@]}" restart 2>&1) || { it_bad "restart $i: uaccectl restart: $out"; fail=1; break; }
 		how="an upgrade (new binary file) and uaccectl restart"
-	elif [ $((i % 5)) = 0 ]; then
+	elif [ $((i % 5)) = 2 ]; then	# the 2nd, the 7th, ...: in the shortest runs too
 		kill -USR2 "$old"
 		how="SIGUSR2"
 	else
