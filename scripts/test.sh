@@ -26,9 +26,10 @@
 #      edu device, make install of a --prefix=/usr build, systemctl
 #      start/reload/stop/kill, the journal's fields, the vfio backend through
 #      the sandbox (UACCE_SKIP_SYSTEMD=1 skips it: ~4 min under TCG)
-# Two lanes: the guests of 5 and 6 but the ASan build's CUSE guest run in a
+# Two lanes: the guests of 5 but the ASan build's CUSE guest run in a
 # background lane from the end of 1 on (their output is printed after the
-# rest); the host suites, then the ASan build's CUSE guest, in the foreground.
+# rest); the host suites, then the ASan build's CUSE guest and 6, in the
+# foreground.
 # Ends with one line "test.sh: N passed, M failed" (suites) and exits M.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,10 +93,6 @@ guest_lane() {
 	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
 	# vfio queues across live restarts (edu DMA on one fd; ~1 min a build)
 	suite guest-vfio-restart env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio-restart.sh "$build"
-	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
-		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc
-		suite guest-systemd test/integ/run-systemd.sh --vm "$top/build-usr"
-	fi
 }
 
 echo "=== dependencies"
@@ -120,7 +117,7 @@ if [ "${UACCE_SKIP_GUEST:-0}" != 1 ]; then
 	  guest_lane
 	  echo "$passed $failed$failures" >"$lane_log.res" ) >"$lane_log" 2>&1 </dev/null &
 	lane_pid=$!
-	echo "=== the guest lane runs in the background from here (guest-cuse, guest-kgate-nobpf, guest-vfio, guest-vfio-restart, guest-systemd): its output follows the host suites"
+	echo "=== the guest lane runs in the background from here (guest-cuse, guest-kgate-nobpf, guest-vfio, guest-vfio-restart): its output follows the host suites"
 fi
 # versions, man pages, build.sh's reconfiguration, test accounts removed, deps.sh under a held dpkg lock (issue 15)
 suite scripts test/scripts/run-scripts.sh "$build"
@@ -179,8 +176,12 @@ suite install test/integ/check-install.sh
 if [ -z "$lane_pid" ]; then
 	echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
 else
-	# the ASan build's guest here, beside the other lane's
+	# the ASan build's guest and the systemd guest here, beside the other lane's
 	suite guest-cuse-asan guest "$asan"
+	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
+		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc
+		suite guest-systemd test/integ/run-systemd.sh --vm "$top/build-usr"
+	fi
 	t0=$SECONDS
 	wait "$lane_pid"
 	echo; echo "=== the guest lane's output (waited $((SECONDS - t0)) s for it after the host lane)"
