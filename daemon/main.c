@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/param.h>
+#include <sys/prctl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -1600,6 +1601,21 @@ static void raise_nofile(void)
 		 conns, per_uid);
 }
 
+/*
+ * No transparent huge pages for the daemon's own memory.  Under the "always"
+ * THP mode (Debian's kernels) the first touch of a thread's stack or of a
+ * malloc arena took a 2 MiB page: measured in the test guest, the daemon's
+ * RSS went from 10 to 26-43 MB over the hostile clients' sections, in
+ * steps of 2048 kB.  Its hot data is small and queue regions are memfds
+ * (shmem, not governed by this): nothing here gains from huge pages.
+ * Inherited by a successor (live restart execs the same program).
+ */
+static void no_thp(void)
+{
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+		log_info("transparent huge pages stay on for the daemon: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon dm = { .sigfd = -1, .restart_efd = -1,
@@ -1657,6 +1673,7 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warn("not running as root: CUSE, FUSE mounts and SVA access need root");
 	signal(SIGPIPE, SIG_IGN);
+	no_thp();
 	raise_nofile();
 	r = setup(&dm);
 	if (r)
