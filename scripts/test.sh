@@ -16,7 +16,8 @@
 #      (about 2 minutes)
 #   4. man page lint; make install/distcheck, systemd-analyze verify
 #   5. guest integration tests: a QEMU guest with a stock Debian kernel
-#      (CUSE, BPF LSM), booted once for the whole suite, in both builds; a
+#      (CUSE, BPF LSM), booted once for both builds (test/integ/run-guest.sh:
+#      what only a guest can test; UACCE_GUEST_FULL=1 runs every suite); a
 #      short boot without the BPF LSM (the kernel gate's report); then a guest
 #      with an IOMMU and QEMU's edu PCI device (UACCE_VM_VFIO=1), booted once:
 #      the vfio backend and hardware hot-plug (test/integ/run-vfio.sh), both
@@ -26,11 +27,11 @@
 #      edu device, make install of a --prefix=/usr build, systemctl
 #      start/reload/stop/kill, the journal's fields, the vfio backend through
 #      the sandbox (UACCE_SKIP_SYSTEMD=1 skips it: ~4 min under TCG)
-# Two lanes: the guests of 5 but the ASan build's CUSE guest run in a
-# background lane from the end of 1 on (their output is printed after the
-# rest); the host suites, then the ASan build's CUSE guest and 6, in the
-# foreground.
-# Ends with one line "test.sh: N passed, M failed" (suites) and exits M.
+# The guests boot after the host suites, one at a time: on CI's shared
+# 2-core machine a guest beside the host suites made the whole run slower
+# (4058 s against 3661 s one at a time), though here it was faster.
+# Ends with the time of every suite (the last lines CI shows) and
+# one line "test.sh: N passed, M failed" (suites); exits M.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -38,7 +39,7 @@ cd "$top"
 build=${UACCE_BUILD:-$top/build}
 asan=${UACCE_BUILD_ASAN:-$top/build-asan}
 tsan=${UACCE_BUILD_TSAN:-$top/build-tsan}
-passed=0 failed=0 failures=""
+passed=0 failed=0 failures="" times=""
 
 suite() {	# suite NAME COMMAND...
 	local name=$1 t0=$SECONDS rc
@@ -49,9 +50,11 @@ suite() {	# suite NAME COMMAND...
 	rc=$?
 	if [ $rc = 0 ]; then
 		passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+		times="$times $name $((SECONDS - t0))"
 	else
 		failed=$((failed + 1)); failures="$failures $name"
 		echo "=== $name: FAILED (exit $rc, $((SECONDS - t0)) s)"
+		times="$times $name:FAILED $((SECONDS - t0))"
 	fi
 }
 
@@ -78,47 +81,14 @@ guest() {	# guest BUILDDIR...
 	UACCE_VM_TIMEOUT=${UACCE_VM_TIMEOUT:-2400} test/vm/run-vm.sh test/integ/run-guest.sh "$@"
 }
 
-# The normal build's CUSE guest, the short kgate boot and the VFIO guests
-# boot in a second lane, beside the host suites.  TCG keeps both cores busy,
-# so two lanes do ~12 % more work an hour than one (measured), not twice as
-# much.  The lane's output goes to a file and follows the host lane's; its
-# results count as any other suite's.
-guest_lane() {
-	suite guest-cuse guest "$build"
-	# a kernel without the BPF LSM (its lsm= list without bpf): the kernel
-	# gate must report itself unenforceable (~40 s, a short boot of its own)
-	suite guest-kgate-nobpf env UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" \
-		UACCE_VM_APPEND="lsm=lockdown,capability,landlock,yama,apparmor,tomoyo" \
-		test/vm/run-vm.sh env UACCE_KGATE_EXPECT=unenforceable test/integ/run-kgate.sh "$build"
-	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
-	# vfio queues across live restarts (edu DMA on one fd; ~1 min a build)
-	suite guest-vfio-restart env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio-restart.sh "$build"
-}
-
 echo "=== dependencies"
+t0=$SECONDS
 scripts/deps.sh test || exit 1
+times="deps $((SECONDS - t0))"
 
 suite build scripts/build.sh "$build" --enable-werror
 suite build-asan scripts/build.sh "$asan" --enable-werror --enable-sanitizers
-vm_ready=0 lane_pid=""
-kill_tree() { local c; for c in $(pgrep -P "$1"); do kill_tree "$c"; done; kill "$1" 2>/dev/null; }
-# test.sh stopped early (a CI's time limit, ^C): the guest lane stops with it
-trap '[ -n "$lane_pid" ] && kill -0 "$lane_pid" 2>/dev/null && kill_tree "$lane_pid"' EXIT
-trap 'exit 130' INT TERM
-if [ "${UACCE_SKIP_GUEST:-0}" != 1 ]; then
-	# the guest's kernel (cached), and the previous release's daemon for
-	# run-upgrade.sh (the guest may have no compiler; a failure shows in the
-	# upgrade suites): once, before either lane uses them
-	echo; echo "=== guest set-up"
-	test/vm/setup.sh && vm_ready=1
-	test/integ/upgrade-build.sh >/dev/null
-	lane_log=$(mktemp /tmp/uacced-test-lane.XXXXXX) || exit 1
-	( passed=0 failed=0 failures=""
-	  guest_lane
-	  echo "$passed $failed$failures" >"$lane_log.res" ) >"$lane_log" 2>&1 </dev/null &
-	lane_pid=$!
-	echo "=== the guest lane runs in the background from here (guest-cuse, guest-kgate-nobpf, guest-vfio, guest-vfio-restart): its output follows the host suites"
-fi
+vm_ready=0
 # versions, man pages, build.sh's reconfiguration, test accounts removed, deps.sh under a held dpkg lock (issue 15)
 suite scripts test/scripts/run-scripts.sh "$build"
 suite unit unit "$build"
@@ -173,29 +143,35 @@ suite unit-tsan unit "$tsan"
 suite host-integration-tsan test/integ/run-host.sh "$tsan"
 suite man-lint lint_man
 suite install test/integ/check-install.sh
-if [ -z "$lane_pid" ]; then
-	echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
+if [ "${UACCE_SKIP_GUEST:-0}" = 1 ]; then
+	echo; echo "=== guest suites skipped (UACCE_SKIP_GUEST=1)"
 else
-	# the ASan build's guest and the systemd guest here, beside the other lane's
-	suite guest-cuse-asan guest "$asan"
+	# the guest's kernel (cached), and the previous release's daemon for
+	# run-upgrade.sh (the guest may have no compiler; a failure shows in the
+	# upgrade suites): once, before the guests use them
+	echo; echo "=== guest set-up"
+	t0=$SECONDS
+	test/vm/setup.sh && vm_ready=1
+	test/integ/upgrade-build.sh >/dev/null
+	times="$times guest-set-up $((SECONDS - t0))"
+	# both builds in one boot (run-guest.sh: the ASan build runs the CUSE paths)
+	suite guest-cuse guest "$build" "$asan"
+	# a kernel without the BPF LSM (its lsm= list without bpf): the kernel
+	# gate must report itself unenforceable (~40 s, a short boot of its own)
+	suite guest-kgate-nobpf env UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" \
+		UACCE_VM_APPEND="lsm=lockdown,capability,landlock,yama,apparmor,tomoyo" \
+		test/vm/run-vm.sh env UACCE_KGATE_EXPECT=unenforceable test/integ/run-kgate.sh "$build"
+	suite guest-vfio env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio.sh "$build" "$asan"
+	# vfio queues across live restarts (edu DMA on one fd; ~1 min a build)
+	suite guest-vfio-restart env UACCE_VM_VFIO=1 UACCE_VM_TIMEOUT="${UACCE_VM_TIMEOUT:-1500}" test/vm/run-vm.sh test/integ/run-vfio-restart.sh "$build"
 	if [ "${UACCE_SKIP_SYSTEMD:-0}" != 1 ]; then
 		suite build-usr scripts/build.sh "$top/build-usr" --prefix=/usr --sysconfdir=/etc
 		suite guest-systemd test/integ/run-systemd.sh --vm "$top/build-usr"
 	fi
-	t0=$SECONDS
-	wait "$lane_pid"
-	echo; echo "=== the guest lane's output (waited $((SECONDS - t0)) s for it after the host lane)"
-	cat "$lane_log"
-	if read -r lp lf lfailures <"$lane_log.res" 2>/dev/null; then
-		passed=$((passed + lp)); failed=$((failed + lf))
-		[ -n "$lfailures" ] && failures="$failures $lfailures"
-	else
-		failed=$((failed + 1)); failures="$failures guest-lane"
-		echo "=== guest lane: FAILED (it ended without its results)"
-	fi
-	rm -f "$lane_log" "$lane_log.res"
 fi
 echo
+echo "seconds per suite (total $SECONDS s):"
+echo "$times" | xargs -n 12 | sed 's/^/  /'
 [ -n "$failures" ] && echo "failed suites:$failures"
 echo "test.sh: $passed passed, $failed failed"
 exit $failed
