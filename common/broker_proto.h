@@ -32,6 +32,7 @@ enum ub_opcode {
 	UB_MAPPED = 3,		/* body: ub_mapped -> ub_reply */
 	UB_UNMAP = 4,		/* body: ub_region -> ub_reply */
 	UB_MMAP = 5,		/* body: ub_mmap -> ub_reply (+ region fd) */
+	UB_SHARE = 6,		/* body: none; fd: a memfd -> ub_reply (size) */
 	UB_REPLY = 0x100,	/* body: ub_reply */
 };
 
@@ -84,6 +85,16 @@ struct ub_reply {
 	uint64_t queue_id;	/* for UB_ATTACH: the daemon's queue id */
 };
 
+/*
+ * UB_SHARE (SVA queues): the owner shares a memfd it maps MAP_SHARED (sealed
+ * F_SEAL_SHRINK, not F_SEAL_WRITE, opened read/write, at most 4 GiB) with
+ * the device.  A request's range that lies in a shared mapping of that
+ * file in the owner (looked up per request, like every SVA access) is then
+ * served from the daemon's own mapping of it, with no kernel copy.  Counted
+ * against the owner's region quotas; at most 8 files per queue; dropped
+ * with the queue (and at a live restart: requests then take the kernel's
+ * copy again).  The reply's size: the file's bytes.
+ */
 #define UB_MAX_BODY		64
 
 /*

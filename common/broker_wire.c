@@ -31,6 +31,7 @@ static const struct ub_op {
 	{ UB_MAPPED, sizeof(struct ub_mapped), UB_FD_NONE },
 	{ UB_UNMAP, sizeof(struct ub_region), UB_FD_NONE },
 	{ UB_MMAP, sizeof(struct ub_mmap), UB_FD_NONE },
+	{ UB_SHARE, 0, UB_FD_ONE },
 	{ UB_REPLY, sizeof(struct ub_reply), UB_FD_MAY },
 };
 

@@ -140,6 +140,12 @@ static int dispatch(struct broker *b, struct conn *c, const struct ub_msg *m,
 					m->body.mapped.addr) : -ENOTCONN;
 	case UB_UNMAP:
 		return c->q ? uq_unmap(c->q, m->pid, (int)m->body.region.type) : -ENOTCONN;
+	case UB_SHARE:	/* the codec accepts it only with its fd */
+		if (!c->q)
+			return -ENOTCONN;
+		err = uq_share(c->q, m->pid, m->fd, &size);
+		r->size = size;
+		return err;
 	default:	/* UB_REPLY: the broker's own, never a request */
 		return -EOPNOTSUPP;
 	}

@@ -300,6 +300,8 @@ static json_object *cmd_queues(struct control *ctl)
 		json_object_object_add(q, "state", json_object_new_string(state_name(s[i].state)));
 		json_object_object_add(q, "regions", regions);
 		json_object_object_add(q, "ss_shared", json_object_new_boolean(s[i].ss_shared));
+		json_object_object_add(q, "shared_files", u64(s[i].shm_files));
+		json_object_object_add(q, "direct_accesses", u64(s[i].direct));
 		json_object_object_add(q, "bytes", u64(s[i].bytes));
 		json_object_object_add(q, "requests", u64(s[i].requests));
 		json_object_array_add(arr, q);

@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "proc.h"
 #include "region.h"
+#include "shm.h"
 #include "uacce_ml.h"
 
 #define CULPRITS 8
@@ -88,6 +89,8 @@ struct uacce_queue {
 	bool mapped[UACCE_QFRT_NR];
 	uint64_t mapped_len[UACCE_QFRT_NR];	/* bytes charged for a mapped fixed region */
 	uint64_t charged;		/* mapped MMIO/DKO/DUS bytes (SS: by region) */
+	struct uq_shm_set shm;		/* SVA: memfds the owner shares (UB_SHARE);
+					 * charged as regions; lock to add */
 	uint64_t requests;		/* atomic: completed by its backend */
 	void (*notify)(void *);
 	void *notify_arg;
@@ -411,6 +414,7 @@ static void free_regions_locked(struct uacce_queue *q)
 		q->mapped_len[t] = 0;
 	}
 	q->charged = 0;
+	shm_clear(&q->shm);
 }
 
 static void unwatch_locked(struct uacce_queue *q)
@@ -1113,7 +1117,7 @@ static uint64_t charged_locked(struct uacce_core *c, enum charge_of of, uint32_t
 		    (of == CHARGE_USER && o->owner.uid != (uid_t)who) ||
 		    (of == CHARGE_PROCESS && o->owner.tgid != (pid_t)who))
 			continue;
-		sum += o->charged;
+		sum += o->charged + shm_bytes(&o->shm);
 		if (ss && ss->acct_gen != gen) {
 			ss->acct_gen = gen;
 			sum += ss->size;
@@ -1362,6 +1366,32 @@ int uq_mapped(struct uacce_queue *q, pid_t peer, int type, uint64_t addr)
 	return err;
 }
 
+int uq_share(struct uacce_queue *q, pid_t peer, int fd, uint64_t *size)
+{
+	struct uacce_core *c = q->dev->core;
+	int err;
+
+	lock(c);
+	err = check_peer_locked(q, peer);
+	if (!err && (!(q->dev->info.flags & UACCE_DEV_SVA) ||
+		     (q->state != UQ_INIT && q->state != UQ_STARTED)))
+		err = -EINVAL;
+	if (!err)
+		err = shm_probe(fd, size);
+	/* the owner's memory, but the daemon maps it and writes into it:
+	 * counted against the same quotas as region memory */
+	if (!err)
+		err = user_charge_check_locked(q, *size);
+	if (!err)
+		err = shm_add(&q->shm, fd, size);
+	if (err)
+		qlog_rl(LOG_INFO, q, "shared memory of the owner refused: %s", strerror(-err));
+	else
+		qlog(LOG_DEBUG, q, "the owner shares a memfd of %" PRIu64 " bytes", *size);
+	unlock(c);
+	return err;
+}
+
 int uq_unmap(struct uacce_queue *q, pid_t peer, int type)
 {
 	struct uacce_core *c = q->dev->core;
@@ -1511,7 +1541,9 @@ int core_queues(struct uacce_core *c, struct core_queue_stat **out, int *n)
 		memcpy(s->mapped, q->mapped, sizeof(s->mapped));
 		s->has_ss = ss != NULL;
 		s->ss_shared = ss && ss->refs > 1;
-		s->bytes = q->charged + (ss ? ss->size : 0);
+		s->bytes = q->charged + shm_bytes(&q->shm) + (ss ? ss->size : 0);
+		s->shm_files = q->shm.n;
+		s->direct = __atomic_load_n(&q->shm.direct, __ATOMIC_RELAXED);
 		s->requests = __atomic_load_n(&q->requests, __ATOMIC_RELAXED);
 	}
 	unlock(c);
@@ -1624,6 +1656,12 @@ bool uacce_hwq_is_sva(struct uacce_queue *q)
 void uacce_hwq_mem_begin(struct uacce_queue *q, struct uacce_mem_req *r)
 {
 	proc_mem_req_init(r, &q->owner);
+	r->shm = &q->shm;
+}
+
+void *uacce_hwq_mem_direct(struct uacce_mem_req *r, uint64_t uaddr, size_t len, bool write)
+{
+	return proc_mem_req_direct(r, uaddr, len, write);
 }
 
 int uacce_hwq_mem_check(struct uacce_mem_req *r, const struct uacce_mem_range *rg, unsigned n)
@@ -2348,6 +2386,7 @@ static void make_dead(struct uacce_queue *q, int dead_err, bool owner_ok)
 		q->mapped_len[t] = 0;
 	}
 	q->charged = 0;
+	shm_clear(&q->shm);
 	q->state = UQ_DEAD;
 	q->dead_err = dead_err;
 }

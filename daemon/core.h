@@ -187,6 +187,15 @@ int uq_map(struct uacce_queue *q, pid_t peer, int type, uint64_t size, int *fd,
 int uq_mmap(struct uacce_queue *q, pid_t peer, uint64_t offset, uint64_t len, int *fd,
 	    uint64_t *out_size, int *type);
 int uq_mapped(struct uacce_queue *q, pid_t peer, int type, uint64_t addr);
+/*
+ * UB_SHARE: the owner of an SVA queue (INIT or STARTED) shares the memfd
+ * fd with the device (shm.h; fd not taken), counted against the owner's
+ * region quotas; *size its bytes.  -EPERM (not the owner), -EINVAL (not
+ * SVA, not INIT/STARTED, or not such a memfd), -EEXIST, -ENOSPC, -ENOMEM
+ * (quota).  Dropped with the regions, and at a live restart (the requests
+ * then go through /proc/<pid>/mem).
+ */
+int uq_share(struct uacce_queue *q, pid_t peer, int fd, uint64_t *size);
 int uq_unmap(struct uacce_queue *q, pid_t peer, int type);
 
 /* the owner process exited: tear everything down now */
@@ -319,6 +328,8 @@ struct core_queue_stat {
 	enum uacce_q_state state;
 	bool mapped[UACCE_QFRT_NR];
 	bool has_ss, ss_shared;
+	unsigned shm_files;		/* memfds the owner shares (UB_SHARE) */
+	uint64_t direct;		/* owner-memory accesses served in them */
 	uint64_t bytes;			/* region bytes charged (SS: its size) */
 	uint64_t requests;		/* completed since the queue was opened */
 };

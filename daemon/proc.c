@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc.h"
+#include "shm.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -487,6 +489,7 @@ struct procmap_query_arg {		/* struct procmap_query, linux/fs.h (6.11) */
 #define PROCMAP_QUERY_IOC	_IOWR('f', 17, struct procmap_query_arg)
 #define PMQ_READABLE		0x01
 #define PMQ_WRITABLE		0x02
+#define PMQ_SHARED		0x08
 
 /* -1 unknown, 0 no (older kernel), 1 yes */
 static int have_procmap_query = -1;
@@ -505,7 +508,7 @@ static const struct uacce_mem_span *span_at(const struct uacce_mem_req *r, uint6
 	return NULL;
 }
 
-static void span_add(struct uacce_mem_req *r, uint64_t start, uint64_t end, uint64_t flags)
+static void span_add(struct uacce_mem_req *r, const struct uacce_mem_span *in)
 {
 	struct uacce_mem_span *sp;
 
@@ -515,7 +518,7 @@ static void span_add(struct uacce_mem_req *r, uint64_t start, uint64_t end, uint
 		sp = &r->span[r->next];
 		r->next = (r->next + 1) % UACCE_MEM_SPANS;
 	}
-	*sp = (struct uacce_mem_span){ .start = start, .end = end, .flags = flags };
+	*sp = *in;
 }
 
 /*
@@ -541,23 +544,53 @@ static int lookup_query(struct uacce_mem_req *r, uint64_t addr)
 		__atomic_store_n(&have_procmap_query, 1, __ATOMIC_RELAXED);
 	if (q.vma_start > addr || q.vma_end <= addr)
 		return -EFAULT;
-	span_add(r, q.vma_start, q.vma_end, q.vma_flags & (PMQ_READABLE | PMQ_WRITABLE));
+	span_add(r, &(struct uacce_mem_span){
+			    .start = q.vma_start, .end = q.vma_end,
+			    .flags = q.vma_flags & (PMQ_READABLE | PMQ_WRITABLE | PMQ_SHARED),
+			    .pgoff = q.vma_offset, .ino = q.inode,
+			    .dev = makedev(q.dev_major, q.dev_minor) });
 	return 0;
 }
 
-/* "start-end perms ...": 0 and the fields, or -EIO */
-static int parse_maps_line(const char *l, uint64_t *start, uint64_t *end, uint64_t *flags)
+/*
+ * "start-end perms offset major:minor inode [path]": 0 and the fields, or
+ * -EIO (the file fields only as far as they parse: a mapping whose inode
+ * is not read is taken as anonymous, which only costs the direct path)
+ */
+static int parse_maps_line(const char *l, struct uacce_mem_span *sp)
 {
+	unsigned long maj, min;
 	char *p;
 
+	*sp = (struct uacce_mem_span){ 0 };
 	errno = 0;
-	*start = strtoull(l, &p, 16);
+	sp->start = strtoull(l, &p, 16);
 	if (*p != '-')
 		return -EIO;
-	*end = strtoull(p + 1, &p, 16);
-	if (*p != ' ' || errno || p[1] == '\0' || p[2] == '\0')
+	sp->end = strtoull(p + 1, &p, 16);
+	if (*p != ' ' || errno || p[1] == '\0' || p[2] == '\0' || p[3] == '\0' || p[4] == '\0')
 		return -EIO;
-	*flags = (p[1] == 'r' ? PMQ_READABLE : 0) | (p[2] == 'w' ? PMQ_WRITABLE : 0);
+	sp->flags = (p[1] == 'r' ? PMQ_READABLE : 0) | (p[2] == 'w' ? PMQ_WRITABLE : 0) |
+		    (p[4] == 's' ? PMQ_SHARED : 0);
+	if (p[5] != ' ')
+		return 0;
+	sp->pgoff = strtoull(p + 6, &p, 16);
+	if (*p != ' ')
+		goto anon;
+	maj = strtoul(p + 1, &p, 16);
+	if (*p != ':')
+		goto anon;
+	min = strtoul(p + 1, &p, 16);
+	if (*p != ' ')
+		goto anon;
+	sp->ino = strtoull(p + 1, &p, 10);
+	if (errno || (*p != ' ' && *p != '\0'))
+		goto anon;
+	sp->dev = makedev(maj, min);
+	return 0;
+anon:
+	sp->pgoff = sp->ino = sp->dev = 0;
+	errno = 0;
 	return 0;
 }
 
@@ -571,8 +604,7 @@ static int parse_maps_line(const char *l, uint64_t *start, uint64_t *end, uint64
  * without formatting the text before it again.
  */
 static int walk_maps_text(struct uacce_owner *o,
-			  int (*fn)(void *ctx, uint64_t start, uint64_t end, uint64_t flags),
-			  void *ctx)
+			  int (*fn)(void *ctx, const struct uacce_mem_span *sp), void *ctx)
 {
 	char buf[8192];
 	size_t have = 0, want = 512;
@@ -594,12 +626,12 @@ static int walk_maps_text(struct uacce_owner *o,
 		buf[have] = '\0';
 		line = buf;
 		while ((nl = strchr(line, '\n'))) {
-			uint64_t s, e, f;
+			struct uacce_mem_span sp;
 
 			*nl = '\0';
-			if (parse_maps_line(line, &s, &e, &f))
+			if (parse_maps_line(line, &sp))
 				goto out;
-			ret = fn(ctx, s, e, f);
+			ret = fn(ctx, &sp);
 			if (ret)
 				goto out;
 			ret = -EFAULT;
@@ -620,9 +652,10 @@ struct cover_text {
 };
 
 /* 1: [addr, end) covered with need; -EFAULT: a hole or the wrong protection; 0: go on */
-static int cover_text_line(void *ctx, uint64_t s, uint64_t e, uint64_t f)
+static int cover_text_line(void *ctx, const struct uacce_mem_span *sp)
 {
 	struct cover_text *c = ctx;
+	uint64_t s = sp->start, e = sp->end, f = sp->flags;
 
 	if (s > c->addr || (e > c->addr && (f & c->need) != c->need))
 		return -EFAULT;
@@ -647,21 +680,30 @@ struct collect_text {
 };
 
 /* keep the lines that meet a range, while r has room */
-static int collect_text_line(void *ctx, uint64_t s, uint64_t e, uint64_t f)
+static int collect_text_line(void *ctx, const struct uacce_mem_span *sp)
 {
 	struct collect_text *c = ctx;
 
-	if (s >= c->last)
+	if (sp->start >= c->last)
 		return 1;
 	for (unsigned i = 0; i < c->n; i++) {
-		if (s < c->rg[i].addr + c->rg[i].len && e > c->rg[i].addr) {
+		if (sp->start < c->rg[i].addr + c->rg[i].len && sp->end > c->rg[i].addr) {
 			if (c->r->n == UACCE_MEM_SPANS)
 				return 1;
-			span_add(c->r, s, e, f);
+			span_add(c->r, sp);
 			break;
 		}
 	}
 	return 0;
+}
+
+/* keep in r the maps text's lines for [addr, end) (kernels without PROCMAP_QUERY) */
+static void collect_text(struct uacce_mem_req *r, uint64_t addr, uint64_t end)
+{
+	struct uacce_mem_range rg = { .addr = addr, .len = end - addr };
+	struct collect_text c = { .r = r, .rg = &rg, .n = 1, .last = end };
+
+	walk_maps_text(r->owner, collect_text_line, &c);
 }
 
 /*
@@ -670,13 +712,22 @@ static int collect_text_line(void *ctx, uint64_t s, uint64_t e, uint64_t f)
  */
 static int cover(struct uacce_mem_req *r, uint64_t addr, uint64_t end, uint64_t need)
 {
+	bool text = false;
+
 	while (addr < end) {
 		const struct uacce_mem_span *sp = span_at(r, addr);
 		int err;
 
 		if (!sp) {
 			err = lookup_query(r, addr);
-			if (err == -ENOTTY)	/* no PROCMAP_QUERY: the text, for the rest */
+			if (err == -ENOTTY && !text) {
+				/* no PROCMAP_QUERY: the text's lines, kept as spans
+				 * (the direct path of shm.h needs them) */
+				collect_text(r, addr, end);
+				text = true;
+				continue;
+			}
+			if (err == -ENOTTY)	/* more mappings than r keeps */
 				return check_maps_text(r->owner, addr, end, need);
 			if (err)
 				return err;
@@ -697,6 +748,7 @@ static int range_ok(const struct uacce_owner *o, uint64_t uaddr, uint64_t len)
 void proc_mem_req_init(struct uacce_mem_req *r, struct uacce_owner *o)
 {
 	r->owner = o;
+	r->shm = NULL;
 	r->n = r->next = 0;
 }
 
@@ -747,6 +799,18 @@ static int mem_req_io(struct uacce_mem_req *r, uint64_t uaddr, char *buf, size_t
 		return -EFAULT;
 	if (len && (err = cover(r, uaddr, uaddr + len, need)))
 		return err;
+	if (len && r->shm) {
+		const struct uacce_mem_span *sp = span_at(r, uaddr);
+		void *p = sp ? shm_direct(r->shm, sp, uaddr, len) : NULL;
+
+		if (p) {	/* the owner's shared memfd, mapped here too */
+			if (write)
+				memcpy(p, buf, len);
+			else
+				memcpy(buf, p, len);
+			return 0;
+		}
+	}
 	while (done < len) {
 		ssize_t n = write ? pwrite(o->memfd, buf + done, len - done, (off_t)(uaddr + done))
 				  : pread(o->memfd, buf + done, len - done, (off_t)(uaddr + done));
@@ -755,6 +819,18 @@ static int mem_req_io(struct uacce_mem_req *r, uint64_t uaddr, char *buf, size_t
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+void *proc_mem_req_direct(struct uacce_mem_req *r, uint64_t uaddr, size_t len, bool write)
+{
+	struct uacce_owner *o = r->owner;
+	const struct uacce_mem_span *sp;
+
+	if (!r->shm || !len || o->memfd < 0 || range_ok(o, uaddr, len) ||
+	    cover(r, uaddr, uaddr + len, PMQ_READABLE | (write ? PMQ_WRITABLE : 0)))
+		return NULL;
+	sp = span_at(r, uaddr);
+	return sp ? shm_direct(r->shm, sp, uaddr, len) : NULL;
 }
 
 int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len)

@@ -123,6 +123,13 @@ int proc_mem_check(struct uacce_owner *o, uint64_t uaddr, size_t len, bool write
 void proc_mem_req_init(struct uacce_mem_req *r, struct uacce_owner *o);
 int proc_mem_req_check(struct uacce_mem_req *r, const struct uacce_mem_range *rg, unsigned n);
 int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len);
+/*
+ * The daemon's address of the owner's [uaddr, uaddr + len) when r->shm
+ * (shm.h) holds the file the owner maps there, shared, and the range is
+ * mapped with the access asked (read, or read and write); else NULL (use
+ * proc_mem_req_read/write, which then fail if the range is not mapped so).
+ */
+void *proc_mem_req_direct(struct uacce_mem_req *r, uint64_t uaddr, size_t len, bool write);
 int proc_mem_req_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf, size_t len);
 /* tests: use the maps text even where PROCMAP_QUERY exists (true), or probe again */
 void proc_mem_use_maps_text(bool on);

@@ -337,6 +337,14 @@ int uacce_hwq_mem_check(struct uacce_mem_req *r, const struct uacce_mem_range *r
 int uacce_hwq_mem_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len);
 int uacce_hwq_mem_write(struct uacce_mem_req *r, uint64_t uaddr, const void *buf, size_t len);
 /*
+ * The backend's own address of the owner's [uaddr, uaddr + len), to read
+ * (and write: `write`) in place, when the owner shared the memfd it maps
+ * there (UB_SHARE, daemon/shm.h); NULL: go through uacce_hwq_mem_read and
+ * uacce_hwq_mem_write.  The owner may change the bytes at any time, as it
+ * may for a device: read each once.
+ */
+void *uacce_hwq_mem_direct(struct uacce_mem_req *r, uint64_t uaddr, size_t len, bool write);
+/*
  * The region holding a non-SVA device's request data: the SS (v4), or the
  * DUS (mainline has no SS: the DUS plays its part).  NULL until there.
  */

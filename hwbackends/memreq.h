@@ -23,11 +23,15 @@
 
 struct uacce_mem_span {
 	uint64_t start, end;	/* [start, end) of one mapping */
-	uint64_t flags;		/* readable 1, writable 2 */
+	uint64_t flags;		/* readable 1, writable 2, shared 8 */
+	uint64_t pgoff;		/* the file offset of start (file mappings) */
+	uint64_t ino;		/* the file's inode, 0: anonymous */
+	uint64_t dev;		/* its device (makedev), with ino */
 };
 
 struct uacce_mem_req {
 	void *owner;		/* the core's (struct uacce_owner) */
+	void *shm;		/* the queue's (struct uq_shm_set), or NULL */
 	unsigned n, next;	/* spans held; the next one to replace when full */
 	struct uacce_mem_span span[UACCE_MEM_SPANS];
 };

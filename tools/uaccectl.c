@@ -409,6 +409,13 @@ static void print_queues(json_object *r)
 		join(regs, rg, sizeof(rg));
 		if (strcmp(str(q, "ss_shared"), "true") == 0)
 			strncat(rg, " (ss shared)", sizeof(rg) - strlen(rg) - 1);
+		if (num(q, "shared_files") > 0) {
+			char sh[48];
+
+			snprintf(sh, sizeof(sh), "%s+%" PRId64 " memfd", rg[0] ? " " : "",
+				 num(q, "shared_files"));
+			strncat(rg, sh, sizeof(rg) - strlen(rg) - 1);
+		}
 		table_row(&t, id, str(q, "device"), pid, uid,
 			  user_name((uid_t)num(q, "uid"), user, sizeof(user)), str(q, "command"),
 			  str(q, "state"), rg[0] ? rg : "-",

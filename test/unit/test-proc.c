@@ -22,6 +22,7 @@
 
 #include "unit-main.h"
 #include "proc.h"
+#include "shm.h"
 
 static size_t pg;
 static unsigned char *m;	/* rw | ro | none | (hole) | rw */
@@ -210,6 +211,144 @@ START_TEST(test_request_ranges_text)
 	proc_mem_req_init(&r, &o);
 	ck_assert_int_eq(proc_mem_req_check(&r, rg, 2), 0);
 	ck_assert_uint_ge(r.n, 2);
+	proc_mem_use_maps_text(false);
+}
+END_TEST
+
+/* a memfd of n bytes sealed as UB_SHARE wants (plus `seals`), or -1 */
+static int shm_memfd(size_t n, int seals)
+{
+	int fd = memfd_create("test-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd >= 0 && (ftruncate(fd, (off_t)n) < 0 ||
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | seals) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* shm_add's refusals and limits */
+START_TEST(test_shm_add)
+{
+	struct uq_shm_set set = { 0 };
+	int p[2], fd, ro, fds[UQ_SHM_MAX];
+	uint64_t size = 0;
+	char path[64];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(shm_add(&set, p[1], &size), -EINVAL);
+	close(p[0]);
+	close(p[1]);
+	fd = memfd_create("test-shm", MFD_CLOEXEC);	/* no sealing at all */
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4 * pg), 0);
+	ck_assert_int_eq(shm_add(&set, fd, &size), -EINVAL);
+	close(fd);
+	fd = shm_memfd(4 * pg, F_SEAL_WRITE);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(shm_add(&set, fd, &size), -EINVAL);
+	close(fd);
+	fd = shm_memfd(4 * pg, 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(ro, 0);
+	ck_assert_int_eq(shm_add(&set, ro, &size), -EINVAL);
+	close(ro);
+	ck_assert_int_eq(shm_add(&set, fd, &size), 0);
+	ck_assert_uint_eq(size, 4 * pg);
+	ck_assert_int_eq(shm_add(&set, fd, &size), -EEXIST);
+	close(fd);
+	for (int i = 1; i < UQ_SHM_MAX; i++) {
+		fds[i] = shm_memfd(pg, 0);
+		ck_assert_int_eq(shm_add(&set, fds[i], &size), 0);
+	}
+	fds[0] = shm_memfd(pg, 0);
+	ck_assert_int_eq(shm_add(&set, fds[0], &size), -ENOSPC);
+	ck_assert_uint_eq(shm_bytes(&set), 4 * pg + (UQ_SHM_MAX - 1) * pg);
+	for (int i = 0; i < UQ_SHM_MAX; i++)
+		close(fds[i]);
+	shm_clear(&set);
+	ck_assert_uint_eq(set.n, 0);
+}
+END_TEST
+
+/*
+ * The owner's mapping of a shared memfd is found (PROCMAP_QUERY or the maps
+ * text: inode, device, offset, shared) and served in place; the same file
+ * mapped privately, an anonymous mapping at the address, a range past the
+ * mapping's end are not.
+ */
+static void direct_cases(void)
+{
+	struct uq_shm_set set = { 0 };
+	struct uacce_mem_req r;
+	unsigned char *a, *b, buf[64];
+	uint64_t size;
+	int fd = shm_memfd(8 * pg, 0);
+	void *p;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(shm_add(&set, fd, &size), 0);
+	/* the file from its page 2 on, shared */
+	a = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * pg);
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	memset(a, 5, 4 * pg);
+	proc_mem_req_init(&r, &o);
+	r.shm = &set;
+	p = proc_mem_req_direct(&r, (uint64_t)(uintptr_t)(a + pg + 8), 64, true);
+	ck_assert_ptr_eq(p, (char *)set.slot[0].map + 3 * pg + 8);
+	ck_assert_uint_eq(set.direct, 1);
+	/* read and write go through it too */
+	memset(buf, 9, sizeof(buf));
+	ck_assert_int_eq(proc_mem_req_write(&r, (uint64_t)(uintptr_t)(a + 16), buf, 64), 0);
+	ck_assert_int_eq(a[16], 9);
+	ck_assert_uint_eq(set.direct, 2);
+	/* past the mapping's end: not in place */
+	proc_mem_req_init(&r, &o);
+	r.shm = &set;
+	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)(a + 4 * pg - 8), 64,
+					       false));
+	/* read-only in the owner: not for writing */
+	ck_assert_int_eq(mprotect(a, 4 * pg, PROT_READ), 0);
+	proc_mem_req_init(&r, &o);
+	r.shm = &set;
+	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, true));
+	ck_assert_ptr_nonnull(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, false));
+	/* the address mapped anew, anonymous */
+	b = mmap(a, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ck_assert_ptr_eq(b, a);
+	proc_mem_req_init(&r, &o);
+	r.shm = &set;
+	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)b, 64, false));
+	munmap(b, 4 * pg);
+	/* the same file, privately */
+	a = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	proc_mem_req_init(&r, &o);
+	r.shm = &set;
+	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, false));
+	munmap(a, 4 * pg);
+	/* no set: never */
+	a = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	proc_mem_req_init(&r, &o);
+	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, false));
+	munmap(a, 4 * pg);
+	close(fd);
+	shm_clear(&set);
+}
+
+START_TEST(test_shm_direct_query)
+{
+	proc_mem_use_maps_text(false);
+	direct_cases();
+}
+END_TEST
+
+START_TEST(test_shm_direct_text)
+{
+	proc_mem_use_maps_text(true);
+	direct_cases();
 	proc_mem_use_maps_text(false);
 }
 END_TEST
@@ -461,6 +600,9 @@ int main(void)
 	tcase_add_test(tc, test_request_ranges_query);
 	tcase_add_test(tc, test_request_ranges_text);
 	tcase_add_test(tc, test_request_not_across);
+	tcase_add_test(tc, test_shm_add);
+	tcase_add_test(tc, test_shm_direct_query);
+	tcase_add_test(tc, test_shm_direct_text);
 	tcase_add_test(tc, test_not_for_non_sva_owner);
 	tcase_add_test(tc, test_opener_thread_exited);
 	suite_add_tcase(s, tc);

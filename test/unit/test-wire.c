@@ -164,6 +164,7 @@ START_TEST(test_body_sizes)
 	ck_assert_int_eq(ub_body_size(UB_MAPPED), sizeof(struct ub_mapped));
 	ck_assert_int_eq(ub_body_size(UB_UNMAP), sizeof(struct ub_region));
 	ck_assert_int_eq(ub_body_size(UB_MMAP), sizeof(struct ub_mmap));
+	ck_assert_int_eq(ub_body_size(UB_SHARE), 0);
 	ck_assert_int_eq(ub_body_size(UB_REPLY), sizeof(struct ub_reply));
 	ck_assert_int_eq(ub_body_size(0), -EOPNOTSUPP);
 	ck_assert_int_eq(ub_body_size(0x77), -EOPNOTSUPP);
@@ -323,6 +324,9 @@ START_TEST(test_send_refuses_malformed)
 	ck_assert_int_eq(ub_send(sv[0], UB_MAP, &map, sizeof(map), fd, 0), -EINVAL);
 	ck_assert_int_eq(ub_send(sv[0], UB_ATTACH, NULL, 0, -1, 0), -EINVAL);
 	ck_assert_int_eq(ub_send(sv[0], UB_ATTACH, &map, 1, fd, 0), -EINVAL);
+	/* UB_SHARE: no body, always its fd */
+	ck_assert_int_eq(ub_send(sv[0], UB_SHARE, NULL, 0, -1, 0), -EINVAL);
+	ck_assert_int_eq(ub_send(sv[0], UB_SHARE, &map, sizeof(map), fd, 0), -EINVAL);
 	ck_assert_int_eq(ub_recv(sv[1], &m, MSG_DONTWAIT), -EAGAIN);	/* nothing sent */
 	close(fd);
 	unpair(sv);
