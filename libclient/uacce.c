@@ -423,24 +423,79 @@ fail:
  * daemon answered nothing it had not finished) is made again once, and
  * the call repeated on it.
  */
-static int region_call(struct uacce_q *q, uint16_t op, const void *body, uint16_t len,
-		       struct ub_reply *r, int *rfd)
+static int region_call_fd(struct uacce_q *q, uint16_t op, const void *body, uint16_t len,
+			  int sendfd, struct ub_reply *r, int *rfd)
 {
 	bool had = q->sock >= 0;
 	int err = broker_connect(q);
 
 	if (err)
 		return err;
-	err = broker_call(q, op, body, len, -1, r, rfd);
+	err = broker_call(q, op, body, len, sendfd, r, rfd);
 	if (err == -ENOTCONN && had) {
 		close(q->sock);
 		q->sock = -1;
 		err = broker_connect(q);
 		if (err)
 			return err;
-		err = broker_call(q, op, body, len, -1, r, rfd);
+		err = broker_call(q, op, body, len, sendfd, r, rfd);
 	}
 	return err ? err : r->status;
+}
+
+static int region_call(struct uacce_q *q, uint16_t op, const void *body, uint16_t len,
+		       struct ub_reply *r, int *rfd)
+{
+	return region_call_fd(q, op, body, len, -1, r, rfd);
+}
+
+UACCE_EXPORT int uacce_queue_share_fd(struct uacce_q *q, int fd)
+{
+	struct ub_reply r;
+	int rfd = -1, err;
+
+	if (getpid() != q->pid)
+		return -EPERM;	/* a forked child: the daemon refuses it too */
+	if (!(q->flags & UACCE_DEV_SVA))
+		return -EINVAL;
+	err = region_call_fd(q, UB_SHARE, NULL, 0, fd, &r, &rfd);
+	if (rfd >= 0)
+		close(rfd);
+	return err;
+}
+
+UACCE_EXPORT int uacce_share_alloc(struct uacce_q *q, size_t size, void **addr)
+{
+	void *p;
+	int fd, err;
+
+	if (!size)
+		return -EINVAL;
+	fd = memfd_create("uacce-shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	/* as the regions: a forked child does not get it */
+	madvise(p, size, MADV_DONTFORK);
+	err = uacce_queue_share_fd(q, fd);
+	close(fd);
+	if (err) {
+		munmap(p, size);
+		return err;
+	}
+	*addr = p;
+	return 0;
 }
 
 /*

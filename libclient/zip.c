@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +36,8 @@ struct uacce_zip {
 	uint32_t cq_head;		/* ours: consumed */
 	uint64_t next_cookie;		/* uacce_zip_run */
 	bool sva;
-	char *ss;			/* non-SVA: the SS mapping */
+	char *ss;			/* non-SVA: the SS mapping; SVA: memory
+					 * shared by uacce_zip_share(), or NULL */
 	size_t ss_size, ss_used;
 	void **heap;			/* SVA: uacce_zip_alloc() blocks */
 	size_t nheap, heap_cap;
@@ -187,11 +189,29 @@ UACCE_EXPORT int uacce_zip_open(const char *dev, size_t ss_size, struct uacce_zi
 	return 0;
 }
 
+UACCE_EXPORT int uacce_zip_share(struct uacce_zip *z, size_t size)
+{
+	void *p;
+	int err;
+
+	if (!z->sva || z->ss || !size)
+		return -EINVAL;
+	err = uacce_share_alloc(z->q, size, &p);
+	if (err)
+		return err;
+	z->ss = p;
+	z->ss_size = size;
+	z->ss_used = 0;
+	return 0;
+}
+
 UACCE_EXPORT void uacce_zip_close(struct uacce_zip *z)
 {
 	if (!z)
 		return;
 	uacce_queue_close(z->q);	/* unmaps the regions */
+	if (z->sva && z->ss)		/* uacce_zip_share's */
+		munmap(z->ss, z->ss_size);
 	for (size_t i = 0; i < z->nheap; i++)
 		free(z->heap[i]);
 	free(z->heap);
@@ -238,7 +258,8 @@ UACCE_EXPORT void *uacce_zip_alloc(struct uacce_zip *z, size_t size)
 {
 	size_t start = (z->ss_used + ALLOC_ALIGN - 1) & ~(size_t)(ALLOC_ALIGN - 1);
 
-	if (z->sva)
+	/* SVA: from the memory shared with uacce_zip_share() while it lasts */
+	if (z->sva && (!z->ss || start > z->ss_size || size > z->ss_size - start))
 		return heap_alloc(z, size);
 	if (start > z->ss_size || size > z->ss_size - start) {
 		errno = ENOMEM;

@@ -327,12 +327,27 @@ void *soft_data_ptr(struct soft_q *sq, uint64_t uaddr, uint64_t len)
 	return r && (uint64_t)(p - (char *)uacce_region_map(r)) >= sq->dev->data_off ? p : NULL;
 }
 
+/* memmove in pieces: a queue being stopped must not wait for a huge copy */
+static int move_chunked(struct soft_q *sq, void *d, const void *s, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += COPY_CHUNK) {
+		uint64_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+
+		if (soft_stopping(sq))
+			return -ECANCELED;
+		memmove((char *)d + (s < d ? len - off - n : off),
+			(const char *)s + (s < d ? len - off - n : off), n);
+	}
+	return 0;
+}
+
 int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 {
 	const struct uacce_mem_range rg[2] = { { .addr = src, .len = len },
 					       { .addr = dst, .len = len, .write = true } };
 	struct uacce_mem_req mr;
 	char small[4096], *bounce;
+	void *ds, *dd;
 	int err = 0;
 
 	if (len > MAX_COPY)
@@ -354,21 +369,27 @@ int soft_copy(struct soft_q *sq, uint64_t dst, uint64_t src, uint64_t len)
 
 		if (!s || !d)
 			return -EFAULT;
-		/* in pieces: a queue being stopped must not wait for a huge copy */
-		for (uint64_t off = 0; off < len; off += COPY_CHUNK) {
-			uint64_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
-
-			if (soft_stopping(sq))
-				return -ECANCELED;
-			memmove((char *)d + (s < d ? len - off - n : off),
-				(char *)s + (s < d ? len - off - n : off), n);
-		}
-		return 0;
+		return move_chunked(sq, d, s, len);
 	}
 	/* one look at the owner's mappings for both ranges, for this request */
 	uacce_hwq_mem_begin(sq->q, &mr);
 	err = uacce_hwq_mem_check(&mr, rg, 2);
 	if (err)
+		return err;
+	/* a memfd the owner shared (UB_SHARE): in place, no kernel copy */
+	ds = len ? uacce_hwq_mem_direct(&mr, src, len, false) : NULL;
+	dd = len ? uacce_hwq_mem_direct(&mr, dst, len, true) : NULL;
+	if (ds && dd)
+		return move_chunked(sq, dd, ds, len);
+	for (uint64_t off = 0; (ds || dd) && off < len && !err; off += BOUNCE) {
+		size_t chunk = len - off < BOUNCE ? (size_t)(len - off) : BOUNCE;
+
+		if (soft_stopping(sq))
+			return -ECANCELED;
+		err = dd ? uacce_hwq_mem_read(&mr, src + off, (char *)dd + off, chunk)
+			 : uacce_hwq_mem_write(&mr, dst + off, (const char *)ds + off, chunk);
+	}
+	if (ds || dd)
 		return err;
 	bounce = len <= sizeof(small) ? small : malloc(len < BOUNCE ? len : BOUNCE);
 	if (!bounce)

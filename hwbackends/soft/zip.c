@@ -70,7 +70,7 @@ static __thread struct {
 struct zbufs {
 	const uint8_t *in;
 	uint8_t *out;
-	bool staged;		/* SVA: out goes back through mr */
+	bool staged;		/* SVA: out is staged, goes back through mr */
 	struct uacce_mem_req mr;	/* SVA: this request's look at the owner's mappings */
 };
 
@@ -189,15 +189,25 @@ static int get_bufs(struct soft_q *sq, const struct uacce_zip_sqe *e, struct zbu
 		b->out = e->dst_len ? soft_data_ptr(sq, e->dst, e->dst_len) : (uint8_t *)empty;
 		return b->in && b->out ? 0 : EFAULT;
 	}
-	if (!tls_staging())
-		return ENOMEM;
 	/* one request, one set of mapping lookups for its source and destination */
 	uacce_hwq_mem_begin(sq->q, &b->mr);
-	if (e->src_len && uacce_hwq_mem_read(&b->mr, e->src, tls.in, e->src_len))
-		return EFAULT;
-	b->in = tls.in;
-	b->out = tls.out;
-	b->staged = true;
+	/* in a memfd the owner shared (UB_SHARE): in place, no kernel copy */
+	b->in = e->src_len ? uacce_hwq_mem_direct(&b->mr, e->src, e->src_len, false) : empty;
+	b->out = e->dst_len ? uacce_hwq_mem_direct(&b->mr, e->dst, e->dst_len, true)
+			    : (uint8_t *)empty;
+	if (b->in && b->out)
+		return 0;
+	if (!tls_staging())
+		return ENOMEM;
+	if (!b->in) {
+		if (uacce_hwq_mem_read(&b->mr, e->src, tls.in, e->src_len))
+			return EFAULT;
+		b->in = tls.in;
+	}
+	if (!b->out) {
+		b->out = tls.out;
+		b->staged = true;
+	}
 	return 0;
 }
 

@@ -70,6 +70,26 @@ int uacce_queue_put(struct uacce_q *q);			/* UACCE_CMD_PUT_Q */
 /* UACCE_CMD_SHARE_SVAS: q gets the SS of src */
 int uacce_queue_share_ss(struct uacce_q *q, const struct uacce_q *src);
 
+/*
+ * SVA queues (uacced; v4 and mainline SVA devices of the daemon alike, not
+ * the kernel's): share the memfd `fd` with the device.  It must be opened
+ * read/write, sealed F_SEAL_SHRINK (not F_SEAL_WRITE), of at most 4 GiB.
+ * A request whose buffer lies in a MAP_SHARED mapping of that file is then
+ * served from the daemon's own mapping of it, without the kernel's copy
+ * through /proc/<pid>/mem; any other buffer as before.  Counted against
+ * the user's region quotas; at most 8 files a queue; kept till the queue
+ * is released (a live restart of the daemon drops it: buffers then take
+ * the copy again).  fd stays the caller's.  -EINVAL (not SVA, not such a
+ * memfd), -EEXIST, -ENOSPC, -ENOMEM (quota), -EPERM (not the opener).
+ */
+int uacce_queue_share_fd(struct uacce_q *q, int fd);
+/*
+ * `size` bytes of fresh memory shared with q's device as above (a sealed
+ * memfd, mapped MAP_SHARED, not inherited by a forked child); *addr.
+ * Free it with munmap(*addr, size), after the requests that use it.
+ */
+int uacce_share_alloc(struct uacce_q *q, size_t size, void **addr);
+
 /* Offset and size of a region from qfrs_offset (size of SS: 0). -ENXIO if absent */
 int uacce_region_info(const struct uacce_q *q, int type, uint64_t *offset, uint64_t *size);
 

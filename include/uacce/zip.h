@@ -41,6 +41,15 @@ int uacce_zip_find(char *dev, size_t len);
  * from which uacce_zip_alloc() carves buffers.
  */
 int uacce_zip_open(const char *dev, size_t ss_size, struct uacce_zip **out);
+/*
+ * SVA devices: later uacce_zip_alloc() buffers come from `size` bytes of
+ * memory shared with the device (uacce_share_alloc(), libuacce.h): the
+ * daemon reads and writes them in place, without the kernel's copy
+ * through /proc/<pid>/mem (for 1 MiB, ~0.4-0.6 ms each way).  Once per
+ * queue; when it fails (-EINVAL: not SVA or shared already; -ENOMEM: the
+ * user's region quota) buffers come from the heap as before.
+ */
+int uacce_zip_share(struct uacce_zip *z, size_t size);
 void uacce_zip_close(struct uacce_zip *z);
 
 struct uacce_q *uacce_zip_queue(const struct uacce_zip *z);

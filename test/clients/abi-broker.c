@@ -358,12 +358,13 @@ static void on_usr1(int sig)
 	go = 1;
 }
 
-int cmd_attach_foreign(const char *path)
+int cmd_attach_foreign(const char *path, const char *svadev)
 {
 	struct pollfd p = { .events = POLLIN };
+	struct wd_queue q = { 0 };
 	sigset_t block, old;
 	double t0;
-	int fd, s, r;
+	int fd, s, s2 = -1, r;
 
 	set_ctx(NULL, "attach-foreign");
 	signal(SIGUSR1, on_usr1);
@@ -375,6 +376,11 @@ int cmd_attach_foreign(const char *path)
 	s = bk_connect();
 	if (s < 0) {
 		fail("connect to the broker: %s", ename(-s));
+		return 1;
+	}
+	/* an SVA queue of ours, its connection attached, to UB_SHARE that file */
+	if (svadev && (request_wd(&q, svadev) || bk_attach_status(q.fd, &s2))) {
+		fail("an attached queue of %s", svadev);
 		return 1;
 	}
 	sigemptyset(&block);
@@ -397,6 +403,22 @@ int cmd_attach_foreign(const char *path)
 		r = bk_reply(s);
 	printf("attach-ms %.0f\n", now_ms() - t0);
 	expect("UB_ATTACH of a file of another file system", -r, EINVAL);
+	if (s2 >= 0) {	/* UB_SHARE asks the file's seals first: no call into it */
+		t0 = now_ms();
+		r = ub_send(s2, UB_SHARE, NULL, 0, fd, 0);
+		p.fd = s2;
+		if (!r && poll(&p, 1, T(10000)) != 1) {
+			fail("UB_SHARE of a file of %s: no answer within %d ms (the broker is "
+			     "stuck)", path, T(10000));
+			return 1;
+		}
+		if (!r)
+			r = bk_reply(s2);
+		printf("share-ms %.0f\n", now_ms() - t0);
+		expect("UB_SHARE of a file of another file system", -r, EINVAL);
+		close(s2);
+		wd_release_queue(&q);
+	}
 	close(s);
 	close(fd);
 	printf("abi-probe: %d ok, %d failed\n", n_ok, n_fail);

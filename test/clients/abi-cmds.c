@@ -4,7 +4,7 @@
 
 /* --- helpers for the scripts ------------------------------------------------------ */
 
-int cmd_hold(const char *dev)
+int cmd_hold(const char *dev, int shared)
 {
 	struct wd_queue q;
 
@@ -14,6 +14,26 @@ int cmd_hold(const char *dev)
 	if (!(q.dev_flags & UACCE_DEV_SVA) && !wd_reserve_memory(&q, SS_SIZE)) {
 		fail("reserve SS: %s", strerror(errno));
 		return 1;
+	}
+	if (shared > 0) {	/* SVA: `shared` copies in memory shared with the device */
+		unsigned char *p;
+		void *m;
+		int r = uacce_share_alloc(q.uq, 8192, &m);
+
+		if (r) {
+			fail("uacce_share_alloc: %s", strerror(-r));
+			return 1;
+		}
+		p = m;
+		for (int i = 0; i < shared; i++) {
+			fill(p, 4096, (uint32_t)i);
+			r = wd_copy(&q, p + 4096, p, 4096, (uint32_t)i);
+			if (r || memcmp(p, p + 4096, 4096)) {
+				fail("copy %d in shared memory: %s", i, r ? strerror(r) : "differs");
+				return 1;
+			}
+		}
+		ok("%d copies of 4 KiB in memory shared with the device", shared);
 	}
 	printf("ready %d\n", (int)getpid());
 	fflush(stdout);

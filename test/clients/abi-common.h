@@ -117,6 +117,7 @@ void sc_fork(const char *dev);
 void sc_scm_rights(const char *dev);
 void sc_proc_fd(const char *dev);
 void sc_share(const char *dev, const char *svadev);
+void sc_shared_mem(const char *svadev, const char *nonsva);
 void sc_rlimit(const char *dev);
 void sc_bad_requests(const char *dev);
 void sc_poll_wakeup(const char *dev);
@@ -126,11 +127,11 @@ void sc_broker_proto(const char *dev);
 void sc_death_under_load(const char *dev);
 
 /* helpers for the scripts (abi-cmds.c) */
-int cmd_hold(const char *dev);
+int cmd_hold(const char *dev, int shared);
 int cmd_wait_death(const char *dev, bool raw_poll);
 int cmd_open(const char *dev, const char *want_s);
 int cmd_fdflood(void);
-int cmd_attach_foreign(const char *path);
+int cmd_attach_foreign(const char *path, const char *svadev);
 int cmd_flood(const char *dev, int ms, size_t mib);
 int cmd_open_start(const char *dev, int n);
 /* the mainline profile's rules on a mainline device (abi-mainline.c) */

@@ -16,15 +16,17 @@
  * UACCE_TIME_SCALE=N multiplies every time limit (slow emulated machines).
  *
  * Besides the checking scenarios ("abi-probe list"), helpers serve the
- * integration scripts: "hold DEV" (take a started queue with its regions,
- * print "ready", sleep until killed), "wait-death DEV [poll]" (block in
+ * integration scripts: "hold DEV [shared N]" (take a started queue with its
+ * regions; on SVA with "shared N" do N copies in memory shared with the
+ * device, uacce_share_alloc; print "ready", sleep until killed), "wait-death DEV [poll]" (block in
  * wd_recv_sync / poll until the daemon dies, then check that the wait
  * returned an error), "open DEV ERRNO" (open(2) must give ERRNO, "0" for
  * success), "broker-fdflood" (fds sent with malformed broker messages must
  * all be closed by the daemon), "flood DEV MS [MIB]" (DUMMY_CMD_FLUSH of a
  * full ring of large copies, again and again, timed), "open-start DEV N"
- * (open, START, close, timed) and "attach-foreign PATH" (UB_ATTACH of a
- * file of a FUSE server the script has stopped: the broker must answer);
+ * (open, START, close, timed) and "attach-foreign PATH [SVADEV]" (UB_ATTACH
+ * of a file of a FUSE server the script has stopped, and with SVADEV its
+ * UB_SHARE on a queue of SVADEV: the broker must answer);
  * "mainline DEV" checks the mainline profile's rules on a device configured
  * "abi": "mainline" (abi-mainline.c).
  *
@@ -100,6 +102,8 @@ static const struct scenario {
 	{ "scm-rights", BOTH, sc_scm_rights, "a queue fd passed to another process: EPERM" },
 	{ "proc-fd", BOTH, sc_proc_fd, "pidfd_getfd: EPERM; /proc/<pid>/fd reopen: a new queue" },
 	{ "share", NONSVA_SVA, NULL, "UACCE_CMD_SHARE_SVAS rules and use" },
+	{ "shared-mem", NONSVA_SVA, NULL, "SVA: memfds the owner shares (UB_SHARE), what the "
+	  "device then sees" },
 	{ "rlimit", NONSVA, sc_rlimit, "SS beyond RLIMIT_DATA -> ENOMEM" },
 	{ "bad-requests", BOTH, sc_bad_requests, "bad addresses fail the request, not the daemon" },
 	{ "poll-wakeup", BOTH, sc_poll_wakeup, "a blocked poll wakes within 1 s of a completion" },
@@ -121,6 +125,17 @@ static void run_scenario(const struct scenario *s)
 			return;
 		}
 		sc_share(nonsva_dev, sva_dev);
+		return;
+	}
+	if (strcmp(s->name, "shared-mem") == 0) {
+		if (skip_sva)
+			return;
+		if (!sva_dev) {
+			set_ctx(NULL, "shared-mem");
+			fail("no SVA dummy device");
+			return;
+		}
+		sc_shared_mem(sva_dev, skip_nonsva ? NULL : nonsva_dev);
 		return;
 	}
 	if ((s->need == NONSVA || s->need == BOTH || s->need == HEAVY) && !skip_nonsva) {
@@ -145,8 +160,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: abi-probe [-N NONSVA_DEV|none] [-S SVA_DEV|none] [--peer-uid UID] "
 		   "SCENARIO...\n"
-		   "       abi-probe hold DEV | wait-death DEV [poll] | open DEV ERRNO | broker-fdflood\n"
-		   "       abi-probe flood DEV MS [MIB] | open-start DEV N | attach-foreign PATH\n"
+		   "       abi-probe hold DEV [shared N] | wait-death DEV [poll] | open DEV ERRNO\n"
+		   "       abi-probe broker-fdflood\n"
+		   "       abi-probe flood DEV MS [MIB] | open-start DEV N | attach-foreign PATH [SVADEV]\n"
 		   "       abi-probe mainline DEV   (the mainline profile's rules)\n"
 		   "       abi-probe list   (the scenarios of \"all\")\n"
 		   "Scenarios (\"all\" runs every one):\n");
@@ -199,8 +215,11 @@ int main(int argc, char **argv)
 				printf("%s\n", scenarios[i].name);
 		return 0;
 	}
+	if (strcmp(argv[optind], "hold") == 0 && optind + 3 < argc &&
+	    strcmp(argv[optind + 2], "shared") == 0)
+		return cmd_hold(argv[optind + 1], atoi(argv[optind + 3]));
 	if (strcmp(argv[optind], "hold") == 0 && optind + 1 < argc)
-		return cmd_hold(argv[optind + 1]);
+		return cmd_hold(argv[optind + 1], 0);
 	if (strcmp(argv[optind], "wait-death") == 0 && optind + 1 < argc)
 		return cmd_wait_death(argv[optind + 1],
 				      optind + 2 < argc && strcmp(argv[optind + 2], "poll") == 0);
@@ -209,7 +228,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[optind], "broker-fdflood") == 0)
 		return cmd_fdflood();
 	if (strcmp(argv[optind], "attach-foreign") == 0 && optind + 1 < argc)
-		return cmd_attach_foreign(argv[optind + 1]);
+		return cmd_attach_foreign(argv[optind + 1], optind + 2 < argc ? argv[optind + 2]
+									     : NULL);
 	if (strcmp(argv[optind], "flood") == 0 && optind + 2 < argc)
 		return cmd_flood(argv[optind + 1], atoi(argv[optind + 2]),
 				 optind + 3 < argc ? (size_t)atol(argv[optind + 3]) : 64);

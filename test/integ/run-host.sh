@@ -20,7 +20,7 @@
 #
 # One line per check; the last line is "host-integration: N passed,
 # M failed" and the exit status is M.  UACCE_INTEG_SKIP="name ..." skips
-# steps: version bench probes-root probes-user broker-fdflood cross-user
+# steps: version bench probes-root probes-user broker-fdflood shared-mem cross-user
 # flush-contention foreign-fuse owner-death daemon-death death-under-load shutdown
 # hw-waiting names.  More knobs (UACCE_FRONTEND, UACCE_TIME_SCALE, ...) are listed
 # in lib.sh.
@@ -248,6 +248,27 @@ if ! it_skip broker-fdflood; then
 	it_dummy "$IT_USER1" $IT_DEV1 1000
 fi
 
+# --- memory shared with an SVA device (UB_SHARE) is used in place -------------------
+# abi-probe shared-mem (above) checks what the device sees; here the daemon's
+# own count says the copies took the direct path, not /proc/<pid>/mem
+if ! it_skip shared-mem && it_copy_prog "$build" uaccectl uaccectl; then
+	if it_bg_probe "$IT_USER1" "$IT_TMP/shold.out" hold $IT_DEV1 shared 100; then
+		q=$("$IT_TMP/bin/uaccectl" --runtime-dir "$IT_RT" --json queues |
+			jq -c ".queues[] | select(.pid == $IT_BG_PROBE)")
+		if [ "$(echo "$q" | jq -r '.shared_files')" = 1 ] &&
+			[ "$(echo "$q" | jq -r '.direct_accesses')" -ge 200 ]; then
+			it_ok "shared memory: 100 copies of $IT_USER1 in a shared memfd, served in place ($(echo "$q" | jq -r '"shared_files \(.shared_files), direct_accesses \(.direct_accesses), bytes \(.bytes)"'))"
+		else
+			it_bad "shared memory: the daemon's queue of $IT_USER1: $q (want shared_files 1, direct_accesses >= 200)"
+		fi
+		kill -KILL "$IT_BG_PROBE"
+		wait "$IT_BG" 2>/dev/null
+	else
+		it_bad "shared memory: the holder did not start"
+		it_indent "$IT_TMP/shold.out"
+	fi
+fi
+
 # --- cross-user exclusivity of the non-SVA device -------------------------------------
 if ! it_skip cross-user; then
 	if it_bg_probe "$IT_USER1" "$IT_TMP/hold.out" hold $IT_DEV0; then
@@ -344,7 +365,7 @@ if ! it_skip foreign-fuse && [ -c /dev/fuse ]; then
 		</dev/null >"$IT_TMP/foreign.log" 2>&1 &
 	fpid=$!
 	IT_BG_PIDS+=("$fpid")
-	if it_wait 10000 test -e "$frt/dev/$IT_DEV1" && it_bg_probe root "$IT_TMP/af.out" attach-foreign "$frt/dev/$IT_DEV1"; then
+	if it_wait 10000 test -e "$frt/dev/$IT_DEV1" && it_bg_probe root "$IT_TMP/af.out" attach-foreign "$frt/dev/$IT_DEV1" $IT_DEV1; then
 		kill -STOP "$fpid"
 		sleep 1.5
 		kill -USR1 "$IT_BG_PROBE"
@@ -357,7 +378,7 @@ if ! it_skip foreign-fuse && [ -c /dev/fuse ]; then
 		wait "$IT_BG"
 		af_rc=$?
 		if [ $af_rc = 0 ]; then
-			it_ok "UB_ATTACH of a file of a stopped FUSE server: EINVAL in $(awk '/^attach-ms/{print $2}' "$IT_TMP/af.out") ms, no call into that file system"
+			it_ok "UB_ATTACH and UB_SHARE of a file of a stopped FUSE server: EINVAL in $(awk '/^attach-ms/{print $2}' "$IT_TMP/af.out") and $(awk '/^share-ms/{print $2}' "$IT_TMP/af.out") ms, no call into that file system"
 		else
 			it_bad "UB_ATTACH of a file of a stopped FUSE server (exit $af_rc)"
 			it_indent "$IT_TMP/af.out"
