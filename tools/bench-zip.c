@@ -640,6 +640,11 @@ static int open_queues(struct run *run, struct worker *w, const char *dev)
 
 		if (err)
 			return err;
+		/* SVA: buffers in memory shared with the device, as a client
+		 * that wants its speed allocates them (else the kernel copies
+		 * each one through /proc/<pid>/mem) */
+		if (uacce_zip_is_sva(w[t].z) && !run->o->sva_heap)
+			uacce_zip_share(w[t].z, ss);
 	}
 	return 0;
 }
@@ -947,9 +952,11 @@ static void print_level_json(const struct zip_level_result *l, bool comma)
 
 void zip_bench_print_json(const struct zip_bench_opts *o, const struct zip_bench_result *r)
 {
-	printf("\"zip\":{\"device\":\"%s\",\"hisi_device\":\"%s\",\"sva\":%s,\"buffer\":%zu,\"depth\":%d,"
+	printf("\"zip\":{\"device\":\"%s\",\"hisi_device\":\"%s\",\"sva\":%s,\"sva_buffers\":\"%s\","
+	       "\"buffer\":%zu,\"depth\":%d,"
 	       "\"corpus\":\"%s\",\"corpus_bytes\":%zu,\"rounds\":%d,\"seconds\":%.2f,",
-	       r->device, r->hisi_device, r->sva ? "true" : "false", o->buf, o->depth, r->corpus_desc,
+	       r->device, r->hisi_device, r->sva ? "true" : "false",
+	       !r->sva ? "none" : o->sva_heap ? "heap" : "shared", o->buf, o->depth, r->corpus_desc,
 	       r->corpus_bytes, o->rounds, o->seconds);
 	print_level_json(&r->lv[0], true);
 	print_level_json(&r->lv[1], true);

@@ -21,6 +21,7 @@ struct zip_bench_opts {
 	double seconds;		/* per measurement */
 	int rounds;		/* best of */
 	int depth;		/* requests in flight per queue */
+	bool sva_heap;		/* SVA device: heap buffers, not shared memory */
 };
 
 struct zip_figure {

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -117,7 +118,8 @@ static void bench_socket(unsigned n, struct lat *out)
 }
 
 /* copies of `size` bytes (0: the ring's hand-off alone) */
-static int bench_dummy(const char *dev, unsigned n, uint32_t size, struct lat *out)
+/* SVA with `shared`: the buffers in memory shared with the device (uacce_share_alloc) */
+static int bench_dummy(const char *dev, unsigned n, uint32_t size, bool shared, struct lat *out)
 {
 	struct wd_queue q = { .capa.alg = "memcpy" };
 	uint64_t *t, t0;
@@ -130,7 +132,17 @@ static int bench_dummy(const char *dev, unsigned n, uint32_t size, struct lat *o
 	if (err)
 		return err;
 	sva = q.dev_flags & UACCE_DEV_SVA;
-	if (sva) {
+	if (sva && shared) {
+		void *p;
+
+		err = uacce_share_alloc(q.uq, 8192, &p);
+		if (err) {
+			wd_release_queue(&q);
+			return err;
+		}
+		src = p;
+		dst = src + 4096;
+	} else if (sva) {
 		src = malloc(4096);
 		dst = malloc(4096);
 	} else {
@@ -161,7 +173,9 @@ static int bench_dummy(const char *dev, unsigned n, uint32_t size, struct lat *o
 	if (!err)
 		summarize(t, n, bench_now_ns() - t0, out);
 	free(t);
-	if (sva) {
+	if (sva && shared) {
+		munmap(src, 8192);
+	} else if (sva) {
 		free(src);
 		free(dst);
 	}
@@ -261,7 +275,7 @@ static void print_target(const char *name, bool measured, bool met)
 }
 
 static void print_targets_json(const struct lat *sock, const struct lat *d0, const struct lat *d1,
-			       double idle, const struct zip_bench_result *zr,
+			       const struct lat *d1s, double idle, const struct zip_bench_result *zr,
 			       const struct contention_result *cr, const struct lifecycle_result *lr)
 {
 	printf("\"targets\":{");
@@ -272,12 +286,35 @@ static void print_targets_json(const struct lat *sock, const struct lat *d0, con
 		     zr && zip_ratio_1q(&zr->lv[0]) >= 0.9);
 	print_target("zip_2q_ge_1.6_1q_l6", zr && zip_ratio_2q(&zr->lv[0]) > 0,
 		     zr && zip_ratio_2q(&zr->lv[0]) >= 1.6);
+	/* issue 14's "done when": at equal or better ratio, levels 1 and 6; decompression */
+	for (int l = 0; l < 2; l++) {
+		const char *nm;
+		double q = zr ? zip_ratio_1q_equal_ratio(&zr->lv[l], &nm) : -1;
+		char key[48];
+
+		/* lv[0]: level 6, lv[1]: level 1 (zip_bench_run) */
+		snprintf(key, sizeof(key), "zip_1q_ge_0.9_fastest_equal_ratio_l%d", l ? 1 : 6);
+		print_target(key, q > 0, q >= 0.9);
+		if (l == 1)
+			print_target("zip_2q_ge_1.6_1q_l1", zr && zip_ratio_2q(&zr->lv[l]) > 0,
+				     zr && zip_ratio_2q(&zr->lv[l]) >= 1.6);
+	}
+	{
+		const char *nm;
+		double q = zr ? zip_ratio_dec(zr, &nm) : -1;
+
+		print_target("zip_dec_1q_ge_0.9_fastest_inprocess", q > 0, q >= 0.9);
+	}
 	print_target("dummy_sva_p50_le_0.2_socket", d1->ok && sock->ok,
 		     d1->ok && sock->ok && d1->p50_us <= 0.2 * sock->p50_us);
 	/* issue 14 item 4 */
 	print_target("dummy_sva_p50_le_2us", d1->ok, d1->ok && d1->p50_us <= 2.0);
 	print_target("dummy_sva_p50_le_0.05_socket", d1->ok && sock->ok,
 		     d1->ok && sock->ok && d1->p50_us <= 0.05 * sock->p50_us);
+	/* the same, buffers in memory shared with the device (UB_SHARE) */
+	print_target("dummy_sva_shared_p50_le_2us", d1s->ok, d1s->ok && d1s->p50_us <= 2.0);
+	print_target("dummy_sva_shared_p50_le_0.05_socket", d1s->ok && sock->ok,
+		     d1s->ok && sock->ok && d1s->p50_us <= 0.05 * sock->p50_us);
 	print_target("dummy_nonsva_p50_le_0.2_socket", d0->ok && sock->ok,
 		     d0->ok && sock->ok && d0->p50_us <= 0.2 * sock->p50_us);
 	print_target("contention_p99_le_2x_idle", cr && contention_ratio_p99(cr) > 0,
@@ -296,13 +333,14 @@ static void print_lat(const char *name, const struct lat *l)
 
 static void print_table(unsigned n, const struct lat *mc, const struct lat *sock,
 			const struct lat *d0, const struct lat *d1, const struct lat *d1e,
-			int idle_q, double idle_s, double idle, int ei)
+			const struct lat *d1s, int idle_q, double idle_s, double idle, int ei)
 {
 	printf("uacce-bench: 4 KiB round trips, %u each\n", n);
 	print_lat("memcpy in process", mc);
 	print_lat("Unix socket to a helper process", sock);
 	print_lat("uacce-dummy-0 (non-SVA, SS)", d0);
 	print_lat("uacce-dummy-1 (SVA, malloc)", d1);
+	print_lat("uacce-dummy-1 (SVA, shared memfd)", d1s);
 	print_lat("uacce-dummy-1, 0 bytes (hand-off)", d1e);
 	if (d1->ok && sock->ok)
 		printf("  dummy SVA p50 / socket p50 = %.3f, non-SVA = %.3f\n",
@@ -368,6 +406,8 @@ static void usage(FILE *f)
 		"      --corpus FILE         compress FILE (default: license texts and man pages)\n"
 		"      --zip-seconds S       seconds per measurement (default 1, >= 0.05)\n"
 		"      --zip-rounds N        measurements per figure, the best counts (3)\n"
+		"      --zip-sva-heap        an SVA zip device's buffers from the heap (the\n"
+		"                            kernel copies them), not memory shared with it\n"
 		"      --zip-only            compression only\n"
 		"      --no-zip              no compression\n\n"
 		"Contention (open+START+close latency, idle and beside a flood of copies):\n"
@@ -474,6 +514,7 @@ int main(int argc, char **argv)
 		{ "corpus", required_argument, NULL, 'C' },
 		{ "zip-seconds", required_argument, NULL, 'S' },
 		{ "zip-rounds", required_argument, NULL, 'R' },
+		{ "zip-sva-heap", no_argument, NULL, 'A' },
 		{ "zip-only", no_argument, NULL, 'O' },
 		{ "no-zip", no_argument, NULL, 'N' },
 		{ "contention", no_argument, NULL, 'c' },
@@ -498,7 +539,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct lat mc = { 0 }, sock = { 0 }, d0 = { 0 }, d1 = { 0 }, d1e = { 0 };
+	struct lat mc = { 0 }, sock = { 0 }, d0 = { 0 }, d1 = { 0 }, d1e = { 0 }, d1s = { 0 };
 	struct zip_bench_opts zo = { .corpus_max = 16u << 20, .buf = 1u << 20, .seconds = 1.0,
 				     .rounds = 3, .depth = 4 };
 	struct zip_bench_result zr = { 0 };
@@ -560,6 +601,9 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			zo.rounds = atoi(optarg) > 0 ? atoi(optarg) : 1;
+			break;
+		case 'A':
+			zo.sva_heap = true;
 			break;
 		case 'O':
 			others = lifecycle = false;
@@ -675,19 +719,23 @@ int main(int argc, char **argv)
 
 	/* a terminal gets progress; --json keeps stderr quiet unless asked */
 	bench_progress_init(isatty(STDERR_FILENO) && !quiet && (!json || progress),
-			    (others ? 6 : 0) + (lifecycle ? 1 : 0) + (zip ? zip_bench_steps(&zo) : 0) + (contention ? 1 : 0) + (ro.restarts ? 1 : 0));
+			    (others ? 7 : 0) + (lifecycle ? 1 : 0) + (zip ? zip_bench_steps(&zo) : 0) + (contention ? 1 : 0) + (ro.restarts ? 1 : 0));
 	if (others) {
 		bench_progress_step("4 KiB memcpy in process, %u times", n);
 		bench_memcpy(n, &mc);
 		bench_progress_step("4 KiB round trips through a Unix socket, %u times", n);
 		bench_socket(n, &sock);
 		bench_progress_step("4 KiB round trips through uacce-dummy-0, %u times", n);
-		e0 = bench_dummy("uacce-dummy-0", n, 4096, &d0);
+		e0 = bench_dummy("uacce-dummy-0", n, 4096, false, &d0);
 		bench_progress_step("4 KiB round trips through uacce-dummy-1, %u times", n);
-		e1 = bench_dummy("uacce-dummy-1", n, 4096, &d1);
+		e1 = bench_dummy("uacce-dummy-1", n, 4096, false, &d1);
+		bench_progress_step("4 KiB round trips through uacce-dummy-1, shared memory, %u times",
+				    n);
+		if (!e1)
+			e1 = bench_dummy("uacce-dummy-1", n, 4096, true, &d1s);
 		bench_progress_step("empty round trips through uacce-dummy-1, %u times", n);
 		if (!e1)
-			e1 = bench_dummy("uacce-dummy-1", n, 0, &d1e);
+			e1 = bench_dummy("uacce-dummy-1", n, 0, false, &d1e);
 		bench_progress_step("daemon CPU with %d idle queues, %.0f s", idle_q, idle_s);
 		idle = bench_idle(idle_q, idle_s, &ei);
 	}
@@ -727,8 +775,11 @@ int main(int argc, char **argv)
 		print_lat_json("dummy_nonsva_round_trip", &d0, true);
 		print_lat_json("dummy_sva_round_trip", &d1, true);
 		print_lat_json("dummy_sva_empty_round_trip", &d1e, true);
+		print_lat_json("dummy_sva_shared_round_trip", &d1s, true);
 		printf("\"ratio_dummy_sva_p50_to_socket_p50\":%.4f,",
 		       d1.ok && sock.ok ? d1.p50_us / sock.p50_us : -1);
+		printf("\"ratio_dummy_sva_shared_p50_to_socket_p50\":%.4f,",
+		       d1s.ok && sock.ok ? d1s.p50_us / sock.p50_us : -1);
 		printf("\"ratio_dummy_nonsva_p50_to_socket_p50\":%.4f,",
 		       d0.ok && sock.ok ? d0.p50_us / sock.p50_us : -1);
 		if (lifecycle) {
@@ -748,13 +799,13 @@ int main(int argc, char **argv)
 		}
 		if (ro.restarts)
 			restart_bench_print_json(&ro, &rr);
-		print_targets_json(&sock, &d0, &d1, idle, zip ? &zr : NULL,
+		print_targets_json(&sock, &d0, &d1, &d1s, idle, zip ? &zr : NULL,
 				   contention ? &cr : NULL, lifecycle ? &lr : NULL);
 		printf("\"errors\":{\"dummy0\":%d,\"dummy1\":%d,\"lifecycle\":%d,\"idle\":%d,"
 		       "\"zip\":%d,\"contention\":%d}}\n", e0, e1, el, ei, ez, ec);
 	} else {
 		if (others)
-			print_table(n, &mc, &sock, &d0, &d1, &d1e, idle_q, idle_s, idle, ei);
+			print_table(n, &mc, &sock, &d0, &d1, &d1e, &d1s, idle_q, idle_s, idle, ei);
 		if (lifecycle)
 			lifecycle_bench_print_table(&lo, &lr);
 		if (zip)

@@ -212,6 +212,7 @@ static size_t stream_out_cap(size_t in)
 
 static int engine_open(struct engine *e, const struct opts *o)
 {
+	size_t size;
 	int err;
 
 	memset(e, 0, sizeof(*e));
@@ -228,9 +229,14 @@ static int engine_open(struct engine *e, const struct opts *o)
 		snprintf(e->dev, sizeof(e->dev), "%s", o->device);
 	else if ((err = uacce_zip_find(e->dev, sizeof(e->dev))) < 0)
 		return err;
-	err = uacce_zip_open(e->dev, (size_t)e->depth * (e->in_cap + e->out_cap) + 65536, &e->z);
+	size = (size_t)e->depth * (e->in_cap + e->out_cap) + 65536;
+	err = uacce_zip_open(e->dev, size, &e->z);
 	if (err)
 		return err;
+	/* SVA: buffers the daemon reaches without the kernel's copy; if the
+	 * user's quota has no room for them, the heap does as before */
+	if (uacce_zip_is_sva(e->z))
+		uacce_zip_share(e->z, size);
 	if (e->out_cap > uacce_zip_max_buf(e->z) || e->in_cap > uacce_zip_max_buf(e->z))
 		return -E2BIG;
 	if ((uint32_t)e->depth > uacce_zip_depth(e->z))
