@@ -12,6 +12,8 @@
  *   map REGION SIZE ERR  map REGION (mmio, dus, ss) of the last queue, SIZE
  *                        bytes (suffix K or M; "auto": the region's size)
  *   share I ERR          UACCE_CMD_SHARE_SVAS: the last queue gets queue I's SS
+ *   shmem SIZE ERR       SVA: SIZE bytes shared with the last queue's device
+ *                        (uacce_share_alloc, UB_SHARE)
  *   ioctl I CMD ERR      CMD (start, put) on queue I
  *   close I              close queue I
  *   fork-child FILE      fork a child that keeps every queue fd (no mapping),
@@ -259,6 +261,17 @@ int main(int argc, char **argv)
 			snprintf(what, sizeof(what), "share the SS of queue %s into queue %d",
 				 argv[i + 1], nq - 1);
 			check(what, argv[i + 2], uacce_queue_share_ss(last(), queue(argv[i + 1])));
+			i += 3;
+		} else if (!strcmp(s, "shmem")) {	/* SVA: memory shared with the device */
+			char what[96];
+			size_t size;
+			void *p;
+
+			NEED(2);
+			size = size_arg(last(), UACCE_QFRT_SS, argv[i + 1]);
+			snprintf(what, sizeof(what), "share %zu bytes with queue %d's device", size,
+				 nq - 1);
+			check(what, argv[i + 2], uacce_share_alloc(last(), size, &p));
 			i += 3;
 		} else if (!strcmp(s, "ioctl")) {
 			char what[64];

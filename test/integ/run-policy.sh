@@ -272,6 +272,10 @@ if it_wait 3000 it_avail_is $DEV1 8; then it_ok "$DEV1: available_instances back
 probe "$U1: MMIO 4K + SS 256K on $DEV0 -> ENOMEM (max_region_bytes 256K, default); SS 252K -> ok" p1 \
 	open $DEV0 0 start 0 map mmio auto 0 map ss 256K ENOMEM map ss 252K 0
 check_log "ENOMEM names the limit, its source and the usage" "bytes refused (ENOMEM): max_region_bytes 262144 (default), in use 4096"
+# memory shared with an SVA device (UB_SHARE) counts as region memory
+probe "$U1: SVA $DEV1: 252K shared with the device -> ok, 8K more -> ENOMEM (max_region_bytes 256K)" p1 \
+	open $DEV1 0 start 0 shmem 252K 0 shmem 8K ENOMEM
+check_log "shared memory refused with the limit named" "bytes refused (ENOMEM): max_region_bytes 262144 (default), in use 258048"
 hold A p2 open $DEV2 0 start 0 map ss 512K 0 ready sleep
 check_usage "$U2 holds SS 512K in process A" "$UID2" 5 "512K/1M"
 probe "$U2, process B: MMIO 4K, SS 512K -> ENOMEM (the user's 1M is shared by its processes), SS 508K -> ok" p2 \

@@ -200,13 +200,13 @@ EOF
 	fi
 	Q=("$BENCH" --no-zip -n 200 -s 0.2)
 	script -qfec "${Q[*]}" /dev/null >"$T/p1" 2>&1
-	out_has "uacce-bench on a terminal: a progress line" "$T/p1" '\[1/7\] 4 KiB memcpy in process'
-	out_has "... it reaches the last step" "$T/p1" '\[7/7\] queue lifecycles on uacce-dummy-1'
+	out_has "uacce-bench on a terminal: a progress line" "$T/p1" '\[1/8\] 4 KiB memcpy in process'
+	out_has "... it reaches the last step" "$T/p1" '\[8/8\] queue lifecycles on uacce-dummy-1'
 	out_has "... and is cleared before the table" "$T/p1" $'\r\033\\[K(uacce-bench: 4 KiB|$)'
 	script -qfec "${Q[*]} --json" /dev/null >"$T/p2" 2>&1
 	if grep -q '\[1/' "$T/p2"; then it_bad "--json on a terminal shows progress"; else it_ok "--json on a terminal: no progress"; fi
 	script -qfec "${Q[*]} --json --progress" /dev/null >"$T/p3" 2>&1
-	out_has "--json --progress on a terminal: progress" "$T/p3" '\[1/7\]'
+	out_has "--json --progress on a terminal: progress" "$T/p3" '\[1/8\]'
 	"${Q[@]}" >"$T/p4.out" 2>"$T/p4.err"
 	if [ -s "$T/p4.err" ]; then it_bad "stderr a file: stderr not empty: $(head -c 200 "$T/p4.err")"; else it_ok "stderr not a terminal: nothing on it"; fi
 fi
