@@ -4,7 +4,7 @@
 #   2. checks of the scripts themselves (test/scripts/run-scripts.sh: versions,
 #      man pages, build.sh, test accounts, deps.sh under a held dpkg lock;
 #      under a minute), unit tests (Check) in both builds
-#      and the libFuzzer harnesses, 10 s each (test/fuzz/run.sh, clang; campaigns run outside CI)
+#      and the libFuzzer harnesses, 5 s each (test/fuzz/run.sh, clang; campaigns run outside CI)
 #   3. host integration tests (the real daemon on the FUSE fallback, real
 #      clients as root and as unprivileged users) in both builds, hostile
 #      clients and a load soak (test/integ/run-hostile.sh), the preload
@@ -93,7 +93,7 @@ vm_ready=0
 suite scripts test/scripts/run-scripts.sh "$build"
 suite unit unit "$build"
 suite unit-asan unit "$asan"
-suite fuzz test/fuzz/run.sh 10
+suite fuzz test/fuzz/run.sh 5
 suite host-integration test/integ/run-host.sh "$build"
 suite host-integration-asan test/integ/run-host.sh "$asan"
 suite churn test/integ/run-churn.sh "$build"
@@ -121,7 +121,7 @@ suite kgate-asan test/integ/run-kgate.sh "$asan"
 suite restart env UACCE_RESTARTS=100 test/integ/run-restart.sh "$build"
 suite restart-asan test/integ/run-restart.sh "$asan"
 # crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store
-suite crash env UACCE_CRASHES=20 test/integ/run-crash.sh "$build"
+suite crash env UACCE_CRASHES=10 test/integ/run-crash.sh "$build"
 suite crash-asan test/integ/run-crash.sh "$asan"
 # upgrade (issue 16): the previous landed release's daemon (built from git in
 # .cache/ by test/integ/upgrade-build.sh) hands its queues to this build and back

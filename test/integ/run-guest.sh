@@ -7,16 +7,15 @@
 #
 # Two profiles.  The default (CI's): what only a guest can test, in every
 # build: the CUSE paths (cuse-specific, the integration suite's forks, kills
-# and closes through real nodes, the frontend's and the daemon's hand-over,
-# a crash under the fd store), the BPF LSM gate, podman with CDI, the
-# unmodified-program clients (kabi, hisi) on real nodes and the ioctl sweep
-# of the hostile clients through CUSE; a sanitizer build: the CUSE paths
-# alone.  UACCE_GUEST_FULL=1 (outside CI: ~35 min under TCG; run-vm.sh passes
-# only UACCE_TEST_*: "run-vm.sh env UACCE_GUEST_FULL=1 ...") adds the
-# frontend-independent suites again on CUSE (churn, policy, zip, the shim,
-# every hostile section, 4 restarts, 2 crashes, the upgrade) and, in a
-# sanitizer build, the restart and kgate suites; their every line runs on
-# the host in both builds in test.sh.
+# and closes through real nodes, the frontend's and the daemon's hand-over),
+# the BPF LSM gate, podman with CDI, the kernel-ABI clients under uacce-run
+# on real nodes and the ioctl sweep of the hostile clients through CUSE; a
+# sanitizer build: the CUSE paths alone.  UACCE_GUEST_FULL=1 (outside CI:
+# ~35 min under TCG; run-vm.sh passes only UACCE_TEST_*, so "run-vm.sh env
+# UACCE_GUEST_FULL=1 ...") adds the rest again on CUSE (crash restart,
+# hisi, churn, policy, zip, the shim, every hostile section, 4 restarts,
+# the upgrade) and, in a sanitizer build, the restart and kgate suites;
+# their every line runs on the host in both builds in test.sh.
 #
 # Ends with "guest-integration: N passed, M failed" (suites) and exits M.
 set -u
@@ -74,17 +73,11 @@ for b in "$@"; do
 		run "$tag: kgate" env UACCE_KGATE_EXPECT=enforced "$here/run-kgate.sh" "$b"
 	fi
 	[ $san = 1 ] && continue
-	# crash restart (issue 16): SIGKILLs of uacced under fakesd's fd store,
-	# CUSE connections and queues from the store (1 crash, then the planned
-	# restart and a crash after it; 2 with UACCE_GUEST_FULL=1)
-	[ "$full" = 1 ] && r=2 || r=1
-	run "$tag: crash" env UACCE_CRASHES=${UACCE_GUEST_CRASHES:-$r} "$here/run-crash.sh" "$b"
 	# containers (issue 15): podman with uaccectl cdi's spec, clients inside
 	run "$tag: containers" "$here/run-containers.sh" "$b"
-	# unmodified programs on real nodes (issues 12, 13): the kernel-ABI
-	# clients and the hisi_qm_v2 protocol client under uacce-run
+	# unmodified programs on real nodes (issue 12): the kernel-ABI clients
+	# under uacce-run (the preload shim's mmap of a CUSE node)
 	run "$tag: kabi" "$here/run-kabi.sh" "$b"
-	run "$tag: hisi" "$here/run-hisi.sh" "$b"
 	# hostile clients (issue 11) on CUSE nodes, no soak: the ioctl sweep
 	# (sampled past number 31, one in 48, and 500 random numbers; every
 	# number and 2,000 random ones on the host); UACCE_GUEST_FULL=1: every
@@ -96,7 +89,12 @@ for b in "$@"; do
 		UACCE_HOSTILE_STRIDE="${UACCE_HOSTILE_STRIDE:-48}" \
 		UACCE_HOSTILE_RANDOM="${UACCE_HOSTILE_RANDOM:-500}" "$here/run-hostile.sh" "$b"
 	[ "$full" = 1 ] || continue
-	# UACCE_GUEST_FULL=1: the frontend-independent suites on CUSE too
+	# UACCE_GUEST_FULL=1: the rest on CUSE too.  Crash restart (issue 16):
+	# SIGKILLs of uacced under fakesd's fd store (in CI the guest's vfio
+	# restart suite kills a daemon serving CUSE nodes and edu DMA)
+	run "$tag: crash" env UACCE_CRASHES=${UACCE_GUEST_CRASHES:-2} "$here/run-crash.sh" "$b"
+	# the hisi_qm_v2 protocol client under uacce-run (issue 13)
+	run "$tag: hisi" "$here/run-hisi.sh" "$b"
 	run "$tag: churn" env UACCE_CHURN_CYCLES=${UACCE_CHURN_CYCLES:-250} "$here/run-churn.sh" "$b"
 	run "$tag: policy" "$here/run-policy.sh" "$b"
 	run "$tag: zip" "$top/test/zip/run-zip-tests.sh" "$b"
