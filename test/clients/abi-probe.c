@@ -82,13 +82,15 @@ static void find_devices(void)
 	}
 }
 
-enum need { BOTH, NONSVA, NONSVA_SVA, HEAVY };
+/* NONSVA_SVA: pair(non-SVA, SVA); SVA_NONSVA: pair(SVA, non-SVA or NULL) */
+enum need { BOTH, NONSVA, NONSVA_SVA, SVA_NONSVA, HEAVY };
 
 static const struct scenario {
 	const char *name;
 	enum need need;
 	void (*fn)(const char *dev);
 	const char *help;
+	void (*pair)(const char *dev, const char *other);	/* *_SVA, *_NONSVA */
 } scenarios[] = {
 	{ "start-twice", BOTH, sc_start_twice, "START, START -> EINVAL; PUT_Q, START -> EINVAL" },
 	{ "put-then-start", BOTH, sc_put_then_start, "PUT_Q on INIT, then START -> EINVAL" },
@@ -101,9 +103,9 @@ static const struct scenario {
 	{ "fork", BOTH, sc_fork, "a forked child: no mappings, EPERM, POLLERR; parent unaffected" },
 	{ "scm-rights", BOTH, sc_scm_rights, "a queue fd passed to another process: EPERM" },
 	{ "proc-fd", BOTH, sc_proc_fd, "pidfd_getfd: EPERM; /proc/<pid>/fd reopen: a new queue" },
-	{ "share", NONSVA_SVA, NULL, "UACCE_CMD_SHARE_SVAS rules and use" },
-	{ "shared-mem", NONSVA_SVA, NULL, "SVA: memfds the owner shares (UB_SHARE), what the "
-	  "device then sees" },
+	{ "share", NONSVA_SVA, NULL, "UACCE_CMD_SHARE_SVAS rules and use", sc_share },
+	{ "shared-mem", SVA_NONSVA, NULL,
+	  "SVA: memfds the owner shares (UB_SHARE), what the device then sees", sc_shared_mem },
 	{ "rlimit", NONSVA, sc_rlimit, "SS beyond RLIMIT_DATA -> ENOMEM" },
 	{ "bad-requests", BOTH, sc_bad_requests, "bad addresses fail the request, not the daemon" },
 	{ "poll-wakeup", BOTH, sc_poll_wakeup, "a blocked poll wakes within 1 s of a completion" },
@@ -116,26 +118,18 @@ static const struct scenario {
 
 static void run_scenario(const struct scenario *s)
 {
-	if (strcmp(s->name, "share") == 0) {
-		if (skip_nonsva)
+	if (s->pair) {
+		bool sva = s->need == SVA_NONSVA;
+		const char *dev = sva ? sva_dev : nonsva_dev;
+
+		if (sva ? skip_sva : skip_nonsva)
 			return;
-		if (!nonsva_dev) {
-			set_ctx(NULL, "share");
-			fail("no non-SVA dummy device");
-			return;
-		}
-		sc_share(nonsva_dev, sva_dev);
-		return;
-	}
-	if (strcmp(s->name, "shared-mem") == 0) {
-		if (skip_sva)
-			return;
-		if (!sva_dev) {
-			set_ctx(NULL, "shared-mem");
-			fail("no SVA dummy device");
+		if (!dev) {
+			set_ctx(NULL, "%s", s->name);
+			fail("no %s dummy device", sva ? "SVA" : "non-SVA");
 			return;
 		}
-		sc_shared_mem(sva_dev, skip_nonsva ? NULL : nonsva_dev);
+		s->pair(dev, sva ? (skip_nonsva ? NULL : nonsva_dev) : sva_dev);
 		return;
 	}
 	if ((s->need == NONSVA || s->need == BOTH || s->need == HEAVY) && !skip_nonsva) {

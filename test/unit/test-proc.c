@@ -279,6 +279,16 @@ END_TEST
  * mapped privately, an anonymous mapping at the address, a range past the
  * mapping's end are not.
  */
+/* a fresh request with set's files: proc_mem_req_direct of 64 bytes at p */
+static void *direct64(struct uq_shm_set *set, const void *p, bool write)
+{
+	struct uacce_mem_req r;
+
+	proc_mem_req_init(&r, &o);
+	r.shm = set;
+	return proc_mem_req_direct(&r, (uint64_t)(uintptr_t)p, 64, write);
+}
+
 static void direct_cases(void)
 {
 	struct uq_shm_set set = { 0 };
@@ -305,34 +315,24 @@ static void direct_cases(void)
 	ck_assert_int_eq(a[16], 9);
 	ck_assert_uint_eq(set.direct, 2);
 	/* past the mapping's end: not in place */
-	proc_mem_req_init(&r, &o);
-	r.shm = &set;
-	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)(a + 4 * pg - 8), 64,
-					       false));
+	ck_assert_ptr_null(direct64(&set, a + 4 * pg - 8, false));
 	/* read-only in the owner: not for writing */
 	ck_assert_int_eq(mprotect(a, 4 * pg, PROT_READ), 0);
-	proc_mem_req_init(&r, &o);
-	r.shm = &set;
-	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, true));
-	ck_assert_ptr_nonnull(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, false));
+	ck_assert_ptr_null(direct64(&set, a, true));
+	ck_assert_ptr_nonnull(direct64(&set, a, false));
 	/* the address mapped anew, anonymous */
 	b = mmap(a, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	ck_assert_ptr_eq(b, a);
-	proc_mem_req_init(&r, &o);
-	r.shm = &set;
-	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)b, 64, false));
+	ck_assert_ptr_null(direct64(&set, b, false));
 	munmap(b, 4 * pg);
 	/* the same file, privately */
 	a = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ck_assert_ptr_ne(a, MAP_FAILED);
-	proc_mem_req_init(&r, &o);
-	r.shm = &set;
-	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, false));
+	ck_assert_ptr_null(direct64(&set, a, false));
 	munmap(a, 4 * pg);
 	/* no set: never */
 	a = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	proc_mem_req_init(&r, &o);
-	ck_assert_ptr_null(proc_mem_req_direct(&r, (uint64_t)(uintptr_t)a, 64, false));
+	ck_assert_ptr_null(direct64(NULL, a, false));
 	munmap(a, 4 * pg);
 	close(fd);
 	shm_clear(&set);
