@@ -197,6 +197,7 @@ struct worker {
 	struct run *run;
 	int tid;
 	struct uacce_zip *z;		/* device configurations */
+	bool shared;			/* SVA: its buffers shared with the device */
 	struct hisi_q *hq;		/* ZB_HISI1 */
 	uint64_t in, out, end;
 	int err;
@@ -380,7 +381,7 @@ static int dev_submit(struct worker *w, struct dev_slot *s, int slot, uint64_t i
 
 	if (len > cap)
 		return -E2BIG;
-	if (s[slot].in) {	/* non-SVA: the device sees only the SS */
+	if (s[slot].in) {	/* non-SVA: the device sees only the SS; SVA: shared */
 		memcpy(s[slot].in, src, len);
 		src = s[slot].in;
 	}
@@ -390,10 +391,15 @@ static int dev_submit(struct worker *w, struct dev_slot *s, int slot, uint64_t i
 
 static int dev_alloc(struct worker *w, struct dev_slot *s, int depth, size_t cap)
 {
+	/* SVA with heap buffers: the corpus itself is the source (any memory
+	 * will do, the daemon copies it through the kernel); shared: the input
+	 * copied into the shared buffer first, as such a client does (timed) */
+	bool copy_in = !uacce_zip_is_sva(w->z) || w->shared;
+
 	for (int k = 0; k < depth; k++) {
-		s[k].in = uacce_zip_is_sva(w->z) ? NULL : uacce_zip_alloc(w->z, cap);
+		s[k].in = copy_in ? uacce_zip_alloc(w->z, cap) : NULL;
 		s[k].out = uacce_zip_alloc(w->z, cap);
-		if ((!uacce_zip_is_sva(w->z) && !s[k].in) || !s[k].out)
+		if ((copy_in && !s[k].in) || !s[k].out)
 			return -ENOMEM;
 	}
 	return 0;
@@ -644,7 +650,7 @@ static int open_queues(struct run *run, struct worker *w, const char *dev)
 		 * that wants its speed allocates them (else the kernel copies
 		 * each one through /proc/<pid>/mem) */
 		if (uacce_zip_is_sva(w[t].z) && !run->o->sva_heap)
-			uacce_zip_share(w[t].z, ss);
+			w[t].shared = uacce_zip_share(w[t].z, ss) == 0;
 	}
 	return 0;
 }
