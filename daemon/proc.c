@@ -490,6 +490,7 @@ struct procmap_query_arg {		/* struct procmap_query, linux/fs.h (6.11) */
 #define PMQ_READABLE		0x01
 #define PMQ_WRITABLE		0x02
 #define PMQ_SHARED		0x08
+_Static_assert(PMQ_SHARED == UACCE_MEM_SPAN_SHARED, "span flags are PROCMAP_QUERY's");
 
 /* -1 unknown, 0 no (older kernel), 1 yes */
 static int have_procmap_query = -1;
@@ -786,6 +787,14 @@ int proc_mem_check(struct uacce_owner *o, uint64_t uaddr, size_t len, bool write
 	return proc_mem_req_check(&r, &rg, 1);
 }
 
+/* after cover(): the daemon's address of [uaddr, uaddr + len) in r->shm, or NULL */
+static void *direct_covered(struct uacce_mem_req *r, uint64_t uaddr, size_t len)
+{
+	const struct uacce_mem_span *sp = r->shm ? span_at(r, uaddr) : NULL;
+
+	return sp ? shm_direct(r->shm, sp, uaddr, len) : NULL;
+}
+
 /* one owner-memory transfer of a request: checked against the mappings
  * the request collected, then pread/pwrite on the owner's /proc/pid/mem */
 static int mem_req_io(struct uacce_mem_req *r, uint64_t uaddr, char *buf, size_t len, bool write)
@@ -799,9 +808,8 @@ static int mem_req_io(struct uacce_mem_req *r, uint64_t uaddr, char *buf, size_t
 		return -EFAULT;
 	if (len && (err = cover(r, uaddr, uaddr + len, need)))
 		return err;
-	if (len && r->shm) {
-		const struct uacce_mem_span *sp = span_at(r, uaddr);
-		void *p = sp ? shm_direct(r->shm, sp, uaddr, len) : NULL;
+	if (len) {
+		void *p = direct_covered(r, uaddr, len);
 
 		if (p) {	/* the owner's shared memfd, mapped here too */
 			if (write)
@@ -824,13 +832,11 @@ static int mem_req_io(struct uacce_mem_req *r, uint64_t uaddr, char *buf, size_t
 void *proc_mem_req_direct(struct uacce_mem_req *r, uint64_t uaddr, size_t len, bool write)
 {
 	struct uacce_owner *o = r->owner;
-	const struct uacce_mem_span *sp;
 
 	if (!r->shm || !len || o->memfd < 0 || range_ok(o, uaddr, len) ||
 	    cover(r, uaddr, uaddr + len, PMQ_READABLE | (write ? PMQ_WRITABLE : 0)))
 		return NULL;
-	sp = span_at(r, uaddr);
-	return sp ? shm_direct(r->shm, sp, uaddr, len) : NULL;
+	return direct_covered(r, uaddr, len);
 }
 
 int proc_mem_req_read(struct uacce_mem_req *r, uint64_t uaddr, void *buf, size_t len)

@@ -12,8 +12,6 @@
 
 #include "shm.h"
 
-#define SPAN_SHARED	0x08	/* PMQ_SHARED of proc.c: a MAP_SHARED mapping */
-
 /* fd's file, when shm_add may take it: 0 and *st, or -EINVAL */
 static int probe(int fd, struct stat *st)
 {
@@ -90,7 +88,7 @@ void *shm_direct(struct uq_shm_set *s, const struct uacce_mem_span *sp, uint64_t
 	unsigned n;
 	uint64_t off;
 
-	if (!s || !sp->ino || !(sp->flags & SPAN_SHARED) || uaddr < sp->start ||
+	if (!s || !sp->ino || !(sp->flags & UACCE_MEM_SPAN_SHARED) || uaddr < sp->start ||
 	    uaddr > sp->end || len > sp->end - uaddr)
 		return NULL;
 	n = __atomic_load_n(&s->n, __ATOMIC_ACQUIRE);

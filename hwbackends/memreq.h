@@ -20,10 +20,11 @@
 #include <stdint.h>
 
 #define UACCE_MEM_SPANS	8
+#define UACCE_MEM_SPAN_SHARED	0x08	/* a MAP_SHARED mapping */
 
 struct uacce_mem_span {
 	uint64_t start, end;	/* [start, end) of one mapping */
-	uint64_t flags;		/* readable 1, writable 2, shared 8 */
+	uint64_t flags;		/* readable 1, writable 2, UACCE_MEM_SPAN_SHARED */
 	uint64_t pgoff;		/* the file offset of start (file mappings) */
 	uint64_t ino;		/* the file's inode, 0: anonymous */
 	uint64_t dev;		/* its device (makedev), with ino */
