@@ -1216,6 +1216,7 @@ static int hand_out_locked(struct uacce_queue *q, int type, uint64_t len, int *f
 		*fd = fcntl(q->qfrs[type]->fd, F_DUPFD_CLOEXEC, 0);
 		if (*fd < 0)
 			return -errno;
+		region_handed_out(q->qfrs[type]);
 	}
 	if (type != UACCE_QFRT_SS) {
 		q->charged += len;
@@ -1540,7 +1541,7 @@ int core_queues(struct uacce_core *c, struct core_queue_stat **out, int *n)
 		s->state = q->state;
 		memcpy(s->mapped, q->mapped, sizeof(s->mapped));
 		s->has_ss = ss != NULL;
-		s->ss_shared = ss && ss->refs > 1;
+		s->ss_shared = ss && __atomic_load_n(&ss->refs, __ATOMIC_RELAXED) > 1;
 		s->bytes = q->charged + shm_bytes(&q->shm) + (ss ? ss->size : 0);
 		s->shm_files = q->shm.n;
 		s->direct = __atomic_load_n(&q->shm.direct, __ATOMIC_RELAXED);

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -12,6 +14,69 @@
 
 static uint64_t region_serial;
 
+/*
+ * Regions no client ever got, kept for the next queue: a queue's open and
+ * release then cost no memfd_create, ftruncate, seal, mmap, munmap and
+ * close (a probe that opens and closes, a lifecycle without a map).  Only
+ * the daemon and its backends ever held such a memfd, so its zeroed pages
+ * tell the next queue nothing; a region handed out is never kept (the
+ * client may hold its fd or mapping for ever).
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct uacce_region *head;
+	unsigned n;
+	size_t bytes;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct uacce_region *pool_take(size_t size)
+{
+	struct uacce_region *r, **pp;
+
+	pthread_mutex_lock(&pool.lock);
+	for (pp = &pool.head; (r = *pp) && r->size != size; pp = &r->pool_next)
+		;
+	if (r) {
+		*pp = r->pool_next;
+		pool.n--;
+		pool.bytes -= r->size;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return r;
+}
+
+/* true: r is the pool's now */
+static bool pool_keep(struct uacce_region *r)
+{
+	bool kept = false;
+
+	if (r->handed_out || r->fd < 0 || r->size > REGION_POOL_BYTES)
+		return false;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.bytes + r->size <= REGION_POOL_BYTES) {
+		r->pool_next = pool.head;
+		pool.head = r;
+		pool.n++;
+		pool.bytes += r->size;
+		kept = true;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return kept;
+}
+
+void region_pool_stats(unsigned *n, size_t *bytes)
+{
+	pthread_mutex_lock(&pool.lock);
+	*n = pool.n;
+	*bytes = pool.bytes;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+void region_handed_out(struct uacce_region *r)
+{
+	__atomic_store_n(&r->handed_out, true, __ATOMIC_RELAXED);
+}
+
 int region_create(int type, size_t size, const char *name, struct uacce_region **out)
 {
 	struct uacce_region *r;
@@ -19,6 +84,17 @@ int region_create(int type, size_t size, const char *name, struct uacce_region *
 
 	if (size == 0)
 		return -EINVAL;
+	r = pool_take(size);
+	if (r) {	/* zeroed when it was kept */
+		r->serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELAXED);
+		r->refs = 1;
+		r->type = type;
+		r->uaddr = 0;
+		r->acct_gen = 0;
+		r->pool_next = NULL;
+		*out = r;
+		return 0;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -109,20 +185,27 @@ int region_adopt(int type, int fd, size_t size, uint64_t uaddr, uint64_t serial,
 	r->size = size;
 	r->fd = fd;
 	r->uaddr = uaddr;
+	r->handed_out = true;	/* the predecessor's: its clients may hold it */
 	*out = r;
 	return 0;
 }
 
 struct uacce_region *region_get(struct uacce_region *r)
 {
-	r->refs++;
+	__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
 	return r;
 }
 
 void region_put(struct uacce_region *r)
 {
-	if (!r || --r->refs > 0)
+	if (!r || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	if (!__atomic_load_n(&r->handed_out, __ATOMIC_RELAXED) && r->fd >= 0 &&
+	    r->size <= REGION_POOL_BYTES) {
+		memset(r->map, 0, r->size);
+		if (pool_keep(r))
+			return;
+	}
 	munmap(r->map, r->size);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -138,5 +221,7 @@ void *uacce_region_translate(const struct uacce_region *r, uint64_t uaddr, uint6
 	return (char *)r->map + (uaddr - base);
 }
 
+struct uacce_region *uacce_region_hold(struct uacce_region *r) { return region_get(r); }
+void uacce_region_drop(struct uacce_region *r) { region_put(r); }
 void *uacce_region_map(const struct uacce_region *r) { return r->map; }
 size_t uacce_region_size(const struct uacce_region *r) { return r->size; }
