@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -132,44 +134,175 @@ static int make_dirs(const char *rundir, struct uacce_dev *d)
  * and renaming it over the old one costs a file system a new inode and the
  * old one's truncation each time (ext4: a data flush on rename and a block
  * discard, about a millisecond).  Instead each value the count takes gets
- * its own file once, <rundir>/.avail/<node>/<n>, and the attribute becomes
- * a hard link to it: link(2) to a temporary name, rename(2) over the
- * attribute.  A reader still sees the old or the new value, never a part,
- * and no inode is created or freed after the first time of each value.
+ * its own file once, under <rundir>/.avail/<node>/, and a change is one
+ * renameat2(RENAME_EXCHANGE) of that file with the attribute: the value's
+ * file becomes the attribute and the old value's file takes its name (the
+ * table below says which name holds which value).  A reader sees the old
+ * or the new value, never a part, and no inode is created or freed after
+ * the first time of each value.  Where the file system has no exchange,
+ * the attribute becomes a hard link to the value's file (link(2) to a
+ * temporary name, rename(2) over the attribute: two calls).
+ *
+ * The names of a process's files are its own: its first change of a
+ * device's count empties the device's directory (a predecessor's names
+ * hold values this process does not know).
  */
-static int swap_in_value(const char *rundir, struct uacce_dev *d, int n)
+struct avail {
+	struct avail *next;
+	const struct uacce_dev *d;
+	int *where;		/* where[v]: the name (a number) of v's file; -1: none */
+	int nv;			/* where[]'s size */
+	int cur;		/* the attribute's value; -1: not known */
+	int next_name;
+	bool no_exchange;	/* the file system refused RENAME_EXCHANGE */
+};
+
+static pthread_mutex_t avail_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct avail *avails;
+
+/* the files under <rundir>/.avail/<node>/ (the directory stays) */
+static void remove_value_files(const char *rundir, struct uacce_dev *d)
 {
-	char val[512], tmp[512], path[512];
-	int err;
+	char path[512];
+	struct dirent *de;
+	DIR *dir;
 
-	snprintf(val, sizeof(val), "%s/" AVAIL_DIR "/%s/%d", rundir, ud_name(d), n);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.available_instances.tmp", rundir, ud_name(d));
-	snprintf(path, sizeof(path), "%s/class/%s/available_instances", rundir, ud_name(d));
-	for (int tries = 0; link(val, tmp) < 0; tries++) {
-		char buf[32], vtmp[512];
+	snprintf(path, sizeof(path), "%s/" AVAIL_DIR "/%s", rundir, ud_name(d));
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		char f[800];
 
-		err = -errno;
-		if (tries >= 2)
-			return err;
-		if (err == -EEXIST) {		/* left over by a failure */
-			unlink(tmp);
+		if (de->d_name[0] == '.')
 			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+		unlink(f);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/* d's table, made (and d's old value files removed) on first use; avail_lock */
+static struct avail *avail_of(const char *rundir, struct uacce_dev *d)
+{
+	struct avail *a;
+
+	for (a = avails; a; a = a->next)
+		if (a->d == d)
+			return a;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->d = d;
+	a->cur = -1;
+	remove_value_files(rundir, d);
+	a->next = avails;
+	avails = a;
+	return a;
+}
+
+static void avail_forget(const struct uacce_dev *d)
+{
+	pthread_mutex_lock(&avail_lock);
+	for (struct avail **pp = &avails; *pp; pp = &(*pp)->next) {
+		struct avail *a = *pp;
+
+		if (a->d == d) {
+			*pp = a->next;
+			free(a->where);
+			free(a);
+			break;
 		}
-		if (err != -ENOENT)
-			return err;
-		/* this value's first time: its file, itself written atomically */
+	}
+	pthread_mutex_unlock(&avail_lock);
+}
+
+/* the name of a file that holds n (written the first time); -errno */
+static int value_file(const char *rundir, struct uacce_dev *d, struct avail *a, int n,
+		      char *val, size_t len)
+{
+	if (n >= a->nv) {
+		int nv = n + 16, *w = realloc(a->where, (size_t)nv * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		for (int i = a->nv; i < nv; i++)
+			w[i] = -1;
+		a->where = w;
+		a->nv = nv;
+	}
+	if (a->where[n] < 0) {
+		char buf[32], vtmp[512];
+		int err, name = a->next_name;
+
 		snprintf(buf, sizeof(buf), "%d\n", n);
+		snprintf(val, len, "%s/" AVAIL_DIR "/%s/%d", rundir, ud_name(d), name);
 		snprintf(vtmp, sizeof(vtmp), "%s/.%s.avail.tmp", rundir, ud_name(d));
 		err = atomic_write_file(vtmp, val, buf, strlen(buf), 0444);
 		if (err)
 			return err;
+		a->next_name++;
+		a->where[n] = name;
+	}
+	snprintf(val, len, "%s/" AVAIL_DIR "/%s/%d", rundir, ud_name(d), a->where[n]);
+	return 0;
+}
+
+static int swap_in_locked(const char *rundir, struct uacce_dev *d, struct avail *a, int n)
+{
+	char val[512], tmp[512], path[512];
+	int err;
+
+	if (n < 0)
+		return -EINVAL;
+	if (n == a->cur)
+		return 0;
+	err = value_file(rundir, d, a, n, val, sizeof(val));
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/class/%s/available_instances", rundir, ud_name(d));
+	if (a->cur >= 0 && !a->no_exchange) {
+		if (renameat2(AT_FDCWD, val, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+			/* val's name holds the old value now */
+			a->where[a->cur] = a->where[n];
+			a->where[n] = -1;
+			a->cur = n;
+			return 0;
+		}
+		if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+			a->no_exchange = true;
+		/* else (the attribute gone: ENOENT): linked anew below */
+	}
+	/* the attribute becomes a second name of val's file */
+	snprintf(tmp, sizeof(tmp), "%s/.%s.available_instances.tmp", rundir, ud_name(d));
+	for (int tries = 0; link(val, tmp) < 0; tries++) {
+		err = -errno;
+		if (tries >= 2 || err != -EEXIST)
+			return err;
+		unlink(tmp);	/* left over by a failure */
 	}
 	if (rename(tmp, path) < 0) {
 		err = -errno;
 		unlink(tmp);
+		a->cur = -1;
 		return err;
 	}
+	/* val's name holds n as well: kept for n (the exchange moves the other one) */
+	a->cur = n;
 	return 0;
+}
+
+static int swap_in_value(const char *rundir, struct uacce_dev *d, int n)
+{
+	struct avail *a;
+	int err;
+
+	pthread_mutex_lock(&avail_lock);
+	a = avail_of(rundir, d);
+	err = a ? swap_in_locked(rundir, d, a, n) : -ENOMEM;
+	if (err && a)
+		a->cur = -1;	/* unknown: the next change links anew */
+	pthread_mutex_unlock(&avail_lock);
+	return err;
 }
 
 /* the 2019 v4 set: id, qfrs_offset, numa_distance, node_id */
@@ -271,21 +404,10 @@ void attrs_update_instances(const char *rundir, struct uacce_dev *d)
 static void remove_values(const char *rundir, struct uacce_dev *d)
 {
 	char path[512];
-	struct dirent *de;
-	DIR *dir;
 
+	avail_forget(d);
+	remove_value_files(rundir, d);
 	snprintf(path, sizeof(path), "%s/" AVAIL_DIR "/%s", rundir, ud_name(d));
-	dir = opendir(path);
-	while (dir && (de = readdir(dir))) {
-		char f[800];
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
-		unlink(f);
-	}
-	if (dir)
-		closedir(dir);
 	rmdir(path);
 	snprintf(path, sizeof(path), "%s/" AVAIL_DIR, rundir);
 	rmdir(path);

@@ -8,8 +8,8 @@
  *
  * Values are current when read: a value that changes (available_instances)
  * is rewritten, atomically, in the same critical section as the change
- * (available_instances: a hard link swapped to one of the per-value files
- * under <runtime-dir>/.avail/<node>/, see attrs.c).
+ * (available_instances: exchanged with one of the per-value files under
+ * <runtime-dir>/.avail/<node>/, see attrs.c).
  */
 #ifndef UACCED_ATTRS_H
 #define UACCED_ATTRS_H
@@ -18,11 +18,11 @@
 
 struct uacce_dev;
 
-/* <runtime-dir>/.avail/<node>/<n>: available_instances' value files */
+/* <runtime-dir>/.avail/<node>/: available_instances' value files */
 #define AVAIL_DIR ".avail"
 
 int attrs_publish(const char *rundir, struct uacce_dev *d);
-/* swap in available_instances' new value (atomically: link + rename) */
+/* swap in available_instances' new value (atomically: one renameat2 exchange) */
 void attrs_update_instances(const char *rundir, struct uacce_dev *d);
 /*
  * "dev" once the frontend published the node: its device number (CUSE:
