@@ -196,13 +196,11 @@ UACCE_EXPORT int uacce_dev_path(const char *dev, char *buf, size_t len)
 	return 0;
 }
 
-static int parse_qfrs(struct uacce_q *q)
+static int parse_qfrs(struct uacce_q *q, const char *buf)
 {
-	char buf[256], *p, *end;
+	const char *p = buf;
+	char *end;
 
-	if (uacce_dev_attr(q->dev, "qfrs_offset", buf, sizeof(buf)) < 0)
-		return -ENODEV;
-	p = buf;
 	for (int t = 0; t < UACCE_QFRT_NR; t++) {
 		errno = 0;
 		q->qfr_off[t] = strtoull(p, &end, 10);
@@ -235,11 +233,13 @@ static int read_size(const struct uacce_q *q, const char *attr, uint64_t *out)
  */
 static int read_layout(struct uacce_q *q)
 {
-	char buf[8];
+	char buf[256];
 	int r = uacce_dev_attr(q->dev, "qfrs_offset", buf, sizeof(buf));
 
-	if (r >= 0 || r != -ENOENT)
-		return parse_qfrs(q);
+	if (r >= 0)
+		return parse_qfrs(q, buf);
+	if (r != -ENOENT)
+		return -ENODEV;
 	q->mainline = true;
 	r = read_size(q, "region_mmio_size", &q->ml_size[UACCE_QFRT_MMIO]);
 	return r ?: read_size(q, "region_dus_size", &q->ml_size[UACCE_QFRT_DUS]);
