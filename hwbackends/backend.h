@@ -317,6 +317,14 @@ size_t uacce_region_size(const struct uacce_region *r);
  * or NULL when it does not lie wholly inside the mapped region.
  */
 void *uacce_region_translate(const struct uacce_region *r, uint64_t uaddr, uint64_t len);
+/*
+ * Keep r (its memory and the daemon's mapping of it) past the queue's
+ * release, till the matching uacce_region_drop: for a backend thread that
+ * may still be in a futex wait on a word of it when the queue goes.  Any
+ * thread, no lock needed.
+ */
+struct uacce_region *uacce_region_hold(struct uacce_region *r);
+void uacce_region_drop(struct uacce_region *r);
 
 /* --- helpers for backend threads ------------------------------------------ */
 

@@ -167,18 +167,72 @@ static int run_once(struct soft_q *sq)
 }
 
 /*
- * Serve sq until it is stopped.  No spin and no short sleeps before its
- * first request: a queue just started may never get one (a lifecycle's
- * open, START, close), and libuacce kicks the futex when it finds the
- * worker asleep; a client that never kicks waits at most 1 ms for its
- * first request to be seen (then the idle policy above applies).
+ * The per-queue workers' threads.  A thread whose queue stops says so
+ * (sq->worker_done, under threads.lock: stop_queue waits for it, then the
+ * queue may go) and waits, one of at most IDLE_THREADS, for the next queue
+ * to start; beyond them it exits.  Every thread is detached and owns its
+ * struct soft_thread; an idle one is reachable from threads.idle.
+ *
+ * A stop need not wait for a thread that is not touching its queue: one
+ * given the queue but not yet running (W_ASSIGNED), or asleep in a timed
+ * futex wait on the queue's wake word (W_WAIT).  The stop takes the queue
+ * from it (W_STOLEN, a compare-and-swap with the thread's own move back to
+ * W_RUN) and returns at once; the thread, when it wakes, finds the queue
+ * gone and touches nothing of it.  The region of the wake word is held by
+ * the thread (t->held) till then: its futex wait never outlives the
+ * memory, and the memory is never another queue's meanwhile.  A thread
+ * running its queue (W_RUN: processing, spinning, or parked without a
+ * timeout) is waited for, as before.
  */
-static void worker(struct soft_q *sq)
+#define IDLE_THREADS	8
+
+enum { W_IDLE, W_ASSIGNED, W_RUN, W_WAIT, W_STOLEN };
+
+struct soft_thread {
+	struct list link;		/* threads.idle, while idle */
+	pthread_cond_t cond;		/* sq was given */
+	struct soft_q *sq;		/* its queue; threads.lock */
+	int wstate;			/* atomic: W_* */
+	struct uacce_region *held;	/* the region of sq's wake word; the thread's */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done;		/* a worker_done became true */
+	struct list idle;		/* soft_thread.link */
+	int nidle;
+} threads = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+	.idle = { &threads.idle, &threads.idle },
+};
+
+/* W_RUN again after W_WAIT or W_ASSIGNED; false: the queue was taken (W_STOLEN) */
+static bool claim(struct soft_thread *t, int from)
 {
-	const struct soft_personality *p = sq->dev->pers;
-	uint32_t *sleeping, *wake = p->wake_word(sq, &sleeping);
+	return __atomic_compare_exchange_n(&t->wstate, &from, W_RUN, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Serve sq until it is stopped; true if a stop took it while the thread
+ * slept (then nothing of sq may be touched any more).  No spin and no
+ * short sleeps before its first request: a queue just started may never
+ * get one (a lifecycle's open, START, close), and libuacce kicks the futex
+ * when it finds the worker asleep; a client that never kicks waits at most
+ * 1 ms for its first request to be seen (then the idle policy above
+ * applies).
+ */
+static bool worker(struct soft_thread *t, struct soft_q *sq)
+{
+	const struct soft_personality *p;
+	uint32_t *sleeping, *wake;
 	uint64_t last = now_ns() - 1000000ULL;
 
+	if (!claim(t, W_ASSIGNED))
+		return true;
+	p = sq->dev->pers;
+	wake = p->wake_word(sq, &sleeping);
 	while (!__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t idle;
 		uint32_t seen;
@@ -198,39 +252,23 @@ static void worker(struct soft_q *sq)
 		park_now = idle >= PARK_NS && !p->kickless;
 		if (park_now)
 			park(sq);
-		if (!p->pending(sq) && !__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE))
-			futex_wait(wake, seen, park_now ? 0 : idle_timeout_ns(idle, p->kickless));
+		if (!p->pending(sq) && !__atomic_load_n(&sq->stop, __ATOMIC_ACQUIRE)) {
+			if (park_now || !t->held) {
+				futex_wait(wake, seen, park_now ? 0 : idle_timeout_ns(idle, p->kickless));
+			} else {
+				/* from here till claim(): a stop may take sq */
+				__atomic_store_n(&t->wstate, W_WAIT, __ATOMIC_SEQ_CST);
+				futex_wait(wake, seen, idle_timeout_ns(idle, p->kickless));
+				if (!claim(t, W_WAIT))
+					return true;
+			}
+		}
 		if (park_now)
 			unpark(sq);
 		__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
 	}
+	return false;
 }
-
-/*
- * The per-queue workers' threads.  A thread whose queue stops says so
- * (sq->worker_done, under threads.lock: stop_queue waits for it, then the
- * queue may go) and waits, one of at most IDLE_THREADS, for the next queue
- * to start; beyond them it exits.  Every thread is detached and owns its
- * struct soft_thread; an idle one is reachable from threads.idle.
- */
-#define IDLE_THREADS	8
-
-struct soft_thread {
-	struct list link;		/* threads.idle, while idle */
-	pthread_cond_t cond;		/* sq was given */
-	struct soft_q *sq;		/* its queue; threads.lock */
-};
-
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t done;		/* a worker_done became true */
-	struct list idle;		/* soft_thread.link */
-	int nidle;
-} threads = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
-	.idle = { &threads.idle, &threads.idle },
-};
 
 static void *thread_main(void *arg)
 {
@@ -239,13 +277,26 @@ static void *thread_main(void *arg)
 	pthread_mutex_lock(&threads.lock);
 	for (;;) {
 		struct soft_q *sq = t->sq;
+		struct uacce_region *held;
+		bool taken;
 
 		pthread_mutex_unlock(&threads.lock);
-		worker(sq);
+		taken = worker(t, sq);
 		pthread_mutex_lock(&threads.lock);
+		if (!taken) {
+			sq->worker_done = true;	/* sq is not touched from here on */
+			sq->thread = NULL;
+			pthread_cond_broadcast(&threads.done);
+		}
 		t->sq = NULL;
-		sq->worker_done = true;	/* sq is not touched from here on */
-		pthread_cond_broadcast(&threads.done);
+		held = t->held;
+		t->held = NULL;
+		__atomic_store_n(&t->wstate, W_IDLE, __ATOMIC_RELAXED);
+		if (held) {	/* the last hold may free or pool the region: not under the lock */
+			pthread_mutex_unlock(&threads.lock);
+			uacce_region_drop(held);
+			pthread_mutex_lock(&threads.lock);
+		}
 		if (threads.nidle >= IDLE_THREADS)
 			break;
 		list_add_tail(&threads.idle, &t->link);
@@ -259,14 +310,31 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* the queue's region that holds p (the wake word), or NULL */
+static struct uacce_region *region_holding(struct soft_q *sq, const void *p)
+{
+	for (int type = 0; type < UACCE_QFRT_NR; type++) {
+		struct uacce_region *r = uacce_hwq_region(sq->q, type);
+		const char *m = r ? uacce_region_map(r) : NULL;
+
+		if (m && (const char *)p >= m && (const char *)p < m + uacce_region_size(r))
+			return r;
+	}
+	return NULL;
+}
+
 /* a thread for sq's worker: an idle one, or a new one; -errno */
 static int worker_start(struct soft_q *sq)
 {
+	uint32_t *sleeping, *wake = sq->dev->pers->wake_word(sq, &sleeping);
+	struct uacce_region *held = region_holding(sq, wake);
 	struct soft_thread *t = NULL;
 	pthread_attr_t attr;
 	pthread_t th;
 	int err;
 
+	if (held)
+		uacce_region_hold(held);
 	pthread_mutex_lock(&threads.lock);
 	sq->worker_done = false;
 	if (!list_empty(&threads.idle)) {
@@ -274,35 +342,98 @@ static int worker_start(struct soft_q *sq)
 		list_del(&t->link);
 		threads.nidle--;
 		t->sq = sq;
+		t->held = held;
+		__atomic_store_n(&t->wstate, W_ASSIGNED, __ATOMIC_RELEASE);
+		sq->thread = t;
 		pthread_cond_signal(&t->cond);
 	}
 	pthread_mutex_unlock(&threads.lock);
 	if (t)
 		return 0;
 	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
+	if (!t) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	list_init(&t->link);
 	pthread_cond_init(&t->cond, NULL);
 	t->sq = sq;
+	t->held = held;
+	t->wstate = W_ASSIGNED;
+	pthread_mutex_lock(&threads.lock);
+	sq->thread = t;
+	pthread_mutex_unlock(&threads.lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&th, &attr, thread_main, t);
+	err = -pthread_create(&th, &attr, thread_main, t);
 	pthread_attr_destroy(&attr);
-	if (err) {
-		pthread_cond_destroy(&t->cond);
-		free(t);
-		return -err;
-	}
-	return 0;
+	if (!err)
+		return 0;
+	pthread_cond_destroy(&t->cond);
+	free(t);
+fail:
+	pthread_mutex_lock(&threads.lock);
+	sq->thread = NULL;
+	sq->worker_done = true;
+	pthread_mutex_unlock(&threads.lock);
+	if (held)
+		uacce_region_drop(held);
+	return err;
 }
 
-/* sq->stop is set and its worker woken: wait until its thread left it */
+/* sq->stop is set and its worker woken: take sq from a thread that is not touching it */
+static bool worker_take(struct soft_q *sq)
+{
+	bool taken = false;
+
+	pthread_mutex_lock(&threads.lock);
+	if (sq->worker_done) {
+		taken = true;
+	} else if (sq->thread) {
+		int from = W_WAIT;
+
+		taken = __atomic_compare_exchange_n(&sq->thread->wstate, &from, W_STOLEN, false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		from = W_ASSIGNED;
+		taken = taken || __atomic_compare_exchange_n(&sq->thread->wstate, &from, W_STOLEN,
+							     false, __ATOMIC_ACQ_REL,
+							     __ATOMIC_ACQUIRE);
+		if (taken) {
+			sq->thread = NULL;
+			sq->worker_done = true;
+		}
+	}
+	pthread_mutex_unlock(&threads.lock);
+	return taken;
+}
+
+/*
+ * sq->stop is set and its worker woken: wait until its thread left it.
+ * Woken again every WAIT_REWAKE_MS: a worker that began its futex wait
+ * after the first wake, on a word its client has set back meanwhile, would
+ * sleep on (a parked one without a timeout).
+ */
+#define WAIT_REWAKE_MS	10
+
 static void worker_wait(struct soft_q *sq)
 {
 	pthread_mutex_lock(&threads.lock);
-	while (!sq->worker_done)
-		pthread_cond_wait(&threads.done, &threads.lock);
+	while (!sq->worker_done) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += WAIT_REWAKE_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&threads.done, &threads.lock, &until) == ETIMEDOUT &&
+		    !sq->worker_done) {
+			pthread_mutex_unlock(&threads.lock);
+			wake_worker(sq);
+			pthread_mutex_lock(&threads.lock);
+		}
+	}
 	pthread_mutex_unlock(&threads.lock);
 }
 
@@ -550,6 +681,7 @@ static void halt(struct soft_q *sq, bool cancel)
 		sq->running = false;
 	} else {
 		int none = 0;
+		bool taken;
 
 		/* a suspend never undoes a cancel that came first */
 		if (cancel)
@@ -557,8 +689,11 @@ static void halt(struct soft_q *sq, bool cancel)
 		else
 			__atomic_compare_exchange_n(&sq->stop, &none, SOFT_STOP_PAUSE, false,
 						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		/* taken from a thread that sleeps, or waited for; woken either way */
+		taken = worker_take(sq);
 		wake_worker(sq);
-		worker_wait(sq);
+		if (!taken)
+			worker_wait(sq);
 		sq->running = false;
 		/* a suspend keeps them: the queue serves on with them (resume,
 		 * or a successor that adopts the engine's state) */

@@ -24,6 +24,7 @@
 
 struct soft_dev;
 struct soft_q;
+struct soft_thread;
 
 /* A personality: the device model behind an "api". */
 struct soft_personality {
@@ -153,6 +154,7 @@ struct soft_q {
 	bool running;			/* worker exists; the queue's lock */
 	bool suspended;			/* suspend_queue, not resumed; the queue's lock */
 	bool worker_done;		/* its thread left it (soft.c's threads.lock) */
+	struct soft_thread *thread;	/* the thread serving it (threads.lock) */
 	int stop;			/* atomic: worker must exit */
 	int updated;			/* atomic: news for poll() */
 	/*
