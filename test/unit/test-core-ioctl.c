@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "core-fixture.h"
+#include <dirent.h>
 
 START_TEST(test_start)
 {
@@ -55,6 +56,45 @@ START_TEST(test_put_q_then_start)
 }
 END_TEST
 
+static int threads_now(void)
+{
+	struct dirent *de;
+	DIR *dir = opendir("/proc/self/task");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	while ((de = readdir(dir)))
+		n += de->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Open, START, PUT_Q, release, over and over, the worker asleep or not at
+ * the stop: every stop leaves the queue for good (ASan: no use of a freed
+ * queue by a thread it was taken from), and the threads are reused
+ */
+START_TEST(test_lifecycles_reuse_threads)
+{
+	struct uacce_dev *d = mkdev(fx_core, "dummy_v2", false, 2, 1);
+	int base = threads_now();
+
+	for (int i = 0; i < 300; i++) {
+		struct uacce_queue *q = open_me(d);
+
+		start_as(q, me());
+		if (i % 3 == 0)
+			usleep(500);
+		ck_assert_int_eq(ioc(q, me(), UACCE_CMD_PUT_Q), 0);
+		uq_release(q);
+	}
+	usleep(100000);
+	/* at most IDLE_THREADS (8) idle workers stay; the scanner may exist */
+	ck_assert_int_le(threads_now(), base + 9);
+	ck_assert_int_eq(ud_available_instances(d), 2);
+}
+END_TEST
+
 START_TEST(test_unknown_ioctl)
 {
 	struct uacce_core *c = fx_core;
@@ -100,6 +140,7 @@ TCase *tc_ioctl(void)
 	tcase_add_checked_fixture(tc, fx_core_setup, fx_core_teardown);
 	tcase_add_test(tc, test_start);
 	tcase_add_test(tc, test_put_q_then_start);
+	tcase_add_test(tc, test_lifecycles_reuse_threads);
 	tcase_add_test(tc, test_unknown_ioctl);
 	tcase_add_test(tc, test_flush_ioctl);
 	return tc;

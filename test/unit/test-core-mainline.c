@@ -8,6 +8,17 @@
  */
 #define _GNU_SOURCE
 #include "core-fixture.h"
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+static bool all_zero_64(const char *p)
+{
+	for (int i = 0; i < 64; i++)
+		if (p[i])
+			return false;
+	return true;
+}
 #include "uacce_ml.h"
 
 /* uq_mmap + mmap of the fd, as libuacce does for UB_MMAP; *type: the region */
@@ -113,6 +124,56 @@ START_TEST(test_ml_restart_copies)
 		fill(src, sizeof(src), (unsigned)round + 1);
 		memset(dst, 0, sizeof(dst));
 		ck_assert_uint_eq(do_copy(reg, src, dst, sizeof(src)), 0);
+		ck_assert_mem_eq(src, dst, sizeof(src));
+		ck_assert_int_eq(ioc(q, w, UACCE_ML_CMD_PUT_Q), 0);
+	}
+	munmap(reg, PAGE);
+	uq_release(q);
+}
+END_TEST
+
+/*
+ * PUT_Q returns with the device no longer serving the ring, whether the
+ * stop took the queue from a worker asleep (soft.c: W_WAIT) or waited for
+ * a busy one: a request written and kicked after it stays untouched till
+ * the next START_Q, which serves it
+ */
+START_TEST(test_ml_no_work_after_put_q)
+{
+	struct uacce_dev *d = mkdev_abi(fx_core, "dummy_v1", true, 1, 1, UACCE_ABI_MAINLINE);
+	struct uacce_caller w = me();
+	struct uacce_queue *q = open_me(d);
+	struct dummy_hw_queue_reg *reg = mmap_me(q, 0, PAGE, NULL);
+	struct dummy_wake *wk = (struct dummy_wake *)((char *)reg + DUMMY_WAKE_OFFSET);
+	char src[64], dst[64];
+	uint32_t tail = 0;
+
+	for (int round = 0; round < 12; round++) {
+		ck_assert_int_eq(ioc(q, w, UACCE_ML_CMD_START_Q), 0);
+		if (round % 2) {
+			usleep(3000);	/* the worker sleeps in its timed wait */
+		} else {		/* it has just served: spinning (SPIN_NS) */
+			fill(src, sizeof(src), 99);
+			submit(reg, src, dst, sizeof(src), NULL);
+			__atomic_add_fetch(&wk->wake, 1, __ATOMIC_SEQ_CST);
+			syscall(SYS_futex, &wk->wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+			tail = (tail + 1) % Q_BDS;
+			while (__atomic_load_n(&reg->tail, __ATOMIC_ACQUIRE) != tail)
+				;
+		}
+		ck_assert_int_eq(ioc(q, w, UACCE_ML_CMD_PUT_Q), 0);
+		fill(src, sizeof(src), (unsigned)round + 1);
+		memset(dst, 0, sizeof(dst));
+		submit(reg, src, dst, sizeof(src), NULL);
+		__atomic_add_fetch(&wk->wake, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &wk->wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+		usleep(20000);
+		ck_assert_uint_eq(__atomic_load_n(&reg->tail, __ATOMIC_ACQUIRE), tail);
+		ck_assert(all_zero_64(dst));
+		/* started again: served */
+		ck_assert_int_eq(ioc(q, w, UACCE_ML_CMD_START_Q), 0);
+		tail = (tail + 1) % Q_BDS;
+		ck_assert(wait_tail(reg, tail, 2000));
 		ck_assert_mem_eq(src, dst, sizeof(src));
 		ck_assert_int_eq(ioc(q, w, UACCE_ML_CMD_PUT_Q), 0);
 	}
@@ -351,6 +412,7 @@ TCase *tc_mainline(void)
 	tcase_add_test(tc, test_ml_cmd_kind);
 	tcase_add_test(tc, test_ml_start_put_restart);
 	tcase_add_test(tc, test_ml_restart_copies);
+	tcase_add_test(tc, test_ml_no_work_after_put_q);
 	tcase_add_test(tc, test_ml_regions_layout);
 	tcase_add_test(tc, test_ml_mmap_rules);
 	tcase_add_test(tc, test_ml_mmap_absent_region);

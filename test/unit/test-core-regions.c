@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include "core-fixture.h"
+#include "backend.h"
+#include "region.h"
 
 START_TEST(test_map_exact_size)
 {
@@ -289,6 +291,115 @@ START_TEST(test_unmap_forgets_device_address)
 }
 END_TEST
 
+/* the memfd's inode: the same file, or another */
+static ino_t region_ino(struct uacce_queue *q, int type)
+{
+	struct uacce_region *r = uacce_hwq_region(q, type);
+	struct stat st;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(fstat(r->fd, &st), 0);
+	return st.st_ino;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/*
+ * A queue that never handed a region out leaves its memfds to the next
+ * queue, zeroed, under new serials; one handed out is never seen again
+ */
+START_TEST(test_pool_reuses_unseen_regions)
+{
+	struct uacce_dev *d = mkdev(fx_core, "dummy_v2", false, 2, 1);
+	struct uacce_queue *q = open_me(d);
+	ino_t mmio = region_ino(q, UACCE_QFRT_MMIO), dus = region_ino(q, UACCE_QFRT_DUS);
+	uint64_t serial = uacce_hwq_region(q, UACCE_QFRT_MMIO)->serial;
+	char *m = uacce_region_map(uacce_hwq_region(q, UACCE_QFRT_MMIO));
+	unsigned n;
+	size_t bytes;
+	void *p;
+
+	memset(m + PAGE / 2, 0xa5, PAGE / 2);	/* what the device wrote */
+	uq_release(q);
+	region_pool_stats(&n, &bytes);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(bytes, 2 * PAGE);
+	q = open_me(d);
+	ck_assert_uint_eq(region_ino(q, UACCE_QFRT_MMIO) == mmio || region_ino(q, UACCE_QFRT_MMIO) == dus, 1);
+	ck_assert_uint_eq(region_ino(q, UACCE_QFRT_DUS) == mmio || region_ino(q, UACCE_QFRT_DUS) == dus, 1);
+	ck_assert_uint_ne(uacce_hwq_region(q, UACCE_QFRT_MMIO)->serial, serial);
+	ck_assert_uint_ne(uacce_hwq_region(q, UACCE_QFRT_DUS)->serial, serial);
+	region_pool_stats(&n, &bytes);
+	ck_assert_uint_eq(n, 0);
+	/* zeroed: nothing of the last queue's (the new one's register page aside) */
+	m = uacce_region_map(uacce_hwq_region(q, UACCE_QFRT_MMIO));
+	ck_assert(all_zero(m + PAGE / 2, PAGE / 2));
+	m = uacce_region_map(uacce_hwq_region(q, UACCE_QFRT_DUS));
+	ck_assert(all_zero(m + PAGE / 2, PAGE / 2));
+	/* the MMIO goes out: only the DUS comes back to the pool */
+	mmio = region_ino(q, UACCE_QFRT_MMIO);
+	dus = region_ino(q, UACCE_QFRT_DUS);
+	p = map_me(q, UACCE_QFRT_MMIO, PAGE);
+	munmap(p, PAGE);
+	uq_release(q);
+	region_pool_stats(&n, &bytes);
+	ck_assert_uint_eq(n, 1);
+	q = open_me(d);
+	ck_assert_uint_ne(region_ino(q, UACCE_QFRT_MMIO), mmio);
+	ck_assert_uint_ne(region_ino(q, UACCE_QFRT_DUS), mmio);
+	ck_assert_uint_eq(region_ino(q, UACCE_QFRT_MMIO) == dus || region_ino(q, UACCE_QFRT_DUS) == dus, 1);
+	uq_release(q);
+}
+END_TEST
+
+/* the pool holds REGION_POOL_BYTES at most; the rest is freed */
+START_TEST(test_pool_bounded)
+{
+	enum { N = 160 };	/* 2 pages each: 320 pages, more than 1 MiB */
+	struct uacce_dev *d = mkdev(fx_core, "dummy_v2", false, N, 1);
+	struct uacce_queue *q[N];
+	unsigned n;
+	size_t bytes;
+
+	for (int i = 0; i < N; i++)
+		q[i] = open_me(d);
+	for (int i = 0; i < N; i++)
+		uq_release(q[i]);
+	region_pool_stats(&n, &bytes);
+	ck_assert_uint_eq(bytes, REGION_POOL_BYTES);
+	ck_assert_uint_eq(n, REGION_POOL_BYTES / PAGE);
+}
+END_TEST
+
+/* a hold (a backend thread's) keeps the memory mapped past the queue, out of the pool */
+START_TEST(test_region_hold_outlives_queue)
+{
+	struct uacce_dev *d = mkdev(fx_core, "dummy_v2", false, 2, 1);
+	struct uacce_queue *q = open_me(d);
+	struct uacce_region *r = uacce_region_hold(uacce_hwq_region(q, UACCE_QFRT_MMIO));
+	volatile uint32_t *w = uacce_region_map(r);
+	unsigned n;
+	size_t bytes;
+
+	uq_release(q);
+	region_pool_stats(&n, &bytes);
+	ck_assert_uint_eq(n, 1);	/* the DUS only */
+	*w = 7;				/* still mapped: no fault */
+	ck_assert_uint_eq(*w, 7);
+	uacce_region_drop(r);
+	region_pool_stats(&n, &bytes);
+	ck_assert_uint_eq(n, 2);
+}
+END_TEST
+
 TCase *tc_regions(void)
 {
 	TCase *tc = tcase_create("regions");
@@ -306,5 +417,8 @@ TCase *tc_regions(void)
 	tcase_add_test(tc, test_mapped_rules);
 	tcase_add_test(tc, test_unmap_and_map_again);
 	tcase_add_test(tc, test_unmap_forgets_device_address);
+	tcase_add_test(tc, test_pool_reuses_unseen_regions);
+	tcase_add_test(tc, test_pool_bounded);
+	tcase_add_test(tc, test_region_hold_outlives_queue);
 	return tc;
 }
