@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker_proto.h"
@@ -895,47 +896,107 @@ void fe_do_flush(fuse_req_t req, struct fuse_file_info *fi)
 /* this thread answers requests of a session (its releases among them) */
 static __thread bool in_session;
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * After each request the session thread looks for the next one without
+ * sleeping for SESSION_SPIN_NS (the device fd is non-blocking meanwhile):
+ * a client's next request of a burst (a queue's open, START, PUT_Q and
+ * close come tens of microseconds apart) then needs no wake-up of ours,
+ * and we no sleep.  Sleeping and waking cost the most of a request on a
+ * virtual machine (an inter-processor interrupt each way).  One session
+ * thread at a time spins (a machine with many busy devices spends one
+ * CPU's slices at most), and the stop and freeze events are looked at
+ * every SESSION_CHECK_NS meanwhile.  An idle daemon never spins.
+ */
+#define SESSION_SPIN_NS		30000ULL
+#define SESSION_CHECK_NS	1000000ULL
+
+static int spinners;
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 {
 	struct fuse_buf buf = { .mem = NULL };
+	int fd = fuse_session_fd(se), fl = fcntl(fd, F_GETFL) & ~O_NONBLOCK;
+	/* the fd's flags are its successor's too (a live restart): blocking again below */
+	bool nb = fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+	uint64_t spin_until = 0, check_at = 0;
+	bool spinner = false;
 	int err = 0;
 
 	in_session = true;
 	while (!fuse_session_exited(se)) {
 		struct pollfd p[4] = {
-			{ .fd = fuse_session_fd(se), .events = POLLIN },
+			{ .fd = fd, .events = POLLIN },
 			{ .fd = fe->stop_efd, .events = POLLIN },
 			{ .fd = node_efd, .events = POLLIN },	/* ignored when -1 */
 			{ .fd = fe->freeze_efd, .events = POLLIN },
 		};
+		uint64_t now = spinner ? mono_ns() : 0;
 		int n;
 
-		if (poll(p, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
+		if (spinner && now >= spin_until) {
+			__atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+			spinner = false;
 		}
-		/* between two requests: nothing read is left unanswered here */
-		if (p[3].revents) {
-			err = 1;
-			break;
-		}
-		if (p[1].revents || p[2].revents)
-			break;
-		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			err = -ENODEV;
-			break;
+		if (!spinner || now >= check_at) {
+			if (poll(p, 4, spinner ? 0 : -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				err = -errno;
+				break;
+			}
+			check_at = now + SESSION_CHECK_NS;
+			/* between two requests: nothing read is left unanswered here */
+			if (p[3].revents) {
+				err = 1;
+				break;
+			}
+			if (p[1].revents || p[2].revents)
+				break;
+			if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+				err = -ENODEV;
+				break;
+			}
 		}
 		n = fuse_session_receive_buf(se, &buf);
-		if (n == -EINTR || n == -EAGAIN)
+		if (n == -EAGAIN || n == -EINTR) {
+			if (spinner)
+				relax();
 			continue;
+		}
 		if (n <= 0) {
 			err = n ? n : -ENODEV;
 			break;
 		}
 		fuse_session_process_buf(se, &buf);
+		if (nb && !spinner &&
+		    __atomic_fetch_add(&spinners, 1, __ATOMIC_RELAXED) >= 1)
+			__atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+		else if (nb)
+			spinner = true;
+		if (spinner)
+			spin_until = mono_ns() + SESSION_SPIN_NS;
 	}
+	if (spinner)
+		__atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+	if (nb)
+		fcntl(fd, F_SETFL, fl);
 	free(buf.mem);
 	return err;
 }
