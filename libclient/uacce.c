@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,11 +247,132 @@ static int read_layout(struct uacce_q *q)
 	return r ?: read_size(q, "region_dus_size", &q->ml_size[UACCE_QFRT_DUS]);
 }
 
+/*
+ * What an open reads of a device (api, flags, layout, its node's
+ * directory), kept for the next open of it: a program that opens and
+ * closes queues over and over reads four attribute files and devdir once,
+ * and then one stat(2) a time.  The key is the api attribute file itself
+ * (device, inode, change time): the daemon writes every attribute anew
+ * (a new file) whenever it publishes a device, so a device removed and
+ * added again, or a daemon restarted, never matches.  A node that is no
+ * longer where it was (ENOENT at the open) drops the entry and reads anew.
+ */
+#define ATTR_CACHE	4
+
+struct attr_entry {
+	bool used;
+	char key[sizeof(((struct uacce_q *)0)->dev) + 256];	/* <runtime dir>\n<dev> */
+	dev_t st_dev;
+	ino_t ino;
+	struct timespec ctim;
+	char api[sizeof(((struct uacce_q *)0)->api)];
+	unsigned flags;
+	bool mainline;
+	uint64_t qfr_off[UACCE_QFRT_NR];
+	uint64_t ml_size[UACCE_QFRT_NR];
+	char path[512];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct attr_entry e[ATTR_CACHE];
+	unsigned next;
+} attr_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool same_file(const struct attr_entry *e, const struct stat *st)
+{
+	return e->st_dev == st->st_dev && e->ino == st->st_ino &&
+	       e->ctim.tv_sec == st->st_ctim.tv_sec && e->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* q's attributes and *path from the cache: true on a hit */
+static bool cache_get(struct uacce_q *q, const char *key, const struct stat *st, char *path,
+		      size_t len)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&attr_cache.lock);
+	for (int i = 0; i < ATTR_CACHE && !hit; i++) {
+		struct attr_entry *e = &attr_cache.e[i];
+
+		if (!e->used || strcmp(e->key, key) || !same_file(e, st))
+			continue;
+		memcpy(q->api, e->api, sizeof(q->api));
+		q->flags = e->flags;
+		q->mainline = e->mainline;
+		memcpy(q->qfr_off, e->qfr_off, sizeof(q->qfr_off));
+		memcpy(q->ml_size, e->ml_size, sizeof(q->ml_size));
+		snprintf(path, len, "%s", e->path);
+		hit = true;
+	}
+	pthread_mutex_unlock(&attr_cache.lock);
+	return hit;
+}
+
+static void cache_put(const struct uacce_q *q, const char *key, const struct stat *st,
+		      const char *path)
+{
+	struct attr_entry *e = NULL;
+
+	if (strlen(key) >= sizeof(e->key) || strlen(path) >= sizeof(e->path))
+		return;
+	pthread_mutex_lock(&attr_cache.lock);
+	for (int i = 0; i < ATTR_CACHE && !e; i++)
+		if (attr_cache.e[i].used && strcmp(attr_cache.e[i].key, key) == 0)
+			e = &attr_cache.e[i];
+	if (!e)
+		e = &attr_cache.e[attr_cache.next++ % ATTR_CACHE];
+	e->used = true;
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->st_dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->ctim = st->st_ctim;
+	memcpy(e->api, q->api, sizeof(e->api));
+	e->flags = q->flags;
+	e->mainline = q->mainline;
+	memcpy(e->qfr_off, q->qfr_off, sizeof(e->qfr_off));
+	memcpy(e->ml_size, q->ml_size, sizeof(e->ml_size));
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	pthread_mutex_unlock(&attr_cache.lock);
+}
+
+static void cache_drop(const char *key)
+{
+	pthread_mutex_lock(&attr_cache.lock);
+	for (int i = 0; i < ATTR_CACHE; i++)
+		if (attr_cache.e[i].used && strcmp(attr_cache.e[i].key, key) == 0)
+			attr_cache.e[i].used = false;
+	pthread_mutex_unlock(&attr_cache.lock);
+}
+
+/* the attributes and the node's path, read from the files */
+static int read_attrs(struct uacce_q *q, const char *dev, char *path, size_t len)
+{
+	char buf[64];
+	int r = uacce_dev_attr(q->dev, "api", q->api, sizeof(q->api));
+
+	if (r >= 0)
+		r = uacce_dev_attr(q->dev, "flags", buf, sizeof(buf));
+	if (r >= 0) {
+		q->flags = (unsigned)strtoul(buf, NULL, 10);
+		r = read_layout(q);
+	}
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;
+	if (strchr(dev, '/'))
+		snprintf(path, len, "%s", dev);
+	else if ((r = uacce_dev_path(q->dev, path, len)) < 0)
+		return r;
+	return 0;
+}
+
 UACCE_EXPORT int uacce_queue_open(const char *dev, struct uacce_q **out)
 {
-	char path[512], buf[64];
+	char path[512], key[sizeof(((struct attr_entry *)0)->key)], apip[512];
 	const char *base = strrchr(dev, '/');
 	struct uacce_q *q;
+	struct stat st;
+	bool keyed, hit;
 	int r;
 
 	base = base ? base + 1 : dev;
@@ -261,29 +384,30 @@ UACCE_EXPORT int uacce_queue_open(const char *dev, struct uacce_q **out)
 	q->sock = -1;
 	q->pid = getpid();
 	snprintf(q->dev, sizeof(q->dev), "%s", base);
-	r = uacce_dev_attr(q->dev, "api", q->api, sizeof(q->api));
-	if (r >= 0)
-		r = uacce_dev_attr(q->dev, "flags", buf, sizeof(buf));
-	if (r >= 0) {
-		q->flags = (unsigned)strtoul(buf, NULL, 10);
-		r = read_layout(q);
-	}
-	if (r < 0) {
-		free(q);
-		return r == -ENOENT ? -ENODEV : r;
-	}
-	if (strchr(dev, '/'))
-		snprintf(path, sizeof(path), "%s", dev);
-	else if ((r = uacce_dev_path(q->dev, path, sizeof(path))) < 0) {
-		free(q);
-		return r;
-	}
-	q->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (q->fd < 0) {
+	/* the key: the runtime directory, the name as given (a path or a name) */
+	snprintf(key, sizeof(key), "%s\n%s", uacce_runtime_dir(), dev);
+	snprintf(apip, sizeof(apip), "%s/class/%s/api", uacce_runtime_dir(), q->dev);
+	keyed = stat(apip, &st) == 0;
+	hit = keyed && cache_get(q, key, &st, path, sizeof(path));
+	for (;;) {
+		if (!hit && (r = read_attrs(q, dev, path, sizeof(path))) < 0) {
+			free(q);
+			return r;
+		}
+		q->fd = open(path, O_RDWR | O_CLOEXEC);
+		if (q->fd >= 0)
+			break;
 		r = -errno;
-		free(q);
-		return r;
+		if (!hit || r != -ENOENT) {
+			free(q);
+			return r;
+		}
+		cache_drop(key);	/* the node moved: read everything anew */
+		hit = false;
+		keyed = false;
 	}
+	if (keyed && !hit)
+		cache_put(q, key, &st, path);
 	*out = q;
 	return 0;
 }
