@@ -286,7 +286,10 @@ static void *thread_main(void *arg)
 		if (!taken) {
 			sq->worker_done = true;	/* sq is not touched from here on */
 			sq->thread = NULL;
+			/* after the unlock (see worker_start) */
+			pthread_mutex_unlock(&threads.lock);
 			pthread_cond_broadcast(&threads.done);
+			pthread_mutex_lock(&threads.lock);
 		}
 		t->sq = NULL;
 		held = t->held;
@@ -345,11 +348,17 @@ static int worker_start(struct soft_q *sq)
 		t->held = held;
 		__atomic_store_n(&t->wstate, W_ASSIGNED, __ATOMIC_RELEASE);
 		sq->thread = t;
-		pthread_cond_signal(&t->cond);
 	}
 	pthread_mutex_unlock(&threads.lock);
-	if (t)
+	if (t) {
+		/*
+		 * After the unlock: signalled under it, the thread would wake
+		 * only to block on the lock, and be woken a second time.  t
+		 * stays (a thread with a queue never exits).
+		 */
+		pthread_cond_signal(&t->cond);
 		return 0;
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		err = -ENOMEM;
