@@ -44,6 +44,9 @@ struct uacce_core {
 	uint64_t builtin_total_bytes;	/* total_region_bytes when not set */
 	pthread_cond_t released;	/* with lock: a device's released_gen grew */
 	bool frozen;			/* lock: core_freeze, not thawed */
+	/* the devices' backends' flush_deferred, each once (added, never removed) */
+	bool (*flush[4])(uint64_t older_ns);
+	int nflush;			/* atomic */
 	/* the successor, from core_set_handover to core_adopt_done: the
 	 * devices' states for core_add_device (their fds in ho) */
 	struct ho_state *ho;
@@ -198,6 +201,34 @@ void core_free(struct uacce_core *c)
 static int adopt_dev_state(struct uacce_core *c, struct uacce_dev *d,
 			   const struct uacce_dev_cfg *cfg);
 
+static void add_flush_locked(struct uacce_core *c, bool (*fn)(uint64_t))
+{
+	int n = __atomic_load_n(&c->nflush, __ATOMIC_RELAXED);
+
+	for (int i = 0; i < n; i++)
+		if (c->flush[i] == fn)
+			return;
+	if (!fn || n >= (int)(sizeof(c->flush) / sizeof(c->flush[0])))
+		return;
+	c->flush[n] = fn;
+	__atomic_store_n(&c->nflush, n + 1, __ATOMIC_RELEASE);
+}
+
+static __thread bool defer_ok;
+
+void uq_defer_enable(bool on) { defer_ok = on; }
+bool uacce_may_defer(void) { return defer_ok; }
+
+bool uq_flush_deferred(struct uacce_core *c, uint64_t older_ns)
+{
+	int n = __atomic_load_n(&c->nflush, __ATOMIC_ACQUIRE);
+	bool more = false;
+
+	for (int i = 0; i < n; i++)
+		more |= c->flush[i](older_ns);
+	return more;
+}
+
 int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
 		    const struct uacce_dev_cfg *cfg, int id, struct uacce_dev **out)
 {
@@ -237,6 +268,7 @@ int core_add_device(struct uacce_core *c, const struct uacce_backend_ops *ops,
 	}
 	lock(c);
 	list_add_tail(&c->devices, &d->link);
+	add_flush_locked(c, ops->queue->flush_deferred);
 	unlock(c);
 	*out = d;
 	return 0;

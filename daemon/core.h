@@ -360,4 +360,15 @@ int core_queues(struct uacce_core *c, struct core_queue_stat **out, int *n);
  */
 int core_usage(struct uacce_core *c, struct core_user_stat **out, int *n);
 
+/*
+ * Deferred backend work (backend.h: flush_deferred).  A thread that
+ * answers requests in bursts says so (uq_defer_enable(true)), and then
+ * calls uq_flush_deferred between requests (older_ns: what waited longer,
+ * or has a request pending) and with 0 before it sleeps: a queue started
+ * and stopped again within one burst (open, START, PUT_Q, close) then
+ * never wakes a worker.  True if some work still waits.
+ */
+void uq_defer_enable(bool on);
+bool uq_flush_deferred(struct uacce_core *c, uint64_t older_ns);
+
 #endif

@@ -917,6 +917,12 @@ static uint64_t mono_ns(void)
  */
 #define SESSION_SPIN_NS		30000ULL
 #define SESSION_CHECK_NS	1000000ULL
+/*
+ * Work the backends deferred (uq_flush_deferred: a queue's worker) starts
+ * before this thread sleeps, as soon as a request is pending for it, or
+ * between two requests once it waited this long.
+ */
+#define SESSION_DEFER_NS	50000ULL
 
 static int spinners;
 
@@ -940,6 +946,7 @@ int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 	int err = 0;
 
 	in_session = true;
+	uq_defer_enable(true);
 	while (!fuse_session_exited(se)) {
 		struct pollfd p[4] = {
 			{ .fd = fd, .events = POLLIN },
@@ -954,6 +961,8 @@ int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 			__atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
 			spinner = false;
 		}
+		if (!spinner)
+			uq_flush_deferred(fe->core, 0);	/* about to sleep */
 		if (!spinner || now >= check_at) {
 			if (poll(p, 4, spinner ? 0 : -1) < 0) {
 				if (errno == EINTR)
@@ -976,14 +985,17 @@ int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 		}
 		n = fuse_session_receive_buf(se, &buf);
 		if (n == -EAGAIN || n == -EINTR) {
-			if (spinner)
+			if (spinner) {
+				uq_flush_deferred(fe->core, SESSION_DEFER_NS);
 				relax();
+			}
 			continue;
 		}
 		if (n <= 0) {
 			err = n ? n : -ENODEV;
 			break;
 		}
+		uq_flush_deferred(fe->core, SESSION_DEFER_NS);
 		fuse_session_process_buf(se, &buf);
 		if (nb && !spinner &&
 		    __atomic_fetch_add(&spinners, 1, __ATOMIC_RELAXED) >= 1)
@@ -995,6 +1007,8 @@ int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 	}
 	if (spinner)
 		__atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+	uq_flush_deferred(fe->core, 0);
+	uq_defer_enable(false);
 	if (nb)
 		fcntl(fd, F_SETFL, fl);
 	free(buf.mem);

@@ -153,11 +153,18 @@ struct uacce_backend_queue_ops {
 	/* required; qlock held (or no lock at all when the open that got the
 	 * queue fails after get_queue: nobody else can reach it then) */
 	void (*put_queue)(struct uacce_hwq *hq);
-	/* required; qlock held */
+	/* required; qlock held.  May leave the start of the work to the next
+	 * flush_deferred when uacce_may_defer() (the queue counts as started). */
 	int (*start_queue)(struct uacce_hwq *hq);
 	/* required; qlock held.  After it returns the backend never touches the
 	 * queue's memory. */
 	void (*stop_queue)(struct uacce_hwq *hq);
+	/*
+	 * optional; no lock held; any thread.  Start the work start_queue
+	 * deferred: all of it (older_ns 0), or what waited longer than
+	 * older_ns or has a request pending.  True if some still waits.
+	 */
+	bool (*flush_deferred)(uint64_t older_ns);
 	/* optional (-EINVAL for every device ioctl without it); qlock held, NOT
 	 * the core lock: it may take as long as the hardware needs.  -ENOTTY
 	 * for an unknown command. */
@@ -331,6 +338,12 @@ void uacce_region_drop(struct uacce_region *r);
 /* region of the queue, or NULL (SS appears once mapped/shared) */
 struct uacce_region *uacce_hwq_region(struct uacce_queue *q, int type);
 bool uacce_hwq_is_sva(struct uacce_queue *q);
+/*
+ * May start_queue leave work to flush_deferred?  True on a thread that
+ * answers requests in bursts and flushes between them and before it
+ * sleeps (uq_defer_enable): a frontend's session thread.
+ */
+bool uacce_may_defer(void);
 /*
  * Copies from/to the owner's address space (SVA devices), 0 or -EFAULT, for
  * one request that touches one or several ranges (memreq.h): _begin

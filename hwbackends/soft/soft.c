@@ -678,6 +678,86 @@ void soft_put_queue(struct uacce_hwq *hq)
 }
 
 /*
+ * Deferred starts.  A queue started on a thread that flushes (a session
+ * thread, uacce_may_defer) gets its worker at the next flush_deferred
+ * instead of at once: when the thread is about to sleep, between two
+ * requests once it waited SOFT_DEFER_NS, or as soon as a request is
+ * pending in its ring.  A queue stopped before that never wakes a
+ * thread (a lifecycle's open, START, PUT_Q, close).  Meanwhile the
+ * device shows itself asleep (a kicking client kicks; the session thread
+ * sees the request).  Not for kickless personalities or a DMA engine.
+ */
+static struct {
+	pthread_mutex_t lock;		/* before threads.lock */
+	struct list q;			/* soft_q.defer_link, oldest first */
+	int n;				/* atomic: the list's length */
+} deferred = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.q = { &deferred.q, &deferred.q },
+};
+
+static void defer_start(struct soft_q *sq)
+{
+	uint32_t *sleeping;
+
+	sq->dev->pers->wake_word(sq, &sleeping);
+	__atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+	sq->defer_ns = now_ns();
+	pthread_mutex_lock(&deferred.lock);
+	list_add_tail(&deferred.q, &sq->defer_link);
+	sq->deferred = true;
+	__atomic_add_fetch(&deferred.n, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&deferred.lock);
+}
+
+/* a stop of a queue whose worker never came: true if it was such */
+static bool defer_cancel(struct soft_q *sq)
+{
+	bool was;
+
+	pthread_mutex_lock(&deferred.lock);
+	was = sq->deferred;
+	if (was) {
+		list_del(&sq->defer_link);
+		sq->deferred = false;
+		__atomic_sub_fetch(&deferred.n, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&deferred.lock);
+	return was;
+}
+
+static int worker_start(struct soft_q *sq);
+
+bool soft_flush_deferred(uint64_t older_ns)
+{
+	uint64_t now;
+	bool more;
+
+	if (!__atomic_load_n(&deferred.n, __ATOMIC_RELAXED))
+		return false;
+	now = now_ns();
+	pthread_mutex_lock(&deferred.lock);
+	list_for_each(pos, &deferred.q) {
+		struct soft_q *sq = container_of(pos, struct soft_q, defer_link);
+		int err;
+
+		if (older_ns && now - sq->defer_ns < older_ns && !sq->dev->pers->pending(sq))
+			continue;
+		list_del(&sq->defer_link);
+		sq->deferred = false;
+		__atomic_sub_fetch(&deferred.n, 1, __ATOMIC_RELAXED);
+		/* under the lock: a stop waits for it, then finds a worker to stop */
+		err = worker_start(sq);
+		if (err)
+			log_err("%s: cannot start worker: %s", uacce_hwq_label(sq->q),
+				strerror(-err));
+	}
+	more = !list_empty(&deferred.q);
+	pthread_mutex_unlock(&deferred.lock);
+	return more;
+}
+
+/*
  * The queue's worker (or its place in the pool) goes; the memory stays as
  * it is.  cancel: long work in progress is abandoned (ECANCELED, a stop);
  * else the request in progress completes first (a suspend: the worker
@@ -692,6 +772,14 @@ static void halt(struct soft_q *sq, bool cancel)
 		int none = 0;
 		bool taken;
 
+		if (defer_cancel(sq)) {	/* no worker came yet: none to stop */
+			if (cancel)
+				__atomic_store_n(&sq->stop, SOFT_STOP_CANCEL, __ATOMIC_RELEASE);
+			sq->running = false;
+			if (cancel && sq->dev->engine && sq->dev->engine->queue_stopped)
+				sq->dev->engine->queue_stopped(sq->dev->engine_ctx, sq);
+			return;
+		}
 		/* a suspend never undoes a cancel that came first */
 		if (cancel)
 			__atomic_store_n(&sq->stop, SOFT_STOP_CANCEL, __ATOMIC_RELEASE);
@@ -722,6 +810,11 @@ static int run(struct soft_q *sq)
 		return 0;
 	}
 	sq->stop = 0;
+	if (uacce_may_defer() && !sq->dev->engine && !sq->dev->pers->kickless) {
+		defer_start(sq);
+		sq->running = true;
+		return 0;
+	}
 	err = worker_start(sq);
 	if (err) {
 		log_err("%s: cannot start worker: %s", uacce_hwq_label(sq->q), strerror(-err));
@@ -954,6 +1047,7 @@ const struct uacce_backend_queue_ops soft_queue_ops = {
 	.put_queue = soft_put_queue,
 	.start_queue = soft_start_queue,
 	.stop_queue = soft_stop_queue,
+	.flush_deferred = soft_flush_deferred,
 	.ioctl = soft_ioctl,
 	.is_updated = soft_is_updated,
 	.cancel = soft_cancel,

@@ -164,6 +164,10 @@ struct soft_q {
 	 */
 	uint32_t tail;
 	struct list park_link;		/* the idle scanner's list, while parked */
+	/* started, its worker not yet (soft.c's deferred list, under its lock) */
+	struct list defer_link;
+	bool deferred;
+	uint64_t defer_ns;		/* when it was started */
 	/* pooled: all under the pool's lock */
 	struct list pool_link;		/* soft_pool.queues, while started */
 	bool claimed;			/* a worker is serving it */
@@ -192,6 +196,7 @@ int soft_get_queue(struct uacce_hwdev *hd, struct uacce_queue *q, struct uacce_h
 void soft_put_queue(struct uacce_hwq *hq);
 int soft_start_queue(struct uacce_hwq *hq);
 void soft_stop_queue(struct uacce_hwq *hq);
+bool soft_flush_deferred(uint64_t older_ns);
 int soft_ioctl(struct uacce_hwq *hq, struct uacce_ioctl *io);
 bool soft_is_updated(struct uacce_hwq *hq);
 void soft_cancel(struct uacce_hwq *hq);

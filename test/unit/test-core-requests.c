@@ -242,6 +242,76 @@ START_TEST(test_poll_after_put_q)
 }
 END_TEST
 
+/*
+ * On a thread that flushes (a session thread: uq_defer_enable), START
+ * leaves the worker to the next uq_flush_deferred: a request meanwhile
+ * waits (the device shows itself asleep, so a client kicks), and a flush
+ * starts the worker at once for a queue with a request pending, or for
+ * every queue when the thread would sleep (older_ns 0)
+ */
+START_TEST(test_deferred_start)
+{
+	struct uacce_core *c = fx_core;
+	struct uacce_dev *d = mkdev(c, "dummy_v1", false, 2, 1);
+	struct uacce_queue *q = open_me(d), *q2 = open_me(d);
+	struct dummy_hw_queue_reg *reg;
+	struct dummy_wake *wk;
+	char *ss;
+
+	uq_defer_enable(true);
+	start_as(q, me());
+	start_as(q2, me());
+	uq_defer_enable(false);
+	reg = map_me(q, UACCE_QFRT_MMIO, PAGE);
+	wk = (struct dummy_wake *)((char *)reg + DUMMY_WAKE_OFFSET);
+	ck_assert_uint_eq(__atomic_load_n(&wk->sleeping, __ATOMIC_ACQUIRE), 1);
+	ss = map_ss_me(q, 4 * PAGE);
+	fill(ss, 100, 7);
+	submit(reg, ss, ss + PAGE, 100, NULL);
+	usleep(20000);
+	ck_assert_uint_eq(__atomic_load_n(&reg->tail, __ATOMIC_ACQUIRE), 0);	/* no worker yet */
+	/* young, but a request is pending: q's worker starts; q2 waits on */
+	ck_assert(uq_flush_deferred(c, 60ULL * 1000000000ULL));
+	ck_assert(wait_tail(reg, 1, 2000));
+	ck_assert_mem_eq(ss + PAGE, ss, 100);
+	/* the thread would sleep: q2's worker starts too */
+	ck_assert(!uq_flush_deferred(c, 0));
+	ck_assert(!uq_flush_deferred(c, 0));
+	munmap(reg, PAGE);
+	munmap(ss, 4 * PAGE);
+	uq_release(q);
+	uq_release(q2);
+}
+END_TEST
+
+/* started and stopped before any flush: no worker ever, the instance back */
+START_TEST(test_deferred_start_then_stop)
+{
+	struct uacce_core *c = fx_core;
+	struct uacce_dev *d = mkdev(c, "dummy_v2", true, 2, 1);
+
+	uq_defer_enable(true);
+	for (int i = 0; i < 50; i++) {
+		struct uacce_queue *q = open_me(d);
+
+		start_as(q, me());
+		ck_assert_int_eq(ioc(q, me(), UACCE_CMD_PUT_Q), 0);
+		ck_assert_int_eq(ud_available_instances(d), 2);
+		uq_release(q);
+	}
+	/* and one released while still waiting for its worker */
+	{
+		struct uacce_queue *q = open_me(d);
+
+		start_as(q, me());
+		uq_release(q);
+	}
+	uq_defer_enable(false);
+	ck_assert(!uq_flush_deferred(c, 0));
+	ck_assert_int_eq(ud_available_instances(d), 2);
+}
+END_TEST
+
 TCase *tc_device(void)
 {
 	TCase *tc = tcase_create("device");
@@ -254,5 +324,7 @@ TCase *tc_device(void)
 	tcase_add_test(tc, test_flush_processes_ring_v2);
 	tcase_add_test(tc, test_sva_requests);
 	tcase_add_test(tc, test_poll_after_put_q);
+	tcase_add_test(tc, test_deferred_start);
+	tcase_add_test(tc, test_deferred_start_then_stop);
 	return tc;
 }
