@@ -23,6 +23,7 @@
 
 #include "uacced_config.h"	/* CONFIG_MAX_DEVICES */
 #include "control.h"
+#include "region.h"
 #include "control_internal.h"
 #include "core.h"
 #include "evloop.h"
@@ -355,6 +356,17 @@ static json_object *cmd_usage(struct control *ctl)
 	}
 	json_object_object_add(r, "users", arr);
 	free(s);
+	{
+		/* memory no client got, kept for the next queues (region.h): an fd each */
+		json_object *pool = json_object_new_object();
+		unsigned pn;
+		size_t pb;
+
+		region_pool_stats(&pn, &pb);
+		json_object_object_add(pool, "regions", json_object_new_int((int)pn));
+		json_object_object_add(pool, "bytes", u64(pb));
+		json_object_object_add(r, "region_pool", pool);
+	}
 	return r;
 }
 

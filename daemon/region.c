@@ -53,7 +53,7 @@ static bool pool_keep(struct uacce_region *r)
 	if (r->handed_out || r->fd < 0 || r->size > REGION_POOL_BYTES)
 		return false;
 	pthread_mutex_lock(&pool.lock);
-	if (pool.bytes + r->size <= REGION_POOL_BYTES) {
+	if (pool.bytes + r->size <= REGION_POOL_BYTES && pool.n < REGION_POOL_MAX) {
 		r->pool_next = pool.head;
 		pool.head = r;
 		pool.n++;

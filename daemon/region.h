@@ -44,7 +44,8 @@ struct uacce_region *region_get(struct uacce_region *r);
  * Drop one reference.  The last one frees the memory, or keeps it for
  * region_create, zeroed, when no client ever got the region's fd (a
  * queue opened and closed without a map: its memfd was only ever the
- * daemon's and the backend's) and the pool has room (REGION_POOL_BYTES).
+ * daemon's and the backend's) and the pool has room (REGION_POOL_BYTES,
+ * REGION_POOL_MAX).
  */
 void region_put(struct uacce_region *r);
 /* a client gets the region's fd (a dup of it): from now on it is never reused */
@@ -53,6 +54,7 @@ void region_handed_out(struct uacce_region *r);
 void region_pool_stats(unsigned *n, size_t *bytes);
 
 #define REGION_POOL_BYTES	(1u << 20)
+#define REGION_POOL_MAX		32	/* regions: each keeps its memfd open */
 
 static inline uint64_t region_uaddr(const struct uacce_region *r)
 {

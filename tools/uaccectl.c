@@ -495,6 +495,10 @@ static void print_usage(json_object *r)
 	table_print(&t);
 	if (json_object_array_length(us))
 		printf("(used/limit; - = unlimited; DEVICES: the allowed names or patterns, * = all)\n");
+	if (json_object_object_get_ex(r, "region_pool", &devs) && devs)
+		printf("region pool: %" PRId64 " region(s), %" PRId64 " bytes (memory no client got, "
+		       "kept for the next queues; an open fd each)\n", num(devs, "regions"),
+		       num(devs, "bytes"));
 }
 
 static int run_command(const char *cmd)
