@@ -24,6 +24,7 @@
 #include "fe_internal.h"
 #include "log.h"
 #include "proc.h"
+#include "relax.h"
 #include "uacce/uacce.h"
 
 #define MAX_RESOLVERS 16
@@ -926,15 +927,6 @@ static uint64_t mono_ns(void)
 
 static int spinners;
 
-static inline void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 {
 	struct fuse_buf buf = { .mem = NULL };
@@ -987,7 +979,7 @@ int fe_session_loop(struct frontend *fe, struct fuse_session *se, int node_efd)
 		if (n == -EAGAIN || n == -EINTR) {
 			if (spinner) {
 				uq_flush_deferred(fe->core, SESSION_DEFER_NS);
-				relax();
+				cpu_relax();
 			}
 			continue;
 		}

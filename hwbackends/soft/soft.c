@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "list.h"
+#include "relax.h"
 #include "log.h"
 #include "soft.h"
 
@@ -27,15 +28,6 @@ static const struct soft_personality *const personalities[] = {
 	&soft_zip_v1,
 	&soft_hisi_zip,
 };
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 static uint64_t now_ns(void)
 {
