@@ -555,6 +555,16 @@ it_hold() {
 	it_indent "$out"
 	return 1
 }
+# it_region_pool UACCECTL: regions the daemon keeps for reuse (uaccectl
+# usage: region_pool), an open memfd each: a daemon's fds beyond a baseline
+# that the pool holds are not a leak; 0 when it cannot tell
+it_region_pool() {
+	local n
+	n=$(timeout -k 2 $((10 * IT_TS)) "$1" --runtime-dir "$IT_RT" --json usage 2>/dev/null |
+		jq -r '.region_pool.regions // 0' 2>/dev/null)
+	echo "${n:-0}"
+}
+
 
 # A quota across restarts (run-restart.sh, run-crash.sh): the config gives
 # $IT_USER1 "max_queues" QMAX; the script's PROBE (policy-probe) and CTL

@@ -124,12 +124,7 @@ daemon_threads() { awk '/^Threads:/ {print $2}' "/proc/$IT_DPID/status" 2>/dev/n
 # the region pool (uaccectl usage: memory no client got, kept for the next
 # queues) keeps an fd per region: fds beyond the baseline are a leak unless
 # the pool holds them (FD0 counts without the pool of its time)
-pool_fds() {
-	local n
-	n=$(timeout -k 2 $((10 * IT_TS)) "$CTL" --runtime-dir "$IT_RT" --json usage 2>/dev/null |
-		jq -r '.region_pool.regions // 0' 2>/dev/null)
-	echo "${n:-0}"
-}
+pool_fds() { it_region_pool "$CTL"; }
 fds_back() { [ "$(daemon_fds)" -le $((FD0 + $(pool_fds))) ]; }
 declare -A MAXQ
 # shellcheck disable=SC2317 # called through it_wait
