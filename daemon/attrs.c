@@ -230,12 +230,15 @@ static int value_file(const char *rundir, struct uacce_dev *d, struct avail *a, 
 		a->where = w;
 		a->nv = nv;
 	}
-	if (a->where[n] < 0) {
+	bool fresh = a->where[n] < 0;
+	int name = fresh ? a->next_name : a->where[n];
+
+	snprintf(val, len, "%s/" AVAIL_DIR "/%s/%d", rundir, ud_name(d), name);
+	if (fresh) {
 		char buf[32], vtmp[512];
-		int err, name = a->next_name;
+		int err;
 
 		snprintf(buf, sizeof(buf), "%d\n", n);
-		snprintf(val, len, "%s/" AVAIL_DIR "/%s/%d", rundir, ud_name(d), name);
 		snprintf(vtmp, sizeof(vtmp), "%s/.%s.avail.tmp", rundir, ud_name(d));
 		err = atomic_write_file(vtmp, val, buf, strlen(buf), 0444);
 		if (err)
@@ -243,7 +246,6 @@ static int value_file(const char *rundir, struct uacce_dev *d, struct avail *a, 
 		a->next_name++;
 		a->where[n] = name;
 	}
-	snprintf(val, len, "%s/" AVAIL_DIR "/%s/%d", rundir, ud_name(d), a->where[n]);
 	return 0;
 }
 
@@ -283,8 +285,7 @@ static int swap_in_locked(const char *rundir, struct uacce_dev *d, struct avail 
 	if (rename(tmp, path) < 0) {
 		err = -errno;
 		unlink(tmp);
-		a->cur = -1;
-		return err;
+		return err;	/* the caller forgets a->cur */
 	}
 	/* val's name holds n as well: kept for n (the exchange moves the other one) */
 	a->cur = n;

@@ -45,12 +45,13 @@ static struct uacce_region *pool_take(size_t size)
 	return r;
 }
 
-/* true: r is the pool's now */
+/* true: r is the pool's now (zeroed by the region_create that takes it) */
 static bool pool_keep(struct uacce_region *r)
 {
 	bool kept = false;
 
-	if (r->handed_out || r->fd < 0 || r->size > REGION_POOL_BYTES)
+	if (__atomic_load_n(&r->handed_out, __ATOMIC_RELAXED) || r->fd < 0 ||
+	    r->size > REGION_POOL_BYTES)
 		return false;
 	pthread_mutex_lock(&pool.lock);
 	if (pool.bytes + r->size <= REGION_POOL_BYTES && pool.n < REGION_POOL_MAX) {
@@ -85,7 +86,8 @@ int region_create(int type, size_t size, const char *name, struct uacce_region *
 	if (size == 0)
 		return -EINVAL;
 	r = pool_take(size);
-	if (r) {	/* zeroed when it was kept */
+	if (r) {	/* the last queue's data: zeroed before anyone sees it */
+		memset(r->map, 0, r->size);
 		r->serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELAXED);
 		r->refs = 1;
 		r->type = type;
@@ -200,12 +202,8 @@ void region_put(struct uacce_region *r)
 {
 	if (!r || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	if (!__atomic_load_n(&r->handed_out, __ATOMIC_RELAXED) && r->fd >= 0 &&
-	    r->size <= REGION_POOL_BYTES) {
-		memset(r->map, 0, r->size);
-		if (pool_keep(r))
-			return;
-	}
+	if (pool_keep(r))
+		return;
 	munmap(r->map, r->size);
 	if (r->fd >= 0)
 		close(r->fd);
