@@ -385,9 +385,10 @@ UACCE_EXPORT int uacce_queue_open(const char *dev, struct uacce_q **out)
 	q->pid = getpid();
 	snprintf(q->dev, sizeof(q->dev), "%s", base);
 	/* the key: the runtime directory, the name as given (a path or a name) */
-	snprintf(key, sizeof(key), "%s\n%s", uacce_runtime_dir(), dev);
-	snprintf(apip, sizeof(apip), "%s/class/%s/api", uacce_runtime_dir(), q->dev);
-	keyed = stat(apip, &st) == 0;
+	r = snprintf(key, sizeof(key), "%s\n%s", uacce_runtime_dir(), dev);
+	keyed = r > 0 && (size_t)r < sizeof(key);	/* a cut key could name two nodes */
+	r = snprintf(apip, sizeof(apip), "%s/class/%s/api", uacce_runtime_dir(), q->dev);
+	keyed = keyed && r > 0 && (size_t)r < sizeof(apip) && stat(apip, &st) == 0;
 	hit = keyed && cache_get(q, key, &st, path, sizeof(path));
 	for (;;) {
 		if (!hit && (r = read_attrs(q, dev, path, sizeof(path))) < 0) {
