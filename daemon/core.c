@@ -40,6 +40,7 @@ struct uacce_core {
 	uint64_t next_qid;
 	unsigned long acct_gen;		/* marks SS regions counted once */
 	struct uacce_policy *policy;	/* a reference, or NULL: no limits */
+	bool policy_groups;		/* atomic: policy has group entries */
 	uint64_t builtin_user_bytes;	/* max_region_bytes nobody set (not root) */
 	uint64_t builtin_total_bytes;	/* total_region_bytes when not set */
 	pthread_cond_t released;	/* with lock: a device's released_gen grew */
@@ -87,6 +88,7 @@ struct uacce_queue {
 	struct uacce_owner owner;
 	gid_t *groups;			/* the opener's supplementary groups */
 	int ngroups;
+	bool groups_known;		/* else read when a policy needs them */
 	struct uacce_hwq *hwq;		/* backend queue while INIT/STARTED; both */
 	struct uacce_region *qfrs[UACCE_QFRT_NR];
 	bool mapped[UACCE_QFRT_NR];
@@ -322,6 +324,7 @@ void core_set_policy(struct uacce_core *c, struct uacce_policy *p)
 	lock(c);
 	old = c->policy;
 	c->policy = p;
+	__atomic_store_n(&c->policy_groups, p && p->ngroups > 0, __ATOMIC_RELAXED);
 	unlock(c);
 	policy_unref(old);
 }
@@ -603,8 +606,40 @@ static int create_fixed_regions(struct uacce_queue *q)
 
 /* --- policy ----------------------------------------------------------------- */
 
-static void ident_of(const struct uacce_queue *q, struct uacce_ident *id)
+bool uq_policy_wants_groups(const struct uacce_dev *d)
 {
+	return __atomic_load_n(&d->core->policy_groups, __ATOMIC_RELAXED);
+}
+
+/*
+ * The supplementary groups of a queue opened while the policy had no group
+ * entries: read now that a policy has some (its process's, as they are
+ * now; its leader's status).  Once: the queue then keeps them.
+ */
+static void groups_ensure_locked(struct uacce_queue *q)
+{
+	struct uacce_core *c = q->dev->core;
+	gid_t *g = NULL;
+	int n = 0;
+
+	if (q->groups_known || !c->policy || c->policy->ngroups == 0)
+		return;
+	q->groups_known = true;
+	if (q->state == UQ_DEAD || q->owner.tgid <= 0)
+		return;
+	if (proc_groups_of(q->owner.tgid, &g, &n) != 0 || !proc_owner_alive(&q->owner)) {
+		/* gone: its queues are on their way out; no groups */
+		free(g);
+		return;
+	}
+	free(q->groups);
+	q->groups = g;
+	q->ngroups = n;
+}
+
+static void ident_of(struct uacce_queue *q, struct uacce_ident *id)
+{
+	groups_ensure_locked(q);
 	id->uid = q->owner.uid;
 	id->gid = q->owner.gid;
 	id->groups = q->groups;
@@ -681,6 +716,7 @@ static int policy_open_check_locked(struct uacce_queue *q)
 
 static int copy_groups(struct uacce_queue *q, const struct uacce_caller *who)
 {
+	q->groups_known = who->groups_known;
 	if (!who->groups || who->ngroups <= 0)
 		return 0;
 	q->groups = malloc((size_t)who->ngroups * sizeof(gid_t));
@@ -1589,7 +1625,7 @@ int core_queues(struct uacce_core *c, struct core_queue_stat **out, int *n)
 	return 0;
 }
 
-static void user_limits_locked(struct uacce_core *c, const struct uacce_queue *newest,
+static void user_limits_locked(struct uacce_core *c, struct uacce_queue *newest,
 			       struct core_user_stat *s)
 {
 	const char *pats[CORE_USER_PATTERNS], *by;
@@ -1970,6 +2006,8 @@ static int export_owner(struct uacce_queue *q, struct ho_state *s, json_object *
 	for (int i = 0; i < q->ngroups; i++)
 		json_object_array_add(g, json_object_new_int64(q->groups[i]));
 	json_object_object_add(ow, "groups", g);
+	if (!q->groups_known)
+		json_object_object_add(ow, "groups_known", json_object_new_boolean(false));
 	if (q->state == UQ_DEAD)	/* nothing pinned any more */
 		return 0;
 	/* the owner's pid in the names: an owner that changes changes them */
@@ -2383,8 +2421,11 @@ static int adopt_owner(struct uacce_queue *q, struct ho_state *s, json_object *o
 	json_object *ow = ho_get(o, "owner"), *g = ho_get(ow, "groups");
 	int pidfd = take_fd_of(s, ow, "pidfd"), memfd = take_fd_of(s, ow, "memfd");
 	int mapsfd = take_fd_of(s, ow, "mapsfd");
+	json_object *gk = ho_get(ow, "groups_known");
 	int ng = g && json_object_is_type(g, json_type_array) ? (int)json_object_array_length(g) : 0;
 
+	/* a predecessor that did not say read them all */
+	q->groups_known = !gk || json_object_get_boolean(gk);
 	if (ng > 0) {
 		q->groups = calloc((size_t)ng, sizeof(gid_t));
 		if (!q->groups) {

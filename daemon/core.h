@@ -31,7 +31,12 @@ struct uacce_caller {
 	pid_t tid;
 	uid_t uid;
 	gid_t gid;
-	/* open only: the supplementary groups of tid (for the policy) */
+	/*
+	 * open only: the supplementary groups of tid (for the policy), if
+	 * groups_known (else the core reads its process's when a policy with
+	 * group entries needs them: uq_policy_wants_groups)
+	 */
+	bool groups_known;
 	const gid_t *groups;
 	int ngroups;
 	/*
@@ -116,6 +121,11 @@ int ud_available_instances_locked(const struct uacce_dev *d);
 void ud_qfrs_offset(const struct uacce_dev *d, uint64_t off[UACCE_QFRT_NR]);
 
 /* --- queues ------------------------------------------------------------- */
+/*
+ * Does the policy in force have group entries (an opener's supplementary
+ * groups matter)?  Else a frontend may leave uacce_caller.groups unread.
+ */
+bool uq_policy_wants_groups(const struct uacce_dev *d);
 int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_queue **out);
 /*
  * A close's release may reach the daemon after the same process's next

@@ -245,15 +245,21 @@ void fe_node_quiesce(struct fe_node *node)
 static void file_free(struct fe_file *f);
 
 /*
- * The opener's identity for the policy: its supplementary groups too, and
- * its process and name, all from one read of its status (st->groups is
- * the caller's to free)
+ * The opener's identity for the policy.  Its supplementary groups only
+ * when the policy has group entries: then its process and name too, all
+ * from one read of its status (st->groups is the caller's to free).
+ * Otherwise the core finds the process (proc_owner_init_tgid, cheaper than
+ * the status text), and reads the groups if a later policy needs them.
  */
-static int open_caller(fuse_req_t req, struct uacce_caller *who, struct proc_status *st)
+static int open_caller(fuse_req_t req, struct uacce_dev *d, struct uacce_caller *who,
+		       struct proc_status *st)
 {
 	int err;
 
 	caller_of(req, who);
+	if (!uq_policy_wants_groups(d))
+		return 0;
+	who->groups_known = true;
 	err = proc_status_of(who->tid, st);
 	if (err)
 		return err;
@@ -381,7 +387,7 @@ void fe_do_open(struct fe_node *node, fuse_req_t req, struct fuse_file_info *fi)
 	}
 	f->node = node;	/* the caller's reference, now the file's */
 	pthread_mutex_init(&f->lock, NULL);
-	err = open_caller(req, &who, &st);
+	err = open_caller(req, node->dev, &who, &st);
 	if (!err)
 		err = uq_open(node->dev, &who, &f->q);
 	if (err == -EBUSY && uq_open_may_wait(node->dev, &who) &&

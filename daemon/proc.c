@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -202,6 +205,165 @@ bool proc_is_thread_of(pid_t tgid, pid_t tid)
 	return access(path, F_OK) == 0;
 }
 
+/*
+ * --- who an opener is, cheaply ------------------------------------------------
+ *
+ * An open names a thread (FUSE gives its tid).  Finding its process used to
+ * mean reading the thread's /proc status, the dearest part of an open.
+ * Now:
+ *  - pidfd_open(tid) succeeds only for a thread-group leader: then tid is
+ *    its process's number, and the pidfd pins that process;
+ *  - else the process a thread was last found in (tgid_seen) is tried
+ *    first, and checked as ever: the pidfd pins the candidate, and
+ *    /proc/<tgid>/task/<tid> must exist;
+ *  - only then is the status read.
+ * A wrong guess costs a retry, never a wrong owner: the check is the same
+ * as after a status read.
+ */
+#define TGID_SEEN 64
+static uint64_t tgid_seen[TGID_SEEN];	/* atomic: tid << 32 | tgid */
+
+static pid_t tgid_guess(pid_t tid)
+{
+	uint64_t v = __atomic_load_n(&tgid_seen[(unsigned)tid % TGID_SEEN], __ATOMIC_RELAXED);
+
+	return (pid_t)(v >> 32) == tid ? (pid_t)(uint32_t)v : 0;
+}
+
+void proc_tgid_hint(pid_t tid, pid_t tgid)
+{
+	__atomic_store_n(&tgid_seen[(unsigned)tid % TGID_SEEN],
+			 (uint64_t)(uint32_t)tid << 32 | (uint32_t)tgid, __ATOMIC_RELAXED);
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd >= 0 ? fd : -errno;
+}
+
+/* pin tgid, if tid is one of its threads: the pidfd, or -errno */
+static int pin_if_thread_of(pid_t tgid, pid_t tid)
+{
+	int fd = pidfd_open_(tgid);
+
+	if (fd >= 0 && !proc_is_thread_of(tgid, tid)) {
+		close(fd);
+		fd = -ESRCH;
+	}
+	return fd;
+}
+
+/* pin the process of thread tid: *pidfd and its tgid, or -errno */
+static pid_t pin_process_of(pid_t tid, int *pidfd)
+{
+	pid_t tgid;
+	int fd;
+
+	if (tid <= 0)
+		return -ESRCH;
+	fd = pidfd_open_(tid);
+	if (fd >= 0) {		/* tid leads its process */
+		*pidfd = fd;
+		return tid;
+	}
+	/* not a leader: EINVAL, or ENOENT since Linux 6.15 (ESRCH: no such task) */
+	if (fd != -EINVAL && fd != -ENOENT)
+		return fd;
+	tgid = tgid_guess(tid);
+	fd = tgid > 0 ? pin_if_thread_of(tgid, tid) : -ESRCH;
+	if (fd < 0) {
+		tgid = proc_tgid_of(tid);
+		if (tgid < 0)
+			return tgid;
+		fd = pin_if_thread_of(tgid, tid);
+		if (fd < 0)
+			return fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ? fd : -ESRCH;
+		proc_tgid_hint(tid, tgid);
+	}
+	*pidfd = fd;
+	return tgid;
+}
+
+/*
+ * A process's name, kept for COMM_KEEP_NS by its pidfd's inode.  Only
+ * where pidfds are pidfs files (Linux 6.9+): each process's inode number
+ * is its own and never reused.  Elsewhere (one anonymous inode for all
+ * pidfds) the name is read each time.  A name kept may be up to
+ * COMM_KEEP_NS older than the open (a rename or an exec in between): it
+ * only names the owner in logs and listings.
+ */
+#define COMM_KEEP 16
+#define COMM_KEEP_NS 1000000000ull
+#ifndef PID_FS_MAGIC
+#define PID_FS_MAGIC 0x50494446
+#endif
+
+static struct {
+	pthread_mutex_t lock;
+	int pidfs;		/* -1: not known yet */
+	unsigned next;
+	struct {
+		dev_t dev;
+		ino_t ino;
+		uint64_t at;
+		char comm[16];
+	} e[COMM_KEEP];
+} comm_kept = { .lock = PTHREAD_MUTEX_INITIALIZER, .pidfs = -1 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void owner_comm(int pidfd, pid_t tgid, char comm[16])
+{
+	struct stat st;
+	uint64_t now;
+	bool kept = false;
+	int pidfs = __atomic_load_n(&comm_kept.pidfs, __ATOMIC_RELAXED);
+
+	if (pidfs < 0) {
+		struct statfs sf;
+
+		pidfs = fstatfs(pidfd, &sf) == 0 && (unsigned long)sf.f_type == PID_FS_MAGIC;
+		__atomic_store_n(&comm_kept.pidfs, pidfs, __ATOMIC_RELAXED);
+	}
+	if (!pidfs || fstat(pidfd, &st) < 0) {
+		read_comm(tgid, comm);
+		return;
+	}
+	now = mono_ns();
+	pthread_mutex_lock(&comm_kept.lock);
+	for (int i = 0; i < COMM_KEEP && !kept; i++) {
+		if (comm_kept.e[i].ino == st.st_ino && comm_kept.e[i].dev == st.st_dev &&
+		    comm_kept.e[i].at && now - comm_kept.e[i].at < COMM_KEEP_NS) {
+			memcpy(comm, comm_kept.e[i].comm, 16);
+			kept = true;
+		}
+	}
+	pthread_mutex_unlock(&comm_kept.lock);
+	if (kept)
+		return;
+	read_comm(tgid, comm);
+	if (strcmp(comm, "?") == 0)
+		return;
+	pthread_mutex_lock(&comm_kept.lock);
+	{
+		unsigned i = comm_kept.next++ % COMM_KEEP;
+
+		comm_kept.e[i].dev = st.st_dev;
+		comm_kept.e[i].ino = st.st_ino;
+		comm_kept.e[i].at = now;
+		memcpy(comm_kept.e[i].comm, comm, 16);
+	}
+	pthread_mutex_unlock(&comm_kept.lock);
+}
+
 int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool want_mem)
 {
 	return proc_owner_init_tgid(o, tid, 0, NULL, uid, gid, want_mem);
@@ -216,23 +378,25 @@ int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const cha
 	memset(o, 0, sizeof(*o));
 	o->pidfd = o->memfd = o->mapsfd = -1;
 	pthread_mutex_init(&o->maps_lock, NULL);
-	if (tgid <= 0)
-		tgid = proc_tgid_of(tid);
-	if (tgid < 0)
-		return tgid;
-	o->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
-	if (o->pidfd < 0)
-		return -errno;
-	/*
-	 * The thread `tid` is blocked in our request, so it is alive; check
-	 * that it belongs to the process we pinned (the number tgid could
-	 * have been a dead process's, reused, between the look-up and the
-	 * pidfd; a leader's tid is its process's own number, and the pidfd
-	 * pins that now).
-	 */
-	if (!proc_is_thread_of(tgid, tid)) {
-		err = -ESRCH;
-		goto fail;
+	if (tgid <= 0) {
+		tgid = pin_process_of(tid, &o->pidfd);
+		if (tgid < 0) {
+			err = tgid;
+			goto fail;
+		}
+	} else {
+		/*
+		 * The thread `tid` is blocked in our request, so it is alive;
+		 * check that it belongs to the process we pinned (the number
+		 * tgid could have been a dead process's, reused, between the
+		 * look-up and the pidfd; a leader's tid is its process's own
+		 * number, and the pidfd pins that now).
+		 */
+		o->pidfd = pin_if_thread_of(tgid, tid);
+		if (o->pidfd < 0) {
+			err = o->pidfd;
+			goto fail;
+		}
 	}
 	o->tgid = tgid;
 	o->uid = uid;
@@ -240,7 +404,7 @@ int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const cha
 	if (comm && comm[0])
 		snprintf(o->comm, sizeof(o->comm), "%s", comm);
 	else
-		read_comm(tgid, o->comm);
+		owner_comm(o->pidfd, tgid, o->comm);
 	if (want_mem) {
 		snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
 		o->memfd = open(path, O_RDWR | O_CLOEXEC);

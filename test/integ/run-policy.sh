@@ -578,6 +578,20 @@ else
 fi
 it_release K "the open queue of the replaced (changed) device gets an error"
 
+# --- 9b. groups read when a policy needs them ------------------------------------------------
+# Under a policy without group entries the daemon does not read an opener's
+# groups (the dearest part of an open); a reload that brings group entries
+# makes it read them for the queues already open: p1's then count its groups.
+cp "$CFG" "$T/cfg.groups"
+sed -i -e '/^    "groups": {$/,/^    }$/c\    "groups": {}' "$CFG"
+if reload_ok; then it_ok "reload to a policy without group entries"; else it_bad "reload without groups: $(cat "$T/reload.out")"; fi
+hold G p1 open $DEV0 0 ready sleep
+check_usage "$U1 holds a queue opened under no group entry: the default's max_queues" "$UID1" 3 "1/2"
+cp "$T/cfg.groups" "$CFG"
+if reload_ok; then it_ok "reload with the group entries again"; else it_bad "reload with groups: $(cat "$T/reload.out")"; fi
+check_usage "that queue now counts its process's groups: max_queues 6 ($G2)" "$UID1" 3 "1/6"
+it_hold_kill G
+
 # --- 10. reload removes the admin group and changes the node mode -----------------------------
 sed -i -e 's/"control": { "admin_group": "[^"]*" }/"control": {}/' -e 's/"mode": "0666"/"mode": "0640"/' "$CFG"
 reload_ok || it_bad "reload without the admin group: $(cat "$T/reload.out")"

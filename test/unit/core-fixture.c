@@ -344,7 +344,8 @@ void set_child_rlimit_data(pid_t pid, uint64_t soft)
 struct uacce_caller who_u(pid_t tid, uid_t uid, const gid_t *groups, int n)
 {
 	struct uacce_caller w = {
-		.tid = tid, .uid = uid, .gid = uid, .groups = groups, .ngroups = n,
+		.tid = tid, .uid = uid, .gid = uid, .groups_known = true, .groups = groups,
+		.ngroups = n,
 	};
 
 	return w;

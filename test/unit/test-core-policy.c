@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "core-fixture.h"
 
+#include <grp.h>
+
 static struct uacce_policy *mkpolicy(void)
 {
 	struct uacce_policy *p = NULL;
@@ -102,6 +104,62 @@ START_TEST(test_policy_groups_of_caller)
 	ck_assert_int_eq(try_open(d, who_u(gettid(), 1000, one, 1)), -EDQUOT);
 	/* the most generous of two groups: 2 */
 	ck_assert_int_eq(try_open(d, who_u(gettid(), 1000, two, 2)), 0);
+	uq_release(q);
+}
+END_TEST
+
+/*
+ * The frontend reads an opener's supplementary groups only while the
+ * policy has group entries (uq_policy_wants_groups).  A queue opened
+ * without them gets its process's groups read when a policy with group
+ * entries needs them: its limits then come from its group, as do those of
+ * a new open that came without groups.
+ */
+START_TEST(test_policy_groups_read_when_needed)
+{
+	struct uacce_core *c = fx_core;
+	struct uacce_dev *d = mkdev(c, "dummy_v2", true, 8, 1);
+	struct uacce_caller w = who_tid(gettid());
+	struct uacce_policy *p = mkpolicy();
+	struct policy_entry *e = NULL;
+	struct core_user_stat *us = NULL;
+	struct uacce_queue *q, *q2 = NULL;
+	gid_t g[64], mine = 4242;
+	int n = getgroups(64, g), nus = 0, found = 0;
+
+	w.uid = w.gid = 1000;
+	if (geteuid() == 0) {
+		ck_assert_int_eq(setgroups(1, &mine), 0);	/* this forked test's own */
+	} else if (n > 0 && g[0] != 1000) {
+		mine = g[0];
+	} else {
+		fprintf(stderr, "test_policy_groups_read_when_needed: skipped (not root, "
+			"no supplementary group)\n");
+		return;
+	}
+	policy_entry_set_limit(&p->def, PL_MAX_QUEUES, 5);
+	install(c, p);
+	ck_assert(!uq_policy_wants_groups(d));
+	q = open_as(d, w);	/* w.groups_known: false */
+	p = mkpolicy();
+	ck_assert_int_eq(policy_add_group(p, mine, "group mine", &e), 0);
+	policy_entry_set_limit(e, PL_MAX_QUEUES, 7);
+	policy_entry_set_limit(&p->def, PL_MAX_QUEUES, 1);
+	install(c, p);
+	ck_assert(uq_policy_wants_groups(d));
+	ck_assert_int_eq(core_usage(c, &us, &nus), 0);
+	for (int i = 0; i < nus; i++) {
+		if (us[i].uid != 1000)
+			continue;
+		found++;
+		ck_assert_uint_eq(us[i].lim[PL_MAX_QUEUES], 7);
+		ck_assert_str_eq(us[i].src[PL_MAX_QUEUES], "group mine");
+	}
+	free(us);
+	ck_assert_int_eq(found, 1);
+	/* the default (1) would refuse a second queue; the group (7) does not */
+	ck_assert_int_eq(uq_open(d, &w, &q2), 0);
+	uq_release(q2);
 	uq_release(q);
 }
 END_TEST
@@ -360,6 +418,7 @@ TCase *tc_policy(void)
 	tcase_add_test(tc, test_policy_device_access);
 	tcase_add_test(tc, test_policy_max_queues);
 	tcase_add_test(tc, test_policy_groups_of_caller);
+	tcase_add_test(tc, test_policy_groups_read_when_needed);
 	tcase_add_test(tc, test_policy_swap_keeps_queues);
 	tcase_add_test(tc, test_policy_region_bytes);
 	tcase_add_test(tc, test_policy_shared_ss_counted_once);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -532,6 +533,80 @@ START_TEST(test_owner_init_tgid)
 }
 END_TEST
 
+static void *init_with_wrong_hint(void *arg)
+{
+	struct uacce_owner o2;
+	pid_t *other = arg;
+
+	/* a wrong guess (another live process) is checked, and corrected */
+	proc_tgid_hint(gettid(), *other);
+	ck_assert_int_eq(proc_owner_init(&o2, gettid(), getuid(), getgid(), false), 0);
+	ck_assert_int_eq(o2.tgid, getpid());
+	ck_assert(proc_owner_is(&o2, gettid()));
+	proc_owner_fini(&o2);
+	/* remembered: the same again */
+	ck_assert_int_eq(proc_owner_init(&o2, gettid(), getuid(), getgid(), false), 0);
+	ck_assert_int_eq(o2.tgid, getpid());
+	proc_owner_fini(&o2);
+	*other = 0;
+	return NULL;
+}
+
+/*
+ * proc_owner_init with no status read: a leader by its pidfd, another
+ * thread through a guess that is checked; each process's own name, also
+ * when names are kept (by pidfd inode)
+ */
+START_TEST(test_owner_init_finds_process)
+{
+	struct uacce_owner o2;
+	char comm[16] = "";
+	FILE *f = fopen("/proc/self/comm", "re");
+	pid_t child, other;
+	pthread_t t;
+	int st, pfd[2];
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	ck_assert_int_eq(pipe(pfd), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		prctl(PR_SET_NAME, "uacce-kid");
+		(void)!write(pfd[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(pfd[0], &st, 1), 1);
+	/* the leader, twice (the name then kept where pidfds allow) */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(proc_owner_init(&o2, gettid(), getuid(), getgid(), false), 0);
+		ck_assert_int_eq(o2.tgid, getpid());
+		ck_assert_str_eq(o2.comm, comm);
+		proc_owner_fini(&o2);
+		/* another process: its own name, not ours kept */
+		ck_assert_int_eq(proc_owner_init(&o2, child, getuid(), getgid(), false), 0);
+		ck_assert_int_eq(o2.tgid, child);
+		ck_assert_str_eq(o2.comm, "uacce-kid");
+		proc_owner_fini(&o2);
+	}
+	/* a thread that is not its process's leader */
+	other = child;
+	ck_assert_int_eq(pthread_create(&t, NULL, init_with_wrong_hint, &other), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(other, 0);
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	/* no such thread */
+	ck_assert_int_eq(proc_owner_init(&o2, child, getuid(), getgid(), false), -ESRCH);
+	ck_assert_int_eq(proc_owner_init(&o2, 0, getuid(), getgid(), false), -ESRCH);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+END_TEST
+
 /*
  * An owner adopted from a predecessor's fds: bound to what they pin, never
  * to a pid looked up again; a pidfd of another process or no pidfd at all
@@ -609,6 +684,7 @@ int main(void)
 	tcase_add_test(ti, test_status_of);
 	tcase_add_test(ti, test_is_thread_of);
 	tcase_add_test(ti, test_owner_init_tgid);
+	tcase_add_test(ti, test_owner_init_finds_process);
 	tcase_add_test(ti, test_owner_adopt);
 	suite_add_tcase(s, ti);
 	return unit_run(s);
