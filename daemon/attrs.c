@@ -155,6 +155,11 @@ struct avail {
 	int cur;		/* the attribute's value; -1: not known */
 	int next_name;
 	bool no_exchange;	/* the file system refused RENAME_EXCHANGE */
+	/*
+	 * O_PATH fds of class/<node>/ and .avail/<node>/ (-1: not open): the
+	 * exchange then walks one name each, not the whole runtime path
+	 */
+	int cdir, vdir;
 };
 
 static pthread_mutex_t avail_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -181,6 +186,15 @@ static void remove_value_files(const char *rundir, struct uacce_dev *d)
 		closedir(dir);
 }
 
+/* <rundir>/<top>/<node>/ as an O_PATH fd, or -1 */
+static int open_dir_path(const char *rundir, const char *top, const struct uacce_dev *d)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", rundir, top, ud_name(d));
+	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* d's table, made (and d's old value files removed) on first use; avail_lock */
 static struct avail *avail_of(const char *rundir, struct uacce_dev *d)
 {
@@ -195,6 +209,8 @@ static struct avail *avail_of(const char *rundir, struct uacce_dev *d)
 	a->d = d;
 	a->cur = -1;
 	remove_value_files(rundir, d);
+	a->cdir = open_dir_path(rundir, "class", d);
+	a->vdir = open_dir_path(rundir, AVAIL_DIR, d);
 	a->next = avails;
 	avails = a;
 	return a;
@@ -208,6 +224,10 @@ static void avail_forget(const struct uacce_dev *d)
 
 		if (a->d == d) {
 			*pp = a->next;
+			if (a->cdir >= 0)
+				close(a->cdir);
+			if (a->vdir >= 0)
+				close(a->vdir);
 			free(a->where);
 			free(a);
 			break;
@@ -263,7 +283,15 @@ static int swap_in_locked(const char *rundir, struct uacce_dev *d, struct avail 
 		return err;
 	snprintf(path, sizeof(path), "%s/class/%s/available_instances", rundir, ud_name(d));
 	if (a->cur >= 0 && !a->no_exchange) {
-		if (renameat2(AT_FDCWD, val, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		char vname[16];
+		int r;
+
+		snprintf(vname, sizeof(vname), "%d", a->where[n]);
+		/* in directories removed meanwhile: ENOENT (emptied first), linked anew */
+		r = a->cdir >= 0 && a->vdir >= 0 ?
+			renameat2(a->vdir, vname, a->cdir, "available_instances", RENAME_EXCHANGE) :
+			renameat2(AT_FDCWD, val, AT_FDCWD, path, RENAME_EXCHANGE);
+		if (r == 0) {
 			/* val's name holds the old value now */
 			a->where[a->cur] = a->where[n];
 			a->where[n] = -1;

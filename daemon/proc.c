@@ -243,20 +243,54 @@ static int pidfd_open_(pid_t pid)
 	return fd >= 0 ? fd : -errno;
 }
 
-/* pin tgid, if tid is one of its threads: the pidfd, or -errno */
-static int pin_if_thread_of(pid_t tgid, pid_t tid)
-{
-	int fd = pidfd_open_(tgid);
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+static int no_thread_pidfd;	/* atomic: the kernel has none (before 6.9) */
 
+static bool fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r != 0;
+}
+
+/*
+ * Pin tgid, if tid is one of its threads: the pidfd, or -errno.  *tfd
+ * (when not NULL and tid is not the leader): a pidfd of the thread tid
+ * itself where the kernel has them, else -1.  It is opened before the
+ * check and kept only if its thread still lives after it: a tid reused
+ * in between leaves it on the dead thread.
+ */
+static int pin_if_thread_of(pid_t tgid, pid_t tid, int *tfd)
+{
+	int fd, t = -1;
+
+	if (tfd && tid != tgid && !__atomic_load_n(&no_thread_pidfd, __ATOMIC_RELAXED)) {
+		t = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+		if (t < 0 && errno == EINVAL)
+			__atomic_store_n(&no_thread_pidfd, 1, __ATOMIC_RELAXED);
+	}
+	fd = pidfd_open_(tgid);
 	if (fd >= 0 && !proc_is_thread_of(tgid, tid)) {
 		close(fd);
 		fd = -ESRCH;
 	}
+	if (t >= 0 && (fd < 0 || fd_readable(t))) {
+		close(t);
+		t = -1;
+	}
+	if (tfd)
+		*tfd = t;
 	return fd;
 }
 
-/* pin the process of thread tid: *pidfd and its tgid, or -errno */
-static pid_t pin_process_of(pid_t tid, int *pidfd)
+/* pin the process of thread tid: *pidfd (and *tfd: pin_if_thread_of) and its tgid, or -errno */
+static pid_t pin_process_of(pid_t tid, int *pidfd, int *tfd)
 {
 	pid_t tgid;
 	int fd;
@@ -272,12 +306,12 @@ static pid_t pin_process_of(pid_t tid, int *pidfd)
 	if (fd != -EINVAL && fd != -ENOENT)
 		return fd;
 	tgid = tgid_guess(tid);
-	fd = tgid > 0 ? pin_if_thread_of(tgid, tid) : -ESRCH;
+	fd = tgid > 0 ? pin_if_thread_of(tgid, tid, tfd) : -ESRCH;
 	if (fd < 0) {
 		tgid = proc_tgid_of(tid);
 		if (tgid < 0)
 			return tgid;
-		fd = pin_if_thread_of(tgid, tid);
+		fd = pin_if_thread_of(tgid, tid, tfd);
 		if (fd < 0)
 			return fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ? fd : -ESRCH;
 		proc_tgid_hint(tid, tgid);
@@ -376,10 +410,10 @@ int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const cha
 	int err;
 
 	memset(o, 0, sizeof(*o));
-	o->pidfd = o->memfd = o->mapsfd = -1;
+	o->pidfd = o->memfd = o->mapsfd = o->tpidfd = -1;
 	pthread_mutex_init(&o->maps_lock, NULL);
 	if (tgid <= 0) {
-		tgid = pin_process_of(tid, &o->pidfd);
+		tgid = pin_process_of(tid, &o->pidfd, &o->tpidfd);
 		if (tgid < 0) {
 			err = tgid;
 			goto fail;
@@ -392,13 +426,14 @@ int proc_owner_init_tgid(struct uacce_owner *o, pid_t tid, pid_t tgid, const cha
 		 * look-up and the pidfd; a leader's tid is its process's own
 		 * number, and the pidfd pins that now).
 		 */
-		o->pidfd = pin_if_thread_of(tgid, tid);
+		o->pidfd = pin_if_thread_of(tgid, tid, &o->tpidfd);
 		if (o->pidfd < 0) {
 			err = o->pidfd;
 			goto fail;
 		}
 	}
 	o->tgid = tgid;
+	o->ttid = o->tpidfd >= 0 ? tid : 0;
 	o->uid = uid;
 	o->gid = gid;
 	if (comm && comm[0])
@@ -460,6 +495,7 @@ int proc_owner_adopt(struct uacce_owner *o, pid_t tgid, uid_t uid, gid_t gid, co
 
 	memset(o, 0, sizeof(*o));
 	pthread_mutex_init(&o->maps_lock, NULL);
+	o->tpidfd = -1;
 	o->pidfd = pidfd;
 	o->memfd = memfd;
 	o->mapsfd = mapsfd;
@@ -494,7 +530,9 @@ void proc_owner_fini(struct uacce_owner *o)
 		close(o->memfd);
 	if (o->pidfd >= 0)
 		close(o->pidfd);
-	o->memfd = o->pidfd = o->mapsfd = -1;
+	if (o->tpidfd >= 0)
+		close(o->tpidfd);
+	o->memfd = o->pidfd = o->mapsfd = o->tpidfd = -1;
 	pthread_mutex_destroy(&o->maps_lock);
 }
 
@@ -579,6 +617,23 @@ bool proc_owner_is(const struct uacce_owner *o, pid_t tid)
 {
 	if (tid <= 0 || o->tgid <= 0)
 		return false;
+	if (tid == o->ttid && o->tpidfd >= 0 && o->pidfd >= 0) {
+		struct pollfd p[2] = {
+			{ .fd = o->pidfd, .events = POLLIN },
+			{ .fd = o->tpidfd, .events = POLLIN },
+		};
+		int r;
+
+		do
+			r = poll(p, 2, 0);
+		while (r < 0 && errno == EINTR);
+		/* both live: the opener thread still holds its number, so this is it */
+		if (r == 0)
+			return true;
+		if (r < 0 || p[0].revents)
+			return false;
+		/* the opener thread exited: tid may be another thread's now */
+	}
 	if (tid != o->tgid && !proc_is_thread_of(o->tgid, tid))
 		return false;
 	/* alive => the owner still holds its pid, so tgid names the owner */

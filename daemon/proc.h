@@ -27,6 +27,14 @@ struct uacce_owner {
 	pthread_mutex_t maps_lock;	/* a leaf: the maps text's read position
 				 * (kernels without PROCMAP_QUERY) */
 	char comm[16];
+	/*
+	 * The opener, when it is not the leader: its tid and a pidfd of that
+	 * thread (Linux 6.9+, PIDFD_THREAD; readable once the thread exited),
+	 * -1 else.  While it lives, a request from ttid is that thread's: its
+	 * ownership is known without a /proc look-up.
+	 */
+	pid_t ttid;
+	int tpidfd;
 };
 
 /* Process (thread group) id of thread `tid`, or -errno. */

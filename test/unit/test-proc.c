@@ -16,7 +16,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <semaphore.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -607,6 +609,74 @@ START_TEST(test_owner_init_finds_process)
 }
 END_TEST
 
+struct opener {
+	struct uacce_owner o;
+	pid_t tid;
+	sem_t opened, go;
+};
+
+static void *open_and_wait(void *arg)
+{
+	struct opener *a = arg;
+
+	ck_assert_int_eq(proc_owner_init(&a->o, gettid(), getuid(), getgid(), false), 0);
+	a->tid = gettid();
+	sem_post(&a->opened);
+	sem_wait(&a->go);
+	return NULL;
+}
+
+/*
+ * An opener that is not the leader: where the kernel has thread pidfds its
+ * requests are known as the owner's by one (no /proc look-up); once it
+ * exited, its number names nobody of the owner's: a request under that
+ * number from another process (a reused tid) is refused.
+ */
+START_TEST(test_owner_thread_pidfd)
+{
+	struct opener a;
+	struct uacce_owner fake;
+	pthread_t t;
+	pid_t child;
+	int st, probe;
+
+	sem_init(&a.opened, 0, 0);
+	sem_init(&a.go, 0, 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, open_and_wait, &a), 0);
+	sem_wait(&a.opened);
+	probe = (int)syscall(SYS_pidfd_open, a.tid, O_EXCL /* PIDFD_THREAD */);
+	if (probe >= 0) {
+		close(probe);
+		ck_assert_int_ge(a.o.tpidfd, 0);
+		ck_assert_int_eq(a.o.ttid, a.tid);
+	} else {
+		ck_assert_int_eq(a.o.tpidfd, -1);
+	}
+	ck_assert_int_eq(a.o.tgid, getpid());
+	ck_assert(proc_owner_is(&a.o, a.tid));
+	ck_assert(proc_owner_is(&a.o, gettid()));	/* another thread of the owner's */
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	ck_assert(!proc_owner_is(&a.o, child));
+	sem_post(&a.go);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	/* the opener is gone; say its number is the child's now */
+	fake = a.o;
+	fake.ttid = child;
+	ck_assert(!proc_owner_is(&fake, child));
+	ck_assert(proc_owner_is(&a.o, gettid()));
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	proc_owner_fini(&a.o);
+	sem_destroy(&a.opened);
+	sem_destroy(&a.go);
+}
+END_TEST
+
 /*
  * An owner adopted from a predecessor's fds: bound to what they pin, never
  * to a pid looked up again; a pidfd of another process or no pidfd at all
@@ -685,6 +755,7 @@ int main(void)
 	tcase_add_test(ti, test_is_thread_of);
 	tcase_add_test(ti, test_owner_init_tgid);
 	tcase_add_test(ti, test_owner_init_finds_process);
+	tcase_add_test(ti, test_owner_thread_pidfd);
 	tcase_add_test(ti, test_owner_adopt);
 	suite_add_tcase(s, ti);
 	return unit_run(s);
