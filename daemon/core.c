@@ -844,9 +844,17 @@ static bool open_may_wait_locked(struct uacce_dev *d, const struct uacce_caller 
 	       own_hw_queues_locked(d->core, d, who->tgid) > 0;
 }
 
-bool uq_open_may_wait(struct uacce_dev *d, const struct uacce_caller *who)
+bool uq_open_may_wait(struct uacce_dev *d, struct uacce_caller *who)
 {
 	bool r;
+
+	if (who->tgid <= 0) {
+		pid_t tgid = proc_tgid_of(who->tid);
+
+		if (tgid <= 0)
+			return false;
+		who->tgid = tgid;
+	}
 
 	lock(d->core);
 	r = open_may_wait_locked(d, who);

@@ -136,8 +136,10 @@ int uq_open(struct uacce_dev *d, const struct uacce_caller *who, struct uacce_qu
  * on its way back), and uq_open_wait opens, waiting up to timeout_ms for
  * queues to come back as long as that holds.  uq_open_wait blocks: never
  * from a thread that answers releases (a frontend session thread).
+ * may_wait looks up who->tgid when it is 0 (a frontend that did not: see
+ * uq_policy_wants_groups), and fills it in for uq_open_wait.
  */
-bool uq_open_may_wait(struct uacce_dev *d, const struct uacce_caller *who);
+bool uq_open_may_wait(struct uacce_dev *d, struct uacce_caller *who);
 int uq_open_wait(struct uacce_dev *d, const struct uacce_caller *who, int timeout_ms,
 		 struct uacce_queue **out);
 /* the frontend's wake-up for poll waiters */

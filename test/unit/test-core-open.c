@@ -122,7 +122,7 @@ START_TEST(test_open_waits_for_own_release)
 {
 	struct uacce_core *c = fx_core;
 	struct uacce_dev *d = mkdev(c, "dummy_v1", true, 2, 1);
-	struct uacce_caller w = me(), other;
+	struct uacce_caller w = me(), w0, other;
 	struct late_release l;
 	struct uacce_queue *q1, *q2, *q3 = NULL;
 	struct child ch = spawn_child();
@@ -134,6 +134,11 @@ START_TEST(test_open_waits_for_own_release)
 	q2 = open_me(d);
 	/* full, and the opener holds queues of d: one may be coming back */
 	ck_assert(uq_open_may_wait(d, &w));
+	/* a caller whose process the frontend did not look up: looked up here */
+	w0 = me();
+	w0.tgid = 0;
+	ck_assert(uq_open_may_wait(d, &w0));
+	ck_assert_int_eq(w0.tgid, getpid());
 	ck_assert_int_eq(uq_open(d, &w, &q3), -EBUSY);
 	/* another process holds none: nothing of its own to wait for */
 	ck_assert(!uq_open_may_wait(d, &other));
