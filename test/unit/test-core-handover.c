@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 
 #include "core-fixture.h"
+
+#include <grp.h>
 #include "handover.h"
 #include "soft/soft.h"
 #include "uacce/zip_usr_if.h"
@@ -485,6 +487,79 @@ START_TEST(test_unclaimed)
 	ck_assert_int_eq(fake_dev_calls(A_NODE, FOP_PUT), 1);
 	uq_release(n1);
 	ck_assert_str_eq(fake_seq(n1, seq), "ARCTP");
+	core_free(b);
+	uq_release(q1);
+	uq_release(q2);
+	handed_free(&h);
+}
+END_TEST
+
+/*
+ * A queue opened while the policy had no group entries (its groups not
+ * read): the successor knows so, and reads its process's groups when a
+ * policy with group entries needs them; a queue whose groups were read
+ * keeps them (none here) and is not read again.
+ */
+START_TEST(test_groups_known_across)
+{
+	struct uacce_caller wu = me(), wk = me();
+	struct uacce_queue *q1, *q2, *n1, *n2;
+	struct uacce_policy *p = NULL;
+	struct policy_entry *e = NULL;
+	struct core_user_stat *us = NULL;
+	struct uacce_core *b;
+	struct uacce_dev *da;
+	struct handed h;
+	json_object *qs;
+	gid_t g[64], mine = 4242;
+	int ngr = getgroups(64, g), nus = 0, unknown = 0;
+
+	if (geteuid() == 0) {
+		ck_assert_int_eq(setgroups(1, &mine), 0);	/* this forked test's own */
+	} else if (ngr > 0) {
+		mine = g[0];
+	} else {
+		fprintf(stderr, "test_groups_known_across: skipped (not root, no group)\n");
+		return;
+	}
+	wu.uid = wu.gid = 1001;		/* groups_known: false */
+	ck_assert_int_eq(uq_open(fx_a, &wu, &q1), 0);
+	wk.uid = wk.gid = 1000;
+	wk.groups_known = true;		/* read, and none */
+	ck_assert_int_eq(uq_open(fx_a, &wk, &q2), 0);
+	h = export_core(fx_core);
+	qs = ho_get(ho_get(h.root, "core"), "queues");
+	for (size_t i = 0; qs && i < json_object_array_length(qs); i++) {
+		json_object *gk = ho_get(ho_get(json_object_array_get_idx(qs, i), "owner"),
+					 "groups_known");
+
+		unknown += gk && !json_object_get_boolean(gk);
+	}
+	ck_assert_int_eq(unknown, 1);
+	b = successor(&da, NULL);
+	adopt_core(b, &h);
+	n1 = core_claim_adopted(b, uq_id(q1));
+	n2 = core_claim_adopted(b, uq_id(q2));
+	ck_assert_ptr_nonnull(n1);
+	ck_assert_ptr_nonnull(n2);
+	core_adopt_done(b);
+	ck_assert_int_eq(policy_new(&p), 0);
+	ck_assert_int_eq(policy_add_group(p, mine, "group mine", &e), 0);
+	policy_entry_set_limit(e, PL_MAX_QUEUES, 7);
+	policy_entry_set_limit(&p->def, PL_MAX_QUEUES, 3);
+	core_set_policy(b, p);
+	policy_unref(p);
+	ck_assert_int_eq(core_usage(b, &us, &nus), 0);
+	for (int i = 0; i < nus; i++) {
+		if (us[i].uid == 1001)		/* q1: its groups read now */
+			ck_assert_uint_eq(us[i].lim[PL_MAX_QUEUES], 7);
+		else if (us[i].uid == 1000)	/* q2: known to have none */
+			ck_assert_uint_eq(us[i].lim[PL_MAX_QUEUES], 3);
+	}
+	ck_assert_int_eq(nus, 2);
+	free(us);
+	uq_release(n1);
+	uq_release(n2);
 	core_free(b);
 	uq_release(q1);
 	uq_release(q2);
@@ -1209,6 +1284,7 @@ TCase *tc_handover(void)
 	tcase_add_test(tc, test_adopt_failure);
 	tcase_add_test(tc, test_blob_unreadable);
 	tcase_add_test(tc, test_unclaimed);
+	tcase_add_test(tc, test_groups_known_across);
 	tcase_add_test(tc, test_freeze_thaw);
 	tcase_add_test(tc, test_dummy_ring_across);
 	tcase_add_test(tc, test_freeze_never_cancels);
