@@ -211,11 +211,11 @@ bool proc_is_thread_of(pid_t tgid, pid_t tid)
  * An open names a thread (FUSE gives its tid).  Finding its process used to
  * mean reading the thread's /proc status, the dearest part of an open.
  * Now:
- *  - pidfd_open(tid) succeeds only for a thread-group leader: then tid is
- *    its process's number, and the pidfd pins that process;
- *  - else the process a thread was last found in (tgid_seen) is tried
+ *  - the process a thread was last found in (tgid_seen), if any, is tried
  *    first, and checked as ever: the pidfd pins the candidate, and
  *    /proc/<tgid>/task/<tid> must exist;
+ *  - else pidfd_open(tid) succeeds only for a thread-group leader: then
+ *    tid is its process's number, and the pidfd pins that process;
  *  - only then is the status read.
  * A wrong guess costs a retry, never a wrong owner: the check is the same
  * as after a status read.
@@ -297,6 +297,13 @@ static pid_t pin_process_of(pid_t tid, int *pidfd, int *tfd)
 
 	if (tid <= 0)
 		return -ESRCH;
+	/* a thread seen before: its process first (no failed leader test) */
+	tgid = tgid_guess(tid);
+	fd = tgid > 0 && tgid != tid ? pin_if_thread_of(tgid, tid, tfd) : -ESRCH;
+	if (fd >= 0) {
+		*pidfd = fd;
+		return tgid;
+	}
 	fd = pidfd_open_(tid);
 	if (fd >= 0) {		/* tid leads its process */
 		*pidfd = fd;
@@ -305,17 +312,13 @@ static pid_t pin_process_of(pid_t tid, int *pidfd, int *tfd)
 	/* not a leader: EINVAL, or ENOENT since Linux 6.15 (ESRCH: no such task) */
 	if (fd != -EINVAL && fd != -ENOENT)
 		return fd;
-	tgid = tgid_guess(tid);
-	fd = tgid > 0 ? pin_if_thread_of(tgid, tid, tfd) : -ESRCH;
-	if (fd < 0) {
-		tgid = proc_tgid_of(tid);
-		if (tgid < 0)
-			return tgid;
-		fd = pin_if_thread_of(tgid, tid, tfd);
-		if (fd < 0)
-			return fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ? fd : -ESRCH;
-		proc_tgid_hint(tid, tgid);
-	}
+	tgid = proc_tgid_of(tid);
+	if (tgid < 0)
+		return tgid;
+	fd = pin_if_thread_of(tgid, tid, tfd);
+	if (fd < 0)
+		return fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ? fd : -ESRCH;
+	proc_tgid_hint(tid, tgid);
 	*pidfd = fd;
 	return tgid;
 }

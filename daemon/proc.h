@@ -67,11 +67,11 @@ int proc_status_of(pid_t tid, struct proc_status *st);
 
 /*
  * Pin the process that thread `tid` belongs to.  `want_mem` also opens
- * its memory for SVA access.  -errno.  A leader is known by its pidfd
- * (pidfd_open(2) takes only leaders); another thread's process is first
- * guessed from the last one it was found in (proc_tgid_hint), and checked
+ * its memory for SVA access.  -errno.  A thread seen before is first
+ * looked for in the process it was last found in (proc_tgid_hint), checked
  * as a status read's would be (the pidfd pins it, /proc/<tgid>/task/<tid>
- * exists); only then is its status read.  The name is kept up to a second
+ * exists); a leader is known by its pidfd (pidfd_open(2) takes only
+ * leaders); only then is the thread's status read.  The name is kept up to a second
  * by the pidfd's inode where pidfds have their own (pidfs, Linux 6.9+).
  */
 int proc_owner_init(struct uacce_owner *o, pid_t tid, uid_t uid, gid_t gid, bool want_mem);
