@@ -248,15 +248,22 @@ static int pidfd_open_(pid_t pid)
 #endif
 static int no_thread_pidfd;	/* atomic: the kernel has none (before 6.9) */
 
-static bool fd_readable(int fd)
+/* poll(2) without waiting: it fails with EINTR even then when a signal comes */
+static int poll_now(struct pollfd *p, nfds_t n)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int r;
 
 	do
-		r = poll(&p, 1, 0);
+		r = poll(p, n, 0);
 	while (r < 0 && errno == EINTR);
-	return r != 0;
+	return r;
+}
+
+static bool fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll_now(&p, 1) != 0;
 }
 
 /*
@@ -541,16 +548,7 @@ void proc_owner_fini(struct uacce_owner *o)
 
 bool proc_owner_alive(const struct uacce_owner *o)
 {
-	struct pollfd p = { .fd = o->pidfd, .events = POLLIN };
-	int r;
-
-	if (o->pidfd < 0)
-		return false;
-	/* poll(2) fails with EINTR even with no timeout when a signal comes */
-	do
-		r = poll(&p, 1, 0);
-	while (r < 0 && errno == EINTR);
-	return r == 0;
+	return o->pidfd >= 0 && !fd_readable(o->pidfd);
 }
 
 #define PF_EXITING_FLAG	0x00000004	/* PF_EXITING of include/linux/sched.h */
@@ -625,11 +623,8 @@ bool proc_owner_is(const struct uacce_owner *o, pid_t tid)
 			{ .fd = o->pidfd, .events = POLLIN },
 			{ .fd = o->tpidfd, .events = POLLIN },
 		};
-		int r;
+		int r = poll_now(p, 2);
 
-		do
-			r = poll(p, 2, 0);
-		while (r < 0 && errno == EINTR);
 		/* both live: the opener thread still holds its number, so this is it */
 		if (r == 0)
 			return true;
